@@ -1,0 +1,76 @@
+/* nr-run.h — the run plan: pure data, built by the CLI in the parent and
+ * executed in the child (which gets a copy through the fork-like clone). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nr-error.h"
+#include "nr-userns.h"
+#include "nr-util.h"
+
+typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST } NrNetMode;
+typedef enum NrOverlayMode { NR_OVERLAY_AUTO, NR_OVERLAY_KERNEL, NR_OVERLAY_FUSE } NrOverlayMode;
+
+typedef struct NrVolume {
+    char *src;        /* absolute, resolved host path */
+    char *dst;        /* absolute path inside the container */
+    bool  ro;
+    bool  src_is_dir;
+} NrVolume;
+
+typedef struct NrRunConfig {
+    const char   *image;        /* as given on the command line */
+    char         *lower;        /* resolved read-only root directory */
+    char        **argv;         /* command to run */
+    NrStrv        env;          /* K=V given with -e/--env-file, in order */
+    const char   *workdir;
+    const char   *hostname;
+    const char   *user;         /* -u spec, NULL = mapping default */
+    NrUsernsMode  userns;
+    NrIdMap       map;
+    NrNetMode     net;
+    NrOverlayMode overlay;
+    bool          read_only;
+    NrVolume     *volumes;
+    size_t        n_volumes;
+    uint64_t      caps;         /* bounding set, bit N = capability N */
+    char          cid[13];      /* short random container id */
+    const char   *scratch;      /* host directory the scratch tmpfs covers */
+    bool          tty;          /* stdin is a terminal */
+    bool          give_tty;     /* hand the terminal's foreground to the payload */
+} NrRunConfig;
+
+/* cli.c */
+enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
+int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
+void nr_cli_main_help(void);
+void nr_cli_run_help(void);
+
+/* cmd-run.c */
+int  nr_cmd_run(int argc, char **argv);
+
+/* store.c: resolve IMAGE to a root directory, importing a tarball once */
+int  nr_store_resolve(const char *image, const NrIdMap *map, char **ret_lower, NrError *err);
+
+/* rootfs.c: scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
+int  nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err);
+int  nr_rootfs_pivot(const char *root, NrError *err);
+
+/* mounts.c: everything mounted under the new root before pivot_root */
+int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
+/* open `path` inside the tree at rootfd, creating it (dir or file) if missing */
+int  nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err);
+
+/* net.c */
+int  nr_net_setup(const NrRunConfig *cfg, NrError *err);
+
+/* caps.c */
+uint64_t nr_caps_default(void);
+int  nr_caps_parse(const char *name, uint64_t *ret_mask, NrError *err);
+/* drop everything outside `caps` from the bounding set (before setuid) */
+int  nr_caps_bound(uint64_t caps, NrError *err);
+/* permitted = effective = caps, inheritable and ambient empty (after setuid) */
+int  nr_caps_set(uint64_t caps, NrError *err);
+
+/* init.c: PID 1 of the container; never returns */
+__attribute__((noreturn)) void nr_init_main(const NrRunConfig *cfg, int sync_fd);

@@ -1,0 +1,49 @@
+/* nr-spawn.h — clone into new namespaces and the numbered parent/child
+ * handshake over a SOCK_SEQPACKET pair (ARCHITECTURE §1).
+ *
+ *   #1  parent: clone()                   child: PDEATHSIG, waits
+ *   #2  parent: writes id maps, sends MAPS child: sees MAPS (or EOF: parent died)
+ *   #3  ...                               child: runs its function; a failure
+ *                                                crosses back as an ERROR message
+ *   #4  parent: waits for exit, reads ERROR (if any) and re-raises it
+ */
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-userns.h"
+
+enum {
+    NR_SYNC_MAPS = 1,   /* #2 parent -> child: id maps written */
+    NR_SYNC_ERROR,      /* child -> parent: structured failure */
+    NR_SYNC_RESULT,     /* child -> parent: a result string */
+};
+
+typedef struct NrSyncMsg {
+    uint32_t type;
+    NrError  err;       /* for NR_SYNC_ERROR; err.msg carries NR_SYNC_RESULT text */
+} NrSyncMsg;
+
+int nr_sync_send(int fd, uint32_t type, const NrError *err);
+int nr_sync_send_result(int fd, const char *text);
+/* returns 1 with a message, 0 on EOF, -1 on error */
+int nr_sync_recv(int fd, NrSyncMsg *msg);
+
+/* Child body: runs inside the new namespaces after the maps are written.
+ * It returns the child's exit status or fills err (sent to the parent). */
+typedef int (*NrChildFn)(void *data, int sync_fd, NrError *err);
+
+/* Clone with `flags` (CLONE_NEW*), map ids with `map`, run `fn` in the child.
+ * On success returns the pid and the parent's end of the sync socket. */
+pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data,
+               int *ret_sync_fd, NrError *err);
+
+/* Wait for `pid`; map its status to an exit code (128+N for signal N).  If
+ * the child sent an ERROR message, it is copied to err and -1 returned; the
+ * text of its last RESULT message goes to ret_result (NULL, or 1024 bytes). */
+int nr_spawn_wait(pid_t pid, int sync_fd, int *ret_status, char *ret_result, NrError *err);
+
+/* In a forked child inside the user namespace: become uid/gid 0 if mapped,
+ * so an exec keeps full capabilities in the namespace. */
+void nr_spawn_become_root(void);

@@ -1,0 +1,43 @@
+/* nr-userns.h — subordinate id ranges and the id-map ladder (ARCHITECTURE §2). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+
+typedef enum NrUsernsMode {
+    NR_USERNS_AUTO,    /* full range if granted, else single id with a notice */
+    NR_USERNS_SUBIDS,  /* full range required */
+    NR_USERNS_SINGLE,  /* single id, silently */
+    NR_USERNS_KEEPID,  /* caller's own uid/gid inside */
+} NrUsernsMode;
+
+typedef struct NrIdRange {
+    uint32_t inside, outside, count;
+} NrIdRange;
+
+#define NR_MAX_RANGES 3
+
+typedef struct NrIdMap {
+    bool      helpers;                 /* written with newuidmap/newgidmap */
+    NrIdRange uid[NR_MAX_RANGES];
+    NrIdRange gid[NR_MAX_RANGES];
+    int       n_uid, n_gid;
+    uid_t     user_uid;                /* default uid of the payload, inside */
+    gid_t     user_gid;
+    char      tag[17];                 /* identifies the on-disk ownership of images */
+    const char *rung;                  /* "subids", "single", "keep-id", ... */
+} NrIdMap;
+
+/* Choose a mapping for `mode`.  May print the single-id notice. */
+int  nr_userns_plan(NrUsernsMode mode, NrIdMap *ret_map, NrError *err);
+/* The mapping used to unpack images for runs with `map` (ownership on disk). */
+void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
+/* Write uid_map/gid_map (and setgroups) of process `pid`. */
+int  nr_userns_write_maps(pid_t pid, const NrIdMap *map, NrError *err);
+bool nr_userns_uid_mapped(const NrIdMap *map, uint32_t uid);
+bool nr_userns_gid_mapped(const NrIdMap *map, uint32_t gid);
+/* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
+bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
+                           uint32_t *ret_start, uint32_t *ret_count);

@@ -1,0 +1,48 @@
+/* nr-util.h — small filesystem and string helpers shared by every module. */
+#pragma once
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "nr-error.h"
+
+static inline void nr_closep(int *fd)
+{
+    if (*fd >= 0) {
+        int e = errno;
+        close(*fd);
+        errno = e;
+    }
+}
+static inline void nr_freep(void *p) { free(*(void **)p); }
+/* hand an fd out of a scope-bound variable */
+static inline int nr_steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
+
+#define nr_autoclose __attribute__((cleanup(nr_closep)))
+#define nr_autofree  __attribute__((cleanup(nr_freep)))
+
+/* growable NULL-terminated string vector */
+typedef struct NrStrv {
+    char **v;
+    size_t n, cap;
+} NrStrv;
+void nr_strv_push(NrStrv *s, const char *str);   /* copies str */
+void nr_strv_take(NrStrv *s, char *str);         /* takes ownership */
+void nr_strv_clear(NrStrv *s);
+
+void *nr_xmalloc(size_t n);
+char *nr_xstrdup(const char *s);
+char *nr_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t nr_fnv1a(const void *data, size_t len, uint64_t h);
+#define NR_FNV_INIT 0xcbf29ce484222325ULL
+
+int   nr_write_all(int fd, const void *buf, size_t len);
+int   nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode, NrError *err);
+char *nr_read_file(const char *path, size_t *ret_len, NrError *err);
+int   nr_mkdir_p(const char *path, mode_t mode, NrError *err);
+bool  nr_parse_u32(const char *s, uint32_t *ret);
+const char *nr_runtime_dir(NrError *err);   /* $XDG_RUNTIME_DIR/nroot or /tmp/nroot-UID */

@@ -1,0 +1,149 @@
+/* cmd-run.c — `nroot run`: parse the plan, resolve the image, spawn the
+ * container, forward signals, and exit with the payload's status. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "nr-run.h"
+#include "nr-spawn.h"
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+
+/* #3 child: runs inside every new namespace as root of the user namespace */
+static int run_child(void *data, int sync_fd, NrError *err)
+{
+    const NrRunConfig *cfg = data;
+    const char *hostname = cfg->hostname ? cfg->hostname : cfg->cid;
+    if (cfg->hostname || cfg->net != NR_NET_HOST) {
+        if (sethostname(hostname, strlen(hostname)) < 0)
+            return nr_error_errno(err, "cannot set the host name");
+    }
+    if (nr_net_setup(cfg, err) < 0)
+        return -1;
+    char *root = NULL;
+    if (nr_rootfs_mount(cfg, &root, err) < 0)
+        return -1;
+    if (nr_mounts_setup(cfg, root, err) < 0 || nr_rootfs_pivot(root, err) < 0) {
+        free(root);
+        return -1;
+    }
+    free(root);
+    nr_init_main(cfg, sync_fd);
+}
+
+static void new_cid(char cid[13])
+{
+    unsigned char r[6] = { 0 };
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        uint64_t v = nr_fnv1a(&r, sizeof r, NR_FNV_INIT ^ (uint64_t)getpid());
+        memcpy(r, &v, sizeof r);
+    }
+    for (int i = 0; i < 6; i++)
+        snprintf(cid + 2 * i, 3, "%02x", r[i]);
+}
+
+static int prepare(NrRunConfig *cfg, NrError *err)
+{
+    if (getuid() != geteuid() || getgid() != getegid())
+        return nr_error_msg(err, "nroot must not be installed setuid or setgid");
+    if (nr_userns_plan(cfg->userns, &cfg->map, err) < 0)
+        return -1;
+    if (cfg->user) {
+        /* numeric ids can be checked before anything starts */
+        char spec[256];
+        snprintf(spec, sizeof spec, "%s", cfg->user);
+        char *colon = strchr(spec, ':');
+        if (colon)
+            *colon = '\0';
+        uint32_t id;
+        if ((nr_parse_u32(spec, &id) && !nr_userns_uid_mapped(&cfg->map, id)) ||
+            (colon && nr_parse_u32(colon + 1, &id) && !nr_userns_gid_mapped(&cfg->map, id))) {
+            nr_error_msg(err, "user '%s' is not mapped in the container's user namespace (%s mapping)",
+                         cfg->user, cfg->map.rung);
+            if (!cfg->map.helpers)
+                nr_error_hint(err, "only your own id exists inside; a subordinate id range "
+                              "(/etc/subuid, /etc/subgid) maps more");
+            return -1;
+        }
+    }
+    if (nr_store_resolve(cfg->image, &cfg->map, &cfg->lower, err) < 0)
+        return -1;
+    const char *rt = nr_runtime_dir(err);
+    if (!rt)
+        return -1;
+    char *scratch = nr_strdup_printf("%s/mnt", rt);
+    if (mkdir(scratch, 0700) < 0 && errno != EEXIST) {
+        nr_error_errno(err, "cannot create '%s'", scratch);
+        free(scratch);
+        return -1;
+    }
+    cfg->scratch = scratch;
+    new_cid(cfg->cid);
+    cfg->tty = isatty(STDIN_FILENO);
+    cfg->give_tty = cfg->tty && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    return 0;
+}
+
+int nr_cmd_run(int argc, char **argv)
+{
+    static NrRunConfig cfg;
+    NrError err = { 0 };
+    int rc = nr_cli_parse_run(argc, argv, &cfg, &err);
+    if (rc == NR_CLI_HELP)
+        return 0;
+    if (rc < 0 || prepare(&cfg, &err) < 0) {
+        nr_error_print(&err);
+        return err.code ? err.code : NR_EXIT_FAILURE;
+    }
+
+    /* forwarded signals and SIGCHLD are taken synchronously from here on;
+     * the child inherits the mask (PID 1 waits for the same set) */
+    sigset_t set, old;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+        sigaddset(&set, forwarded[i]);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+
+    unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    if (cfg.net == NR_NET_NONE)
+        flags |= CLONE_NEWNET;
+    int sync_fd = -1;
+    pid_t pid = nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
+    if (pid < 0) {
+        nr_error_print(&err);
+        return err.code ? err.code : NR_EXIT_FAILURE;
+    }
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0)
+            continue;
+        if (sig == SIGCHLD) {
+            siginfo_t wi = { 0 };
+            if (waitid(P_PID, (id_t)pid, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 && wi.si_pid == pid)
+                break;
+            continue;
+        }
+        kill(pid, sig);
+    }
+    if (cfg.give_tty) {
+        /* take the terminal back before printing anything */
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+        signal(SIGTTOU, SIG_DFL);
+    }
+    int status = NR_EXIT_FAILURE;
+    if (nr_spawn_wait(pid, sync_fd, &status, NULL, &err) < 0) {
+        nr_error_print(&err);
+        status = err.code ? err.code : NR_EXIT_FAILURE;
+    }
+    close(sync_fd);
+    return status;
+}

@@ -1,0 +1,108 @@
+/* error.c — NrError helpers and the only places that print diagnostics. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nr-error.h"
+
+bool nr_quiet;
+
+static void set_v(NrError *err, int code, int errnum, const char *fmt, va_list ap)
+{
+    if (!err)
+        return;
+    err->code = code;
+    err->errnum = errnum;
+    err->hint[0] = '\0';
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+}
+
+int nr_error_set(NrError *err, int code, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_v(err, code, errnum, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int nr_error_errno(NrError *err, const char *fmt, ...)
+{
+    int e = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    set_v(err, NR_EXIT_FAILURE, e, fmt, ap);
+    va_end(ap);
+    errno = e;
+    return -1;
+}
+
+int nr_error_msg(NrError *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_v(err, NR_EXIT_FAILURE, 0, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void nr_error_hint(NrError *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->hint, sizeof err->hint, fmt, ap);
+    va_end(ap);
+}
+
+void nr_error_prefix(NrError *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char pre[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    size_t pl = strlen(pre) + 2, ml = strlen(err->msg);
+    if (pl + ml + 1 > sizeof err->msg)
+        ml = sizeof err->msg - pl - 1;
+    memmove(err->msg + pl, err->msg, ml);
+    err->msg[pl + ml] = '\0';
+    memcpy(err->msg, pre, pl - 2);
+    memcpy(err->msg + pl - 2, ": ", 2);
+}
+
+void nr_error_print(const NrError *err)
+{
+    if (err->errnum)
+        fprintf(stderr, "nroot: error: %s: %s\n", err->msg, strerror(err->errnum));
+    else
+        fprintf(stderr, "nroot: error: %s\n", err->msg);
+    if (err->hint[0])
+        fprintf(stderr, "nroot: hint: %s\n", err->hint);
+}
+
+void nr_notice(const char *fmt, ...)
+{
+    if (nr_quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nroot: notice: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void nr_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("nroot: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}

@@ -1,0 +1,326 @@
+/* init.c — PID 1 of the container and the payload it starts.
+ *
+ * PID 1 forks the payload and stays: it reaps every zombie, forwards the
+ * signals it gets (from the parent, which forwards its own) to the payload,
+ * and exits with the payload's status (128+N when it died of signal N).
+ * When PID 1 exits, the kernel kills everything else in the namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "nr-run.h"
+#include "nr-spawn.h"
+
+extern char **environ;
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+typedef struct Ident {
+    uid_t uid;
+    gid_t gid;
+    char  home[256];
+    char  name[64];
+    bool  found;         /* the user has a line in /etc/passwd */
+    gid_t groups[64];
+    int   n_groups;
+} Ident;
+
+/* /etc/passwd and /etc/group of the image, read by hand: NSS modules of
+ * the host must not be loaded into the container */
+static bool passwd_lookup(const char *name, uid_t uid, bool by_name, Ident *id)
+{
+    FILE *f = fopen("/etc/passwd", "re");
+    if (!f)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *fld[7] = { 0 }, *p = line;
+        int n = 0;
+        while (n < 7 && (fld[n] = strsep(&p, ":\n")))
+            n++;
+        if (n < 6)
+            continue;
+        uint32_t u, g;
+        if (!nr_parse_u32(fld[2], &u) || !nr_parse_u32(fld[3], &g))
+            continue;
+        if (by_name ? strcmp(fld[0], name) != 0 : u != uid)
+            continue;
+        id->uid = u;
+        id->gid = g;
+        snprintf(id->home, sizeof id->home, "%s", fld[5][0] ? fld[5] : "/");
+        snprintf(id->name, sizeof id->name, "%s", fld[0]);
+        found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+static bool group_lookup(const char *name, gid_t *ret)
+{
+    FILE *f = fopen("/etc/group", "re");
+    if (!f)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *p = line, *gname = strsep(&p, ":"), *pw = strsep(&p, ":"), *gid = strsep(&p, ":");
+        uint32_t g;
+        (void)pw;
+        if (gname && gid && strcmp(gname, name) == 0 && nr_parse_u32(gid, &g)) {
+            *ret = g;
+            found = true;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void supplementary_groups(Ident *id)
+{
+    FILE *f = fopen("/etc/group", "re");
+    if (!f)
+        return;
+    char line[4096];
+    while (id->n_groups < 64 && fgets(line, sizeof line, f)) {
+        char *p = line;
+        strsep(&p, ":");
+        strsep(&p, ":");
+        char *gid = strsep(&p, ":"), *members = strsep(&p, "\n");
+        uint32_t g;
+        if (!gid || !members || !nr_parse_u32(gid, &g))
+            continue;
+        for (char *m = strsep(&members, ","); m; m = strsep(&members, ","))
+            if (strcmp(m, id->name) == 0 && g != id->gid)
+                id->groups[id->n_groups++] = g;
+    }
+    fclose(f);
+}
+
+static int resolve_user(const NrRunConfig *cfg, Ident *id, NrError *err)
+{
+    memset(id, 0, sizeof *id);
+    id->uid = cfg->map.user_uid;
+    id->gid = cfg->map.user_gid;
+    char spec[256];
+    const char *group = NULL;
+    if (cfg->user) {
+        snprintf(spec, sizeof spec, "%s", cfg->user);
+        char *colon = strchr(spec, ':');
+        if (colon) {
+            *colon = '\0';
+            group = colon + 1;
+        }
+        uint32_t u;
+        if (nr_parse_u32(spec, &u)) {
+            id->found = passwd_lookup(NULL, u, false, id);
+            id->uid = u;
+            if (!id->found)
+                id->gid = 0;
+        } else if (!(id->found = passwd_lookup(spec, 0, true, id))) {
+            return nr_error_msg(err, "user '%s' not found in the image's /etc/passwd", spec);
+        }
+    } else {
+        id->found = passwd_lookup(NULL, id->uid, false, id);
+        id->uid = cfg->map.user_uid;
+        id->gid = cfg->map.user_gid;
+    }
+    if (group) {
+        uint32_t g;
+        if (nr_parse_u32(group, &g))
+            id->gid = g;
+        else if (!group_lookup(group, &id->gid))
+            return nr_error_msg(err, "group '%s' not found in the image's /etc/group", group);
+    }
+    if (!id->found)
+        snprintf(id->home, sizeof id->home, "%s", id->uid == 0 ? "/root" : "/");
+    else
+        supplementary_groups(id);
+    return 0;
+}
+
+static void env_set(NrStrv *env, const char *kv)
+{
+    size_t klen = strcspn(kv, "=");
+    for (size_t i = 0; i < env->n; i++) {
+        if (strncmp(env->v[i], kv, klen) == 0 && env->v[i][klen] == '=') {
+            free(env->v[i]);
+            env->v[i] = nr_xstrdup(kv);
+            return;
+        }
+    }
+    nr_strv_push(env, kv);
+}
+
+static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
+{
+    char buf[512], hn[65] = "";
+    gethostname(hn, sizeof hn - 1);
+    env_set(env, "PATH=" DEFAULT_PATH);
+    snprintf(buf, sizeof buf, "HOSTNAME=%s", hn);
+    env_set(env, buf);
+    snprintf(buf, sizeof buf, "HOME=%s", id->home);
+    env_set(env, buf);
+    env_set(env, "container=nroot");
+    if (cfg->tty) {
+        const char *term = getenv("TERM");
+        snprintf(buf, sizeof buf, "TERM=%s", term && *term ? term : "xterm");
+        env_set(env, buf);
+    }
+    for (size_t i = 0; i < cfg->env.n; i++)
+        env_set(env, cfg->env.v[i]);
+}
+
+/* The payload: runs in a child of PID 1.  Failures go through `errfd`. */
+static int payload(const NrRunConfig *cfg, NrError *err)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (cfg->give_tty) {
+        /* its own process group, in the terminal's foreground: Ctrl-C and
+         * job control reach the payload, not nroot */
+        setpgid(0, 0);
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+        signal(SIGTTOU, SIG_DFL);
+    }
+
+    Ident id;
+    if (resolve_user(cfg, &id, err) < 0)
+        return -1;
+    if (!nr_userns_uid_mapped(&cfg->map, id.uid) || !nr_userns_gid_mapped(&cfg->map, id.gid)) {
+        bool u = !nr_userns_uid_mapped(&cfg->map, id.uid);
+        nr_error_msg(err, "%s %u is not mapped in the container's user namespace (%s mapping)",
+                     u ? "uid" : "gid", u ? (unsigned)id.uid : (unsigned)id.gid, cfg->map.rung);
+        if (!cfg->map.helpers)
+            nr_error_hint(err, "only your own id exists inside; a subordinate id range "
+                          "(/etc/subuid, /etc/subgid) maps more");
+        return -1;
+    }
+    NrStrv env = { 0 };
+    build_env(cfg, &id, &env);
+
+    const char *wd = cfg->workdir ? cfg->workdir : "/";
+    if (cfg->workdir && nr_mkdir_p(cfg->workdir, 0755, err) < 0) {
+        nr_error_prefix(err, "workdir");
+        return -1;
+    }
+    if (nr_caps_bound(cfg->caps, err) < 0)
+        return -1;
+    if (cfg->map.helpers) {
+        gid_t groups[64];
+        int n = 0;
+        for (int i = 0; i < id.n_groups; i++)
+            if (nr_userns_gid_mapped(&cfg->map, id.groups[i]))
+                groups[n++] = id.groups[i];
+        if (setgroups((size_t)n, groups) < 0)
+            return nr_error_errno(err, "setgroups");
+    }
+    if (setresgid(id.gid, id.gid, id.gid) < 0)
+        return nr_error_errno(err, "cannot switch to gid %u", (unsigned)id.gid);
+    if (setresuid(id.uid, id.uid, id.uid) < 0)
+        return nr_error_errno(err, "cannot switch to uid %u", (unsigned)id.uid);
+    if (nr_caps_set(id.uid == 0 ? cfg->caps : 0, err) < 0)
+        return -1;
+    if (chdir(wd) < 0)
+        return nr_error_errno(err, "cannot enter the working directory '%s'", wd);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return nr_error_errno(err, "cannot set no_new_privs");
+    umask(022);
+    /* every fd but stdio (and the exec-status pipe, already CLOEXEC) */
+    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0) {
+        for (int fd = 3; fd < 1024; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    environ = env.v;   /* execvp searches the container's PATH */
+    const char *cmd = cfg->argv[0];
+    execvp(cmd, cfg->argv);
+    int e = errno;
+    if (e == ENOENT && !strchr(cmd, '/'))
+        return nr_error_set(err, NR_EXIT_NOTFOUND, 0, "'%s': executable file not found in $PATH", cmd);
+    if (e == ENOENT || e == ENOTDIR)
+        return nr_error_set(err, NR_EXIT_NOTFOUND, e, "cannot run '%s'", cmd);
+    return nr_error_set(err, NR_EXIT_CANNOT, e, "cannot run '%s'", cmd);
+}
+
+void nr_init_main(const NrRunConfig *cfg, int sync_fd)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
+                               SIGCONT, SIGALRM, SIGPIPE };
+    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+        sigaddset(&set, fwd[i]);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) < 0) {
+        NrError e;
+        nr_error_errno(&e, "pipe");
+        nr_sync_send(sync_fd, NR_SYNC_ERROR, &e);
+        _exit(NR_EXIT_FAILURE);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        NrError e;
+        nr_error_errno(&e, "cannot start the command");
+        nr_sync_send(sync_fd, NR_SYNC_ERROR, &e);
+        _exit(NR_EXIT_FAILURE);
+    }
+    if (pid == 0) {
+        NrError e = { 0 };
+        close(ep[0]);
+        close(sync_fd);
+        payload(cfg, &e);
+        nr_write_all(ep[1], &e, sizeof e);
+        _exit(e.code ? e.code : NR_EXIT_FAILURE);
+    }
+    close(ep[1]);
+    /* #4: EOF means the payload exec'd; a message is its failure */
+    NrError perr;
+    ssize_t n;
+    do
+        n = read(ep[0], &perr, sizeof perr);
+    while (n < 0 && errno == EINTR);
+    close(ep[0]);
+    if (n == (ssize_t)sizeof perr) {
+        perr.msg[sizeof perr.msg - 1] = '\0';
+        perr.hint[sizeof perr.hint - 1] = '\0';
+        nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
+    }
+    close(sync_fd);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&set, &si);
+        if (sig < 0)
+            continue;
+        if (sig != SIGCHLD) {
+            kill(pid, sig);
+            continue;
+        }
+        int status;
+        pid_t w;
+        while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (w != pid)
+                continue;
+            if (WIFEXITED(status))
+                _exit(WEXITSTATUS(status));
+            _exit(128 + WTERMSIG(status));
+        }
+    }
+}

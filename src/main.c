@@ -1,0 +1,29 @@
+/* main.c — command dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nr-run.h"
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        nr_cli_main_help();
+        return NR_EXIT_FAILURE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+        printf("nroot %s\n", NR_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        nr_cli_main_help();
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return nr_cmd_run(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        fprintf(stderr, "nroot: error: unknown option '%s'\nnroot: hint: see 'nroot --help'\n", cmd);
+    else
+        fprintf(stderr, "nroot: error: unknown command '%s'\nnroot: hint: see 'nroot --help'\n", cmd);
+    return NR_EXIT_FAILURE;
+}

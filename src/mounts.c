@@ -1,0 +1,396 @@
+/* mounts.c — everything mounted inside the new root before pivot_root:
+ * /proc (with masks), /dev, /sys, /tmp, the generated /etc files and the
+ * user's volumes.  Paths inside the image are resolved with openat2's
+ * RESOLVE_IN_ROOT, so a symlink in the image (/var/run -> /run, or a
+ * malicious /etc -> /home/you) is followed inside the container's root,
+ * never out to the host's; the mount goes onto the resolved fd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+
+#include "nr-run.h"
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+struct mount_attr {
+    __u64 attr_set, attr_clr, propagation, userns_fd;
+};
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (unsigned)flags | O_CLOEXEC,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+int nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err)
+{
+    char rel[PATH_MAX] = "", parent[PATH_MAX] = "";
+    nr_autofree char *copy = nr_xstrdup(path);
+    char *save = NULL;
+    int fd = -1;
+    char *next;
+    for (char *c = strtok_r(copy, "/", &save); c; c = next) {
+        next = strtok_r(NULL, "/", &save);
+        if (strcmp(c, ".") == 0)
+            continue;
+        if (strcmp(c, "..") == 0)
+            return nr_error_msg(err, "path '%s' inside the container contains '..'", path);
+        snprintf(parent, sizeof parent, "%s", rel[0] ? rel : ".");
+        size_t len = strlen(rel);
+        snprintf(rel + len, sizeof rel - len, "%s%s", len ? "/" : "", c);
+        if (fd >= 0)
+            close(fd);
+        fd = openat2_in_root(rootfd, rel, O_PATH);
+        if (fd >= 0 || errno != ENOENT || !create)
+            continue;
+        /* create the missing component in its resolved parent */
+        nr_autoclose int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+            return nr_error_errno(err, "cannot open '%s' inside the container", parent);
+        if (next || dir) {
+            if (mkdirat(pfd, c, 0755) < 0 && errno != EEXIST)
+                return nr_error_errno(err, "cannot create '/%s' inside the container", rel);
+        } else {
+            int nfd = openat(pfd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (nfd < 0 && errno != EEXIST)
+                return nr_error_errno(err, "cannot create '/%s' inside the container", rel);
+            if (nfd >= 0)
+                close(nfd);
+        }
+        fd = openat2_in_root(rootfd, rel, O_PATH);
+    }
+    if (fd < 0 && !rel[0])
+        fd = openat2_in_root(rootfd, ".", O_PATH);
+    if (fd < 0)
+        return nr_error_errno(err, "'%s' inside the container", path);
+    return fd;
+}
+
+static int mount_on(int fd, const char *src, const char *type, unsigned long flags, const char *data)
+{
+    char target[64];
+    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+    return mount(src, target, type, flags, data);
+}
+
+/* Make the mount on `fd` (and below it) read-only.  The flags the kernel
+ * locked on a mount from a more privileged namespace (nosuid, nodev,
+ * noexec, atime) must be restated by a legacy remount, or it fails. */
+static int make_readonly(int fd, const char *what, NrError *err)
+{
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
+        return 0;
+    struct statvfs sv;
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    if (fstatvfs(fd, &sv) == 0)
+        flags |= sv.f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
+                              MS_RELATIME);
+    if (mount_on(fd, NULL, NULL, flags, NULL) < 0)
+        return nr_error_errno(err, "cannot make '%s' read-only", what);
+    return 0;
+}
+
+/* mount at a path inside the root, resolved there */
+static int mount_in(int rootfd, const char *path, bool create, const char *src, const char *type,
+                    unsigned long flags, const char *data, NrError *err)
+{
+    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, path, create, true, err);
+    if (fd < 0)
+        return -1;
+    if (mount_on(fd, src, type, flags, data) < 0)
+        return nr_error_errno(err, "cannot mount %s on '%s'", type ? type : src, path);
+    return 0;
+}
+
+static int bind_readonly_in(int rootfd, const char *path, NrError *err)
+{
+    nr_autoclose int fd = openat2_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    if (fd < 0)
+        return 0; /* absent on this kernel: nothing to protect */
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    if (mount(self, self, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return nr_error_errno(err, "cannot bind '%s'", path);
+    nr_autoclose int nfd = openat2_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    if (nfd < 0)
+        return nr_error_errno(err, "'%s'", path);
+    return make_readonly(nfd, path, err);
+}
+
+static int mask_in(int rootfd, const char *path, NrError *err)
+{
+    nr_autoclose int fd = openat2_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_error_errno(err, "'%s'", path);
+    int r = S_ISDIR(st.st_mode)
+                ? mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555")
+                : mount_on(fd, "/dev/null", NULL, MS_BIND, NULL);
+    if (r < 0)
+        return nr_error_errno(err, "cannot mask '%s'", path);
+    return 0;
+}
+
+static const char *const proc_masked[] = {
+    "proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
+    "proc/timer_stats", "proc/acpi", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
+};
+static const char *const proc_readonly[] = {
+    "proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs", "proc/asound",
+};
+
+static int setup_proc(const NrRunConfig *cfg, int rootfd, NrError *err)
+{
+    bool create = !cfg->read_only;
+    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, "proc", create, true, err);
+    if (fd < 0)
+        return -1;
+    if (mount_on(fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+        /* a fresh procfs needs a fully visible /proc on the host; inside
+         * some containers it is masked: fall back to the host's */
+        if (mount_on(fd, "/proc", NULL, MS_BIND | MS_REC, NULL) < 0)
+            return nr_error_errno(err, "cannot mount /proc");
+        nr_notice("the kernel refused a new /proc (host /proc is partly masked); "
+                  "using a bind of the host's, which shows host processes");
+    }
+    for (size_t i = 0; i < sizeof proc_readonly / sizeof proc_readonly[0]; i++)
+        if (bind_readonly_in(rootfd, proc_readonly[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+static int setup_sys(const NrRunConfig *cfg, int rootfd, NrError *err)
+{
+    bool create = !cfg->read_only;
+    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, "sys", create, true, err);
+    if (fd < 0)
+        return -1;
+    unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    /* sysfs can be mounted only by the owner of the network namespace */
+    if (cfg->net == NR_NET_HOST || mount_on(fd, "sysfs", "sysfs", fl, NULL) < 0) {
+        if (mount_on(fd, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+            return nr_error_errno(err, "cannot mount /sys");
+        nr_autoclose int nfd = openat2_in_root(rootfd, "sys", O_PATH);
+        if (nfd < 0 || make_readonly(nfd, "/sys", err) < 0)
+            return -1;
+    } else {
+        nr_autoclose int cg = openat2_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
+        /* the container's own cgroup (v2) tree, when the host has one */
+        if (cg >= 0)
+            (void)mount_on(cg, "cgroup2", "cgroup2", fl, NULL);
+    }
+    for (size_t i = 0; i < sizeof proc_masked / sizeof proc_masked[0]; i++)
+        if (mask_in(rootfd, proc_masked[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+static int setup_dev(const NrRunConfig *cfg, const char *root, int rootfd, NrError *err)
+{
+    if (mount_in(rootfd, "dev", !cfg->read_only, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                 "mode=0755,size=65536k", err) < 0)
+        return -1;
+    char dev[PATH_MAX];
+    snprintf(dev, sizeof dev, "%s/dev", root);
+    nr_autoclose int dfd = open(dev, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return nr_error_errno(err, "'%s'", dev);
+    /* mknod is not allowed in a user namespace: bind the host's nodes */
+    static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        char src[32], dst[PATH_MAX + 16];
+        snprintf(src, sizeof src, "/dev/%s", nodes[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dev, nodes[i]);
+        int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return nr_error_errno(err, "cannot create '%s'", dst);
+        close(fd);
+        if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+            if (strcmp(nodes[i], "tty") == 0 && errno == ENXIO) {
+                unlink(dst);
+                continue;
+            }
+            return nr_error_errno(err, "cannot bind '%s'", src);
+        }
+    }
+    static const char *const links[][2] = {
+        { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+        { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+        if (symlinkat(links[i][0], dfd, links[i][1]) < 0)
+            return nr_error_errno(err, "cannot create /dev/%s", links[i][1]);
+    static const char *const subdirs[] = { "pts", "shm", "mqueue" };
+    for (size_t i = 0; i < 3; i++)
+        if (mkdirat(dfd, subdirs[i], 0755) < 0)
+            return nr_error_errno(err, "cannot create /dev/%s", subdirs[i]);
+    char path[PATH_MAX + 16], opts[128];
+    /* gid=5 (tty) only when it exists inside, or the mount fails */
+    snprintf(opts, sizeof opts, "newinstance,ptmxmode=0666,mode=0620%s",
+             nr_userns_gid_mapped(&cfg->map, 5) ? ",gid=5" : "");
+    snprintf(path, sizeof path, "%s/pts", dev);
+    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, opts) < 0)
+        return nr_error_errno(err, "cannot mount devpts");
+    snprintf(path, sizeof path, "%s/shm", dev);
+    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+        return nr_error_errno(err, "cannot mount /dev/shm");
+    snprintf(path, sizeof path, "%s/mqueue", dev);
+    if (mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return nr_error_errno(err, "cannot mount /dev/mqueue");
+    return 0;
+}
+
+static char *host_resolv(bool keep_loopback)
+{
+    NrError e = { 0 };
+    nr_autofree char *text = nr_read_file("/etc/resolv.conf", NULL, &e);
+    NrStrv out = { 0 };
+    size_t len = 0;
+    if (text) {
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            if (!keep_loopback && strncmp(l, "nameserver", 10) == 0) {
+                const char *a = l + 10;
+                while (*a == ' ' || *a == '\t')
+                    a++;
+                if (strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0)
+                    continue;
+            }
+            nr_strv_take(&out, nr_strdup_printf("%s\n", l));
+            len += strlen(l) + 1;
+        }
+    }
+    char *r = nr_xmalloc(len + 64);
+    size_t off = 0;
+    for (size_t i = 0; i < out.n; i++) {
+        size_t n = strlen(out.v[i]);
+        memcpy(r + off, out.v[i], n);
+        off += n;
+    }
+    r[off] = '\0';
+    if (off == 0)
+        strcpy(r, "# no name servers: nroot --net=none\n");
+    nr_strv_clear(&out);
+    return r;
+}
+
+static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch_etc,
+                         const char *name, const char *content, NrError *err)
+{
+    char src[PATH_MAX + 32], rel[64];
+    snprintf(src, sizeof src, "%s/%s", scratch_etc, name);
+    if (nr_write_file_at(AT_FDCWD, src, content, 0644, err) < 0)
+        return -1;
+    /* an image whose /etc the container cannot write (owned by an id
+     * outside the mapping) keeps its own files */
+    NrError ignored = { 0 };
+    nr_autoclose int etc = nr_mounts_open_in_root(rootfd, "etc", !cfg->read_only, true, &ignored);
+    if (etc < 0)
+        return 0;
+    struct stat st;
+    bool exists = fstatat(etc, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (exists && !S_ISREG(st.st_mode) && !cfg->read_only) {
+        /* e.g. resolv.conf -> ../run/systemd/resolve/stub-resolv.conf:
+         * replaced by a file in the writable layer */
+        if (!S_ISLNK(st.st_mode))
+            return 0;
+        if (unlinkat(etc, name, 0) < 0)
+            return 0;
+        exists = false;
+    }
+    snprintf(rel, sizeof rel, "etc/%s", name);
+    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if (mount_on(fd, src, NULL, MS_BIND, NULL) < 0)
+        return nr_error_errno(err, "cannot bind /etc/%s", name);
+    return 0;
+}
+
+static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, NrError *err)
+{
+    char etc[PATH_MAX];
+    snprintf(etc, sizeof etc, "%s/etc", cfg->scratch);
+    if (mkdir(etc, 0755) < 0 && errno != EEXIST)
+        return nr_error_errno(err, "cannot create '%s'", etc);
+    nr_autofree char *hosts = NULL;
+    if (cfg->net == NR_NET_HOST) {
+        NrError e = { 0 };
+        nr_autofree char *h = nr_read_file("/etc/hosts", NULL, &e);
+        hosts = nr_strdup_printf("%s127.0.1.1\t%s\n", h ? h : "127.0.0.1\tlocalhost\n", hostname);
+    } else {
+        hosts = nr_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                 "127.0.1.1\t%s\n", hostname);
+    }
+    nr_autofree char *hn = nr_strdup_printf("%s\n", hostname);
+    nr_autofree char *resolv = host_resolv(cfg->net == NR_NET_HOST);
+    if (bind_etc_file(cfg, rootfd, etc, "hosts", hosts, err) < 0 ||
+        bind_etc_file(cfg, rootfd, etc, "hostname", hn, err) < 0 ||
+        bind_etc_file(cfg, rootfd, etc, "resolv.conf", resolv, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
+{
+    for (size_t i = 0; i < cfg->n_volumes; i++) {
+        const NrVolume *v = &cfg->volumes[i];
+        nr_autoclose int fd = nr_mounts_open_in_root(rootfd, v->dst, !cfg->read_only, v->src_is_dir, err);
+        if (fd < 0) {
+            nr_error_prefix(err, "volume '%s'", v->dst);
+            return -1;
+        }
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) != v->src_is_dir)
+            return nr_error_msg(err, "volume '%s:%s': cannot mount a %s on a %s", v->src, v->dst,
+                                v->src_is_dir ? "directory" : "file",
+                                v->src_is_dir ? "file" : "directory");
+        if (mount_on(fd, v->src, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return nr_error_errno(err, "cannot mount volume '%s' on '%s'", v->src, v->dst);
+        if (v->ro) {
+            nr_autoclose int nfd = nr_mounts_open_in_root(rootfd, v->dst, false, true, err);
+            if (nfd < 0 || make_readonly(nfd, v->dst, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err)
+{
+    nr_autoclose int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return nr_error_errno(err, "cannot open the new root '%s'", root);
+    char hostname[65];
+    if (gethostname(hostname, sizeof hostname) < 0)
+        snprintf(hostname, sizeof hostname, "%s", cfg->cid);
+    hostname[64] = '\0';
+    if (setup_proc(cfg, rootfd, err) < 0 || setup_sys(cfg, rootfd, err) < 0 ||
+        setup_dev(cfg, root, rootfd, err) < 0)
+        return -1;
+    if (mount_in(rootfd, "tmp", !cfg->read_only, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
+                 "mode=1777", err) < 0)
+        return -1;
+    if (setup_etc(cfg, rootfd, hostname, err) < 0)
+        return -1;
+    return setup_volumes(cfg, rootfd, err);
+}

@@ -1,0 +1,213 @@
+/* rootfs.c — the container's root: a scratch tmpfs holding the overlay's
+ * upper and work directories (throw-away: it vanishes with the mount
+ * namespace, even after SIGKILL), the overlay itself (kernel overlayfs in the
+ * user namespace, fuse-overlayfs as fallback), and pivot_root.
+ *
+ * Layout of the scratch tmpfs (mounted over cfg->scratch, which only this
+ * mount namespace sees):  lower/ (bind of the image)  upper/ work/  root/
+ * (the overlay)  etc/ (generated hosts, hostname, resolv.conf)  skel/
+ * (mount points a read-only image lacks). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "nr-run.h"
+#include "nr-spawn.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+/* overlayfs option values escape ',' ':' and '\' with a backslash */
+static void ovl_escape(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    for (; *in && o + 2 < size; in++) {
+        if (*in == ',' || *in == ':' || *in == '\\')
+            out[o++] = '\\';
+        out[o++] = *in;
+    }
+    out[o] = '\0';
+}
+
+/* Mount points a read-only image lacks are provided by an extra lower
+ * layer on the scratch tmpfs, so the image needs no writable layer. */
+static int make_skel(const NrRunConfig *cfg, const char *skel, NrError *err)
+{
+    nr_autoclose int img = open(cfg->lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    nr_autoclose int sk = open(skel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (img < 0 || sk < 0)
+        return nr_error_errno(err, "cannot open '%s'", img < 0 ? cfg->lower : skel);
+    static const char *const dirs[] = { "proc", "dev", "sys", "tmp", "etc" };
+    static const char *const files[] = { "etc/hosts", "etc/hostname", "etc/resolv.conf" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (faccessat(img, dirs[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+            nr_mounts_open_in_root(sk, dirs[i], true, true, err) < 0)
+            return -1;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (faccessat(img, files[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+            int fd = nr_mounts_open_in_root(sk, files[i], true, false, err);
+            if (fd < 0)
+                return -1;
+            close(fd);
+        }
+    for (size_t i = 0; i < cfg->n_volumes; i++) {
+        const NrVolume *v = &cfg->volumes[i];
+        if (faccessat(img, v->dst + 1, F_OK, 0) == 0)
+            continue;
+        int fd = nr_mounts_open_in_root(sk, v->dst, true, v->src_is_dir, err);
+        if (fd < 0)
+            return -1;
+        close(fd);
+    }
+    return 0;
+}
+
+static int mount_kernel(const char *opts, const char *root, NrError *err)
+{
+    if (mount("overlay", root, "overlay", 0, opts) < 0)
+        return nr_error_errno(err, "kernel overlayfs refused to mount");
+    return 0;
+}
+
+static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root, NrError *err)
+{
+    if (access("/dev/fuse", R_OK | W_OK) < 0) {
+        nr_error_errno(err, "cannot use fuse-overlayfs: /dev/fuse");
+        nr_error_hint(err, errno == ENOENT ? "an administrator can run 'modprobe fuse'"
+                                           : "an administrator can run 'chmod 0666 /dev/fuse' "
+                                             "(distributions ship it so)");
+        return -1;
+    }
+    char log[PATH_MAX];
+    snprintf(log, sizeof log, "%s/fuse-overlayfs.log", cfg->scratch);
+    pid_t pid = fork();
+    if (pid < 0)
+        return nr_error_errno(err, "fork");
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+        }
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, STDIN_FILENO);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        nr_spawn_become_root();
+        execlp("fuse-overlayfs", "fuse-overlayfs", "-o", opts, root, (char *)NULL);
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        nr_error_msg(err, "fuse-overlayfs is not installed");
+        nr_error_hint(err, "install it (apt-get install fuse-overlayfs)");
+        return -1;
+    }
+    struct statfs sf;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || statfs(root, &sf) < 0 ||
+        sf.f_type != FUSE_SUPER_MAGIC) {
+        char msg[256] = "";
+        nr_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, msg, sizeof msg - 1) : 0;
+        msg[n > 0 ? n : 0] = '\0';
+        char *nl = strchr(msg, '\n');
+        if (nl)
+            *nl = '\0';
+        return nr_error_msg(err, "fuse-overlayfs failed%s%s", msg[0] ? ": " : "", msg);
+    }
+    return 0;
+}
+
+int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
+{
+    const char *s = cfg->scratch;
+    /* nothing mounted from here on propagates back to the host */
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return nr_error_errno(err, "cannot make the mount namespace private");
+    if (mount("tmpfs", s, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        return nr_error_errno(err, "cannot mount the scratch tmpfs on '%s'", s);
+    char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX], skel[PATH_MAX];
+    snprintf(lower, sizeof lower, "%s/lower", s);
+    snprintf(upper, sizeof upper, "%s/upper", s);
+    snprintf(work, sizeof work, "%s/work", s);
+    snprintf(root, sizeof root, "%s/root", s);
+    snprintf(skel, sizeof skel, "%s/skel", s);
+    const char *dirs[] = { lower, upper, work, root, skel };
+    for (size_t i = 0; i < 5; i++)
+        if (mkdir(dirs[i], 0755) < 0)
+            return nr_error_errno(err, "cannot create '%s'", dirs[i]);
+    /* a bind gives the lower layer a short name: the legacy mount data
+     * string is one page, and fuse-overlayfs has no escaping */
+    if (mount(cfg->lower, lower, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return nr_error_errno(err, "cannot bind the image '%s'", cfg->lower);
+
+    char el[PATH_MAX * 2], eu[PATH_MAX * 2], ew[PATH_MAX * 2], es[PATH_MAX * 2];
+    char opts[PATH_MAX * 8 + 64];
+    ovl_escape(lower, el, sizeof el);
+    ovl_escape(upper, eu, sizeof eu);
+    ovl_escape(work, ew, sizeof ew);
+    ovl_escape(skel, es, sizeof es);
+    if (cfg->read_only) {
+        if (make_skel(cfg, skel, err) < 0)
+            return -1;
+        snprintf(opts, sizeof opts, "lowerdir=%s:%s", es, el);
+    } else {
+        snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", el, eu, ew);
+    }
+
+    NrError kerr = { 0 };
+    if (cfg->overlay != NR_OVERLAY_FUSE) {
+        char kopts[sizeof opts + 32];
+        snprintf(kopts, sizeof kopts, "%s,userxattr%s", opts, cfg->read_only ? "" : ",volatile");
+        if (mount_kernel(kopts, root, &kerr) == 0)
+            goto mounted;
+        if (cfg->overlay == NR_OVERLAY_KERNEL) {
+            *err = kerr;
+            nr_error_hint(err, "overlayfs in a user namespace needs Linux 5.11 or later; "
+                          "--overlay=fuse uses fuse-overlayfs");
+            return -1;
+        }
+    }
+    if (mount_fuse(cfg, opts, root, err) < 0) {
+        if (kerr.code) {
+            /* both refused: say why the kernel did too */
+            char both[sizeof err->msg];
+            if (snprintf(both, sizeof both, "%s (and %s: %s)", err->msg, kerr.msg,
+                         strerror(kerr.errnum)) >= (int)sizeof both)
+                both[sizeof both - 1] = '\0';
+            memcpy(err->msg, both, sizeof err->msg);
+            err->errnum = 0;
+        }
+        return -1;
+    }
+    if (kerr.code)
+        nr_notice("%s (%s); using fuse-overlayfs", kerr.msg, strerror(kerr.errnum));
+mounted:
+    *ret_root = nr_xstrdup(root);
+    return 0;
+}
+
+int nr_rootfs_pivot(const char *root, NrError *err)
+{
+    if (chdir(root) < 0)
+        return nr_error_errno(err, "cannot enter the new root '%s'", root);
+    /* the old root is stacked on the new one, then lazily detached: no
+     * directory is needed for it and no path to the host stays behind */
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return nr_error_errno(err, "pivot_root");
+    if (umount2(".", MNT_DETACH) < 0)
+        return nr_error_errno(err, "cannot detach the old root");
+    if (chdir("/") < 0)
+        return nr_error_errno(err, "chdir /");
+    return 0;
+}

@@ -1,0 +1,139 @@
+/* spawn.c — clone into namespaces, numbered handshake, error transport. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "nr-spawn.h"
+#include "nr-util.h"
+
+void nr_spawn_become_root(void)
+{
+    /* fails harmlessly when 0 is not mapped (single-id keep-id) */
+    if (setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) < 0)
+        return;
+}
+
+static const char *userns_hint(void)
+{
+    char buf[32] = "";
+    FILE *f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "re");
+    if (f) {
+        if (fgets(buf, sizeof buf, f) && buf[0] == '0') {
+            fclose(f);
+            return "unprivileged user namespaces are disabled: an administrator can run "
+                   "'sysctl -w kernel.unprivileged_userns_clone=1'";
+        }
+        fclose(f);
+    }
+    f = fopen("/proc/sys/user/max_user_namespaces", "re");
+    if (f) {
+        if (fgets(buf, sizeof buf, f) && buf[0] == '0' && (buf[1] == '\n' || !buf[1])) {
+            fclose(f);
+            return "user namespaces are disabled: an administrator can run "
+                   "'sysctl -w user.max_user_namespaces=15000'";
+        }
+        fclose(f);
+    }
+    f = fopen("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "re");
+    if (f) {
+        if (fgets(buf, sizeof buf, f) && buf[0] == '1') {
+            fclose(f);
+            return "AppArmor restricts unprivileged user namespaces: an administrator can run "
+                   "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or add an AppArmor "
+                   "profile for nroot";
+        }
+        fclose(f);
+    }
+    return "see 'nroot info' for what this machine allows";
+}
+
+pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data,
+               int *ret_sync_fd, NrError *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return nr_error_errno(err, "socketpair");
+
+    /* #1: fork-like clone (no new stack): the child gets a copy of the plan */
+    pid_t pid = (pid_t)syscall(SYS_clone, flags | CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        nr_error_errno(err, "cannot create namespaces");
+        if (e == EPERM || e == ENOSPC || e == EACCES)
+            nr_error_hint(err, "%s", userns_hint());
+        else if (e == EINVAL)
+            nr_error_hint(err, "the kernel lacks a namespace type nroot needs (user, mount, pid, "
+                          "uts, ipc, net, cgroup)");
+        return -1;
+    }
+    if (pid == 0) {
+        NrError cerr = { 0 };
+        close(sv[0]);
+        int fd = sv[1];
+        /* #1 child: die with the parent; the socket tells whether it already did */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        NrSyncMsg msg;
+        /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
+        if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
+            _exit(NR_EXIT_FAILURE);
+        int rc = fn(data, fd, &cerr);
+        if (rc < 0) {
+            /* #3 child: the failure crosses the socket; the child never prints */
+            nr_sync_send(fd, NR_SYNC_ERROR, &cerr);
+            _exit(cerr.code ? cerr.code : NR_EXIT_FAILURE);
+        }
+        _exit(rc);
+    }
+    close(sv[1]);
+    /* #2 parent: write the id maps, then release the child */
+    if (nr_userns_write_maps(pid, map, err) < 0 || nr_sync_send(sv[0], NR_SYNC_MAPS, NULL) < 0) {
+        if (!err || !err->code)
+            nr_error_errno(err, "cannot start the container process");
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(sv[0]);
+        return -1;
+    }
+    *ret_sync_fd = sv[0];
+    return pid;
+}
+
+int nr_spawn_wait(pid_t pid, int sync_fd, int *ret_status, char *ret_result, NrError *err)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return nr_error_errno(err, "waitpid");
+    }
+    /* #4 parent: a failure the child reported is re-raised here; the child
+     * is gone, so whatever it sent is queued and recv must not block */
+    fcntl(sync_fd, F_SETFL, O_NONBLOCK);
+    NrSyncMsg msg;
+    int r;
+    while ((r = nr_sync_recv(sync_fd, &msg)) == 1) {
+        if (msg.type == NR_SYNC_ERROR) {
+            *err = msg.err;
+            return -1;
+        }
+        if (msg.type == NR_SYNC_RESULT && ret_result)
+            memcpy(ret_result, msg.err.msg, sizeof msg.err.msg);
+    }
+    if (WIFEXITED(status))
+        *ret_status = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        *ret_status = 128 + WTERMSIG(status);
+    else
+        *ret_status = NR_EXIT_FAILURE;
+    return 0;
+}

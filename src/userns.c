@@ -1,0 +1,317 @@
+/* userns.c — subordinate id ranges and the id-map ladder.
+ *
+ * Rung 1 (subids): /etc/subuid and /etc/subgid grant a range and the setuid
+ * helpers newuidmap/newgidmap exist: container root is the caller, ids 1..N
+ * land on the subordinate range.  Rung 2 (single): only the caller's own id
+ * is mapped, to 0.  Rung 3 (keep-id): the caller's ids are mapped to
+ * themselves, with the range (if any) filling the ids around them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <sys/wait.h>
+
+#include "nr-userns.h"
+#include "nr-util.h"
+
+extern char **environ;
+
+bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
+                           uint32_t *ret_start, uint32_t *ret_count)
+{
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return false;
+    char line[512], idstr[32];
+    snprintf(idstr, sizeof idstr, "%u", (unsigned)id);
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *save = NULL;
+        char *name = strtok_r(line, ":\n", &save);
+        char *start = strtok_r(NULL, ":\n", &save);
+        char *count = strtok_r(NULL, ":\n", &save);
+        uint32_t s, c;
+        if (!name || !start || !count || name[0] == '#')
+            continue;
+        if (strcmp(name, idstr) != 0 && (!user || strcmp(name, user) != 0))
+            continue;
+        if (!nr_parse_u32(start, &s) || !nr_parse_u32(count, &c) || c == 0)
+            continue;
+        *ret_start = s;
+        *ret_count = c;
+        found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Is `name` an executable in PATH that can act for us (setuid root or with
+ * file capabilities)?  Returns the reason it cannot in *why. */
+static bool find_helper(const char *name, const char **why)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/bin:/bin:/usr/sbin:/sbin";
+    nr_autofree char *copy = nr_xstrdup(path);
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        char full[4096];
+        struct stat st;
+        snprintf(full, sizeof full, "%s/%s", dir, name);
+        if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if ((st.st_mode & S_ISUID) && st.st_uid == 0)
+            return true;
+        /* file capabilities: security.capability is present */
+        char buf[64];
+        if (getxattr(full, "security.capability", buf, sizeof buf) > 0)
+            return true;
+        *why = "is neither setuid root nor has file capabilities";
+        return false;
+    }
+    *why = "is not in PATH";
+    return false;
+}
+
+static void compute_tag(NrIdMap *m)
+{
+    uint64_t h = NR_FNV_INIT;
+    h = nr_fnv1a(m->uid, sizeof(NrIdRange) * (size_t)m->n_uid, h);
+    h = nr_fnv1a("|", 1, h);
+    h = nr_fnv1a(m->gid, sizeof(NrIdRange) * (size_t)m->n_gid, h);
+    snprintf(m->tag, sizeof m->tag, "%016llx", (unsigned long long)h);
+}
+
+static void map_single(NrIdMap *m, uid_t uid, gid_t gid, bool keep)
+{
+    m->helpers = false;
+    m->n_uid = m->n_gid = 1;
+    m->uid[0] = (NrIdRange){ keep ? uid : 0, uid, 1 };
+    m->gid[0] = (NrIdRange){ keep ? gid : 0, gid, 1 };
+    m->user_uid = keep ? uid : 0;
+    m->user_gid = keep ? gid : 0;
+}
+
+/* Keep-id over a range: 0..id-1 and id+1.. come from the range, id is id. */
+static int keep_ranges(NrIdRange *r, uint32_t id, uint32_t start, uint32_t count)
+{
+    int n = 0;
+    uint32_t below = id < count ? id : count;
+    if (below)
+        r[n++] = (NrIdRange){ 0, start, below };
+    r[n++] = (NrIdRange){ id, id, 1 };
+    if (count > below)
+        r[n++] = (NrIdRange){ id + 1, start + below, count - below };
+    return n;
+}
+
+int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
+{
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    memset(m, 0, sizeof *m);
+
+    struct passwd *pw = getpwuid(uid);
+    const char *user = pw ? pw->pw_name : NULL;
+    uint32_t us = 0, uc = 0, gs = 0, gc = 0;
+    bool has_uid = nr_userns_subid_range("/etc/subuid", user, uid, &us, &uc);
+    bool has_gid = nr_userns_subid_range("/etc/subgid", user, uid, &gs, &gc);
+    const char *why_u = NULL, *why_g = NULL;
+    bool helpers = has_uid && has_gid && find_helper("newuidmap", &why_u) &&
+                   find_helper("newgidmap", &why_g);
+    char reason[512] = "";
+    if (!has_uid || !has_gid)
+        snprintf(reason, sizeof reason, "no subordinate %s range for user %s in %s",
+                 has_uid ? "gid" : "uid", user ? user : "?", has_uid ? "/etc/subgid" : "/etc/subuid");
+    else if (!helpers)
+        snprintf(reason, sizeof reason, "%s %s", why_u ? "newuidmap" : "newgidmap",
+                 why_u ? why_u : why_g);
+
+    if (mode == NR_USERNS_SINGLE || (mode == NR_USERNS_KEEPID && !helpers)) {
+        map_single(m, uid, gid, mode == NR_USERNS_KEEPID);
+        m->rung = mode == NR_USERNS_KEEPID ? "keep-id (single id)" : "single";
+    } else if (!helpers) {
+        if (mode == NR_USERNS_SUBIDS) {
+            nr_error_msg(err, "--userns=subids: %s", reason);
+            if (!has_uid || !has_gid)
+                nr_error_hint(err, "ask an administrator to run: usermod --add-subuids 100000-165535 "
+                              "--add-subgids 100000-165535 %s", user ? user : "$USER");
+            else
+                nr_error_hint(err, "install the uidmap package (apt-get install uidmap) or restore "
+                              "the setuid bit: chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap");
+            return -1;
+        }
+        map_single(m, uid, gid, false);
+        m->rung = "single";
+        nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside; "
+                  "'nroot info' explains, --userns=single silences this)", reason);
+    } else if (mode == NR_USERNS_KEEPID) {
+        m->helpers = true;
+        m->n_uid = keep_ranges(m->uid, uid, us, uc);
+        m->n_gid = keep_ranges(m->gid, gid, gs, gc);
+        m->user_uid = uid;
+        m->user_gid = gid;
+        m->rung = "keep-id";
+    } else {
+        m->helpers = true;
+        m->n_uid = m->n_gid = 2;
+        m->uid[0] = (NrIdRange){ 0, uid, 1 };
+        m->uid[1] = (NrIdRange){ 1, us, uc };
+        m->gid[0] = (NrIdRange){ 0, gid, 1 };
+        m->gid[1] = (NrIdRange){ 1, gs, gc };
+        m->rung = "subids";
+    }
+    compute_tag(m);
+    return 0;
+}
+
+void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret)
+{
+    *ret = *map;
+    /* a single keep-id map cannot hold root inside: unpack as the single
+     * root map, which puts the same owners on disk (all the caller) */
+    if (!map->helpers && map->uid[0].inside != 0) {
+        map_single(ret, map->uid[0].outside, map->gid[0].outside, false);
+        ret->rung = "single";
+        compute_tag(ret);
+    }
+    ret->user_uid = 0;
+    ret->user_gid = 0;
+}
+
+static bool mapped(const NrIdRange *r, int n, uint32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (id >= r[i].inside && id - r[i].inside < r[i].count)
+            return true;
+    return false;
+}
+bool nr_userns_uid_mapped(const NrIdMap *m, uint32_t id) { return mapped(m->uid, m->n_uid, id); }
+bool nr_userns_gid_mapped(const NrIdMap *m, uint32_t id) { return mapped(m->gid, m->n_gid, id); }
+
+static int write_proc(pid_t pid, const char *file, const char *data, NrError *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    nr_autoclose int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || nr_write_all(fd, data, strlen(data)) < 0)
+        return nr_error_errno(err, "cannot write %s", path);
+    return 0;
+}
+
+static void format_map(const NrIdRange *r, int n, char *buf, size_t size, bool lines)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && off < size; i++)
+        off += (size_t)snprintf(buf + off, size - off, lines ? "%u %u %u\n" : " %u %u %u",
+                                r[i].inside, r[i].outside, r[i].count);
+}
+
+typedef struct Helper {
+    pid_t pid;
+    int   errfd;
+    const char *name;
+} Helper;
+
+static int start_helper(Helper *h, const char *name, pid_t pid, const NrIdRange *r, int n, NrError *err)
+{
+    char *argv[3 + 3 * NR_MAX_RANGES + 1];
+    char nums[3 * NR_MAX_RANGES][16], pidbuf[16];
+    int a = 0;
+    argv[a++] = (char *)name;
+    snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+    argv[a++] = pidbuf;
+    for (int i = 0; i < n; i++) {
+        snprintf(nums[3 * i], 16, "%u", r[i].inside);
+        snprintf(nums[3 * i + 1], 16, "%u", r[i].outside);
+        snprintf(nums[3 * i + 2], 16, "%u", r[i].count);
+        argv[a++] = nums[3 * i];
+        argv[a++] = nums[3 * i + 1];
+        argv[a++] = nums[3 * i + 2];
+    }
+    argv[a] = NULL;
+
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return nr_error_errno(err, "pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
+    int rc = posix_spawnp(&h->pid, name, &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        errno = rc;
+        return nr_error_errno(err, "cannot run %s", name);
+    }
+    h->errfd = p[0];
+    h->name = name;
+    return 0;
+}
+
+static int finish_helper(Helper *h, NrError *err)
+{
+    char out[512];
+    ssize_t len = 0, r;
+    while (len < (ssize_t)sizeof out - 1 &&
+           (r = read(h->errfd, out + len, sizeof out - 1 - (size_t)len)) > 0)
+        len += r;
+    out[len > 0 ? len : 0] = '\0';
+    close(h->errfd);
+    int status;
+    while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    char *nl = strchr(out, '\n');
+    if (nl)
+        *nl = '\0';
+    nr_error_msg(err, "%s failed%s%s", h->name, out[0] ? ": " : "", out);
+    nr_error_hint(err, "check your ranges in /etc/subuid and /etc/subgid, or run with --userns=single");
+    return -1;
+}
+
+int nr_userns_write_maps(pid_t pid, const NrIdMap *m, NrError *err)
+{
+    if (m->helpers) {
+        /* #2a: both setuid helpers run at once; each costs an exec */
+        Helper hu = { .pid = -1, .errfd = -1 }, hg = { .pid = -1, .errfd = -1 };
+        if (start_helper(&hu, "newuidmap", pid, m->uid, m->n_uid, err) < 0)
+            return -1;
+        if (start_helper(&hg, "newgidmap", pid, m->gid, m->n_gid, err) < 0) {
+            NrError ignored;
+            finish_helper(&hu, &ignored);
+            return -1;
+        }
+        NrError eu = { 0 }, eg = { 0 };
+        int ru = finish_helper(&hu, &eu), rg = finish_helper(&hg, &eg);
+        if (ru < 0 || rg < 0) {
+            *err = ru < 0 ? eu : eg;
+            return -1;
+        }
+        return 0;
+    }
+    char buf[256];
+    if (write_proc(pid, "setgroups", "deny", err) < 0)
+        return -1;
+    format_map(m->uid, m->n_uid, buf, sizeof buf, true);
+    if (write_proc(pid, "uid_map", buf, err) < 0)
+        return -1;
+    format_map(m->gid, m->n_gid, buf, sizeof buf, true);
+    return write_proc(pid, "gid_map", buf, err);
+}

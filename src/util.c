@@ -1,0 +1,206 @@
+/* util.c — small filesystem and string helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nr-util.h"
+
+void *nr_xmalloc(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p) {
+        fputs("nroot: error: out of memory\n", stderr);
+        _exit(NR_EXIT_FAILURE);
+    }
+    return p;
+}
+
+char *nr_xstrdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = nr_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *nr_strdup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = NULL;
+    int r = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (r < 0) {
+        fputs("nroot: error: out of memory\n", stderr);
+        _exit(NR_EXIT_FAILURE);
+    }
+    return p;
+}
+
+void nr_strv_take(NrStrv *s, char *str)
+{
+    if (s->n + 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        char **v = realloc(s->v, cap * sizeof *v);
+        if (!v) {
+            fputs("nroot: error: out of memory\n", stderr);
+            _exit(NR_EXIT_FAILURE);
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = str;
+    s->v[s->n] = NULL;
+}
+
+void nr_strv_push(NrStrv *s, const char *str) { nr_strv_take(s, nr_xstrdup(str)); }
+
+void nr_strv_clear(NrStrv *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+uint64_t nr_fnv1a(const void *data, size_t len, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int nr_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode, NrError *err)
+{
+    nr_autoclose int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return nr_error_errno(err, "cannot create '%s'", path);
+    if (nr_write_all(fd, data, strlen(data)) < 0)
+        return nr_error_errno(err, "cannot write '%s'", path);
+    return 0;
+}
+
+char *nr_read_file(const char *path, size_t *ret_len, NrError *err)
+{
+    nr_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        nr_error_errno(err, "cannot open '%s'", path);
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = nr_xmalloc(cap);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            char *n = realloc(buf, cap);
+            if (!n) {
+                free(buf);
+                nr_error_msg(err, "out of memory reading '%s'", path);
+                return NULL;
+            }
+            buf = n;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            nr_error_errno(err, "cannot read '%s'", path);
+            free(buf);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    if (ret_len)
+        *ret_len = len;
+    return buf;
+}
+
+int nr_mkdir_p(const char *path, mode_t mode, NrError *err)
+{
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return nr_error_errno(err, "cannot create directory '%s'", path);
+    nr_autofree char *copy = nr_xstrdup(path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+            return nr_error_errno(err, "cannot create directory '%s'", copy);
+        *p = '/';
+    }
+    if (mkdir(copy, mode) < 0 && errno != EEXIST)
+        return nr_error_errno(err, "cannot create directory '%s'", copy);
+    return 0;
+}
+
+bool nr_parse_u32(const char *s, uint32_t *ret)
+{
+    if (!s || !*s || *s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > UINT32_MAX)
+        return false;
+    *ret = (uint32_t)v;
+    return true;
+}
+
+const char *nr_runtime_dir(NrError *err)
+{
+    static char *dir;
+    if (dir)
+        return dir;
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    char *d;
+    if (xdg && *xdg == '/' && access(xdg, W_OK | X_OK) == 0)
+        d = nr_strdup_printf("%s/nroot", xdg);
+    else
+        d = nr_strdup_printf("/tmp/nroot-%u", (unsigned)getuid());
+    if (mkdir(d, 0700) < 0) {
+        if (errno != EEXIST) {
+            nr_error_errno(err, "cannot create runtime directory '%s'", d);
+            free(d);
+            return NULL;
+        }
+        struct stat st;
+        if (lstat(d, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+            nr_error_msg(err, "runtime directory '%s' is not a directory owned by you", d);
+            nr_error_hint(err, "remove it, or set XDG_RUNTIME_DIR to a private directory");
+            free(d);
+            return NULL;
+        }
+    }
+    dir = d;
+    return dir;
+}
