@@ -92,6 +92,7 @@ static int unpack(Source *src, const char *name, bool owners, Counts *c, NrError
 
     if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {
         nr_error_msg(err, "'%s': %s", name, archive_error_string(a));
+        nr_error_hint(err, "an image is a directory or a tar archive (plain, gzip, xz, zstd or bzip2)");
         goto out;
     }
     struct archive_entry *e;
