@@ -18,6 +18,7 @@ enum {
     NR_SYNC_MAPS = 1,   /* #2 parent -> child: id maps written */
     NR_SYNC_ERROR,      /* child -> parent: structured failure */
     NR_SYNC_RESULT,     /* child -> parent: a result string */
+    NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
 };
 
 typedef struct NrSyncMsg {

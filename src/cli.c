@@ -98,26 +98,28 @@ void nr_cli_run_help(void)
                 snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? "=" : "",
                          o->arg ? o->arg : "");
             printf("  %-26s", left);
-            if (strlen(left) > 26)
-                printf("\n  %-26s", "");
-            /* wrap the help at ~78 columns */
-            const char *h = o->help;
             int col = 28;
+            if (strlen(left) >= 26) {
+                printf("\n%28s", "");
+            }
+            /* wrap the help at 79 columns */
+            const char *h = o->help;
+            bool first = true;
             while (*h) {
-                const char *sp = strchr(h, ' ');
-                size_t w = sp ? (size_t)(sp - h) : strlen(h);
-                if (col + (int)w > 79 && col > 28) {
+                while (*h == ' ')
+                    h++;
+                size_t w = strcspn(h, " ");
+                if (!first && col + 1 + (int)w > 79) {
                     printf("\n%28s", "");
                     col = 28;
+                } else if (!first) {
+                    putchar(' ');
+                    col++;
                 }
                 printf("%.*s", (int)w, h);
                 col += (int)w;
                 h += w;
-                if (*h == ' ') {
-                    h++;
-                    putchar(' ');
-                    col++;
-                }
+                first = false;
             }
             putchar('\n');
         }

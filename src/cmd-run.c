@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -120,29 +122,66 @@ int nr_cmd_run(int argc, char **argv)
         nr_error_print(&err);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
-    for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        if (sig < 0)
-            continue;
-        if (sig == SIGCHLD) {
+    /* wait for PID 1's EXIT message, a failure report, or its death;
+     * forward every other signal to it */
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (sfd < 0) {
+        nr_error_errno(&err, "signalfd");
+        nr_error_print(&err);
+        kill(pid, SIGKILL);
+        return NR_EXIT_FAILURE;
+    }
+    struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
+    NrError cerr = { 0 };
+    bool have_status = false, dead = false;
+    int status = NR_EXIT_FAILURE;
+    while (!have_status && !dead) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pfd[1].revents) {
+            NrSyncMsg msg;
+            int r = nr_sync_recv(sync_fd, &msg);
+            if (r == 1 && msg.type == NR_SYNC_ERROR)
+                cerr = msg.err;
+            else if (r == 1 && msg.type == NR_SYNC_EXIT) {
+                status = msg.err.code;
+                have_status = true;
+            } else if (r <= 0)
+                pfd[1].fd = -1;
+        }
+        if (pfd[0].revents) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+                continue;
+            if ((int)si.ssi_signo != SIGCHLD) {
+                kill(pid, (int)si.ssi_signo);
+                continue;
+            }
             siginfo_t wi = { 0 };
             if (waitid(P_PID, (id_t)pid, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 && wi.si_pid == pid)
-                break;
-            continue;
+                dead = true;
         }
-        kill(pid, sig);
     }
+    close(sfd);
     if (cfg.give_tty) {
         /* take the terminal back before printing anything */
         signal(SIGTTOU, SIG_IGN);
         tcsetpgrp(STDIN_FILENO, getpgrp());
         signal(SIGTTOU, SIG_DFL);
     }
-    int status = NR_EXIT_FAILURE;
-    if (nr_spawn_wait(pid, sync_fd, &status, NULL, &err) < 0) {
-        nr_error_print(&err);
-        status = err.code ? err.code : NR_EXIT_FAILURE;
+    if (!have_status) {
+        /* PID 1 died without a status: a setup failure (reported on the
+         * socket) or a kill from outside */
+        if (nr_spawn_wait(pid, sync_fd, &status, NULL, &err) < 0)
+            cerr = err;
+    }
+    if (cerr.code) {
+        nr_error_print(&cerr);
+        if (!have_status)
+            status = cerr.code;
     }
     close(sync_fd);
     return status;

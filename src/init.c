@@ -302,7 +302,6 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         perr.hint[sizeof perr.hint - 1] = '\0';
         nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
     }
-    close(sync_fd);
 
     for (;;) {
         siginfo_t si;
@@ -318,9 +317,12 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
             if (w != pid)
                 continue;
-            if (WIFEXITED(status))
-                _exit(WEXITSTATUS(status));
-            _exit(128 + WTERMSIG(status));
+            /* #5: the status goes to the parent first, so it can exit while
+             * the kernel tears the namespaces down behind it (as bwrap's
+             * monitor does); the rest of the container dies with PID 1 */
+            NrError ex = { .code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status) };
+            nr_sync_send(sync_fd, NR_SYNC_EXIT, &ex);
+            _exit(ex.code);
         }
     }
 }
