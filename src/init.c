@@ -256,6 +256,24 @@ static int payload(const NrRunConfig *cfg, NrError *err)
     return nr_error_set(err, NR_EXIT_CANNOT, e, "cannot run '%s'", cmd);
 }
 
+extern char **nr_main_argv;
+extern int nr_main_argc;
+
+/* `ps` inside shows "nroot-init" as PID 1, not nroot's command line: the
+ * argument strings are contiguous, so they can be overwritten in place
+ * (the payload, already forked, keeps its own copy) */
+static void rename_self(void)
+{
+    prctl(PR_SET_NAME, "nroot-init", 0, 0, 0);
+    if (!nr_main_argv || nr_main_argc < 1)
+        return;
+    char *start = nr_main_argv[0];
+    char *end = nr_main_argv[nr_main_argc - 1] + strlen(nr_main_argv[nr_main_argc - 1]);
+    size_t len = (size_t)(end - start);
+    memset(start, 0, len);
+    snprintf(start, len + 1, "nroot-init");
+}
+
 void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 {
     sigset_t set;
@@ -290,6 +308,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
     close(ep[1]);
+    rename_self();
     /* #4: EOF means the payload exec'd; a message is its failure */
     NrError perr;
     ssize_t n;

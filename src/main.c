@@ -4,8 +4,13 @@
 
 #include "nr-run.h"
 
+char **nr_main_argv;
+int nr_main_argc;
+
 int main(int argc, char **argv)
 {
+    nr_main_argv = argv;
+    nr_main_argc = argc;
     if (argc < 2) {
         nr_cli_main_help();
         return NR_EXIT_FAILURE;

@@ -51,7 +51,7 @@ static const char *userns_hint(void)
         }
         fclose(f);
     }
-    return "see 'nroot info' for what this machine allows";
+    return "user namespaces must be enabled for unprivileged users; see nroot(1)";
 }
 
 pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data,

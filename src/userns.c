@@ -148,7 +148,7 @@ int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
         map_single(m, uid, gid, false);
         m->rung = "single";
         nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside; "
-                  "'nroot info' explains, --userns=single silences this)", reason);
+                  "see nroot-run(1); --userns=single silences this)", reason);
     } else if (mode == NR_USERNS_KEEPID) {
         m->helpers = true;
         m->n_uid = keep_ranges(m->uid, uid, us, uc);
