@@ -61,8 +61,13 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return nr_error_errno(err, "socketpair");
 
-    /* #1: fork-like clone (no new stack): the child gets a copy of the plan */
-    pid_t pid = (pid_t)syscall(SYS_clone, flags | CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+    /* #1: fork-like clone (no new stack): the child gets a copy of the plan.
+     * Only the user (and pid) namespaces are made here; the child makes the
+     * others itself while the parent writes its id maps, since creating a
+     * network namespace alone takes ~0.6 ms and newuidmap ~1.4 ms. */
+    unsigned long late = flags & ~(unsigned long)(CLONE_NEWPID | CLONE_NEWUSER);
+    pid_t pid = (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | CLONE_NEWUSER | SIGCHLD,
+                               NULL, NULL, NULL, NULL);
     if (pid < 0) {
         int e = errno;
         close(sv[0]);
@@ -83,6 +88,15 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
         /* #1 child: die with the parent; the socket tells whether it already did */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         NrSyncMsg msg;
+        /* #1 child: the other namespaces need no id map, only the caps
+         * the creator of a user namespace holds in it */
+        if (late && unshare((int)late) < 0) {
+            nr_error_errno(&cerr, "cannot create namespaces");
+            nr_error_hint(&cerr, "the kernel lacks a namespace type nroot needs (mount, uts, ipc, "
+                          "net, cgroup)");
+            nr_sync_send(fd, NR_SYNC_ERROR, &cerr);
+            _exit(NR_EXIT_FAILURE);
+        }
         /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
         if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
             _exit(NR_EXIT_FAILURE);

@@ -115,6 +115,12 @@ int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
     gid_t gid = getgid();
     memset(m, 0, sizeof *m);
 
+    if (mode == NR_USERNS_SINGLE) {
+        map_single(m, uid, gid, false);
+        m->rung = "single";
+        compute_tag(m);
+        return 0;
+    }
     struct passwd *pw = getpwuid(uid);
     const char *user = pw ? pw->pw_name : NULL;
     uint32_t us = 0, uc = 0, gs = 0, gc = 0;
@@ -131,9 +137,9 @@ int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
         snprintf(reason, sizeof reason, "%s %s", why_u ? "newuidmap" : "newgidmap",
                  why_u ? why_u : why_g);
 
-    if (mode == NR_USERNS_SINGLE || (mode == NR_USERNS_KEEPID && !helpers)) {
-        map_single(m, uid, gid, mode == NR_USERNS_KEEPID);
-        m->rung = mode == NR_USERNS_KEEPID ? "keep-id (single id)" : "single";
+    if (mode == NR_USERNS_KEEPID && !helpers) {
+        map_single(m, uid, gid, true);
+        m->rung = "keep-id (single id)";
     } else if (!helpers) {
         if (mode == NR_USERNS_SUBIDS) {
             nr_error_msg(err, "--userns=subids: %s", reason);
