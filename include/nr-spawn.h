@@ -19,6 +19,7 @@ enum {
     NR_SYNC_ERROR,      /* child -> parent: structured failure */
     NR_SYNC_RESULT,     /* child -> parent: a result string */
     NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
+    NR_SYNC_STOPPED,    /* PID 1 -> parent: the payload stopped on the terminal (Ctrl-Z) */
 };
 
 typedef struct NrSyncMsg {

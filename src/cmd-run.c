@@ -146,7 +146,14 @@ int nr_cmd_run(int argc, char **argv)
             int r = nr_sync_recv(sync_fd, &msg);
             if (r == 1 && msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
-            else if (r == 1 && msg.type == NR_SYNC_EXIT) {
+            else if (r == 1 && msg.type == NR_SYNC_STOPPED && cfg.give_tty) {
+                /* take the terminal back and stop like any job; the shell's
+                 * SIGCONT (on `fg`) also reaches PID 1, which resumes the payload */
+                signal(SIGTTOU, SIG_IGN);
+                tcsetpgrp(STDIN_FILENO, getpgrp());
+                signal(SIGTTOU, SIG_DFL);
+                raise(SIGTSTP);
+            } else if (r == 1 && msg.type == NR_SYNC_EXIT) {
                 status = msg.err.code;
                 have_status = true;
             } else if (r <= 0)

@@ -284,6 +284,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         sigaddset(&set, fwd[i]);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGTTOU, SIG_IGN);   /* tcsetpgrp from the background group */
 
     int ep[2];
     if (pipe2(ep, O_CLOEXEC) < 0) {
@@ -327,15 +328,32 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         int sig = sigwaitinfo(&set, &si);
         if (sig < 0)
             continue;
+        if (sig == SIGCONT && cfg->give_tty) {
+            /* `fg` in the host shell resumed nroot (and us, in its process
+             * group): hand the terminal back to the payload's group */
+            tcsetpgrp(STDIN_FILENO, pid);
+            kill(-pid, SIGCONT);
+            continue;
+        }
         if (sig != SIGCHLD) {
             kill(pid, sig);
             continue;
         }
         int status;
         pid_t w;
-        while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+        while ((w = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
             if (w != pid)
                 continue;
+            if (WIFSTOPPED(status)) {
+                int ss = WSTOPSIG(status);
+                /* Ctrl-Z on a payload without job control of its own: stop
+                 * nroot too, so the host shell gets its prompt back */
+                if (cfg->give_tty && (ss == SIGTSTP || ss == SIGTTIN || ss == SIGTTOU)) {
+                    NrError st = { .code = ss };
+                    nr_sync_send(sync_fd, NR_SYNC_STOPPED, &st);
+                }
+                continue;
+            }
             /* #5: the status goes to the parent first, so it can exit while
              * the kernel tears the namespaces down behind it (as bwrap's
              * monitor does); the rest of the container dies with PID 1 */
