@@ -21,6 +21,8 @@ typedef struct NrIdRange {
 
 typedef struct NrIdMap {
     bool      helpers;                 /* written with newuidmap/newgidmap */
+    char      newuidmap[256];          /* their absolute paths, found in PATH */
+    char      newgidmap[256];
     NrIdRange uid[NR_MAX_RANGES];
     NrIdRange gid[NR_MAX_RANGES];
     int       n_uid, n_gid;

@@ -51,7 +51,7 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
 
 /* Is `name` an executable in PATH that can act for us (setuid root or with
  * file capabilities)?  Returns the reason it cannot in *why. */
-static bool find_helper(const char *name, const char **why)
+static bool find_helper(const char *name, char *ret_path, size_t size, const char **why)
 {
     const char *path = getenv("PATH");
     if (!path || !*path)
@@ -64,12 +64,15 @@ static bool find_helper(const char *name, const char **why)
         snprintf(full, sizeof full, "%s/%s", dir, name);
         if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if ((st.st_mode & S_ISUID) && st.st_uid == 0)
-            return true;
-        /* file capabilities: security.capability is present */
         char buf[64];
-        if (getxattr(full, "security.capability", buf, sizeof buf) > 0)
-            return true;
+        /* setuid root, or file capabilities (security.capability) */
+        if (((st.st_mode & S_ISUID) && st.st_uid == 0) ||
+            getxattr(full, "security.capability", buf, sizeof buf) > 0) {
+            if (snprintf(ret_path, size, "%s", full) < (int)size)
+                return true;
+            *why = "has too long a path";
+            return false;
+        }
         *why = "is neither setuid root nor has file capabilities";
         return false;
     }
@@ -127,8 +130,9 @@ int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
     bool has_uid = nr_userns_subid_range("/etc/subuid", user, uid, &us, &uc);
     bool has_gid = nr_userns_subid_range("/etc/subgid", user, uid, &gs, &gc);
     const char *why_u = NULL, *why_g = NULL;
-    bool helpers = has_uid && has_gid && find_helper("newuidmap", &why_u) &&
-                   find_helper("newgidmap", &why_g);
+    bool helpers = has_uid && has_gid &&
+                   find_helper("newuidmap", m->newuidmap, sizeof m->newuidmap, &why_u) &&
+                   find_helper("newgidmap", m->newgidmap, sizeof m->newgidmap, &why_g);
     char reason[512] = "";
     if (!has_uid || !has_gid)
         snprintf(reason, sizeof reason, "no subordinate %s range for user %s in %s",
@@ -224,8 +228,9 @@ typedef struct Helper {
     const char *name;
 } Helper;
 
-static int start_helper(Helper *h, const char *name, pid_t pid, const NrIdRange *r, int n, NrError *err)
+static int start_helper(Helper *h, const char *path, pid_t pid, const NrIdRange *r, int n, NrError *err)
 {
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char *argv[3 + 3 * NR_MAX_RANGES + 1];
     char nums[3 * NR_MAX_RANGES][16], pidbuf[16];
     int a = 0;
@@ -256,14 +261,14 @@ static int start_helper(Helper *h, const char *name, pid_t pid, const NrIdRange 
     posix_spawnattr_init(&attr);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
-    int rc = posix_spawnp(&h->pid, name, &fa, &attr, argv, environ);
+    int rc = posix_spawn(&h->pid, path, &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(p[1]);
     if (rc != 0) {
         close(p[0]);
         errno = rc;
-        return nr_error_errno(err, "cannot run %s", name);
+        return nr_error_errno(err, "cannot run %s", path);
     }
     h->errfd = p[0];
     h->name = name;
@@ -297,9 +302,9 @@ int nr_userns_write_maps(pid_t pid, const NrIdMap *m, NrError *err)
     if (m->helpers) {
         /* #2a: both setuid helpers run at once; each costs an exec */
         Helper hu = { .pid = -1, .errfd = -1 }, hg = { .pid = -1, .errfd = -1 };
-        if (start_helper(&hu, "newuidmap", pid, m->uid, m->n_uid, err) < 0)
+        if (start_helper(&hu, m->newuidmap, pid, m->uid, m->n_uid, err) < 0)
             return -1;
-        if (start_helper(&hg, "newgidmap", pid, m->gid, m->n_gid, err) < 0) {
+        if (start_helper(&hg, m->newgidmap, pid, m->gid, m->n_gid, err) < 0) {
             NrError ignored;
             finish_helper(&hu, &ignored);
             return -1;
