@@ -197,10 +197,16 @@ static int import_tarball(const char *store, const char *image, const struct sta
     if (lock < 0)
         return nr_error_errno(err, "cannot open the store lock '%s'", path);
     if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-        nr_notice("waiting for another nroot to finish importing into %s", store);
-        while (flock(lock, LOCK_EX) < 0)
-            if (errno != EINTR)
-                return nr_error_errno(err, "cannot lock '%s'", path);
+        if (errno == ENOLCK || errno == EOPNOTSUPP) {
+            /* NFS without a lock manager: imports are still atomic (rename),
+             * concurrent ones may just unpack twice */
+            nr_warn("'%s': the filesystem cannot lock; concurrent imports are not serialised", path);
+        } else {
+            nr_notice("waiting for another nroot to finish importing into %s", store);
+            while (flock(lock, LOCK_EX) < 0)
+                if (errno != EINTR)
+                    return nr_error_errno(err, "cannot lock '%s'", path);
+        }
     }
     /* someone else may have imported it while we waited */
     if ((*ret_lower = lookup(store, key)))
