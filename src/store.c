@@ -196,8 +196,10 @@ static int import_tarball(const char *store, const char *image, const struct sta
     nr_autoclose int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock < 0)
         return nr_error_errno(err, "cannot open the store lock '%s'", path);
+    bool locked = true;
     if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
         if (errno == ENOLCK || errno == EOPNOTSUPP) {
+            locked = false;
             /* NFS without a lock manager: imports are still atomic (rename),
              * concurrent ones may just unpack twice */
             nr_warn("'%s': the filesystem cannot lock; concurrent imports are not serialised", path);
@@ -211,7 +213,8 @@ static int import_tarball(const char *store, const char *image, const struct sta
     /* someone else may have imported it while we waited */
     if ((*ret_lower = lookup(store, key)))
         return 0;
-    remove_stale(store, map);
+    if (locked)
+        remove_stale(store, map);
 
     nr_autoclose int fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
