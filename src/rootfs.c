@@ -9,6 +9,7 @@
  * (mount points a read-only image lacks). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +78,8 @@ static int mount_kernel(const char *opts, const char *root, NrError *err)
 
 static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root, NrError *err)
 {
+    if (mount(NULL, cfg->scratch, NULL, MS_SHARED, NULL) < 0)
+        return nr_error_errno(err, "cannot share '%s'", cfg->scratch);
     if (access("/dev/fuse", R_OK | W_OK) < 0) {
         nr_error_errno(err, "cannot use fuse-overlayfs: /dev/fuse");
         nr_error_hint(err, errno == ENOENT ? "an administrator can run 'modprobe fuse'"
@@ -101,6 +104,13 @@ static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* a mount namespace of its own, a peer of ours at the scratch dir:
+         * its mount propagates to us, and our pivot_root (which moves the
+         * root of every process of a namespace that sits on the old root)
+         * leaves it alone; otherwise it would look its layers up through
+         * its own mount and deadlock */
+        if (unshare(CLONE_NEWNS) < 0)
+            _exit(126);
         nr_spawn_become_root();
         execlp("fuse-overlayfs", "fuse-overlayfs", "-o", opts, root, (char *)NULL);
         _exit(errno == ENOENT ? 127 : 126);
@@ -108,6 +118,9 @@ static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    /* pivot_root wants no shared mount under the new root's parent */
+    if (mount(NULL, cfg->scratch, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+        return nr_error_errno(err, "cannot make '%s' private", cfg->scratch);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
         nr_error_msg(err, "fuse-overlayfs is not installed");
         nr_error_hint(err, "install it (apt-get install fuse-overlayfs)");
