@@ -185,6 +185,12 @@ int nr_cmd_run(int argc, char **argv)
         if (nr_spawn_wait(pid, sync_fd, &status, NULL, &err) < 0)
             cerr = err;
     }
+    if (have_status) {
+        /* reap PID 1: when nroot returns, no process of the container is
+         * left, and no zombie is handed to an init that may not reap it */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     if (cerr.code) {
         nr_error_print(&cerr);
         if (!have_status)

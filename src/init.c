@@ -354,9 +354,9 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
                 }
                 continue;
             }
-            /* #5: the status goes to the parent first, so it can exit while
-             * the kernel tears the namespaces down behind it (as bwrap's
-             * monitor does); the rest of the container dies with PID 1 */
+            /* #5: the status goes to the parent as a message, so that an
+             * exit code of our own (125) is never mistaken for it; the rest
+             * of the container dies with PID 1 */
             NrError ex = { .code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status) };
             nr_sync_send(sync_fd, NR_SYNC_EXIT, &ex);
             _exit(ex.code);
