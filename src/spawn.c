@@ -20,37 +20,35 @@ void nr_spawn_become_root(void)
         return;
 }
 
+/* the first line of a sysctl file, "" when it does not exist */
+static void read_sysctl(const char *path, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    if (!fgets(buf, (int)size, f))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    fclose(f);
+}
+
 static const char *userns_hint(void)
 {
-    char buf[32] = "";
-    FILE *f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "re");
-    if (f) {
-        if (fgets(buf, sizeof buf, f) && buf[0] == '0') {
-            fclose(f);
-            return "unprivileged user namespaces are disabled: an administrator can run "
-                   "'sysctl -w kernel.unprivileged_userns_clone=1'";
-        }
-        fclose(f);
-    }
-    f = fopen("/proc/sys/user/max_user_namespaces", "re");
-    if (f) {
-        if (fgets(buf, sizeof buf, f) && buf[0] == '0' && (buf[1] == '\n' || !buf[1])) {
-            fclose(f);
-            return "user namespaces are disabled: an administrator can run "
-                   "'sysctl -w user.max_user_namespaces=15000'";
-        }
-        fclose(f);
-    }
-    f = fopen("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "re");
-    if (f) {
-        if (fgets(buf, sizeof buf, f) && buf[0] == '1') {
-            fclose(f);
-            return "AppArmor restricts unprivileged user namespaces: an administrator can run "
-                   "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or add an AppArmor "
-                   "profile for nroot";
-        }
-        fclose(f);
-    }
+    char v[32];
+    read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", v, sizeof v);
+    if (strcmp(v, "0") == 0)
+        return "unprivileged user namespaces are disabled: an administrator can run "
+               "'sysctl -w kernel.unprivileged_userns_clone=1'";
+    read_sysctl("/proc/sys/user/max_user_namespaces", v, sizeof v);
+    if (strcmp(v, "0") == 0)
+        return "user namespaces are disabled: an administrator can run "
+               "'sysctl -w user.max_user_namespaces=15000'";
+    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", v, sizeof v);
+    if (strcmp(v, "1") == 0)
+        return "AppArmor restricts unprivileged user namespaces: an administrator can run "
+               "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or add an AppArmor "
+               "profile for nroot";
     return "user namespaces must be enabled for unprivileged users; see nroot(1)";
 }
 
