@@ -129,13 +129,16 @@ static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root
     struct statfs sf;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || statfs(root, &sf) < 0 ||
         sf.f_type != FUSE_SUPER_MAGIC) {
-        char msg[256] = "";
+        /* its last line says why; earlier ones are warnings */
+        char buf[4096] = "", *msg = buf;
         nr_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, msg, sizeof msg - 1) : 0;
-        msg[n > 0 ? n : 0] = '\0';
-        char *nl = strchr(msg, '\n');
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : 0;
+        buf[n > 0 ? n : 0] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+            buf[--n] = '\0';
+        char *nl = strrchr(buf, '\n');
         if (nl)
-            *nl = '\0';
+            msg = nl + 1;
         return nr_error_msg(err, "fuse-overlayfs failed%s%s", msg[0] ? ": " : "", msg);
     }
     return 0;

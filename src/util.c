@@ -183,7 +183,9 @@ const char *nr_runtime_dir(NrError *err)
         return dir;
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     char *d;
-    if (xdg && *xdg == '/' && access(xdg, W_OK | X_OK) == 0)
+    /* overlay layer paths live below it: fuse-overlayfs cannot escape ':'
+     * or ',' in them, so such a directory is passed over */
+    if (xdg && *xdg == '/' && !strpbrk(xdg, ":,\\\n") && access(xdg, W_OK | X_OK) == 0)
         d = nr_strdup_printf("%s/nroot", xdg);
     else
         d = nr_strdup_printf("/tmp/nroot-%u", (unsigned)getuid());

@@ -1,0 +1,59 @@
+#!/usr/bin/env bats
+# --help, the man pages and the shell completions must not drift apart.
+
+load helpers
+
+REPO_DIR=${NROOT_TEST_REPO:-$BATS_TEST_DIRNAME/..}
+
+# the long options that `nroot run --help` documents
+help_long_options() {
+    "$NROOT" run --help | grep -oE '(^|[ ,])--[a-z][a-z-]+' | sed 's/^[ ,]*//' | sort -u
+}
+
+@test "docs: every run option of --help is in nroot-run(1)" {
+    local md=$REPO_DIR/man/nroot-run.1.md opt
+    [ -f "$md" ] || skip "no man/nroot-run.1.md"
+    run help_long_options
+    [ "${#lines[@]}" -ge 10 ] || fail "too few options found in run --help: $output"
+    for opt in "${lines[@]}"; do
+        grep -qF -- "**$opt**" "$md" || fail "$opt is in run --help but not in $md"
+    done
+}
+
+@test "docs: every option nroot-run(1) lists is accepted by --help" {
+    local md=$REPO_DIR/man/nroot-run.1.md opt help
+    [ -f "$md" ] || skip "no man/nroot-run.1.md"
+    help=$(help_long_options)
+    # option headings of the OPTIONS section: **-x**, **--long**=...
+    run sh -c "sed -n '/^## OPTIONS/,/^## /p' '$md' | grep -oE '^\*\*-[^*]*\*\*(, \*\*--[a-z-]+\*\*)?' | grep -oE -- '--[a-z][a-z-]+' | sort -u"
+    [ "${#lines[@]}" -ge 10 ] || fail "too few options found in the man page: $output"
+    for opt in "${lines[@]}"; do
+        grep -qxF -- "$opt" <<<"$help" || fail "$opt is in $md but not in run --help"
+    done
+}
+
+@test "docs: the generated man pages match their markdown" {
+    command -v go-md2man >/dev/null || skip "go-md2man is not installed"
+    local md n=0
+    for md in "$REPO_DIR"/man/*.md; do
+        [ -f "$md" ] || continue
+        n=$((n + 1))
+        go-md2man -in "$md" -out "$BATS_TEST_TMPDIR/page"
+        cmp -s "$BATS_TEST_TMPDIR/page" "${md%.md}" ||
+            fail "${md%.md} is out of date: run make man"
+    done
+    [ "$n" -gt 0 ] || skip "no man pages"
+}
+
+@test "docs: the shell completions know every run option" {
+    local f opt n=0
+    for f in "$REPO_DIR"/completions/*; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        for opt in $(help_long_options); do
+            [ "$opt" = --help ] && continue
+            grep -qF -- "$opt" "$f" || fail "$opt is missing from $f"
+        done
+    done
+    [ "$n" -gt 0 ] || skip "no completion files yet"
+}
