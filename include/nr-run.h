@@ -2,6 +2,7 @@
  * executed in the child (which gets a copy through the fork-like clone). */
 #pragma once
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "nr-error.h"
@@ -60,6 +61,8 @@ int  nr_rootfs_pivot(const char *root, NrError *err);
 int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
 /* open `path` inside the tree at rootfd, creating it (dir or file) if missing */
 int  nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err);
+/* does `path` exist inside the tree at rootfd (symlinks resolved inside it)? */
+bool nr_mounts_exists_in_root(int rootfd, const char *path);
 
 /* net.c */
 int  nr_net_setup(const NrRunConfig *cfg, NrError *err);
@@ -71,6 +74,14 @@ int  nr_caps_parse(const char *name, uint64_t *ret_mask, NrError *err);
 int  nr_caps_bound(uint64_t caps, NrError *err);
 /* permitted = effective = caps, inheritable and ambient empty (after setuid) */
 int  nr_caps_set(uint64_t caps, NrError *err);
+
+/* seccomp.c: the payload's filter, the last step before exec */
+int  nr_seccomp_apply(NrError *err);
+
+/* parent -> PID 1 after a stopped nroot is resumed: resume the payload in
+ * the terminal's foreground, or in the background */
+#define NR_SIG_FG (SIGRTMIN + 1)
+#define NR_SIG_BG (SIGRTMIN + 2)
 
 /* init.c: PID 1 of the container; never returns */
 __attribute__((noreturn)) void nr_init_main(const NrRunConfig *cfg, int sync_fd);

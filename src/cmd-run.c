@@ -9,6 +9,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -21,6 +22,11 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 static int run_child(void *data, int sync_fd, NrError *err)
 {
     const NrRunConfig *cfg = data;
+    /* nothing nroot inherited (beyond stdio) reaches the container: not
+     * PID 1, not fuse-overlayfs, not the payload */
+    if (sync_fd > 3)
+        syscall(SYS_close_range, 3U, (unsigned)sync_fd - 1, 0U);
+    syscall(SYS_close_range, (unsigned)sync_fd + 1, ~0U, 0U);
     const char *hostname = cfg->hostname ? cfg->hostname : cfg->cid;
     if (cfg->hostname || cfg->net != NR_NET_HOST) {
         if (sethostname(hostname, strlen(hostname)) < 0)
@@ -133,7 +139,7 @@ int nr_cmd_run(int argc, char **argv)
     }
     struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
     NrError cerr = { 0 };
-    bool have_status = false, dead = false;
+    bool have_status = false, dead = false, payload_has_tty = cfg.give_tty;
     int status = NR_EXIT_FAILURE;
     while (!have_status && !dead) {
         if (poll(pfd, 2, -1) < 0) {
@@ -147,12 +153,17 @@ int nr_cmd_run(int argc, char **argv)
             if (r == 1 && msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
             else if (r == 1 && msg.type == NR_SYNC_STOPPED && cfg.give_tty) {
-                /* take the terminal back and stop like any job; the shell's
-                 * SIGCONT (on `fg`) also reaches PID 1, which resumes the payload */
-                signal(SIGTTOU, SIG_IGN);
-                tcsetpgrp(STDIN_FILENO, getpgrp());
-                signal(SIGTTOU, SIG_DFL);
+                /* take the terminal back and stop like any job */
+                if (payload_has_tty) {
+                    signal(SIGTTOU, SIG_IGN);
+                    tcsetpgrp(STDIN_FILENO, getpgrp());
+                    signal(SIGTTOU, SIG_DFL);
+                    payload_has_tty = false;
+                }
                 raise(SIGTSTP);
+                /* resumed: by `fg` when the terminal is ours again, else `bg` */
+                payload_has_tty = tcgetpgrp(STDIN_FILENO) == getpgrp();
+                kill(pid, payload_has_tty ? NR_SIG_FG : NR_SIG_BG);
             } else if (r == 1 && msg.type == NR_SYNC_EXIT) {
                 status = msg.err.code;
                 have_status = true;
@@ -173,7 +184,7 @@ int nr_cmd_run(int argc, char **argv)
         }
     }
     close(sfd);
-    if (cfg.give_tty) {
+    if (payload_has_tty) {
         /* take the terminal back before printing anything */
         signal(SIGTTOU, SIG_IGN);
         tcsetpgrp(STDIN_FILENO, getpgrp());

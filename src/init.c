@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/capability.h>
 #include <termios.h>
 
 #include "nr-run.h"
@@ -123,8 +124,8 @@ static int resolve_user(const NrRunConfig *cfg, Ident *id, NrError *err)
         if (nr_parse_u32(spec, &u)) {
             id->found = passwd_lookup(NULL, u, false, id);
             id->uid = u;
-            if (!id->found)
-                id->gid = 0;
+            if (!id->found)   /* the mapping's own user keeps its group */
+                id->gid = u == cfg->map.user_uid ? cfg->map.user_gid : 0;
         } else if (!(id->found = passwd_lookup(spec, 0, true, id))) {
             return nr_error_msg(err, "user '%s' not found in the image's /etc/passwd", spec);
         }
@@ -245,6 +246,8 @@ static int payload(const NrRunConfig *cfg, NrError *err)
         for (int fd = 3; fd < 1024; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+    if (nr_seccomp_apply(err) < 0)
+        return -1;
     environ = env.v;   /* execvp searches the container's PATH */
     const char *cmd = cfg->argv[0];
     execvp(cmd, cfg->argv);
@@ -283,6 +286,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
         sigaddset(&set, fwd[i]);
     sigaddset(&set, SIGCHLD);
+    sigaddset(&set, NR_SIG_FG);
+    sigaddset(&set, NR_SIG_BG);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGTTOU, SIG_IGN);   /* tcsetpgrp from the background group */
 
@@ -322,16 +327,32 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         perr.hint[sizeof perr.hint - 1] = '\0';
         nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
     }
+    /* PID 1 from here on only waits and signals: it keeps CAP_KILL (the
+     * payload may run as another uid), no other capability, no fd but
+     * stdio and the sync socket, and cannot be ptraced or read through
+     * /proc by the payload */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    {
+        NrError ignored;
+        uint64_t kill_only = 1ULL << CAP_KILL;
+        if (nr_caps_bound(kill_only, &ignored) == 0)
+            nr_caps_set(kill_only, &ignored);
+        if (sync_fd > 3)
+            syscall(SYS_close_range, 3U, (unsigned)sync_fd - 1, 0U);
+        syscall(SYS_close_range, (unsigned)sync_fd + 1, ~0U, 0U);
+    }
 
     for (;;) {
         siginfo_t si;
         int sig = sigwaitinfo(&set, &si);
         if (sig < 0)
             continue;
-        if (sig == SIGCONT && cfg->give_tty) {
-            /* `fg` in the host shell resumed nroot (and us, in its process
-             * group): hand the terminal back to the payload's group */
-            tcsetpgrp(STDIN_FILENO, pid);
+        if (sig == SIGCONT && cfg->give_tty)
+            continue;   /* the parent says whether in the foreground or not */
+        if (sig == NR_SIG_FG || sig == NR_SIG_BG) {
+            /* nroot was resumed (fg or bg in the host shell) */
+            if (sig == NR_SIG_FG)
+                tcsetpgrp(STDIN_FILENO, pid);
             kill(-pid, SIGCONT);
             continue;
         }

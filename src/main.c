@@ -1,5 +1,7 @@
 /* main.c — command dispatch. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "nr-run.h"
@@ -11,6 +13,11 @@ int main(int argc, char **argv)
 {
     nr_main_argv = argv;
     nr_main_argc = argc;
+    /* a closed stdin, stdout or stderr would be taken by the next open()
+     * (a lock file, an image) and written to or closed by mistake */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+            return NR_EXIT_FAILURE;
     if (argc < 2) {
         nr_cli_main_help();
         return NR_EXIT_FAILURE;

@@ -36,6 +36,15 @@ static int openat2_in_root(int rootfd, const char *path, int flags)
     return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
+bool nr_mounts_exists_in_root(int rootfd, const char *path)
+{
+    int fd = openat2_in_root(rootfd, path, O_PATH);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 int nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err)
 {
     char rel[PATH_MAX] = "", parent[PATH_MAX] = "";
@@ -202,29 +211,38 @@ static int setup_sys(const NrRunConfig *cfg, int rootfd, NrError *err)
     return 0;
 }
 
-static int setup_dev(const NrRunConfig *cfg, const char *root, int rootfd, NrError *err)
+/* mount on the entry `name` of the directory dfd, never following a link */
+static int mount_at(int dfd, const char *name, const char *src, const char *type,
+                    unsigned long flags, const char *data)
+{
+    nr_autoclose int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    return mount_on(fd, src, type, flags, data);
+}
+
+static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
 {
     if (mount_in(rootfd, "dev", !cfg->read_only, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
                  "mode=0755,size=65536k", err) < 0)
         return -1;
-    char dev[PATH_MAX];
-    snprintf(dev, sizeof dev, "%s/dev", root);
-    nr_autoclose int dfd = open(dev, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    /* everything below goes through the fd of the fresh tmpfs: /dev in the
+     * image may be a symlink that points anywhere on the host */
+    nr_autoclose int dfd = openat2_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
     if (dfd < 0)
-        return nr_error_errno(err, "'%s'", dev);
+        return nr_error_errno(err, "cannot open /dev inside the container");
     /* mknod is not allowed in a user namespace: bind the host's nodes */
     static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-        char src[32], dst[PATH_MAX + 16];
+        char src[32];
         snprintf(src, sizeof src, "/dev/%s", nodes[i]);
-        snprintf(dst, sizeof dst, "%s/%s", dev, nodes[i]);
-        int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        int fd = openat(dfd, nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd < 0)
-            return nr_error_errno(err, "cannot create '%s'", dst);
+            return nr_error_errno(err, "cannot create /dev/%s", nodes[i]);
         close(fd);
-        if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+        if (mount_at(dfd, nodes[i], src, NULL, MS_BIND, NULL) < 0) {
             if (strcmp(nodes[i], "tty") == 0 && errno == ENXIO) {
-                unlink(dst);
+                unlinkat(dfd, nodes[i], 0);
                 continue;
             }
             return nr_error_errno(err, "cannot bind '%s'", src);
@@ -241,18 +259,15 @@ static int setup_dev(const NrRunConfig *cfg, const char *root, int rootfd, NrErr
     for (size_t i = 0; i < 3; i++)
         if (mkdirat(dfd, subdirs[i], 0755) < 0)
             return nr_error_errno(err, "cannot create /dev/%s", subdirs[i]);
-    char path[PATH_MAX + 16], opts[128];
+    char opts[128];
     /* gid=5 (tty) only when it exists inside, or the mount fails */
     snprintf(opts, sizeof opts, "newinstance,ptmxmode=0666,mode=0620%s",
              nr_userns_gid_mapped(&cfg->map, 5) ? ",gid=5" : "");
-    snprintf(path, sizeof path, "%s/pts", dev);
-    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, opts) < 0)
+    if (mount_at(dfd, "pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, opts) < 0)
         return nr_error_errno(err, "cannot mount devpts");
-    snprintf(path, sizeof path, "%s/shm", dev);
-    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    if (mount_at(dfd, "shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
         return nr_error_errno(err, "cannot mount /dev/shm");
-    snprintf(path, sizeof path, "%s/mqueue", dev);
-    if (mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    if (mount_at(dfd, "mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return nr_error_errno(err, "cannot mount /dev/mqueue");
     return 0;
 }
@@ -385,7 +400,7 @@ int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err)
         snprintf(hostname, sizeof hostname, "%s", cfg->cid);
     hostname[64] = '\0';
     if (setup_proc(cfg, rootfd, err) < 0 || setup_sys(cfg, rootfd, err) < 0 ||
-        setup_dev(cfg, root, rootfd, err) < 0)
+        setup_dev(cfg, rootfd, err) < 0)
         return -1;
     if (mount_in(rootfd, "tmp", !cfg->read_only, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
                  "mode=1777", err) < 0)

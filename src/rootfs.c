@@ -36,6 +36,15 @@ static void ovl_escape(const char *in, char *out, size_t size)
     out[o] = '\0';
 }
 
+static int skel_entry(int sk, const char *path, bool dir, NrError *err)
+{
+    int fd = nr_mounts_open_in_root(sk, path, true, dir, err);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
 /* Mount points a read-only image lacks are provided by an extra lower
  * layer on the scratch tmpfs, so the image needs no writable layer. */
 static int make_skel(const NrRunConfig *cfg, const char *skel, NrError *err)
@@ -46,25 +55,18 @@ static int make_skel(const NrRunConfig *cfg, const char *skel, NrError *err)
         return nr_error_errno(err, "cannot open '%s'", img < 0 ? cfg->lower : skel);
     static const char *const dirs[] = { "proc", "dev", "sys", "tmp", "etc" };
     static const char *const files[] = { "etc/hosts", "etc/hostname", "etc/resolv.conf" };
+    /* existence is judged inside the image's root: its symlinks must not
+     * be followed on the host */
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (faccessat(img, dirs[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-            nr_mounts_open_in_root(sk, dirs[i], true, true, err) < 0)
+        if (!nr_mounts_exists_in_root(img, dirs[i]) && skel_entry(sk, dirs[i], true, err) < 0)
             return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (faccessat(img, files[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-            int fd = nr_mounts_open_in_root(sk, files[i], true, false, err);
-            if (fd < 0)
-                return -1;
-            close(fd);
-        }
+        if (!nr_mounts_exists_in_root(img, files[i]) && skel_entry(sk, files[i], false, err) < 0)
+            return -1;
     for (size_t i = 0; i < cfg->n_volumes; i++) {
         const NrVolume *v = &cfg->volumes[i];
-        if (faccessat(img, v->dst + 1, F_OK, 0) == 0)
-            continue;
-        int fd = nr_mounts_open_in_root(sk, v->dst, true, v->src_is_dir, err);
-        if (fd < 0)
+        if (!nr_mounts_exists_in_root(img, v->dst) && skel_entry(sk, v->dst, v->src_is_dir, err) < 0)
             return -1;
-        close(fd);
     }
     return 0;
 }

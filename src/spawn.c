@@ -15,9 +15,15 @@
 
 void nr_spawn_become_root(void)
 {
+    pid_t parent = getppid();
     /* fails harmlessly when 0 is not mapped (single-id keep-id) */
     if (setresgid(0, 0, 0) == 0 && setresuid(0, 0, 0) < 0)
         return;
+    /* a change of credentials clears the parent-death signal: re-arm it,
+     * and leave if the parent died in between */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(NR_EXIT_FAILURE);
 }
 
 /* the first line of a sysctl file, "" when it does not exist */
@@ -111,6 +117,11 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
     if (nr_userns_write_maps(pid, map, err) < 0 || nr_sync_send(sv[0], NR_SYNC_MAPS, NULL) < 0) {
         if (!err || !err->code)
             nr_error_errno(err, "cannot start the container process");
+        /* the child may have failed first (#1): its reason is the real one */
+        NrSyncMsg msg;
+        fcntl(sv[0], F_SETFL, O_NONBLOCK);
+        if (nr_sync_recv(sv[0], &msg) == 1 && msg.type == NR_SYNC_ERROR && err)
+            *err = msg.err;
         kill(pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;

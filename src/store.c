@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "nr-run.h"
@@ -162,9 +163,13 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
 {
     UnpackJob *job = data;
     nr_autofree char *helper = helper_path();
-    /* fds 3 and 4 are the image and the sync socket; the rest closes on exec */
-    if (dup2(job->image_fd, 3) < 0 || dup2(sync_fd, 4) < 0)
+    /* fds 3 and 4 are the image and the sync socket, nothing else: both
+     * are moved out of the way first, since either may sit on 3 or 4 */
+    int img = fcntl(job->image_fd, F_DUPFD_CLOEXEC, 10), snc = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
+    if (img < 0 || snc < 0 || dup2(img, 3) < 0 || dup2(snc, 4) < 0)
         return nr_error_errno(err, "dup2");
+    syscall(SYS_close_range, 5U, ~0U, 0U);
+    sync_fd = 4;
     nr_spawn_become_root();
     char *argv[] = { "nroot-unpack", "--image-fd=3", "--sync-fd=4", (char *)job->root,
                      (char *)job->name, job->owners ? "--owners" : NULL, NULL };
@@ -275,6 +280,9 @@ static int import_tarball(const char *store, const char *image, const struct sta
         nr_autoclose int dfd = open(tmpdir, O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || nr_write_file_at(dfd, "info", info, 0644, err) < 0)
             goto fail_tmp;
+        /* the tree reaches the disk before its name says it is complete */
+        if (syncfs(dfd) < 0)
+            nr_warn("'%s': syncfs failed: %s", store, strerror(errno));
     }
 
     char id[128], final[PATH_MAX];

@@ -2,7 +2,7 @@
  *
  * Run by nroot inside the user namespace of the image's id mapping, as root
  * there, with the tarball on one fd and the sync socket on another.  It
- * chroots into the (empty) target directory first, so no entry — `../`,
+ * pivots into the (empty) target directory first, so no entry — `../`,
  * absolute names, symlink or hardlink tricks — can reach outside it; on top
  * of that libarchive's secure-extraction checks reject `..` and writes
  * through symlinks, and we fail naming the entry.  It is a separate binary
@@ -16,13 +16,18 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "nr-spawn.h"
 #include "nr-util.h"
 
 #ifdef __SANITIZE_ADDRESS__
-/* LeakSanitizer needs /proc, which the chroot hides: leaks are checked in
+/* LeakSanitizer needs /proc, which the pivot hides: leaks are checked in
  * the launcher's own sanitizer runs, not in this short-lived helper */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "detect_leaks=0"; }
@@ -156,6 +161,39 @@ out:
     return rc;
 }
 
+/* Make `root` the only tree this process can reach: a mount namespace of
+ * its own, pivot_root into the target and the old root detached (a chroot
+ * alone can be left again with CAP_SYS_CHROOT), then only the capabilities
+ * that extraction needs, and no_new_privs. */
+static int enter_root(const char *root, NrError *err)
+{
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return nr_error_errno(err, "cannot create a mount namespace for unpacking");
+    if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0 || chdir(root) < 0)
+        return nr_error_errno(err, "cannot enter '%s'", root);
+    if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        return nr_error_errno(err, "cannot pivot into '%s'", root);
+    static const cap_value_t keep[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+                                        CAP_FOWNER, CAP_FSETID, CAP_SETFCAP, CAP_MKNOD };
+    for (int c = 0; c <= CAP_LAST_CAP; c++) {
+        bool kept = false;
+        for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+            kept |= keep[i] == c;
+        if (!kept && cap_drop_bound(c) < 0 && errno != EINVAL)
+            return nr_error_errno(err, "cannot drop capability %d", c);
+    }
+    cap_t caps = cap_init();
+    if (!caps)
+        return nr_error_errno(err, "cap_init");
+    cap_set_flag(caps, CAP_PERMITTED, (int)(sizeof keep / sizeof keep[0]), keep, CAP_SET);
+    cap_set_flag(caps, CAP_EFFECTIVE, (int)(sizeof keep / sizeof keep[0]), keep, CAP_SET);
+    int rc = cap_set_proc(caps);
+    cap_free(caps);
+    if (rc < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return nr_error_errno(err, "cannot drop privileges for unpacking");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int image_fd = -1, sync_fd = -1;
@@ -182,10 +220,8 @@ int main(int argc, char **argv)
     Counts c = { 0 };
 
     umask(0);
-    if (chroot(root) < 0 || chdir("/") < 0) {
-        nr_error_errno(&err, "cannot enter '%s'", root);
+    if (enter_root(root, &err) < 0)
         goto fail;
-    }
     if (unpack(src, name, owners, &c, &err) < 0)
         goto fail;
     /* the digest covers the whole file, also what follows the tar's end */

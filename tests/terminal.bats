@@ -98,3 +98,31 @@ teardown() {
     keys "$NROOT run -q $IMG sh -c 'echo term=\$TERM'" Enter
     wait_for 50 screen_has 'term=[a-z]' || { screen; fail "TERM missing"; }
 }
+
+@test "terminal: the container cannot type into the host shell (TIOCSTI)" {
+    tmux_setup
+    local proof=$BATS_TEST_TMPDIR/sti-proof
+    keys "$NROOT run -q $IMG nr-test sti 'touch $proof'\$'\\n'" Enter
+    wait_for 50 screen_has 'sti: ' || { screen; fail "nr-test sti did not run"; }
+    screen_has 'sti: pushed' && ! grep -q 1 /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null &&
+        skip "this kernel refuses TIOCSTI itself"
+    keys 'echo host-$((2+3))' Enter
+    wait_for 50 screen_has 'host-5'
+    sleep 0.3
+    [ ! -e "$proof" ] || { screen; fail "a command typed by the container ran on the host"; }
+    screen_has 'sti: Operation not permitted' || { screen; fail "TIOCSTI was not refused"; }
+}
+
+@test "terminal: bg after Ctrl-Z runs the container in the background, the shell keeps the terminal" {
+    tmux_setup
+    keys "$NROOT run -q $IMG sh -c 'sleep 1; echo bg-done-\$((3*3))'" Enter
+    sleep 0.4
+    keys C-z
+    wait_for 50 screen_has 'Stopped' || { screen; fail "nroot was not stopped"; }
+    keys 'bg' Enter
+    keys 'echo shell-has-terminal-$((4*4))' Enter
+    wait_for 50 screen_has 'shell-has-terminal-16' || { screen; fail "the shell lost its terminal"; }
+    wait_for 50 screen_has 'bg-done-9' || { screen; fail "the container did not go on in the background"; }
+    keys 'wait; echo "rc=$?"' Enter
+    wait_for 50 screen_has 'rc=0' || { screen; fail "wrong exit status"; }
+}

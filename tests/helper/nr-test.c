@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -285,11 +286,28 @@ static int cmd_chroot_escape(int argc, char **argv)
     return 0;
 }
 
+/* push STRING into the controlling terminal's input (TIOCSTI), as an
+ * attacker would to type commands into the host shell */
+static int cmd_sti(const char *str)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        fd = 0;
+    for (const char *p = str; *p; p++) {
+        if (ioctl(fd, TIOCSTI, p) < 0) {
+            printf("sti: %s\n", strerror(errno));
+            return 1;
+        }
+    }
+    printf("sti: pushed\n");
+    return 0;
+}
+
 static int usage(void)
 {
     fputs("usage: nr-test exit N | ids | caps | nnp | kill PID SIG | write PATH |\n"
           "       mnt PATH | pty | zombies N | sig-wait | sleep SECS [TAG...] |\n"
-          "       chroot-escape [PATH...]\n", stderr);
+          "       chroot-escape [PATH...] | sti STRING\n", stderr);
     return 2;
 }
 
@@ -324,6 +342,8 @@ int main(int argc, char **argv)
         nap_ms(atol(argv[2]) * 1000);
         return 0;
     }
+    if (!strcmp(cmd, "sti") && argc == 3)
+        return cmd_sti(argv[2]);
     if (!strcmp(cmd, "chroot-escape"))
         return cmd_chroot_escape(argc - 2, argv + 2);
     return usage();
