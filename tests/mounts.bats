@@ -210,3 +210,25 @@ b"
         assert_nroot_error
     done
 }
+
+@test "mounts: an image whose /dev and /proc are symlinks out cannot make nroot write on the host" {
+    local img t1 t2
+    img=$(copy_image)
+    # host directories outside /tmp (the container's /tmp is a tmpfs that
+    # would hide the same paths inside the image)
+    t1=$(mktemp -d /var/tmp/nroot-escape-test.XXXXXX)
+    t2=$(mktemp -d /var/tmp/nroot-escape-test.XXXXXX)
+    mkdir -p "$img/$t1" "$img/$t2"
+    rm -rf "$img/dev" "$img/proc"
+    ln -s "$t1" "$img/dev"
+    ln -s "$t2" "$img/proc"
+    run_nroot 0 run "$img" sh -c 'echo x > /dev/null && test -c /dev/zero && test -r /proc/self/status && echo fine'
+    local out=$output
+    run_nroot 0 run --read-only "$img" sh -c 'test -c /dev/null && echo fine'
+    local out_ro=$output
+    run ls -A "$t1" "$t2"
+    rm -rf "$t1" "$t2"
+    assert_equal "$out" "fine"
+    assert_equal "$out_ro" "fine"
+    refute_output --regexp '^[^/]'
+}

@@ -107,3 +107,18 @@ got SIG$sig"
     assert_equal "$(cat "$OUT")" "ready
 got-term"
 }
+
+@test "signals: PID 1 holds no inherited fd, only CAP_KILL, and cannot be read by the payload" {
+    # fd 5 on the host's root directory: an inherited fd must not reach the container
+    run_nroot 0 run --cap-add SYS_PTRACE "$IMG" sh -c \
+        'ls /proc/1/fd 2>&1; grep CapEff /proc/1/status; ls /proc/self/fd' 5</
+    refute_output --partial "No such"
+    assert_output --partial "CapEff:	0000000000000020"
+    refute_line "5"
+}
+
+@test "signals: nroot works with stdin, stdout or stderr closed" {
+    run_nroot 0 run "$IMAGES/rootfs.tar.gz" true <&-
+    run_nroot 0 run "$IMAGES/rootfs.tar.xz" true 2>&-
+    "$NROOT" run "$IMG" true >&-
+}
