@@ -40,6 +40,9 @@ void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
 int  nr_userns_write_maps(pid_t pid, const NrIdMap *map, NrError *err);
 bool nr_userns_uid_mapped(const NrIdMap *map, uint32_t uid);
 bool nr_userns_gid_mapped(const NrIdMap *map, uint32_t gid);
+/* fail, naming `user` and the mapping, unless uid and gid (-1: unknown,
+ * not checked) are mapped */
+int  nr_userns_check_ids(const NrIdMap *map, const char *user, long uid, long gid, NrError *err);
 /* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
 bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
                            uint32_t *ret_start, uint32_t *ret_count);

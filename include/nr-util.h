@@ -46,3 +46,9 @@ char *nr_read_file(const char *path, size_t *ret_len, NrError *err);
 int   nr_mkdir_p(const char *path, mode_t mode, NrError *err);
 bool  nr_parse_u32(const char *s, uint32_t *ret);
 const char *nr_runtime_dir(NrError *err);   /* $XDG_RUNTIME_DIR/nroot or /tmp/nroot-UID */
+/* the first line of a (sysctl) file without its newline; "" if unreadable */
+void  nr_read_line(const char *path, char *buf, size_t size);
+/* close every fd from 3 up except `keep` (-1: none) */
+void  nr_close_fds_except(int keep);
+/* make the caller's process group the foreground of the terminal on stdin */
+void  nr_tty_take_foreground(void);

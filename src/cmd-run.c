@@ -9,7 +9,6 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -24,9 +23,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
     const NrRunConfig *cfg = data;
     /* nothing nroot inherited (beyond stdio) reaches the container: not
      * PID 1, not fuse-overlayfs, not the payload */
-    if (sync_fd > 3)
-        syscall(SYS_close_range, 3U, (unsigned)sync_fd - 1, 0U);
-    syscall(SYS_close_range, (unsigned)sync_fd + 1, ~0U, 0U);
+    nr_close_fds_except(sync_fd);
     const char *hostname = cfg->hostname ? cfg->hostname : cfg->cid;
     if (cfg->hostname || cfg->net != NR_NET_HOST) {
         if (sethostname(hostname, strlen(hostname)) < 0)
@@ -69,16 +66,11 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         char *colon = strchr(spec, ':');
         if (colon)
             *colon = '\0';
-        uint32_t id;
-        if ((nr_parse_u32(spec, &id) && !nr_userns_uid_mapped(&cfg->map, id)) ||
-            (colon && nr_parse_u32(colon + 1, &id) && !nr_userns_gid_mapped(&cfg->map, id))) {
-            nr_error_msg(err, "user '%s' is not mapped in the container's user namespace (%s mapping)",
-                         cfg->user, cfg->map.rung);
-            if (!cfg->map.helpers)
-                nr_error_hint(err, "only your own id exists inside; a subordinate id range "
-                              "(/etc/subuid, /etc/subgid) maps more");
+        uint32_t u, g;
+        long uid = nr_parse_u32(spec, &u) ? (long)u : -1;
+        long gid = colon && nr_parse_u32(colon + 1, &g) ? (long)g : -1;
+        if (nr_userns_check_ids(&cfg->map, cfg->user, uid, gid, err) < 0)
             return -1;
-        }
     }
     if (nr_store_resolve(cfg->image, &cfg->map, &cfg->lower, err) < 0)
         return -1;
@@ -155,9 +147,7 @@ int nr_cmd_run(int argc, char **argv)
             else if (r == 1 && msg.type == NR_SYNC_STOPPED && cfg.give_tty) {
                 /* take the terminal back and stop like any job */
                 if (payload_has_tty) {
-                    signal(SIGTTOU, SIG_IGN);
-                    tcsetpgrp(STDIN_FILENO, getpgrp());
-                    signal(SIGTTOU, SIG_DFL);
+                    nr_tty_take_foreground();
                     payload_has_tty = false;
                 }
                 raise(SIGTSTP);
@@ -184,12 +174,8 @@ int nr_cmd_run(int argc, char **argv)
         }
     }
     close(sfd);
-    if (payload_has_tty) {
-        /* take the terminal back before printing anything */
-        signal(SIGTTOU, SIG_IGN);
-        tcsetpgrp(STDIN_FILENO, getpgrp());
-        signal(SIGTTOU, SIG_DFL);
-    }
+    if (payload_has_tty)
+        nr_tty_take_foreground();   /* before printing anything */
     if (!have_status) {
         /* PID 1 died without a status: a setup failure (reported on the
          * socket) or a kill from outside */

@@ -194,23 +194,15 @@ static int payload(const NrRunConfig *cfg, NrError *err)
         /* its own process group, in the terminal's foreground: Ctrl-C and
          * job control reach the payload, not nroot */
         setpgid(0, 0);
-        signal(SIGTTOU, SIG_IGN);
-        tcsetpgrp(STDIN_FILENO, getpgrp());
-        signal(SIGTTOU, SIG_DFL);
+        nr_tty_take_foreground();
     }
 
     Ident id;
     if (resolve_user(cfg, &id, err) < 0)
         return -1;
-    if (!nr_userns_uid_mapped(&cfg->map, id.uid) || !nr_userns_gid_mapped(&cfg->map, id.gid)) {
-        bool u = !nr_userns_uid_mapped(&cfg->map, id.uid);
-        nr_error_msg(err, "%s %u is not mapped in the container's user namespace (%s mapping)",
-                     u ? "uid" : "gid", u ? (unsigned)id.uid : (unsigned)id.gid, cfg->map.rung);
-        if (!cfg->map.helpers)
-            nr_error_hint(err, "only your own id exists inside; a subordinate id range "
-                          "(/etc/subuid, /etc/subgid) maps more");
+    if (nr_userns_check_ids(&cfg->map, cfg->user ? cfg->user : id.name, (long)id.uid,
+                            (long)id.gid, err) < 0)
         return -1;
-    }
     NrStrv env = { 0 };
     build_env(cfg, &id, &env);
 
@@ -328,18 +320,15 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
     }
     /* PID 1 from here on only waits and signals: it keeps CAP_KILL (the
-     * payload may run as another uid), no other capability, no fd but
-     * stdio and the sync socket, and cannot be ptraced or read through
-     * /proc by the payload */
+     * payload may run as another uid) and no other capability, and cannot
+     * be ptraced or read through /proc by the payload.  Its fds were
+     * closed before setup began (run_child): only stdio and sync_fd. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     {
         NrError ignored;
         uint64_t kill_only = 1ULL << CAP_KILL;
         if (nr_caps_bound(kill_only, &ignored) == 0)
             nr_caps_set(kill_only, &ignored);
-        if (sync_fd > 3)
-            syscall(SYS_close_range, 3U, (unsigned)sync_fd - 1, 0U);
-        syscall(SYS_close_range, (unsigned)sync_fd + 1, ~0U, 0U);
     }
 
     for (;;) {

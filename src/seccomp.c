@@ -9,19 +9,17 @@
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "nr-run.h"
 
 static bool tiocsti_allowed(void)
 {
-    char v[8] = "";
-    FILE *f = fopen("/proc/sys/dev/tty/legacy_tiocsti", "re");
-    if (!f)
-        return true;   /* before 6.2: always allowed */
-    bool allowed = !fgets(v, sizeof v, f) || v[0] != '0';
-    fclose(f);
-    return allowed;
+    char v[8];
+    /* absent before 6.2, where TIOCSTI is always allowed */
+    nr_read_line("/proc/sys/dev/tty/legacy_tiocsti", v, sizeof v);
+    return strcmp(v, "0") != 0;
 }
 
 static bool terminal_reachable(void)

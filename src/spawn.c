@@ -26,31 +26,18 @@ void nr_spawn_become_root(void)
         _exit(NR_EXIT_FAILURE);
 }
 
-/* the first line of a sysctl file, "" when it does not exist */
-static void read_sysctl(const char *path, char *buf, size_t size)
-{
-    buf[0] = '\0';
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    if (!fgets(buf, (int)size, f))
-        buf[0] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
-}
-
 static const char *userns_hint(void)
 {
     char v[32];
-    read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", v, sizeof v);
+    nr_read_line("/proc/sys/kernel/unprivileged_userns_clone", v, sizeof v);
     if (strcmp(v, "0") == 0)
         return "unprivileged user namespaces are disabled: an administrator can run "
                "'sysctl -w kernel.unprivileged_userns_clone=1'";
-    read_sysctl("/proc/sys/user/max_user_namespaces", v, sizeof v);
+    nr_read_line("/proc/sys/user/max_user_namespaces", v, sizeof v);
     if (strcmp(v, "0") == 0)
         return "user namespaces are disabled: an administrator can run "
                "'sysctl -w user.max_user_namespaces=15000'";
-    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", v, sizeof v);
+    nr_read_line("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", v, sizeof v);
     if (strcmp(v, "1") == 0)
         return "AppArmor restricts unprivileged user namespaces: an administrator can run "
                "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or add an AppArmor "
@@ -94,17 +81,17 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
         NrSyncMsg msg;
         /* #1 child: the other namespaces need no id map, only the caps
          * the creator of a user namespace holds in it */
+        int rc;
         if (late && unshare((int)late) < 0) {
-            nr_error_errno(&cerr, "cannot create namespaces");
+            rc = nr_error_errno(&cerr, "cannot create namespaces");
             nr_error_hint(&cerr, "the kernel lacks a namespace type nroot needs (mount, uts, ipc, "
                           "net, cgroup)");
-            nr_sync_send(fd, NR_SYNC_ERROR, &cerr);
-            _exit(NR_EXIT_FAILURE);
+        } else {
+            /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
+            if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
+                _exit(NR_EXIT_FAILURE);
+            rc = fn(data, fd, &cerr);
         }
-        /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
-        if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
-            _exit(NR_EXIT_FAILURE);
-        int rc = fn(data, fd, &cerr);
         if (rc < 0) {
             /* #3 child: the failure crosses the socket; the child never prints */
             nr_sync_send(fd, NR_SYNC_ERROR, &cerr);

@@ -203,6 +203,20 @@ static bool mapped(const NrIdRange *r, int n, uint32_t id)
 bool nr_userns_uid_mapped(const NrIdMap *m, uint32_t id) { return mapped(m->uid, m->n_uid, id); }
 bool nr_userns_gid_mapped(const NrIdMap *m, uint32_t id) { return mapped(m->gid, m->n_gid, id); }
 
+int nr_userns_check_ids(const NrIdMap *m, const char *user, long uid, long gid, NrError *err)
+{
+    bool uid_ok = uid < 0 || nr_userns_uid_mapped(m, (uint32_t)uid);
+    bool gid_ok = gid < 0 || nr_userns_gid_mapped(m, (uint32_t)gid);
+    if (uid_ok && gid_ok)
+        return 0;
+    nr_error_msg(err, "user '%s' (%s %ld) is not mapped in the container's user namespace "
+                 "(%s mapping)", user, uid_ok ? "gid" : "uid", uid_ok ? gid : uid, m->rung);
+    if (!m->helpers)
+        nr_error_hint(err, "only your own id exists inside; a subordinate id range "
+                      "(/etc/subuid, /etc/subgid) maps more");
+    return -1;
+}
+
 static int write_proc(pid_t pid, const char *file, const char *data, NrError *err)
 {
     char path[64];

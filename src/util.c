@@ -4,7 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
 
 #include "nr-util.h"
 
@@ -205,4 +208,31 @@ const char *nr_runtime_dir(NrError *err)
     }
     dir = d;
     return dir;
+}
+
+void nr_read_line(const char *path, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    if (!fgets(buf, (int)size, f))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    fclose(f);
+}
+
+void nr_close_fds_except(int keep)
+{
+    if (keep > 3)
+        syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U);
+    syscall(SYS_close_range, keep >= 3 ? (unsigned)keep + 1 : 3U, ~0U, 0U);
+}
+
+void nr_tty_take_foreground(void)
+{
+    /* from a background group tcsetpgrp raises SIGTTOU unless it is ignored */
+    void (*old)(int) = signal(SIGTTOU, SIG_IGN);
+    tcsetpgrp(STDIN_FILENO, getpgrp());
+    signal(SIGTTOU, old);
 }
