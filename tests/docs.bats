@@ -12,7 +12,7 @@ help_long_options() {
 
 @test "docs: every run option of --help is in nroot-run(1)" {
     local md=$REPO_DIR/man/nroot-run.1.md opt
-    [ -f "$md" ] || skip "no man/nroot-run.1.md"
+    [ -f "$md" ] || fail "no $md"
     run help_long_options
     [ "${#lines[@]}" -ge 10 ] || fail "too few options found in run --help: $output"
     for opt in "${lines[@]}"; do
@@ -22,7 +22,7 @@ help_long_options() {
 
 @test "docs: every option nroot-run(1) lists is accepted by --help" {
     local md=$REPO_DIR/man/nroot-run.1.md opt help
-    [ -f "$md" ] || skip "no man/nroot-run.1.md"
+    [ -f "$md" ] || fail "no $md"
     help=$(help_long_options)
     # option headings of the OPTIONS section: **-x**, **--long**=...
     run sh -c "sed -n '/^## OPTIONS/,/^## /p' '$md' | grep -oE '^\*\*-[^*]*\*\*(, \*\*--[a-z-]+\*\*)?' | grep -oE -- '--[a-z][a-z-]+' | sort -u"
@@ -42,18 +42,5 @@ help_long_options() {
         cmp -s "$BATS_TEST_TMPDIR/page" "${md%.md}" ||
             fail "${md%.md} is out of date: run make man"
     done
-    [ "$n" -gt 0 ] || skip "no man pages"
-}
-
-@test "docs: the shell completions know every run option" {
-    local f opt n=0
-    for f in "$REPO_DIR"/completions/*; do
-        [ -f "$f" ] || continue
-        n=$((n + 1))
-        for opt in $(help_long_options); do
-            [ "$opt" = --help ] && continue
-            grep -qF -- "$opt" "$f" || fail "$opt is missing from $f"
-        done
-    done
-    [ "$n" -gt 0 ] || skip "no completion files yet"
+    [ "$n" -gt 0 ] || fail "no man pages in $REPO_DIR/man"
 }
