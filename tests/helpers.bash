@@ -3,7 +3,9 @@
 # Environment from tests/run:
 #   NROOT                 the launcher under test
 #   NROOT_TEST_MODE       subids | single | fuse
-#   NROOT_TEST_IMAGES     rootfs/, rootfs.tar{,.gz,.xz,.zst}
+#   NROOT_TEST_IMAGES     rootfs/, rootfs.tar{,.gz,.xz,.zst}, oci/ (OCI layouts
+#                         and docker/oci archives: see build_oci_images in
+#                         tests/run)
 #   NROOT_TEST_NOMAP_PATH a PATH without newuidmap/newgidmap
 #   NROOT_TEST_SYS_PATH   the normal system PATH
 
@@ -16,6 +18,7 @@ load /usr/lib/bats/bats-assert/load.bash
 : "${NROOT_TEST_SYS_PATH:=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}"
 IMAGES=${NROOT_TEST_IMAGES:-}
 IMG=$IMAGES/rootfs
+OCI=$IMAGES/oci
 # seconds one nroot invocation may take before the test fails
 NROOT_TEST_TIMEOUT=${NROOT_TEST_TIMEOUT:-30}
 
@@ -94,6 +97,23 @@ fuse_usable() {
         FUSE_WHY="/dev/fuse is missing or not read-writable by $(id -un)"
     fi
     [ -z "$FUSE_WHY" ]
+}
+
+# tests that need the OCI images and archives: they skip when tests/run
+# could not make them for want of umoci, skopeo or jq, and fail when making
+# them went wrong
+need_oci() {
+    [ -f "$OCI/ok" ] && return 0
+    [ -f "$OCI/unavailable" ] && skip "no OCI test images: $(cat "$OCI/unavailable")"
+    fail "the OCI test images were not built: $(cat "$OCI/failed" 2>/dev/null || echo "no $OCI")"
+}
+
+# tests that use a tool of their own
+need_tool() {
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || skip "$t is not installed"
+    done
 }
 
 # ------------------------------------------------------------ run nroot --
