@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 # with hyperfine on an empty main).  Unpacking lives in nroot-unpack, which
 # links libarchive and glib and runs only when an image is imported.
 NROOT_PKGS  := libcap libseccomp
-UNPACK_PKGS := libarchive glib-2.0 libcap
+UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcap
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Wnull-dereference \
@@ -35,8 +35,8 @@ endif
 
 NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
                src/spawn.c src/sync.c src/store.c src/rootfs.c src/mounts.c src/init.c \
-               src/caps.c src/seccomp.c src/net.c src/cmd-run.c
-UNPACK_SRCS := src/unpack.c src/sync.c src/error.c src/util.c
+               src/caps.c src/seccomp.c src/net.c src/cmd-run.c src/cmd-image.c
+UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/sync.c src/error.c src/util.c
 
 BUILD ?= build
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/%.o)

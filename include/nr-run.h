@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "nr-error.h"
+#include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 
@@ -21,12 +22,17 @@ typedef struct NrVolume {
 
 typedef struct NrRunConfig {
     const char   *image;        /* as given on the command line */
+    const char   *image_ref;    /* --image-ref */
+    NrImage       img;          /* the resolved image */
     char         *lower;        /* resolved read-only root directory */
-    char        **argv;         /* command to run */
+    char        **args;         /* arguments after IMAGE, NULL if none */
+    const char   *entrypoint;   /* --entrypoint, NULL if not given */
+    char        **argv;         /* command to run: entrypoint + (args or image cmd) */
     NrStrv        env;          /* K=V given with -e/--env-file, in order */
     const char   *workdir;
     const char   *hostname;
-    const char   *user;         /* -u spec, NULL = mapping default */
+    const char   *user;         /* -u spec (or the image's), NULL = mapping default */
+    bool          user_from_image; /* unmapped ids fall back to root (single-id map) */
     NrUsernsMode  userns;
     NrIdMap       map;
     NrNetMode     net;
@@ -41,17 +47,45 @@ typedef struct NrRunConfig {
     bool          give_tty;     /* hand the terminal's foreground to the payload */
 } NrRunConfig;
 
-/* cli.c */
+/* cli.c: one option table per command */
+typedef struct NrOption {
+    const char *name;
+    int         id;       /* getopt value; a printable char is also the short option */
+    const char *arg;      /* metavariable, NULL when the option takes none */
+    const char *group;
+    const char *help;
+    const char *values;   /* fixed choices, for help and completion */
+} NrOption;
+
+typedef struct NrCommand {
+    const char     *name, *usage, *summary, *description;
+    const NrOption *opts;
+    size_t          n_opts;
+} NrCommand;
+
+/* the parsed options of the image commands (import, images, rmi, prune) */
+typedef struct NrImageArgs {
+    const char   *name, *ref;
+    NrUsernsMode  userns;
+    bool          quiet, json, no_trunc, force;
+    char        **operands;
+    int           n_operands;
+} NrImageArgs;
+
 enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
+const NrCommand *nr_cli_command(const char *name);
 int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
+int  nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
 void nr_cli_main_help(void);
-void nr_cli_run_help(void);
+void nr_cli_help(const NrCommand *c);
 
 /* cmd-run.c */
 int  nr_cmd_run(int argc, char **argv);
-
-/* store.c: resolve IMAGE to a root directory, importing a tarball once */
-int  nr_store_resolve(const char *image, const NrIdMap *map, char **ret_lower, NrError *err);
+/* cmd-image.c */
+int  nr_cmd_import(int argc, char **argv);
+int  nr_cmd_images(int argc, char **argv);
+int  nr_cmd_rmi(int argc, char **argv);
+int  nr_cmd_prune(int argc, char **argv);
 
 /* rootfs.c: scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
 int  nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err);

@@ -1,5 +1,6 @@
-/* cli.c — the option table of `nroot run`.  One table drives getopt_long,
- * `--help` and (later) completions and the docs test, so they cannot drift. */
+/* cli.c — the commands and their option tables.  One table per command
+ * drives getopt_long, `--help` and (later) completions and the docs test,
+ * so they cannot drift. */
 #include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
@@ -13,20 +14,31 @@
 enum {
     OPT_VOLUME = 'v', OPT_WORKDIR = 'w', OPT_USER = 'u', OPT_ENV = 'e',
     OPT_QUIET = 'q', OPT_HELP = 'h',
+    OPT_FORCE = 'f',
     OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
-    OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET,
+    OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
+    OPT_FORMAT, OPT_NO_TRUNC,
 };
 
-typedef struct NrOption {
-    const char *name;
-    int         id;       /* getopt value; a printable char is also the short option */
-    const char *arg;      /* metavariable, NULL when the option takes none */
-    const char *group;
-    const char *help;
-    const char *values;   /* fixed choices, for help and completion */
-} NrOption;
+
+#define OPT_IMAGE_REF_ENTRY \
+    { "image-ref", OPT_IMAGE_REF, "NAME[:TAG]", "Image", \
+      "pick one image of an archive or OCI layout that holds several", NULL }
+#define OPT_USERNS_ENTRY \
+    { "userns",    OPT_USERNS,    "MODE",          "Identity", \
+      "id mapping: auto (subordinate ids if granted, else single id), subids (require " \
+      "them), single (only your id, as root), keep-id (your own uid/gid inside)", \
+      "auto subids single keep-id" }
+#define OPT_QUIET_ENTRY(what) \
+    { "quiet",     OPT_QUIET,     NULL,            "General", what, NULL }
+#define OPT_HELP_ENTRY \
+    { "help",      OPT_HELP,      NULL,            "General", "show this help and exit", NULL }
 
 static const NrOption run_options[] = {
+    OPT_IMAGE_REF_ENTRY,
+    { "entrypoint", OPT_ENTRYPOINT, "CMD",         "Image",
+      "run CMD instead of the image's entrypoint ('' clears it); the image's default "
+      "arguments are then not used", NULL },
     { "volume",    OPT_VOLUME,    "HOST:CTR[:ro]", "Filesystem",
       "bind-mount the host path HOST at CTR; ':ro' makes it read-only (repeatable)", NULL },
     { "read-only", OPT_READ_ONLY, NULL,            "Filesystem",
@@ -38,10 +50,7 @@ static const NrOption run_options[] = {
       "start the command in DIR inside the container (created if missing)", NULL },
     { "user",      OPT_USER,      "USER[:GROUP]",  "Identity",
       "run the command as USER (a uid or a name from the image's /etc/passwd)", NULL },
-    { "userns",    OPT_USERNS,    "MODE",          "Identity",
-      "id mapping: auto (subordinate ids if granted, else single id), subids (require "
-      "them), single (only your id, as root), keep-id (your own uid/gid inside)",
-      "auto subids single keep-id" },
+    OPT_USERNS_ENTRY,
     { "cap-add",   OPT_CAP_ADD,   "CAP",           "Identity",
       "add a capability to the default set (e.g. NET_ADMIN, or ALL) (repeatable)", NULL },
     { "cap-drop",  OPT_CAP_DROP,  "CAP",           "Identity",
@@ -56,38 +65,106 @@ static const NrOption run_options[] = {
       "none: a private network with loopback only (default); host: the host's network",
       "none host" },
     { "network",   OPT_NET,       "MODE",          NULL, NULL, "none host" },
-    { "quiet",     OPT_QUIET,     NULL,            "General",
-      "print no notices", NULL },
-    { "help",      OPT_HELP,      NULL,            "General",
-      "show this help and exit", NULL },
+    OPT_QUIET_ENTRY("print no notices and no progress bar"),
+    OPT_HELP_ENTRY,
 };
-#define N_RUN_OPTIONS (sizeof run_options / sizeof run_options[0])
 
-static const char *const groups[] = { "Filesystem", "Identity", "Environment", "Network", "General" };
+static const NrOption import_options[] = {
+    { "name",      OPT_NAME,      "NAME",          "Image",
+      "name the image (letters, digits, '_', '.', '-', ':' and '/'); without it, the "
+      "names the archive gives its image are used", NULL },
+    OPT_IMAGE_REF_ENTRY,
+    OPT_USERNS_ENTRY,
+    OPT_QUIET_ENTRY("print only the image id: no notices, no progress bar"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption images_options[] = {
+    { "format",    OPT_FORMAT,    "FORMAT",        "General",
+      "table (default) or json", "table json" },
+    { "no-trunc",  OPT_NO_TRUNC,  NULL,            "General", "show full image ids", NULL },
+    OPT_QUIET_ENTRY("print only image ids"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption rmi_options[] = {
+    { "force",     OPT_FORCE,     NULL,            "General",
+      "remove images that running containers use", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption prune_options[] = {
+    OPT_HELP_ENTRY,
+};
+
+#define COMMAND(n, opts, usage, summary, desc) \
+    { n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] }
+
+static const NrCommand commands[] = {
+    COMMAND("run", run_options, "nroot run [OPTIONS] IMAGE [--] [COMMAND [ARG...]]",
+            "run a command in a new container",
+            "Run COMMAND in a new rootless container.  IMAGE is a root filesystem directory,\n"
+            "a rootfs tarball (tar, gzip, xz, zstd, bzip2), a docker-archive ('docker save'),\n"
+            "an OCI image (layout directory or archive), or a name or id from 'nroot images'.\n"
+            "Archives are unpacked once into the store and reused.  Without COMMAND the\n"
+            "image's default command runs (/bin/sh if it has none).  Writes go to a\n"
+            "throw-away layer; the image is never modified."),
+    COMMAND("import", import_options, "nroot import [OPTIONS] FILE|DIR",
+            "unpack an image into the store and print its id",
+            "Unpack FILE (a rootfs tarball, docker-archive or oci-archive) or DIR (an OCI\n"
+            "layout) into the store, as 'nroot run' would on first use, and print the\n"
+            "image id.  'nroot run NAME' then runs it by name."),
+    COMMAND("images", images_options, "nroot images [OPTIONS]",
+            "list the images in the store",
+            "List the images in the store: one line per name (unnamed images as <none>),\n"
+            "newest first."),
+    COMMAND("rmi", rmi_options, "nroot rmi [OPTIONS] NAME|ID...",
+            "remove names and images from the store",
+            "Remove each NAME, and the image it named when no other name is left; remove\n"
+            "each image given by ID (or a unique prefix of at least 4 digits) with all its\n"
+            "names."),
+    COMMAND("prune", prune_options, "nroot prune",
+            "remove what no name or file refers to any more",
+            "Remove the remains of interrupted imports, and the images imported from files\n"
+            "that are gone or changed and that no name refers to."),
+};
+
+static const char *const groups[] = { "Image", "Filesystem", "Identity", "Environment", "Network",
+                                      "General" };
+
+const NrCommand *nr_cli_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
 
 void nr_cli_main_help(void)
 {
     printf("Usage: nroot [--version] [--help] COMMAND [ARG...]\n\n"
            "Rootless containers: no root, no daemon, no setuid binary of its own.\n\n"
-           "Commands:\n"
-           "  run       run a command in a new container\n\n"
-           "Options:\n"
+           "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+    printf("\nOptions:\n"
            "  -h, --help     show this help and exit\n"
            "  -V, --version  print the version and exit\n\n"
            "Run 'nroot COMMAND --help' for the options of a command; see nroot(1).\n");
 }
 
-void nr_cli_run_help(void)
+void nr_cli_help(const NrCommand *c)
 {
-    printf("Usage: nroot run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]\n\n"
-           "Run COMMAND (default /bin/sh) in a new rootless container whose root is ROOTFS:\n"
-           "a directory, or a rootfs tarball (tar, gzip, xz, zstd, bzip2), which is unpacked\n"
-           "once into the store and reused.  Writes go to a throw-away layer; the image is\n"
-           "never modified.\n");
+    printf("Usage: %s\n\n%s\n", c->usage, c->description);
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        bool any = false;
+        for (size_t i = 0; i < c->n_opts; i++)
+            any |= c->opts[i].group && strcmp(c->opts[i].group, groups[g]) == 0;
+        if (!any)
+            continue;
         printf("\n%s:\n", groups[g]);
-        for (size_t i = 0; i < N_RUN_OPTIONS; i++) {
-            const NrOption *o = &run_options[i];
+        for (size_t i = 0; i < c->n_opts; i++) {
+            const NrOption *o = &c->opts[i];
             if (!o->group || strcmp(o->group, groups[g]) != 0)
                 continue;
             char left[64];
@@ -124,8 +201,11 @@ void nr_cli_run_help(void)
             putchar('\n');
         }
     }
-    printf("\nExit status: 125 if nroot fails, 126 if COMMAND cannot be executed, 127 if it\n"
-           "is not found, 128+N if it is killed by signal N, otherwise COMMAND's status.\n");
+    if (strcmp(c->name, "run") == 0)
+        printf("\nExit status: 125 if nroot fails, 126 if COMMAND cannot be executed, 127 if it\n"
+               "is not found, 128+N if it is killed by signal N, otherwise COMMAND's status.\n");
+    else
+        printf("\nExit status: 0 on success, 125 if nroot fails.\n");
 }
 
 static int parse_choice(const NrOption *o, const char *val, NrError *err)
@@ -141,12 +221,70 @@ static int parse_choice(const NrOption *o, const char *val, NrError *err)
     return -1;
 }
 
+static const NrOption *find_opt_in(const NrCommand *c, int id)
+{
+    for (size_t i = 0; i < c->n_opts; i++)
+        if (c->opts[i].id == id)
+            return &c->opts[i];
+    return NULL;
+}
+
 static const NrOption *find_opt(int id)
 {
-    for (size_t i = 0; i < N_RUN_OPTIONS; i++)
-        if (run_options[i].id == id)
-            return &run_options[i];
-    return NULL;
+    return find_opt_in(nr_cli_command("run"), id);
+}
+
+#define GETOPT_HELP (-2)
+
+/* getopt_long over the command's table: handler(ctx, option, arg) for each
+ * option; returns the index of the first operand, GETOPT_HELP, or -1 */
+static int cli_getopt(const NrCommand *c, int argc, char **argv,
+                      int (*handler)(void *ctx, const NrOption *o, const char *arg, NrError *err),
+                      void *ctx, NrError *err)
+{
+    struct option longopts[32];
+    /* run stops at IMAGE (what follows is the command's); the others take
+     * options anywhere, as podman's do */
+    char shortopts[64] = "+:";
+    size_t s = 2;
+    if (strcmp(c->name, "run") != 0) {
+        memmove(shortopts, shortopts + 1, sizeof shortopts - 1);
+        s = 1;
+    }
+    for (size_t i = 0; i < c->n_opts && i < 31; i++) {
+        const NrOption *o = &c->opts[i];
+        longopts[i] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
+        if (o->id < 256 && !strchr(shortopts, o->id)) {
+            shortopts[s++] = (char)o->id;
+            if (o->arg)
+                shortopts[s++] = ':';
+        }
+    }
+    shortopts[s] = '\0';
+    longopts[c->n_opts < 31 ? c->n_opts : 31] = (struct option){ 0 };
+    opterr = 0;
+    optind = 1;
+    int id;
+    while ((id = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (id == OPT_HELP) {
+            nr_cli_help(c);
+            return GETOPT_HELP;
+        }
+        if (id == ':')
+            return nr_error_msg(err, "option '%s' needs a value", argv[optind - 1]);
+        const NrOption *o = id == '?' ? NULL : find_opt_in(c, id);
+        if (!o) {
+            if (optopt && optopt < 256)
+                nr_error_msg(err, "unknown option '-%c'", optopt);
+            else
+                nr_error_msg(err, "unknown option '%s'", argv[optind - 1]);
+            nr_error_hint(err, "see 'nroot %s --help'", c->name);
+            return -1;
+        }
+        if (handler(ctx, o, optarg, err) < 0)
+            return -1;
+    }
+    return optind;
 }
 
 static bool valid_env_key(const char *k, size_t len)
@@ -270,23 +408,86 @@ static int check_hostname(const char *h, NrError *err)
     return 0;
 }
 
+typedef struct RunCtx {
+    NrRunConfig *cfg;
+    uint64_t     add, drop;
+    bool         drop_all;
+} RunCtx;
+
+static int run_option(void *data, const NrOption *o, const char *arg, NrError *err)
+{
+    RunCtx *ctx = data;
+    NrRunConfig *cfg = ctx->cfg;
+    int v;
+    uint64_t mask;
+    switch (o->id) {
+    case OPT_QUIET:
+        nr_quiet = true;
+        return 0;
+    case OPT_VOLUME:
+        return parse_volume(cfg, arg, err);
+    case OPT_READ_ONLY:
+        cfg->read_only = true;
+        return 0;
+    case OPT_OVERLAY:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        cfg->overlay = (NrOverlayMode)v;
+        return 0;
+    case OPT_WORKDIR:
+        if (arg[0] != '/')
+            return nr_error_msg(err, "invalid workdir '%s': must be an absolute path", arg);
+        cfg->workdir = arg;
+        return 0;
+    case OPT_USER:
+        if (check_user_spec(arg, err) < 0)
+            return -1;
+        cfg->user = arg;
+        return 0;
+    case OPT_USERNS:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        cfg->userns = (NrUsernsMode)v;
+        return 0;
+    case OPT_CAP_ADD:
+    case OPT_CAP_DROP:
+        if (nr_caps_parse(arg, &mask, err) < 0)
+            return -1;
+        if (o->id == OPT_CAP_ADD)
+            ctx->add |= mask;
+        else {
+            ctx->drop |= mask;
+            ctx->drop_all |= strcasecmp(arg, "all") == 0;
+        }
+        return 0;
+    case OPT_ENV:
+        return add_env(cfg, arg, "", err);
+    case OPT_ENV_FILE:
+        return read_env_file(cfg, arg, err);
+    case OPT_HOSTNAME:
+        if (check_hostname(arg, err) < 0)
+            return -1;
+        cfg->hostname = arg;
+        return 0;
+    case OPT_NET:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        cfg->net = (NrNetMode)v;
+        return 0;
+    case OPT_IMAGE_REF:
+        if (!*arg)
+            return nr_error_msg(err, "--image-ref needs a NAME[:TAG]");
+        cfg->image_ref = arg;
+        return 0;
+    case OPT_ENTRYPOINT:
+        cfg->entrypoint = arg;
+        return 0;
+    }
+    return nr_error_msg(err, "option --%s is not handled", o->name);
+}
+
 int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
 {
-    struct option longopts[N_RUN_OPTIONS + 1];
-    char shortopts[64] = "+:";
-    size_t s = 2;
-    for (size_t i = 0; i < N_RUN_OPTIONS; i++) {
-        const NrOption *o = &run_options[i];
-        longopts[i] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
-        if (o->id < 256 && !strchr(shortopts, o->id)) {
-            shortopts[s++] = (char)o->id;
-            if (o->arg)
-                shortopts[s++] = ':';
-        }
-    }
-    shortopts[s] = '\0';
-    longopts[N_RUN_OPTIONS] = (struct option){ 0 };
-
     cfg->caps = nr_caps_default();
     const char *ov = getenv("NROOT_OVERLAY");
     if (ov && *ov) {
@@ -297,103 +498,73 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
         }
         cfg->overlay = (NrOverlayMode)c;
     }
-    uint64_t add = 0, drop = 0;
-    bool drop_all = false;
-
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        const NrOption *o = find_opt(c);
-        int v;
-        uint64_t mask;
-        switch (c) {
-        case OPT_HELP:
-            nr_cli_run_help();
-            return NR_CLI_HELP;
-        case OPT_QUIET:
-            nr_quiet = true;
-            break;
-        case OPT_VOLUME:
-            if (parse_volume(cfg, optarg, err) < 0)
-                return -1;
-            break;
-        case OPT_READ_ONLY:
-            cfg->read_only = true;
-            break;
-        case OPT_OVERLAY:
-            if ((v = parse_choice(o, optarg, err)) < 0)
-                return -1;
-            cfg->overlay = (NrOverlayMode)v;
-            break;
-        case OPT_WORKDIR:
-            if (optarg[0] != '/')
-                return nr_error_msg(err, "invalid workdir '%s': must be an absolute path", optarg);
-            cfg->workdir = optarg;
-            break;
-        case OPT_USER:
-            if (check_user_spec(optarg, err) < 0)
-                return -1;
-            cfg->user = optarg;
-            break;
-        case OPT_USERNS:
-            if ((v = parse_choice(o, optarg, err)) < 0)
-                return -1;
-            cfg->userns = (NrUsernsMode)v;
-            break;
-        case OPT_CAP_ADD:
-        case OPT_CAP_DROP:
-            if (nr_caps_parse(optarg, &mask, err) < 0)
-                return -1;
-            if (c == OPT_CAP_ADD)
-                add |= mask;
-            else {
-                drop |= mask;
-                drop_all |= strcasecmp(optarg, "all") == 0;
-            }
-            break;
-        case OPT_ENV:
-            if (add_env(cfg, optarg, "", err) < 0)
-                return -1;
-            break;
-        case OPT_ENV_FILE:
-            if (read_env_file(cfg, optarg, err) < 0)
-                return -1;
-            break;
-        case OPT_HOSTNAME:
-            if (check_hostname(optarg, err) < 0)
-                return -1;
-            cfg->hostname = optarg;
-            break;
-        case OPT_NET:
-            if ((v = parse_choice(o, optarg, err)) < 0)
-                return -1;
-            cfg->net = (NrNetMode)v;
-            break;
-        case ':':
-            return nr_error_msg(err, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt && optopt < 256)
-                nr_error_msg(err, "unknown option '-%c'", optopt);
-            else
-                nr_error_msg(err, "unknown option '%s'", argv[optind - 1]);
-            nr_error_hint(err, "see 'nroot run --help'");
-            return -1;
-        }
-    }
+    RunCtx ctx = { .cfg = cfg };
+    int first = cli_getopt(nr_cli_command("run"), argc, argv, run_option, &ctx, err);
+    if (first < 0)
+        return first == GETOPT_HELP ? NR_CLI_HELP : -1;
     /* docker semantics: drops apply to the default set, adds win over drops,
      * except that --cap-drop=ALL with --cap-add=X keeps only X */
-    cfg->caps = drop_all ? add : ((cfg->caps & ~drop) | add);
+    cfg->caps = ctx.drop_all ? ctx.add : ((cfg->caps & ~ctx.drop) | ctx.add);
 
-    if (optind >= argc) {
-        nr_error_msg(err, "missing ROOTFS");
-        nr_error_hint(err, "usage: nroot run [OPTIONS] ROOTFS [--] [COMMAND [ARG...]]");
+    if (first >= argc) {
+        nr_error_msg(err, "missing IMAGE");
+        nr_error_hint(err, "usage: %s", nr_cli_command("run")->usage);
         return -1;
     }
-    cfg->image = argv[optind++];
-    if (optind < argc && strcmp(argv[optind], "--") == 0)
-        optind++;
-    static char *default_cmd[] = { "/bin/sh", NULL };
-    cfg->argv = optind < argc ? &argv[optind] : default_cmd;
+    cfg->image = argv[first++];
+    if (first < argc && strcmp(argv[first], "--") == 0)
+        first++;
+    cfg->args = first < argc ? &argv[first] : NULL;
+    return NR_CLI_RUN;
+}
+
+static int image_option(void *data, const NrOption *o, const char *arg, NrError *err)
+{
+    NrImageArgs *a = data;
+    int v;
+    switch (o->id) {
+    case OPT_QUIET:
+        a->quiet = true;
+        nr_quiet = true;
+        return 0;
+    case OPT_NAME:
+        if (!nr_store_name_valid(arg))
+            return nr_error_msg(err, "invalid name '%s': letters, digits, '_', '.', '-', ':' and "
+                                "'/', starting with a letter or digit, at most 128", arg);
+        a->name = arg;
+        return 0;
+    case OPT_IMAGE_REF:
+        if (!*arg)
+            return nr_error_msg(err, "--image-ref needs a NAME[:TAG]");
+        a->ref = arg;
+        return 0;
+    case OPT_USERNS:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->userns = (NrUsernsMode)v;
+        return 0;
+    case OPT_FORMAT:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->json = v == 1;
+        return 0;
+    case OPT_NO_TRUNC:
+        a->no_trunc = true;
+        return 0;
+    case OPT_FORCE:
+        a->force = true;
+        return 0;
+    }
+    return nr_error_msg(err, "option --%s is not handled", o->name);
+}
+
+int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err)
+{
+    const NrCommand *c = nr_cli_command(cmd);
+    int first = cli_getopt(c, argc, argv, image_option, a, err);
+    if (first < 0)
+        return first == GETOPT_HELP ? NR_CLI_HELP : -1;
+    a->operands = &argv[first];
+    a->n_operands = argc - first;
     return NR_CLI_RUN;
 }

@@ -53,26 +53,83 @@ static void new_cid(char cid[13])
         snprintf(cid + 2 * i, 3, "%02x", r[i]);
 }
 
+/* numeric ids in a -u spec can be checked before anything starts */
+static int check_user(const NrRunConfig *cfg, const char *user, NrError *err)
+{
+    char spec[256];
+    snprintf(spec, sizeof spec, "%s", user);
+    char *colon = strchr(spec, ':');
+    if (colon)
+        *colon = '\0';
+    uint32_t u, g;
+    long uid = nr_parse_u32(spec, &u) ? (long)u : -1;
+    long gid = colon && nr_parse_u32(colon + 1, &g) ? (long)g : -1;
+    return nr_userns_check_ids(&cfg->map, user, uid, gid, err);
+}
+
+/* the image's config, unless the command line says otherwise */
+static int apply_image(NrRunConfig *cfg, NrError *err)
+{
+    NrImage *img = &cfg->img;
+    NrStrv argv = { 0 };
+    if (cfg->entrypoint) {
+        if (*cfg->entrypoint)
+            nr_strv_push(&argv, cfg->entrypoint);
+    } else
+        for (size_t i = 0; i < img->entrypoint.n; i++)
+            nr_strv_push(&argv, img->entrypoint.v[i]);
+    if (cfg->args)
+        for (char **a = cfg->args; *a; a++)
+            nr_strv_push(&argv, *a);
+    else if (!cfg->entrypoint)
+        for (size_t i = 0; i < img->cmd.n; i++)
+            nr_strv_push(&argv, img->cmd.v[i]);
+    if (argv.n == 0)
+        nr_strv_push(&argv, "/bin/sh");
+    cfg->argv = argv.v;
+    if (!cfg->workdir && img->workdir) {
+        /* docker takes a relative WorkingDir from / */
+        char *wd = img->workdir[0] == '/' ? nr_xstrdup(img->workdir)
+                                          : nr_strdup_printf("/%s", img->workdir);
+        free(img->workdir);
+        img->workdir = wd;
+        cfg->workdir = wd;
+    }
+    if (!cfg->user && img->user) {
+        NrError e = { 0 };
+        if (check_user(cfg, img->user, &e) == 0) {
+            cfg->user = img->user;
+            cfg->user_from_image = true;
+        } else if (!cfg->map.helpers) {
+            /* only your own id exists: running as it (root inside) is what
+             * the image's user would have been, minus nothing you own */
+            nr_notice("the image's user '%s' is not mapped with a single-id mapping: running as "
+                      "root (your own id)", img->user);
+        } else {
+            *err = e;
+            nr_error_hint(err, "run as another user with -u, e.g. -u 0");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int prepare(NrRunConfig *cfg, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
     if (nr_userns_plan(cfg->userns, &cfg->map, err) < 0)
         return -1;
-    if (cfg->user) {
-        /* numeric ids can be checked before anything starts */
-        char spec[256];
-        snprintf(spec, sizeof spec, "%s", cfg->user);
-        char *colon = strchr(spec, ':');
-        if (colon)
-            *colon = '\0';
-        uint32_t u, g;
-        long uid = nr_parse_u32(spec, &u) ? (long)u : -1;
-        long gid = colon && nr_parse_u32(colon + 1, &g) ? (long)g : -1;
-        if (nr_userns_check_ids(&cfg->map, cfg->user, uid, gid, err) < 0)
-            return -1;
-    }
-    if (nr_store_resolve(cfg->image, &cfg->map, &cfg->lower, err) < 0)
+    if (cfg->user && check_user(cfg, cfg->user, err) < 0)
+        return -1;
+    NrImportOpts io = { .ref = cfg->image_ref, .progress = isatty(STDERR_FILENO) };
+    if (nr_store_resolve(cfg->image, &cfg->map, &io, &cfg->img, err) < 0)
+        return -1;
+    if (cfg->image_ref && !cfg->img.dir)
+        return nr_error_msg(err, "--image-ref: '%s' is a root filesystem directory, not an image "
+                            "archive or OCI layout", cfg->image);
+    cfg->lower = cfg->img.lower;
+    if (apply_image(cfg, err) < 0)
         return -1;
     const char *rt = nr_runtime_dir(err);
     if (!rt)

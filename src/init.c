@@ -176,6 +176,8 @@ static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
         snprintf(buf, sizeof buf, "TERM=%s", term && *term ? term : "xterm");
         env_set(env, buf);
     }
+    for (size_t i = 0; i < cfg->img.env.n; i++)
+        env_set(env, cfg->img.env.v[i]);
     for (size_t i = 0; i < cfg->env.n; i++)
         env_set(env, cfg->env.v[i]);
 }
@@ -201,8 +203,18 @@ static int payload(const NrRunConfig *cfg, NrError *err)
     if (resolve_user(cfg, &id, err) < 0)
         return -1;
     if (nr_userns_check_ids(&cfg->map, cfg->user ? cfg->user : id.name, (long)id.uid,
-                            (long)id.gid, err) < 0)
-        return -1;
+                            (long)id.gid, err) < 0) {
+        if (!cfg->user_from_image || cfg->map.helpers)
+            return -1;
+        /* the image's user by name, not mapped with a single id: as in
+         * apply_image(), run as root, which is the caller's own id */
+        nr_notice("the image's user '%s' is not mapped with a single-id mapping: running as "
+                  "root (your own id)", cfg->user);
+        NrRunConfig plain = *cfg;
+        plain.user = NULL;
+        if (resolve_user(&plain, &id, err) < 0)
+            return -1;
+    }
     NrStrv env = { 0 };
     build_env(cfg, &id, &env);
 

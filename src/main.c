@@ -31,8 +31,13 @@ int main(int argc, char **argv)
         nr_cli_main_help();
         return 0;
     }
-    if (strcmp(cmd, "run") == 0)
-        return nr_cmd_run(argc - 1, argv + 1);
+    static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
+        { "run", nr_cmd_run }, { "import", nr_cmd_import }, { "images", nr_cmd_images },
+        { "rmi", nr_cmd_rmi }, { "prune", nr_cmd_prune },
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(cmd, cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
     if (cmd[0] == '-')
         fprintf(stderr, "nroot: error: unknown option '%s'\nnroot: hint: see 'nroot --help'\n", cmd);
     else

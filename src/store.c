@@ -1,15 +1,24 @@
-/* store.c — where images live, and importing a rootfs tarball once.
+/* store.c — where images live, and importing each one once.
  *
- *   STORE/images/<sha256>-<maptag>/rootfs   unpacked tree (read-only lower layer)
- *   STORE/images/<sha256>-<maptag>/info     key=value facts about the import
- *   STORE/by-file/<filekey>-<maptag>        symlink -> ../images/<id> (the fast path)
- *   STORE/tmp/import-XXXXXX                 imports in progress
- *   STORE/lock                              serialises imports
+ *   STORE/images/<id>-<maptag>/rootfs   the flattened tree (read-only lower layer)
+ *   STORE/images/<id>-<maptag>/info     key=value facts about the import
+ *   STORE/images/<id>-<maptag>/config   the image config (written by nroot-unpack)
+ *   STORE/images/<id>-<maptag>/sources  "<key> <path>" of each file imported as it
+ *   STORE/by-file/<key>                 symlink -> ../images/<id>-<maptag> (the fast path)
+ *   STORE/names/<name>                  symlink -> ../images/<id>-<maptag> ('/' as '%')
+ *   STORE/tmp/import-XXXXXX             imports in progress, removals
+ *   STORE/lock                          serialises imports and removals
  *
- * <maptag> names the id mapping the tree was unpacked with: ownership on
- * disk means something only under that mapping.  <filekey> hashes the
- * tarball's device, inode, size and mtime, so a cached run stats the file
- * and reads one symlink, never the file itself. */
+ * <id> is the image's content digest: the sha256 of a rootfs tarball, the
+ * config digest of a docker or OCI image (docker's image id).  <maptag>
+ * names the id mapping the tree was unpacked with: ownership on disk means
+ * something only under that mapping.  <key> hashes the file's device,
+ * inode, size and mtime (and --image-ref), so a cached run stats the file
+ * and reads one symlink, never the file itself.
+ *
+ * Every change becomes visible by one rename or symlink replacement, so an
+ * import or removal killed at any point leaves either the old state or the
+ * new one, plus leftovers in tmp/ that the next import clears. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,9 +33,10 @@
 
 #include "nr-run.h"
 #include "nr-spawn.h"
+#include "nr-store.h"
 #include "nr-util.h"
 
-static char *store_dir(NrError *err)
+char *nr_store_dir(NrError *err)
 {
     const char *s = getenv("NROOT_STORE");
     if (s && *s)
@@ -43,38 +53,180 @@ static char *store_dir(NrError *err)
     return nr_strdup_printf("%s/.local/share/nroot", home);
 }
 
-static void file_key(const struct stat *st, const char *tag, char *buf, size_t size)
+/* ---- identities ---- */
+
+typedef enum Kind { KIND_PLAIN_DIR, KIND_FILE, KIND_OCI_DIR, KIND_DOCKER_DIR } Kind;
+
+static Kind dir_kind(const char *path)
 {
-    uint64_t v[5] = { st->st_dev, st->st_ino, (uint64_t)st->st_size,
-                      (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec };
-    snprintf(buf, size, "%016llx-%s", (unsigned long long)nr_fnv1a(v, sizeof v, NR_FNV_INIT), tag);
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/oci-layout", path);
+    if (access(p, F_OK) == 0)
+        return KIND_OCI_DIR;
+    snprintf(p, sizeof p, "%s/manifest.json", path);
+    if (access(p, F_OK) == 0)
+        return KIND_DOCKER_DIR;
+    return KIND_PLAIN_DIR;
 }
 
-/* by-file/<key> -> ../images/<id>; returns the lower dir if it is there */
-static char *lookup(const char *store, const char *key)
+/* <fnv of the file's identity and the ref>-<maptag>; false for a plain dir
+ * or a path that cannot be stat'ed */
+static bool source_key(const char *path, const char *ref, const char *tag, char *buf, size_t size)
 {
-    char link[PATH_MAX], target[PATH_MAX];
-    snprintf(link, sizeof link, "%s/by-file/%s", store, key);
+    struct stat st, main;
+    if (stat(path, &st) < 0)
+        return false;
+    main = st;
+    if (S_ISDIR(st.st_mode)) {
+        /* a layout changes through its index: that file's identity counts */
+        Kind k = dir_kind(path);
+        if (k == KIND_PLAIN_DIR)
+            return false;
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", path, k == KIND_OCI_DIR ? "index.json" : "manifest.json");
+        if (stat(p, &main) < 0)
+            return false;
+    } else if (!S_ISREG(st.st_mode))
+        return false;
+    uint64_t v[7] = { st.st_dev, st.st_ino, main.st_ino, (uint64_t)main.st_size,
+                      (uint64_t)main.st_mtim.tv_sec, (uint64_t)main.st_mtim.tv_nsec, 0 };
+    v[6] = ref ? nr_fnv1a(ref, strlen(ref), NR_FNV_INIT) : 0;
+    snprintf(buf, size, "%016llx-%s", (unsigned long long)nr_fnv1a(v, sizeof v, NR_FNV_INIT), tag);
+    return true;
+}
+
+/* "<64hex>-<16hex>" */
+static bool valid_dirname(const char *d)
+{
+    size_t n = strlen(d);
+    if (n != 64 + 1 + 16 || d[64] != '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (i != 64 && !((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* a link in by-file/ or names/ -> the image's dirname, if it is there */
+static bool read_image_link(const char *link, char *ret, size_t size)
+{
+    char target[PATH_MAX];
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n <= 0)
-        return NULL;
+        return false;
     target[n] = '\0';
-    if (strncmp(target, "../images/", 10) != 0 || strchr(target + 10, '/'))
-        return NULL;
-    char *lower = nr_strdup_printf("%s/images/%s/rootfs", store, target + 10);
-    struct stat st;
-    if (stat(lower, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        free(lower);
-        return NULL;
+    if (strncmp(target, "../images/", 10) != 0 || !valid_dirname(target + 10))
+        return false;
+    snprintf(ret, size, "%s", target + 10);
+    return true;
+}
+
+static int replace_link(const char *link, const char *dirname, NrError *err)
+{
+    char tmp[PATH_MAX + 32], target[256];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", link, (int)getpid());
+    snprintf(target, sizeof target, "../images/%s", dirname);
+    unlink(tmp);
+    if (symlink(target, tmp) < 0 || rename(tmp, link) < 0) {
+        nr_error_errno(err, "cannot record the image in '%s'", link);
+        unlink(tmp);
+        return -1;
     }
-    return lower;
+    return 0;
+}
+
+/* ---- reading an imported image ---- */
+
+static void unescape(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '\\' && p[1] == 'n')
+            *o++ = '\n', p++;
+        else if (*p == '\\' && p[1] == '\\')
+            *o++ = '\\', p++;
+        else
+            *o++ = *p;
+    }
+    *o = '\0';
+}
+
+/* call fn(key, value) for each line of a key=value file; values unescaped */
+static int read_kv(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err)
+{
+    nr_autofree char *text = nr_read_file(path, NULL, err);
+    if (!text)
+        return -1;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        unescape(eq + 1);
+        fn(data, line, eq + 1);
+    }
+    return 0;
+}
+
+static void config_kv(void *data, const char *k, char *v)
+{
+    NrImage *img = data;
+    if (strcmp(k, "env") == 0)
+        nr_strv_push(&img->env, v);
+    else if (strcmp(k, "entrypoint") == 0)
+        nr_strv_push(&img->entrypoint, v);
+    else if (strcmp(k, "cmd") == 0)
+        nr_strv_push(&img->cmd, v);
+    else if (strcmp(k, "tag") == 0)
+        nr_strv_push(&img->tags, v);
+    else if (strcmp(k, "workdir") == 0 && !img->workdir)
+        img->workdir = nr_xstrdup(v);
+    else if (strcmp(k, "user") == 0 && !img->user)
+        img->user = nr_xstrdup(v);
+}
+
+/* fill `img` from images/<dirname>; hold the image's shared lock */
+static int open_image(const char *store, const char *dirname, NrImage *img, NrError *err)
+{
+    img->dir = nr_strdup_printf("%s/images/%s", store, dirname);
+    img->lower = nr_strdup_printf("%s/rootfs", img->dir);
+    snprintf(img->id, sizeof img->id, "%.64s", dirname);
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/info", img->dir);
+    img->lock_fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (img->lock_fd < 0)
+        return nr_error_errno(err, "image %.12s in the store is damaged", dirname);
+    /* rmi and prune leave an image alone while a run holds this; a
+     * filesystem without locks just cannot tell */
+    flock(img->lock_fd, LOCK_SH | LOCK_NB);
+    snprintf(p, sizeof p, "%s/config", img->dir);
+    if (access(p, F_OK) == 0 && read_kv(p, config_kv, img, err) < 0)
+        return -1;
+    return 0;
+}
+
+void nr_image_clear(NrImage *img)
+{
+    free(img->lower);
+    free(img->dir);
+    nr_strv_clear(&img->env);
+    nr_strv_clear(&img->entrypoint);
+    nr_strv_clear(&img->cmd);
+    nr_strv_clear(&img->tags);
+    free(img->workdir);
+    free(img->user);
+    if (img->lock_fd > 0)
+        close(img->lock_fd);
+    memset(img, 0, sizeof *img);
+    img->lock_fd = -1;
 }
 
 /* ---- removing trees owned by subordinate ids: done inside the userns ---- */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    if (flag == FTW_DP || flag == FTW_D)
+    if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR)
         return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
     return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
@@ -102,9 +254,7 @@ static int rmtree_in_userns(const char *path, const NrIdMap *map, NrError *err)
     return rc;
 }
 
-/* An import that holds the lock owns tmp/: anything there is left over
- * from an import that was killed. */
-static void remove_stale(const char *store, const NrIdMap *map)
+void nr_store_clean_tmp(const char *store, const NrIdMap *map)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s/tmp", store);
@@ -113,7 +263,7 @@ static void remove_stale(const char *store, const NrIdMap *map)
         return;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (strncmp(de->d_name, "import-", 7) != 0)
+        if (de->d_name[0] == '.')
             continue;
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", tmp, de->d_name) >= (int)sizeof path)
@@ -125,13 +275,55 @@ static void remove_stale(const char *store, const NrIdMap *map)
     closedir(d);
 }
 
-/* ---- running nroot-unpack inside the user namespace ---- */
+int nr_store_lock(const char *store, int *ret_fd, NrError *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/lock", store);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return nr_error_errno(err, "cannot open the store lock '%s'", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == ENOLCK || errno == EOPNOTSUPP) {
+            /* NFS without a lock manager: changes are still atomic (rename),
+             * concurrent imports may just unpack twice */
+            nr_warn("'%s': the filesystem cannot lock; concurrent imports are not serialised", path);
+            close(fd);
+            *ret_fd = -1;
+            return 0;
+        }
+        nr_notice("waiting for another nroot to finish with the store %s", store);
+        while (flock(fd, LOCK_EX) < 0)
+            if (errno != EINTR) {
+                nr_error_errno(err, "cannot lock '%s'", path);
+                close(fd);
+                return -1;
+            }
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
+static int make_dirs(const char *store, NrError *err)
+{
+    static const char *const subdirs[] = { "images", "by-file", "names", "tmp" };
+    for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s", store, subdirs[i]);
+        if (nr_mkdir_p(p, 0700, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- importing: nroot-unpack inside the user namespace ---- */
 
 typedef struct UnpackJob {
     int         image_fd;
+    int         meta_fd;
     const char *root;
     const char *name;      /* for messages */
-    bool        owners;
+    const char *ref;
+    bool        owners, progress;
 } UnpackJob;
 
 static char *helper_path(void)
@@ -163,91 +355,135 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
 {
     UnpackJob *job = data;
     nr_autofree char *helper = helper_path();
-    /* fds 3 and 4 are the image and the sync socket, nothing else: both
-     * are moved out of the way first, since either may sit on 3 or 4 */
+    /* fds 3, 4 and 5 are the image, the sync socket and the bookkeeping
+     * directory, nothing else: all are moved out of the way first, since
+     * any of them may sit on 3, 4 or 5 */
     int img = fcntl(job->image_fd, F_DUPFD_CLOEXEC, 10), snc = fcntl(sync_fd, F_DUPFD_CLOEXEC, 10);
-    if (img < 0 || snc < 0 || dup2(img, 3) < 0 || dup2(snc, 4) < 0)
+    int meta = fcntl(job->meta_fd, F_DUPFD_CLOEXEC, 10);
+    if (img < 0 || snc < 0 || meta < 0 || dup2(img, 3) < 0 || dup2(snc, 4) < 0 || dup2(meta, 5) < 0)
         return nr_error_errno(err, "dup2");
-    syscall(SYS_close_range, 5U, ~0U, 0U);
-    sync_fd = 4;
+    syscall(SYS_close_range, 6U, ~0U, 0U);
     nr_spawn_become_root();
-    char *argv[] = { "nroot-unpack", "--image-fd=3", "--sync-fd=4", (char *)job->root,
-                     (char *)job->name, job->owners ? "--owners" : NULL, NULL };
+    nr_autofree char *ref = nr_strdup_printf("--image-ref=%s", job->ref ? job->ref : "");
+    char *argv[] = { "nroot-unpack", "--image-fd=3", "--sync-fd=4", "--meta-fd=5", ref,
+                     (char *)job->root, (char *)job->name, job->owners ? "--owners" : "--",
+                     job->progress ? "--progress" : "--", NULL };
     execv(helper, argv);
     nr_error_errno(err, "cannot run the unpack helper '%s'", helper);
     nr_error_hint(err, "set $NROOT_UNPACK to the nroot-unpack binary, or reinstall nroot");
     return -1;
 }
 
-static void parse_result(const char *text, char *sha, size_t sha_size, long *devices, long *owners,
-                         long *other)
+typedef struct Result {
+    char id[65], format[32];
+    long devices, owners, other;
+    unsigned long long bytes;
+} Result;
+
+static bool parse_result(const char *text, Result *r)
 {
     const char *p;
-    if ((p = strstr(text, "sha256=")))
-        snprintf(sha, sha_size, "%.64s", p + 7);
+    if ((p = strstr(text, "id=")))
+        sscanf(p + 3, "%64[0-9a-f]", r->id);
+    if ((p = strstr(text, "format=")))
+        sscanf(p + 7, "%31[a-z-]", r->format);
     if ((p = strstr(text, "devices=")))
-        *devices = atol(p + 8);
+        r->devices = atol(p + 8);
     if ((p = strstr(text, "owners=")))
-        *owners = atol(p + 7);
+        r->owners = atol(p + 7);
     if ((p = strstr(text, "warnings=")))
-        *other = atol(p + 9);
+        r->other = atol(p + 9);
+    if ((p = strstr(text, "bytes=")))
+        r->bytes = strtoull(p + 6, NULL, 10);
+    return strlen(r->id) == 64;
 }
 
-static int import_tarball(const char *store, const char *image, const struct stat *st,
-                          const char *key, const NrIdMap *map, char **ret_lower, NrError *err)
+static void report_counts(const char *image, const Result *r, const NrIdMap *map)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/lock", store);
-    nr_autoclose int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock < 0)
-        return nr_error_errno(err, "cannot open the store lock '%s'", path);
-    bool locked = true;
-    if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == ENOLCK || errno == EOPNOTSUPP) {
-            locked = false;
-            /* NFS without a lock manager: imports are still atomic (rename),
-             * concurrent ones may just unpack twice */
-            nr_warn("'%s': the filesystem cannot lock; concurrent imports are not serialised", path);
-        } else {
-            nr_notice("waiting for another nroot to finish importing into %s", store);
-            while (flock(lock, LOCK_EX) < 0)
-                if (errno != EINTR)
-                    return nr_error_errno(err, "cannot lock '%s'", path);
-        }
-    }
-    /* someone else may have imported it while we waited */
-    if ((*ret_lower = lookup(store, key)))
-        return 0;
-    if (locked)
-        remove_stale(store, map);
+    if (r->devices)
+        nr_warn("'%s': skipped %ld device node%s (they cannot be created without root)", image,
+                r->devices, r->devices == 1 ? "" : "s");
+    if (r->owners)
+        nr_warn("'%s': %ld file%s kept the owner root: %s", image, r->owners,
+                r->owners == 1 ? "" : "s",
+                map->helpers ? "their ids are outside your subordinate range"
+                             : "a single-id mapping has no other ids");
+    if (r->other)
+        nr_warn("'%s': %ld entr%s unpacked with warnings (e.g. extended attributes that need "
+                "privileges)", image, r->other, r->other == 1 ? "y was" : "ies were");
+}
 
-    nr_autoclose int fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+static int add_source(const char *dir, const char *key, const char *path)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/sources", dir);
+    int fd = open(p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return -1;
+    nr_autofree char *line = nr_strdup_printf("%s %s\n", key, path);
+    int rc = nr_write_all(fd, line, strlen(line));
+    close(fd);
+    return rc;
+}
+
+/* the names this archive gives the image join those others gave it */
+static void merge_tags(const char *from_dir, const char *to_dir)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    if (snprintf(from, sizeof from, "%s/config", from_dir) >= (int)sizeof from ||
+        snprintf(to, sizeof to, "%s/config", to_dir) >= (int)sizeof to)
+        return;
+    NrError ignored = { 0 };
+    nr_autofree char *add = nr_read_file(from, NULL, &ignored);
+    nr_autofree char *have = nr_read_file(to, NULL, &ignored);
+    if (!add || !have)
+        return;
+    nr_autoclose int fd = open(to, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    char *save = NULL;
+    for (char *line = strtok_r(add, "\n", &save); line && fd >= 0; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "tag=", 4) != 0)
+            continue;
+        nr_autofree char *l = nr_strdup_printf("\n%s\n", line);
+        if (strncmp(have, l + 1, strlen(l + 1)) != 0 && !strstr(have, l))
+            nr_write_all(fd, l + 1, strlen(l + 1));
+    }
+}
+
+static int do_import(const char *store, const char *image, const char *key, const NrIdMap *map,
+                     const NrImportOpts *opts, char *ret_dirname, NrError *err)
+{
+    nr_autoclose int fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return nr_error_errno(err, "cannot open image '%s'", image);
-    struct stat fst;
-    if (fstat(fd, &fst) < 0 || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
-        return nr_error_msg(err, "image '%s' changed while it was being opened", image);
+    fcntl(fd, F_SETFL, 0);
+    char abspath[PATH_MAX];
+    if (!realpath(image, abspath))
+        snprintf(abspath, sizeof abspath, "%s", image);
 
     char tmpdir[PATH_MAX], root[PATH_MAX + 8];
     snprintf(tmpdir, sizeof tmpdir, "%s/tmp/import-XXXXXX", store);
     if (!mkdtemp(tmpdir))
         return nr_error_errno(err, "cannot create a directory in '%s/tmp'", store);
     snprintf(root, sizeof root, "%s/rootfs", tmpdir);
-    if (mkdir(root, 0755) < 0) {
+    nr_autoclose int meta = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (meta < 0 || mkdir(root, 0755) < 0) {
         nr_error_errno(err, "cannot create '%s'", root);
         rmdir(tmpdir);
         return -1;
     }
 
-    UnpackJob job = { .image_fd = fd, .root = root, .name = image, .owners = map->helpers };
+    UnpackJob job = { .image_fd = fd, .meta_fd = meta, .root = root, .name = image,
+                      .ref = opts ? opts->ref : NULL, .owners = map->helpers,
+                      .progress = opts && opts->progress && !nr_quiet };
     int sync_fd = -1, status = 0;
     NrError e = { 0 };
-    char result[sizeof e.msg] = "";
+    char text[sizeof e.msg] = "";
+    Result r = { 0 };
     pid_t pid = nr_spawn(0, map, unpack_child, &job, &sync_fd, err);
     if (pid < 0)
         goto fail_tmp;
     /* the helper's last message is its result; its failure comes as ERROR */
-    int rc = nr_spawn_wait(pid, sync_fd, &status, result, &e);
+    int rc = nr_spawn_wait(pid, sync_fd, &status, text, &e);
     close(sync_fd);
     if (rc < 0 || status != 0) {
         if (rc == 0)
@@ -255,61 +491,38 @@ static int import_tarball(const char *store, const char *image, const struct sta
         *err = e;
         goto fail_tmp;
     }
-    char sha[65] = "";
-    long devices = 0, owners = 0, other = 0;
-    parse_result(result, sha, sizeof sha, &devices, &owners, &other);
-    if (strlen(sha) != 64) {
-        nr_error_msg(err, "unpacking '%s': the helper reported no digest", image);
+    if (!parse_result(text, &r)) {
+        nr_error_msg(err, "unpacking '%s': the helper reported no image id", image);
         goto fail_tmp;
     }
-    if (devices)
-        nr_warn("'%s': skipped %ld device node%s (they cannot be created without root)", image,
-                devices, devices == 1 ? "" : "s");
-    if (owners)
-        nr_warn("'%s': %ld file%s kept the owner root: %s", image, owners, owners == 1 ? "" : "s",
-                map->helpers ? "their ids are outside your subordinate range"
-                             : "a single-id mapping has no other ids");
-    if (other)
-        nr_warn("'%s': %ld entr%s unpacked with warnings (e.g. extended attributes that need "
-                "privileges)", image, other, other == 1 ? "y was" : "ies were");
+    report_counts(image, &r, map);
 
     char info[PATH_MAX * 2];
-    snprintf(info, sizeof info, "source=%s\nsha256=%s\nsize=%lld\ncreated=%lld\nidmap=%s\nrung=%s\n",
-             image, sha, (long long)st->st_size, (long long)time(NULL), map->tag, map->rung);
-    {
-        nr_autoclose int dfd = open(tmpdir, O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || nr_write_file_at(dfd, "info", info, 0644, err) < 0)
-            goto fail_tmp;
-        /* the tree reaches the disk before its name says it is complete */
-        if (syncfs(dfd) < 0)
-            nr_warn("'%s': syncfs failed: %s", store, strerror(errno));
-    }
+    snprintf(info, sizeof info, "source=%s\nformat=%s\nref=%s\nsize=%llu\ncreated=%lld\nidmap=%s\nrung=%s\n",
+             abspath, r.format, opts && opts->ref ? opts->ref : "", r.bytes, (long long)time(NULL),
+             map->tag, map->rung);
+    if (nr_write_file_at(meta, "info", info, 0644, err) < 0)
+        goto fail_tmp;
+    add_source(tmpdir, key, abspath);
 
-    char id[128], final[PATH_MAX];
-    snprintf(id, sizeof id, "%s-%s", sha, map->tag);
-    snprintf(final, sizeof final, "%s/images/%s", store, id);
+    char final[PATH_MAX];
+    snprintf(ret_dirname, 128, "%s-%s", r.id, map->tag);
+    snprintf(final, sizeof final, "%s/images/%s", store, ret_dirname);
     if (rename(tmpdir, final) < 0) {
         if (errno != EEXIST && errno != ENOTEMPTY) {
             nr_error_errno(err, "cannot move the new image into '%s'", final);
             goto fail_tmp;
         }
-        /* the same content is already there under another file name */
+        /* the same image is already there, imported from another file */
+        add_source(final, key, abspath);
+        merge_tags(tmpdir, final);
         NrError ignored = { 0 };
         if (rmtree_in_userns(tmpdir, map, &ignored) < 0)
             nr_warn("cannot remove '%s'", tmpdir);
     }
-    char link[PATH_MAX], tmplink[PATH_MAX + 16], target[256];
+    char link[PATH_MAX];
     snprintf(link, sizeof link, "%s/by-file/%s", store, key);
-    snprintf(tmplink, sizeof tmplink, "%s.%d", link, (int)getpid());
-    snprintf(target, sizeof target, "../images/%s", id);
-    unlink(tmplink);
-    if (symlink(target, tmplink) < 0 || rename(tmplink, link) < 0) {
-        nr_error_errno(err, "cannot record the image in '%s'", link);
-        unlink(tmplink);
-        return -1;
-    }
-    *ret_lower = nr_strdup_printf("%s/rootfs", final);
-    return 0;
+    return replace_link(link, ret_dirname, err);
 
 fail_tmp:;
     NrError ignored = { 0 };
@@ -318,41 +531,467 @@ fail_tmp:;
     return -1;
 }
 
-int nr_store_resolve(const char *image, const NrIdMap *runmap, char **ret_lower, NrError *err)
+/* the image for `path` under `map`: the cached one, or a new import */
+static int import_path(const char *store, const char *path, const NrIdMap *map,
+                       const NrImportOpts *opts, NrImage *img, NrError *err)
 {
-    struct stat st;
-    if (stat(image, &st) < 0) {
-        nr_error_errno(err, "image '%s'", image);
-        if (errno == ENOENT)
-            nr_error_hint(err, "give a root filesystem directory or a rootfs tarball");
-        return -1;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        char real[PATH_MAX];
-        if (!realpath(image, real))
-            return nr_error_errno(err, "image '%s'", image);
-        *ret_lower = nr_xstrdup(real);
-        return 0;
-    }
-    if (!S_ISREG(st.st_mode))
-        return nr_error_msg(err, "image '%s' is neither a directory nor a regular file", image);
-
-    NrIdMap map;
-    nr_userns_unpack_map(runmap, &map);
-    char key[64];
-    file_key(&st, map.tag, key, sizeof key);
-    nr_autofree char *store = store_dir(err);
-    if (!store)
-        return -1;
-    if ((*ret_lower = lookup(store, key)))
-        return 0;
-
-    static const char *const subdirs[] = { "images", "by-file", "tmp" };
-    for (size_t i = 0; i < 3; i++) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", store, subdirs[i]);
-        if (nr_mkdir_p(p, 0700, err) < 0)
+    char key[64], link[PATH_MAX], dirname[128];
+    if (!source_key(path, opts ? opts->ref : NULL, map->tag, key, sizeof key))
+        return nr_error_errno(err, "image '%s'", path);
+    snprintf(link, sizeof link, "%s/by-file/%s", store, key);
+    if (!read_image_link(link, dirname, sizeof dirname)) {
+        if (make_dirs(store, err) < 0)
+            return -1;
+        int lock = -1;
+        if (nr_store_lock(store, &lock, err) < 0)
+            return -1;
+        /* someone else may have imported it while we waited */
+        int rc = 0;
+        if (!read_image_link(link, dirname, sizeof dirname)) {
+            if (lock >= 0)
+                nr_store_clean_tmp(store, map);
+            rc = do_import(store, path, key, map, opts, dirname, err);
+        }
+        if (lock >= 0)
+            close(lock);
+        if (rc < 0)
             return -1;
     }
-    return import_tarball(store, image, &st, key, &map, ret_lower, err);
+    return open_image(store, dirname, img, err);
+}
+
+/* ---- names and ids ---- */
+
+bool nr_store_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 128 || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+                               (name[0] >= '0' && name[0] <= '9')))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("_.-:/", c)))
+            return false;
+    }
+    return !strstr(name, "..") && !strstr(name, "//");
+}
+
+static void name_path(const char *store, const char *name, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/names/", store);
+    for (const char *p = name; *p && n + 1 < (int)size; p++)
+        buf[n++] = *p == '/' ? '%' : *p;
+    buf[n] = '\0';
+}
+
+int nr_store_name_set(const char *store, const char *name, const char *dirname, NrError *err)
+{
+    char link[PATH_MAX];
+    if (make_dirs(store, err) < 0)
+        return -1;
+    name_path(store, name, link, sizeof link);
+    return replace_link(link, dirname, err);
+}
+
+int nr_store_name_remove(const char *store, const char *name, NrError *err)
+{
+    char link[PATH_MAX];
+    name_path(store, name, link, sizeof link);
+    if (unlink(link) < 0 && errno != ENOENT)
+        return nr_error_errno(err, "cannot remove the name '%s'", name);
+    return 0;
+}
+
+/* busybox -> busybox, busybox:latest, docker.io/library/busybox:latest, ...
+ * The stored name found goes to ret_name (may be NULL). */
+static bool find_name(const char *store, const char *name, char *ret, size_t size, char *ret_name,
+                      size_t name_size)
+{
+    if (!nr_store_name_valid(name))
+        return false;
+    const char *slash = strrchr(name, '/');
+    bool tagged = strchr(slash ? slash : name, ':') != NULL;
+    static const char *const prefixes[] = { "", "docker.io/library/", "docker.io/", "localhost/" };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        for (int t = 0; t < (tagged ? 1 : 2); t++) {
+            char cand[512], link[PATH_MAX];
+            snprintf(cand, sizeof cand, "%s%s%s", prefixes[i], name, t ? ":latest" : "");
+            name_path(store, cand, link, sizeof link);
+            if (read_image_link(link, ret, size)) {
+                if (ret_name)
+                    snprintf(ret_name, name_size, "%s", cand);
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* an id prefix (>= 4 hex digits): the image under this mapping's tag,
+ * else under any tag; ambiguous prefixes fail */
+static int find_id(const char *store, const char *prefix, const char *tag, char *ret, size_t size,
+                   NrError *err)
+{
+    size_t n = strlen(prefix);
+    if (n < 4 || n > 64 || strspn(prefix, "0123456789abcdef") != n)
+        return 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/images", store);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    char found[65] = "", best[128] = "";
+    int ids = 0;
+    while ((de = readdir(d))) {
+        if (!valid_dirname(de->d_name) || strncmp(de->d_name, prefix, n) != 0)
+            continue;
+        if (strncmp(found, de->d_name, 64) != 0) {
+            ids++;
+            snprintf(found, sizeof found, "%.64s", de->d_name);
+            best[0] = '\0';
+        }
+        if (!best[0] || strcmp(de->d_name + 65, tag) == 0)
+            memcpy(best, de->d_name, 64 + 1 + 16 + 1);   /* valid_dirname: that long */
+    }
+    closedir(d);
+    if (ids > 1)
+        return nr_error_msg(err, "image id '%s' is ambiguous: %d images start with it", prefix, ids);
+    if (ids == 0)
+        return 0;
+    snprintf(ret, size, "%s", best);
+    return 1;
+}
+
+/* the image named in the store was unpacked under another id mapping */
+static int other_mapping(const char *store, const char *image, const char *dirname,
+                         const NrIdMap *map, const NrImportOpts *opts, NrImage *img, NrError *err)
+{
+    char same[128], p[PATH_MAX];
+    snprintf(same, sizeof same, "%.64s-%s", dirname, map->tag);
+    snprintf(p, sizeof p, "%s/images/%s", store, same);
+    if (access(p, F_OK) == 0)
+        return open_image(store, same, img, err);
+    /* import it again from where it came from, if that is still there */
+    snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
+    nr_autofree char *info = nr_read_file(p, NULL, err);
+    char *src = info ? strstr(info, "source=") : NULL;
+    if (src) {
+        src += 7;
+        src[strcspn(src, "\n")] = '\0';
+        struct stat st;
+        if (stat(src, &st) == 0) {
+            nr_notice("image '%s' was imported with another id mapping: importing '%s' again",
+                      image, src);
+            return import_path(store, src, map, opts, img, err);
+        }
+    }
+    nr_error_msg(err, "image '%s' was imported with another id mapping (%s) and its source is gone",
+                 image, dirname + 65);
+    nr_error_hint(err, "import it again with this mapping, or run with the --userns it was imported with");
+    return -1;
+}
+
+int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
+                         NrImage *ret, NrError *err)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->lock_fd = -1;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return nr_error_errno(err, "image '%s'", path);
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return nr_error_msg(err, "image '%s' is neither a directory nor a regular file", path);
+    NrIdMap map;
+    nr_userns_unpack_map(runmap, &map);
+    nr_autofree char *store = nr_store_dir(err);
+    if (!store)
+        return -1;
+    if (S_ISDIR(st.st_mode) && dir_kind(path) == KIND_PLAIN_DIR) {
+        /* a root filesystem directory: taken into the store as a tarball would be */
+        return nr_error_msg(err, "'%s' is a root filesystem directory: run it directly, there is "
+                            "nothing to import", path);
+    }
+    return import_path(store, path, &map, opts, ret, err);
+}
+
+int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpts *opts,
+                     NrImage *ret, NrError *err)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->lock_fd = -1;
+    struct stat st;
+    if (stat(image, &st) == 0) {
+        if (S_ISDIR(st.st_mode) && dir_kind(image) == KIND_PLAIN_DIR) {
+            char real[PATH_MAX];
+            if (!realpath(image, real))
+                return nr_error_errno(err, "image '%s'", image);
+            ret->lower = nr_xstrdup(real);
+            return 0;
+        }
+        return nr_store_import_path(image, runmap, opts, ret, err);
+    }
+    int saved = errno;
+    NrIdMap map;
+    nr_userns_unpack_map(runmap, &map);
+    nr_autofree char *store = nr_store_dir(err);
+    if (!store)
+        return -1;
+    char dirname[128];
+    int r = 0;
+    if ((saved == ENOENT || saved == ENOTDIR) &&
+        (find_name(store, image, dirname, sizeof dirname, NULL, 0) ||
+         (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 1)) {
+        if (strcmp(dirname + 65, map.tag) != 0)
+            return other_mapping(store, image, dirname, &map, opts, ret, err);
+        return open_image(store, dirname, ret, err);
+    }
+    if (r < 0)
+        return -1;
+    errno = saved;
+    if (saved == ENOENT) {
+        nr_error_msg(err, "image '%s': no such file, directory or image name", image);
+        nr_error_hint(err, "give a root filesystem directory, a tarball, a docker-archive, an OCI "
+                      "image, or a name from 'nroot images'");
+        return -1;
+    }
+    return nr_error_errno(err, "image '%s'", image);
+}
+
+int nr_store_lookup(const char *store, const char *spec, const char *tag, char *ret_dirname,
+                    size_t size, char *ret_name, size_t name_size, NrError *err)
+{
+    if (find_name(store, spec, ret_dirname, size, ret_name, name_size))
+        return 1;
+    int r = find_id(store, spec, tag, ret_dirname, size, err);
+    return r == 1 ? 2 : r;
+}
+
+/* ---- listing and removing ---- */
+
+static int cmp_images(const void *a, const void *b)
+{
+    const NrStoreImage *x = a, *y = b;
+    return x->created != y->created ? (x->created < y->created ? 1 : -1) : strcmp(x->dirname, y->dirname);
+}
+
+static void info_kv(void *data, const char *k, char *v)
+{
+    NrStoreImage *s = data;
+    if (strcmp(k, "source") == 0 && !s->source)
+        s->source = nr_xstrdup(v);
+    else if (strcmp(k, "format") == 0 && !s->format)
+        s->format = nr_xstrdup(v);
+    else if (strcmp(k, "size") == 0)
+        s->size = strtoull(v, NULL, 10);
+    else if (strcmp(k, "created") == 0)
+        s->created = strtoll(v, NULL, 10);
+}
+
+/* for each link in STORE/sub: fn(link name, image dirname) */
+static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, size_t n, bool names)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/%s", store, sub);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp"))
+            continue;
+        char link[PATH_MAX], target[128];
+        if (snprintf(link, sizeof link, "%s/%s", dir, de->d_name) >= (int)sizeof link ||
+            !read_image_link(link, target, sizeof target))
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(imgs[i].dirname, target) != 0)
+                continue;
+            if (names) {
+                char *nm = nr_xstrdup(de->d_name);
+                for (char *p = nm; *p; p++)
+                    if (*p == '%')
+                        *p = '/';
+                nr_strv_take(&imgs[i].names, nm);
+            } else
+                nr_strv_push(&imgs[i].links, de->d_name);
+        }
+    }
+    closedir(d);
+}
+
+int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError *err)
+{
+    *ret = NULL;
+    *ret_n = 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/images", store);
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : nr_error_errno(err, "cannot read '%s'", dir);
+    NrStoreImage *imgs = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!valid_dirname(de->d_name))
+            continue;
+        NrStoreImage *grown = realloc(imgs, (n + 1) * sizeof *imgs);
+        if (!grown)
+            break;
+        imgs = grown;
+        NrStoreImage *s = &imgs[n++];
+        memset(s, 0, sizeof *s);
+        snprintf(s->dirname, sizeof s->dirname, "%s", de->d_name);
+        snprintf(s->id, sizeof s->id, "%.64s", de->d_name);
+        snprintf(s->tag, sizeof s->tag, "%s", de->d_name + 65);
+        char info[PATH_MAX];
+        NrError ignored = { 0 };
+        if (snprintf(info, sizeof info, "%s/%s/info", dir, de->d_name) < (int)sizeof info)
+            read_kv(info, info_kv, s, &ignored);
+    }
+    closedir(d);
+    scan_links(store, "names", imgs, n, true);
+    scan_links(store, "by-file", imgs, n, false);
+    if (n)
+        qsort(imgs, n, sizeof *imgs, cmp_images);
+    *ret = imgs;
+    *ret_n = n;
+    return 0;
+}
+
+void nr_store_list_free(NrStoreImage *imgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        nr_strv_clear(&imgs[i].names);
+        nr_strv_clear(&imgs[i].links);
+        free(imgs[i].source);
+        free(imgs[i].format);
+    }
+    free(imgs);
+}
+
+bool nr_store_image_busy(const char *store, const char *dirname)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
+    nr_autoclose int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK;
+    flock(fd, LOCK_UN);
+    return false;
+}
+
+int nr_store_link_remove(const char *store, const char *key)
+{
+    char link[PATH_MAX];
+    snprintf(link, sizeof link, "%s/by-file/%s", store, key);
+    return unlink(link) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrIdMap *map,
+                          NrError *err)
+{
+    /* out of sight first (one rename), then the links that named it, then
+     * the tree: a removal killed half way leaves only tmp/ leftovers */
+    char from[PATH_MAX], to[PATH_MAX];
+    snprintf(from, sizeof from, "%s/images/%s", store, img->dirname);
+    snprintf(to, sizeof to, "%s/tmp/rmi-XXXXXX", store);
+    if (make_dirs(store, err) < 0)
+        return -1;
+    if (!mkdtemp(to))
+        return nr_error_errno(err, "cannot create a directory in '%s/tmp'", store);
+    char dst[PATH_MAX + 16];
+    snprintf(dst, sizeof dst, "%s/image", to);
+    if (rename(from, dst) < 0) {
+        nr_error_errno(err, "cannot remove image %.12s", img->id);
+        rmdir(to);
+        return -1;
+    }
+    for (size_t i = 0; i < img->names.n; i++)
+        nr_store_name_remove(store, img->names.v[i], err);
+    for (size_t i = 0; i < img->links.n; i++)
+        nr_store_link_remove(store, img->links.v[i]);
+    if (rmtree_in_userns(to, map, err) < 0) {
+        nr_warn("cannot remove '%s' now: the next import removes it", to);
+        return 0;
+    }
+    return 0;
+}
+
+bool nr_store_link_dead(const char *store, const char *key)
+{
+    char link[PATH_MAX], dirname[128], p[PATH_MAX];
+    snprintf(link, sizeof link, "%s/by-file/%s", store, key);
+    if (!read_image_link(link, dirname, sizeof dirname))
+        return true;
+    snprintf(p, sizeof p, "%s/images/%s", store, dirname);
+    if (access(p, F_OK) < 0)
+        return true;
+    snprintf(p, sizeof p, "%s/images/%s/sources", store, dirname);
+    NrError ignored = { 0 };
+    nr_autofree char *text = nr_read_file(p, NULL, &ignored);
+    if (!text)
+        return false;   /* nothing known about it: keep it */
+    char ref[256] = "";
+    snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
+    nr_autofree char *info = nr_read_file(p, NULL, &ignored);
+    char *r = info ? strstr(info, "\nref=") : NULL;
+    if (r)
+        sscanf(r + 5, "%255[^\n]", ref);
+    const char *tag = strrchr(key, '-');
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(line, ' ');
+        if (!sp || (size_t)(sp - line) != strlen(key) || strncmp(line, key, strlen(key)) != 0)
+            continue;
+        char now[64];
+        if (tag && source_key(sp + 1, *ref ? ref : NULL, tag + 1, now, sizeof now) &&
+            strcmp(now, key) == 0)
+            return false;
+    }
+    return true;
+}
+
+void nr_store_remove_dangling(const char *store)
+{
+    static const char *const subs[] = { "by-file", "names" };
+    for (size_t i = 0; i < 2; i++) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", store, subs[i]);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.')
+                continue;
+            char link[PATH_MAX], target[128] = "", img[PATH_MAX];
+            if (snprintf(link, sizeof link, "%s/%s", dir, de->d_name) >= (int)sizeof link)
+                continue;
+            bool ok = read_image_link(link, target, sizeof target);
+            snprintf(img, sizeof img, "%s/images/%s", store, target);
+            if (!ok || access(img, F_OK) < 0)
+                unlink(link);
+        }
+        closedir(d);
+    }
+}
+
+static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw);
+static uint64_t du_total;
+static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (flag == FTW_F || flag == FTW_D || flag == FTW_SL)
+        du_total += (uint64_t)st->st_blocks * 512;
+    return 0;
+}
+
+uint64_t nr_store_du(const char *path)
+{
+    du_total = 0;
+    nftw(path, du_entry, 32, FTW_PHYS | FTW_MOUNT);
+    return du_total;
 }

@@ -1,29 +1,36 @@
-/* unpack.c — nroot-unpack: extract a rootfs tarball into the store.
+/* unpack.c — nroot-unpack: import an image into the store.
  *
  * Run by nroot inside the user namespace of the image's id mapping, as root
- * there, with the tarball on one fd and the sync socket on another.  It
- * pivots into the (empty) target directory first, so no entry — `../`,
- * absolute names, symlink or hardlink tricks — can reach outside it; on top
- * of that libarchive's secure-extraction checks reject `..` and writes
- * through symlinks, and we fail naming the entry.  It is a separate binary
- * because libarchive and its codecs cost ~4.5 ms to load, which the launcher
- * must not pay on every start.
+ * there, with the image (a file or a directory) on one fd, the sync socket
+ * on another and the import's bookkeeping directory on a third.  It pivots
+ * into the (empty) target rootfs first, so no entry — `../`, absolute names,
+ * symlink or hardlink tricks — can reach outside it; on top of that
+ * libarchive's secure-extraction checks reject `..` and writes through
+ * symlinks, and we fail naming the entry.  It is a separate binary because
+ * libarchive, its codecs and json-glib cost ~5 ms to load, which the
+ * launcher must not pay on every start.
  *
- * Result (NR_SYNC_RESULT): "sha256=<hex of the file> devices=N owners=N warnings=N" */
+ * Result (NR_SYNC_RESULT):
+ *   "id=<sha256 hex> format=F devices=N owners=N warnings=N bytes=N"
+ * and the file `config` in the bookkeeping directory (see unpack-image.c). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "nr-spawn.h"
+#include "nr-unpack.h"
 #include "nr-util.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -33,132 +40,138 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "detect_leaks=0"; }
 #endif
 
-typedef struct Source {
-    int        fd;
-    GChecksum *sum;
-    guint8     buf[1 << 20];
-} Source;
+/* ---- progress: "Unpacking NAME  42% [=====>    ] 12.0/28.4 MiB  9.1 MiB/s  0:02 left" ---- */
 
-static la_ssize_t source_read(struct archive *a, void *data, const void **ret_buf)
+static int64_t now_ns(void)
 {
-    Source *s = data;
-    for (;;) {
-        ssize_t n = read(s->fd, s->buf, sizeof s->buf);
-        if (n < 0 && errno == EINTR)
-            continue;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void draw(NrProgress *p, bool final)
+{
+    int64_t now = now_ns();
+    double secs = (double)(now - p->start_ns) / 1e9, mib = 1024.0 * 1024.0;
+    double rate = secs > 0.05 ? (double)p->done / secs : 0;
+    uint64_t total = p->total > p->done ? p->total : p->done;
+    int pct = total ? (int)(100.0 * (double)p->done / (double)total) : 100;
+    if (final)
+        pct = 100;
+    char bar[24];
+    int fill = pct * 20 / 100;
+    for (int i = 0; i < 20; i++)
+        bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+    bar[20] = '\0';
+    char tail[64];
+    if (final)
+        snprintf(tail, sizeof tail, "done in %.1f s", secs);
+    else if (rate > 0) {
+        long left = (long)((double)(total - p->done) / rate + 0.5);
+        snprintf(tail, sizeof tail, "%ld:%02ld left", left / 60, left % 60);
+    } else
+        snprintf(tail, sizeof tail, "--:-- left");
+    struct winsize ws = { 0 };
+    int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
+    char line[512];
+    int n = snprintf(line, sizeof line, "%3d%% [%s] %.1f/%.1f MiB  %.1f MiB/s  %s", pct, bar,
+                     (double)p->done / mib, (double)total / mib, rate / mib, tail);
+    int room = cols - 1 - (n > 0 ? n : 0) - 2;
+    fprintf(stderr, "\r\033[K%.*s%s%s%s", room > 0 ? room : 0, p->label, room > 0 ? "  " : "", line,
+            final ? "\n" : "");
+    fflush(stderr);
+    p->last_ns = now;
+}
+
+void nr_progress_add(NrProgress *p, uint64_t n)
+{
+    if (!p)
+        return;
+    p->done += n;
+    if (p->enabled && now_ns() - p->last_ns >= 100000000)
+        draw(p, false);
+}
+
+void nr_progress_finish(NrProgress *p)
+{
+    if (p && p->enabled)
+        draw(p, true);
+}
+
+/* ---- a byte stream with a digest ---- */
+
+void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, GChecksumType digest,
+                    NrProgress *progress)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = fd;
+    s->outer = outer;
+    s->remaining = size;
+    s->sum = g_checksum_new(digest);
+    s->progress = progress;
+    s->buf_size = 1 << 20;
+    s->buf = g_malloc(s->buf_size);
+}
+
+void nr_stream_clear(NrStream *s)
+{
+    if (s->sum)
+        g_checksum_free(s->sum);
+    g_free(s->buf);
+    s->sum = NULL;
+    s->buf = NULL;
+}
+
+la_ssize_t nr_stream_read(struct archive *a, void *data, const void **ret_buf)
+{
+    NrStream *s = data;
+    ssize_t n;
+    if (s->outer) {
+        n = archive_read_data(s->outer, s->buf, s->buf_size);
+        if (n < 0) {
+            if (a)
+                archive_set_error(a, EIO, "%s", archive_error_string(s->outer));
+            errno = EIO;
+            return -1;
+        }
+    } else {
+        do
+            n = read(s->fd, s->buf, s->buf_size);
+        while (n < 0 && errno == EINTR);
         if (n < 0) {
             if (a)
                 archive_set_error(a, errno, "read error");
             return -1;
         }
-        if (n > 0)
-            g_checksum_update(s->sum, s->buf, (gssize)n);
-        *ret_buf = s->buf;
-        return n;
     }
-}
-
-static int copy_data(struct archive *in, struct archive *out)
-{
-    const void *buf;
-    size_t size;
-    la_int64_t offset;
-    for (;;) {
-        int r = archive_read_data_block(in, &buf, &size, &offset);
-        if (r == ARCHIVE_EOF)
-            return ARCHIVE_OK;
-        if (r < ARCHIVE_WARN)
-            return r;
-        if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-            return ARCHIVE_FATAL;
+    if (n > 0) {
+        g_checksum_update(s->sum, s->buf, (gssize)n);
+        s->bytes += (uint64_t)n;
+        nr_progress_add(s->progress, (uint64_t)n);
     }
+    *ret_buf = s->buf;
+    return n;
 }
 
-typedef struct Counts {
-    long entries, devices, owners, warnings;
-} Counts;
-
-static void count_warning(struct archive *w, Counts *c)
+int nr_stream_drain(NrStream *s)
 {
-    const char *m = archive_error_string(w);
-    if (m && (strstr(m, "Can't set user") || strstr(m, "set user=") || strstr(m, "chown")))
-        c->owners++;
-    else
-        c->warnings++;
+    const void *ignored;
+    la_ssize_t n;
+    while ((n = nr_stream_read(NULL, s, &ignored)) > 0)
+        ;
+    return n < 0 ? -1 : 0;
 }
 
-static int unpack(Source *src, const char *name, bool owners, Counts *c, NrError *err)
+struct archive *nr_stream_archive(NrStream *s)
 {
     struct archive *a = archive_read_new();
-    struct archive *w = archive_write_disk_new();
-    int rc = -1;
     archive_read_support_filter_all(a);
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
-    int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-                ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SPARSE | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
-    if (owners)
-        flags |= ARCHIVE_EXTRACT_OWNER;
-    archive_write_disk_set_options(w, flags);
-
-    if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {
-        nr_error_msg(err, "'%s': %s", name, archive_error_string(a));
-        nr_error_hint(err, "an image is a directory or a tar archive (plain, gzip, xz, zstd or bzip2)");
-        goto out;
+    if (archive_read_open(a, s, NULL, nr_stream_read, NULL) != ARCHIVE_OK) {
+        /* the error surfaces at the first archive_read_next_header */
     }
-    struct archive_entry *e;
-    int r;
-    while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
-        if (r < ARCHIVE_WARN) {
-            nr_error_msg(err, "'%s': %s", name, archive_error_string(a));
-            if (c->entries == 0 && strstr(archive_error_string(a), "Unrecognized"))
-                nr_error_hint(err, "an image is a directory or a tar archive (plain, gzip, xz, "
-                              "zstd or bzip2)");
-            goto out;
-        }
-        c->entries++;
-        mode_t type = archive_entry_filetype(e);
-        if (type == AE_IFCHR || type == AE_IFBLK) {
-            c->devices++;
-            continue;
-        }
-        const char *path = archive_entry_pathname(e);
-        r = archive_write_header(w, e);
-        if (r < ARCHIVE_WARN) {
-            nr_error_msg(err, "'%s': entry '%s': %s", name, path ? path : "?", archive_error_string(w));
-            goto out;
-        }
-        if (r == ARCHIVE_WARN)
-            count_warning(w, c);
-        if (archive_entry_size(e) > 0 && copy_data(a, w) != ARCHIVE_OK) {
-            const char *m = archive_error_string(a);
-            nr_error_msg(err, "'%s': entry '%s': %s", name, path ? path : "?",
-                         m ? m : archive_error_string(w));
-            goto out;
-        }
-        r = archive_write_finish_entry(w);
-        if (r < ARCHIVE_WARN) {
-            nr_error_msg(err, "'%s': entry '%s': %s", name, path ? path : "?", archive_error_string(w));
-            goto out;
-        }
-        if (r == ARCHIVE_WARN)
-            count_warning(w, c);
-    }
-    if (c->entries == 0) {
-        nr_error_msg(err, "'%s': the archive contains no files", name);
-        goto out;
-    }
-    /* directory modes and times are applied last, on close */
-    if (archive_write_close(w) < ARCHIVE_WARN) {
-        nr_error_msg(err, "'%s': %s", name, archive_error_string(w));
-        goto out;
-    }
-    rc = 0;
-out:
-    archive_read_free(a);
-    archive_write_free(w);
-    return rc;
+    return a;
 }
 
 /* Make `root` the only tree this process can reach: a mount namespace of
@@ -196,48 +209,48 @@ static int enter_root(const char *root, NrError *err)
 
 int main(int argc, char **argv)
 {
-    int image_fd = -1, sync_fd = -1;
-    const char *root = NULL, *name = NULL;
-    bool owners = false;
+    int image_fd = -1, sync_fd = -1, meta_fd = -1;
+    const char *root = NULL, *name = NULL, *ref = NULL;
+    bool owners = false, progress = false;
     for (int i = 1; i < argc; i++) {
-        if (sscanf(argv[i], "--image-fd=%d", &image_fd) == 1 || sscanf(argv[i], "--sync-fd=%d", &sync_fd) == 1)
+        if (sscanf(argv[i], "--image-fd=%d", &image_fd) == 1 ||
+            sscanf(argv[i], "--sync-fd=%d", &sync_fd) == 1 ||
+            sscanf(argv[i], "--meta-fd=%d", &meta_fd) == 1)
             continue;
-        if (strcmp(argv[i], "--owners") == 0)
+        if (strncmp(argv[i], "--image-ref=", 12) == 0)
+            ref = argv[i] + 12;
+        else if (strcmp(argv[i], "--owners") == 0)
             owners = true;
+        else if (strcmp(argv[i], "--progress") == 0)
+            progress = true;
         else if (!root)
             root = argv[i];
         else if (!name)
             name = argv[i];
     }
-    if (image_fd < 0 || sync_fd < 0 || !root || !name) {
+    if (image_fd < 0 || sync_fd < 0 || meta_fd < 0 || !root || !name) {
         fprintf(stderr, "nroot-unpack: internal helper of nroot; not to be run by hand\n");
         return NR_EXIT_FAILURE;
     }
     NrError err = { 0 };
-    Source *src = g_new0(Source, 1);
-    src->fd = image_fd;
-    src->sum = g_checksum_new(G_CHECKSUM_SHA256);
-    Counts c = { 0 };
-
+    const char *base = strrchr(name, '/');
+    g_autofree char *label = g_strdup_printf("Unpacking %s", base && base[1] ? base + 1 : name);
+    NrProgress bar = { .enabled = progress && isatty(STDERR_FILENO), .label = label,
+                       .start_ns = now_ns() };
+    NrUnpackJob job = { .image_fd = image_fd, .meta_fd = meta_fd, .name = name,
+                        .ref = ref && *ref ? ref : NULL, .progress = &bar,
+                        .layers = { .owners = owners } };
     umask(0);
-    if (enter_root(root, &err) < 0)
-        goto fail;
-    if (unpack(src, name, owners, &c, &err) < 0)
-        goto fail;
-    /* the digest covers the whole file, also what follows the tar's end */
-    const void *ignored;
-    while (source_read(NULL, src, &ignored) > 0)
-        ;
-    char result[256];
-    snprintf(result, sizeof result, "sha256=%s devices=%ld owners=%ld warnings=%ld",
-             g_checksum_get_string(src->sum), c.devices, c.owners, c.warnings);
-    g_checksum_free(src->sum);
-    g_free(src);
+    if (enter_root(root, &err) < 0 || nr_unpack_image(&job, &err) < 0) {
+        if (bar.enabled && bar.last_ns)
+            fputs("\r\033[K", stderr);
+        nr_sync_send(sync_fd, NR_SYNC_ERROR, &err);
+        return NR_EXIT_FAILURE;
+    }
+    nr_progress_finish(&bar);
+    char result[512];
+    snprintf(result, sizeof result, "id=%s format=%s devices=%ld owners=%ld warnings=%ld bytes=%llu",
+             job.id, job.format, job.layers.counts.devices, job.layers.counts.owners,
+             job.layers.counts.warnings, (unsigned long long)job.layers.counts.bytes);
     return nr_sync_send_result(sync_fd, result) < 0 ? NR_EXIT_FAILURE : 0;
-
-fail:
-    g_checksum_free(src->sum);
-    g_free(src);
-    nr_sync_send(sync_fd, NR_SYNC_ERROR, &err);
-    return NR_EXIT_FAILURE;
 }

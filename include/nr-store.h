@@ -1,0 +1,79 @@
+/* nr-store.h — the image store: resolving what `nroot run` is given to a
+ * read-only root directory, importing images once, and the bookkeeping the
+ * image commands (import, images, rmi, prune) work on. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nr-error.h"
+#include "nr-userns.h"
+#include "nr-util.h"
+
+/* what a resolved image brings to a run */
+typedef struct NrImage {
+    char   *lower;        /* the read-only root directory */
+    char   *dir;          /* STORE/images/<dirname>, NULL for a plain directory */
+    char    id[65];       /* "" for a plain directory */
+    NrStrv  env, entrypoint, cmd;
+    char   *workdir, *user;
+    NrStrv  tags;         /* names the archive gave the image (RepoTags) */
+    int     lock_fd;      /* held shared while a container uses the image */
+} NrImage;
+
+typedef struct NrImportOpts {
+    const char *ref;      /* --image-ref */
+    bool        progress; /* draw a progress bar if stderr is a terminal */
+} NrImportOpts;
+
+/* the store's directory ($NROOT_STORE, $XDG_DATA_HOME/nroot, ~/.local/share/nroot) */
+char *nr_store_dir(NrError *err);
+/* IMAGE as given to `nroot run`: a path (file or directory), a name, or an
+ * id (prefix).  Imports on first use. */
+int  nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpts *opts,
+                      NrImage *ret, NrError *err);
+/* a path only, always into the store (`nroot import`) */
+int  nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
+                          NrImage *ret, NrError *err);
+void nr_image_clear(NrImage *img);
+
+/* ---- bookkeeping for the image commands ---- */
+
+typedef struct NrStoreImage {
+    char     dirname[128];  /* <id>-<maptag> */
+    char     id[65];
+    char     tag[17];
+    NrStrv   names;
+    NrStrv   links;         /* by-file keys pointing here */
+    char    *source, *format;
+    uint64_t size;
+    int64_t  created;
+} NrStoreImage;
+
+bool nr_store_name_valid(const char *name);
+/* a NAME (1, the stored name in ret_name) or an ID prefix (2) -> the image's
+ * dirname; 0 if neither, -1 on an ambiguous id */
+int  nr_store_lookup(const char *store, const char *spec, const char *tag, char *ret_dirname,
+                     size_t size, char *ret_name, size_t name_size, NrError *err);
+/* every image in the store, with its names and cache links */
+int  nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError *err);
+void nr_store_list_free(NrStoreImage *imgs, size_t n);
+/* serialise with imports; *ret_fd = -1 when the filesystem cannot lock */
+int  nr_store_lock(const char *store, int *ret_fd, NrError *err);
+/* point NAME at images/<dirname> (replacing what it named) */
+int  nr_store_name_set(const char *store, const char *name, const char *dirname, NrError *err);
+int  nr_store_name_remove(const char *store, const char *name, NrError *err);
+/* is a container using the image?  (its shared lock is held) */
+bool nr_store_image_busy(const char *store, const char *dirname);
+/* remove an image, its names and links; files of subordinate ids are
+ * removed inside a user namespace with `map` */
+int  nr_store_image_remove(const char *store, const NrStoreImage *img, const NrIdMap *map,
+                           NrError *err);
+/* remove leftovers in tmp/ (interrupted imports, removals) */
+void nr_store_clean_tmp(const char *store, const NrIdMap *map);
+/* a cache link whose file is gone or changed (or whose image is gone) */
+bool nr_store_link_dead(const char *store, const char *key);
+int  nr_store_link_remove(const char *store, const char *key);
+/* remove names and cache links whose image is gone */
+void nr_store_remove_dangling(const char *store);
+/* the disk space of a tree, in bytes (st_blocks) */
+uint64_t nr_store_du(const char *path);

@@ -1,0 +1,81 @@
+/* nr-unpack.h — the pieces of nroot-unpack, the import helper: reading
+ * blobs with a digest and progress (unpack.c), applying one layer tar to the
+ * tree (unpack-layer.c), and the image formats (unpack-image.c).
+ *
+ * The helper runs pivoted into the new image's (empty) rootfs, so every path
+ * a layer names is a path inside the image; `meta_fd` is a directory fd of
+ * the import's bookkeeping directory outside it (config file, spool). */
+#pragma once
+#include <archive.h>
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nr-error.h"
+
+/* ---- progress bar on stderr (unpack.c) ---- */
+typedef struct NrProgress {
+    bool     enabled;
+    const char *label;
+    uint64_t total, done;
+    int64_t  start_ns, last_ns;
+} NrProgress;
+void nr_progress_add(NrProgress *p, uint64_t n);
+void nr_progress_finish(NrProgress *p);
+
+/* ---- a byte stream with a running digest, fed to libarchive ---- */
+typedef struct NrStream {
+    int             fd;          /* read() from this, unless `outer` is set */
+    struct archive *outer;       /* archive_read_data() of the current entry */
+    uint64_t        remaining;   /* bytes left when reading a range (outer) */
+    GChecksum      *sum;         /* NULL: no digest */
+    uint64_t        bytes;       /* bytes delivered */
+    NrProgress     *progress;
+    guint8         *buf;
+    size_t          buf_size;
+} NrStream;
+void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size,
+                    GChecksumType digest, NrProgress *progress);
+void nr_stream_clear(NrStream *s);
+/* libarchive read callback over an NrStream */
+la_ssize_t nr_stream_read(struct archive *a, void *data, const void **ret_buf);
+/* read the rest (digest covers the whole blob); -1 on a read error */
+int nr_stream_drain(NrStream *s);
+/* a new libarchive reader for tar (any compression) over the stream */
+struct archive *nr_stream_archive(NrStream *s);
+
+/* ---- counters reported to nroot ---- */
+typedef struct NrCounts {
+    long     entries, devices, owners, warnings;
+    uint64_t bytes;              /* regular file bytes written */
+} NrCounts;
+
+/* ---- applying layers (unpack-layer.c) ---- */
+typedef struct NrLayers {
+    bool        owners;          /* chown to the entries' ids */
+    int         index;           /* 0 for the first layer / a rootfs tarball */
+    GHashTable *seen;            /* paths this layer wrote (index > 0) */
+    NrCounts    counts;
+} NrLayers;
+/* Extract every entry of `a` into the current root: first the `n_pending`
+ * entries already read (the last one's data still unread), then the rest.
+ * `what` names the file and layer in messages. */
+int nr_layer_apply(NrLayers *l, struct archive *a, struct archive_entry **pending, int n_pending,
+                   const char *what, NrError *err);
+/* remove a tree inside the image (never follows symlinks) */
+int nr_layer_rmtree(const char *path, NrError *err);
+/* "./a//b/" -> "/a/b", "" -> "/"; false if a component is ".." or too long */
+bool nr_path_normalize(const char *in, char *out, size_t size);
+
+/* ---- image formats (unpack-image.c) ---- */
+typedef struct NrUnpackJob {
+    int         image_fd;        /* regular file or directory */
+    int         meta_fd;
+    const char *name;            /* the image as the user named it */
+    const char *ref;             /* --image-ref, or NULL */
+    NrProgress *progress;
+    NrLayers    layers;
+    char        id[72];          /* out: content id (sha256 hex) */
+    const char *format;          /* out */
+} NrUnpackJob;
+int nr_unpack_image(NrUnpackJob *job, NrError *err);

@@ -1,0 +1,385 @@
+/* cmd-image.c — the image commands: import, images, rmi, prune.  The store
+ * itself (layout, atomic changes, locking) is store.c's. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nr-run.h"
+#include "nr-store.h"
+
+/* parse a command's options; 0 to go on, else the exit status */
+static int parse(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err)
+{
+    int rc = nr_cli_parse_image(cmd, argc, argv, a, err);
+    if (rc == NR_CLI_HELP)
+        return -1;
+    return rc < 0 ? NR_EXIT_FAILURE : 0;
+}
+
+static int fail(const NrError *err)
+{
+    nr_error_print(err);
+    return err->code ? err->code : NR_EXIT_FAILURE;
+}
+
+/* the mapping image trees are removed with: subordinate ids when granted,
+ * without the single-id notice (nothing runs) */
+static int removal_map(NrIdMap *map, NrError *err)
+{
+    bool q = nr_quiet;
+    nr_quiet = true;
+    NrIdMap run;
+    int rc = nr_userns_plan(NR_USERNS_AUTO, &run, err);
+    nr_quiet = q;
+    if (rc == 0)
+        nr_userns_unpack_map(&run, map);
+    return rc;
+}
+
+int nr_cmd_import(int argc, char **argv)
+{
+    NrImageArgs a = { 0 };
+    NrError err = { 0 };
+    int rc = parse("import", argc, argv, &a, &err);
+    if (rc)
+        return rc < 0 ? 0 : fail(&err);
+    if (a.n_operands != 1) {
+        nr_error_msg(&err, a.n_operands ? "too many arguments: one FILE or DIR to import"
+                                        : "missing FILE or DIR to import");
+        nr_error_hint(&err, "usage: %s", nr_cli_command("import")->usage);
+        return fail(&err);
+    }
+    NrIdMap map;
+    if (nr_userns_plan(a.userns, &map, &err) < 0)
+        return fail(&err);
+    NrImportOpts io = { .ref = a.ref, .progress = isatty(STDERR_FILENO) && !a.quiet };
+    NrImage img;
+    if (nr_store_import_path(a.operands[0], &map, &io, &img, &err) < 0)
+        return fail(&err);
+    nr_autofree char *store = nr_store_dir(&err);
+    const char *dirname = strrchr(img.dir, '/') + 1;
+    if (!store)
+        rc = -1;
+    else if (a.name)
+        rc = nr_store_name_set(store, a.name, dirname, &err);
+    else
+        for (size_t i = 0; i < img.tags.n && rc == 0; i++)
+            if (nr_store_name_valid(img.tags.v[i]))
+                rc = nr_store_name_set(store, img.tags.v[i], dirname, &err);
+    if (rc < 0) {
+        nr_image_clear(&img);
+        return fail(&err);
+    }
+    printf("%s\n", img.id);
+    nr_image_clear(&img);
+    return 0;
+}
+
+/* ---- images ---- */
+
+static void human_size(uint64_t n, char *buf, size_t size)
+{
+    static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1000 && u < 4)
+        v /= 1000, u++;
+    snprintf(buf, size, u ? "%.3g%s" : "%.0f%s", v, units[u]);
+}
+
+static void human_age(int64_t created, char *buf, size_t size)
+{
+    int64_t s = (int64_t)time(NULL) - created;
+    if (s < 1)
+        snprintf(buf, size, "Less than a second ago");
+    else if (s < 60)
+        snprintf(buf, size, "%lld second%s ago", (long long)s, s == 1 ? "" : "s");
+    else if (s < 120)
+        snprintf(buf, size, "About a minute ago");
+    else if (s < 3600)
+        snprintf(buf, size, "%lld minutes ago", (long long)(s / 60));
+    else if (s < 7200)
+        snprintf(buf, size, "About an hour ago");
+    else if (s < 48 * 3600)
+        snprintf(buf, size, "%lld hours ago", (long long)(s / 3600));
+    else if (s < 14 * 86400)
+        snprintf(buf, size, "%lld days ago", (long long)(s / 86400));
+    else if (s < 90 * 86400)
+        snprintf(buf, size, "%lld weeks ago", (long long)(s / (7 * 86400)));
+    else if (s < 730 * 86400)
+        snprintf(buf, size, "%lld months ago", (long long)(s / (30 * 86400)));
+    else
+        snprintf(buf, size, "%lld years ago", (long long)(s / (365 * 86400)));
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", stdout);
+        else if (*p == '\t')
+            fputs("\\t", stdout);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static void print_json(const NrStoreImage *imgs, size_t n)
+{
+    printf("[");
+    for (size_t i = 0; i < n; i++) {
+        const NrStoreImage *m = &imgs[i];
+        char when[32];
+        time_t t = (time_t)m->created;
+        struct tm tm;
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        printf("%s\n  {\"id\": ", i ? "," : "");
+        json_string(m->id);
+        printf(", \"names\": [");
+        for (size_t j = 0; j < m->names.n; j++) {
+            printf("%s", j ? ", " : "");
+            json_string(m->names.v[j]);
+        }
+        printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size, when);
+        json_string(m->source);
+        printf(", \"format\": ");
+        json_string(m->format);
+        printf(", \"idmap\": ");
+        json_string(m->tag);
+        printf("}");
+    }
+    printf("%s]\n", n ? "\n" : "");
+}
+
+int nr_cmd_images(int argc, char **argv)
+{
+    NrImageArgs a = { 0 };
+    NrError err = { 0 };
+    int rc = parse("images", argc, argv, &a, &err);
+    if (rc)
+        return rc < 0 ? 0 : fail(&err);
+    if (a.n_operands > 0) {
+        nr_error_msg(&err, "unexpected argument '%s'", a.operands[0]);
+        nr_error_hint(&err, "usage: %s", nr_cli_command("images")->usage);
+        return fail(&err);
+    }
+    nr_autofree char *store = nr_store_dir(&err);
+    NrStoreImage *imgs = NULL;
+    size_t n = 0;
+    if (!store || nr_store_list(store, &imgs, &n, &err) < 0)
+        return fail(&err);
+    int idlen = a.no_trunc ? 64 : 12;
+    if (a.quiet) {
+        for (size_t i = 0; i < n; i++) {
+            bool dup = false;
+            for (size_t j = 0; j < i; j++)
+                dup |= strcmp(imgs[j].id, imgs[i].id) == 0;
+            if (!dup)
+                printf("%.*s\n", idlen, imgs[i].id);
+        }
+    } else if (a.json) {
+        print_json(imgs, n);
+    } else {
+        int w = 4;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < imgs[i].names.n; j++)
+                if ((int)strlen(imgs[i].names.v[j]) > w)
+                    w = (int)strlen(imgs[i].names.v[j]);
+        if (w < 6)
+            w = 6;
+        printf("%-*s  %-*s  %-8s  %s\n", w, "NAME", idlen, "ID", "SIZE", "CREATED");
+        for (size_t i = 0; i < n; i++) {
+            char size[16], age[48];
+            human_size(imgs[i].size, size, sizeof size);
+            human_age(imgs[i].created, age, sizeof age);
+            size_t rows = imgs[i].names.n ? imgs[i].names.n : 1;
+            for (size_t j = 0; j < rows; j++)
+                printf("%-*s  %-*.*s  %-8s  %s\n", w, imgs[i].names.n ? imgs[i].names.v[j] : "<none>",
+                       idlen, idlen, imgs[i].id, size, age);
+        }
+    }
+    nr_store_list_free(imgs, n);
+    return 0;
+}
+
+/* ---- rmi and prune ---- */
+
+static NrStoreImage *find_image(NrStoreImage *imgs, size_t n, const char *dirname)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(imgs[i].dirname, dirname) == 0)
+            return &imgs[i];
+    return NULL;
+}
+
+static int remove_image(const char *store, NrStoreImage *img, const NrIdMap *map, bool force,
+                        const char *spec, NrError *err)
+{
+    if (!force && nr_store_image_busy(store, img->dirname)) {
+        nr_error_msg(err, "image '%s' (%.12s) is in use by a running container", spec, img->id);
+        nr_error_hint(err, "stop the container first, or use --force");
+        return -1;
+    }
+    if (nr_store_image_remove(store, img, map, err) < 0)
+        return -1;
+    for (size_t i = 0; i < img->names.n; i++)
+        printf("Untagged: %s\n", img->names.v[i]);
+    printf("Deleted: %s\n", img->id);
+    img->dirname[0] = '\0';   /* gone */
+    return 0;
+}
+
+int nr_cmd_rmi(int argc, char **argv)
+{
+    NrImageArgs a = { 0 };
+    NrError err = { 0 };
+    int rc = parse("rmi", argc, argv, &a, &err);
+    if (rc)
+        return rc < 0 ? 0 : fail(&err);
+    if (a.n_operands == 0) {
+        nr_error_msg(&err, "missing NAME or ID to remove");
+        nr_error_hint(&err, "usage: %s", nr_cli_command("rmi")->usage);
+        return fail(&err);
+    }
+    NrIdMap map;
+    nr_autofree char *store = nr_store_dir(&err);
+    if (!store || removal_map(&map, &err) < 0)
+        return fail(&err);
+    int lock = -1;
+    if (nr_store_lock(store, &lock, &err) < 0)
+        return fail(&err);
+    NrStoreImage *imgs = NULL;
+    size_t n = 0;
+    if (nr_store_list(store, &imgs, &n, &err) < 0) {
+        if (lock >= 0)
+            close(lock);
+        return fail(&err);
+    }
+    int status = 0;
+    for (int i = 0; i < a.n_operands; i++) {
+        const char *spec = a.operands[i];
+        char dirname[128], name[512];
+        NrError e = { 0 };
+        int kind = nr_store_lookup(store, spec, map.tag, dirname, sizeof dirname, name, sizeof name, &e);
+        NrStoreImage *img = kind > 0 ? find_image(imgs, n, dirname) : NULL;
+        if (kind == 0 || (kind > 0 && !img)) {
+            nr_error_msg(&e, "no such image '%s'", spec);
+            nr_error_hint(&e, "see 'nroot images'");
+        }
+        if (kind <= 0 || !img) {
+            nr_error_print(&e);
+            status = NR_EXIT_FAILURE;
+            continue;
+        }
+        if (kind == 1 && img->names.n > 1) {
+            /* other names keep the image */
+            if (nr_store_name_remove(store, name, &e) < 0) {
+                nr_error_print(&e);
+                status = NR_EXIT_FAILURE;
+                continue;
+            }
+            printf("Untagged: %s\n", name);
+            for (size_t j = 0; j < img->names.n; j++)
+                if (strcmp(img->names.v[j], name) == 0) {
+                    free(img->names.v[j]);
+                    img->names.v[j] = img->names.v[--img->names.n];
+                    img->names.v[img->names.n] = NULL;
+                    break;
+                }
+            continue;
+        }
+        /* an id removes the image under every mapping it was unpacked with */
+        for (size_t j = 0; j < n; j++) {
+            if (!imgs[j].dirname[0] || strncmp(imgs[j].dirname, dirname, 64) != 0)
+                continue;
+            if (kind == 1 && strcmp(imgs[j].dirname, dirname) != 0)
+                continue;
+            if (remove_image(store, &imgs[j], &map, a.force, spec, &e) < 0) {
+                nr_error_print(&e);
+                status = NR_EXIT_FAILURE;
+            }
+        }
+    }
+    nr_store_list_free(imgs, n);
+    if (lock >= 0)
+        close(lock);
+    return status;
+}
+
+int nr_cmd_prune(int argc, char **argv)
+{
+    NrImageArgs a = { 0 };
+    NrError err = { 0 };
+    int rc = parse("prune", argc, argv, &a, &err);
+    if (rc)
+        return rc < 0 ? 0 : fail(&err);
+    if (a.n_operands > 0) {
+        nr_error_msg(&err, "unexpected argument '%s'", a.operands[0]);
+        nr_error_hint(&err, "usage: %s", nr_cli_command("prune")->usage);
+        return fail(&err);
+    }
+    NrIdMap map;
+    nr_autofree char *store = nr_store_dir(&err);
+    if (!store || removal_map(&map, &err) < 0)
+        return fail(&err);
+    if (access(store, F_OK) < 0) {
+        printf("Total reclaimed space: 0B\n");
+        return 0;
+    }
+    int lock = -1;
+    if (nr_store_lock(store, &lock, &err) < 0)
+        return fail(&err);
+    uint64_t reclaimed = 0;
+    nr_autofree char *tmp = nr_strdup_printf("%s/tmp", store);
+    uint64_t before = nr_store_du(tmp);
+    if (lock >= 0)   /* without a lock an import may be running in tmp/ */
+        nr_store_clean_tmp(store, &map);
+    uint64_t after = nr_store_du(tmp);
+    reclaimed += before > after ? before - after : 0;
+    NrStoreImage *imgs = NULL;
+    size_t n = 0;
+    int status = 0;
+    if (nr_store_list(store, &imgs, &n, &err) < 0) {
+        if (lock >= 0)
+            close(lock);
+        return fail(&err);
+    }
+    nr_store_remove_dangling(store);
+    for (size_t i = 0; i < n; i++) {
+        NrStoreImage *m = &imgs[i];
+        size_t live = 0;
+        for (size_t j = 0; j < m->links.n; j++) {
+            if (nr_store_link_dead(store, m->links.v[j]))
+                nr_store_link_remove(store, m->links.v[j]);
+            else
+                live++;
+        }
+        if (live || m->names.n || nr_store_image_busy(store, m->dirname))
+            continue;
+        nr_autofree char *dir = nr_strdup_printf("%s/images/%s", store, m->dirname);
+        uint64_t size = nr_store_du(dir);
+        NrError e = { 0 };
+        if (nr_store_image_remove(store, m, &map, &e) < 0) {
+            nr_error_print(&e);
+            status = NR_EXIT_FAILURE;
+            continue;
+        }
+        reclaimed += size;
+        printf("Deleted: %s\n", m->id);
+    }
+    nr_store_list_free(imgs, n);
+    if (lock >= 0)
+        close(lock);
+    char size[16];
+    human_size(reclaimed, size, sizeof size);
+    printf("Total reclaimed space: %s\n", size);
+    return status;
+}
