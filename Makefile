@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 # with hyperfine on an empty main).  Unpacking lives in nroot-unpack, which
 # links libarchive and glib and runs only when an image is imported.
 NROOT_PKGS  := libcap libseccomp
-UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcap
+UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcrypto libcap
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Wnull-dereference \

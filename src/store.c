@@ -536,8 +536,12 @@ static int import_path(const char *store, const char *path, const NrIdMap *map,
                        const NrImportOpts *opts, NrImage *img, NrError *err)
 {
     char key[64], link[PATH_MAX], dirname[128];
-    if (!source_key(path, opts ? opts->ref : NULL, map->tag, key, sizeof key))
+    if (!source_key(path, opts ? opts->ref : NULL, map->tag, key, sizeof key)) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && dir_kind(path) == KIND_OCI_DIR)
+            return nr_error_msg(err, "'%s': an OCI image layout without index.json", path);
         return nr_error_errno(err, "image '%s'", path);
+    }
     snprintf(link, sizeof link, "%s/by-file/%s", store, key);
     if (!read_image_link(link, dirname, sizeof dirname)) {
         if (make_dirs(store, err) < 0)

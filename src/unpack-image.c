@@ -127,7 +127,7 @@ static bool image_entry(const char *name)
 /* ---- digests ---- */
 
 typedef struct Digest {
-    GChecksumType type;
+    NrDigestType type;
     char          alg[8];
     char          hex[129];
 } Digest;
@@ -138,10 +138,10 @@ static bool parse_digest(const char *s, Digest *d)
         return false;
     size_t n;
     if (g_str_has_prefix(s, "sha256:")) {
-        d->type = G_CHECKSUM_SHA256, n = 64;
+        d->type = NR_SHA256, n = 64;
         snprintf(d->alg, sizeof d->alg, "sha256");
     } else if (g_str_has_prefix(s, "sha512:")) {
-        d->type = G_CHECKSUM_SHA512, n = 128;
+        d->type = NR_SHA512, n = 128;
         snprintf(d->alg, sizeof d->alg, "sha512");
     } else
         return false;
@@ -177,7 +177,7 @@ static bool digest_from_name(const char *name, Digest *d)
 static int check_digest(NrStream *s, const Digest *want, const char *what, const char *name,
                         NrError *err)
 {
-    const char *got = g_checksum_get_string(s->sum);
+    const char *got = nr_stream_digest(s);
     if (strcmp(got, want->hex) != 0)
         return nr_error_msg(err, "%s: blob '%s' does not match its digest (%s:%.12s... expected, "
                             "%s:%.12s... found): the file is corrupt or was altered", what, name,
@@ -218,7 +218,7 @@ static struct archive *outer_reader(int fd, NrError *err)
     return a;
 }
 
-static int blob_open(Src *src, const char *name, GChecksumType dt, NrProgress *progress, Blob *b,
+static int blob_open(Src *src, const char *name, NrDigestType dt, NrProgress *progress, Blob *b,
                      NrError *err)
 {
     memset(b, 0, sizeof *b);
@@ -283,7 +283,7 @@ static int read_blob(Src *src, const char *name, const Digest *want, int64_t siz
                      char ret_sha256[65], NrError *err)
 {
     Blob b;
-    if (blob_open(src, name, want ? want->type : G_CHECKSUM_SHA256, NULL, &b, err) < 0)
+    if (blob_open(src, name, want ? want->type : NR_SHA256, NULL, &b, err) < 0)
         return -1;
     int rc = -1;
     if (b.size > MAX_JSON) {
@@ -312,7 +312,7 @@ static int read_blob(Src *src, const char *name, const Digest *want, int64_t siz
         goto out;
     }
     if (ret_sha256)
-        snprintf(ret_sha256, 65, "%s", g_checksum_get_string(b.s.sum));
+        snprintf(ret_sha256, 65, "%s", nr_stream_digest(&b.s));
     *ret = g_byte_array_free_to_bytes(data);
     rc = 0;
 out:
@@ -567,7 +567,7 @@ static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrEr
     uint64_t total = 0;
     for (guint i = 0; i < n; i++) {
         Blob b;
-        if (blob_open(src, layers[i].name, G_CHECKSUM_SHA256, NULL, &b, err) < 0)
+        if (blob_open(src, layers[i].name, NR_SHA256, NULL, &b, err) < 0)
             return -1;
         total += b.size;
         blob_close(&b);
@@ -576,7 +576,7 @@ static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrEr
         job->progress->total += total;
     for (guint i = 0; i < n; i++) {
         Layer *ly = &layers[i];
-        GChecksumType t = ly->has_raw ? ly->raw.type : G_CHECKSUM_SHA256;
+        NrDigestType t = ly->has_raw ? ly->raw.type : NR_SHA256;
         Blob b;
         if (blob_open(src, ly->name, t, job->progress, &b, err) < 0)
             return -1;
@@ -598,7 +598,7 @@ static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrEr
             rc = nr_error_errno(err, "%s: cannot read '%s'", src->what, ly->name);
         if (rc == 0 && ly->has_raw)
             rc = check_digest(&b.s, &ly->raw, src->what, ly->name, err);
-        else if (rc == 0 && ly->has_diff && plain && ly->diff.type == G_CHECKSUM_SHA256)
+        else if (rc == 0 && ly->has_diff && plain && ly->diff.type == NR_SHA256)
             rc = check_digest(&b.s, &ly->diff, src->what, ly->name, err);
     next:
         blob_close(&b);
@@ -653,7 +653,7 @@ static int docker_image(NrUnpackJob *job, Src *src, NrError *err)
     g_autoptr(JsonNode) config = load_json(src, cfgname, named ? &want : NULL, -1, sha, err);
     if (!config)
         return -1;
-    snprintf(job->id, sizeof job->id, "%.64s", named && want.type == G_CHECKSUM_SHA256 ? want.hex : sha);
+    snprintf(job->id, sizeof job->id, "%.64s", named && want.type == NR_SHA256 ? want.hex : sha);
     if (write_config(job, config, job->ref, c->names, src->what, err) < 0)
         return -1;
 
@@ -932,7 +932,7 @@ static int image_from_src(NrUnpackJob *job, Src *src, NrError *err)
 static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what, NrError *err)
 {
     NrStream s;
-    nr_stream_init(&s, job->image_fd, NULL, (uint64_t)st->st_size, G_CHECKSUM_SHA256, job->progress);
+    nr_stream_init(&s, job->image_fd, NULL, (uint64_t)st->st_size, NR_SHA256, job->progress);
     if (job->progress)
         job->progress->total = (uint64_t)st->st_size;
     struct archive *a = nr_stream_archive(&s);
@@ -1014,7 +1014,7 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
         nr_error_errno(err, "%s: read error", what);
         goto out;
     }
-    snprintf(job->id, sizeof job->id, "%s", g_checksum_get_string(s.sum));
+    snprintf(job->id, sizeof job->id, "%s", nr_stream_digest(&s));
     rc = write_plain_config(job, err);
 out:
     if (top)

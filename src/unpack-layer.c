@@ -12,8 +12,7 @@
  *     symlink the same layer made is refused: no tar written from a real
  *     tree contains one, it is the shape of an escape attempt.
  * The process is pivoted into the image, so nothing here can reach outside
- * it whatever the entry says; libarchive's secure flags reject `..` and
- * writes through symlinks on top of that. */
+ * it whatever the entry says; `..` components are refused on top of that. */
 #include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
@@ -123,63 +122,36 @@ static int whiteout(NrLayers *l, const char *rel, const char *base, NrError *err
     return seen(l, path) ? 0 : nr_layer_rmtree(path, err);
 }
 
-/* The first component of `rel` that is a symlink, or NULL. */
-static char *symlink_in_path(const char *rel)
+/* the first proper prefix of `rel` that is a symlink this layer made, or NULL */
+static const char *own_symlink_in_path(NrLayers *l, const char *rel, char *buf, size_t size)
 {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", rel);
-    for (char *s = strchr(buf + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        struct stat st;
-        if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode))
-            return g_strdup(buf);
-        *s = '/';
+    snprintf(buf, size, "%s", rel);
+    for (char *p = strchr(buf + 1, '/'); p; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (g_hash_table_contains(l->links, buf))
+            return buf;
+        *p = '/';
     }
     return NULL;
 }
 
-/* libarchive refused `rel` (or the hard link target) for going through a
- * symlink.  Rewrite it to its resolved path if the symlink came from a
- * lower layer; fail if this layer made it. */
-static int resolve_through_lower(NrLayers *l, struct archive_entry *e, char *rel, size_t size,
-                                 const char *what, NrError *err)
+/* In a layer above the first, a path through a lower layer's symlink
+ * (/bin -> usr/bin) is resolved inside the image: rewrite `rel` to it, so
+ * whiteouts and opaque directories see the real path. */
+static bool canonical(char *rel, size_t size)
 {
-    const char *hard = archive_entry_hardlink(e);
-    char hrel[PATH_MAX];
-    const char *names[2] = { rel, NULL };
-    if (hard && nr_path_normalize(hard, hrel, sizeof hrel))
-        names[1] = hrel;
-    bool changed = false;
-    for (int i = 0; i < 2; i++) {
-        if (!names[i])
-            continue;
-        g_autofree char *link = symlink_in_path(names[i]);
-        if (!link)
-            continue;
-        if (l->index == 0 || seen(l, link))
-            return nr_error_msg(err, "%s: entry '%s' is written through the symlink '%s' of "
-                                "the same archive", what, archive_entry_pathname(e), link + 1);
-        const char *base = strrchr(names[i], '/');
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%.*s", (int)(base - names[i]), names[i]);
-        g_autofree char *real = resolve_dir(dir);
-        if (!real)
-            return nr_error_msg(err, "%s: entry '%s': its directory '%s' does not exist in "
-                                "the image", what, archive_entry_pathname(e), dir);
-        char out[PATH_MAX];
-        if (snprintf(out, sizeof out, "%s%s", strcmp(real, "/") ? real : "", base) >= (int)sizeof out)
-            return nr_error_msg(err, "%s: entry '%s': path too long", what, archive_entry_pathname(e));
-        if (i == 0) {
-            snprintf(rel, size, "%s", out);
-            archive_entry_set_pathname(e, out);
-        } else
-            archive_entry_set_hardlink(e, out);
-        changed = true;
-    }
-    if (!changed)
-        return nr_error_msg(err, "%s: entry '%s' goes through a symlink", what,
-                            archive_entry_pathname(e));
-    return 0;
+    char *slash = strrchr(rel, '/');
+    if (slash == rel)
+        return false;   /* in the top directory */
+    *slash = '\0';
+    g_autofree char *real = realpath(rel, NULL);
+    *slash = '/';
+    char out[PATH_MAX];
+    if (!real || snprintf(out, sizeof out, "%s%s", strcmp(real, "/") ? real : "", slash) >= (int)sizeof out ||
+        strcmp(out, rel) == 0 || strlen(out) >= size)
+        return false;
+    memcpy(rel, out, strlen(out) + 1);
+    return true;
 }
 
 /* an entry of a layer above the first replaces what is in its way */
@@ -232,6 +204,23 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
     if (hard && !nr_path_normalize(hard, hrel, sizeof hrel))
         return nr_error_msg(err, "%s: entry '%s': the link target '%s' would leave the image",
                             what, path, hard);
+    /* libarchive's own symlink check opens every component of every path
+     * (7 times the syscalls of tar): the pivot already confines the writes,
+     * so a set of this layer's symlinks is enough to refuse an archive that
+     * writes through its own links */
+    char own[PATH_MAX];
+    const char *via = own_symlink_in_path(l, rel, own, sizeof own);
+    if (!via && hard)
+        via = own_symlink_in_path(l, hrel, own, sizeof own);
+    if (via)
+        return nr_error_msg(err, "%s: entry '%s' is written through the symlink '%s' of the same "
+                            "archive", what, path, via + 1);
+    if (l->index > 0) {
+        if (canonical(rel, sizeof rel))
+            archive_entry_set_pathname(e, rel);
+        if (hard && canonical(hrel, sizeof hrel))
+            archive_entry_set_hardlink(e, hrel);
+    }
     const char *base = strrchr(rel, '/') + 1;
     mode_t type = archive_entry_filetype(e);
     l->counts.entries++;
@@ -248,19 +237,16 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
     if (l->index > 0 && make_way(rel, type, err) < 0)
         return -1;
     int r = archive_write_header(w, e);
-    if (r == ARCHIVE_FAILED && strstr(archive_error_string(w) ?: "", "through symlink")) {
-        if (resolve_through_lower(l, e, rel, sizeof rel, what, err) < 0)
-            return -1;
-        if (make_way(rel, type, err) < 0)
-            return -1;
-        r = archive_write_header(w, e);
-    }
     if (r < ARCHIVE_WARN)
         return nr_error_msg(err, "%s: entry '%s': %s", what, path, archive_error_string(w));
     if (r == ARCHIVE_WARN)
         count_warning(w, &l->counts);
     if (l->seen)
         g_hash_table_add(l->seen, g_strdup(rel));
+    if (type == AE_IFLNK)
+        g_hash_table_add(l->links, g_strdup(rel));
+    else if (g_hash_table_size(l->links))
+        g_hash_table_remove(l->links, rel);
     if (archive_entry_size(e) > 0 && copy_data(a, w) != ARCHIVE_OK) {
         const char *m = archive_error_string(a);
         return nr_error_msg(err, "%s: entry '%s': %s", what, path, m ? m : archive_error_string(w));
@@ -280,13 +266,14 @@ int nr_layer_apply(NrLayers *l, struct archive *a, struct archive_entry **pendin
 {
     struct archive *w = archive_write_disk_new();
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-                ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SPARSE | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                ARCHIVE_EXTRACT_ACL |
                 ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (l->owners)
         flags |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(w, flags);
     if (l->index > 0)
         l->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    l->links = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int rc = -1;
     for (int i = 0;; i++) {
         struct archive_entry *e = i < n_pending ? pending[i] : NULL;
@@ -317,5 +304,7 @@ out:
         g_hash_table_destroy(l->seen);
         l->seen = NULL;
     }
+    g_hash_table_destroy(l->links);
+    l->links = NULL;
     return rc;
 }

@@ -100,32 +100,120 @@ void nr_progress_finish(NrProgress *p)
 
 /* ---- a byte stream with a digest ---- */
 
-void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, GChecksumType digest,
+#define CHUNK_SIZE  (1 << 20)
+#define N_CHUNKS    4
+#define THREAD_MIN  (8u << 20)   /* below this a thread costs more than it saves */
+
+typedef struct NrChunk {
+    guint8 *data;
+    ssize_t len;
+    int     err;
+} NrChunk;
+
+static NrChunk wake_up;   /* pushed to make a waiting reader look at `stop` */
+
+static gpointer reader_thread(gpointer data)
+{
+    NrStream *s = data;
+    for (;;) {
+        NrChunk *c = g_async_queue_pop(s->empty);
+        if (c == &wake_up || g_atomic_int_get(&s->stop))
+            break;
+        do
+            c->len = read(s->fd, c->data, CHUNK_SIZE);
+        while (c->len < 0 && errno == EINTR);
+        c->err = c->len < 0 ? errno : 0;
+        if (c->len > 0)
+            EVP_DigestUpdate(s->md, c->data, (size_t)c->len);
+        g_async_queue_push(s->full, c);
+        if (c->len <= 0)
+            break;
+    }
+    return NULL;
+}
+
+void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, NrDigestType digest,
                     NrProgress *progress)
 {
     memset(s, 0, sizeof *s);
     s->fd = fd;
     s->outer = outer;
     s->remaining = size;
-    s->sum = g_checksum_new(digest);
+    s->md = EVP_MD_CTX_new();
+    if (!s->md || !EVP_DigestInit_ex(s->md, digest == NR_SHA512 ? EVP_sha512() : EVP_sha256(), NULL)) {
+        fputs("nroot-unpack: cannot initialise the digest\n", stderr);
+        _exit(NR_EXIT_FAILURE);
+    }
     s->progress = progress;
+    if (!outer && size >= THREAD_MIN) {
+        s->full = g_async_queue_new();
+        s->empty = g_async_queue_new();
+        s->chunks = g_new0(NrChunk, N_CHUNKS);
+        for (int i = 0; i < N_CHUNKS; i++) {
+            s->chunks[i].data = g_malloc(CHUNK_SIZE);
+            g_async_queue_push(s->empty, &s->chunks[i]);
+        }
+        s->thread = g_thread_new("nroot-read", reader_thread, s);
+        return;
+    }
     s->buf_size = 1 << 20;
     s->buf = g_malloc(s->buf_size);
 }
 
 void nr_stream_clear(NrStream *s)
 {
-    if (s->sum)
-        g_checksum_free(s->sum);
+    if (s->thread) {
+        g_atomic_int_set(&s->stop, 1);
+        g_async_queue_push(s->empty, &wake_up);
+        g_thread_join(s->thread);
+        g_async_queue_unref(s->full);
+        g_async_queue_unref(s->empty);
+        for (int i = 0; i < N_CHUNKS; i++)
+            g_free(s->chunks[i].data);
+        g_free(s->chunks);
+        s->thread = NULL;
+    }
+    if (s->md)
+        EVP_MD_CTX_free(s->md);
     g_free(s->buf);
-    s->sum = NULL;
+    s->md = NULL;
     s->buf = NULL;
+}
+
+/* the next chunk of the reader thread */
+static ssize_t threaded_read(NrStream *s, const void **ret_buf)
+{
+    if (s->cur) {
+        g_async_queue_push(s->empty, s->cur);
+        s->cur = NULL;
+    }
+    if (s->eof)
+        return 0;
+    NrChunk *c = g_async_queue_pop(s->full);
+    if (c->len <= 0) {
+        s->eof = true;
+        errno = c->err;
+        return c->len;
+    }
+    s->cur = c;
+    *ret_buf = c->data;
+    return c->len;
 }
 
 la_ssize_t nr_stream_read(struct archive *a, void *data, const void **ret_buf)
 {
     NrStream *s = data;
     ssize_t n;
+    if (s->thread) {
+        n = threaded_read(s, ret_buf);
+        if (n < 0 && a)
+            archive_set_error(a, errno, "read error");
+        if (n > 0) {
+            s->bytes += (uint64_t)n;
+            nr_progress_add(s->progress, (uint64_t)n);
+        }
+        return n;
+    }
     if (s->outer) {
         n = archive_read_data(s->outer, s->buf, s->buf_size);
         if (n < 0) {
@@ -145,12 +233,37 @@ la_ssize_t nr_stream_read(struct archive *a, void *data, const void **ret_buf)
         }
     }
     if (n > 0) {
-        g_checksum_update(s->sum, s->buf, (gssize)n);
+        EVP_DigestUpdate(s->md, s->buf, (size_t)n);
         s->bytes += (uint64_t)n;
         nr_progress_add(s->progress, (uint64_t)n);
     }
     *ret_buf = s->buf;
     return n;
+}
+
+const char *nr_stream_digest(NrStream *s)
+{
+    if (s->thread && !s->eof)
+        nr_stream_drain(s);
+    if (s->thread) {
+        /* after EOF the reader has hashed everything and ended */
+        g_thread_join(s->thread);
+        s->thread = NULL;
+        g_async_queue_unref(s->full);
+        g_async_queue_unref(s->empty);
+        for (int i = 0; i < N_CHUNKS; i++)
+            g_free(s->chunks[i].data);
+        g_free(s->chunks);
+        s->cur = NULL;
+    }
+    if (!s->hex[0]) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        EVP_DigestFinal_ex(s->md, md, &n);
+        for (unsigned int i = 0; i < n && 2 * i + 2 < sizeof s->hex; i++)
+            snprintf(s->hex + 2 * i, 3, "%02x", md[i]);
+    }
+    return s->hex;
 }
 
 int nr_stream_drain(NrStream *s)
