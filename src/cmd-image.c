@@ -254,7 +254,8 @@ int nr_cmd_rmi(int argc, char **argv)
     if (!store || removal_map(&map, &err) < 0)
         return fail(&err);
     int lock = -1;
-    if (nr_store_lock(store, &lock, &err) < 0)
+    /* no store yet: nothing to remove, every operand is unknown */
+    if (access(store, F_OK) == 0 && nr_store_lock(store, &lock, &err) < 0)
         return fail(&err);
     NrStoreImage *imgs = NULL;
     size_t n = 0;
