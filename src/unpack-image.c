@@ -974,8 +974,8 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
             src.fd = job->image_fd;
             archive_read_free(a);
             a = NULL;
-            if (job->progress)
-                job->progress->total = 0;
+            if (job->progress)   /* only the layers count from here */
+                job->progress->total = job->progress->done = 0;
             if (index_tar(&src, err) < 0)
                 goto out;
         } else {

@@ -40,7 +40,7 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "detect_leaks=0"; }
 #endif
 
-/* ---- progress: "Unpacking NAME  42% [=====>    ] 12.0/28.4 MiB  9.1 MiB/s  0:02 left" ---- */
+/* ---- progress: "unpacking NAME  42% [====>       ] 12.0/28.4 MiB 9.1 MiB/s 0:02 left" ---- */
 
 static int64_t now_ns(void)
 {
@@ -58,11 +58,11 @@ static void draw(NrProgress *p, bool final)
     int pct = total ? (int)(100.0 * (double)p->done / (double)total) : 100;
     if (final)
         pct = 100;
-    char bar[24];
-    int fill = pct * 20 / 100;
-    for (int i = 0; i < 20; i++)
+    char bar[16];
+    int fill = pct * 12 / 100;
+    for (int i = 0; i < 12; i++)
         bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
-    bar[20] = '\0';
+    bar[12] = '\0';
     char tail[64];
     if (final)
         snprintf(tail, sizeof tail, "done in %.1f s", secs);
@@ -74,7 +74,7 @@ static void draw(NrProgress *p, bool final)
     struct winsize ws = { 0 };
     int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
     char line[512];
-    int n = snprintf(line, sizeof line, "%3d%% [%s] %.1f/%.1f MiB  %.1f MiB/s  %s", pct, bar,
+    int n = snprintf(line, sizeof line, "%3d%% [%s] %.1f/%.1f MiB %.1f MiB/s %s", pct, bar,
                      (double)p->done / mib, (double)total / mib, rate / mib, tail);
     int room = cols - 1 - (n > 0 ? n : 0) - 2;
     fprintf(stderr, "\r\033[K%.*s%s%s%s", room > 0 ? room : 0, p->label, room > 0 ? "  " : "", line,
@@ -347,7 +347,7 @@ int main(int argc, char **argv)
     }
     NrError err = { 0 };
     const char *base = strrchr(name, '/');
-    g_autofree char *label = g_strdup_printf("Unpacking %s", base && base[1] ? base + 1 : name);
+    g_autofree char *label = g_strdup_printf("unpacking %s", base && base[1] ? base + 1 : name);
     NrProgress bar = { .enabled = progress && isatty(STDERR_FILENO), .label = label,
                        .start_ns = now_ns() };
     NrUnpackJob job = { .image_fd = image_fd, .meta_fd = meta_fd, .name = name,
