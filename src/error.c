@@ -75,14 +75,33 @@ void nr_error_prefix(NrError *err, const char *fmt, ...)
     memcpy(err->msg + pl - 2, ": ", 2);
 }
 
+/* one message, one line: control characters (a newline in a file name or
+ * an image reference) are shown escaped, never printed */
+static void put_line(const char *prefix, const char *text, const char *suffix)
+{
+    fputs(prefix, stderr);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stderr);
+        else if (*p == '\t')
+            fputs("\\t", stderr);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    if (suffix) {
+        fputs(": ", stderr);
+        fputs(suffix, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 void nr_error_print(const NrError *err)
 {
-    if (err->errnum)
-        fprintf(stderr, "nroot: error: %s: %s\n", err->msg, strerror(err->errnum));
-    else
-        fprintf(stderr, "nroot: error: %s\n", err->msg);
+    put_line("nroot: error: ", err->msg, err->errnum ? strerror(err->errnum) : NULL);
     if (err->hint[0])
-        fprintf(stderr, "nroot: hint: %s\n", err->hint);
+        put_line("nroot: hint: ", err->hint, NULL);
 }
 
 void nr_notice(const char *fmt, ...)
@@ -91,18 +110,18 @@ void nr_notice(const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("nroot: notice: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    put_line("nroot: notice: ", buf, NULL);
 }
 
 void nr_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("nroot: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    put_line("nroot: warning: ", buf, NULL);
 }
