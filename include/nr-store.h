@@ -44,6 +44,7 @@ typedef struct NrStoreImage {
     char     tag[17];
     NrStrv   names;
     NrStrv   links;         /* by-file keys pointing here */
+    NrStrv   sources;       /* every file or layout imported as this image */
     char    *source, *format;
     uint64_t size;
     int64_t  created;

@@ -150,7 +150,12 @@ static void print_json(const NrStoreImage *imgs, size_t n)
         }
         printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size, when);
         json_string(m->source);
-        printf(", \"format\": ");
+        printf(", \"sources\": [");
+        for (size_t j = 0; j < m->sources.n; j++) {
+            printf("%s", j ? ", " : "");
+            json_string(m->sources.v[j]);
+        }
+        printf("], \"format\": ");
         json_string(m->format);
         printf(", \"idmap\": ");
         json_string(m->tag);

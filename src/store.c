@@ -825,6 +825,25 @@ static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, s
     closedir(d);
 }
 
+/* the paths of a sources file ("<key> <path>" lines), each once */
+static void read_sources(const char *file, NrStrv *out)
+{
+    NrError ignored = { 0 };
+    nr_autofree char *text = nr_read_file(file, NULL, &ignored);
+    char *save = NULL;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        char *path = strchr(line, ' ');
+        if (!path)
+            continue;
+        path++;
+        bool dup = false;
+        for (size_t i = 0; i < out->n && !dup; i++)
+            dup = strcmp(out->v[i], path) == 0;
+        if (!dup)
+            nr_strv_push(out, path);
+    }
+}
+
 int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError *err)
 {
     *ret = NULL;
@@ -853,6 +872,8 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
         NrError ignored = { 0 };
         if (snprintf(info, sizeof info, "%s/%s/info", dir, de->d_name) < (int)sizeof info)
             read_kv(info, info_kv, s, &ignored);
+        if (snprintf(info, sizeof info, "%s/%s/sources", dir, de->d_name) < (int)sizeof info)
+            read_sources(info, &s->sources);
     }
     closedir(d);
     scan_links(store, "names", imgs, n, true);
@@ -869,6 +890,7 @@ void nr_store_list_free(NrStoreImage *imgs, size_t n)
     for (size_t i = 0; i < n; i++) {
         nr_strv_clear(&imgs[i].names);
         nr_strv_clear(&imgs[i].links);
+        nr_strv_clear(&imgs[i].sources);
         free(imgs[i].source);
         free(imgs[i].format);
     }
