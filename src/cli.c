@@ -112,8 +112,9 @@ static const NrCommand commands[] = {
     COMMAND("import", import_options, "nroot import [OPTIONS] FILE|DIR",
             "unpack an image into the store and print its id",
             "Unpack FILE (a rootfs tarball, docker-archive or oci-archive) or DIR (an OCI\n"
-            "layout) into the store, as 'nroot run' would on first use, and print the\n"
-            "image id.  'nroot run NAME' then runs it by name."),
+            "layout or an unpacked 'docker save' directory) into the store, as 'nroot run'\n"
+            "would on first use, and print the image id.  'nroot run NAME' then runs it by\n"
+            "name."),
     COMMAND("images", images_options, "nroot images [OPTIONS]",
             "list the images in the store",
             "List the images in the store: one line per name (unnamed images as <none>),\n"

@@ -84,7 +84,7 @@ static void human_size(uint64_t n, char *buf, size_t size)
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
     double v = (double)n;
     int u = 0;
-    while (v >= 1000 && u < 4)
+    while (v >= 999.5 && u < 4)   /* 999.7kB would print as 1e+03kB */
         v /= 1000, u++;
     snprintf(buf, size, u ? "%.3g%s" : "%.0f%s", v, units[u]);
 }
@@ -370,8 +370,9 @@ int nr_cmd_prune(int argc, char **argv)
         }
         if (live || m->names.n || nr_store_image_busy(store, m->dirname))
             continue;
-        nr_autofree char *dir = nr_strdup_printf("%s/images/%s", store, m->dirname);
-        uint64_t size = nr_store_du(dir);
+        /* the size `images` shows (the image's files; nroot cannot walk
+         * directories of subordinate ids to count their blocks) */
+        uint64_t size = m->size;
         NrError e = { 0 };
         if (nr_store_image_remove(store, m, &map, &e) < 0) {
             nr_error_print(&e);

@@ -121,6 +121,17 @@ static bool read_image_link(const char *link, char *ret, size_t size)
     return true;
 }
 
+/* as read_image_link, for lookups: a link whose image is gone (a removal
+ * killed half way) counts as no link */
+static bool live_image_link(const char *store, const char *link, char *ret, size_t size)
+{
+    if (!read_image_link(link, ret, size))
+        return false;
+    char info[PATH_MAX];
+    snprintf(info, sizeof info, "%s/images/%s/info", store, ret);
+    return access(info, F_OK) == 0;
+}
+
 static int replace_link(const char *link, const char *dirname, NrError *err)
 {
     char tmp[PATH_MAX + 32], target[256];
@@ -543,7 +554,7 @@ static int import_path(const char *store, const char *path, const NrIdMap *map,
         return nr_error_errno(err, "image '%s'", path);
     }
     snprintf(link, sizeof link, "%s/by-file/%s", store, key);
-    if (!read_image_link(link, dirname, sizeof dirname)) {
+    if (!live_image_link(store, link, dirname, sizeof dirname)) {
         if (make_dirs(store, err) < 0)
             return -1;
         int lock = -1;
@@ -551,7 +562,7 @@ static int import_path(const char *store, const char *path, const NrIdMap *map,
             return -1;
         /* someone else may have imported it while we waited */
         int rc = 0;
-        if (!read_image_link(link, dirname, sizeof dirname)) {
+        if (!live_image_link(store, link, dirname, sizeof dirname)) {
             if (lock >= 0)
                 nr_store_clean_tmp(store, map);
             rc = do_import(store, path, key, map, opts, dirname, err);
@@ -616,13 +627,14 @@ static bool find_name(const char *store, const char *name, char *ret, size_t siz
         return false;
     const char *slash = strrchr(name, '/');
     bool tagged = strchr(slash ? slash : name, ':') != NULL;
-    static const char *const prefixes[] = { "", "docker.io/library/", "docker.io/", "localhost/" };
+    static const char *const prefixes[] = { "", "docker.io/library/", "docker.io/",
+                                            "index.docker.io/library/", "localhost/" };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         for (int t = 0; t < (tagged ? 1 : 2); t++) {
             char cand[512], link[PATH_MAX];
             snprintf(cand, sizeof cand, "%s%s%s", prefixes[i], name, t ? ":latest" : "");
             name_path(store, cand, link, sizeof link);
-            if (read_image_link(link, ret, size)) {
+            if (live_image_link(store, link, ret, size)) {
                 if (ret_name)
                     snprintf(ret_name, name_size, "%s", cand);
                 return true;
@@ -677,18 +689,25 @@ static int other_mapping(const char *store, const char *image, const char *dirna
     snprintf(p, sizeof p, "%s/images/%s", store, same);
     if (access(p, F_OK) == 0)
         return open_image(store, same, img, err);
-    /* import it again from where it came from, if that is still there */
+    /* import it again from where it came from, if that is still there,
+     * picking the same image of it as then */
     snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
     nr_autofree char *info = nr_read_file(p, NULL, err);
-    char *src = info ? strstr(info, "source=") : NULL;
+    char *src = info ? strstr(info, "source=") : NULL, *ref = info ? strstr(info, "\nref=") : NULL;
     if (src) {
         src += 7;
         src[strcspn(src, "\n")] = '\0';
+        NrImportOpts again = { .ref = opts ? opts->ref : NULL, .progress = opts && opts->progress };
+        if (ref && ref[5] != '\n' && ref[5]) {
+            ref += 5;
+            ref[strcspn(ref, "\n")] = '\0';
+            again.ref = ref;
+        }
         struct stat st;
         if (stat(src, &st) == 0) {
             nr_notice("image '%s' was imported with another id mapping: importing '%s' again",
                       image, src);
-            return import_path(store, src, map, opts, img, err);
+            return import_path(store, src, map, &again, img, err);
         }
     }
     nr_error_msg(err, "image '%s' was imported with another id mapping (%s) and its source is gone",
@@ -920,8 +939,9 @@ int nr_store_link_remove(const char *store, const char *key)
 int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrIdMap *map,
                           NrError *err)
 {
-    /* out of sight first (one rename), then the links that named it, then
-     * the tree: a removal killed half way leaves only tmp/ leftovers */
+    /* the names and links first, then the tree out of sight (one rename),
+     * then its removal: killed half way, the image is either still
+     * complete (unreferenced, for prune) or gone, plus tmp/ leftovers */
     char from[PATH_MAX], to[PATH_MAX];
     snprintf(from, sizeof from, "%s/images/%s", store, img->dirname);
     snprintf(to, sizeof to, "%s/tmp/rmi-XXXXXX", store);
@@ -929,6 +949,10 @@ int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrId
         return -1;
     if (!mkdtemp(to))
         return nr_error_errno(err, "cannot create a directory in '%s/tmp'", store);
+    for (size_t i = 0; i < img->names.n; i++)
+        nr_store_name_remove(store, img->names.v[i], err);
+    for (size_t i = 0; i < img->links.n; i++)
+        nr_store_link_remove(store, img->links.v[i]);
     char dst[PATH_MAX + 16];
     snprintf(dst, sizeof dst, "%s/image", to);
     if (rename(from, dst) < 0) {
@@ -936,10 +960,6 @@ int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrId
         rmdir(to);
         return -1;
     }
-    for (size_t i = 0; i < img->names.n; i++)
-        nr_store_name_remove(store, img->names.v[i], err);
-    for (size_t i = 0; i < img->links.n; i++)
-        nr_store_link_remove(store, img->links.v[i]);
     if (rmtree_in_userns(to, map, err) < 0) {
         nr_warn("cannot remove '%s' now: the next import removes it", to);
         return 0;

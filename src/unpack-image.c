@@ -22,6 +22,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <json-glib/json-glib.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -562,6 +563,14 @@ typedef struct Layer {
     int64_t size;       /* -1: unknown */
 } Layer;
 
+static uint64_t tree_bytes;
+static int add_bytes(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (flag == FTW_F && S_ISREG(st->st_mode))
+        tree_bytes += (uint64_t)st->st_size;
+    return 0;
+}
+
 static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrError *err)
 {
     uint64_t total = 0;
@@ -604,6 +613,12 @@ static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrEr
         blob_close(&b);
         if (rc < 0)
             return -1;
+    }
+    if (n > 1) {
+        /* deleted and replaced files of lower layers are not in the image */
+        tree_bytes = 0;
+        nftw("/", add_bytes, 32, FTW_PHYS | FTW_MOUNT);
+        job->layers.counts.bytes = tree_bytes;
     }
     return 0;
 }
@@ -1005,6 +1020,10 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
 
     /* a rootfs tarball: one layer, its digest is the file's */
     job->format = "rootfs-tar";
+    if (job->ref) {
+        nr_error_msg(err, "--image-ref: %s is a root filesystem tarball, not an image archive", what);
+        goto out;
+    }
     if (e)
         pending[n_pending++] = e;
     job->layers.index = 0;

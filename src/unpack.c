@@ -4,9 +4,9 @@
  * there, with the image (a file or a directory) on one fd, the sync socket
  * on another and the import's bookkeeping directory on a third.  It pivots
  * into the (empty) target rootfs first, so no entry — `../`, absolute names,
- * symlink or hardlink tricks — can reach outside it; on top of that
- * libarchive's secure-extraction checks reject `..` and writes through
- * symlinks, and we fail naming the entry.  It is a separate binary because
+ * symlink or hardlink tricks — can reach outside it; on top of that `..`
+ * components and writes through a symlink of the same layer are refused,
+ * naming the entry (unpack-layer.c).  It is a separate binary because
  * libarchive, its codecs and json-glib cost ~5 ms to load, which the
  * launcher must not pay on every start.
  *
