@@ -9,19 +9,32 @@
 #include "nr-run.h"
 #include "nr-store.h"
 
-/* parse a command's options; 0 to go on, else the exit status */
-static int parse(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err)
-{
-    int rc = nr_cli_parse_image(cmd, argc, argv, a, err);
-    if (rc == NR_CLI_HELP)
-        return -1;
-    return rc < 0 ? NR_EXIT_FAILURE : 0;
-}
-
 static int fail(const NrError *err)
 {
     nr_error_print(err);
     return err->code ? err->code : NR_EXIT_FAILURE;
+}
+
+/* parse a command's options and count its operands (`what` names the
+ * missing one; max -1: no limit): 0 to go on, -1 after --help, else the
+ * exit status, the error printed */
+static int parse(const char *cmd, int argc, char **argv, int min, int max, const char *what,
+                 NrImageArgs *a)
+{
+    NrError err = { 0 };
+    int rc = nr_cli_parse_image(cmd, argc, argv, a, &err);
+    if (rc == NR_CLI_HELP)
+        return -1;
+    if (rc < 0)
+        return fail(&err);
+    if (a->n_operands >= min && (max < 0 || a->n_operands <= max))
+        return 0;
+    if (a->n_operands < min)
+        nr_error_msg(&err, "missing %s", what);
+    else
+        nr_error_msg(&err, "unexpected argument '%s'", a->operands[max]);
+    nr_error_hint(&err, "usage: %s", nr_cli_command(cmd)->usage);
+    return fail(&err);
 }
 
 /* the mapping image trees are removed with: subordinate ids when granted,
@@ -42,15 +55,9 @@ int nr_cmd_import(int argc, char **argv)
 {
     NrImageArgs a = { 0 };
     NrError err = { 0 };
-    int rc = parse("import", argc, argv, &a, &err);
+    int rc = parse("import", argc, argv, 1, 1, "FILE or DIR to import", &a);
     if (rc)
-        return rc < 0 ? 0 : fail(&err);
-    if (a.n_operands != 1) {
-        nr_error_msg(&err, a.n_operands ? "too many arguments: one FILE or DIR to import"
-                                        : "missing FILE or DIR to import");
-        nr_error_hint(&err, "usage: %s", nr_cli_command("import")->usage);
-        return fail(&err);
-    }
+        return rc < 0 ? 0 : rc;
     NrIdMap map;
     if (nr_userns_plan(a.userns, &map, &err) < 0)
         return fail(&err);
@@ -168,14 +175,9 @@ int nr_cmd_images(int argc, char **argv)
 {
     NrImageArgs a = { 0 };
     NrError err = { 0 };
-    int rc = parse("images", argc, argv, &a, &err);
+    int rc = parse("images", argc, argv, 0, 0, NULL, &a);
     if (rc)
-        return rc < 0 ? 0 : fail(&err);
-    if (a.n_operands > 0) {
-        nr_error_msg(&err, "unexpected argument '%s'", a.operands[0]);
-        nr_error_hint(&err, "usage: %s", nr_cli_command("images")->usage);
-        return fail(&err);
-    }
+        return rc < 0 ? 0 : rc;
     nr_autofree char *store = nr_store_dir(&err);
     NrStoreImage *imgs = NULL;
     size_t n = 0;
@@ -246,14 +248,9 @@ int nr_cmd_rmi(int argc, char **argv)
 {
     NrImageArgs a = { 0 };
     NrError err = { 0 };
-    int rc = parse("rmi", argc, argv, &a, &err);
+    int rc = parse("rmi", argc, argv, 1, -1, "NAME or ID to remove", &a);
     if (rc)
-        return rc < 0 ? 0 : fail(&err);
-    if (a.n_operands == 0) {
-        nr_error_msg(&err, "missing NAME or ID to remove");
-        nr_error_hint(&err, "usage: %s", nr_cli_command("rmi")->usage);
-        return fail(&err);
-    }
+        return rc < 0 ? 0 : rc;
     NrIdMap map;
     nr_autofree char *store = nr_store_dir(&err);
     if (!store || removal_map(&map, &err) < 0)
@@ -324,14 +321,9 @@ int nr_cmd_prune(int argc, char **argv)
 {
     NrImageArgs a = { 0 };
     NrError err = { 0 };
-    int rc = parse("prune", argc, argv, &a, &err);
+    int rc = parse("prune", argc, argv, 0, 0, NULL, &a);
     if (rc)
-        return rc < 0 ? 0 : fail(&err);
-    if (a.n_operands > 0) {
-        nr_error_msg(&err, "unexpected argument '%s'", a.operands[0]);
-        nr_error_hint(&err, "usage: %s", nr_cli_command("prune")->usage);
-        return fail(&err);
-    }
+        return rc < 0 ? 0 : rc;
     NrIdMap map;
     nr_autofree char *store = nr_store_dir(&err);
     if (!store || removal_map(&map, &err) < 0)
