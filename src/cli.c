@@ -75,7 +75,7 @@ static const NrOption import_options[] = {
       "names the archive gives its image are used", NULL },
     OPT_IMAGE_REF_ENTRY,
     OPT_USERNS_ENTRY,
-    OPT_QUIET_ENTRY("print only the image id: no notices, no progress bar"),
+    OPT_QUIET_ENTRY("no notices and no progress bar (warnings and errors still go to stderr)"),
     OPT_HELP_ENTRY,
 };
 
