@@ -989,6 +989,7 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
             src.fd = job->image_fd;
             archive_read_free(a);
             a = NULL;
+            nr_stream_clear(&s);   /* its reader thread would read the whole file */
             if (job->progress)   /* only the layers count from here */
                 job->progress->total = job->progress->done = 0;
             if (index_tar(&src, err) < 0)

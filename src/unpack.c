@@ -160,19 +160,26 @@ void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, N
     s->buf = g_malloc(s->buf_size);
 }
 
+/* end the reader thread (at once, unless it has reached the end) */
+static void reader_stop(NrStream *s)
+{
+    if (!s->thread)
+        return;
+    g_atomic_int_set(&s->stop, 1);
+    g_async_queue_push(s->empty, &wake_up);
+    g_thread_join(s->thread);
+    g_async_queue_unref(s->full);
+    g_async_queue_unref(s->empty);
+    for (int i = 0; i < N_CHUNKS; i++)
+        g_free(s->chunks[i].data);
+    g_free(s->chunks);
+    s->thread = NULL;
+    s->chunks = s->cur = NULL;
+}
+
 void nr_stream_clear(NrStream *s)
 {
-    if (s->thread) {
-        g_atomic_int_set(&s->stop, 1);
-        g_async_queue_push(s->empty, &wake_up);
-        g_thread_join(s->thread);
-        g_async_queue_unref(s->full);
-        g_async_queue_unref(s->empty);
-        for (int i = 0; i < N_CHUNKS; i++)
-            g_free(s->chunks[i].data);
-        g_free(s->chunks);
-        s->thread = NULL;
-    }
+    reader_stop(s);
     if (s->md)
         EVP_MD_CTX_free(s->md);
     g_free(s->buf);
@@ -245,17 +252,7 @@ const char *nr_stream_digest(NrStream *s)
 {
     if (s->thread && !s->eof)
         nr_stream_drain(s);
-    if (s->thread) {
-        /* after EOF the reader has hashed everything and ended */
-        g_thread_join(s->thread);
-        s->thread = NULL;
-        g_async_queue_unref(s->full);
-        g_async_queue_unref(s->empty);
-        for (int i = 0; i < N_CHUNKS; i++)
-            g_free(s->chunks[i].data);
-        g_free(s->chunks);
-        s->cur = NULL;
-    }
+    reader_stop(s);   /* after EOF it has hashed everything and ended */
     if (!s->hex[0]) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int n = 0;
