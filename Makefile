@@ -35,15 +35,16 @@ endif
 
 NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
                src/spawn.c src/sync.c src/store.c src/rootfs.c src/mounts.c src/init.c \
-               src/caps.c src/seccomp.c src/net.c src/cmd-run.c src/cmd-image.c
+               src/caps.c src/seccomp.c src/net.c src/slirp.c src/cmd-run.c src/cmd-image.c
 UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/sync.c src/error.c src/util.c
 
 BUILD ?= build
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack-%.o)
 
-NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS))
-NROOT_LIBS    := $(shell $(PKG_CONFIG) --libs $(NROOT_PKGS))
+# libslirp is dlopen()ed when a container gets --net=slirp: its headers only
+NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS) slirp)
+NROOT_LIBS    := $(shell $(PKG_CONFIG) --libs $(NROOT_PKGS)) -ldl
 UNPACK_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(UNPACK_PKGS))
 UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
 

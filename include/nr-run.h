@@ -2,6 +2,7 @@
  * executed in the child (which gets a copy through the fork-like clone). */
 #pragma once
 #include <stdbool.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -10,7 +11,18 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST } NrNetMode;
+/* the order of the --net choices in cli.c */
+typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST, NR_NET_SLIRP } NrNetMode;
+
+/* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] */
+typedef struct NrPort {
+    const char     *spec;        /* as given, for messages */
+    int             host_family; /* AF_UNSPEC (all addresses), AF_INET or AF_INET6 */
+    struct in_addr  host_addr4;
+    struct in6_addr host_addr6;
+    uint16_t        host_port, ctr_port;
+    bool            udp;
+} NrPort;
 typedef enum NrOverlayMode { NR_OVERLAY_AUTO, NR_OVERLAY_KERNEL, NR_OVERLAY_FUSE } NrOverlayMode;
 
 typedef struct NrVolume {
@@ -36,6 +48,10 @@ typedef struct NrRunConfig {
     NrUsernsMode  userns;
     NrIdMap       map;
     NrNetMode     net;
+    bool          net_given;    /* --net on the command line (else slirp falls back) */
+    bool          no_host_loopback;
+    NrPort       *ports;
+    size_t        n_ports;
     NrOverlayMode overlay;
     bool          read_only;
     NrVolume     *volumes;
@@ -98,8 +114,8 @@ int  nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir,
 /* does `path` exist inside the tree at rootfd (symlinks resolved inside it)? */
 bool nr_mounts_exists_in_root(int rootfd, const char *path);
 
-/* net.c */
-int  nr_net_setup(const NrRunConfig *cfg, NrError *err);
+/* net.c: loopback; with slirp, tap0 configured and its fd sent (#3) */
+int  nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err);
 
 /* caps.c */
 uint64_t nr_caps_default(void);

@@ -20,14 +20,18 @@ enum {
     NR_SYNC_RESULT,     /* child -> parent: a result string */
     NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
     NR_SYNC_STOPPED,    /* PID 1 -> parent: the payload stopped on the terminal (Ctrl-Z) */
+    NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
 };
 
 typedef struct NrSyncMsg {
     uint32_t type;
     NrError  err;       /* for NR_SYNC_ERROR; err.msg carries NR_SYNC_RESULT text */
+    int      fd;        /* received with the message (NR_SYNC_TAP), else -1 */
 } NrSyncMsg;
 
 int nr_sync_send(int fd, uint32_t type, const NrError *err);
+/* a message that carries a file descriptor */
+int nr_sync_send_fd(int fd, uint32_t type, int pass);
 int nr_sync_send_result(int fd, const char *text);
 /* returns 1 with a message, 0 on EOF, -1 on error */
 int nr_sync_recv(int fd, NrSyncMsg *msg);

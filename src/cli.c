@@ -1,6 +1,7 @@
 /* cli.c — the commands and their option tables.  One table per command
  * drives getopt_long, `--help` and (later) completions and the docs test,
  * so they cannot drift. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
@@ -17,7 +18,8 @@ enum {
     OPT_FORCE = 'f',
     OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
     OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
-    OPT_FORMAT, OPT_NO_TRUNC,
+    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK,
+    OPT_PUBLISH = 'p',
 };
 
 
@@ -62,9 +64,14 @@ static const NrOption run_options[] = {
     { "hostname",  OPT_HOSTNAME,  "NAME",          "Environment",
       "the container's host name (default: its short id)", NULL },
     { "net",       OPT_NET,       "MODE",          "Network",
-      "none: a private network with loopback only (default); host: the host's network",
-      "none host" },
-    { "network",   OPT_NET,       "MODE",          NULL, NULL, "none host" },
+      "slirp: a private network with user-mode access to the outside (default); none: "
+      "loopback only; host: the host's network", "none host slirp" },
+    { "network",   OPT_NET,       "MODE",          NULL, NULL, "none host slirp" },
+    { "publish",   OPT_PUBLISH,   "[IP:]HOSTPORT:PORT[/udp]", "Network",
+      "forward HOSTPORT of the host (all addresses, or IP) to PORT of the container; "
+      "tcp unless /udp (repeatable)", NULL },
+    { "no-host-loopback", OPT_NO_HOST_LOOPBACK, NULL, "Network",
+      "with slirp: 10.0.2.2 does not reach the host's loopback services", NULL },
     OPT_QUIET_ENTRY("print no notices and no progress bar"),
     OPT_HELP_ENTRY,
 };
@@ -409,6 +416,61 @@ static int check_hostname(const char *h, NrError *err)
     return 0;
 }
 
+static bool parse_port_number(const char *s, uint16_t *ret)
+{
+    uint32_t v;
+    if (!nr_parse_u32(s, &v) || v == 0 || v > 65535)
+        return false;
+    *ret = (uint16_t)v;
+    return true;
+}
+
+/* [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp]; an IPv6 HOSTIP in brackets */
+static int parse_port(NrRunConfig *cfg, const char *spec, NrError *err)
+{
+    nr_autofree char *copy = nr_xstrdup(spec);
+    NrPort p = { .spec = spec, .host_family = AF_UNSPEC };
+    char *proto = strchr(copy, '/');
+    if (proto) {
+        *proto++ = '\0';
+        if (strcmp(proto, "udp") == 0)
+            p.udp = true;
+        else if (strcmp(proto, "tcp") != 0)
+            return nr_error_msg(err, "invalid port '%s': the protocol is tcp or udp", spec);
+    }
+    char *ctr = strrchr(copy, ':');
+    if (!ctr)
+        return nr_error_msg(err, "invalid port '%s': expected [IP:]HOSTPORT:PORT[/udp]", spec);
+    *ctr++ = '\0';
+    char *host = copy, *ip = NULL;
+    char *colon = strrchr(copy, ':');
+    if (colon) {
+        *colon = '\0';
+        ip = copy;
+        host = colon + 1;
+        size_t n = strlen(ip);
+        if (ip[0] == '[' && n > 2 && ip[n - 1] == ']') {
+            ip[n - 1] = '\0';
+            ip++;
+            if (inet_pton(AF_INET6, ip, &p.host_addr6) != 1)
+                return nr_error_msg(err, "invalid port '%s': '%s' is not an IPv6 address", spec, ip);
+            p.host_family = AF_INET6;
+        } else if (inet_pton(AF_INET, ip, &p.host_addr4) == 1) {
+            p.host_family = AF_INET;
+        } else
+            return nr_error_msg(err, "invalid port '%s': '%s' is not an IP address (IPv6 in [ ])",
+                                spec, ip);
+    }
+    if (!parse_port_number(host, &p.host_port) || !parse_port_number(ctr, &p.ctr_port))
+        return nr_error_msg(err, "invalid port '%s': ports are numbers from 1 to 65535", spec);
+    NrPort *grown = realloc(cfg->ports, (cfg->n_ports + 1) * sizeof *grown);
+    if (!grown)
+        return nr_error_msg(err, "out of memory");
+    cfg->ports = grown;
+    cfg->ports[cfg->n_ports++] = p;
+    return 0;
+}
+
 typedef struct RunCtx {
     NrRunConfig *cfg;
     uint64_t     add, drop;
@@ -474,6 +536,12 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         if ((v = parse_choice(o, arg, err)) < 0)
             return -1;
         cfg->net = (NrNetMode)v;
+        cfg->net_given = true;
+        return 0;
+    case OPT_PUBLISH:
+        return parse_port(cfg, arg, err);
+    case OPT_NO_HOST_LOOPBACK:
+        cfg->no_host_loopback = true;
         return 0;
     case OPT_IMAGE_REF:
         if (!*arg)
@@ -499,6 +567,7 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
         }
         cfg->overlay = (NrOverlayMode)c;
     }
+    cfg->net = NR_NET_SLIRP;
     RunCtx ctx = { .cfg = cfg };
     int first = cli_getopt(nr_cli_command("run"), argc, argv, run_option, &ctx, err);
     if (first < 0)
@@ -506,6 +575,9 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     /* docker semantics: drops apply to the default set, adds win over drops,
      * except that --cap-drop=ALL with --cap-add=X keeps only X */
     cfg->caps = ctx.drop_all ? ctx.add : ((cfg->caps & ~ctx.drop) | ctx.add);
+    if (cfg->n_ports && cfg->net != NR_NET_SLIRP)
+        return nr_error_msg(err, "--publish needs the slirp network, not --net=%s",
+                            cfg->net == NR_NET_HOST ? "host" : "none");
 
     if (first >= argc) {
         nr_error_msg(err, "missing IMAGE");

@@ -13,6 +13,7 @@
 #include <termios.h>
 
 #include "nr-run.h"
+#include "nr-slirp.h"
 #include "nr-spawn.h"
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -29,7 +30,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
         if (sethostname(hostname, strlen(hostname)) < 0)
             return nr_error_errno(err, "cannot set the host name");
     }
-    if (nr_net_setup(cfg, err) < 0)
+    if (nr_net_setup(cfg, sync_fd, err) < 0)
         return -1;
     char *root = NULL;
     if (nr_rootfs_mount(cfg, &root, err) < 0)
@@ -131,6 +132,15 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     cfg->lower = cfg->img.lower;
     if (apply_image(cfg, err) < 0)
         return -1;
+    if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
+        /* the default network cannot be had here: say so once, run with
+         * loopback only rather than not at all */
+        nr_notice("no network: /dev/net/tun is not usable (%s); the container has loopback only "
+                  "(--net=none silences this, see nroot-run(1))", strerror(errno));
+        cfg->net = NR_NET_NONE;
+        if (cfg->n_ports)
+            return nr_error_msg(err, "cannot publish ports without a network: /dev/net/tun is not usable");
+    }
     const char *rt = nr_runtime_dir(err);
     if (!rt)
         return -1;
@@ -169,7 +179,7 @@ int nr_cmd_run(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, &old);
 
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (cfg.net == NR_NET_NONE)
+    if (cfg.net != NR_NET_HOST)
         flags |= CLONE_NEWNET;
     int sync_fd = -1;
     pid_t pid = nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
@@ -186,19 +196,34 @@ int nr_cmd_run(int argc, char **argv)
         kill(pid, SIGKILL);
         return NR_EXIT_FAILURE;
     }
-    struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
+    enum { MAX_POLL = 2 + 256 };
+    struct pollfd pfd[MAX_POLL] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
     NrError cerr = { 0 };
     bool have_status = false, dead = false, payload_has_tty = cfg.give_tty;
     int status = NR_EXIT_FAILURE;
+    NrSlirp *net = NULL;
     while (!have_status && !dead) {
-        if (poll(pfd, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        int timeout = -1, n = 2;
+        if (net)
+            n += nr_slirp_fill(net, pfd, 2, MAX_POLL, &timeout);
+        int pr = poll(pfd, (nfds_t)n, timeout);
+        if (pr < 0 && errno != EINTR)
             break;
-        }
+        if (net)
+            nr_slirp_dispatch(net, pr < 0);
+        if (pr <= 0)
+            continue;
         if (pfd[1].revents) {
             NrSyncMsg msg;
             int r = nr_sync_recv(sync_fd, &msg);
+            if (r == 1 && msg.type == NR_SYNC_TAP && !net && msg.fd >= 0) {
+                /* #3 parent: the network's other end */
+                if (!(net = nr_slirp_new(msg.fd, &cfg, &cerr))) {
+                    kill(pid, SIGKILL);
+                    pfd[1].fd = -1;
+                }
+            } else if (r == 1 && msg.fd >= 0)
+                close(msg.fd);
             if (r == 1 && msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
             else if (r == 1 && msg.type == NR_SYNC_STOPPED && cfg.give_tty) {
@@ -245,6 +270,7 @@ int nr_cmd_run(int argc, char **argv)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    nr_slirp_free(net);
     if (cerr.code) {
         nr_error_print(&cerr);
         if (!have_status)

@@ -272,8 +272,13 @@ static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
     return 0;
 }
 
-static char *host_resolv(bool keep_loopback)
+/* the host's resolv.conf for the container: as it is with the host's
+ * network; without its loopback name servers in a private one (they are
+ * not there); with slirp, every name server replaced by slirp's forwarder,
+ * which reaches the host's own (loopback ones too) */
+static char *host_resolv(NrNetMode net)
 {
+    bool keep_loopback = net == NR_NET_HOST;
     NrError e = { 0 };
     nr_autofree char *text = nr_read_file("/etc/resolv.conf", NULL, &e);
     NrStrv out = { 0 };
@@ -281,6 +286,8 @@ static char *host_resolv(bool keep_loopback)
     if (text) {
         char *save = NULL;
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            if (net == NR_NET_SLIRP && strncmp(l, "nameserver", 10) == 0)
+                continue;
             if (!keep_loopback && strncmp(l, "nameserver", 10) == 0) {
                 const char *a = l + 10;
                 while (*a == ' ' || *a == '\t')
@@ -294,6 +301,8 @@ static char *host_resolv(bool keep_loopback)
     }
     char *r = nr_xmalloc(len + 64);
     size_t off = 0;
+    if (net == NR_NET_SLIRP)
+        off = (size_t)sprintf(r, "nameserver 10.0.2.3\n");
     for (size_t i = 0; i < out.n; i++) {
         size_t n = strlen(out.v[i]);
         memcpy(r + off, out.v[i], n);
@@ -357,7 +366,7 @@ static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, N
                                  "127.0.1.1\t%s\n", hostname);
     }
     nr_autofree char *hn = nr_strdup_printf("%s\n", hostname);
-    nr_autofree char *resolv = host_resolv(cfg->net == NR_NET_HOST);
+    nr_autofree char *resolv = host_resolv(cfg->net);
     if (bind_etc_file(cfg, rootfd, etc, "hosts", hosts, err) < 0 ||
         bind_etc_file(cfg, rootfd, etc, "hostname", hn, err) < 0 ||
         bind_etc_file(cfg, rootfd, etc, "resolv.conf", resolv, err) < 0)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "nr-spawn.h"
 
@@ -21,6 +22,32 @@ int nr_sync_send(int fd, uint32_t type, const NrError *err)
     return w == (ssize_t)sizeof msg ? 0 : -1;
 }
 
+int nr_sync_send_fd(int fd, uint32_t type, int pass)
+{
+    NrSyncMsg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = type;
+    msg.fd = -1;
+    struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &pass, sizeof pass);
+    ssize_t w;
+    do
+        w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    return w == (ssize_t)sizeof msg ? 0 : -1;
+}
+
 int nr_sync_send_result(int fd, const char *text)
 {
     NrError e = { 0 };
@@ -30,14 +57,28 @@ int nr_sync_send_result(int fd, const char *text)
 
 int nr_sync_recv(int fd, NrSyncMsg *msg)
 {
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf };
     ssize_t r;
     do
-        r = recv(fd, msg, sizeof *msg, 0);
+        r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     while (r < 0 && errno == EINTR);
+    msg->fd = -1;
+    struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&msg->fd, CMSG_DATA(c), sizeof msg->fd);
     if (r == 0)
         return 0;
-    if (r != (ssize_t)sizeof *msg)
+    if (r != (ssize_t)sizeof *msg) {
+        if (msg->fd >= 0)
+            close(msg->fd);
         return -1;
+    }
     msg->err.msg[sizeof msg->err.msg - 1] = '\0';
     msg->err.hint[sizeof msg->err.hint - 1] = '\0';
     return 1;

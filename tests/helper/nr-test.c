@@ -20,7 +20,10 @@
  *                                  PATH is "visible" or "hidden"
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -303,11 +306,85 @@ static int cmd_sti(const char *str)
     return 0;
 }
 
+/* one ICMP echo over a datagram socket (no raw socket, no privilege: the
+ * caller's group must be in net.ipv4.ping_group_range) */
+static int cmd_ping(const char *addr)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+    if (s < 0) {
+        printf("ping: socket: %s\n", strerror(errno));
+        return 1;
+    }
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    if (inet_pton(AF_INET, addr, &to.sin_addr) != 1)
+        return 2;
+    struct icmphdr h = { .type = ICMP_ECHO };
+    h.un.echo.sequence = htons(1);
+    if (sendto(s, &h, sizeof h, 0, (struct sockaddr *)&to, sizeof to) < 0) {
+        printf("ping: sendto: %s\n", strerror(errno));
+        return 1;
+    }
+    struct pollfd p = { .fd = s, .events = POLLIN };
+    char buf[256];
+    if (poll(&p, 1, 3000) == 1 && recv(s, buf, sizeof buf, 0) >= (ssize_t)sizeof h &&
+        ((struct icmphdr *)buf)->type == ICMP_ECHOREPLY) {
+        printf("ping: reply from %s\n", addr);
+        return 0;
+    }
+    printf("ping: no reply from %s\n", addr);
+    return 1;
+}
+
+/* udp-echo PORT: answer one datagram on PORT with "echo:" and its data */
+static int cmd_udp_echo(const char *port)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
+        printf("udp-echo: bind: %s\n", strerror(errno));
+        return 1;
+    }
+    printf("udp-echo: ready\n");
+    char buf[512], out[600];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(s, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &fl);
+    if (n < 0)
+        return 1;
+    buf[n] = '\0';
+    int m = snprintf(out, sizeof out, "echo:%s", buf);
+    sendto(s, out, (size_t)m, 0, (struct sockaddr *)&from, fl);
+    return 0;
+}
+
+/* udp-send IPV4 PORT MSG: send MSG, print the answer (3 s at most) */
+static int cmd_udp_send(const char *addr, const char *port, const char *msg)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    if (s < 0 || inet_pton(AF_INET, addr, &to.sin_addr) != 1)
+        return 2;
+    for (int i = 0; i < 10; i++) {
+        sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof to);
+        struct pollfd p = { .fd = s, .events = POLLIN };
+        char buf[600];
+        ssize_t n;
+        if (poll(&p, 1, 300) == 1 && (n = recv(s, buf, sizeof buf - 1, 0)) > 0) {
+            buf[n] = '\0';
+            printf("%s\n", buf);
+            return 0;
+        }
+    }
+    printf("udp-send: no answer\n");
+    return 1;
+}
+
 static int usage(void)
 {
     fputs("usage: nr-test exit N | ids | caps | nnp | kill PID SIG | write PATH |\n"
           "       mnt PATH | pty | zombies N | sig-wait | sleep SECS [TAG...] |\n"
-          "       chroot-escape [PATH...] | sti STRING\n", stderr);
+          "       chroot-escape [PATH...] | sti STRING | ping IPV4 | udp-echo PORT |\n"
+          "       udp-send IPV4 PORT MSG\n", stderr);
     return 2;
 }
 
@@ -344,6 +421,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "sti") && argc == 3)
         return cmd_sti(argv[2]);
+    if (!strcmp(cmd, "udp-echo") && argc == 3)
+        return cmd_udp_echo(argv[2]);
+    if (!strcmp(cmd, "udp-send") && argc == 5)
+        return cmd_udp_send(argv[2], argv[3], argv[4]);
+    if (!strcmp(cmd, "ping") && argc == 3)
+        return cmd_ping(argv[2]);
     if (!strcmp(cmd, "chroot-escape"))
         return cmd_chroot_escape(argc - 2, argv + 2);
     return usage();

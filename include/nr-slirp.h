@@ -1,0 +1,22 @@
+/* nr-slirp.h — the user-mode network of --net=slirp, run in nroot's own
+ * process on the tap fd the child hands over (slirp.c), and the container
+ * side of it (net.c). */
+#pragma once
+#include <poll.h>
+#include <stdbool.h>
+
+#define NR_SLIRP_MTU   65520
+#define NR_SLIRP_GUEST  "10.0.2.100"
+#define NR_SLIRP_GUEST6 "fd00::100"
+
+struct NrRunConfig;
+typedef struct NrSlirp NrSlirp;
+
+/* load libslirp, start the stack on `tap` (taken over) and publish the ports */
+NrSlirp *nr_slirp_new(int tap, const struct NrRunConfig *cfg, NrError *err);
+void     nr_slirp_free(NrSlirp *s);
+/* put the stack's fds into pfd[first..max-1]; lowers *timeout_ms (-1:
+ * infinite) to the next timer; returns how many fds it added */
+int      nr_slirp_fill(NrSlirp *s, struct pollfd *pfd, int first, int max, int *timeout_ms);
+/* after poll(): move frames and data, run due timers */
+void     nr_slirp_dispatch(NrSlirp *s, bool poll_error);

@@ -1,0 +1,327 @@
+/* slirp.c — user-mode networking for --net=slirp, in nroot's own process
+ * (ARCHITECTURE §6): the child made tap0 in the container's network
+ * namespace and handed its fd over (#3); libslirp turns the frames read
+ * from it into ordinary sockets of the host, and back.
+ *
+ * libslirp (and the glib it links) is loaded with dlopen() when a
+ * container actually gets this network: --net=none and --net=host starts
+ * do not pay for loading it.
+ *
+ *   10.0.2.0/24, fd00::/64   the container's network
+ *   10.0.2.2, fd00::2        the host (its loopback, unless disabled)
+ *   10.0.2.3, fd00::3        DNS, forwarded to the host's resolvers
+ *   10.0.2.100, fd00::100    the container (set by net.c) */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <slirp/libslirp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "nr-run.h"
+#include "nr-slirp.h"
+
+/* the few libslirp functions nroot calls, resolved at load time */
+static struct {
+    void *handle;
+    Slirp *(*new_)(const SlirpConfig *, const SlirpCb *, void *);
+    void (*cleanup)(Slirp *);
+    void (*fill)(Slirp *, uint32_t *, SlirpAddPollCb, void *);
+    void (*poll)(Slirp *, int, SlirpGetREventsCb, void *);
+    void (*input)(Slirp *, const uint8_t *, int);
+    int (*add_hostxfwd)(Slirp *, const struct sockaddr *, socklen_t, const struct sockaddr *,
+                        socklen_t, int);
+} lib;
+
+#define MAX_TIMERS 16
+#define MAX_FRAME  (65520 + 14 + 4)
+
+typedef struct Timer {
+    SlirpTimerCb cb;
+    void        *opaque;
+    int64_t      expire_ms;   /* -1: not armed */
+    bool         used;
+} Timer;
+
+struct NrSlirp {
+    Slirp         *slirp;
+    int            tap;
+    Timer          timers[MAX_TIMERS];
+    struct pollfd *pfd;       /* the caller's array, during fill/poll */
+    int            first, n, max;
+    uint8_t        frame[MAX_FRAME];
+};
+
+static int load(NrError *err)
+{
+    if (lib.handle)
+        return 0;
+    void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        nr_error_msg(err, "--net=slirp needs libslirp: %s", dlerror());
+        nr_error_hint(err, "install it (apt-get install libslirp0), or run with --net=none or --net=host");
+        return -1;
+    }
+#define SYM(field, name)                                                                   \
+    if (!(*(void **)&lib.field = dlsym(h, name))) {                                        \
+        nr_error_msg(err, "libslirp has no %s: it is too old (4.0 or later is needed)", name); \
+        dlclose(h);                                                                        \
+        return -1;                                                                         \
+    }
+    SYM(new_, "slirp_new")
+    SYM(cleanup, "slirp_cleanup")
+    SYM(fill, "slirp_pollfds_fill")
+    SYM(poll, "slirp_pollfds_poll")
+    SYM(input, "slirp_input")
+    SYM(add_hostxfwd, "slirp_add_hostxfwd")
+#undef SYM
+    lib.handle = h;
+    return 0;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- callbacks ---- */
+
+static ssize_t cb_send(const void *buf, size_t len, void *opaque)
+{
+    NrSlirp *s = opaque;
+    ssize_t w;
+    do
+        w = write(s->tap, buf, len);
+    while (w < 0 && errno == EINTR);
+    /* a full tap queue drops the frame: TCP retransmits, as on a wire */
+    return w < 0 && errno == EAGAIN ? (ssize_t)len : w;
+}
+
+static void cb_guest_error(const char *msg, void *opaque) { (void)msg; (void)opaque; }
+static int64_t cb_clock(void *opaque) { (void)opaque; return now_ns(); }
+
+static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+    NrSlirp *s = opaque;
+    for (int i = 0; i < MAX_TIMERS; i++)
+        if (!s->timers[i].used) {
+            s->timers[i] = (Timer){ .cb = cb, .opaque = cb_opaque, .expire_ms = -1, .used = true };
+            return &s->timers[i];
+        }
+    return NULL;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+    (void)opaque;
+    if (timer)
+        ((Timer *)timer)->used = false;
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+    (void)opaque;
+    if (timer)
+        ((Timer *)timer)->expire_ms = expire_ms;
+}
+
+static void cb_register(int fd, void *opaque) { (void)fd; (void)opaque; }
+static void cb_notify(void *opaque) { (void)opaque; }
+
+static int cb_add_poll(int fd, int events, void *opaque)
+{
+    NrSlirp *s = opaque;
+    if (s->n >= s->max)
+        return -1;
+    short ev = 0;
+    if (events & SLIRP_POLL_IN)
+        ev |= POLLIN;
+    if (events & SLIRP_POLL_OUT)
+        ev |= POLLOUT;
+    if (events & SLIRP_POLL_PRI)
+        ev |= POLLPRI;
+    s->pfd[s->first + s->n] = (struct pollfd){ .fd = fd, .events = ev };
+    return s->n++;
+}
+
+static int cb_get_revents(int idx, void *opaque)
+{
+    NrSlirp *s = opaque;
+    if (idx < 0 || idx >= s->n)
+        return 0;
+    short r = s->pfd[s->first + idx].revents;
+    int out = 0;
+    if (r & POLLIN)
+        out |= SLIRP_POLL_IN;
+    if (r & POLLOUT)
+        out |= SLIRP_POLL_OUT;
+    if (r & POLLPRI)
+        out |= SLIRP_POLL_PRI;
+    if (r & POLLERR)
+        out |= SLIRP_POLL_ERR;
+    if (r & POLLHUP)
+        out |= SLIRP_POLL_HUP;
+    return out;
+}
+
+static const SlirpCb callbacks = {
+    .send_packet = cb_send,
+    .guest_error = cb_guest_error,
+    .clock_get_ns = cb_clock,
+    .timer_new = cb_timer_new,
+    .timer_free = cb_timer_free,
+    .timer_mod = cb_timer_mod,
+    .register_poll_fd = cb_register,
+    .unregister_poll_fd = cb_register,
+    .notify = cb_notify,
+};
+
+/* ---- ports ---- */
+
+/* one forward: host address -> the container's address of the same family */
+static int forward(NrSlirp *s, const NrPort *p, int family, const void *addr, int flags)
+{
+    struct sockaddr_storage host = { 0 }, guest = { 0 };
+    socklen_t len;
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *h = (struct sockaddr_in6 *)&host, *g = (struct sockaddr_in6 *)&guest;
+        h->sin6_family = g->sin6_family = AF_INET6;
+        h->sin6_port = htons(p->host_port);
+        g->sin6_port = htons(p->ctr_port);
+        memcpy(&h->sin6_addr, addr, sizeof h->sin6_addr);
+        inet_pton(AF_INET6, NR_SLIRP_GUEST6, &g->sin6_addr);
+        len = sizeof *h;
+        flags |= SLIRP_HOSTFWD_V6ONLY;
+    } else {
+        struct sockaddr_in *h = (struct sockaddr_in *)&host, *g = (struct sockaddr_in *)&guest;
+        h->sin_family = g->sin_family = AF_INET;
+        h->sin_port = htons(p->host_port);
+        g->sin_port = htons(p->ctr_port);
+        memcpy(&h->sin_addr, addr, sizeof h->sin_addr);
+        inet_pton(AF_INET, NR_SLIRP_GUEST, &g->sin_addr);
+        len = sizeof *h;
+    }
+    errno = 0;
+    return lib.add_hostxfwd(s->slirp, (struct sockaddr *)&host, len, (struct sockaddr *)&guest, len,
+                            flags);
+}
+
+static int publish(NrSlirp *s, const NrPort *p, NrError *err)
+{
+    int flags = p->udp ? SLIRP_HOSTFWD_UDP : 0, r;
+    if (p->host_family == AF_UNSPEC) {
+        /* every address: IPv4 to the container's IPv4, IPv6 (where the host
+         * has it) to its IPv6 */
+        struct in_addr any4 = { .s_addr = htonl(INADDR_ANY) };
+        r = forward(s, p, AF_INET, &any4, flags);
+        if (r == 0 && forward(s, p, AF_INET6, &in6addr_any, flags) < 0 && errno == EADDRINUSE)
+            r = -1;
+    } else if (p->host_family == AF_INET6)
+        r = forward(s, p, AF_INET6, &p->host_addr6, flags);
+    else
+        r = forward(s, p, AF_INET, &p->host_addr4, flags);
+    if (r < 0) {
+        int e = errno;
+        nr_error_msg(err, "cannot publish port '%s': %s", p->spec,
+                     e == EADDRINUSE || e == 0 ? "the host port is in use" : strerror(e));
+        if (e == EACCES)
+            nr_error_hint(err, "ports below net.ipv4.ip_unprivileged_port_start need privileges");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the stack ---- */
+
+NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
+{
+    if (load(err) < 0)
+        return NULL;
+    NrSlirp *s = nr_xmalloc(sizeof *s);
+    s->tap = tap;
+    SlirpConfig c = { .version = 4, .in_enabled = true, .in6_enabled = true, .vprefix_len = 64,
+                      .if_mtu = NR_SLIRP_MTU, .if_mru = NR_SLIRP_MTU,
+                      .disable_host_loopback = cfg->no_host_loopback,
+                      .vhostname = cfg->hostname ? cfg->hostname : cfg->cid };
+    inet_pton(AF_INET, "10.0.2.0", &c.vnetwork);
+    inet_pton(AF_INET, "255.255.255.0", &c.vnetmask);
+    inet_pton(AF_INET, "10.0.2.2", &c.vhost);
+    inet_pton(AF_INET, "10.0.2.3", &c.vnameserver);
+    inet_pton(AF_INET, "10.0.2.15", &c.vdhcp_start);
+    inet_pton(AF_INET6, "fd00::", &c.vprefix_addr6);
+    inet_pton(AF_INET6, "fd00::2", &c.vhost6);
+    inet_pton(AF_INET6, "fd00::3", &c.vnameserver6);
+    s->slirp = lib.new_(&c, &callbacks, s);
+    if (!s->slirp) {
+        nr_error_msg(err, "cannot start the user-mode network (libslirp)");
+        free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->n_ports; i++)
+        if (publish(s, &cfg->ports[i], err) < 0) {
+            nr_slirp_free(s);
+            return NULL;
+        }
+    return s;
+}
+
+void nr_slirp_free(NrSlirp *s)
+{
+    if (!s)
+        return;
+    lib.cleanup(s->slirp);
+    close(s->tap);
+    free(s);
+}
+
+int nr_slirp_fill(NrSlirp *s, struct pollfd *pfd, int first, int max, int *timeout_ms)
+{
+    s->pfd = pfd;
+    s->first = first;
+    s->n = 0;
+    s->max = max - first;
+    /* the tap first: frames from the container */
+    cb_add_poll(s->tap, SLIRP_POLL_IN, s);
+    uint32_t t = UINT32_MAX;
+    lib.fill(s->slirp, &t, cb_add_poll, s);
+    int64_t now = now_ns() / 1000000;
+    for (int i = 0; i < MAX_TIMERS; i++) {
+        const Timer *tm = &s->timers[i];
+        if (tm->used && tm->expire_ms >= 0) {
+            int64_t left = tm->expire_ms > now ? tm->expire_ms - now : 0;
+            if ((uint64_t)left < t)
+                t = (uint32_t)left;
+        }
+    }
+    int ms = t == UINT32_MAX ? -1 : (int)(t > 60000 ? 60000 : t);
+    if (*timeout_ms < 0 || (ms >= 0 && ms < *timeout_ms))
+        *timeout_ms = ms;
+    return s->n;
+}
+
+void nr_slirp_dispatch(NrSlirp *s, bool poll_error)
+{
+    /* frames from the container, a batch per wake-up */
+    if (s->pfd[s->first].revents & POLLIN) {
+        for (int i = 0; i < 64; i++) {
+            ssize_t n = read(s->tap, s->frame, sizeof s->frame);
+            if (n <= 0)
+                break;
+            lib.input(s->slirp, s->frame, (int)n);
+        }
+    }
+    /* the indexes slirp got from cb_add_poll count the tap's slot 0 */
+    lib.poll(s->slirp, poll_error, cb_get_revents, s);
+    int64_t now = now_ns() / 1000000;
+    for (int i = 0; i < MAX_TIMERS; i++) {
+        Timer *tm = &s->timers[i];
+        if (tm->used && tm->expire_ms >= 0 && tm->expire_ms <= now) {
+            tm->expire_ms = -1;
+            tm->cb(tm->opaque);
+        }
+    }
+}
