@@ -178,3 +178,28 @@ host_httpd() {
     # clock ticks (1/100 s): at most 2 in 2 s
     [ $((t1 - t0)) -le 2 ] || fail "nroot used $((t1 - t0)) ticks in 2 s of idling"
 }
+
+@test "net: a name served by a resolver on the host's loopback resolves through 10.0.2.3" {
+    need_tun
+    need_tool dnsmasq
+    skip_if_mode single
+    [ -n "$(subid_range /etc/subuid)" ] || skip "needs a subordinate id range (for dnsmasq's setgroups)"
+    # a "host" of its own: new user, mount and network namespaces, with
+    # dnsmasq on its 127.0.0.1:53 and a resolv.conf naming only that
+    cat >"$BATS_TEST_TMPDIR/host.sh" <<'SCRIPT'
+set -e
+ip link set lo up
+dnsmasq --port=53 --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+    --user=root --group=root --pid-file="$1/dnsmasq.pid" --address=/nroot-test.example/192.0.2.7
+echo "nameserver 127.0.0.1" >"$1/resolv.conf"
+mount --bind "$1/resolv.conf" /etc/resolv.conf
+trap 'kill "$(cat "$1/dnsmasq.pid")"' EXIT
+"$2" run --userns=single "$3" nslookup nroot-test.example
+SCRIPT
+    run timeout 30 env PATH="$NROOT_TEST_SYS_PATH" unshare --map-auto --map-root-user --mount --net \
+        sh "$BATS_TEST_TMPDIR/host.sh" "$BATS_TEST_TMPDIR" "$NROOT" "$IMG"
+    echo "$output"
+    assert_output --partial "Server:"
+    assert_output --partial "10.0.2.3"
+    assert_output --partial "Address: 192.0.2.7"
+}
