@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <stdbool.h>
 
+#include "nr-error.h"
+
 #define NR_SLIRP_MTU   65520
 #define NR_SLIRP_GUEST  "10.0.2.100"
 #define NR_SLIRP_GUEST6 "fd00::100"

@@ -21,6 +21,8 @@ enum {
     NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
     NR_SYNC_STOPPED,    /* PID 1 -> parent: the payload stopped on the terminal (Ctrl-Z) */
     NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
+    NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
+    NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
 };
 
 typedef struct NrSyncMsg {
@@ -32,6 +34,7 @@ typedef struct NrSyncMsg {
 int nr_sync_send(int fd, uint32_t type, const NrError *err);
 /* a message that carries a file descriptor */
 int nr_sync_send_fd(int fd, uint32_t type, int pass);
+int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err);
 int nr_sync_send_result(int fd, const char *text);
 /* returns 1 with a message, 0 on EOF, -1 on error */
 int nr_sync_recv(int fd, NrSyncMsg *msg);

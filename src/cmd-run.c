@@ -12,9 +12,12 @@
 #include <sys/wait.h>
 #include <termios.h>
 
+#include "nr-portfwd.h"
 #include "nr-run.h"
 #include "nr-slirp.h"
 #include "nr-spawn.h"
+
+static NrPortfwd *ports;   /* published TCP ports, bound before the start */
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
@@ -141,6 +144,8 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         if (cfg->n_ports)
             return nr_error_msg(err, "cannot publish ports without a network: /dev/net/tun is not usable");
     }
+    if (cfg->n_ports && !(ports = nr_portfwd_new(cfg, err)))
+        return -1;
     const char *rt = nr_runtime_dir(err);
     if (!rt)
         return -1;
@@ -202,15 +207,24 @@ int nr_cmd_run(int argc, char **argv)
     bool have_status = false, dead = false, payload_has_tty = cfg.give_tty;
     int status = NR_EXIT_FAILURE;
     NrSlirp *net = NULL;
+    /* a peer that closes while nroot writes to it (a forwarded connection,
+     * the tap) must give EPIPE, not end nroot */
+    signal(SIGPIPE, SIG_IGN);
+    if (ports)
+        nr_portfwd_start(ports, sync_fd);
     while (!have_status && !dead) {
         int timeout = -1, n = 2;
         if (net)
             n += nr_slirp_fill(net, pfd, 2, MAX_POLL, &timeout);
+        if (ports)
+            n += nr_portfwd_fill(ports, pfd, n, MAX_POLL);
         int pr = poll(pfd, (nfds_t)n, timeout);
         if (pr < 0 && errno != EINTR)
             break;
         if (net)
             nr_slirp_dispatch(net, pr < 0);
+        if (ports && pr > 0)
+            nr_portfwd_dispatch(ports, pfd);
         if (pr <= 0)
             continue;
         if (pfd[1].revents) {
@@ -222,6 +236,8 @@ int nr_cmd_run(int argc, char **argv)
                     kill(pid, SIGKILL);
                     pfd[1].fd = -1;
                 }
+            } else if (r == 1 && msg.type == NR_SYNC_CONNECTED && ports) {
+                nr_portfwd_connected(ports, &msg);
             } else if (r == 1 && msg.fd >= 0)
                 close(msg.fd);
             if (r == 1 && msg.type == NR_SYNC_ERROR)
@@ -271,6 +287,7 @@ int nr_cmd_run(int argc, char **argv)
             ;
     }
     nr_slirp_free(net);
+    nr_portfwd_free(ports);
     if (cerr.code) {
         nr_error_print(&cerr);
         if (!have_status)

@@ -11,6 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +23,7 @@
 #include <termios.h>
 
 #include "nr-run.h"
+#include "nr-slirp.h"
 #include "nr-spawn.h"
 
 extern char **environ;
@@ -263,6 +269,34 @@ static int payload(const NrRunConfig *cfg, NrError *err)
     return nr_error_set(err, NR_EXIT_CANNOT, e, "cannot run '%s'", cmd);
 }
 
+/* the parent asks for a socket connected to a port of the container: it
+ * can only be made in this network namespace */
+static void serve_request(int sync_fd)
+{
+    NrSyncMsg msg;
+    if (nr_sync_recv(sync_fd, &msg) != 1) {
+        return;
+    }
+    if (msg.fd >= 0)
+        close(msg.fd);
+    if (msg.type != NR_SYNC_CONNECT)
+        return;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)msg.err.code) };
+    inet_pton(AF_INET, NR_SLIRP_GUEST, &to.sin_addr);
+    if (s >= 0 && connect(s, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
+        close(s);
+        s = -1;
+    }
+    NrError answer = { .errnum = msg.err.errnum };
+    if (s >= 0) {
+        /* the request id travels in err.errnum, as it came */
+        nr_sync_send_fd_err(sync_fd, NR_SYNC_CONNECTED, s, &answer);
+        close(s);
+    } else
+        nr_sync_send(sync_fd, NR_SYNC_CONNECTED, &answer);
+}
+
 extern char **nr_main_argv;
 extern int nr_main_argc;
 
@@ -343,11 +377,28 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
             nr_caps_set(kill_only, &ignored);
     }
 
+    /* signals, and the parent's requests for sockets into the container's
+     * network (published ports, portfwd.c) */
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     for (;;) {
-        siginfo_t si;
-        int sig = sigwaitinfo(&set, &si);
-        if (sig < 0)
-            continue;
+        int sig;
+        if (sfd >= 0) {
+            struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
+            if (poll(pfd, 2, -1) < 0)
+                continue;
+            if (pfd[1].revents & POLLIN)
+                serve_request(sync_fd);
+            if (!(pfd[0].revents & POLLIN))
+                continue;
+            struct signalfd_siginfo ssi;
+            if (read(sfd, &ssi, sizeof ssi) != (ssize_t)sizeof ssi)
+                continue;
+            sig = (int)ssi.ssi_signo;
+        } else {
+            siginfo_t si;
+            if ((sig = sigwaitinfo(&set, &si)) < 0)
+                continue;
+        }
         if (sig == SIGCONT && cfg->give_tty)
             continue;   /* the parent says whether in the foreground or not */
         if (sig == NR_SIG_FG || sig == NR_SIG_BG) {

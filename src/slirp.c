@@ -261,8 +261,9 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
         free(s);
         return NULL;
     }
+    /* TCP ports are nroot's own (portfwd.c); UDP goes through slirp */
     for (size_t i = 0; i < cfg->n_ports; i++)
-        if (publish(s, &cfg->ports[i], err) < 0) {
+        if (cfg->ports[i].udp && publish(s, &cfg->ports[i], err) < 0) {
             nr_slirp_free(s);
             return NULL;
         }

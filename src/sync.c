@@ -24,10 +24,17 @@ int nr_sync_send(int fd, uint32_t type, const NrError *err)
 
 int nr_sync_send_fd(int fd, uint32_t type, int pass)
 {
+    return nr_sync_send_fd_err(fd, type, pass, NULL);
+}
+
+int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err)
+{
     NrSyncMsg msg;
     memset(&msg, 0, sizeof msg);
     msg.type = type;
     msg.fd = -1;
+    if (err)
+        msg.err = *err;
     struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
     union {
         char buf[CMSG_SPACE(sizeof(int))];
