@@ -7,6 +7,7 @@
 #include "nr-spawn.h"
 
 struct NrRunConfig;
+struct NrPort;
 typedef struct NrPortfwd NrPortfwd;
 
 /* bind and listen on the host side of every TCP port of cfg (before the
@@ -19,3 +20,5 @@ int        nr_portfwd_fill(NrPortfwd *f, struct pollfd *pfd, int first, int max)
 void       nr_portfwd_dispatch(NrPortfwd *f, struct pollfd *pfd);
 /* PID 1's answer: NR_SYNC_CONNECTED with the socket (or without: refused) */
 void       nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg);
+/* "cannot publish port 'SPEC': ..." for a bind that failed with errnum */
+int        nr_port_error(const struct NrPort *p, int errnum, NrError *err);

@@ -85,6 +85,15 @@ static int listen_on(NrPortfwd *f, const NrPort *p, int family, const void *addr
     return 0;
 }
 
+int nr_port_error(const NrPort *p, int errnum, NrError *err)
+{
+    nr_error_msg(err, "cannot publish port '%s': %s", p->spec,
+                 errnum == EADDRINUSE || errnum == 0 ? "the host port is in use" : strerror(errnum));
+    if (errnum == EACCES)
+        nr_error_hint(err, "ports below net.ipv4.ip_unprivileged_port_start need privileges");
+    return -1;
+}
+
 NrPortfwd *nr_portfwd_new(const NrRunConfig *cfg, NrError *err)
 {
     NrPortfwd *f = nr_xmalloc(sizeof *f);
@@ -105,14 +114,8 @@ NrPortfwd *nr_portfwd_new(const NrRunConfig *cfg, NrError *err)
         else
             r = listen_on(f, p, AF_INET, &p->host_addr4, err);
         if (r < 0) {
-            if (!err->code) {
-                int e = errno;
-                nr_error_msg(err, "cannot publish port '%s': %s", p->spec,
-                             e == EADDRINUSE ? "the host port is in use" : strerror(e));
-                if (e == EACCES)
-                    nr_error_hint(err, "ports below net.ipv4.ip_unprivileged_port_start need "
-                                  "privileges");
-            }
+            if (!err->code)
+                nr_port_error(p, errno, err);
             nr_portfwd_free(f);
             return NULL;
         }

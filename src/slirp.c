@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nr-portfwd.h"
 #include "nr-run.h"
 #include "nr-slirp.h"
 
@@ -224,15 +225,7 @@ static int publish(NrSlirp *s, const NrPort *p, NrError *err)
         r = forward(s, p, AF_INET6, &p->host_addr6, flags);
     else
         r = forward(s, p, AF_INET, &p->host_addr4, flags);
-    if (r < 0) {
-        int e = errno;
-        nr_error_msg(err, "cannot publish port '%s': %s", p->spec,
-                     e == EADDRINUSE || e == 0 ? "the host port is in use" : strerror(e));
-        if (e == EACCES)
-            nr_error_hint(err, "ports below net.ipv4.ip_unprivileged_port_start need privileges");
-        return -1;
-    }
-    return 0;
+    return r < 0 ? nr_port_error(p, errno, err) : 0;
 }
 
 /* ---- the stack ---- */

@@ -22,6 +22,15 @@ host_httpd() {
     BG_PIDS+=($!)
 }
 
+# a page "from-the-host" served on the host's 127.0.0.1:$HOST_PORT
+serve_on_host_loopback() {
+    HOST_PORT=$(port)
+    mkdir -p "$BATS_TEST_TMPDIR/www"
+    echo from-the-host >"$BATS_TEST_TMPDIR/www/index.html"
+    host_httpd "127.0.0.1:$HOST_PORT" "$BATS_TEST_TMPDIR/www"
+    wait_for 50 busybox wget -q -O /dev/null "http://127.0.0.1:$HOST_PORT/" || fail "the host httpd did not start"
+}
+
 @test "net: the default network is slirp: tap0 10.0.2.100/24, MTU 65520, default route via 10.0.2.2" {
     need_tun
     nrun "$IMG" sh -c 'ip -4 -o addr show tap0; cat /sys/class/net/tap0/mtu; ip route show default'
@@ -46,26 +55,16 @@ host_httpd() {
 
 @test "net: a service on the host's loopback is reachable at 10.0.2.2" {
     need_tun
-    local p
-    p=$(port)
-    mkdir -p "$BATS_TEST_TMPDIR/www"
-    echo from-the-host >"$BATS_TEST_TMPDIR/www/index.html"
-    host_httpd "127.0.0.1:$p" "$BATS_TEST_TMPDIR/www"
-    wait_for 50 busybox wget -q -O /dev/null "http://127.0.0.1:$p/" || fail "the host httpd did not start"
-    nrun "$IMG" wget -q -O - "http://10.0.2.2:$p/"
+    serve_on_host_loopback
+    nrun "$IMG" wget -q -O - "http://10.0.2.2:$HOST_PORT/"
     assert_output from-the-host
 }
 
 @test "net: --no-host-loopback: 10.0.2.2 does not reach the host's loopback" {
     need_tun
-    local p
-    p=$(port)
-    mkdir -p "$BATS_TEST_TMPDIR/www"
-    echo from-the-host >"$BATS_TEST_TMPDIR/www/index.html"
-    host_httpd "127.0.0.1:$p" "$BATS_TEST_TMPDIR/www"
-    wait_for 50 busybox wget -q -O /dev/null "http://127.0.0.1:$p/" || fail "the host httpd did not start"
+    serve_on_host_loopback
     # (busybox wget may crash on the refused connection: any failure counts)
-    nrun --no-host-loopback "$IMG" sh -c "wget -q -T 3 -O - http://10.0.2.2:$p/ || echo refused"
+    nrun --no-host-loopback "$IMG" sh -c "wget -q -T 3 -O - http://10.0.2.2:$HOST_PORT/ || echo refused"
     refute_output --partial from-the-host
     assert_output --partial refused
 }
