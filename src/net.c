@@ -74,6 +74,22 @@ static int route_ipv4(int s, const char *dev, NrError *err)
     return 0;
 }
 
+/* IPv6 on a static address: no duplicate address detection (the address
+ * is usable at once), no router advertisements and no solicitations (slirp's
+ * RA would only add a second, SLAAC, address and route, and solicitations
+ * would wake nroot for nothing).  Set before the link is up, when the
+ * kernel would otherwise start both. */
+static void ipv6_static(const char *dev)
+{
+    static const char *const off[] = { "accept_dad", "accept_ra", "router_solicitations" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) {
+        char path[96];
+        NrError ignored = { 0 };
+        snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/%s", dev, off[i]);
+        nr_write_file_at(AT_FDCWD, path, "0", 0644, &ignored);
+    }
+}
+
 /* fd00::100/64 and a default route via fd00::2; quietly nothing on a
  * kernel without IPv6 */
 static int set_ipv6(const char *dev, NrError *err)
@@ -81,11 +97,6 @@ static int set_ipv6(const char *dev, NrError *err)
     nr_autoclose int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return errno == EAFNOSUPPORT ? 0 : nr_error_errno(err, "socket");
-    /* no duplicate address detection: the address is usable at once */
-    char path[96];
-    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/accept_dad", dev);
-    nr_write_file_at(AT_FDCWD, path, "0", 0644, err);
-    memset(err, 0, sizeof *err);
     int index = (int)if_nametoindex(dev);
     struct nr_in6_ifreq r = { .prefixlen = 64, .ifindex = index };
     inet_pton(AF_INET6, NR_SLIRP_GUEST6, &r.addr);
@@ -143,6 +154,7 @@ static int tap_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
     nr_autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return nr_error_errno(err, "socket");
+    ipv6_static("tap0");
     if (link_up(s, "tap0", NR_SLIRP_MTU, err) < 0 || set_ipv4(s, "tap0", err) < 0 ||
         route_ipv4(s, "tap0", err) < 0 || set_ipv6("tap0", err) < 0)
         return -1;

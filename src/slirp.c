@@ -282,6 +282,14 @@ int nr_slirp_fill(NrSlirp *s, struct pollfd *pfd, int first, int max, int *timeo
     cb_add_poll(s->tap, SLIRP_POLL_IN, s);
     uint32_t t = UINT32_MAX;
     lib.fill(s->slirp, &t, cb_add_poll, s);
+    /* libslirp caps the timeout at 1000 ms even when it has nothing timed
+     * to do: it answers 2 ms while a TCP connection needs its fast timer,
+     * at most 499 ms while any TCP connection or IP fragment needs the slow
+     * one, and exactly the 1000 ms cap otherwise.  Then only the timers it
+     * made through our callbacks (below) matter, and an idle container
+     * wakes nroot not once a second but never. */
+    if (t == 1000)
+        t = UINT32_MAX;
     int64_t now = now_ns() / 1000000;
     for (int i = 0; i < MAX_TIMERS; i++) {
         const Timer *tm = &s->timers[i];
