@@ -1,13 +1,19 @@
 /* net.c — the container's side of its network namespace: loopback for
- * every private network; for --net=slirp also tap0, addressed and routed
- * with plain ioctls (no netlink library), whose fd goes to the parent (#3);
- * for --net=host the host's stack (nothing to do). */
+ * every private network; for --net=slirp also tap0, addressed with ioctls
+ * and routed with one rtnetlink request per route, whose fd goes to the
+ * parent (#3); for --net=host the host's stack (nothing to do).
+ *
+ * The four route requests are built here rather than with libmnl: loading
+ * one more shared library costs every start 0.15-0.2 ms (hyperfine, nroot
+ * --version with and without it), which is a third of nroot's lead over
+ * bwrap, for a message of three structures. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <net/route.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -58,19 +64,104 @@ static int set_ipv4(int s, const char *dev, NrError *err)
     return 0;
 }
 
-static int route_ipv4(int s, const char *dev, NrError *err)
+/* Every route of tap0 carries RTAX_QUICKACK: the container's TCP
+ * acknowledges each segment at once instead of delaying the ACK.  libslirp
+ * keeps what it sent in a small socket buffer until it is acknowledged, a
+ * few 64 KiB segments, so a delayed ACK stalls it; measured with iperf3,
+ * host -> container through slirp went from 5.2 to 6.7 Gbit/s.  The
+ * kernel's own prefix routes are replaced by the same with the flag. */
+typedef struct Route {
+    int           family;
+    const char   *dst;        /* NULL: the default route */
+    unsigned char dst_len;
+    const char   *gw;         /* NULL: on the link */
+    const char   *src;        /* preferred source, or NULL */
+    uint32_t      priority;
+    unsigned char protocol, scope;
+} Route;
+
+typedef struct NlReq {
+    struct nlmsghdr nh;
+    struct rtmsg    rt;
+    char            attrs[256];
+} NlReq;
+
+static struct rtattr *attr_put(NlReq *q, unsigned short type, const void *data, size_t len)
 {
-    struct rtentry rt;
-    memset(&rt, 0, sizeof rt);
-    struct sockaddr_in *dst = (struct sockaddr_in *)&rt.rt_dst;
-    struct sockaddr_in *gw = (struct sockaddr_in *)&rt.rt_gateway;
-    struct sockaddr_in *mask = (struct sockaddr_in *)&rt.rt_genmask;
-    dst->sin_family = gw->sin_family = mask->sin_family = AF_INET;
-    inet_pton(AF_INET, "10.0.2.2", &gw->sin_addr);
-    rt.rt_flags = RTF_UP | RTF_GATEWAY;
-    rt.rt_dev = (char *)dev;
-    if (ioctl(s, SIOCADDRT, &rt) < 0)
-        return nr_error_errno(err, "cannot add the default route");
+    struct rtattr *a = (struct rtattr *)((char *)q + NLMSG_ALIGN(q->nh.nlmsg_len));
+    a->rta_type = type;
+    a->rta_len = (unsigned short)RTA_LENGTH(len);
+    if (len)
+        memcpy(RTA_DATA(a), data, len);
+    q->nh.nlmsg_len = NLMSG_ALIGN(q->nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+    return a;
+}
+
+static int route_set(int nl, unsigned ifindex, const Route *r, NrError *err)
+{
+    NlReq q;
+    memset(&q, 0, sizeof q);
+    q.nh.nlmsg_len = NLMSG_LENGTH(sizeof q.rt);
+    q.nh.nlmsg_type = RTM_NEWROUTE;
+    q.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+    q.nh.nlmsg_seq = 1;
+    q.rt.rtm_family = (unsigned char)r->family;
+    q.rt.rtm_dst_len = r->dst_len;
+    q.rt.rtm_table = RT_TABLE_MAIN;
+    q.rt.rtm_protocol = r->protocol;
+    q.rt.rtm_scope = r->scope;
+    q.rt.rtm_type = RTN_UNICAST;
+    size_t alen = r->family == AF_INET ? 4 : 16;
+    unsigned char a[16];
+    const struct { unsigned short type; const char *addr; } addrs[] = {
+        { RTA_DST, r->dst }, { RTA_GATEWAY, r->gw }, { RTA_PREFSRC, r->src },
+    };
+    for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++)
+        if (addrs[i].addr && inet_pton(r->family, addrs[i].addr, a) == 1)
+            attr_put(&q, addrs[i].type, a, alen);
+    attr_put(&q, RTA_OIF, &ifindex, sizeof ifindex);
+    if (r->priority)
+        attr_put(&q, RTA_PRIORITY, &r->priority, sizeof r->priority);
+    /* RTA_METRICS holds the metrics as attributes of their own */
+    struct rtattr *metrics = attr_put(&q, RTA_METRICS, NULL, 0);
+    uint32_t one = 1;
+    attr_put(&q, RTAX_QUICKACK, &one, sizeof one);
+    metrics->rta_len = (unsigned short)((char *)&q + q.nh.nlmsg_len - (char *)metrics);
+
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    if (sendto(nl, &q, q.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+        return nr_error_errno(err, "cannot set the routes of tap0 (netlink)");
+    /* the kernel's answer: an NLMSG_ERROR with 0 for success */
+    union { struct nlmsghdr nh; char buf[512]; } ans;
+    ssize_t n;
+    do
+        n = recv(nl, &ans, sizeof ans, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)) || ans.nh.nlmsg_type != NLMSG_ERROR)
+        return nr_error_msg(err, "cannot set the routes of tap0: no answer from the kernel");
+    const struct nlmsgerr *e = NLMSG_DATA(&ans.nh);
+    if (e->error) {
+        errno = -e->error;
+        return nr_error_errno(err, "cannot set the route to %s of tap0", r->dst ? r->dst : "the default");
+    }
+    return 0;
+}
+
+static int routes(bool ipv6, NrError *err)
+{
+    static const Route table[] = {
+        { AF_INET, "10.0.2.0", 24, NULL, NR_SLIRP_GUEST, 0, RTPROT_KERNEL, RT_SCOPE_LINK },
+        { AF_INET, NULL, 0, "10.0.2.2", NULL, 0, RTPROT_BOOT, RT_SCOPE_UNIVERSE },
+        { AF_INET6, "fd00::", 64, NULL, NULL, 256, RTPROT_KERNEL, RT_SCOPE_UNIVERSE },
+        { AF_INET6, NULL, 0, "fd00::2", NULL, 1, RTPROT_BOOT, RT_SCOPE_UNIVERSE },
+    };
+    unsigned ifindex = if_nametoindex("tap0");
+    nr_autoclose int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (nl < 0)
+        return nr_error_errno(err, "cannot open a netlink socket");
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if ((table[i].family == AF_INET || ipv6) && route_set(nl, ifindex, &table[i], err) < 0)
+            return -1;
     return 0;
 }
 
@@ -90,26 +181,18 @@ static void ipv6_static(const char *dev)
     }
 }
 
-/* fd00::100/64 and a default route via fd00::2; quietly nothing on a
- * kernel without IPv6 */
-static int set_ipv6(const char *dev, NrError *err)
+/* fd00::100/64; on a kernel without IPv6, quietly nothing (and *ipv6
+ * false) */
+static int set_ipv6(const char *dev, bool *ipv6, NrError *err)
 {
     nr_autoclose int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    *ipv6 = s >= 0;
     if (s < 0)
         return errno == EAFNOSUPPORT ? 0 : nr_error_errno(err, "socket");
-    int index = (int)if_nametoindex(dev);
-    struct nr_in6_ifreq r = { .prefixlen = 64, .ifindex = index };
+    struct nr_in6_ifreq r = { .prefixlen = 64, .ifindex = (int)if_nametoindex(dev) };
     inet_pton(AF_INET6, NR_SLIRP_GUEST6, &r.addr);
     if (ioctl(s, SIOCSIFADDR, &r) < 0)
         return nr_error_errno(err, "cannot set the IPv6 address of %s", dev);
-    struct in6_rtmsg rt;
-    memset(&rt, 0, sizeof rt);
-    inet_pton(AF_INET6, "fd00::2", &rt.rtmsg_gateway);
-    rt.rtmsg_flags = RTF_UP | RTF_GATEWAY;
-    rt.rtmsg_metric = 1;
-    rt.rtmsg_ifindex = index;
-    if (ioctl(s, SIOCADDRT, &rt) < 0)
-        return nr_error_errno(err, "cannot add the IPv6 default route");
     return 0;
 }
 
@@ -155,8 +238,9 @@ static int tap_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
     if (s < 0)
         return nr_error_errno(err, "socket");
     ipv6_static("tap0");
+    bool ipv6;
     if (link_up(s, "tap0", NR_SLIRP_MTU, err) < 0 || set_ipv4(s, "tap0", err) < 0 ||
-        route_ipv4(s, "tap0", err) < 0 || set_ipv6("tap0", err) < 0)
+        set_ipv6("tap0", &ipv6, err) < 0 || routes(ipv6, err) < 0)
         return -1;
     ping_groups(cfg);
     /* #3 child: the parent runs the stack on the other end of tap0 */

@@ -49,6 +49,25 @@ serve_on_host_loopback() {
     [ "${#lines[@]}" = 2 ] || fail "expected one global address and one default route"
 }
 
+@test "net: every route of tap0 acknowledges each segment at once (quickack)" {
+    need_tun
+    need_tool nsenter
+    need_tool ip
+    start_nroot "$BATS_TEST_TMPDIR/out" run "$IMG" nr-test sleep 10
+    # the payload (PID 1 is not dumpable: its namespaces cannot be opened)
+    local init= payload=
+    wait_for 50 eval 'init=$(pgrep -P "$NROOT_PID"); payload=$(pgrep -P "${init:-0}"); [ -n "$payload" ]'
+    # the host's ip, in the container's user and network namespaces
+    run nsenter --preserve-credentials -U -n -t "$payload" sh -c 'ip route show dev tap0; ip -6 route show dev tap0'
+    echo "$output"
+    assert_line --regexp '^default via 10\.0\.2\.2 .*quickack 1'
+    assert_line --regexp '^10\.0\.2\.0/24 .*quickack 1'
+    if [ -d /proc/sys/net/ipv6 ]; then
+        assert_line --regexp '^fd00::/64 .*quickack 1'
+        assert_line --regexp '^default via fd00::2 .*quickack 1'
+    fi
+}
+
 @test "net: /etc/resolv.conf names slirp's DNS forwarder 10.0.2.3 only" {
     need_tun
     nrun "$IMG" grep '^nameserver' /etc/resolv.conf
