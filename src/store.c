@@ -884,7 +884,7 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
         imgs = grown;
         NrStoreImage *s = &imgs[n++];
         memset(s, 0, sizeof *s);
-        snprintf(s->dirname, sizeof s->dirname, "%s", de->d_name);
+        snprintf(s->dirname, sizeof s->dirname, "%.81s", de->d_name);   /* valid_dirname: 64+1+16 */
         snprintf(s->id, sizeof s->id, "%.64s", de->d_name);
         snprintf(s->tag, sizeof s->tag, "%s", de->d_name + 65);
         char info[PATH_MAX];
