@@ -31,6 +31,14 @@ serve_on_host_loopback() {
     wait_for 50 busybox wget -q -O /dev/null "http://127.0.0.1:$HOST_PORT/" || fail "the host httpd did not start"
 }
 
+# httpd -f -p 8080 in a container published with -p SPEC, answering on
+# 127.0.0.1:HOSTPORT; the first page it served lands in $BATS_TEST_TMPDIR/got
+publish_httpd() {   # SPEC HOSTPORT
+    start_nroot "$BATS_TEST_TMPDIR/out" run -p "$1" "$IMG" httpd -f -p 8080 -h /data
+    wait_for 100 busybox wget -q -O "$BATS_TEST_TMPDIR/got" "http://127.0.0.1:$2/unchanged.txt" ||
+        fail "no answer on 127.0.0.1:$2: $(cat "$BATS_TEST_TMPDIR/out.err")"
+}
+
 @test "net: the default network is slirp: tap0 10.0.2.100/24, MTU 65520, default route via 10.0.2.2" {
     need_tun
     nrun "$IMG" sh -c 'ip -4 -o addr show tap0; cat /sys/class/net/tap0/mtu; ip route show default'
@@ -101,9 +109,7 @@ serve_on_host_loopback() {
     need_tun
     local p
     p=$(port)
-    start_nroot "$BATS_TEST_TMPDIR/out" run -p "$p:8080" "$IMG" httpd -f -p 8080 -h /data
-    wait_for 100 busybox wget -q -O "$BATS_TEST_TMPDIR/got" "http://127.0.0.1:$p/unchanged.txt" ||
-        fail "no answer on 127.0.0.1:$p: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    publish_httpd "$p:8080" "$p"
     [ "$(cat "$BATS_TEST_TMPDIR/got")" = original ]
     if [ -d /proc/sys/net/ipv6 ] && ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
         busybox wget -q -O - "http://[::1]:$p/unchanged.txt" >"$BATS_TEST_TMPDIR/got6"
@@ -115,9 +121,7 @@ serve_on_host_loopback() {
     need_tun
     local p
     p=$(port)
-    start_nroot "$BATS_TEST_TMPDIR/out" run -p "127.0.0.1:$p:8080" "$IMG" httpd -f -p 8080 -h /data
-    wait_for 100 busybox wget -q -O /dev/null "http://127.0.0.1:$p/unchanged.txt" ||
-        fail "no answer on 127.0.0.1:$p: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    publish_httpd "127.0.0.1:$p:8080" "$p"
     run ss -Hltn "sport = :$p"
     assert_output --partial "127.0.0.1:$p"
     refute_output --partial "*:$p"
@@ -148,9 +152,7 @@ serve_on_host_loopback() {
     need_tun
     local p
     p=$(port)
-    start_nroot "$BATS_TEST_TMPDIR/out" run -p "$p:8080" "$IMG" httpd -f -p 8080 -h /data
-    wait_for 100 busybox wget -q -O /dev/null "http://127.0.0.1:$p/unchanged.txt" ||
-        fail "the first container does not answer: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    publish_httpd "$p:8080" "$p"
     run_nroot 125 run -p "$p:8080" "$IMG" true
     assert_nroot_error "port '$p:8080'"
 }
