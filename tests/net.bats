@@ -64,7 +64,7 @@ publish_httpd() {   # SPEC HOSTPORT
     start_nroot "$BATS_TEST_TMPDIR/out" run "$IMG" nr-test sleep 10
     # the payload (PID 1 is not dumpable: its namespaces cannot be opened)
     local init= payload=
-    wait_for 50 eval 'init=$(pgrep -P "$NROOT_PID"); payload=$(pgrep -P "${init:-0}"); [ -n "$payload" ]'
+    wait_for 100 eval 'init=$(pgrep -P "$NROOT_PID" -x nroot-init) && payload=$(pgrep -P "$init" -x nr-test) && [ -n "$payload" ]'
     # the host's ip, in the container's user and network namespaces
     run nsenter --preserve-credentials -U -n -t "$payload" sh -c 'ip route show dev tap0; ip -6 route show dev tap0'
     echo "$output"
