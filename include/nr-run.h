@@ -59,8 +59,10 @@ typedef struct NrRunConfig {
     uint64_t      caps;         /* bounding set, bit N = capability N */
     char          cid[13];      /* short random container id */
     const char   *scratch;      /* host directory the scratch tmpfs covers */
+    bool          pty;          /* -t: a terminal of the container's own, relayed */
+    bool          interactive;  /* -i: stdin reaches the payload (else /dev/null) */
     bool          tty;          /* stdin is a terminal */
-    bool          give_tty;     /* hand the terminal's foreground to the payload */
+    bool          give_tty;     /* hand the host terminal's foreground to the payload */
 } NrRunConfig;
 
 /* cli.c: one option table per command */

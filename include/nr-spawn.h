@@ -23,6 +23,7 @@ enum {
     NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
     NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
     NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
+    NR_SYNC_PTY,        /* PID 1 -> parent: the master of the container's terminal (-t) */
 };
 
 typedef struct NrSyncMsg {

@@ -19,7 +19,7 @@ enum {
     OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
     OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
     OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK,
-    OPT_PUBLISH = 'p',
+    OPT_PUBLISH = 'p', OPT_TTY = 't', OPT_INTERACTIVE = 'i',
 };
 
 
@@ -41,6 +41,11 @@ static const NrOption run_options[] = {
     { "entrypoint", OPT_ENTRYPOINT, "CMD",         "Image",
       "run CMD instead of the image's entrypoint ('' clears it); the image's default "
       "arguments are then not used", NULL },
+    { "tty",       OPT_TTY,       NULL,            "Terminal",
+      "give the command a terminal of its own (from the container's devpts), relayed to "
+      "nroot's stdin and stdout", NULL },
+    { "interactive", OPT_INTERACTIVE, NULL,        "Terminal",
+      "keep stdin open for the command (without it, stdin is /dev/null)", NULL },
     { "volume",    OPT_VOLUME,    "HOST:CTR[:ro]", "Filesystem",
       "bind-mount the host path HOST at CTR; ':ro' makes it read-only (repeatable)", NULL },
     { "read-only", OPT_READ_ONLY, NULL,            "Filesystem",
@@ -137,7 +142,7 @@ static const NrCommand commands[] = {
             "that are gone or changed and that no name refers to."),
 };
 
-static const char *const groups[] = { "Image", "Filesystem", "Identity", "Environment", "Network",
+static const char *const groups[] = { "Image", "Terminal", "Filesystem", "Identity", "Environment", "Network",
                                       "General" };
 
 const NrCommand *nr_cli_command(const char *name)
@@ -491,6 +496,12 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         return parse_volume(cfg, arg, err);
     case OPT_READ_ONLY:
         cfg->read_only = true;
+        return 0;
+    case OPT_TTY:
+        cfg->pty = true;
+        return 0;
+    case OPT_INTERACTIVE:
+        cfg->interactive = true;
         return 0;
     case OPT_OVERLAY:
         if ((v = parse_choice(o, arg, err)) < 0)

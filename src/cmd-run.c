@@ -13,6 +13,7 @@
 #include <termios.h>
 
 #include "nr-portfwd.h"
+#include "nr-pty.h"
 #include "nr-run.h"
 #include "nr-slirp.h"
 #include "nr-spawn.h"
@@ -158,7 +159,12 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     cfg->scratch = scratch;
     new_cid(cfg->cid);
     cfg->tty = isatty(STDIN_FILENO);
-    cfg->give_tty = cfg->tty && tcgetpgrp(STDIN_FILENO) == getpgrp();
+    /* -i without -t on a terminal: the payload reads the host terminal
+     * itself, in its foreground (job control, Ctrl-C and Ctrl-Z as for any
+     * command; TIOCSTI is filtered, seccomp.c).  Otherwise the container
+     * is in a session of its own, without the host terminal. */
+    cfg->give_tty = !cfg->pty && cfg->interactive && cfg->tty &&
+                    tcgetpgrp(STDIN_FILENO) == getpgrp();
     return 0;
 }
 
@@ -181,6 +187,11 @@ int nr_cmd_run(int argc, char **argv)
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
         sigaddset(&set, forwarded[i]);
     sigaddset(&set, SIGCHLD);
+    if (cfg.pty) {
+        /* a stop must give the host terminal back its mode first */
+        sigaddset(&set, SIGTSTP);
+        sigaddset(&set, SIGCONT);
+    }
     sigprocmask(SIG_BLOCK, &set, &old);
 
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
@@ -207,6 +218,7 @@ int nr_cmd_run(int argc, char **argv)
     bool have_status = false, dead = false, payload_has_tty = cfg.give_tty;
     int status = NR_EXIT_FAILURE;
     NrSlirp *net = NULL;
+    NrPty *pty = NULL;
     /* a peer that closes while nroot writes to it (a forwarded connection,
      * the tap) must give EPIPE, not end nroot */
     signal(SIGPIPE, SIG_IGN);
@@ -218,6 +230,8 @@ int nr_cmd_run(int argc, char **argv)
             n += nr_slirp_fill(net, pfd, 2, MAX_POLL, &timeout);
         if (ports)
             n += nr_portfwd_fill(ports, pfd, n, MAX_POLL);
+        if (pty)
+            n += nr_pty_fill(pty, pfd, n, MAX_POLL);
         int pr = poll(pfd, (nfds_t)n, timeout);
         if (pr < 0 && errno != EINTR)
             break;
@@ -225,6 +239,8 @@ int nr_cmd_run(int argc, char **argv)
             nr_slirp_dispatch(net, pr < 0);
         if (ports && pr > 0)
             nr_portfwd_dispatch(ports, pfd);
+        if (pty && pr > 0)
+            nr_pty_dispatch(pty, pfd);
         if (pr <= 0)
             continue;
         if (pfd[1].revents) {
@@ -236,6 +252,8 @@ int nr_cmd_run(int argc, char **argv)
                     kill(pid, SIGKILL);
                     pfd[1].fd = -1;
                 }
+            } else if (r == 1 && msg.type == NR_SYNC_PTY && cfg.pty && !pty && msg.fd >= 0) {
+                pty = nr_pty_new(msg.fd, cfg.interactive);
             } else if (r == 1 && msg.type == NR_SYNC_CONNECTED && ports) {
                 nr_portfwd_connected(ports, &msg);
             } else if (r == 1 && msg.fd >= 0)
@@ -262,8 +280,18 @@ int nr_cmd_run(int argc, char **argv)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
                 continue;
-            if ((int)si.ssi_signo != SIGCHLD) {
-                kill(pid, (int)si.ssi_signo);
+            int sig = (int)si.ssi_signo;
+            if (pty && sig == SIGWINCH) {
+                nr_pty_resize(pty);   /* the kernel tells the container's foreground */
+                continue;
+            }
+            if (cfg.pty && (sig == SIGTSTP || sig == SIGCONT)) {
+                if (sig == SIGTSTP && pty)
+                    nr_pty_stop(pty);   /* returns once continued */
+                continue;
+            }
+            if (sig != SIGCHLD) {
+                kill(pid, sig);
                 continue;
             }
             siginfo_t wi = { 0 };
@@ -286,6 +314,7 @@ int nr_cmd_run(int argc, char **argv)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    nr_pty_free(pty);   /* the rest of the output, the host terminal's mode */
     nr_slirp_free(net);
     nr_portfwd_free(ports);
     if (cerr.code) {

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <poll.h>
@@ -27,6 +29,10 @@
 #include "nr-spawn.h"
 
 extern char **environ;
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)   /* Linux 4.13 */
+#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -177,7 +183,7 @@ static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
     snprintf(buf, sizeof buf, "HOME=%s", id->home);
     env_set(env, buf);
     env_set(env, "container=nroot");
-    if (cfg->tty) {
+    if (cfg->tty || cfg->pty) {
         const char *term = getenv("TERM");
         snprintf(buf, sizeof buf, "TERM=%s", term && *term ? term : "xterm");
         env_set(env, buf);
@@ -188,8 +194,32 @@ static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
         env_set(env, cfg->env.v[i]);
 }
 
+/* the payload's stdin, stdout and stderr: the container's own terminal
+ * with -t (its session's controlling terminal), else stdin from /dev/null
+ * unless -i */
+static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
+{
+    if (slave >= 0) {
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+            return nr_error_errno(err, "-t: cannot make the terminal the command's own");
+        for (int fd = 0; fd < 3; fd++)
+            if (dup2(slave, fd) < 0)
+                return nr_error_errno(err, "-t: dup2");
+        if (slave > 2)
+            close(slave);
+        return 0;
+    }
+    if (!cfg->interactive) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+            return nr_error_errno(err, "cannot open /dev/null for stdin");
+        close(fd);
+    }
+    return 0;
+}
+
 /* The payload: runs in a child of PID 1.  Failures go through `errfd`. */
-static int payload(const NrRunConfig *cfg, NrError *err)
+static int payload(const NrRunConfig *cfg, int slave, NrError *err)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -205,6 +235,8 @@ static int payload(const NrRunConfig *cfg, NrError *err)
         nr_tty_take_foreground();
     }
 
+    if (payload_stdio(cfg, slave, err) < 0)
+        return -1;
     Ident id;
     if (resolve_user(cfg, &id, err) < 0)
         return -1;
@@ -229,6 +261,8 @@ static int payload(const NrRunConfig *cfg, NrError *err)
         nr_error_prefix(err, "workdir");
         return -1;
     }
+    if (cfg->pty)
+        (void)!fchown(STDIN_FILENO, id.uid, (gid_t)-1);   /* the user's terminal, as login does */
     if (nr_caps_bound(cfg->caps, err) < 0)
         return -1;
     if (cfg->map.helpers) {
@@ -315,6 +349,33 @@ static void rename_self(void)
     snprintf(start, len + 1, "nroot-init");
 }
 
+static _Noreturn void init_fail(int sync_fd, NrError *e)
+{
+    nr_sync_send(sync_fd, NR_SYNC_ERROR, e);
+    _exit(NR_EXIT_FAILURE);
+}
+
+/* -t: a pseudo-terminal of the container's devpts; its master goes to the
+ * parent, which relays it; the slave is the payload's */
+static int open_pty(int sync_fd)
+{
+    NrError e = { 0 };
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) {
+        nr_error_errno(&e, "-t: cannot open /dev/ptmx in the container");
+        init_fail(sync_fd, &e);
+    }
+    int slave = -1;
+    if (unlockpt(master) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+        nr_error_errno(&e, "-t: cannot open a pseudo-terminal");
+    else if (nr_sync_send_fd(sync_fd, NR_SYNC_PTY, master) < 0)
+        nr_error_errno(&e, "-t: cannot hand the terminal to nroot");
+    close(master);
+    if (e.code)
+        init_fail(sync_fd, &e);
+    return slave;
+}
+
 void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 {
     sigset_t set;
@@ -328,30 +389,34 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     sigaddset(&set, NR_SIG_BG);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGTTOU, SIG_IGN);   /* tcsetpgrp from the background group */
+    /* Unless the payload is to use the host terminal (-i on one, no -t),
+     * the container leaves its session: no keystroke pushed into it
+     * (TIOCSTI), no job-control signals from it; nroot forwards signals */
+    if (!cfg->give_tty)
+        setsid();
+    int slave = cfg->pty ? open_pty(sync_fd) : -1;
 
     int ep[2];
+    NrError e = { 0 };
     if (pipe2(ep, O_CLOEXEC) < 0) {
-        NrError e;
         nr_error_errno(&e, "pipe");
-        nr_sync_send(sync_fd, NR_SYNC_ERROR, &e);
-        _exit(NR_EXIT_FAILURE);
+        init_fail(sync_fd, &e);
     }
     pid_t pid = fork();
     if (pid < 0) {
-        NrError e;
         nr_error_errno(&e, "cannot start the command");
-        nr_sync_send(sync_fd, NR_SYNC_ERROR, &e);
-        _exit(NR_EXIT_FAILURE);
+        init_fail(sync_fd, &e);
     }
     if (pid == 0) {
-        NrError e = { 0 };
         close(ep[0]);
         close(sync_fd);
-        payload(cfg, &e);
+        payload(cfg, slave, &e);
         nr_write_all(ep[1], &e, sizeof e);
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
     close(ep[1]);
+    if (slave >= 0)
+        close(slave);
     rename_self();
     /* #4: EOF means the payload exec'd; a message is its failure */
     NrError perr;
