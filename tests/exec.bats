@@ -12,13 +12,29 @@ load helpers
     run_nroot 255 run "$IMG" nr-test exit 255
 }
 
-@test "exec: the command's output passes through and stdin is the caller's" {
+@test "exec: the command's output passes through; with -i stdin is the caller's" {
     echo "from stdin" >"$BATS_TEST_TMPDIR/in"
-    echo "\$ nroot run IMG cat < in"
-    run --separate-stderr "$NROOT" run -q "$IMG" sh -c 'cat; echo to-stderr >&2' <"$BATS_TEST_TMPDIR/in"
+    echo "\$ nroot run -i IMG cat < in"
+    run --separate-stderr "$NROOT" run -q -i "$IMG" sh -c 'cat; echo to-stderr >&2' <"$BATS_TEST_TMPDIR/in"
     assert_success
     assert_output "from stdin"
     assert_equal "$stderr" "to-stderr"
+}
+
+@test "exec: without -i stdin is /dev/null, as in podman" {
+    echo "from stdin" >"$BATS_TEST_TMPDIR/in"
+    echo "\$ nroot run IMG sh -c 'cat; readlink /proc/self/fd/0' < in"
+    run --separate-stderr "$NROOT" run -q "$IMG" sh -c 'cat; echo end; readlink /proc/self/fd/0' <"$BATS_TEST_TMPDIR/in"
+    assert_success
+    assert_line --index 0 end
+    assert_line --index 1 /dev/null
+}
+
+@test "exec: -i with a pipe: the command reads it to the end" {
+    echo "\$ seq 100000 | nroot run -i IMG wc -l"
+    run --separate-stderr bash -c 'seq 100000 | "$1" run -q -i "$2" wc -l' _ "$NROOT" "$IMG"
+    assert_success
+    assert_output --regexp '^ *100000$'
 }
 
 @test "exec: a file that is not executable gives 126" {

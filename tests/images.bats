@@ -379,16 +379,16 @@ from-image"
     nrun --entrypoint '' --image-ref entry "$OCI/variants" echo plain
     assert_output "plain"
     # no Entrypoint, no Cmd (dropped), no arguments: /bin/sh
-    echo "\$ echo 'echo \$0; exit 3' | nroot run --entrypoint '' --image-ref entry variants"
-    run --separate-stderr timeout 30 "$NROOT" run -q --entrypoint '' --image-ref entry "$OCI/variants" <<<'echo "sh:$0"; exit 3'
+    echo "\$ echo 'echo \$0; exit 3' | nroot run -i --entrypoint '' --image-ref entry variants"
+    run --separate-stderr timeout 30 "$NROOT" run -q -i --entrypoint '' --image-ref entry "$OCI/variants" <<<'echo "sh:$0"; exit 3'
     assert_equal "$status" 3
     assert_output --regexp '^sh:(/bin/)?sh$'
 }
 
 @test "images: without Entrypoint, Cmd or arguments /bin/sh runs" {
     need_oci
-    echo "\$ echo ... | nroot run --image-ref base variants"
-    run --separate-stderr timeout 30 "$NROOT" run -q --image-ref base "$OCI/variants" <<<'echo "sh:$0:$(pwd)"; exit 4'
+    echo "\$ echo ... | nroot run -i --image-ref base variants"
+    run --separate-stderr timeout 30 "$NROOT" run -q -i --image-ref base "$OCI/variants" <<<'echo "sh:$0:$(pwd)"; exit 4'
     assert_equal "$status" 4
     assert_output --regexp '^sh:(/bin/)?sh:/$'
 }

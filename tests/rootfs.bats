@@ -230,8 +230,8 @@ original"
 }
 
 @test "rootfs: without a command, /bin/sh runs" {
-    echo "\$ echo 'echo from-sh' | nroot run IMG"
-    run --separate-stderr "$NROOT" run -q "$IMG" <<<'echo from-sh; exit 4'
+    echo "\$ echo 'echo from-sh' | nroot run -i IMG"
+    run --separate-stderr "$NROOT" run -q -i "$IMG" <<<'echo from-sh; exit 4'
     assert_equal "$status" 4
     assert_output "from-sh"
 }

@@ -1,8 +1,12 @@
 #!/usr/bin/env bats
-# terminal.bats — nroot on a real terminal (tmux): an interactive shell
-# inside gets the terminal's foreground, so Ctrl-C and job control act
-# inside the container and not on nroot; Ctrl-Z on a command without job
-# control stops nroot like any job, and fg resumes it.
+# terminal.bats — nroot on a real terminal (tmux).  With -i and no -t, an
+# interactive shell inside gets the host terminal's foreground, so Ctrl-C
+# and job control act inside the container and not on nroot; Ctrl-Z on a
+# command without job control stops nroot like any job, and fg resumes it.
+# With -t the container has a terminal of its own, relayed by nroot with
+# the host terminal in raw mode: its size follows the window, Ctrl-C
+# reaches the command, and the host terminal's mode is restored however
+# nroot ends.
 
 load helpers
 
@@ -40,7 +44,7 @@ teardown() {
 
 @test "terminal: Ctrl-C interrupts the foreground job inside, not nroot" {
     tmux_setup
-    keys "$NROOT run -q $IMG sh" Enter
+    keys "$NROOT run -q -i $IMG sh" Enter
     wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
     keys 'sleep 1000' Enter
     sleep 0.3
@@ -55,7 +59,7 @@ teardown() {
 
 @test "terminal: job control works in a shell inside" {
     tmux_setup
-    keys "$NROOT run -q $IMG sh" Enter
+    keys "$NROOT run -q -i $IMG sh" Enter
     wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
     keys 'sleep 1000' Enter
     sleep 0.3
@@ -71,7 +75,7 @@ teardown() {
 
 @test "terminal: Ctrl-Z on a command without job control stops nroot; fg resumes it" {
     tmux_setup
-    keys "$NROOT run -q $IMG sh -c 'read line; echo got-\$line'" Enter
+    keys "$NROOT run -q -i $IMG sh -c 'read line; echo got-\$line'" Enter
     sleep 0.5
     keys C-z
     wait_for 50 screen_has 'Stopped' || { screen; fail "nroot was not stopped"; }
@@ -87,7 +91,7 @@ teardown() {
 
 @test "terminal: the host terminal is the foreground of the host shell again after exit" {
     tmux_setup
-    keys "$NROOT run -q $IMG sh -c 'exit 3'; echo \"rc=\$?\"; read -r x; echo host-read-\$x" Enter
+    keys "$NROOT run -q -i $IMG sh -c 'exit 3'; echo \"rc=\$?\"; read -r x; echo host-read-\$x" Enter
     wait_for 50 screen_has 'rc=3' || { screen; fail "nroot did not exit 3"; }
     keys 'ok' Enter
     wait_for 50 screen_has 'host-read-ok' || { screen; fail "the host shell cannot read its terminal"; }
@@ -99,18 +103,19 @@ teardown() {
     wait_for 50 screen_has 'term=[a-z]' || { screen; fail "TERM missing"; }
 }
 
-@test "terminal: the container cannot type into the host shell (TIOCSTI)" {
+@test "terminal: the container cannot type into the host shell (TIOCSTI), with or without -i" {
     tmux_setup
-    local proof=$BATS_TEST_TMPDIR/sti-proof
-    keys "$NROOT run -q $IMG nr-test sti 'touch $proof'\$'\\n'" Enter
-    wait_for 50 screen_has 'sti: ' || { screen; fail "nr-test sti did not run"; }
-    screen_has 'sti: pushed' && ! grep -q 1 /proc/sys/dev/tty/legacy_tiocsti 2>/dev/null &&
-        skip "this kernel refuses TIOCSTI itself"
-    keys 'echo host-$((2+3))' Enter
-    wait_for 50 screen_has 'host-5'
-    sleep 0.3
-    [ ! -e "$proof" ] || { screen; fail "a command typed by the container ran on the host"; }
-    screen_has 'sti: Operation not permitted' || { screen; fail "TIOCSTI was not refused"; }
+    local opt proof
+    for opt in -q -i; do
+        proof=$BATS_TEST_TMPDIR/sti-proof$opt
+        keys "$NROOT run -q $opt $IMG nr-test sti 'touch $proof'\$'\\n'; echo sti-done$opt" Enter
+        wait_for 50 screen_has "sti-done$opt" || { screen; fail "nr-test sti did not run ($opt)"; }
+        keys 'echo host-$((2+3))' Enter
+        wait_for 50 screen_has 'host-5'
+        sleep 0.3
+        [ ! -e "$proof" ] || { screen; fail "a command typed by the container ran on the host ($opt)"; }
+    done
+    [ "$(screen_count 'sti: pushed')" = 0 ] || { screen; fail "TIOCSTI was not refused"; }
 }
 
 @test "terminal: bg after Ctrl-Z runs the container in the background, the shell keeps the terminal" {
@@ -125,4 +130,78 @@ teardown() {
     wait_for 50 screen_has 'bg-done-9' || { screen; fail "the container did not go on in the background"; }
     keys 'wait; echo "rc=$?"' Enter
     wait_for 50 screen_has 'rc=0' || { screen; fail "wrong exit status"; }
+}
+
+# -t: the container's own terminal
+
+@test "terminal: -it gives a terminal of the container's own, sized like the window, following resizes" {
+    tmux_setup
+    keys "stty -g >$BATS_TEST_TMPDIR/mode.before; $NROOT run -q -it $IMG sh" Enter
+    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    keys 'echo "tty=$(tty) size=$(stty size)"' Enter
+    wait_for 50 screen_has 'tty=/dev/pts/[0-9]* size=40 120' || { screen; fail "wrong tty or size"; }
+    tmux -S "$TMUX_SOCK" resize-window -x 100 -y 30
+    sleep 0.5
+    keys 'echo "now=$(stty size)"' Enter
+    wait_for 50 screen_has 'now=30 100' || { screen; fail "the size did not follow the window"; }
+    keys 'exit 4' Enter
+    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+    keys "echo rc=\$?; stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-restored" Enter
+    wait_for 50 screen_has 'rc=4' || { screen; fail "exit status lost"; }
+    wait_for 50 screen_has 'mode-restored' || { screen; fail "the host terminal's mode was not restored"; }
+}
+
+@test "terminal: -it: Ctrl-C reaches the command inside as a key through its terminal" {
+    tmux_setup
+    keys "$NROOT run -q -it $IMG sh" Enter
+    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    keys 'sleep 1000' Enter
+    sleep 0.5
+    keys C-c
+    keys 'echo still-$((8*8))' Enter
+    wait_for 50 screen_has 'still-64' || { screen; fail "the shell inside or nroot did not survive Ctrl-C"; }
+    keys 'exit' Enter
+    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+}
+
+@test "terminal: -it: the host terminal's mode is restored after a signal and after a failed start" {
+    tmux_setup
+    keys "stty -g >$BATS_TEST_TMPDIR/mode.before" Enter
+    # in the foreground (in the background it would stop on SIGTTOU, as
+    # any program that sets the terminal's mode), killed from outside
+    keys "$NROOT run -q -it $IMG sleep 1000; echo rc=\$?" Enter
+    sleep 1
+    tmux -S "$TMUX_SOCK" run-shell "pkill -TERM -x nroot -U $(id -u)"
+    wait_for 100 screen_has 'rc=143' || { screen; fail "nroot did not end with 143 after SIGTERM"; }
+    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-ok-1" Enter
+    wait_for 50 screen_has 'mode-ok-1' || { screen; fail "the mode was not restored after SIGTERM"; }
+    keys "$NROOT run -q -it $IMG no-such-command; echo rc=\$?" Enter
+    wait_for 50 screen_has 'rc=127' || { screen; fail "no 127 for a missing command"; }
+    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-ok-2" Enter
+    wait_for 50 screen_has 'mode-ok-2' || { screen; fail "the mode was not restored after a failed start"; }
+}
+
+@test "terminal: -t without -i: output comes through, keystrokes do not reach the command" {
+    tmux_setup
+    keys "$NROOT run -q -t $IMG sh -c 'echo started; read -t 2 line && echo got-\$line || echo no-input'" Enter
+    wait_for 50 screen_has '^started' || { screen; fail "no output"; }
+    keys 'typed' Enter
+    wait_for 50 screen_has 'no-input' || { screen; fail "stdin reached the command without -i"; }
+}
+
+@test "terminal: -it: Ctrl-Z stops nroot with the host terminal's mode restored; fg goes on" {
+    tmux_setup
+    keys "stty -g >$BATS_TEST_TMPDIR/mode.before; $NROOT run -q -it $IMG sh" Enter
+    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    # Ctrl-Z goes to the shell inside, like any key: stop nroot from outside
+    tmux -S "$TMUX_SOCK" run-shell "pkill -TSTP -x nroot -U $(id -u)"
+    wait_for 50 screen_has 'Stopped' || { screen; fail "nroot did not stop"; }
+    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo stopped-mode-ok" Enter
+    wait_for 50 screen_has 'stopped-mode-ok' || { screen; fail "the mode was not restored for the stop"; }
+    keys 'fg' Enter
+    sleep 0.3
+    keys 'echo resumed-$((7*3))' Enter
+    wait_for 50 screen_has 'resumed-21' || { screen; fail "the shell inside did not come back"; }
+    keys 'exit' Enter
+    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
 }
