@@ -34,6 +34,31 @@ screen_has() { screen | grep -q -- "$1"; }
 # the count of lines matching $1
 screen_count() { screen | grep -c -- "$1"; }
 
+# a shell inside, started from the host shell with nroot OPTIONS (the host
+# terminal's mode saved first in mode.before), at its prompt
+shell_inside() {
+    keys "stty -g >$BATS_TEST_TMPDIR/mode.before; $NROOT run -q $* $IMG sh" Enter
+    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+}
+# the host shell's prompt is back
+host_prompt() {
+    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+}
+# the host terminal's mode is what it was before nroot started; NAME marks the check
+mode_restored() {
+    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-ok-$1" Enter
+    wait_for 50 screen_has "mode-ok-$1" || { screen; fail "the host terminal's mode was not restored ($1)"; }
+}
+
+# signal SIG to the nroot the host shell of the pane runs (not to every
+# nroot of the user: other tests may run at the same time)
+signal_nroot() {
+    local shell pid
+    shell=$(tmux -S "$TMUX_SOCK" display-message -p '#{pane_pid}')
+    pid=$(pgrep -P "$shell" -x nroot) || { screen; fail "no nroot under the pane's shell"; }
+    kill "-$1" "$pid"
+}
+
 teardown() {
     tmux_teardown
     local p
@@ -44,23 +69,21 @@ teardown() {
 
 @test "terminal: Ctrl-C interrupts the foreground job inside, not nroot" {
     tmux_setup
-    keys "$NROOT run -q -i $IMG sh" Enter
-    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    shell_inside -i
     keys 'sleep 1000' Enter
     sleep 0.3
     keys C-c
     keys 'echo inside-still-$((6*7))' Enter
     wait_for 50 screen_has 'inside-still-42' || { screen; fail "the shell inside did not survive Ctrl-C"; }
     keys 'exit 7' Enter
-    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+    host_prompt
     keys 'echo "rc=$?"' Enter
     wait_for 50 screen_has 'rc=7' || { screen; fail "exit status lost"; }
 }
 
 @test "terminal: job control works in a shell inside" {
     tmux_setup
-    keys "$NROOT run -q -i $IMG sh" Enter
-    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    shell_inside -i
     keys 'sleep 1000' Enter
     sleep 0.3
     keys C-z
@@ -70,7 +93,7 @@ teardown() {
     keys 'kill %1; fg; echo back-$((1+1))' Enter
     wait_for 50 screen_has 'back-2' || { screen; fail "job control inside failed"; }
     keys 'exit' Enter
-    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+    host_prompt
 }
 
 @test "terminal: Ctrl-Z on a command without job control stops nroot; fg resumes it" {
@@ -136,8 +159,7 @@ teardown() {
 
 @test "terminal: -it gives a terminal of the container's own, sized like the window, following resizes" {
     tmux_setup
-    keys "stty -g >$BATS_TEST_TMPDIR/mode.before; $NROOT run -q -it $IMG sh" Enter
-    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    shell_inside -it
     keys 'echo "tty=$(tty) size=$(stty size)"' Enter
     wait_for 50 screen_has 'tty=/dev/pts/[0-9]* size=40 120' || { screen; fail "wrong tty or size"; }
     tmux -S "$TMUX_SOCK" resize-window -x 100 -y 30
@@ -145,23 +167,22 @@ teardown() {
     keys 'echo "now=$(stty size)"' Enter
     wait_for 50 screen_has 'now=30 100' || { screen; fail "the size did not follow the window"; }
     keys 'exit 4' Enter
-    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
-    keys "echo rc=\$?; stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-restored" Enter
+    host_prompt
+    keys 'echo rc=$?' Enter
     wait_for 50 screen_has 'rc=4' || { screen; fail "exit status lost"; }
-    wait_for 50 screen_has 'mode-restored' || { screen; fail "the host terminal's mode was not restored"; }
+    mode_restored exit
 }
 
 @test "terminal: -it: Ctrl-C reaches the command inside as a key through its terminal" {
     tmux_setup
-    keys "$NROOT run -q -it $IMG sh" Enter
-    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    shell_inside -it
     keys 'sleep 1000' Enter
     sleep 0.5
     keys C-c
     keys 'echo still-$((8*8))' Enter
     wait_for 50 screen_has 'still-64' || { screen; fail "the shell inside or nroot did not survive Ctrl-C"; }
     keys 'exit' Enter
-    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+    host_prompt
 }
 
 @test "terminal: -it: the host terminal's mode is restored after a signal and after a failed start" {
@@ -171,14 +192,12 @@ teardown() {
     # any program that sets the terminal's mode), killed from outside
     keys "$NROOT run -q -it $IMG sleep 1000; echo rc=\$?" Enter
     sleep 1
-    tmux -S "$TMUX_SOCK" run-shell "pkill -TERM -x nroot -U $(id -u)"
+    signal_nroot TERM
     wait_for 100 screen_has 'rc=143' || { screen; fail "nroot did not end with 143 after SIGTERM"; }
-    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-ok-1" Enter
-    wait_for 50 screen_has 'mode-ok-1' || { screen; fail "the mode was not restored after SIGTERM"; }
+    mode_restored sigterm
     keys "$NROOT run -q -it $IMG no-such-command; echo rc=\$?" Enter
     wait_for 50 screen_has 'rc=127' || { screen; fail "no 127 for a missing command"; }
-    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo mode-ok-2" Enter
-    wait_for 50 screen_has 'mode-ok-2' || { screen; fail "the mode was not restored after a failed start"; }
+    mode_restored failed-start
 }
 
 @test "terminal: -t without -i: output comes through, keystrokes do not reach the command" {
@@ -191,17 +210,15 @@ teardown() {
 
 @test "terminal: -it: Ctrl-Z stops nroot with the host terminal's mode restored; fg goes on" {
     tmux_setup
-    keys "stty -g >$BATS_TEST_TMPDIR/mode.before; $NROOT run -q -it $IMG sh" Enter
-    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    shell_inside -it
     # Ctrl-Z goes to the shell inside, like any key: stop nroot from outside
-    tmux -S "$TMUX_SOCK" run-shell "pkill -TSTP -x nroot -U $(id -u)"
+    signal_nroot TSTP
     wait_for 50 screen_has 'Stopped' || { screen; fail "nroot did not stop"; }
-    keys "stty -g | cmp - $BATS_TEST_TMPDIR/mode.before && echo stopped-mode-ok" Enter
-    wait_for 50 screen_has 'stopped-mode-ok' || { screen; fail "the mode was not restored for the stop"; }
+    mode_restored stopped
     keys 'fg' Enter
     sleep 0.3
     keys 'echo resumed-$((7*3))' Enter
     wait_for 50 screen_has 'resumed-21' || { screen; fail "the shell inside did not come back"; }
     keys 'exit' Enter
-    wait_for 50 screen_has '^HOST\$ *$' || { screen; fail "nroot did not exit"; }
+    host_prompt
 }
