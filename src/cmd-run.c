@@ -162,7 +162,7 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     /* -i without -t on a terminal: the payload reads the host terminal
      * itself, in its foreground (job control, Ctrl-C and Ctrl-Z as for any
      * command; TIOCSTI is filtered, seccomp.c).  Otherwise the container
-     * is in a session of its own, without the host terminal. */
+     * is in a session of its own, without the host terminal (init.c). */
     cfg->give_tty = !cfg->pty && cfg->interactive && cfg->tty &&
                     tcgetpgrp(STDIN_FILENO) == getpgrp();
     return 0;

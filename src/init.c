@@ -389,10 +389,14 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     sigaddset(&set, NR_SIG_BG);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGTTOU, SIG_IGN);   /* tcsetpgrp from the background group */
-    /* Unless the payload is to use the host terminal (-i on one, no -t),
-     * the container leaves its session: no keystroke pushed into it
-     * (TIOCSTI), no job-control signals from it; nroot forwards signals */
-    if (!cfg->give_tty)
+    /* Unless the payload reads the host terminal (-i on one, no -t), the
+     * container leaves nroot's session: it cannot push keystrokes into the
+     * terminal (TIOCSTI), gets no job-control signals from it, and nroot
+     * forwards signals.  A payload that does read it stays, in the
+     * terminal's foreground (give_tty) or, with nroot in the background,
+     * in nroot's group, where reading stops it with SIGTTIN instead of
+     * taking the shell's input. */
+    if (cfg->pty || !cfg->interactive || !cfg->tty)
         setsid();
     int slave = cfg->pty ? open_pty(sync_fd) : -1;
 

@@ -58,6 +58,7 @@ NrPty *nr_pty_new(int master, bool interactive)
     NrPty *p = nr_xmalloc(sizeof *p);
     p->master = master;
     p->in_open = interactive;
+    p->in_eof_sent = !interactive;   /* without -i: no input and no end of it, as in podman */
     p->out_open = true;
     p->last_was_nl = true;
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);

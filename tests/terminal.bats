@@ -202,10 +202,25 @@ teardown() {
 
 @test "terminal: -t without -i: output comes through, keystrokes do not reach the command" {
     tmux_setup
-    keys "$NROOT run -q -t $IMG sh -c 'echo started; read -t 2 line && echo got-\$line || echo no-input'" Enter
+    # read waits (no input, no end of file) and times out
+    keys "$NROOT run -q -t $IMG sh -c 'echo started; read -t 2 line; echo \"read=\$? line=\$line\"'" Enter
     wait_for 50 screen_has '^started' || { screen; fail "no output"; }
     keys 'typed' Enter
-    wait_for 50 screen_has 'no-input' || { screen; fail "stdin reached the command without -i"; }
+    wait_for 50 screen_has 'read=[1-9][0-9]* line=$' || { screen; fail "stdin reached the command without -i"; }
+}
+
+@test "terminal: -i in the background: reading the terminal stops the container, not the shell's input" {
+    tmux_setup
+    keys "$NROOT run -q -i $IMG sh -c 'read line; echo got-\$line' &" Enter
+    # bash reports the stop at its next prompt: ask until it does
+    wait_for 25 eval "keys 'jobs' Enter; sleep 0.3; screen_has 'Stopped'" ||
+        { screen; fail "the background container was not stopped by SIGTTIN"; }
+    keys 'echo shell-reads-$((6*6))' Enter
+    wait_for 50 screen_has 'shell-reads-36' || { screen; fail "the shell lost its input"; }
+    keys 'fg' Enter
+    sleep 0.3
+    keys 'typed' Enter
+    wait_for 50 screen_has 'got-typed' || { screen; fail "fg did not give the container the terminal"; }
 }
 
 @test "terminal: -it: Ctrl-Z stops nroot with the host terminal's mode restored; fg goes on" {
