@@ -14,10 +14,13 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "nr-portfwd.h"
@@ -263,12 +266,45 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
     return s;
 }
 
+/* Closing the last reference to the tap unregisters tap0, and that waits
+ * for RCU grace periods: 15-30 ms here, which nroot's exit, and so the
+ * caller, would wait for.  A child that holds nothing else keeps the last
+ * reference until nroot has exited (EOF on a pipe nroot leaves open), and
+ * pays for it then. */
+static void close_tap_later(int tap)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_NAME, "nroot-tapclose", 0, 0, 0);
+            int keep[2] = { tap < p[0] ? tap : p[0], tap < p[0] ? p[0] : tap };
+            unsigned from = 0;
+            for (int i = 0; i < 2; i++) {
+                if ((unsigned)keep[i] > from)
+                    syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+                from = (unsigned)keep[i] + 1;
+            }
+            syscall(SYS_close_range, from, ~0U, 0U);
+            char c;
+            while (read(p[0], &c, 1) < 0 && errno == EINTR)
+                ;
+            _exit(0);
+        }
+        close(p[0]);
+        if (pid < 0)
+            close(p[1]);
+        /* else p[1] stays open until nroot exits */
+    }
+    close(tap);
+}
+
 void nr_slirp_free(NrSlirp *s)
 {
     if (!s)
         return;
     lib.cleanup(s->slirp);
-    close(s->tap);
+    close_tap_later(s->tap);
     free(s);
 }
 
