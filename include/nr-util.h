@@ -48,6 +48,8 @@ bool  nr_parse_u32(const char *s, uint32_t *ret);
 const char *nr_runtime_dir(NrError *err);   /* $XDG_RUNTIME_DIR/nroot or /tmp/nroot-UID */
 /* the first line of a (sysctl) file without its newline; "" if unreadable */
 void  nr_read_line(const char *path, char *buf, size_t size);
+/* close every fd from `first` up except the n in keep (ascending; -1 entries ignored) */
+void  nr_close_range_except(unsigned first, const int *keep, int n);
 /* close every fd from 3 up except `keep` (-1: none) */
 void  nr_close_fds_except(int keep);
 /* make the caller's process group the foreground of the terminal on stdin */

@@ -147,7 +147,7 @@ static int route_set(int nl, unsigned ifindex, const Route *r, NrError *err)
     return 0;
 }
 
-static int routes(bool ipv6, NrError *err)
+static int routes(unsigned ifindex, bool ipv6, NrError *err)
 {
     static const Route table[] = {
         { AF_INET, "10.0.2.0", 24, NULL, NR_SLIRP_GUEST, 0, RTPROT_KERNEL, RT_SCOPE_LINK },
@@ -155,7 +155,6 @@ static int routes(bool ipv6, NrError *err)
         { AF_INET6, "fd00::", 64, NULL, NULL, 256, RTPROT_KERNEL, RT_SCOPE_UNIVERSE },
         { AF_INET6, NULL, 0, "fd00::2", NULL, 1, RTPROT_BOOT, RT_SCOPE_UNIVERSE },
     };
-    unsigned ifindex = if_nametoindex("tap0");
     nr_autoclose int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (nl < 0)
         return nr_error_errno(err, "cannot open a netlink socket");
@@ -183,13 +182,13 @@ static void ipv6_static(const char *dev)
 
 /* fd00::100/64; on a kernel without IPv6, quietly nothing (and *ipv6
  * false) */
-static int set_ipv6(const char *dev, bool *ipv6, NrError *err)
+static int set_ipv6(const char *dev, unsigned ifindex, bool *ipv6, NrError *err)
 {
     nr_autoclose int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     *ipv6 = s >= 0;
     if (s < 0)
         return errno == EAFNOSUPPORT ? 0 : nr_error_errno(err, "socket");
-    struct nr_in6_ifreq r = { .prefixlen = 64, .ifindex = (int)if_nametoindex(dev) };
+    struct nr_in6_ifreq r = { .prefixlen = 64, .ifindex = (int)ifindex };
     inet_pton(AF_INET6, NR_SLIRP_GUEST6, &r.addr);
     if (ioctl(s, SIOCSIFADDR, &r) < 0)
         return nr_error_errno(err, "cannot set the IPv6 address of %s", dev);
@@ -239,8 +238,9 @@ static int tap_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
         return nr_error_errno(err, "socket");
     ipv6_static("tap0");
     bool ipv6;
+    unsigned ifindex = if_nametoindex("tap0");
     if (link_up(s, "tap0", NR_SLIRP_MTU, err) < 0 || set_ipv4(s, "tap0", err) < 0 ||
-        set_ipv6("tap0", &ipv6, err) < 0 || routes(ipv6, err) < 0)
+        set_ipv6("tap0", ifindex, &ipv6, err) < 0 || routes(ifindex, ipv6, err) < 0)
         return -1;
     ping_groups(cfg);
     /* #3 child: the parent runs the stack on the other end of tap0 */

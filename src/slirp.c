@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 
 #include "nr-portfwd.h"
@@ -278,14 +277,9 @@ static void close_tap_later(int tap)
         pid_t pid = fork();
         if (pid == 0) {
             prctl(PR_SET_NAME, "nroot-tapclose", 0, 0, 0);
+            /* stdio too: a caller reading nroot's output must see its end */
             int keep[2] = { tap < p[0] ? tap : p[0], tap < p[0] ? p[0] : tap };
-            unsigned from = 0;
-            for (int i = 0; i < 2; i++) {
-                if ((unsigned)keep[i] > from)
-                    syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
-                from = (unsigned)keep[i] + 1;
-            }
-            syscall(SYS_close_range, from, ~0U, 0U);
+            nr_close_range_except(0U, keep, 2);
             char c;
             while (read(p[0], &c, 1) < 0 && errno == EINTR)
                 ;

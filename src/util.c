@@ -222,11 +222,21 @@ void nr_read_line(const char *path, char *buf, size_t size)
     fclose(f);
 }
 
+void nr_close_range_except(unsigned first, const int *keep, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < first)
+            continue;
+        if ((unsigned)keep[i] > first)
+            syscall(SYS_close_range, first, (unsigned)keep[i] - 1, 0U);
+        first = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, first, ~0U, 0U);
+}
+
 void nr_close_fds_except(int keep)
 {
-    if (keep > 3)
-        syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U);
-    syscall(SYS_close_range, keep >= 3 ? (unsigned)keep + 1 : 3U, ~0U, 0U);
+    nr_close_range_except(3U, &keep, 1);
 }
 
 void nr_tty_take_foreground(void)
