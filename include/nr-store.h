@@ -78,3 +78,8 @@ int  nr_store_link_remove(const char *store, const char *key);
 void nr_store_remove_dangling(const char *store);
 /* the disk space of a tree, in bytes (st_blocks) */
 uint64_t nr_store_du(const char *path);
+/* remove a tree that may hold files of subordinate ids (inside a user
+ * namespace with `map`, as root there) */
+int  nr_store_rmtree(const char *path, const NrIdMap *map, NrError *err);
+/* the nroot-unpack helper ($NROOT_UNPACK, beside nroot, or installed) */
+char *nr_store_helper_path(void);

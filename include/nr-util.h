@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -54,3 +55,8 @@ void  nr_close_range_except(unsigned first, const int *keep, int n);
 void  nr_close_fds_except(int keep);
 /* make the caller's process group the foreground of the terminal on stdin */
 void  nr_tty_take_foreground(void);
+/* key=value files: fn(key, value) for each line, values unescaped */
+int   nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err);
+void  nr_kv_put(FILE *f, const char *key, const char *value);
+void  nr_human_duration(int64_t seconds, char *buf, size_t size);
+void  nr_json_string(const char *s);

@@ -148,38 +148,6 @@ static int replace_link(const char *link, const char *dirname, NrError *err)
 
 /* ---- reading an imported image ---- */
 
-static void unescape(char *s)
-{
-    char *o = s;
-    for (char *p = s; *p; p++) {
-        if (*p == '\\' && p[1] == 'n')
-            *o++ = '\n', p++;
-        else if (*p == '\\' && p[1] == '\\')
-            *o++ = '\\', p++;
-        else
-            *o++ = *p;
-    }
-    *o = '\0';
-}
-
-/* call fn(key, value) for each line of a key=value file; values unescaped */
-static int read_kv(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err)
-{
-    nr_autofree char *text = nr_read_file(path, NULL, err);
-    if (!text)
-        return -1;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        unescape(eq + 1);
-        fn(data, line, eq + 1);
-    }
-    return 0;
-}
-
 static void config_kv(void *data, const char *k, char *v)
 {
     NrImage *img = data;
@@ -212,7 +180,7 @@ static int open_image(const char *store, const char *dirname, NrImage *img, NrEr
      * filesystem without locks just cannot tell */
     flock(img->lock_fd, LOCK_SH | LOCK_NB);
     snprintf(p, sizeof p, "%s/config", img->dir);
-    if (access(p, F_OK) == 0 && read_kv(p, config_kv, img, err) < 0)
+    if (access(p, F_OK) == 0 && nr_kv_read(p, config_kv, img, err) < 0)
         return -1;
     return 0;
 }
@@ -252,7 +220,7 @@ static int rmtree_child(void *data, int sync_fd, NrError *err)
     return 0;
 }
 
-static int rmtree_in_userns(const char *path, const NrIdMap *map, NrError *err)
+int nr_store_rmtree(const char *path, const NrIdMap *map, NrError *err)
 {
     int sync_fd = -1, status = 0;
     pid_t pid = nr_spawn(0, map, rmtree_child, (void *)path, &sync_fd, err);
@@ -280,7 +248,7 @@ void nr_store_clean_tmp(const char *store, const NrIdMap *map)
         if (snprintf(path, sizeof path, "%s/%s", tmp, de->d_name) >= (int)sizeof path)
             continue;
         NrError e = { 0 };
-        if (rmtree_in_userns(path, map, &e) < 0)
+        if (nr_store_rmtree(path, map, &e) < 0)
             nr_warn("cannot remove the remains of an interrupted import '%s'", path);
     }
     closedir(d);
@@ -337,7 +305,7 @@ typedef struct UnpackJob {
     bool        owners, progress;
 } UnpackJob;
 
-static char *helper_path(void)
+char *nr_store_helper_path(void)
 {
     const char *env = getenv("NROOT_UNPACK");
     if (env && *env)
@@ -365,7 +333,7 @@ static char *helper_path(void)
 static int unpack_child(void *data, int sync_fd, NrError *err)
 {
     UnpackJob *job = data;
-    nr_autofree char *helper = helper_path();
+    nr_autofree char *helper = nr_store_helper_path();
     /* fds 3, 4 and 5 are the image, the sync socket and the bookkeeping
      * directory, nothing else: all are moved out of the way first, since
      * any of them may sit on 3, 4 or 5 */
@@ -528,7 +496,7 @@ static int do_import(const char *store, const char *image, const char *key, cons
         add_source(final, key, abspath);
         merge_tags(tmpdir, final);
         NrError ignored = { 0 };
-        if (rmtree_in_userns(tmpdir, map, &ignored) < 0)
+        if (nr_store_rmtree(tmpdir, map, &ignored) < 0)
             nr_warn("cannot remove '%s'", tmpdir);
     }
     char link[PATH_MAX];
@@ -537,7 +505,7 @@ static int do_import(const char *store, const char *image, const char *key, cons
 
 fail_tmp:;
     NrError ignored = { 0 };
-    if (rmtree_in_userns(tmpdir, map, &ignored) < 0)
+    if (nr_store_rmtree(tmpdir, map, &ignored) < 0)
         nr_warn("cannot remove '%s': it is removed by the next import", tmpdir);
     return -1;
 }
@@ -890,7 +858,7 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
         char info[PATH_MAX];
         NrError ignored = { 0 };
         if (snprintf(info, sizeof info, "%s/%s/info", dir, de->d_name) < (int)sizeof info)
-            read_kv(info, info_kv, s, &ignored);
+            nr_kv_read(info, info_kv, s, &ignored);
         if (snprintf(info, sizeof info, "%s/%s/sources", dir, de->d_name) < (int)sizeof info)
             read_sources(info, &s->sources);
     }
@@ -960,7 +928,7 @@ int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrId
         rmdir(to);
         return -1;
     }
-    if (rmtree_in_userns(to, map, err) < 0) {
+    if (nr_store_rmtree(to, map, err) < 0) {
         nr_warn("cannot remove '%s' now: the next import removes it", to);
         return 0;
     }

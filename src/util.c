@@ -246,3 +246,95 @@ void nr_tty_take_foreground(void)
     tcsetpgrp(STDIN_FILENO, getpgrp());
     signal(SIGTTOU, old);
 }
+
+/* ---- key=value files: one pair a line, "\n" and "\\" escaped ---- */
+
+static void unescape(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '\\' && p[1] == 'n')
+            *o++ = '\n', p++;
+        else if (*p == '\\' && p[1] == '\\')
+            *o++ = '\\', p++;
+        else
+            *o++ = *p;
+    }
+    *o = '\0';
+}
+
+int nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err)
+{
+    nr_autofree char *text = nr_read_file(path, NULL, err);
+    if (!text)
+        return -1;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        unescape(eq + 1);
+        fn(data, line, eq + 1);
+    }
+    return 0;
+}
+
+void nr_kv_put(FILE *f, const char *key, const char *value)
+{
+    fprintf(f, "%s=", key);
+    for (const char *p = value; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\\')
+            fputs("\\\\", f);
+        else
+            fputc(*p, f);
+    }
+    fputc('\n', f);
+}
+
+/* "5 minutes", "About an hour", ... (docker's wording) */
+void nr_human_duration(int64_t s, char *buf, size_t size)
+{
+    if (s < 1)
+        snprintf(buf, size, "Less than a second");
+    else if (s < 60)
+        snprintf(buf, size, "%lld second%s", (long long)s, s == 1 ? "" : "s");
+    else if (s < 120)
+        snprintf(buf, size, "About a minute");
+    else if (s < 3600)
+        snprintf(buf, size, "%lld minutes", (long long)(s / 60));
+    else if (s < 7200)
+        snprintf(buf, size, "About an hour");
+    else if (s < 48 * 3600)
+        snprintf(buf, size, "%lld hours", (long long)(s / 3600));
+    else if (s < 14 * 86400)
+        snprintf(buf, size, "%lld days", (long long)(s / 86400));
+    else if (s < 90 * 86400)
+        snprintf(buf, size, "%lld weeks", (long long)(s / (7 * 86400)));
+    else if (s < 730 * 86400)
+        snprintf(buf, size, "%lld months", (long long)(s / (30 * 86400)));
+    else
+        snprintf(buf, size, "%lld years", (long long)(s / (365 * 86400)));
+}
+
+/* a JSON string literal on stdout */
+void nr_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", stdout);
+        else if (*p == '\t')
+            fputs("\\t", stdout);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
