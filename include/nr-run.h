@@ -63,6 +63,11 @@ typedef struct NrRunConfig {
     bool          interactive;  /* -i: stdin reaches the payload (else /dev/null) */
     bool          tty;          /* stdin is a terminal */
     bool          give_tty;     /* hand the host terminal's foreground to the payload */
+    const char   *name;         /* --name: a container that keeps its layer */
+    bool          detach;       /* -d: in the background, output to its log */
+    bool          rm;           /* --rm: remove a named container when it ends */
+    char         *ctr_dir;      /* STORE/containers/<name>: upper/ and work/ live there */
+    char         *ctr_image;    /* the image as given when the container was made */
 } NrRunConfig;
 
 /* cli.c: one option table per command */
@@ -90,15 +95,41 @@ typedef struct NrImageArgs {
     int           n_operands;
 } NrImageArgs;
 
+/* the parsed options of the container commands (start, stop, exec, ...) */
+typedef struct NrCtrArgs {
+    bool         attach, interactive, tty, follow, all, quiet, json, no_trunc, force;
+    int          time;        /* stop --time, -1 when not given */
+    const char  *output, *workdir, *user;
+    NrStrv       env;
+    char       **operands;
+    int          n_operands;
+} NrCtrArgs;
+
 enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
 const NrCommand *nr_cli_command(const char *name);
 int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
+/* the arguments that make `cfg` again, IMAGE replaced by `image_key`:
+ * what a named container keeps, for `start` and `exec` */
+void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out);
 int  nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
+int  nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
 void nr_cli_main_help(void);
 void nr_cli_help(const NrCommand *c);
 
 /* cmd-run.c */
 int  nr_cmd_run(int argc, char **argv);
+/* the image's entrypoint, command, working directory and user, unless
+ * the command line gave them */
+int  nr_run_apply_image(NrRunConfig *cfg, NrError *err);
+/* cmd-ctr.c */
+int  nr_cmd_start(int argc, char **argv);
+int  nr_cmd_stop(int argc, char **argv);
+int  nr_cmd_wait(int argc, char **argv);
+int  nr_cmd_logs(int argc, char **argv);
+int  nr_cmd_ps(int argc, char **argv);
+int  nr_cmd_rm(int argc, char **argv);
+int  nr_cmd_exec(int argc, char **argv);
+int  nr_cmd_export(int argc, char **argv);
 /* cmd-image.c */
 int  nr_cmd_import(int argc, char **argv);
 int  nr_cmd_images(int argc, char **argv);
@@ -122,6 +153,8 @@ int  nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err);
 /* caps.c */
 uint64_t nr_caps_default(void);
 int  nr_caps_parse(const char *name, uint64_t *ret_mask, NrError *err);
+/* "CHOWN" for 0, ...: malloc()ed, NULL if unknown */
+char *nr_caps_name(int cap);
 /* drop everything outside `caps` from the bounding set (before setuid) */
 int  nr_caps_bound(uint64_t caps, NrError *err);
 /* permitted = effective = caps, inheritable and ambient empty (after setuid) */
@@ -135,5 +168,9 @@ int  nr_seccomp_apply(NrError *err);
 #define NR_SIG_FG (SIGRTMIN + 1)
 #define NR_SIG_BG (SIGRTMIN + 2)
 
+/* init.c: the command, in the container: stdio (the terminal `slave` with
+ * -t), user, environment, capabilities, seccomp, exec.  Returns only on
+ * failure. */
+int  nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err);
 /* init.c: PID 1 of the container; never returns */
 __attribute__((noreturn)) void nr_init_main(const NrRunConfig *cfg, int sync_fd);

@@ -24,6 +24,8 @@ enum {
     NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
     NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
     NR_SYNC_PTY,        /* PID 1 -> parent: the master of the container's terminal (-t) */
+    NR_SYNC_NS,         /* PID 1 -> parent: namespace number err.code (nr-container.h) */
+    NR_SYNC_STARTED,    /* PID 1 -> parent: the command was executed */
 };
 
 typedef struct NrSyncMsg {

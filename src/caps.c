@@ -78,3 +78,16 @@ int nr_caps_set(uint64_t caps, NrError *err)
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     return 0;
 }
+
+char *nr_caps_name(int cap)
+{
+    char *n = cap_to_name((cap_value_t)cap);
+    if (!n)
+        return NULL;
+    /* "cap_chown" -> "CHOWN"; an unknown one comes as a number */
+    char *out = nr_xstrdup(strncmp(n, "cap_", 4) == 0 ? n + 4 : n);
+    cap_free(n);
+    for (char *p = out; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    return out;
+}

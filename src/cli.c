@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "nr-container.h"
 #include "nr-run.h"
 
 enum {
@@ -18,8 +19,10 @@ enum {
     OPT_FORCE = 'f',
     OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
     OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
-    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK,
+    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK, OPT_RM,
     OPT_PUBLISH = 'p', OPT_TTY = 't', OPT_INTERACTIVE = 'i',
+    OPT_DETACH = 'd', OPT_ATTACH = 'a', OPT_ALL = 'a', OPT_FOLLOW = 'f', OPT_TIME = 't',
+    OPT_OUTPUT = 'o',
 };
 
 
@@ -36,16 +39,36 @@ enum {
 #define OPT_HELP_ENTRY \
     { "help",      OPT_HELP,      NULL,            "General", "show this help and exit", NULL }
 
+#define OPT_TTY_ENTRY(what) \
+    { "tty",       OPT_TTY,       NULL,            "Terminal", what, NULL }
+#define OPT_INTERACTIVE_ENTRY(what) \
+    { "interactive", OPT_INTERACTIVE, NULL,        "Terminal", what, NULL }
+#define OPT_ENV_ENTRY \
+    { "env",       OPT_ENV,       "KEY[=VALUE]",   "Environment", \
+      "set KEY inside; without =VALUE copy it from nroot's environment (repeatable)", NULL }
+#define OPT_WORKDIR_ENTRY \
+    { "workdir",   OPT_WORKDIR,   "DIR",           "Filesystem", \
+      "start the command in DIR inside the container (created if missing)", NULL }
+#define OPT_USER_ENTRY \
+    { "user",      OPT_USER,      "USER[:GROUP]",  "Identity", \
+      "run the command as USER (a uid or a name from the image's /etc/passwd)", NULL }
+
 static const NrOption run_options[] = {
     OPT_IMAGE_REF_ENTRY,
+    { "name",      OPT_NAME,      "NAME",          "Container",
+      "name the container: it keeps its files after it ends, and 'nroot run --name' or "
+      "'nroot start' resumes it (letters, digits, '_', '.', '-')", NULL },
+    { "detach",    OPT_DETACH,    NULL,            "Container",
+      "run in the background, print the container's name or id; output goes to its log "
+      "('nroot logs')", NULL },
+    { "rm",        OPT_RM,        NULL,            "Container",
+      "remove a named container when it ends (unnamed containers always are)", NULL },
     { "entrypoint", OPT_ENTRYPOINT, "CMD",         "Image",
       "run CMD instead of the image's entrypoint ('' clears it); the image's default "
       "arguments are then not used", NULL },
-    { "tty",       OPT_TTY,       NULL,            "Terminal",
-      "give the command a terminal of its own (from the container's devpts), relayed to "
-      "nroot's stdin and stdout", NULL },
-    { "interactive", OPT_INTERACTIVE, NULL,        "Terminal",
-      "keep stdin open for the command (without it, stdin is /dev/null)", NULL },
+    OPT_TTY_ENTRY("give the command a terminal of its own (from the container's devpts), "
+                  "relayed to nroot's stdin and stdout"),
+    OPT_INTERACTIVE_ENTRY("keep stdin open for the command (without it, stdin is /dev/null)"),
     { "volume",    OPT_VOLUME,    "HOST:CTR[:ro]", "Filesystem",
       "bind-mount the host path HOST at CTR; ':ro' makes it read-only (repeatable)", NULL },
     { "read-only", OPT_READ_ONLY, NULL,            "Filesystem",
@@ -53,17 +76,14 @@ static const NrOption run_options[] = {
     { "overlay",   OPT_OVERLAY,   "MODE",          "Filesystem",
       "copy-on-write layer: kernel overlayfs, fuse-overlayfs, or auto (kernel, falling "
       "back to fuse; default, or $NROOT_OVERLAY)", "auto kernel fuse" },
-    { "workdir",   OPT_WORKDIR,   "DIR",           "Filesystem",
-      "start the command in DIR inside the container (created if missing)", NULL },
-    { "user",      OPT_USER,      "USER[:GROUP]",  "Identity",
-      "run the command as USER (a uid or a name from the image's /etc/passwd)", NULL },
+    OPT_WORKDIR_ENTRY,
+    OPT_USER_ENTRY,
     OPT_USERNS_ENTRY,
     { "cap-add",   OPT_CAP_ADD,   "CAP",           "Identity",
       "add a capability to the default set (e.g. NET_ADMIN, or ALL) (repeatable)", NULL },
     { "cap-drop",  OPT_CAP_DROP,  "CAP",           "Identity",
       "drop a capability from the default set (e.g. CHOWN, or ALL) (repeatable)", NULL },
-    { "env",       OPT_ENV,       "KEY[=VALUE]",   "Environment",
-      "set KEY inside; without =VALUE copy it from nroot's environment (repeatable)", NULL },
+    OPT_ENV_ENTRY,
     { "env-file",  OPT_ENV_FILE,  "FILE",          "Environment",
       "read KEY=VALUE lines from FILE ('#' starts a comment) (repeatable)", NULL },
     { "hostname",  OPT_HOSTNAME,  "NAME",          "Environment",
@@ -109,6 +129,62 @@ static const NrOption prune_options[] = {
     OPT_HELP_ENTRY,
 };
 
+static const NrOption start_options[] = {
+    { "attach",    OPT_ATTACH,    NULL,            "Container",
+      "run in the foreground, attached to nroot's stdout and stderr (and its terminal if "
+      "the container was made with -t), and exit with its status", NULL },
+    OPT_INTERACTIVE_ENTRY("with --attach: stdin reaches the command"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption stop_options[] = {
+    { "time",      OPT_TIME,      "SECONDS",       "General",
+      "how long to wait after SIGTERM before SIGKILL (default 10)", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption wait_options[] = {
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption logs_options[] = {
+    { "follow",    OPT_FOLLOW,    NULL,            "General",
+      "keep printing new output until the container ends", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption ps_options[] = {
+    { "all",       OPT_ALL,       NULL,            "General",
+      "also list containers that are not running", NULL },
+    { "format",    OPT_FORMAT,    "FORMAT",        "General",
+      "table (default) or json", "table json" },
+    { "no-trunc",  OPT_NO_TRUNC,  NULL,            "General", "do not shorten commands", NULL },
+    OPT_QUIET_ENTRY("print only container ids"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption rm_options[] = {
+    { "force",     OPT_FORCE,     NULL,            "General",
+      "stop running containers first (SIGKILL)", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption exec_options[] = {
+    OPT_TTY_ENTRY("give the command a terminal of its own in the container, relayed to "
+                  "nroot's stdin and stdout"),
+    OPT_INTERACTIVE_ENTRY("keep stdin open for the command (without it, stdin is /dev/null)"),
+    OPT_WORKDIR_ENTRY,
+    OPT_USER_ENTRY,
+    OPT_ENV_ENTRY,
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption export_options[] = {
+    { "output",    OPT_OUTPUT,    "FILE",          "General",
+      "write the tarball to FILE instead of stdout", NULL },
+    OPT_HELP_ENTRY,
+};
+
 #define COMMAND(n, opts, usage, summary, desc) \
     { n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] }
 
@@ -139,10 +215,47 @@ static const NrCommand commands[] = {
     COMMAND("prune", prune_options, "nroot prune",
             "remove what no name or file refers to any more",
             "Remove the remains of interrupted imports, and the images imported from files\n"
-            "that are gone or changed and that no name refers to."),
+            "that are gone or changed and that no name refers to, and the leftovers of\n"
+            "unnamed containers whose nroot was killed."),
+    COMMAND("ps", ps_options, "nroot ps [OPTIONS]",
+            "list containers",
+            "List the running containers, with -a also the named containers that are not\n"
+            "running.  A container whose nroot was killed shows as exited, its status\n"
+            "unknown."),
+    COMMAND("start", start_options, "nroot start [OPTIONS] NAME...",
+            "start named containers again",
+            "Start each named container again with its files and the options and command it\n"
+            "was made with, in the background (see 'nroot logs'), or with --attach in the\n"
+            "foreground."),
+    COMMAND("exec", exec_options, "nroot exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+            "run a command in a running container",
+            "Run COMMAND in the running CONTAINER (a name, an id or a unique id prefix): in\n"
+            "all its namespaces and its root, as its user, with its capabilities and\n"
+            "environment (plus -e), in its working directory (or -w)."),
+    COMMAND("stop", stop_options, "nroot stop [OPTIONS] CONTAINER...",
+            "stop running containers",
+            "Send SIGTERM to each container's command; after the grace period, SIGKILL.\n"
+            "Returns when the containers have ended.  A container that is not running is\n"
+            "left alone."),
+    COMMAND("wait", wait_options, "nroot wait CONTAINER...",
+            "wait for containers to end and print their exit codes",
+            "Wait until each container has ended and print its exit code (-1 when it is\n"
+            "not known: its nroot was killed)."),
+    COMMAND("logs", logs_options, "nroot logs [OPTIONS] CONTAINER",
+            "print the output of a detached container",
+            "Print what a container started with -d (or 'nroot start') wrote to its\n"
+            "stdout and stderr."),
+    COMMAND("rm", rm_options, "nroot rm [OPTIONS] CONTAINER...",
+            "remove containers and their files",
+            "Remove each container that is not running, with its writable layer and log."),
+    COMMAND("export", export_options, "nroot export [OPTIONS] CONTAINER",
+            "write a container's filesystem as a tarball",
+            "Write the merged filesystem of CONTAINER (the image with the container's\n"
+            "changes) as a rootfs tarball that 'nroot run' and 'nroot import' take.\n"
+            "Mounted filesystems (volumes, /proc, /dev) are not included."),
 };
 
-static const char *const groups[] = { "Image", "Terminal", "Filesystem", "Identity", "Environment", "Network",
+static const char *const groups[] = { "Image", "Container", "Terminal", "Filesystem", "Identity", "Environment", "Network",
                                       "General" };
 
 const NrCommand *nr_cli_command(const char *name)
@@ -159,7 +272,7 @@ void nr_cli_main_help(void)
            "Rootless containers: no root, no daemon, no setuid binary of its own.\n\n"
            "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+        printf("  %-8s %s\n", commands[i].name, commands[i].summary);
     printf("\nOptions:\n"
            "  -h, --help     show this help and exit\n"
            "  -V, --version  print the version and exit\n\n"
@@ -214,9 +327,10 @@ void nr_cli_help(const NrCommand *c)
             putchar('\n');
         }
     }
-    if (strcmp(c->name, "run") == 0)
+    if (strcmp(c->name, "run") == 0 || strcmp(c->name, "exec") == 0 || strcmp(c->name, "start") == 0)
         printf("\nExit status: 125 if nroot fails, 126 if COMMAND cannot be executed, 127 if it\n"
-               "is not found, 128+N if it is killed by signal N, otherwise COMMAND's status.\n");
+               "is not found, 128+N if it is killed by signal N, otherwise COMMAND's status%s.\n",
+               strcmp(c->name, "start") == 0 ? " (with --attach; else 0)" : "");
     else
         printf("\nExit status: 0 on success, 125 if nroot fails.\n");
 }
@@ -256,11 +370,11 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv,
                       void *ctx, NrError *err)
 {
     struct option longopts[32];
-    /* run stops at IMAGE (what follows is the command's); the others take
-     * options anywhere, as podman's do */
+    /* run and exec stop at their first operand (what follows is the
+     * command's); the others take options anywhere, as podman's do */
     char shortopts[64] = "+:";
     size_t s = 2;
-    if (strcmp(c->name, "run") != 0) {
+    if (strcmp(c->name, "run") != 0 && strcmp(c->name, "exec") != 0) {
         memmove(shortopts, shortopts + 1, sizeof shortopts - 1);
         s = 1;
     }
@@ -310,7 +424,7 @@ static bool valid_env_key(const char *k, size_t len)
     return true;
 }
 
-static int add_env(NrRunConfig *cfg, const char *spec, const char *where, NrError *err)
+static int add_env(NrStrv *env, const char *spec, const char *where, NrError *err)
 {
     const char *eq = strchr(spec, '=');
     size_t klen = eq ? (size_t)(eq - spec) : strlen(spec);
@@ -318,12 +432,12 @@ static int add_env(NrRunConfig *cfg, const char *spec, const char *where, NrErro
         return nr_error_msg(err, "invalid environment variable '%s'%s: expected KEY=VALUE or KEY",
                             spec, where);
     if (eq) {
-        nr_strv_push(&cfg->env, spec);
+        nr_strv_push(env, spec);
         return 0;
     }
     const char *v = getenv(spec);
     if (v)
-        nr_strv_take(&cfg->env, nr_strdup_printf("%s=%s", spec, v));
+        nr_strv_take(env, nr_strdup_printf("%s=%s", spec, v));
     return 0;
 }
 
@@ -347,7 +461,7 @@ static int read_env_file(NrRunConfig *cfg, const char *path, NrError *err)
             continue;
         char where[PATH_MAX + 32];
         snprintf(where, sizeof where, " in '%s' line %d", path, lineno);
-        rc = add_env(cfg, p, where, err);
+        rc = add_env(&cfg->env, p, where, err);
     }
     free(line);
     fclose(f);
@@ -535,7 +649,7 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         }
         return 0;
     case OPT_ENV:
-        return add_env(cfg, arg, "", err);
+        return add_env(&cfg->env, arg, "", err);
     case OPT_ENV_FILE:
         return read_env_file(cfg, arg, err);
     case OPT_HOSTNAME:
@@ -561,6 +675,18 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         return 0;
     case OPT_ENTRYPOINT:
         cfg->entrypoint = arg;
+        return 0;
+    case OPT_NAME:
+        if (!nr_ctr_name_valid(arg))
+            return nr_error_msg(err, "invalid container name '%s': letters, digits, '_', '.' and "
+                                "'-', starting with a letter or digit, at most 128", arg);
+        cfg->name = arg;
+        return 0;
+    case OPT_DETACH:
+        cfg->detach = true;
+        return 0;
+    case OPT_RM:
+        cfg->rm = true;
         return 0;
     }
     return nr_error_msg(err, "option --%s is not handled", o->name);
@@ -651,4 +777,118 @@ int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, N
     a->operands = &argv[first];
     a->n_operands = argc - first;
     return NR_CLI_RUN;
+}
+
+static int ctr_option(void *data, const NrOption *o, const char *arg, NrError *err)
+{
+    NrCtrArgs *a = data;
+    const char *n = o->name;
+    int v;
+    if (strcmp(n, "attach") == 0)
+        a->attach = true;
+    else if (strcmp(n, "interactive") == 0)
+        a->interactive = true;
+    else if (strcmp(n, "tty") == 0)
+        a->tty = true;
+    else if (strcmp(n, "follow") == 0)
+        a->follow = true;
+    else if (strcmp(n, "all") == 0)
+        a->all = true;
+    else if (strcmp(n, "quiet") == 0)
+        a->quiet = true;
+    else if (strcmp(n, "no-trunc") == 0)
+        a->no_trunc = true;
+    else if (strcmp(n, "force") == 0)
+        a->force = true;
+    else if (strcmp(n, "format") == 0) {
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->json = v == 1;
+    } else if (strcmp(n, "time") == 0) {
+        uint32_t t;
+        if (!nr_parse_u32(arg, &t) || t > 86400 * 365)
+            return nr_error_msg(err, "invalid --time '%s': a number of seconds", arg);
+        a->time = (int)t;
+    } else if (strcmp(n, "output") == 0) {
+        if (!*arg)
+            return nr_error_msg(err, "--output needs a file name");
+        a->output = arg;
+    } else if (strcmp(n, "workdir") == 0) {
+        if (arg[0] != '/')
+            return nr_error_msg(err, "invalid workdir '%s': must be an absolute path", arg);
+        a->workdir = arg;
+    } else if (strcmp(n, "user") == 0) {
+        if (check_user_spec(arg, err) < 0)
+            return -1;
+        a->user = arg;
+    } else if (strcmp(n, "env") == 0)
+        return add_env(&a->env, arg, "", err);
+    else
+        return nr_error_msg(err, "option --%s is not handled", n);
+    return 0;
+}
+
+int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err)
+{
+    const NrCommand *c = nr_cli_command(cmd);
+    a->time = -1;
+    int first = cli_getopt(c, argc, argv, ctr_option, a, err);
+    if (first < 0)
+        return first == GETOPT_HELP ? NR_CLI_HELP : -1;
+    a->operands = &argv[first];
+    a->n_operands = argc - first;
+    return NR_CLI_RUN;
+}
+
+static void push_opt(NrStrv *out, const char *name, const char *value)
+{
+    nr_strv_take(out, nr_strdup_printf("--%s=%s", name, value));
+}
+
+void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out)
+{
+    static const char *const overlay[] = { "auto", "kernel", "fuse" };
+    static const char *const userns[] = { "auto", "subids", "single", "keep-id" };
+    static const char *const net[] = { "none", "host", "slirp" };
+    nr_strv_push(out, "run");
+    if (cfg->entrypoint)
+        push_opt(out, "entrypoint", cfg->entrypoint);
+    for (size_t i = 0; i < cfg->n_volumes; i++) {
+        const NrVolume *v = &cfg->volumes[i];
+        nr_strv_take(out, nr_strdup_printf("--volume=%s:%s%s", v->src, v->dst, v->ro ? ":ro" : ""));
+    }
+    if (cfg->read_only)
+        nr_strv_push(out, "--read-only");
+    push_opt(out, "overlay", overlay[cfg->overlay]);
+    if (cfg->workdir && !(cfg->img.workdir && cfg->workdir == cfg->img.workdir))
+        push_opt(out, "workdir", cfg->workdir);
+    if (cfg->user && !cfg->user_from_image)
+        push_opt(out, "user", cfg->user);
+    push_opt(out, "userns", userns[cfg->userns]);
+    if (cfg->caps != nr_caps_default()) {
+        nr_strv_push(out, "--cap-drop=ALL");
+        for (int c = 0; c < 64; c++)
+            if (cfg->caps & (1ULL << c)) {
+                char *name = nr_caps_name(c);
+                if (name)
+                    push_opt(out, "cap-add", name);
+                free(name);
+            }
+    }
+    for (size_t i = 0; i < cfg->env.n; i++)
+        push_opt(out, "env", cfg->env.v[i]);
+    if (cfg->hostname)
+        push_opt(out, "hostname", cfg->hostname);
+    if (cfg->net_given)
+        push_opt(out, "net", net[cfg->net]);
+    for (size_t i = 0; i < cfg->n_ports; i++)
+        push_opt(out, "publish", cfg->ports[i].spec);
+    if (cfg->no_host_loopback)
+        nr_strv_push(out, "--no-host-loopback");
+    nr_strv_push(out, image_key);
+    if (cfg->args) {
+        nr_strv_push(out, "--");
+        for (char **a = cfg->args; *a; a++)
+            nr_strv_push(out, *a);
+    }
 }

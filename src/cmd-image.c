@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nr-container.h"
 #include "nr-run.h"
 #include "nr-store.h"
 
@@ -98,45 +99,9 @@ static void human_size(uint64_t n, char *buf, size_t size)
 
 static void human_age(int64_t created, char *buf, size_t size)
 {
-    int64_t s = (int64_t)time(NULL) - created;
-    if (s < 1)
-        snprintf(buf, size, "Less than a second ago");
-    else if (s < 60)
-        snprintf(buf, size, "%lld second%s ago", (long long)s, s == 1 ? "" : "s");
-    else if (s < 120)
-        snprintf(buf, size, "About a minute ago");
-    else if (s < 3600)
-        snprintf(buf, size, "%lld minutes ago", (long long)(s / 60));
-    else if (s < 7200)
-        snprintf(buf, size, "About an hour ago");
-    else if (s < 48 * 3600)
-        snprintf(buf, size, "%lld hours ago", (long long)(s / 3600));
-    else if (s < 14 * 86400)
-        snprintf(buf, size, "%lld days ago", (long long)(s / 86400));
-    else if (s < 90 * 86400)
-        snprintf(buf, size, "%lld weeks ago", (long long)(s / (7 * 86400)));
-    else if (s < 730 * 86400)
-        snprintf(buf, size, "%lld months ago", (long long)(s / (30 * 86400)));
-    else
-        snprintf(buf, size, "%lld years ago", (long long)(s / (365 * 86400)));
-}
-
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", stdout);
-        else if (*p == '\t')
-            fputs("\\t", stdout);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
+    char d[40];
+    nr_human_duration((int64_t)time(NULL) - created, d, sizeof d);
+    snprintf(buf, size, "%s ago", d);
 }
 
 static void print_json(const NrStoreImage *imgs, size_t n)
@@ -149,23 +114,23 @@ static void print_json(const NrStoreImage *imgs, size_t n)
         struct tm tm;
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
         printf("%s\n  {\"id\": ", i ? "," : "");
-        json_string(m->id);
+        nr_json_string(m->id);
         printf(", \"names\": [");
         for (size_t j = 0; j < m->names.n; j++) {
             printf("%s", j ? ", " : "");
-            json_string(m->names.v[j]);
+            nr_json_string(m->names.v[j]);
         }
         printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size, when);
-        json_string(m->source);
+        nr_json_string(m->source);
         printf(", \"sources\": [");
         for (size_t j = 0; j < m->sources.n; j++) {
             printf("%s", j ? ", " : "");
-            json_string(m->sources.v[j]);
+            nr_json_string(m->sources.v[j]);
         }
         printf("], \"format\": ");
-        json_string(m->format);
+        nr_json_string(m->format);
         printf(", \"idmap\": ");
-        json_string(m->tag);
+        nr_json_string(m->tag);
         printf("}");
     }
     printf("%s]\n", n ? "\n" : "");
@@ -227,12 +192,27 @@ static NrStoreImage *find_image(NrStoreImage *imgs, size_t n, const char *dirnam
     return NULL;
 }
 
+/* the container made from image `id`, whose layer needs it, if any */
+static const char *container_of(const NrCtr *ctrs, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ctrs[i].in_store && ctrs[i].image_key && strcmp(ctrs[i].image_key, id) == 0)
+            return ctrs[i].name;
+    return NULL;
+}
+
 static int remove_image(const char *store, NrStoreImage *img, const NrIdMap *map, bool force,
-                        const char *spec, NrError *err)
+                        const char *spec, const NrCtr *ctrs, size_t n_ctrs, NrError *err)
 {
     if (!force && nr_store_image_busy(store, img->dirname)) {
         nr_error_msg(err, "image '%s' (%.12s) is in use by a running container", spec, img->id);
         nr_error_hint(err, "stop the container first, or use --force");
+        return -1;
+    }
+    const char *user = container_of(ctrs, n_ctrs, img->id);
+    if (!force && user) {
+        nr_error_msg(err, "image '%s' (%.12s) is the image of container '%s'", spec, img->id, user);
+        nr_error_hint(err, "remove the container first ('nroot rm %s'), or use --force", user);
         return -1;
     }
     if (nr_store_image_remove(store, img, map, err) < 0)
@@ -266,6 +246,9 @@ int nr_cmd_rmi(int argc, char **argv)
             close(lock);
         return fail(&err);
     }
+    NrCtr *ctrs = NULL;
+    size_t n_ctrs = 0;
+    nr_ctr_list(&ctrs, &n_ctrs, &err);
     int status = 0;
     for (int i = 0; i < a.n_operands; i++) {
         const char *spec = a.operands[i];
@@ -305,13 +288,14 @@ int nr_cmd_rmi(int argc, char **argv)
                 continue;
             if (kind == 1 && strcmp(imgs[j].dirname, dirname) != 0)
                 continue;
-            if (remove_image(store, &imgs[j], &map, a.force, spec, &e) < 0) {
+            if (remove_image(store, &imgs[j], &map, a.force, spec, ctrs, n_ctrs, &e) < 0) {
                 nr_error_print(&e);
                 status = NR_EXIT_FAILURE;
             }
         }
     }
     nr_store_list_free(imgs, n);
+    nr_ctr_list_free(ctrs, n_ctrs);
     if (lock >= 0)
         close(lock);
     return status;
@@ -351,8 +335,20 @@ int nr_cmd_prune(int argc, char **argv)
         return fail(&err);
     }
     nr_store_remove_dangling(store);
+    /* the leftovers of unnamed containers whose nroot was killed; the
+     * images of named containers stay */
+    NrCtr *ctrs = NULL;
+    size_t n_ctrs = 0;
+    nr_ctr_list(&ctrs, &n_ctrs, &err);
+    for (size_t i = 0; i < n_ctrs; i++)
+        if (!ctrs[i].in_store && !ctrs[i].running) {
+            nr_ctr_remove_runtime(ctrs[i].rt_dir);
+            printf("Deleted container: %s\n", ctrs[i].id);
+        }
     for (size_t i = 0; i < n; i++) {
         NrStoreImage *m = &imgs[i];
+        if (container_of(ctrs, n_ctrs, m->id))
+            continue;
         size_t live = 0;
         for (size_t j = 0; j < m->links.n; j++) {
             if (nr_store_link_dead(store, m->links.v[j]))
@@ -375,6 +371,7 @@ int nr_cmd_prune(int argc, char **argv)
         printf("Deleted: %s\n", m->id);
     }
     nr_store_list_free(imgs, n);
+    nr_ctr_list_free(ctrs, n_ctrs);
     if (lock >= 0)
         close(lock);
     char size[16];

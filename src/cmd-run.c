@@ -6,12 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 
+#include "nr-container.h"
 #include "nr-portfwd.h"
 #include "nr-pty.h"
 #include "nr-run.h"
@@ -19,6 +24,10 @@
 #include "nr-spawn.h"
 
 static NrPortfwd *ports;   /* published TCP ports, bound before the start */
+static NrCtr ctr;          /* this container, as recorded for ps, exec, start */
+static int notify_fd = -1; /* -d: the nroot in the foreground waits on this */
+static int state_fd = -1;  /* RT/containers/<id>/state, locked while it runs */
+static int ctr_lock = -1;  /* STORE/containers/<name>/lock, held while it runs */
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
@@ -73,7 +82,7 @@ static int check_user(const NrRunConfig *cfg, const char *user, NrError *err)
 }
 
 /* the image's config, unless the command line says otherwise */
-static int apply_image(NrRunConfig *cfg, NrError *err)
+int nr_run_apply_image(NrRunConfig *cfg, NrError *err)
 {
     NrImage *img = &cfg->img;
     NrStrv argv = { 0 };
@@ -119,6 +128,109 @@ static int apply_image(NrRunConfig *cfg, NrError *err)
     return 0;
 }
 
+/* the image, so that it resolves again without the file it came from */
+static const char *image_key(const NrRunConfig *cfg)
+{
+    return cfg->img.dir ? cfg->img.id : cfg->lower;
+}
+
+static void fill_record(const NrRunConfig *cfg)
+{
+    snprintf(ctr.id, sizeof ctr.id, "%s", cfg->cid);
+    snprintf(ctr.name, sizeof ctr.name, "%s", cfg->name ? cfg->name : "");
+    char *image = nr_xstrdup(cfg->ctr_image ? cfg->ctr_image : cfg->image);
+    free(ctr.image);
+    ctr.image = image;
+    free(ctr.image_key);
+    ctr.image_key = nr_xstrdup(image_key(cfg));
+    nr_strv_clear(&ctr.args);
+    nr_cli_run_args(cfg, image_key(cfg), &ctr.args);
+    nr_strv_clear(&ctr.command);
+    for (char **a = cfg->argv; *a; a++)
+        nr_strv_push(&ctr.command, *a);
+    ctr.pty = cfg->pty;
+    ctr.interactive = cfg->interactive;
+    if (!ctr.created)
+        ctr.created = (int64_t)time(NULL);
+}
+
+/* --name: the container's directory in the store, locked for this run;
+ * made on first use, resumed after (same image, same layer overlay) */
+static int claim_named(NrRunConfig *cfg, NrError *err)
+{
+    nr_autofree char *store = nr_store_dir(err);
+    if (!store)
+        return -1;
+    char *dir = nr_strdup_printf("%s/containers/%s", store, cfg->name);
+    ctr.store_dir = dir;
+    if (nr_mkdir_p(dir, 0700, err) < 0)
+        return -1;
+    int r = nr_ctr_lock(dir, &ctr_lock, err);
+    if (r < 0)
+        return -1;
+    if (r == 1) {
+        nr_error_msg(err, "container '%s' is already running", cfg->name);
+        nr_error_hint(err, "'nroot exec %s COMMAND' runs a command in it, 'nroot stop %s' stops it",
+                      cfg->name, cfg->name);
+        return -1;
+    }
+    /* held until nroot exits: nothing else starts, removes or exports it */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/config", dir);
+    if (access(path, F_OK) == 0) {
+        if (nr_ctr_read_config(path, &ctr, err) < 0)
+            return -1;
+        if (!ctr.image_key || strcmp(ctr.image_key, image_key(cfg)) != 0) {
+            nr_error_msg(err, "container '%s' exists and was made from image '%s', not '%s'",
+                         cfg->name, ctr.image ? ctr.image : "?", cfg->image);
+            nr_error_hint(err, "'nroot start %s' resumes it; 'nroot rm %s' removes it", cfg->name,
+                          cfg->name);
+            return -1;
+        }
+        cfg->ctr_image = nr_xstrdup(ctr.image ? ctr.image : cfg->image);
+        snprintf(cfg->cid, sizeof cfg->cid, "%s", ctr.id);
+    }
+    snprintf(path, sizeof path, "%s/overlay", dir);
+    char kind[16] = "";
+    nr_read_line(path, kind, sizeof kind);
+    NrOverlayMode made = strcmp(kind, "kernel") == 0 ? NR_OVERLAY_KERNEL
+                       : strcmp(kind, "fuse") == 0   ? NR_OVERLAY_FUSE : NR_OVERLAY_AUTO;
+    if (made != NR_OVERLAY_AUTO) {
+        if (cfg->overlay != NR_OVERLAY_AUTO && cfg->overlay != made)
+            return nr_error_msg(err, "container '%s' has a layer made by %s; it cannot be used with "
+                                "--overlay=%s", cfg->name, made == NR_OVERLAY_KERNEL ?
+                                "kernel overlayfs" : "fuse-overlayfs",
+                                cfg->overlay == NR_OVERLAY_KERNEL ? "kernel" : "fuse");
+        cfg->overlay = made;
+    }
+    cfg->ctr_dir = dir;
+    fill_record(cfg);
+    snprintf(path, sizeof path, "%s/config", dir);
+    return nr_ctr_write_config(path, &ctr, err);
+}
+
+/* RT/containers/<id>: the live state (and an unnamed container's config
+ * and log); left over from a killed run of the same named container, it
+ * is emptied */
+static int make_runtime_dir(const NrRunConfig *cfg, NrError *err)
+{
+    const char *root = nr_ctr_runtime_root(err);
+    if (!root)
+        return -1;
+    ctr.rt_dir = nr_strdup_printf("%s/%s", root, cfg->cid);
+    if (mkdir(ctr.rt_dir, 0700) < 0) {
+        if (errno != EEXIST)
+            return nr_error_errno(err, "cannot create '%s'", ctr.rt_dir);
+        static const char *const files[] = { "state", "state.tmp", "config", "config.tmp", "log" };
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            char p[PATH_MAX];
+            snprintf(p, sizeof p, "%s/%s", ctr.rt_dir, files[i]);
+            unlink(p);
+        }
+    }
+    return 0;
+}
+
 static int prepare(NrRunConfig *cfg, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
@@ -134,7 +246,14 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         return nr_error_msg(err, "--image-ref: '%s' is a root filesystem directory, not an image "
                             "archive or OCI layout", cfg->image);
     cfg->lower = cfg->img.lower;
-    if (apply_image(cfg, err) < 0)
+    if (nr_run_apply_image(cfg, err) < 0)
+        return -1;
+    new_cid(cfg->cid);
+    if (cfg->name && claim_named(cfg, err) < 0)
+        return -1;
+    if (!cfg->name)
+        fill_record(cfg);
+    if (make_runtime_dir(cfg, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
         /* the default network cannot be had here: say so once, run with
@@ -157,7 +276,6 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         return -1;
     }
     cfg->scratch = scratch;
-    new_cid(cfg->cid);
     cfg->tty = isatty(STDIN_FILENO);
     /* -i without -t on a terminal: the payload reads the host terminal
      * itself, in its foreground (job control, Ctrl-C and Ctrl-Z as for any
@@ -168,15 +286,159 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     return 0;
 }
 
+/* an error before the container started: with -d, the nroot in the
+ * foreground prints it (and the log keeps it); code 0 says it started */
+static void report(const NrError *e)
+{
+    if (e->code)
+        nr_error_print(e);
+    if (notify_fd >= 0) {
+        nr_write_all(notify_fd, e, sizeof *e);
+        close(notify_fd);
+        notify_fd = -1;
+    }
+}
+
+/* -d: the foreground nroot waits until the command was executed (or
+ * failed), prints the name or id and exits; this one goes on in a session
+ * of its own with its output in the log */
+static int detach(NrRunConfig *cfg, NrError *err)
+{
+    char log[PATH_MAX];
+    snprintf(log, sizeof log, "%s/log", ctr.store_dir ? ctr.store_dir : ctr.rt_dir);
+    nr_autoclose int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd < 0)
+        return nr_error_errno(err, "cannot open the log '%s'", log);
+    /* -i: stdin stays open and empty, as with docker run -di (a shell
+     * waits instead of ending) */
+    int keep[2] = { -1, -1 };
+    if (cfg->interactive ? pipe2(keep, O_CLOEXEC) < 0
+                         : (keep[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+        return nr_error_errno(err, "cannot make the container's stdin");
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return nr_error_errno(err, "pipe");
+    fflush(NULL);
+    pid_t child = fork();
+    if (child < 0)
+        return nr_error_errno(err, "fork");
+    if (child > 0) {
+        close(p[1]);
+        NrError e = { 0 };
+        ssize_t n;
+        do
+            n = read(p[0], &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof e) {
+            nr_error_msg(&e, "the container's nroot ended before the command started");
+            nr_error_hint(&e, "see 'nroot logs %s'", cfg->name ? cfg->name : cfg->cid);
+        }
+        if (e.code == 0) {
+            printf("%s\n", cfg->name ? cfg->name : cfg->cid);
+            exit(0);
+        }
+        e.msg[sizeof e.msg - 1] = e.hint[sizeof e.hint - 1] = '\0';
+        nr_error_print(&e);
+        exit(e.code);
+    }
+    close(p[0]);
+    notify_fd = p[1];
+    setsid();
+    if (dup2(keep[0], STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
+        dup2(logfd, STDERR_FILENO) < 0)
+        return nr_error_errno(err, "cannot redirect to the log");
+    close(keep[0]);   /* keep[1], the write end, stays open in this nroot */
+    cfg->tty = cfg->give_tty = false;
+    return 0;
+}
+
+/* the command runs: the live state that ps, exec, stop and wait read,
+ * locked for as long as this nroot lives */
+static void write_live_state(const NrRunConfig *cfg, pid_t init_pid)
+{
+    NrError e = { 0 };
+    char path[PATH_MAX], tmp[PATH_MAX];
+    ctr.started = (int64_t)time(NULL);
+    if (cfg->name)
+        nr_ctr_write_state(&ctr, true, &e);
+    else {
+        snprintf(path, sizeof path, "%s/config", ctr.rt_dir);
+        nr_ctr_write_config(path, &ctr, &e);
+    }
+    snprintf(tmp, sizeof tmp, "%s/state.tmp", ctr.rt_dir);
+    snprintf(path, sizeof path, "%s/state", ctr.rt_dir);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+        nr_warn("cannot record the container's state in '%s': %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    FILE *f = fdopen(dup(fd), "w");
+    if (f) {
+        char num[32];
+#define PUT_NUM(k, v) (snprintf(num, sizeof num, "%lld", (long long)(v)), nr_kv_put(f, k, num))
+        nr_kv_put(f, "id", ctr.id);
+        nr_kv_put(f, "name", ctr.name);
+        PUT_NUM("pid", getpid());
+        PUT_NUM("pid_start", nr_proc_start_time(getpid()));
+        PUT_NUM("init_pid", init_pid);
+        PUT_NUM("init_start", nr_proc_start_time(init_pid));
+        PUT_NUM("started", ctr.started);
+        nr_kv_put(f, "detached", cfg->detach ? "1" : "0");
+        for (int i = 0; i < NR_NS_COUNT; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "ns_%s", nr_ns_names[i]);
+            if (ctr.ns_fd[i] >= 0)
+                PUT_NUM(key, ctr.ns_fd[i]);
+        }
+#undef PUT_NUM
+        fclose(f);
+    }
+    if (rename(tmp, path) < 0) {
+        close(fd);
+        return;
+    }
+    state_fd = fd;
+}
+
+/* the container ended: its status where `wait` and `ps -a` find it */
+static void finish_record(const NrRunConfig *cfg, int status)
+{
+    ctr.exit_code = status;
+    ctr.finished = (int64_t)time(NULL);
+    if (state_fd >= 0) {
+        /* `wait` may hold the file open: it reads this after nroot ends */
+        lseek(state_fd, 0, SEEK_END);
+        dprintf(state_fd, "exit_code=%d\nfinished=%lld\n", status, (long long)ctr.finished);
+    }
+    NrError e = { 0 };
+    nr_ctr_remove_runtime(ctr.rt_dir);
+    if (!cfg->name)
+        return;
+    if (cfg->rm) {
+        if (nr_ctr_remove(&ctr, &e) < 0)
+            nr_error_print(&e);
+    } else if (nr_ctr_write_state(&ctr, false, &e) < 0)
+        nr_error_print(&e);
+}
+
 int nr_cmd_run(int argc, char **argv)
 {
     static NrRunConfig cfg;
     NrError err = { 0 };
+    nr_ctr_clear(&ctr);
     int rc = nr_cli_parse_run(argc, argv, &cfg, &err);
     if (rc == NR_CLI_HELP)
         return 0;
-    if (rc < 0 || prepare(&cfg, &err) < 0) {
-        nr_error_print(&err);
+    /* a container in the background must not keep what its caller had
+     * open beyond stdio (a test runner's pipe, a shell's script) */
+    if (rc == NR_CLI_RUN && cfg.detach)
+        nr_close_fds_except(-1);
+    if (rc < 0 || prepare(&cfg, &err) < 0 || (cfg.detach && detach(&cfg, &err) < 0)) {
+        report(&err);
+        if (ctr.rt_dir)
+            nr_ctr_remove_runtime(ctr.rt_dir);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
 
@@ -200,7 +462,8 @@ int nr_cmd_run(int argc, char **argv)
     int sync_fd = -1;
     pid_t pid = nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
     if (pid < 0) {
-        nr_error_print(&err);
+        report(&err);
+        finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
     /* wait for PID 1's EXIT message, a failure report, or its death;
@@ -208,8 +471,9 @@ int nr_cmd_run(int argc, char **argv)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     if (sfd < 0) {
         nr_error_errno(&err, "signalfd");
-        nr_error_print(&err);
+        report(&err);
         kill(pid, SIGKILL);
+        finish_record(&cfg, NR_EXIT_FAILURE);
         return NR_EXIT_FAILURE;
     }
     enum { MAX_POLL = 2 + 256 };
@@ -256,10 +520,17 @@ int nr_cmd_run(int argc, char **argv)
                 pty = nr_pty_new(msg.fd, cfg.interactive);
             } else if (r == 1 && msg.type == NR_SYNC_CONNECTED && ports) {
                 nr_portfwd_connected(ports, &msg);
+            } else if (r == 1 && msg.type == NR_SYNC_NS && msg.fd >= 0 && msg.err.code >= 0 &&
+                       msg.err.code < NR_NS_COUNT && ctr.ns_fd[msg.err.code] < 0) {
+                ctr.ns_fd[msg.err.code] = msg.fd;   /* kept for exec until nroot ends */
             } else if (r == 1 && msg.fd >= 0)
                 close(msg.fd);
             if (r == 1 && msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
+            else if (r == 1 && msg.type == NR_SYNC_STARTED) {
+                write_live_state(&cfg, pid);
+                report(&(NrError){ 0 });
+            }
             else if (r == 1 && msg.type == NR_SYNC_STOPPED && cfg.give_tty) {
                 /* take the terminal back and stop like any job */
                 if (payload_has_tty) {
@@ -318,10 +589,11 @@ int nr_cmd_run(int argc, char **argv)
     nr_slirp_free(net);
     nr_portfwd_free(ports);
     if (cerr.code) {
-        nr_error_print(&cerr);
         if (!have_status)
             status = cerr.code;
+        report(&cerr);
     }
+    finish_record(&cfg, status);
     close(sync_fd);
     return status;
 }

@@ -24,6 +24,7 @@
 #include <sys/capability.h>
 #include <termios.h>
 
+#include "nr-container.h"
 #include "nr-run.h"
 #include "nr-slirp.h"
 #include "nr-spawn.h"
@@ -218,8 +219,9 @@ static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
     return 0;
 }
 
-/* The payload: runs in a child of PID 1.  Failures go through `errfd`. */
-static int payload(const NrRunConfig *cfg, int slave, NrError *err)
+/* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
+ * container's namespaces).  Returns only on failure. */
+int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -376,8 +378,25 @@ static int open_pty(int sync_fd)
     return slave;
 }
 
+/* the namespaces, for `nroot exec`: nroot keeps these fds while the
+ * container runs; only PID 1 can open them (it is not dumpable later) */
+static void send_namespaces(int sync_fd)
+{
+    for (int i = 0; i < NR_NS_COUNT; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/ns/%s", nr_ns_names[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        NrError which = { .code = i };
+        nr_sync_send_fd_err(sync_fd, NR_SYNC_NS, fd, &which);
+        close(fd);
+    }
+}
+
 void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 {
+    send_namespaces(sync_fd);
     sigset_t set;
     sigemptyset(&set);
     static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
@@ -414,7 +433,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     if (pid == 0) {
         close(ep[0]);
         close(sync_fd);
-        payload(cfg, slave, &e);
+        nr_init_payload(cfg, slave, &e);
         nr_write_all(ep[1], &e, sizeof e);
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
@@ -433,7 +452,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         perr.msg[sizeof perr.msg - 1] = '\0';
         perr.hint[sizeof perr.hint - 1] = '\0';
         nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
-    }
+    } else
+        nr_sync_send(sync_fd, NR_SYNC_STARTED, NULL);
     /* PID 1 from here on only waits and signals: it keeps CAP_KILL (the
      * payload may run as another uid) and no other capability, and cannot
      * be ptraced or read through /proc by the payload.  Its fds were

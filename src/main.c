@@ -33,7 +33,10 @@ int main(int argc, char **argv)
     }
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "run", nr_cmd_run }, { "import", nr_cmd_import }, { "images", nr_cmd_images },
-        { "rmi", nr_cmd_rmi }, { "prune", nr_cmd_prune },
+        { "rmi", nr_cmd_rmi }, { "prune", nr_cmd_prune }, { "ps", nr_cmd_ps },
+        { "start", nr_cmd_start }, { "exec", nr_cmd_exec }, { "stop", nr_cmd_stop },
+        { "wait", nr_cmd_wait }, { "logs", nr_cmd_logs }, { "rm", nr_cmd_rm },
+        { "export", nr_cmd_export },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -146,6 +146,21 @@ static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root
     return 0;
 }
 
+/* which overlay made a named container's layer: the other one does not
+ * read its whiteouts and opaque directories the same way, so the next run
+ * must use the same (cmd-run.c) */
+static void record_overlay(const NrRunConfig *cfg, const char *kind)
+{
+    if (!cfg->ctr_dir || cfg->read_only)
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/overlay", cfg->ctr_dir);
+    if (access(path, F_OK) == 0)
+        return;
+    NrError ignored = { 0 };
+    nr_write_file_at(AT_FDCWD, path, kind, 0644, &ignored);
+}
+
 int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
 {
     const char *s = cfg->scratch;
@@ -154,20 +169,30 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
         return nr_error_errno(err, "cannot make the mount namespace private");
     if (mount("tmpfs", s, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         return nr_error_errno(err, "cannot mount the scratch tmpfs on '%s'", s);
-    char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX], skel[PATH_MAX];
+    char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX], skel[PATH_MAX],
+         ctr[PATH_MAX];
     snprintf(lower, sizeof lower, "%s/lower", s);
-    snprintf(upper, sizeof upper, "%s/upper", s);
-    snprintf(work, sizeof work, "%s/work", s);
+    snprintf(ctr, sizeof ctr, "%s/ctr", s);
+    /* a named container's layer is in the store, the others' here */
+    snprintf(upper, sizeof upper, "%s%s/upper", s, cfg->ctr_dir ? "/ctr" : "");
+    snprintf(work, sizeof work, "%s%s/work", s, cfg->ctr_dir ? "/ctr" : "");
     snprintf(root, sizeof root, "%s/root", s);
     snprintf(skel, sizeof skel, "%s/skel", s);
-    const char *dirs[] = { lower, upper, work, root, skel };
-    for (size_t i = 0; i < 5; i++)
+    const char *dirs[] = { lower, root, skel, cfg->ctr_dir ? ctr : upper, cfg->ctr_dir ? NULL : work };
+    for (size_t i = 0; i < 5 && dirs[i]; i++)
         if (mkdir(dirs[i], 0755) < 0)
             return nr_error_errno(err, "cannot create '%s'", dirs[i]);
     /* a bind gives the lower layer a short name: the legacy mount data
      * string is one page, and fuse-overlayfs has no escaping */
     if (mount(cfg->lower, lower, NULL, MS_BIND | MS_REC, NULL) < 0)
         return nr_error_errno(err, "cannot bind the image '%s'", cfg->lower);
+    if (cfg->ctr_dir) {
+        if (mount(cfg->ctr_dir, ctr, NULL, MS_BIND, NULL) < 0)
+            return nr_error_errno(err, "cannot bind the container's layer '%s'", cfg->ctr_dir);
+        /* made here, as root of the namespace, like a throw-away layer */
+        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0755) < 0 && errno != EEXIST))
+            return nr_error_errno(err, "cannot create the container's layer in '%s'", cfg->ctr_dir);
+    }
 
     char el[PATH_MAX * 2], eu[PATH_MAX * 2], ew[PATH_MAX * 2], es[PATH_MAX * 2];
     char opts[PATH_MAX * 8 + 64];
@@ -178,7 +203,11 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
     if (cfg->read_only) {
         if (make_skel(cfg, skel, err) < 0)
             return -1;
-        snprintf(opts, sizeof opts, "lowerdir=%s:%s", es, el);
+        /* a named container's files, read-only too */
+        if (cfg->ctr_dir)
+            snprintf(opts, sizeof opts, "lowerdir=%s:%s:%s", es, eu, el);
+        else
+            snprintf(opts, sizeof opts, "lowerdir=%s:%s", es, el);
     } else {
         snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", el, eu, ew);
     }
@@ -186,9 +215,13 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
     NrError kerr = { 0 };
     if (cfg->overlay != NR_OVERLAY_FUSE) {
         char kopts[sizeof opts + 32];
-        snprintf(kopts, sizeof kopts, "%s,userxattr%s", opts, cfg->read_only ? "" : ",volatile");
-        if (mount_kernel(kopts, root, &kerr) == 0)
+        /* a throw-away layer needs no syncs; a kept one must survive a crash */
+        snprintf(kopts, sizeof kopts, "%s,userxattr%s", opts,
+                 cfg->read_only || cfg->ctr_dir ? "" : ",volatile");
+        if (mount_kernel(kopts, root, &kerr) == 0) {
+            record_overlay(cfg, "kernel");
             goto mounted;
+        }
         if (cfg->overlay == NR_OVERLAY_KERNEL) {
             *err = kerr;
             nr_error_hint(err, "overlayfs in a user namespace needs Linux 5.11 or later; "
@@ -210,6 +243,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
     }
     if (kerr.code)
         nr_notice("%s (%s); using fuse-overlayfs", kerr.msg, strerror(kerr.errnum));
+    record_overlay(cfg, "fuse");
 mounted:
     *ret_root = nr_xstrdup(root);
     return 0;

@@ -1,0 +1,78 @@
+/* nr-container.h — containers as things with a name and a life: the
+ * persistent part in the store (STORE/containers/<name>/: config, state,
+ * upper/ and work/ of the writable layer, log), and the live part in the
+ * runtime directory (RT/containers/<id>/state), which the running nroot
+ * keeps locked (flock) for as long as the container runs.  A state file
+ * nobody locks belongs to a dead nroot: that container is not running,
+ * whatever the file says. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-util.h"
+
+/* the namespaces `exec` joins, in the order it joins them: the user
+ * namespace first (it grants the rights for the others), pid last (it
+ * applies to children only) */
+enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_NS_PID, NR_NS_COUNT };
+extern const char *const nr_ns_names[NR_NS_COUNT];
+
+typedef struct NrCtr {
+    char    id[13];
+    char    name[129];       /* "" for an unnamed container */
+    char   *image;           /* as given to run, for people */
+    char   *image_key;       /* what resolves it again: an image id or a directory */
+    char   *overlay;         /* "kernel" or "fuse" once its layer was mounted */
+    NrStrv  args;            /* the canonical `run` arguments (options, IMAGE, command) */
+    NrStrv  command;         /* the command it runs, for people */
+    int64_t created, started, finished;
+    int     exit_code;       /* -1: unknown (nroot was killed, or it never ran) */
+    bool    running;
+    bool    in_store;        /* named: STORE/containers/<name> exists */
+    /* live state (running only) */
+    pid_t   pid;             /* nroot's */
+    pid_t   init_pid;        /* the container's PID 1, as the host sees it */
+    uint64_t pid_start, init_start;
+    int     ns_fd[NR_NS_COUNT];  /* fd numbers in nroot's table, -1 if none */
+    bool    detached;
+    bool    pty, interactive;
+    char   *store_dir;       /* STORE/containers/<name>, NULL for unnamed */
+    char   *rt_dir;          /* RT/containers/<id> */
+} NrCtr;
+
+bool nr_ctr_name_valid(const char *name);
+void nr_ctr_clear(NrCtr *c);
+
+/* RT/containers, created if missing */
+const char *nr_ctr_runtime_root(NrError *err);
+/* NAME, ID or a unique ID prefix -> the container (live state checked) */
+int  nr_ctr_find(const char *spec, NrCtr *ret, NrError *err);
+/* every container: named ones from the store, running unnamed ones, and
+ * unnamed ones whose nroot died (their leftovers) */
+int  nr_ctr_list(NrCtr **ret, size_t *ret_n, NrError *err);
+void nr_ctr_list_free(NrCtr *c, size_t n);
+
+/* the persistent config: read and write (atomically) */
+int  nr_ctr_read_config(const char *path, NrCtr *c, NrError *err);
+int  nr_ctr_write_config(const char *path, const NrCtr *c, NrError *err);
+/* STORE/containers/<name>/state: status=running|exited, times, exit code */
+int  nr_ctr_write_state(const NrCtr *c, bool running, NrError *err);
+
+/* the start time of a process (clock ticks since boot, /proc/PID/stat), 0
+ * if it does not exist */
+uint64_t nr_proc_start_time(pid_t pid);
+/* a pidfd for pid, if it is still the process that started at `start` */
+int  nr_ctr_pidfd(pid_t pid, uint64_t start);
+/* wait until the pidfd's process ends; timeout_ms < 0: forever.  1 ended, 0 not */
+int  nr_pidfd_wait(int pidfd, int timeout_ms);
+
+/* lock STORE/containers/<name>/lock: 0 taken (fd in *ret_fd), 1 held by a
+ * running nroot, -1 error */
+int  nr_ctr_lock(const char *store_dir, int *ret_fd, NrError *err);
+/* remove the container's files (its layer holds subordinate ids: removed
+ * inside a user namespace with its map) */
+int  nr_ctr_remove(NrCtr *c, NrError *err);
+/* remove RT/containers/<id> (no subordinate ids there) */
+void nr_ctr_remove_runtime(const char *dir);
