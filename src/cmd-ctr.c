@@ -529,10 +529,21 @@ fail:
     return -1;
 }
 
+/* is the namespace behind fd the one this process is in already?  (the
+ * network of --net=host is the host's: joining it again would need rights
+ * in the host's user namespace) */
+static bool same_ns(int fd, int i)
+{
+    char path[64];
+    struct stat a, b;
+    snprintf(path, sizeof path, "/proc/self/ns/%s", nr_ns_names[i]);
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
 static int join(const int fds[NR_NS_COUNT], int from, int to, NrError *err)
 {
     for (int i = from; i < to; i++)
-        if (setns(fds[i], ns_flags[i]) < 0)
+        if (!same_ns(fds[i], i) && setns(fds[i], ns_flags[i]) < 0)
             return nr_error_errno(err, "cannot join the container's %s namespace", nr_ns_names[i]);
     return 0;
 }

@@ -344,6 +344,9 @@ static int detach(NrRunConfig *cfg, NrError *err)
     close(p[0]);
     notify_fd = p[1];
     setsid();
+    /* no directory of the caller's stays busy (an NFS mount, a USB disk) */
+    if (chdir("/") < 0)
+        return nr_error_errno(err, "chdir /");
     if (dup2(keep[0], STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
         dup2(logfd, STDERR_FILENO) < 0)
         return nr_error_errno(err, "cannot redirect to the log");

@@ -260,12 +260,16 @@ static void read_live(const char *rt_root, NrCtr *c)
     nr_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    if (flock(fd, LOCK_SH | LOCK_NB) == 0 || errno != EWOULDBLOCK)
-        return;
+    bool locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
     NrCtr live;
     ctr_init(&live);
     NrError ignored = { 0 };
-    if (nr_kv_read(path, ctr_kv, &live, &ignored) == 0) {
+    if (nr_kv_read(path, ctr_kv, &live, &ignored) == 0 && !locked && !c->in_store) {
+        /* what a dead nroot left: it ran, its end is unknown */
+        c->started = live.started;
+        c->finished = live.finished;
+        c->exit_code = live.exit_code;
+    } else if (locked) {
         int a = nr_ctr_pidfd(live.pid, live.pid_start);
         int b = nr_ctr_pidfd(live.init_pid, live.init_start);
         if (a >= 0 && b >= 0) {
