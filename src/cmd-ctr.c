@@ -35,8 +35,10 @@
 static const int ns_flags[NR_NS_COUNT] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
                                            CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWPID };
 
-/* parse a container command's options; 1: --help was shown */
-static int parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int min_operands, NrError *err)
+/* parse a container command's options and check the count of operands
+ * (max < 0: any); 1: --help was shown */
+static int parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int min_operands,
+                 int max_operands, NrError *err)
 {
     memset(a, 0, sizeof *a);
     int rc = nr_cli_parse_ctr(cmd, argc, argv, a, err);
@@ -46,6 +48,14 @@ static int parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int min_o
         return -1;
     if (a->n_operands < min_operands) {
         nr_error_msg(err, "missing %s", a->n_operands == 1 ? "COMMAND" : "CONTAINER");
+        nr_error_hint(err, "usage: %s", nr_cli_command(cmd)->usage);
+        return -1;
+    }
+    if (max_operands >= 0 && a->n_operands > max_operands) {
+        if (max_operands == 0)
+            nr_error_msg(err, "%s takes no arguments", cmd);
+        else
+            nr_error_msg(err, "%s takes one container", cmd);
         nr_error_hint(err, "usage: %s", nr_cli_command(cmd)->usage);
         return -1;
     }
@@ -92,7 +102,7 @@ int nr_cmd_stop(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("stop", argc, argv, &a, 1, &err);
+    int r = parse("stop", argc, argv, &a, 1, -1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
     int rc = 0;
@@ -124,7 +134,7 @@ int nr_cmd_wait(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("wait", argc, argv, &a, 1, &err);
+    int r = parse("wait", argc, argv, &a, 1, -1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
     int rc = 0;
@@ -180,11 +190,9 @@ int nr_cmd_logs(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("logs", argc, argv, &a, 1, &err);
+    int r = parse("logs", argc, argv, &a, 1, 1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
-    if (a.n_operands > 1)
-        return nr_error_msg(&err, "logs takes one container"), fail(&err);
     NrCtr c;
     if (nr_ctr_find(a.operands[0], &c, &err) < 0)
         return fail(&err);
@@ -298,11 +306,9 @@ int nr_cmd_ps(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("ps", argc, argv, &a, 0, &err);
+    int r = parse("ps", argc, argv, &a, 0, 0, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
-    if (a.n_operands)
-        return nr_error_msg(&err, "ps takes no arguments"), fail(&err);
     NrCtr *all;
     size_t n_all;
     if (nr_ctr_list(&all, &n_all, &err) < 0)
@@ -381,7 +387,7 @@ int nr_cmd_rm(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("rm", argc, argv, &a, 1, &err);
+    int r = parse("rm", argc, argv, &a, 1, -1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
     int rc = 0;
@@ -448,7 +454,7 @@ int nr_cmd_start(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("start", argc, argv, &a, 1, &err);
+    int r = parse("start", argc, argv, &a, 1, -1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
     if (a.attach && a.n_operands > 1)
@@ -638,7 +644,7 @@ int nr_cmd_exec(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("exec", argc, argv, &a, 2, &err);
+    int r = parse("exec", argc, argv, &a, 2, -1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
     static NrRunConfig cfg;
@@ -928,11 +934,9 @@ int nr_cmd_export(int argc, char **argv)
 {
     NrCtrArgs a;
     NrError err = { 0 };
-    int r = parse("export", argc, argv, &a, 1, &err);
+    int r = parse("export", argc, argv, &a, 1, 1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
-    if (a.n_operands > 1)
-        return nr_error_msg(&err, "export takes one container"), fail(&err);
     if (!a.output && isatty(STDOUT_FILENO)) {
         nr_error_msg(&err, "refusing to write a tarball to a terminal");
         nr_error_hint(&err, "redirect stdout, or give -o FILE");

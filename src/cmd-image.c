@@ -312,13 +312,25 @@ int nr_cmd_prune(int argc, char **argv)
     nr_autofree char *store = nr_store_dir(&err);
     if (!store || removal_map(&map, &err) < 0)
         return fail(&err);
+    /* the leftovers of unnamed containers whose nroot was killed */
+    NrCtr *ctrs = NULL;
+    size_t n_ctrs = 0;
+    nr_ctr_list(&ctrs, &n_ctrs, &err);
+    for (size_t i = 0; i < n_ctrs; i++)
+        if (!ctrs[i].in_store && !ctrs[i].running) {
+            nr_ctr_remove_runtime(ctrs[i].rt_dir);
+            printf("Deleted container: %s\n", ctrs[i].id);
+        }
     if (access(store, F_OK) < 0) {
+        nr_ctr_list_free(ctrs, n_ctrs);
         printf("Total reclaimed space: 0B\n");
         return 0;
     }
     int lock = -1;
-    if (nr_store_lock(store, &lock, &err) < 0)
+    if (nr_store_lock(store, &lock, &err) < 0) {
+        nr_ctr_list_free(ctrs, n_ctrs);
         return fail(&err);
+    }
     uint64_t reclaimed = 0;
     nr_autofree char *tmp = nr_strdup_printf("%s/tmp", store);
     uint64_t before = nr_store_du(tmp);
@@ -330,21 +342,13 @@ int nr_cmd_prune(int argc, char **argv)
     size_t n = 0;
     int status = 0;
     if (nr_store_list(store, &imgs, &n, &err) < 0) {
+        nr_ctr_list_free(ctrs, n_ctrs);
         if (lock >= 0)
             close(lock);
         return fail(&err);
     }
     nr_store_remove_dangling(store);
-    /* the leftovers of unnamed containers whose nroot was killed; the
-     * images of named containers stay */
-    NrCtr *ctrs = NULL;
-    size_t n_ctrs = 0;
-    nr_ctr_list(&ctrs, &n_ctrs, &err);
-    for (size_t i = 0; i < n_ctrs; i++)
-        if (!ctrs[i].in_store && !ctrs[i].running) {
-            nr_ctr_remove_runtime(ctrs[i].rt_dir);
-            printf("Deleted container: %s\n", ctrs[i].id);
-        }
+    /* the images of named containers stay */
     for (size_t i = 0; i < n; i++) {
         NrStoreImage *m = &imgs[i];
         if (container_of(ctrs, n_ctrs, m->id))

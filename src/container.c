@@ -313,7 +313,7 @@ static int load_live(const char *rt_root, const char *id, NrCtr *c, NrError *err
     snprintf(path, sizeof path, "%s/config", c->rt_dir);
     if (nr_ctr_read_config(path, c, err) < 0)
         return -1;
-    snprintf(c->id, sizeof c->id, "%s", id);
+    snprintf(c->id, sizeof c->id, "%.12s", id);
     return 0;
 }
 
