@@ -32,6 +32,25 @@ help_long_options() {
     done
 }
 
+# the commands `nroot --help` lists
+help_commands() {
+    "$NROOT" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF > 1 { print $1 }'
+}
+
+@test "docs: every command has a man page with every option of its --help" {
+    local cmd md opt n=0
+    for cmd in $(help_commands); do
+        n=$((n + 1))
+        md=$REPO_DIR/man/nroot-$cmd.1.md
+        [ -f "$md" ] || fail "nroot $cmd has no man page $md"
+        for opt in $("$NROOT" "$cmd" --help | grep -oE '(^|[ ,])--[a-z][a-z-]+' | sed 's/^[ ,]*//' | sort -u); do
+            grep -qF -- "**$opt**" "$md" || fail "$opt is in 'nroot $cmd --help' but not in $md"
+        done
+        grep -qF "**nroot-$cmd**(1)" "$REPO_DIR/man/nroot.1.md" || fail "nroot(1) does not point to nroot-$cmd(1)"
+    done
+    [ "$n" -ge 13 ] || fail "only $n commands in nroot --help"
+}
+
 @test "docs: the generated man pages match their markdown" {
     command -v go-md2man >/dev/null || skip "go-md2man is not installed"
     local md n=0

@@ -61,7 +61,10 @@ signal_nroot() {
 
 teardown() {
     tmux_teardown
-    local p
+    local p id
+    for id in $("$NROOT" ps -q 2>/dev/null); do
+        timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
+    done
     for p in "${BG_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
     rm_tree "$BATS_TEST_TMPDIR"/*
     return 0
@@ -235,5 +238,37 @@ teardown() {
     keys 'echo resumed-$((7*3))' Enter
     wait_for 50 screen_has 'resumed-21' || { screen; fail "the shell inside did not come back"; }
     keys 'exit' Enter
+    host_prompt
+}
+
+@test "terminal: exec -it: a second shell in a running container, on a terminal of its own" {
+    tmux_setup
+    run_nroot 0 run -d --name box --hostname box "$IMG" sleep 1000
+    keys "stty -g >$BATS_TEST_TMPDIR/mode.before; $NROOT exec -it box sh" Enter
+    wait_for 50 screen_has '^/ #' || { screen; fail "no shell prompt inside"; }
+    keys 'echo "tty=$(tty) size=$(stty size) host=$(hostname)"' Enter
+    wait_for 50 screen_has 'tty=/dev/pts/[0-9]* size=40 120 host=box' || { screen; fail "wrong tty, size or host"; }
+    keys 'sleep 1000' Enter
+    sleep 0.5
+    keys C-c
+    keys 'echo still-$((9*9))' Enter
+    wait_for 50 screen_has 'still-81' || { screen; fail "the shell did not survive Ctrl-C"; }
+    keys 'exit 6' Enter
+    host_prompt
+    keys 'echo rc=$?' Enter
+    wait_for 50 screen_has 'rc=6' || { screen; fail "exit status lost"; }
+    mode_restored exec
+    # the container goes on
+    run_nroot 0 exec box echo alive
+    assert_output alive
+}
+
+@test "terminal: exec -i without -t on a terminal: the command reads the host terminal" {
+    tmux_setup
+    run_nroot 0 run -d --name box2 "$IMG" sleep 1000
+    keys "$NROOT exec -i box2 sh -c 'read line; echo got-\$line'" Enter
+    sleep 0.5
+    keys 'typed' Enter
+    wait_for 50 screen_has 'got-typed' || { screen; fail "the command did not read the terminal"; }
     host_prompt
 }
