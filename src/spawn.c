@@ -132,6 +132,8 @@ int nr_spawn_wait(pid_t pid, int sync_fd, int *ret_status, char *ret_result, NrE
     NrSyncMsg msg;
     int r;
     while ((r = nr_sync_recv(sync_fd, &msg)) == 1) {
+        if (msg.fd >= 0)
+            close(msg.fd);   /* a namespace or terminal nobody took */
         if (msg.type == NR_SYNC_ERROR) {
             *err = msg.err;
             return -1;
