@@ -99,6 +99,7 @@ typedef struct NrImageArgs {
 typedef struct NrCtrArgs {
     bool         attach, interactive, tty, follow, all, quiet, json, no_trunc, force;
     int          time;        /* stop --time, -1 when not given */
+    long         tail;        /* logs --tail, -1 when not given */
     const char  *output, *workdir, *user;
     NrStrv       env;
     char       **operands;

@@ -19,7 +19,7 @@ enum {
     OPT_FORCE = 'f',
     OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
     OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
-    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK, OPT_RM,
+    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK, OPT_RM, OPT_TAIL,
     OPT_PUBLISH = 'p', OPT_TTY = 't', OPT_INTERACTIVE = 'i',
     OPT_DETACH = 'd', OPT_ATTACH = 'a', OPT_ALL = 'a', OPT_FOLLOW = 'f', OPT_TIME = 't',
     OPT_OUTPUT = 'o',
@@ -46,6 +46,9 @@ enum {
 #define OPT_ENV_ENTRY \
     { "env",       OPT_ENV,       "KEY[=VALUE]",   "Environment", \
       "set KEY inside; without =VALUE copy it from nroot's environment (repeatable)", NULL }
+#define OPT_ENV_FILE_ENTRY \
+    { "env-file",  OPT_ENV_FILE,  "FILE",          "Environment", \
+      "read KEY=VALUE lines from FILE ('#' starts a comment) (repeatable)", NULL }
 #define OPT_WORKDIR_ENTRY \
     { "workdir",   OPT_WORKDIR,   "DIR",           "Filesystem", \
       "start the command in DIR inside the container (created if missing)", NULL }
@@ -84,8 +87,7 @@ static const NrOption run_options[] = {
     { "cap-drop",  OPT_CAP_DROP,  "CAP",           "Identity",
       "drop a capability from the default set (e.g. CHOWN, or ALL) (repeatable)", NULL },
     OPT_ENV_ENTRY,
-    { "env-file",  OPT_ENV_FILE,  "FILE",          "Environment",
-      "read KEY=VALUE lines from FILE ('#' starts a comment) (repeatable)", NULL },
+    OPT_ENV_FILE_ENTRY,
     { "hostname",  OPT_HOSTNAME,  "NAME",          "Environment",
       "the container's host name (default: its short id)", NULL },
     { "net",       OPT_NET,       "MODE",          "Network",
@@ -150,6 +152,8 @@ static const NrOption wait_options[] = {
 static const NrOption logs_options[] = {
     { "follow",    OPT_FOLLOW,    NULL,            "General",
       "keep printing new output until the container ends", NULL },
+    { "tail",      OPT_TAIL,      "N",             "General",
+      "start with the last N lines only", NULL },
     OPT_HELP_ENTRY,
 };
 
@@ -176,6 +180,7 @@ static const NrOption exec_options[] = {
     OPT_WORKDIR_ENTRY,
     OPT_USER_ENTRY,
     OPT_ENV_ENTRY,
+    OPT_ENV_FILE_ENTRY,
     OPT_HELP_ENTRY,
 };
 
@@ -441,7 +446,7 @@ static int add_env(NrStrv *env, const char *spec, const char *where, NrError *er
     return 0;
 }
 
-static int read_env_file(NrRunConfig *cfg, const char *path, NrError *err)
+static int read_env_file(NrStrv *env, const char *path, NrError *err)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -461,7 +466,7 @@ static int read_env_file(NrRunConfig *cfg, const char *path, NrError *err)
             continue;
         char where[PATH_MAX + 32];
         snprintf(where, sizeof where, " in '%s' line %d", path, lineno);
-        rc = add_env(&cfg->env, p, where, err);
+        rc = add_env(env, p, where, err);
     }
     free(line);
     fclose(f);
@@ -651,7 +656,7 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_ENV:
         return add_env(&cfg->env, arg, "", err);
     case OPT_ENV_FILE:
-        return read_env_file(cfg, arg, err);
+        return read_env_file(&cfg->env, arg, err);
     case OPT_HOSTNAME:
         if (check_hostname(arg, err) < 0)
             return -1;
@@ -823,6 +828,14 @@ static int ctr_option(void *data, const NrOption *o, const char *arg, NrError *e
         a->user = arg;
     } else if (strcmp(n, "env") == 0)
         return add_env(&a->env, arg, "", err);
+    else if (strcmp(n, "env-file") == 0)
+        return read_env_file(&a->env, arg, err);
+    else if (strcmp(n, "tail") == 0) {
+        uint32_t t;
+        if (!nr_parse_u32(arg, &t))
+            return nr_error_msg(err, "invalid --tail '%s': a number of lines", arg);
+        a->tail = (long)t;
+    }
     else
         return nr_error_msg(err, "option --%s is not handled", n);
     return 0;
@@ -832,6 +845,7 @@ int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrErr
 {
     const NrCommand *c = nr_cli_command(cmd);
     a->time = -1;
+    a->tail = -1;
     int first = cli_getopt(c, argc, argv, ctr_option, a, err);
     if (first < 0)
         return first == GETOPT_HELP ? NR_CLI_HELP : -1;

@@ -186,6 +186,30 @@ static int copy_out(int fd)
     return 0;
 }
 
+/* where the last `lines` lines of the file start */
+static off_t tail_offset(int fd, long lines)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return 0;
+    off_t end = st.st_size, pos = end;
+    if (lines == 0)
+        return end;
+    long seen = 0;
+    static char buf[65536];
+    while (pos > 0) {
+        size_t n = pos > (off_t)sizeof buf ? sizeof buf : (size_t)pos;
+        pos -= (off_t)n;
+        if (pread(fd, buf, n, pos) != (ssize_t)n)
+            return 0;
+        for (size_t i = n; i-- > 0;)
+            /* the newline that ends the file ends the last line */
+            if (buf[i] == '\n' && pos + (off_t)i != end - 1 && ++seen == lines)
+                return pos + (off_t)i + 1;
+    }
+    return 0;
+}
+
 int nr_cmd_logs(int argc, char **argv)
 {
     NrCtrArgs a;
@@ -210,6 +234,8 @@ int nr_cmd_logs(int argc, char **argv)
         return nr_error_errno(&err, "cannot read '%s'", path), fail(&err);
     }
     signal(SIGPIPE, SIG_DFL);
+    if (a.tail >= 0)
+        lseek(fd, tail_offset(fd, a.tail), SEEK_SET);
     copy_out(fd);
     if (a.follow && c.running) {
         nr_autoclose int nroot = nr_ctr_pidfd(c.pid, c.pid_start);

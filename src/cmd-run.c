@@ -181,8 +181,9 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
         if (nr_ctr_read_config(path, &ctr, err) < 0)
             return -1;
         if (!ctr.image_key || strcmp(ctr.image_key, image_key(cfg)) != 0) {
-            nr_error_msg(err, "container '%s' exists and was made from image '%s', not '%s'",
-                         cfg->name, ctr.image ? ctr.image : "?", cfg->image);
+            nr_error_msg(err, "container '%s' exists and was made from image '%s' (%.12s), not "
+                         "'%s' (%.12s)", cfg->name, ctr.image ? ctr.image : "?",
+                         ctr.image_key ? ctr.image_key : "?", cfg->image, image_key(cfg));
             nr_error_hint(err, "'nroot start %s' resumes it; 'nroot rm %s' removes it", cfg->name,
                           cfg->name);
             return -1;

@@ -143,6 +143,19 @@ start_bg() {
     assert_output alive
 }
 
+@test "containers: logs --tail N prints the last N lines" {
+    run_nroot 0 run -d --name tl "$IMG" sh -c 'for i in 1 2 3 4 5; do echo l$i; done; printf last'
+    run_nroot 0 wait tl
+    run_nroot 0 logs --tail 2 tl
+    assert_output "$(printf 'l5\nlast')"
+    run_nroot 0 logs --tail 0 tl
+    assert_output ''
+    run_nroot 0 logs --tail 100 tl
+    assert_line --index 0 l1
+    run_nroot 125 logs --tail x tl
+    assert_nroot_error "invalid --tail"
+}
+
 @test "containers: logs -f follows until the container ends" {
     run_nroot 0 run -d --name talk "$IMG" sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done'
     run_nroot 0 logs -f talk
@@ -285,6 +298,11 @@ start_bg() {
     run_nroot 0 exec -e X=y -w /tmp e sh -c 'echo $X $FROM_RUN; pwd'
     assert_line --index 0 'y 1'
     assert_line --index 1 /tmp
+    printf 'F1=one\n# comment\n\nF2=two\n' > "$BATS_TEST_TMPDIR/env"
+    run_nroot 0 exec --env-file "$BATS_TEST_TMPDIR/env" e sh -c 'echo $F1 $F2'
+    assert_output 'one two'
+    run_nroot 125 exec --env-file "$BATS_TEST_TMPDIR/missing" e true
+    assert_nroot_error "env-file"
     skip_unless_subids
     run_nroot 0 exec -u 1000 e id -u
     assert_output 1000
