@@ -1,4 +1,4 @@
-# bench/lib.sh — what bench/startup and bench/import share: the root setup
+# bench/lib.sh — what bench/startup, bench/import and bench/exec share: the root setup
 # (packages, the cached rootfs and its tarball, the bench user), the private
 # mount namespace, running as the bench user, the results directory and the
 # nroot snapshot.  Sourced by them, not run.
