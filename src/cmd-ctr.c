@@ -347,7 +347,8 @@ int nr_cmd_ps(int argc, char **argv)
             all[i] = t;
         }
     }
-    qsort(all, n, sizeof *all, cmp_created);
+    if (n > 1)
+        qsort(all, n, sizeof *all, cmp_created);
     if (a.json)
         ps_json(all, n);
     else if (a.quiet) {
