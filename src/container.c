@@ -402,8 +402,10 @@ int nr_ctr_find(const char *spec, NrCtr *ret, NrError *err)
         snprintf(path, sizeof path, "%s/containers/%s/config", store, spec);
         if (access(path, F_OK) == 0) {
             const char *rt = nr_ctr_runtime_root(err);
-            if (!rt || load_named(store, spec, ret, err) < 0)
+            if (!rt || load_named(store, spec, ret, err) < 0) {
+                nr_ctr_clear(ret);
                 return -1;
+            }
             finish(rt, ret);
             return 0;
         }
