@@ -35,7 +35,7 @@ endif
 
 NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
                src/spawn.c src/sync.c src/store.c src/rootfs.c src/mounts.c src/init.c \
-               src/caps.c src/seccomp.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c
+               src/caps.c src/seccomp.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c
 UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/sync.c src/error.c src/util.c
 
 BUILD ?= build

@@ -131,6 +131,8 @@ int  nr_cmd_ps(int argc, char **argv);
 int  nr_cmd_rm(int argc, char **argv);
 int  nr_cmd_exec(int argc, char **argv);
 int  nr_cmd_export(int argc, char **argv);
+/* cmd-info.c */
+int  nr_cmd_info(int argc, char **argv);
 /* cmd-image.c */
 int  nr_cmd_import(int argc, char **argv);
 int  nr_cmd_images(int argc, char **argv);

@@ -46,3 +46,8 @@ int  nr_userns_check_ids(const NrIdMap *map, const char *user, long uid, long gi
 /* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
 bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
                            uint32_t *ret_start, uint32_t *ret_count);
+/* an executable in PATH that can map ids for us: setuid root or with file
+ * capabilities; else false with the reason in *why */
+bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why);
+/* an executable in PATH */
+bool nr_userns_find_program(const char *name, char *ret_path, size_t size, const char **why);

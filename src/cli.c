@@ -184,6 +184,12 @@ static const NrOption exec_options[] = {
     OPT_HELP_ENTRY,
 };
 
+static const NrOption info_options[] = {
+    { "format",    OPT_FORMAT,    "FORMAT",        "General",
+      "table (default) or json", "table json" },
+    OPT_HELP_ENTRY,
+};
+
 static const NrOption export_options[] = {
     { "output",    OPT_OUTPUT,    "FILE",          "General",
       "write the tarball to FILE instead of stdout", NULL },
@@ -253,6 +259,13 @@ static const NrCommand commands[] = {
     COMMAND("rm", rm_options, "nroot rm [OPTIONS] CONTAINER...",
             "remove containers and their files",
             "Remove each container that is not running, with its writable layer and log."),
+    COMMAND("info", info_options, "nroot info [OPTIONS]",
+            "show what this machine lets nroot do, and how to fix what is missing",
+            "Try what nroot needs (user namespaces, subordinate ids and their helpers,\n"
+            "overlayfs in a user namespace, fuse-overlayfs, /dev/net/tun and libslirp,\n"
+            "cgroups, the store's file system) and print, for each, its state and the fix\n"
+            "an administrator would apply.  Exit status 0 when nroot can run containers\n"
+            "here, 1 when it cannot."),
     COMMAND("export", export_options, "nroot export [OPTIONS] CONTAINER",
             "write a container's filesystem as a tarball",
             "Write the merged filesystem of CONTAINER (the image with the container's\n"
@@ -336,6 +349,9 @@ void nr_cli_help(const NrCommand *c)
         printf("\nExit status: 125 if nroot fails, 126 if COMMAND cannot be executed, 127 if it\n"
                "is not found, 128+N if it is killed by signal N, otherwise COMMAND's status%s.\n",
                strcmp(c->name, "start") == 0 ? " (with --attach; else 0)" : "");
+    else if (strcmp(c->name, "info") == 0)
+        printf("\nExit status: 0 if nroot can run containers here, 1 if it cannot, 125 if nroot\n"
+               "fails.\n");
     else
         printf("\nExit status: 0 on success, 125 if nroot fails.\n");
 }

@@ -260,7 +260,7 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         /* the default network cannot be had here: say so once, run with
          * loopback only rather than not at all */
         nr_notice("no network: /dev/net/tun is not usable (%s); the container has loopback only "
-                  "(--net=none silences this, see nroot-run(1))", strerror(errno));
+                  "(--net=none silences this; 'nroot info' tells the fix)", strerror(errno));
         cfg->net = NR_NET_NONE;
         if (cfg->n_ports)
             return nr_error_msg(err, "cannot publish ports without a network: /dev/net/tun is not usable");

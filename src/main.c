@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         { "rmi", nr_cmd_rmi }, { "prune", nr_cmd_prune }, { "ps", nr_cmd_ps },
         { "start", nr_cmd_start }, { "exec", nr_cmd_exec }, { "stop", nr_cmd_stop },
         { "wait", nr_cmd_wait }, { "logs", nr_cmd_logs }, { "rm", nr_cmd_rm },
-        { "export", nr_cmd_export },
+        { "export", nr_cmd_export }, { "info", nr_cmd_info },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -84,9 +84,9 @@ static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root
         return nr_error_errno(err, "cannot share '%s'", cfg->scratch);
     if (access("/dev/fuse", R_OK | W_OK) < 0) {
         nr_error_errno(err, "cannot use fuse-overlayfs: /dev/fuse");
-        nr_error_hint(err, errno == ENOENT ? "an administrator can run 'modprobe fuse'"
+        nr_error_hint(err, errno == ENOENT ? "an administrator can run 'modprobe fuse' (see 'nroot info')"
                                            : "an administrator can run 'chmod 0666 /dev/fuse' "
-                                             "(distributions ship it so)");
+                                             "(distributions ship it so; see 'nroot info')");
         return -1;
     }
     char log[PATH_MAX];
@@ -225,7 +225,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
         if (cfg->overlay == NR_OVERLAY_KERNEL) {
             *err = kerr;
             nr_error_hint(err, "overlayfs in a user namespace needs Linux 5.11 or later; "
-                          "--overlay=fuse uses fuse-overlayfs");
+                          "--overlay=fuse uses fuse-overlayfs; 'nroot info' shows what works here");
             return -1;
         }
     }

@@ -32,17 +32,18 @@ static const char *userns_hint(void)
     nr_read_line("/proc/sys/kernel/unprivileged_userns_clone", v, sizeof v);
     if (strcmp(v, "0") == 0)
         return "unprivileged user namespaces are disabled: an administrator can run "
-               "'sysctl -w kernel.unprivileged_userns_clone=1'";
+               "'sysctl -w kernel.unprivileged_userns_clone=1' ('nroot info' checks the rest)";
     nr_read_line("/proc/sys/user/max_user_namespaces", v, sizeof v);
     if (strcmp(v, "0") == 0)
         return "user namespaces are disabled: an administrator can run "
-               "'sysctl -w user.max_user_namespaces=15000'";
+               "'sysctl -w user.max_user_namespaces=15000' ('nroot info' checks the rest)";
     nr_read_line("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", v, sizeof v);
     if (strcmp(v, "1") == 0)
         return "AppArmor restricts unprivileged user namespaces: an administrator can run "
                "'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0' or add an AppArmor "
-               "profile for nroot";
-    return "user namespaces must be enabled for unprivileged users; see nroot(1)";
+               "profile for nroot ('nroot info' checks the rest)";
+    return "user namespaces must be enabled for unprivileged users: 'nroot info' shows what "
+           "is missing and the fix";
 }
 
 pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data,

@@ -51,7 +51,7 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
 
 /* Is `name` an executable in PATH that can act for us (setuid root or with
  * file capabilities)?  Returns the reason it cannot in *why. */
-static bool find_helper(const char *name, char *ret_path, size_t size, const char **why)
+bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why)
 {
     const char *path = getenv("PATH");
     if (!path || !*path)
@@ -75,6 +75,23 @@ static bool find_helper(const char *name, char *ret_path, size_t size, const cha
         }
         *why = "is neither setuid root nor has file capabilities";
         return false;
+    }
+    *why = "is not in PATH";
+    return false;
+}
+
+bool nr_userns_find_program(const char *name, char *ret_path, size_t size, const char **why)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/bin:/bin:/usr/sbin:/sbin";
+    nr_autofree char *copy = nr_xstrdup(path);
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", dir, name);
+        if (access(full, X_OK) == 0 && snprintf(ret_path, size, "%s", full) < (int)size)
+            return true;
     }
     *why = "is not in PATH";
     return false;
@@ -131,8 +148,8 @@ int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
     bool has_gid = nr_userns_subid_range("/etc/subgid", user, uid, &gs, &gc);
     const char *why_u = NULL, *why_g = NULL;
     bool helpers = has_uid && has_gid &&
-                   find_helper("newuidmap", m->newuidmap, sizeof m->newuidmap, &why_u) &&
-                   find_helper("newgidmap", m->newgidmap, sizeof m->newgidmap, &why_g);
+                   nr_userns_find_helper("newuidmap", m->newuidmap, sizeof m->newuidmap, &why_u) &&
+                   nr_userns_find_helper("newgidmap", m->newgidmap, sizeof m->newgidmap, &why_g);
     char reason[512] = "";
     if (!has_uid || !has_gid)
         snprintf(reason, sizeof reason, "no subordinate %s range for user %s in %s",

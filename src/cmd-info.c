@@ -1,0 +1,454 @@
+/* cmd-info.c — `nroot info`: what this machine lets nroot do, found by
+ * trying it (a user namespace, an overlay mount in one, a whiteout), not
+ * guessed from version numbers; and for each thing missing, the fix an
+ * administrator would apply. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "nr-container.h"
+#include "nr-run.h"
+#include "nr-store.h"
+
+typedef enum { OK, WARN, FAIL } State;
+
+typedef struct Item {
+    const char *key;
+    State       state;
+    char        value[512];
+    char        fix[512];
+} Item;
+
+enum { MAX_ITEMS = 24 };
+static Item items[MAX_ITEMS];
+static int n_items;
+
+__attribute__((format(printf, 3, 4)))
+static Item *item(const char *key, State state, const char *fmt, ...)
+{
+    Item *it = &items[n_items < MAX_ITEMS - 1 ? n_items++ : n_items];
+    it->key = key;
+    it->state = state;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it->value, sizeof it->value, fmt, ap);
+    va_end(ap);
+    it->fix[0] = '\0';
+    return it;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void fix(Item *it, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(it->fix, sizeof it->fix, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- probes in a child: the answer is its exit status (an errno) ---- */
+
+static int in_child(int (*fn)(void *), void *data)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return errno;
+    if (pid == 0)
+        _exit(fn(data));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+}
+
+/* become root of a new user namespace with only our own ids mapped */
+static int enter_userns(void)
+{
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWUSER) < 0)
+        return errno;
+    char map[64];
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)uid);
+    NrError e = { 0 };
+    if (nr_write_file_at(AT_FDCWD, "/proc/self/uid_map", map, 0, &e) < 0)
+        return e.errnum ? e.errnum : EPERM;
+    nr_write_file_at(AT_FDCWD, "/proc/self/setgroups", "deny", 0, &e);
+    snprintf(map, sizeof map, "0 %u 1\n", (unsigned)gid);
+    if (nr_write_file_at(AT_FDCWD, "/proc/self/gid_map", map, 0, &e) < 0)
+        return e.errnum ? e.errnum : EPERM;
+    return 0;
+}
+
+static int probe_userns(void *data)
+{
+    return enter_userns();
+}
+
+typedef struct OvlProbe {
+    bool whiteout;   /* else: the overlay mount */
+} OvlProbe;
+
+/* a tmpfs with lower, upper, work and a mount point, in a user and mount
+ * namespace of our own */
+static int probe_overlay(void *data)
+{
+    const OvlProbe *p = data;
+    int e = enter_userns();
+    if (e)
+        return e;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return errno;
+    char dir[] = "/tmp/nroot-info-XXXXXX";
+    if (!mkdtemp(dir))
+        return errno;
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=1m") < 0) {
+        e = errno;
+        rmdir(dir);
+        return e;
+    }
+    if (chdir(dir) < 0 || mkdir("l", 0755) < 0 || mkdir("u", 0755) < 0 || mkdir("w", 0755) < 0 ||
+        mkdir("m", 0755) < 0)
+        return errno;
+    if (p->whiteout)
+        e = mknod("u/wh", S_IFCHR | 0000, makedev(0, 0)) < 0 ? errno : 0;
+    else {
+        char opts[PATH_MAX];
+        snprintf(opts, sizeof opts, "lowerdir=%s/l,upperdir=%s/u,workdir=%s/w,userxattr", dir, dir, dir);
+        e = mount("overlay", "m", "overlay", 0, opts) < 0 ? errno : 0;
+    }
+    /* the tmpfs and the mounts go with this namespace; the directory stays
+     * on the host unless removed */
+    if (chdir("/") == 0) {
+        umount2(dir, MNT_DETACH);
+        rmdir(dir);
+    }
+    return e;
+}
+
+/* ---- the items ---- */
+
+static void read_sysctl(const char *path, char *buf, size_t size)
+{
+    nr_read_line(path, buf, size);
+}
+
+static bool check_userns(void)
+{
+    struct utsname u;
+    uname(&u);
+    item("kernel", OK, "%s %s", u.sysname, u.release);
+
+    char max[32] = "", clone[32] = "", apparmor[32] = "";
+    read_sysctl("/proc/sys/user/max_user_namespaces", max, sizeof max);
+    read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", clone, sizeof clone);
+    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", apparmor, sizeof apparmor);
+    int e = in_child(probe_userns, NULL);
+    if (e == 0) {
+        item("user namespaces", OK, "unprivileged user namespaces work (user.max_user_namespaces=%s)",
+             max[0] ? max : "?");
+        return true;
+    }
+    Item *it = item("user namespaces", FAIL, "an unprivileged user namespace cannot be made: %s",
+                    strerror(e));
+    if (strcmp(max, "0") == 0)
+        fix(it, "sysctl -w user.max_user_namespaces=28633 (and in /etc/sysctl.d/ to keep it)");
+    else if (strcmp(clone, "0") == 0)
+        fix(it, "sysctl -w kernel.unprivileged_userns_clone=1 (and in /etc/sysctl.d/ to keep it)");
+    else if (strcmp(apparmor, "1") == 0)
+        fix(it, "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile "
+                "for nroot that allows userns");
+    else
+        fix(it, "a kernel built with CONFIG_USER_NS, and no seccomp or LSM policy that forbids "
+                "unshare(CLONE_NEWUSER) (containers in containers need it allowed by the outer one)");
+    return false;
+}
+
+/* the range from /etc/subuid, else from getsubids (nsswitch `subid:`) */
+static bool subid_source(bool gid, const char *user, uid_t uid, char *buf, size_t size)
+{
+    const char *file = gid ? "/etc/subgid" : "/etc/subuid";
+    uint32_t start, count;
+    if (nr_userns_subid_range(file, user, uid, &start, &count)) {
+        snprintf(buf, size, "%u-%u (%u ids) from %s", start, start + count - 1, count, file);
+        return true;
+    }
+    if (!user)
+        return false;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "getsubids %s '%s' 2>/dev/null", gid ? "-g" : "", user);
+    if (strchr(user, '\'') )
+        return false;
+    FILE *p = popen(cmd, "re");
+    if (!p)
+        return false;
+    char line[256] = "";
+    bool ok = fgets(line, sizeof line, p) != NULL;
+    pclose(p);
+    /* "0: NAME START COUNT" */
+    char name[128];
+    if (ok && sscanf(line, "%*[^:]: %127s %u %u", name, &start, &count) == 3 && count > 0) {
+        snprintf(buf, size, "%u-%u (%u ids) from getsubids (nsswitch subid service)", start,
+                 start + count - 1, count);
+        return true;
+    }
+    return false;
+}
+
+static void check_subids(void)
+{
+    uid_t uid = getuid();
+    struct passwd *pw = getpwuid(uid);
+    const char *user = pw ? pw->pw_name : NULL;
+    char u[256], g[256];
+    bool hu = subid_source(false, user, uid, u, sizeof u), hg = subid_source(true, user, uid, g, sizeof g);
+    Item *it = item("subordinate uids", hu ? OK : WARN, "%s", hu ? u : "none: a single-id mapping is used");
+    if (!hu)
+        fix(it, "usermod --add-subuids 100000-165535 %s", user ? user : "USER");
+    it = item("subordinate gids", hg ? OK : WARN, "%s", hg ? g : "none: a single-id mapping is used");
+    if (!hg)
+        fix(it, "usermod --add-subgids 100000-165535 %s", user ? user : "USER");
+    static const char *const helpers[] = { "newuidmap", "newgidmap" };
+    for (int i = 0; i < 2; i++) {
+        char path[256];
+        const char *why = NULL;
+        if (nr_userns_find_helper(helpers[i], path, sizeof path, &why))
+            item(helpers[i], OK, "%s", path);
+        else {
+            it = item(helpers[i], WARN, "%s %s: a single-id mapping is used", helpers[i], why);
+            fix(it, strstr(why, "PATH") ? "apt-get install uidmap (dnf install shadow-utils)"
+                                        : "chmod u+s /usr/bin/%s (or setcap cap_setuid+ep)", helpers[i]);
+        }
+    }
+}
+
+static bool check_overlay(void)
+{
+    OvlProbe p = { .whiteout = false };
+    int e = in_child(probe_overlay, &p);
+    Item *it;
+    bool kernel = e == 0;
+    if (kernel)
+        item("kernel overlay", OK, "overlayfs mounts in a user namespace (userxattr)");
+    else {
+        it = item("kernel overlay", WARN, "overlayfs refused in a user namespace: %s; fuse-overlayfs "
+                  "is used", strerror(e));
+        fix(it, "Linux 5.11 or later (modprobe overlay if it is a module)");
+    }
+    p.whiteout = true;
+    e = in_child(probe_overlay, &p);
+    it = item("whiteouts", e == 0 ? OK : WARN, e == 0 ? "unprivileged whiteouts (0/0 devices) can be made"
+              : "a whiteout cannot be made in a user namespace: %s", e == 0 ? "" : strerror(e));
+    if (e)
+        fix(it, "Linux 5.8 or later");
+    bool fuse_dev = access("/dev/fuse", R_OK | W_OK) == 0;
+    it = item("/dev/fuse", fuse_dev ? OK : WARN, fuse_dev ? "read-writable" : "not usable: %s",
+              fuse_dev ? "" : strerror(errno));
+    if (!fuse_dev)
+        fix(it, errno == ENOENT ? "modprobe fuse" : "chmod 0666 /dev/fuse (distributions ship it so)");
+    char path[256];
+    const char *why = NULL;
+    bool fo = nr_userns_find_program("fuse-overlayfs", path, sizeof path, &why);
+    it = item("fuse-overlayfs", fo ? OK : WARN, "%s", fo ? path : "not installed");
+    if (!fo)
+        fix(it, "apt-get install fuse-overlayfs");
+    bool fuse = fo && fuse_dev;
+    if (!kernel && !fuse) {
+        it = item("copy-on-write root", FAIL, "neither kernel overlayfs nor fuse-overlayfs can be used");
+        fix(it, "see the fixes above");
+    }
+    return kernel || fuse;
+}
+
+static void check_network(void)
+{
+    bool tun = access("/dev/net/tun", R_OK | W_OK) == 0;
+    Item *it = item("/dev/net/tun", tun ? OK : WARN, tun ? "read-writable" :
+                    "not usable (%s): containers get loopback only", tun ? "" : strerror(errno));
+    if (!tun)
+        fix(it, errno == ENOENT ? "modprobe tun" : "chmod 0666 /dev/net/tun (distributions ship it so)");
+    void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
+    const char *(*version)(void) = h ? (const char *(*)(void))dlsym(h, "slirp_version_string") : NULL;
+    it = item("libslirp", h ? OK : WARN, h ? "%s" : "not installed: --net=slirp cannot be used",
+              version ? version() : "loaded");
+    if (!h)
+        fix(it, "apt-get install libslirp0");
+    if (h)
+        dlclose(h);
+}
+
+#define CGROUP2_MAGIC 0x63677270
+#define NFS_MAGIC     0x6969
+#define SMB_MAGIC     0xfe534d42
+#define CIFS_MAGIC    0xff534d42
+#define LUSTRE_MAGIC  0x0bd00bd0
+#define GPFS_MAGIC    0x47504653
+#define OVL_MAGIC     0x794c7630
+#define FUSE_MAGIC    0x65735546
+
+static void check_cgroups(void)
+{
+    struct statfs sf;
+    if (statfs("/sys/fs/cgroup", &sf) < 0) {
+        item("cgroups", WARN, "/sys/fs/cgroup is not mounted: no resource limits");
+        return;
+    }
+    if ((unsigned long)sf.f_type != CGROUP2_MAGIC) {
+        Item *it = item("cgroups", WARN, "v1 or hybrid: rootless resource limits are not possible; "
+                        "nroot runs without them");
+        fix(it, "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 and delegation");
+        return;
+    }
+    /* "0::/user.slice/..." */
+    char line[PATH_MAX] = "", ctl[PATH_MAX + 64], controllers[256] = "";
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "0::", 3) == 0)
+            break;
+    if (f)
+        fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    const char *cg = strncmp(line, "0::", 3) == 0 ? line + 3 : "/";
+    snprintf(ctl, sizeof ctl, "/sys/fs/cgroup%s/cgroup.controllers", cg);
+    nr_read_line(ctl, controllers, sizeof controllers);
+    snprintf(ctl, sizeof ctl, "/sys/fs/cgroup%s/cgroup.subtree_control", cg);
+    bool delegated = access(ctl, W_OK) == 0;
+    Item *it = item("cgroups", delegated ? OK : WARN, "v2, %s, controllers: %s", delegated ?
+                    "delegated to you" : "not delegated to you", controllers[0] ? controllers : "none");
+    if (!delegated)
+        fix(it, "systemd: a user session (loginctl enable-linger USER) with Delegate=yes for "
+                "user@.service");
+}
+
+static const char *fs_name(unsigned long t)
+{
+    switch (t) {
+    case NFS_MAGIC: return "nfs";
+    case SMB_MAGIC: case CIFS_MAGIC: return "cifs";
+    case LUSTRE_MAGIC: return "lustre";
+    case GPFS_MAGIC: return "gpfs";
+    case OVL_MAGIC: return "overlay";
+    case FUSE_MAGIC: return "fuse";
+    case 0xef53: return "ext4";
+    case 0x58465342: return "xfs";
+    case 0x9123683e: return "btrfs";
+    case 0x01021994: return "tmpfs";
+    case 0x2fc12fc1: return "zfs";
+    default: return NULL;
+    }
+}
+
+static void check_store(void)
+{
+    NrError err = { 0 };
+    nr_autofree char *store = nr_store_dir(&err);
+    if (!store) {
+        Item *it = item("store", FAIL, "%s", err.msg);
+        fix(it, "set NROOT_STORE to a writable directory");
+        return;
+    }
+    /* the store, or the first directory above it that exists */
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s", store);
+    struct statfs sf;
+    while (statfs(probe, &sf) < 0 && strrchr(probe, '/') && strrchr(probe, '/') != probe)
+        *strrchr(probe, '/') = '\0';
+    unsigned long t = (unsigned long)sf.f_type;
+    const char *name = fs_name(t);
+    char type[32];
+    snprintf(type, sizeof type, "%s", name ? name : "");
+    if (!name)
+        snprintf(type, sizeof type, "0x%lx", t);
+    bool network = t == NFS_MAGIC || t == SMB_MAGIC || t == CIFS_MAGIC || t == LUSTRE_MAGIC ||
+                   t == GPFS_MAGIC;
+    Item *it = item("store", network ? WARN : OK, "%s (%s)%s", store, type, network ?
+                    ": it cannot hold a kernel overlay's upper layer; named containers use "
+                    "fuse-overlayfs" : "");
+    if (network)
+        fix(it, "NROOT_STORE=/local/disk/$USER/nroot (a local file system), if the node has one");
+    const char *rt = nr_runtime_dir(&err);
+    item("runtime directory", rt ? OK : FAIL, "%s", rt ? rt : err.msg);
+}
+
+/* ---- output ---- */
+
+static const char *state_name(State s)
+{
+    return s == OK ? "ok" : s == WARN ? "warning" : "missing";
+}
+
+static void print_json(bool usable)
+{
+    printf("{\n  \"version\": \"%s\",\n  \"usable\": %s,\n  \"items\": [", NR_VERSION,
+           usable ? "true" : "false");
+    for (int i = 0; i < n_items; i++) {
+        const Item *it = &items[i];
+        printf("%s\n    {\"name\": ", i ? "," : "");
+        nr_json_string(it->key);
+        printf(", \"state\": \"%s\", \"value\": ", state_name(it->state));
+        nr_json_string(it->value);
+        printf(", \"fix\": ");
+        if (it->fix[0])
+            nr_json_string(it->fix);
+        else
+            printf("null");
+        printf("}");
+    }
+    printf("\n  ]\n}\n");
+}
+
+static void print_table(bool usable)
+{
+    printf("nroot %s\n\n", NR_VERSION);
+    for (int i = 0; i < n_items; i++) {
+        const Item *it = &items[i];
+        printf("%-19s %-8s %s\n", it->key, state_name(it->state), it->value);
+        if (it->fix[0])
+            printf("%-19s %-8s fix: %s\n", "", "", it->fix);
+    }
+    printf("\n%s\n", usable ? "nroot can run containers here."
+                            : "nroot cannot run containers here: see the fixes above.");
+}
+
+int nr_cmd_info(int argc, char **argv)
+{
+    NrImageArgs a = { 0 };
+    NrError err = { 0 };
+    int rc = nr_cli_parse_image("info", argc, argv, &a, &err);
+    if (rc == NR_CLI_HELP)
+        return 0;
+    if (rc < 0 || a.n_operands) {
+        if (rc == 0)
+            nr_error_msg(&err, "info takes no arguments");
+        nr_error_print(&err);
+        return NR_EXIT_FAILURE;
+    }
+    n_items = 0;
+    bool userns = check_userns();
+    if (userns)
+        check_subids();
+    bool overlay = userns && check_overlay();
+    check_network();
+    check_cgroups();
+    check_store();
+    bool usable = userns && overlay;
+    if (a.json)
+        print_json(usable);
+    else
+        print_table(usable);
+    return usable ? 0 : 1;
+}
