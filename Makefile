@@ -6,6 +6,9 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR    ?=
 
 CC         ?= cc
@@ -35,7 +38,7 @@ endif
 
 NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
                src/spawn.c src/sync.c src/store.c src/rootfs.c src/mounts.c src/init.c \
-               src/caps.c src/seccomp.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c
+               src/caps.c src/seccomp.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c src/complete.c
 UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/sync.c src/error.c src/util.c
 
 BUILD ?= build
@@ -88,11 +91,16 @@ install: all
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0644 completions/nroot.bash $(DESTDIR)$(BASHCOMPDIR)/nroot
+	install -m 0644 completions/_nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot
+	install -m 0644 completions/nroot.fish $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
 
 dist:
 	git archive --format=tar.gz --prefix=nroot-$(VERSION)/ -o nroot-$(VERSION).tar.gz HEAD

@@ -108,6 +108,8 @@ typedef struct NrCtrArgs {
 
 enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
 const NrCommand *nr_cli_command(const char *name);
+/* every command, in the order of --help */
+const NrCommand *nr_cli_commands(size_t *ret_n);
 int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
 /* the arguments that make `cfg` again, IMAGE replaced by `image_key`:
  * what a named container keeps, for `start` and `exec` */
@@ -131,6 +133,8 @@ int  nr_cmd_ps(int argc, char **argv);
 int  nr_cmd_rm(int argc, char **argv);
 int  nr_cmd_exec(int argc, char **argv);
 int  nr_cmd_export(int argc, char **argv);
+/* complete.c: `nroot __complete WORD...` for the shell completions */
+int  nr_cmd_complete(int argc, char **argv);
 /* cmd-info.c */
 int  nr_cmd_info(int argc, char **argv);
 /* cmd-image.c */

@@ -276,6 +276,12 @@ static const NrCommand commands[] = {
 static const char *const groups[] = { "Image", "Container", "Terminal", "Filesystem", "Identity", "Environment", "Network",
                                       "General" };
 
+const NrCommand *nr_cli_commands(size_t *ret_n)
+{
+    *ret_n = sizeof commands / sizeof commands[0];
+    return commands;
+}
+
 const NrCommand *nr_cli_command(const char *name)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
