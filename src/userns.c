@@ -49,9 +49,8 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
     return found;
 }
 
-/* Is `name` an executable in PATH that can act for us (setuid root or with
- * file capabilities)?  Returns the reason it cannot in *why. */
-bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why)
+/* the first executable `name` in PATH (the reason if none in *why) */
+bool nr_userns_find_program(const char *name, char *ret_path, size_t size, const char **why)
 {
     const char *path = getenv("PATH");
     if (!path || !*path)
@@ -62,38 +61,30 @@ bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const 
         char full[4096];
         struct stat st;
         snprintf(full, sizeof full, "%s/%s", dir, name);
-        if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
+        if (stat(full, &st) < 0 || !S_ISREG(st.st_mode) || access(full, X_OK) < 0)
             continue;
-        char buf[64];
-        /* setuid root, or file capabilities (security.capability) */
-        if (((st.st_mode & S_ISUID) && st.st_uid == 0) ||
-            getxattr(full, "security.capability", buf, sizeof buf) > 0) {
-            if (snprintf(ret_path, size, "%s", full) < (int)size)
-                return true;
-            *why = "has too long a path";
-            return false;
-        }
-        *why = "is neither setuid root nor has file capabilities";
+        if (snprintf(ret_path, size, "%s", full) < (int)size)
+            return true;
+        *why = "has too long a path";
         return false;
     }
     *why = "is not in PATH";
     return false;
 }
 
-bool nr_userns_find_program(const char *name, char *ret_path, size_t size, const char **why)
+/* Is `name` an executable in PATH that can act for us (setuid root or with
+ * file capabilities)?  Returns the reason it cannot in *why. */
+bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why)
 {
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/bin:/bin:/usr/sbin:/sbin";
-    nr_autofree char *copy = nr_xstrdup(path);
-    char *save = NULL;
-    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", dir, name);
-        if (access(full, X_OK) == 0 && snprintf(ret_path, size, "%s", full) < (int)size)
-            return true;
-    }
-    *why = "is not in PATH";
+    if (!nr_userns_find_program(name, ret_path, size, why))
+        return false;
+    /* setuid root, or file capabilities (security.capability) */
+    struct stat st;
+    char buf[64];
+    if (stat(ret_path, &st) == 0 && (((st.st_mode & S_ISUID) && st.st_uid == 0) ||
+                                     getxattr(ret_path, "security.capability", buf, sizeof buf) > 0))
+        return true;
+    *why = "is neither setuid root nor has file capabilities";
     return false;
 }
 
