@@ -87,10 +87,12 @@ man/%: man/%.md
 	go-md2man -in $< -out $@
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/nroot $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/nroot $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in man/*.7; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0644 completions/nroot.bash $(DESTDIR)$(BASHCOMPDIR)/nroot
 	install -m 0644 completions/_nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot
@@ -100,6 +102,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
 
 dist:

@@ -202,9 +202,10 @@ static bool subid_source(bool gid, const char *user, uid_t uid, char *buf, size_
     /* "0: NAME START COUNT" */
     char name[128];
     if (ok && sscanf(line, "%*[^:]: %127s %u %u", name, &start, &count) == 3 && count > 0) {
-        snprintf(buf, size, "%u-%u (%u ids) from getsubids (nsswitch subid service)", start,
-                 start + count - 1, count);
-        return true;
+        snprintf(buf, size, "%u-%u (%u ids) from getsubids (an nsswitch subid service), which "
+                 "nroot does not read yet: a single-id mapping is used", start, start + count - 1,
+                 count);
+        return false;
     }
     return false;
 }
@@ -215,13 +216,15 @@ static void check_subids(void)
     struct passwd *pw = getpwuid(uid);
     const char *user = pw ? pw->pw_name : NULL;
     char u[256], g[256];
+    u[0] = g[0] = '\0';
     bool hu = subid_source(false, user, uid, u, sizeof u), hg = subid_source(true, user, uid, g, sizeof g);
-    Item *it = item("subordinate uids", hu ? OK : WARN, "%s", hu ? u : "none: a single-id mapping is used");
+    Item *it = item("subordinate uids", hu ? OK : WARN, "%s",
+                    u[0] ? u : "none: a single-id mapping is used");
     if (!hu)
-        fix(it, "usermod --add-subuids 100000-165535 %s", user ? user : "USER");
-    it = item("subordinate gids", hg ? OK : WARN, "%s", hg ? g : "none: a single-id mapping is used");
+        fix(it, "usermod --add-subuids 100000-165535 %s (an entry in /etc/subuid)", user ? user : "USER");
+    it = item("subordinate gids", hg ? OK : WARN, "%s", g[0] ? g : "none: a single-id mapping is used");
     if (!hg)
-        fix(it, "usermod --add-subgids 100000-165535 %s", user ? user : "USER");
+        fix(it, "usermod --add-subgids 100000-165535 %s (an entry in /etc/subgid)", user ? user : "USER");
     static const char *const helpers[] = { "newuidmap", "newgidmap" };
     for (int i = 0; i < 2; i++) {
         char path[256];
