@@ -146,6 +146,8 @@ int  nr_cmd_prune(int argc, char **argv);
 /* rootfs.c: scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
 int  nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err);
 int  nr_rootfs_pivot(const char *root, NrError *err);
+/* the overlay that made a named container's layer (AUTO: none yet) */
+NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);
 
 /* mounts.c: everything mounted under the new root before pivot_root */
 int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
@@ -179,5 +181,9 @@ int  nr_seccomp_apply(NrError *err);
  * -t), user, environment, capabilities, seccomp, exec.  Returns only on
  * failure. */
 int  nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err);
+/* init.c: -t: a pseudo-terminal of the container's devpts; the master goes
+ * over `sock` (NR_SYNC_PTY) to the nroot that relays it, the slave is
+ * returned */
+int  nr_init_open_pty(int sock, NrError *err);
 /* init.c: PID 1 of the container; never returns */
 __attribute__((noreturn)) void nr_init_main(const NrRunConfig *cfg, int sync_fd);

@@ -25,9 +25,6 @@
 #include "nr-spawn.h"
 #include "nr-store.h"
 
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
 #ifndef NS_GET_NSTYPE
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
 #endif
@@ -620,16 +617,8 @@ static _Noreturn void exec_child(const ExecJob *j)
     int slave = -1;
     if (join(j->fds, NR_NS_MNT, NR_NS_PID, &e) < 0)
         goto fail;
-    if (j->cfg->pty) {
-        int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || unlockpt(master) < 0 ||
-            (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-            nr_error_errno(&e, "-t: cannot open a pseudo-terminal in the container");
-            goto fail;
-        }
-        nr_sync_send_fd(j->sock, NR_SYNC_PTY, master);
-        close(master);
-    }
+    if (j->cfg->pty && (slave = nr_init_open_pty(j->sock, &e)) < 0)
+        goto fail;
     /* the host terminal is out of reach unless the command reads it */
     if (!j->cfg->pty && !j->cfg->give_tty)
         setsid();
@@ -875,23 +864,13 @@ static int export_stopped(NrCtr *c, int out, NrError *err)
     int rc = -1;
     if (container_config(c, &cfg, err) < 0)
         goto out;
-    char kind[16] = "", path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/overlay", c->store_dir);
-    nr_read_line(path, kind, sizeof kind);
-    cfg.overlay = strcmp(kind, "fuse") == 0 ? NR_OVERLAY_FUSE :
-                  strcmp(kind, "kernel") == 0 ? NR_OVERLAY_KERNEL : NR_OVERLAY_AUTO;
+    cfg.overlay = nr_rootfs_layer_overlay(c->store_dir);
     cfg.ctr_dir = c->store_dir;
     cfg.read_only = true;
     cfg.n_volumes = 0;
-    const char *rt = nr_runtime_dir(err);
-    if (!rt)
+    char *scratch = nr_runtime_subdir("mnt", err);
+    if (!scratch)
         goto out;
-    char *scratch = nr_strdup_printf("%s/mnt", rt);
-    if (mkdir(scratch, 0700) < 0 && errno != EEXIST) {
-        nr_error_errno(err, "cannot create '%s'", scratch);
-        free(scratch);
-        goto out;
-    }
     cfg.scratch = scratch;
     ExportJob j = { .cfg = &cfg, .out = out, .name = c->name };
     int sync_fd = -1, status = 0;

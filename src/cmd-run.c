@@ -191,11 +191,7 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
         cfg->ctr_image = nr_xstrdup(ctr.image ? ctr.image : cfg->image);
         snprintf(cfg->cid, sizeof cfg->cid, "%s", ctr.id);
     }
-    snprintf(path, sizeof path, "%s/overlay", dir);
-    char kind[16] = "";
-    nr_read_line(path, kind, sizeof kind);
-    NrOverlayMode made = strcmp(kind, "kernel") == 0 ? NR_OVERLAY_KERNEL
-                       : strcmp(kind, "fuse") == 0   ? NR_OVERLAY_FUSE : NR_OVERLAY_AUTO;
+    NrOverlayMode made = nr_rootfs_layer_overlay(dir);
     if (made != NR_OVERLAY_AUTO) {
         if (cfg->overlay != NR_OVERLAY_AUTO && cfg->overlay != made)
             return nr_error_msg(err, "container '%s' has a layer made by %s; it cannot be used with "
@@ -267,15 +263,9 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     }
     if (cfg->n_ports && !(ports = nr_portfwd_new(cfg, err)))
         return -1;
-    const char *rt = nr_runtime_dir(err);
-    if (!rt)
+    char *scratch = nr_runtime_subdir("mnt", err);
+    if (!scratch)
         return -1;
-    char *scratch = nr_strdup_printf("%s/mnt", rt);
-    if (mkdir(scratch, 0700) < 0 && errno != EEXIST) {
-        nr_error_errno(err, "cannot create '%s'", scratch);
-        free(scratch);
-        return -1;
-    }
     cfg->scratch = scratch;
     cfg->tty = isatty(STDIN_FILENO);
     /* -i without -t on a terminal: the payload reads the host terminal

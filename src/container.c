@@ -72,16 +72,7 @@ const char *nr_ctr_runtime_root(NrError *err)
     static char *dir;
     if (dir)
         return dir;
-    const char *rt = nr_runtime_dir(err);
-    if (!rt)
-        return NULL;
-    char *d = nr_strdup_printf("%s/containers", rt);
-    if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-        nr_error_errno(err, "cannot create '%s'", d);
-        free(d);
-        return NULL;
-    }
-    return dir = d;
+    return dir = nr_runtime_subdir("containers", err);
 }
 
 /* ---- key=value files ---- */

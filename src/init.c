@@ -357,23 +357,29 @@ static _Noreturn void init_fail(int sync_fd, NrError *e)
     _exit(NR_EXIT_FAILURE);
 }
 
-/* -t: a pseudo-terminal of the container's devpts; its master goes to the
- * parent, which relays it; the slave is the payload's */
+int nr_init_open_pty(int sock, NrError *err)
+{
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return nr_error_errno(err, "-t: cannot open /dev/ptmx in the container");
+    int slave = -1;
+    if (unlockpt(master) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+        nr_error_errno(err, "-t: cannot open a pseudo-terminal");
+    else if (nr_sync_send_fd(sock, NR_SYNC_PTY, master) < 0) {
+        nr_error_errno(err, "-t: cannot hand the terminal to nroot");
+        close(slave);
+        slave = -1;
+    }
+    close(master);
+    return slave;
+}
+
+/* -t in PID 1: a failure ends the start */
 static int open_pty(int sync_fd)
 {
     NrError e = { 0 };
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0) {
-        nr_error_errno(&e, "-t: cannot open /dev/ptmx in the container");
-        init_fail(sync_fd, &e);
-    }
-    int slave = -1;
-    if (unlockpt(master) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-        nr_error_errno(&e, "-t: cannot open a pseudo-terminal");
-    else if (nr_sync_send_fd(sync_fd, NR_SYNC_PTY, master) < 0)
-        nr_error_errno(&e, "-t: cannot hand the terminal to nroot");
-    close(master);
-    if (e.code)
+    int slave = nr_init_open_pty(sync_fd, &e);
+    if (slave < 0)
         init_fail(sync_fd, &e);
     return slave;
 }

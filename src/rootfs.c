@@ -161,6 +161,15 @@ static void record_overlay(const NrRunConfig *cfg, const char *kind)
     nr_write_file_at(AT_FDCWD, path, kind, 0644, &ignored);
 }
 
+NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir)
+{
+    char path[PATH_MAX], kind[16] = "";
+    snprintf(path, sizeof path, "%s/overlay", ctr_dir);
+    nr_read_line(path, kind, sizeof kind);
+    return strcmp(kind, "kernel") == 0 ? NR_OVERLAY_KERNEL
+         : strcmp(kind, "fuse") == 0   ? NR_OVERLAY_FUSE : NR_OVERLAY_AUTO;
+}
+
 int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
 {
     const char *s = cfg->scratch;

@@ -338,3 +338,17 @@ void nr_json_string(const char *s)
     putchar('"');
 }
 
+
+char *nr_runtime_subdir(const char *name, NrError *err)
+{
+    const char *rt = nr_runtime_dir(err);
+    if (!rt)
+        return NULL;
+    char *d = nr_strdup_printf("%s/%s", rt, name);
+    if (mkdir(d, 0700) < 0 && errno != EEXIST) {
+        nr_error_errno(err, "cannot create '%s'", d);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
