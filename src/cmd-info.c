@@ -286,10 +286,18 @@ static void check_network(void)
         fix(it, errno == ENOENT ? "modprobe tun" : "chmod 0666 /dev/net/tun (distributions ship it so)");
     void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
     const char *(*version)(void) = h ? (const char *(*)(void))dlsym(h, "slirp_version_string") : NULL;
-    it = item("libslirp", h ? OK : WARN, h ? "%s" : "not installed: --net=slirp cannot be used",
-              version ? version() : "loaded");
-    if (!h)
+    /* the newest symbol nroot's slirp.c needs: libslirp 4.5 */
+    bool recent = h && dlsym(h, "slirp_add_hostxfwd");
+    if (!h) {
+        it = item("libslirp", WARN, "not installed: --net=slirp cannot be used");
         fix(it, "apt-get install libslirp0");
+    } else if (!recent) {
+        it = item("libslirp", WARN, "%s is too old: --net=slirp needs 4.5 or later",
+                  version ? version() : "this version");
+        fix(it, "upgrade libslirp0 to 4.5 or later");
+    } else {
+        item("libslirp", OK, "%s", version ? version() : "loaded");
+    }
     if (h)
         dlclose(h);
 }

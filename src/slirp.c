@@ -69,7 +69,7 @@ static int load(NrError *err)
     }
 #define SYM(field, name)                                                                   \
     if (!(*(void **)&lib.field = dlsym(h, name))) {                                        \
-        nr_error_msg(err, "libslirp has no %s: it is too old (4.0 or later is needed)", name); \
+        nr_error_msg(err, "libslirp has no %s: it is too old (4.5 or later is needed)", name); \
         dlclose(h);                                                                        \
         return -1;                                                                         \
     }
@@ -238,7 +238,8 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
         return NULL;
     NrSlirp *s = nr_xmalloc(sizeof *s);
     s->tap = tap;
-    SlirpConfig c = { .version = 4, .in_enabled = true, .in6_enabled = true, .vprefix_len = 64,
+    /* only version-1 fields are set: any libslirp from 4.5 (slirp_add_hostxfwd) takes it */
+    SlirpConfig c = { .version = 1, .in_enabled = true, .in6_enabled = true, .vprefix_len = 64,
                       .if_mtu = NR_SLIRP_MTU, .if_mru = NR_SLIRP_MTU,
                       .disable_host_loopback = cfg->no_host_loopback,
                       .vhostname = cfg->hostname ? cfg->hostname : cfg->cid };
