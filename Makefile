@@ -53,17 +53,27 @@ UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
 
 all: nroot nroot-unpack
 
+# The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
+# they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS)
+ifneq ($(filter-out clean dist man demo,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
+$(shell mkdir -p $(BUILD))
+$(file >$(BUILD)/flags,$(FLAGS_NOW))
+endif
+endif
+
 nroot: $(NROOT_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(NROOT_LIBS)
 
 nroot-unpack: $(UNPACK_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(UNPACK_LIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) Makefile
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) Makefile $(BUILD)/flags
 	@mkdir -p $(BUILD)
 	$(CC) $(CPPFLAGS) $(NROOT_CFLAGS) -c -o $@ $<
 
-$(BUILD)/unpack-%.o: src/%.c $(wildcard include/*.h) Makefile
+$(BUILD)/unpack-%.o: src/%.c $(wildcard include/*.h) Makefile $(BUILD)/flags
 	@mkdir -p $(BUILD)
 	$(CC) $(CPPFLAGS) $(UNPACK_CFLAGS) -c -o $@ $<
 
