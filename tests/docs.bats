@@ -63,3 +63,16 @@ help_commands() {
     done
     [ "$n" -gt 0 ] || fail "no man pages in $REPO_DIR/man"
 }
+
+@test "docs: man renders every page without a warning" {
+    command -v man >/dev/null || skip "man (man-db) is not installed"
+    local page warn n=0
+    for page in "$REPO_DIR"/man/*.[1-8]; do
+        [ -f "$page" ] || continue
+        n=$((n + 1))
+        # what lintian runs: groff's warnings on a page are its errors
+        warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
+        [ -z "$warn" ] || fail "$page: $warn"
+    done
+    [ "$n" -ge 15 ] || fail "only $n man pages in $REPO_DIR/man"
+}
