@@ -1,5 +1,6 @@
 # nroot — one Makefile for everything.  `make`, `make check`, `make asan`,
-# `make demo`, `make man`, `make install DESTDIR=...`, `make dist`.
+# `make demo`, `make man`, `make install DESTDIR=...`, `make dist`,
+# `make deb` (packaging/debian), `make rpm` (packaging/rpm/nroot.spec).
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -56,7 +57,7 @@ all: nroot nroot-unpack
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
 FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS)
-ifneq ($(filter-out clean dist man demo,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean dist man demo deb rpm,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
 $(file >$(BUILD)/flags,$(FLAGS_NOW))
@@ -118,7 +119,30 @@ uninstall:
 dist:
 	git archive --format=tar.gz --prefix=nroot-$(VERSION)/ -o nroot-$(VERSION).tar.gz HEAD
 
+# Packages are built from a copy of the source tree (what `make dist` ships:
+# no git needed) in $(BUILD)/deb and $(BUILD)/rpm; the results stay there.
+PKG_FILES := Makefile README.md src include man completions packaging
+DEB_SRC   := $(BUILD)/deb/nroot-$(VERSION)
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
+	cp -a $(PKG_FILES) $(DEB_SRC)/
+	cp -a packaging/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	@if command -v lintian >/dev/null; then \
+		echo "lintian $(BUILD)/deb/*.changes"; \
+		lintian --fail-on error,warning $(BUILD)/deb/*.changes || exit 1; \
+	else echo "lintian is not installed: the package is not checked"; fi
+	@ls $(BUILD)/deb/*.deb
+
+RPM_TOP := $(CURDIR)/$(BUILD)/rpm
+rpm:
+	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES $(RPM_TOP)/src/nroot-$(VERSION)
+	cp -a $(PKG_FILES) $(RPM_TOP)/src/nroot-$(VERSION)/
+	tar -C $(RPM_TOP)/src -czf $(RPM_TOP)/SOURCES/nroot-$(VERSION).tar.gz nroot-$(VERSION)
+	rpmbuild -bb $(RPMFLAGS) --define '_topdir $(RPM_TOP)' packaging/rpm/nroot.spec
+	@ls $(RPM_TOP)/RPMS/*/*.rpm
+
 clean:
 	rm -rf $(BUILD) nroot nroot-unpack
 
-.PHONY: all asan check demo man install uninstall dist clean
+.PHONY: all asan check demo man install uninstall dist deb rpm clean
