@@ -127,7 +127,7 @@ deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
 	cp -a $(PKG_FILES) $(DEB_SRC)/
 	cp -a packaging/debian $(DEB_SRC)/debian
-	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
 	@if command -v lintian >/dev/null; then \
 		echo "lintian $(BUILD)/deb/*.changes"; \
 		lintian --fail-on error,warning $(BUILD)/deb/*.changes || exit 1; \
