@@ -29,6 +29,15 @@ HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protectio
             -fPIE -fcf-protection
 OPT      ?= -O2 -g
 CFLAGS   ?=
+BUILD    ?= build
+# `make asan` leaves $(BUILD)/asan behind: until `make clean`, every build of
+# this tree (`make check` too) keeps the sanitizers instead of rebuilding
+# without them because the flags differ.
+ifneq ($(wildcard $(BUILD)/asan),)
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+HARDEN   := -fPIE
+LDFLAGS  += -fsanitize=address,undefined
+endif
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -DNR_VERSION='"$(VERSION)"' \
             -DNR_LIBEXECDIR='"$(LIBEXECDIR)/nroot"'
 BASE_CFLAGS := -std=gnu17 $(OPT) $(WARN) $(HARDEN) $(CFLAGS)
@@ -42,7 +51,6 @@ NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
                src/caps.c src/seccomp.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c src/complete.c
 UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/sync.c src/error.c src/util.c
 
-BUILD ?= build
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack-%.o)
 
@@ -82,8 +90,8 @@ $(BUILD)/unpack-%.o: src/%.c $(wildcard include/*.h) Makefile $(BUILD)/flags
 # `make asan && make check` runs the suite under the sanitizers.
 asan:
 	$(MAKE) clean
-	$(MAKE) OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
-	        HARDEN='-fPIE' LDFLAGS='-fsanitize=address,undefined' all
+	mkdir -p $(BUILD) && touch $(BUILD)/asan
+	$(MAKE) all
 
 check: all
 	tests/run
