@@ -144,7 +144,14 @@ int  nr_cmd_rmi(int argc, char **argv);
 int  nr_cmd_prune(int argc, char **argv);
 
 /* rootfs.c: scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
-int  nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err);
+int  nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
+/* parent, on NR_SYNC_FUSE (#3a): start fuse-overlayfs for the child,
+ * outside its pid namespace; returns the daemon's pid (a child of ours) */
+struct NrSyncMsg;
+pid_t nr_rootfs_fuse_start(const struct NrSyncMsg *req, NrError *err);
+/* parent, once the container has ended: flush a kept layer (`keep`), then
+ * kill and reap the daemon */
+void nr_rootfs_fuse_stop(pid_t pid, const char *scratch, bool keep);
 int  nr_rootfs_pivot(const char *root, NrError *err);
 /* the overlay that made a named container's layer (AUTO: none yet) */
 NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);
