@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# Security of what is mounted (issue 12, items 2 and 15): the
+# fuse-overlayfs daemon lives outside the container, volumes under the
+# tmpfs directories work with --read-only, and with SYS_ADMIN the :ro
+# volumes and the /proc masks stay as they are.
+
+load helpers
+
+need_fuse() {
+    fuse_usable || skip "fuse-overlayfs: $FUSE_WHY"
+}
+
+# a process is gone, or a zombie nobody reaps (its parent, nroot, was killed)
+gone_or_zombie() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$st" ] || [ "$st" = Z ]
+}
+
+@test "security-mounts: no fuse-overlayfs process is visible inside an --overlay=fuse container" {
+    need_fuse
+    nrun --overlay=fuse "$IMG" sh -c 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(cat $p/comm)"; done'
+    refute_output --partial fuse-overlayfs
+    # the container's own processes are there: the listing worked
+    assert_line "1 nroot-init"
+}
+
+@test "security-mounts: with SYS_PTRACE, no /proc/N/root inside an --overlay=fuse container reaches the host" {
+    need_fuse
+    local marker=$BATS_TEST_TMPDIR/host-marker
+    echo host >"$marker"
+    nrun --overlay=fuse --cap-add=SYS_PTRACE "$IMG" sh -c '
+        for p in /proc/[0-9]*; do
+            test -e "$p/root$1" && echo "reached through $p ($(cat $p/comm))"
+            echo pwned 2>/dev/null >"$p/root$1.w" && echo "wrote through $p"
+        done
+        echo done' sh "$marker"
+    assert_output "done"
+    [ ! -e "$marker.w" ] || fail "the container wrote $marker.w on the host"
+}
+
+@test "security-mounts: the fuse-overlayfs daemon cannot be stopped from inside" {
+    need_fuse
+    # SIGSTOP to every process but the shell's own: the daemon, if it can
+    # be reached, is resumed at once so that the container's files work
+    nrun --overlay=fuse "$IMG" sh -c '
+        for p in /proc/[0-9]*; do
+            p=${p#/proc/}
+            [ "$p" = $$ ] || [ "$p" = 1 ] && continue
+            c=$(cat /proc/$p/comm 2>/dev/null) || continue
+            [ "$c" = fuse-overlayfs ] || continue
+            kill -STOP "$p" && echo "stopped $p" && kill -CONT "$p"
+        done
+        ls / >/dev/null && echo files-work'
+    assert_output "files-work"
+}
+
+@test "security-mounts: SIGKILL of nroot leaves no fuse-overlayfs daemon and no mount behind" {
+    need_fuse
+    start_nroot "$BATS_TEST_TMPDIR/out" run --overlay=fuse --net=none "$IMG" nr-test sleep 30
+    local daemon=
+    wait_for 100 eval 'daemon=$(pgrep -P "$NROOT_PID" -x fuse-overlayfs)' ||
+        fail "no fuse-overlayfs daemon as nroot's child: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    kill -9 "$NROOT_PID"
+    wait_for 100 gone_or_zombie "$daemon" || fail "fuse-overlayfs ($daemon) outlived nroot"
+    ! grep -q fuse-overlayfs /proc/self/mountinfo || fail "a fuse mount is left: $(grep fuse /proc/self/mountinfo)"
+}
+
+@test "security-mounts: a fuse-overlayfs that fails is reported in one line" {
+    need_fuse
+    local bin=$BATS_TEST_TMPDIR/bin
+    mkdir -p "$bin"
+    printf '#!/bin/sh\necho "a warning" >&2\necho "fuse: cannot mount here" >&2\nexit 1\n' >"$bin/fuse-overlayfs"
+    chmod +x "$bin/fuse-overlayfs"
+    PATH=$bin:$PATH run_nroot 125 run --overlay=fuse --net=none "$IMG" true
+    assert_nroot_error "fuse-overlayfs failed: fuse: cannot mount here"
+}
+
+@test "security-mounts: a named --overlay=fuse container keeps its layer and exports it when stopped" {
+    need_fuse
+    nrun --name keep --overlay=fuse --net=none "$IMG" sh -c 'echo kept > /data/kept.txt; head -c 1048576 /dev/zero > /data/big'
+    nrun --name keep --net=none "$IMG" sh -c 'cat /data/kept.txt; wc -c < /data/big'
+    assert_output "kept
+1048576"
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/keep.tar" keep
+    tar -xOf "$BATS_TEST_TMPDIR/keep.tar" ./data/kept.txt >"$BATS_TEST_TMPDIR/kept"
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/kept")" "kept"
+    ! pgrep -P $$ -x fuse-overlayfs >/dev/null || fail "a fuse-overlayfs daemon outlived export"
+}
