@@ -378,7 +378,11 @@ static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
 {
     for (size_t i = 0; i < cfg->n_volumes; i++) {
         const NrVolume *v = &cfg->volumes[i];
-        nr_autoclose int fd = nr_mounts_open_in_root(rootfd, v->dst, !cfg->read_only, v->src_is_dir, err);
+        /* created if missing, also with --read-only: the mount point is
+         * then in the skeleton layer (rootfs.c), unless a tmpfs mounted
+         * here (/tmp, /dev, /dev/shm) hides it, and that tmpfs is
+         * writable; on the read-only root itself creation fails (EROFS) */
+        nr_autoclose int fd = nr_mounts_open_in_root(rootfd, v->dst, true, v->src_is_dir, err);
         if (fd < 0) {
             nr_error_prefix(err, "volume '%s'", v->dst);
             return -1;

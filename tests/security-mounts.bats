@@ -87,3 +87,23 @@ gone_or_zombie() {
     assert_equal "$(cat "$BATS_TEST_TMPDIR/kept")" "kept"
     ! pgrep -P $$ -x fuse-overlayfs >/dev/null || fail "a fuse-overlayfs daemon outlived export"
 }
+
+@test "security-mounts: volumes under /tmp, /run, /var/tmp and /dev/shm, with --read-only and without" {
+    local vol=$BATS_TEST_TMPDIR/vol d ro
+    mkdir -p "$vol"
+    echo vol >"$vol/f"
+    echo file >"$BATS_TEST_TMPDIR/file"
+    for ro in "" --read-only; do
+        for d in /tmp/vol /run/vol /var/tmp/vol /dev/shm/vol; do
+            nrun $ro --net=none -v "$vol:$d" -v "$BATS_TEST_TMPDIR/file:$d-file/f:ro" "$IMG" \
+                sh -c 'cat "$1/f" "$1-file/f"' sh "$d"
+            assert_output "vol
+file"
+        done
+    done
+    # a mount point the image lacks on the read-only root comes from
+    # nroot's skeleton layer; the root stays read-only
+    nrun --read-only --net=none -v "$vol:/data/newdir/x" "$IMG" sh -c 'cat /data/newdir/x/f; touch /data/y 2>/dev/null || echo read-only'
+    assert_output "vol
+read-only"
+}
