@@ -107,3 +107,86 @@ file"
     assert_output "vol
 read-only"
 }
+
+# a probe for mount(2), umount2(2) and mount_setattr(2), static, bound in
+build_mount_probe() {
+    PROBE=$BATS_FILE_TMPDIR/mount-probe
+    [ -x "$PROBE" ] && return 0
+    need_tool gcc
+    cat >"$BATS_FILE_TMPDIR/mount-probe.c" <<'C'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+/* mount-probe OP PATH: prints "OP PATH ok" or "OP PATH ERRNO-NAME" */
+int main(int argc, char **argv)
+{
+    if (argc != 3)
+        return 2;
+    const char *op = argv[1], *p = argv[2];
+    int r = -1;
+    if (!strcmp(op, "remount-rw"))
+        r = mount(NULL, p, NULL, MS_REMOUNT | MS_BIND, NULL);
+    else if (!strcmp(op, "remount-suid"))
+        r = mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+    else if (!strcmp(op, "setattr-rw")) {
+        struct mount_attr a = { .attr_clr = MOUNT_ATTR_RDONLY };
+        r = (int)syscall(SYS_mount_setattr, AT_FDCWD, p, 0, &a, sizeof a);
+    } else if (!strcmp(op, "umount"))
+        r = umount2(p, MNT_DETACH);
+    else if (!strcmp(op, "tmpfs"))
+        r = mount("t", p, "tmpfs", 0, NULL);
+    printf("%s %s %s\n", op, p, r == 0 ? "ok" : strerrorname_np(errno));
+    return 0;
+}
+C
+    gcc -static -O2 -o "$PROBE" "$BATS_FILE_TMPDIR/mount-probe.c" || skip "cannot build a static probe"
+}
+
+@test "security-mounts: with SYS_ADMIN, :ro volumes cannot be made writable or unmounted" {
+    build_mount_probe
+    local vol=$BATS_TEST_TMPDIR/vol
+    mkdir -p "$vol"
+    echo orig >"$vol/f"
+    nrun --net=none --cap-add=SYS_ADMIN -v "$PROBE:/probe:ro" -v "$vol:/vol:ro" "$IMG" sh -c '
+        /probe remount-rw /vol; /probe setattr-rw /vol
+        echo changed 2>/dev/null >/vol/f
+        /probe umount /vol; /probe umount /probe
+        cat /vol/f'
+    assert_line --index 0 --regexp '^remount-rw /vol (EPERM|EACCES)$'
+    assert_line --index 1 --regexp '^setattr-rw /vol (EPERM|EACCES)$'
+    assert_line --index 2 --regexp '^umount /vol (EINVAL|EPERM)$'
+    assert_line --index 3 --regexp '^umount /probe (EINVAL|EPERM)$'
+    assert_line --index 4 "orig"
+    assert_equal "$(cat "$vol/f")" "orig"
+}
+
+@test "security-mounts: with SYS_ADMIN, the /proc and /sys masks and read-only /proc/sys stay" {
+    build_mount_probe
+    local f paths=()
+    for f in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /sys/firmware; do
+        [ -e "$f" ] && paths+=("$f")
+    done
+    nrun --net=none --cap-add=SYS_ADMIN -v "$PROBE:/probe:ro" "$IMG" sh -c '
+        for f in "$@"; do /probe umount $f; done
+        /probe remount-rw /proc/sys; /probe setattr-rw /proc/sys; /probe umount /proc/sys
+        /probe umount /proc; /probe umount /dev; /probe umount /etc/hosts
+        nr-test write /proc/sys/net/ipv4/ip_default_ttl; true' sh "${paths[@]}"
+    refute_output --regexp ' ok$'
+    assert_line --regexp '^(EROFS|EACCES)$'
+    assert_line "remount-rw /proc/sys EPERM"
+}
+
+@test "security-mounts: with SYS_ADMIN the payload still mounts in its own mount namespace" {
+    build_mount_probe
+    nrun --net=none --cap-add=SYS_ADMIN -v "$PROBE:/probe:ro" "$IMG" sh -c '
+        mkdir -p /mnt/t && /probe tmpfs /mnt/t && echo x > /mnt/t/f && cat /mnt/t/f; id -u'
+    assert_output "tmpfs /mnt/t ok
+x
+0"
+}
