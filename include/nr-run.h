@@ -144,13 +144,26 @@ int  nr_cmd_rmi(int argc, char **argv);
 int  nr_cmd_prune(int argc, char **argv);
 
 /* rootfs.c: scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
-int  nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err);
+int  nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
+/* parent, on NR_SYNC_FUSE (#3a): start fuse-overlayfs for the child,
+ * outside its pid namespace; returns the daemon's pid (a child of ours) */
+struct NrSyncMsg;
+pid_t nr_rootfs_fuse_start(const struct NrSyncMsg *req, NrError *err);
+/* parent, once the container has ended: flush a kept layer (`keep`), then
+ * kill and reap the daemon */
+void nr_rootfs_fuse_stop(pid_t pid, const char *scratch, bool keep);
 int  nr_rootfs_pivot(const char *root, NrError *err);
 /* the overlay that made a named container's layer (AUTO: none yet) */
 NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);
 
 /* mounts.c: everything mounted under the new root before pivot_root */
 int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
+/* mounts.c: with SYS_ADMIN the payload gets a nested user and mount
+ * namespace, in which every mount nroot made is locked by the kernel:
+ * the payload's side (just after the fork) and PID 1's (writes its maps) */
+bool nr_mounts_lock_wanted(const NrRunConfig *cfg);
+int  nr_mounts_lock_enter(int sock, NrError *err);
+void nr_mounts_lock_map(pid_t pid, int sock);
 /* open `path` inside the tree at rootfd, creating it (dir or file) if missing */
 int  nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err);
 /* does `path` exist inside the tree at rootfd (symlinks resolved inside it)? */

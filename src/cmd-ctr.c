@@ -840,7 +840,7 @@ static int export_child(void *data, int sync_fd, NrError *err)
     int keep[2] = { sync_fd < j->out ? sync_fd : j->out, sync_fd < j->out ? j->out : sync_fd };
     nr_close_range_except(3U, keep, 2);
     char *root = NULL;
-    if (nr_rootfs_mount(j->cfg, &root, err) < 0)
+    if (nr_rootfs_mount(j->cfg, sync_fd, &root, err) < 0)
         return -1;
     if (chdir(root) < 0)
         return nr_error_errno(err, "cannot enter '%s'", root);
@@ -874,13 +874,29 @@ static int export_stopped(NrCtr *c, int out, NrError *err)
     cfg.scratch = scratch;
     ExportJob j = { .cfg = &cfg, .out = out, .name = c->name };
     int sync_fd = -1, status = 0;
-    /* a pid namespace too: the helper is its process 1, so a
-     * fuse-overlayfs daemon ends with it */
+    /* a pid namespace too: the helper is its process 1 */
     pid_t pid = nr_spawn(CLONE_NEWNS | CLONE_NEWPID, &cfg.map, export_child, &j, &sync_fd, err);
     if (pid >= 0) {
+        /* #3a: a fuse-overlayfs layer is mounted by a daemon of ours; the
+         * child closes the socket when it runs the helper */
+        pid_t fuse = 0;
+        NrError cerr = { 0 };
+        NrSyncMsg msg;
+        while (!cerr.code && nr_sync_recv(sync_fd, &msg) == 1) {
+            if (msg.type == NR_SYNC_FUSE && fuse == 0 && (fuse = nr_rootfs_fuse_start(&msg, &cerr)) < 0)
+                kill(pid, SIGKILL);
+            else if (msg.type == NR_SYNC_ERROR)
+                cerr = msg.err;
+            if (msg.fd >= 0)
+                close(msg.fd);
+        }
         rc = nr_spawn_wait(pid, sync_fd, &status, NULL, err);
         close(sync_fd);
-        if (rc == 0 && status != 0)
+        nr_rootfs_fuse_stop(fuse, cfg.scratch, false);
+        if (cerr.code) {
+            *err = cerr;
+            rc = -1;
+        } else if (rc == 0 && status != 0)
             rc = nr_error_set(err, status, 0, "the export of container '%s' failed", c->name);
     }
     free(scratch);

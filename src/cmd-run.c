@@ -46,7 +46,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
     if (nr_net_setup(cfg, sync_fd, err) < 0)
         return -1;
     char *root = NULL;
-    if (nr_rootfs_mount(cfg, &root, err) < 0)
+    if (nr_rootfs_mount(cfg, sync_fd, &root, err) < 0)
         return -1;
     if (nr_mounts_setup(cfg, root, err) < 0 || nr_rootfs_pivot(root, err) < 0) {
         free(root);
@@ -477,6 +477,7 @@ int nr_cmd_run(int argc, char **argv)
     int status = NR_EXIT_FAILURE;
     NrSlirp *net = NULL;
     NrPty *pty = NULL;
+    pid_t fuse_pid = 0;
     /* a peer that closes while nroot writes to it (a forwarded connection,
      * the tap) must give EPIPE, not end nroot */
     signal(SIGPIPE, SIG_IGN);
@@ -514,6 +515,13 @@ int nr_cmd_run(int argc, char **argv)
                 pty = nr_pty_new(msg.fd, cfg.interactive);
             } else if (r == 1 && msg.type == NR_SYNC_CONNECTED && ports) {
                 nr_portfwd_connected(ports, &msg);
+            } else if (r == 1 && msg.type == NR_SYNC_FUSE && fuse_pid == 0 && msg.fd >= 0) {
+                /* #3a parent: the overlay's daemon, outside the container */
+                if ((fuse_pid = nr_rootfs_fuse_start(&msg, &cerr)) < 0) {
+                    kill(pid, SIGKILL);
+                    pfd[1].fd = -1;
+                }
+                close(msg.fd);
             } else if (r == 1 && msg.type == NR_SYNC_NS && msg.fd >= 0 && msg.err.code >= 0 &&
                        msg.err.code < NR_NS_COUNT && ctr.ns_fd[msg.err.code] < 0) {
                 ctr.ns_fd[msg.err.code] = msg.fd;   /* kept for exec until nroot ends */
@@ -579,6 +587,8 @@ int nr_cmd_run(int argc, char **argv)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
+    /* the container is gone: its overlay's daemon goes too */
+    nr_rootfs_fuse_stop(fuse_pid, cfg.scratch, cfg.ctr_dir && !cfg.read_only);
     nr_pty_free(pty);   /* the rest of the output, the host terminal's mode */
     nr_slirp_free(net);
     nr_portfwd_free(ports);

@@ -425,9 +425,10 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         setsid();
     int slave = cfg->pty ? open_pty(sync_fd) : -1;
 
-    int ep[2];
+    int ep[2], lock[2] = { -1, -1 };
     NrError e = { 0 };
-    if (pipe2(ep, O_CLOEXEC) < 0) {
+    if (pipe2(ep, O_CLOEXEC) < 0 ||
+        (nr_mounts_lock_wanted(cfg) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, lock) < 0)) {
         nr_error_errno(&e, "pipe");
         init_fail(sync_fd, &e);
     }
@@ -439,11 +440,18 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     if (pid == 0) {
         close(ep[0]);
         close(sync_fd);
-        nr_init_payload(cfg, slave, &e);
+        if (lock[1] < 0 || (close(lock[0]), nr_mounts_lock_enter(lock[1], &e) == 0))
+            nr_init_payload(cfg, slave, &e);
         nr_write_all(ep[1], &e, sizeof e);
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
     close(ep[1]);
+    if (lock[0] >= 0) {
+        /* --cap-add=SYS_ADMIN: the payload's nested user namespace (mounts.c) */
+        close(lock[1]);
+        nr_mounts_lock_map(pid, lock[0]);
+        close(lock[0]);
+    }
     if (slave >= 0)
         close(slave);
     rename_self();

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -378,7 +379,11 @@ static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
 {
     for (size_t i = 0; i < cfg->n_volumes; i++) {
         const NrVolume *v = &cfg->volumes[i];
-        nr_autoclose int fd = nr_mounts_open_in_root(rootfd, v->dst, !cfg->read_only, v->src_is_dir, err);
+        /* created if missing, also with --read-only: the mount point is
+         * then in the skeleton layer (rootfs.c), unless a tmpfs mounted
+         * here (/tmp, /dev, /dev/shm) hides it, and that tmpfs is
+         * writable; on the read-only root itself creation fails (EROFS) */
+        nr_autoclose int fd = nr_mounts_open_in_root(rootfd, v->dst, true, v->src_is_dir, err);
         if (fd < 0) {
             nr_error_prefix(err, "volume '%s'", v->dst);
             return -1;
@@ -417,4 +422,81 @@ int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err)
     if (setup_etc(cfg, rootfd, hostname, err) < 0)
         return -1;
     return setup_volumes(cfg, rootfd, err);
+}
+
+/* ---- --cap-add=SYS_ADMIN: the payload's mounts are locked ----
+ *
+ * With SYS_ADMIN in the container's user namespace, its root could
+ * remount a :ro volume read-write or unmount a /proc mask.  The kernel
+ * locks every mount (it cannot be unmounted to show what it covers, its
+ * ro, nosuid, nodev, noexec and atime flags cannot be changed) when a
+ * mount namespace is copied into one owned by a less privileged user
+ * namespace.  So the payload enters a nested user namespace, mapped 1:1
+ * onto the container's by PID 1, with a copy of the mount namespace.
+ * Only then: a process in the nested namespace holds no capability over
+ * the namespaces nroot made before (network, UTS, IPC, pid, cgroup), and
+ * without SYS_ADMIN it cannot mount anything anyway. */
+
+bool nr_mounts_lock_wanted(const NrRunConfig *cfg)
+{
+    return cfg->caps & (1ULL << 21 /* CAP_SYS_ADMIN */);
+}
+
+/* the payload, just forked: a nested user and mount namespace; PID 1, at
+ * the other end of `sock`, writes the id maps */
+int nr_mounts_lock_enter(int sock, NrError *err)
+{
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+        return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot create the nested user namespace "
+                              "that locks the container's mounts");
+    int e = 0;
+    if (nr_write_all(sock, &e, sizeof e) < 0 || read(sock, &e, sizeof e) != (ssize_t)sizeof e)
+        return nr_error_errno(err, "--cap-add=SYS_ADMIN: the nested user namespace was not mapped");
+    if (e) {
+        errno = e;
+        return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot map the nested user namespace");
+    }
+    return 0;
+}
+
+/* every range of ours, onto itself */
+static int identity_map(pid_t pid, const char *which)
+{
+    char path[64], line[128], out[4096];
+    snprintf(path, sizeof path, "/proc/self/%s", which);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t len = 0;
+    unsigned long in, outside, count;
+    while (fgets(line, sizeof line, f) && sscanf(line, "%lu %lu %lu", &in, &outside, &count) == 3) {
+        int n = snprintf(out + len, sizeof out - len, "%lu %lu %lu\n", in, in, count);
+        if (n < 0 || (size_t)n >= sizeof out - len) {
+            fclose(f);
+            errno = E2BIG;
+            return -1;
+        }
+        len += (size_t)n;
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, which);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, out, len);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return w == (ssize_t)len ? 0 : -1;
+}
+
+/* PID 1: map the payload's nested user namespace once it made it */
+void nr_mounts_lock_map(pid_t pid, int sock)
+{
+    int e = 0;
+    if (read(sock, &e, sizeof e) != (ssize_t)sizeof e)
+        return;   /* the payload failed first: it says why */
+    if (identity_map(pid, "uid_map") < 0 || identity_map(pid, "gid_map") < 0)
+        e = errno ? errno : EPERM;
+    nr_write_all(sock, &e, sizeof e);
 }

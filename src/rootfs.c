@@ -13,11 +13,18 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "nr-run.h"
 #include "nr-spawn.h"
@@ -78,10 +85,70 @@ static int mount_kernel(const char *opts, const char *root, NrError *err)
     return 0;
 }
 
-static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root, NrError *err)
+/* fuse-overlayfs runs outside the container's pid namespace (#3a): the
+ * child asks nroot, which starts it in the child's user namespace and in a
+ * copy of its mount namespace, a peer of ours at the scratch dir (its mount
+ * propagates here, and our pivot_root, which moves the root of every
+ * process of a namespace that sits on the old root, leaves it alone).  No
+ * process of the container can see, signal or trace it, or reach the
+ * host's files through its /proc/PID/root. */
+#define FUSE_LOG "fuse-overlayfs.log"
+#define FUSE_ROOT "root"
+#define FUSE_WAIT_MS 10000
+
+/* the daemon's log (its stdout and stderr): the last line says why it
+ * failed; earlier ones are warnings */
+static int fuse_failed(const char *log, NrError *err)
 {
-    if (mount(NULL, cfg->scratch, NULL, MS_SHARED, NULL) < 0)
-        return nr_error_errno(err, "cannot share '%s'", cfg->scratch);
+    char buf[4096] = "", *msg = buf;
+    nr_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    char *nl = strrchr(buf, '\n');
+    if (nl)
+        msg = nl + 1;
+    return nr_error_msg(err, "fuse-overlayfs failed%s%s", msg[0] ? ": " : "", msg);
+}
+
+static bool fuse_mounted(const char *root)
+{
+    struct statfs sf;
+    return statfs(root, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+}
+
+/* #3b child: the overlay is there when its mount propagates into this
+ * namespace (a poll on mountinfo wakes on every change of its mount
+ * table); the daemon is gone when its log is closed, for the last time */
+static int wait_fuse(const char *root, const char *log, NrError *err)
+{
+    nr_autoclose int mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    nr_autoclose int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (mi < 0 || in < 0 || inotify_add_watch(in, log, IN_CLOSE_WRITE) < 0)
+        return nr_error_errno(err, "cannot watch the start of fuse-overlayfs");
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (fuse_mounted(root))
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = FUSE_WAIT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
+                                    (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0)
+            return nr_error_msg(err, "fuse-overlayfs did not mount the root within %d s",
+                                FUSE_WAIT_MS / 1000);
+        struct pollfd p[2] = { { .fd = mi, .events = POLLPRI }, { .fd = in, .events = POLLIN } };
+        if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+            return nr_error_errno(err, "poll");
+        if (p[1].revents & POLLIN)
+            return fuse_mounted(root) ? 0 : fuse_failed(log, err);
+    }
+}
+
+static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, const char *root,
+                      NrError *err)
+{
     if (access("/dev/fuse", R_OK | W_OK) < 0) {
         nr_error_errno(err, "cannot use fuse-overlayfs: /dev/fuse");
         nr_error_hint(err, errno == ENOENT ? "an administrator can run 'modprobe fuse' (see 'nroot info')"
@@ -89,61 +156,128 @@ static int mount_fuse(const NrRunConfig *cfg, const char *opts, const char *root
                                              "(distributions ship it so; see 'nroot info')");
         return -1;
     }
-    char log[PATH_MAX];
-    snprintf(log, sizeof log, "%s/fuse-overlayfs.log", cfg->scratch);
-    pid_t pid = fork();
-    if (pid < 0)
-        return nr_error_errno(err, "fork");
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-        }
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            dup2(nul, STDIN_FILENO);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        /* a mount namespace of its own, a peer of ours at the scratch dir:
-         * its mount propagates to us, and our pivot_root (which moves the
-         * root of every process of a namespace that sits on the old root)
-         * leaves it alone; otherwise it would look its layers up through
-         * its own mount and deadlock */
-        if (unshare(CLONE_NEWNS) < 0)
-            _exit(126);
-        nr_spawn_become_root();
-        execlp("fuse-overlayfs", "fuse-overlayfs", "-o", opts, root, (char *)NULL);
-        _exit(errno == ENOENT ? 127 : 126);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    /* pivot_root wants no shared mount under the new root's parent */
-    if (mount(NULL, cfg->scratch, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
-        return nr_error_errno(err, "cannot make '%s' private", cfg->scratch);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why)) {
         nr_error_msg(err, "fuse-overlayfs is not installed");
         nr_error_hint(err, "install it (apt-get install fuse-overlayfs)");
         return -1;
     }
-    struct statfs sf;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || statfs(root, &sf) < 0 ||
-        sf.f_type != FUSE_SUPER_MAGIC) {
-        /* its last line says why; earlier ones are warnings */
-        char buf[4096] = "", *msg = buf;
-        nr_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : 0;
-        buf[n > 0 ? n : 0] = '\0';
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-            buf[--n] = '\0';
-        char *nl = strrchr(buf, '\n');
-        if (nl)
-            msg = nl + 1;
-        return nr_error_msg(err, "fuse-overlayfs failed%s%s", msg[0] ? ": " : "", msg);
+    char log[PATH_MAX];
+    snprintf(log, sizeof log, "%s/" FUSE_LOG, cfg->scratch);
+    /* made here and closed before it is watched: the daemon's close is
+     * the only one seen */
+    int lfd = open(log, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        return nr_error_errno(err, "cannot create '%s'", log);
+    close(lfd);
+    if (mount(NULL, cfg->scratch, NULL, MS_SHARED, NULL) < 0)
+        return nr_error_errno(err, "cannot share '%s'", cfg->scratch);
+    /* #3a child -> parent: our mount namespace (the user namespace is its
+     * owner), the options, and the scratch dir they are relative to */
+    NrError req = { 0 };
+    if (snprintf(req.msg, sizeof req.msg, "%s", opts) >= (int)sizeof req.msg ||
+        snprintf(req.hint, sizeof req.hint, "%s", cfg->scratch) >= (int)sizeof req.hint)
+        return nr_error_msg(err, "fuse-overlayfs: the runtime directory '%s' has too long a path",
+                            cfg->scratch);
+    nr_autoclose int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (mnt < 0 || nr_sync_send_fd_err(sync_fd, NR_SYNC_FUSE, mnt, &req) < 0)
+        return nr_error_errno(err, "cannot ask nroot to start fuse-overlayfs");
+    int r = wait_fuse(root, log, err);
+    /* pivot_root wants no shared mount under the new root's parent */
+    if (mount(NULL, cfg->scratch, NULL, MS_PRIVATE | MS_REC, NULL) < 0 && r == 0)
+        return nr_error_errno(err, "cannot make '%s' private", cfg->scratch);
+    return r;
+}
+
+/* parent: the helper that becomes fuse-overlayfs.  It must not carry
+ * anything of nroot's into the container's namespaces: it is not dumpable
+ * until its exec, keeps no fd but the mount namespace's, and dies with
+ * nroot. */
+static _Noreturn void fuse_helper(pid_t nroot, int mntfd, const char *prog, const char *opts,
+                                  const char *scratch)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != nroot)
+        _exit(NR_EXIT_FAILURE);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* not the caller's terminal, not the sync socket, the tap, published
+     * ports or the state lock */
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || dup2(mntfd, 3) < 0)
+        _exit(NR_EXIT_FAILURE);
+    mntfd = 3;
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
     }
-    return 0;
+    sigset_t none;
+    sigemptyset(&none);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int user = ioctl(mntfd, NS_GET_USERNS);
+    if (user < 0 || setns(user, CLONE_NEWUSER) < 0 || setns(mntfd, CLONE_NEWNS) < 0)
+        _exit(NR_EXIT_FAILURE);
+    close(user);
+    close(mntfd);
+    /* a mount namespace of its own, a peer of the container's at the
+     * scratch dir */
+    if (unshare(CLONE_NEWNS) < 0 || chdir(scratch) < 0)
+        _exit(NR_EXIT_FAILURE);
+    int log = open(FUSE_LOG, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (log < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+        _exit(NR_EXIT_FAILURE);
+    close(log);
+    nr_spawn_become_root();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != nroot)
+        _exit(NR_EXIT_FAILURE);
+    /* in the foreground: nroot is its parent, reaps it, and its death
+     * signal stays armed */
+    execl(prog, "fuse-overlayfs", "-f", "-o", opts, FUSE_ROOT, (char *)NULL);
+    dprintf(2, "cannot run '%s': %s\n", prog, strerror(errno));
+    _exit(errno == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_CANNOT);
+}
+
+pid_t nr_rootfs_fuse_start(const NrSyncMsg *req, NrError *err)
+{
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    if (req->fd < 0)
+        return nr_error_msg(err, "fuse-overlayfs: no mount namespace came with the request");
+    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why))
+        return nr_error_msg(err, "fuse-overlayfs %s", why);
+    pid_t nroot = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return nr_error_errno(err, "cannot start fuse-overlayfs");
+    if (pid == 0)
+        fuse_helper(nroot, req->fd, prog, req->err.msg, req->err.hint);
+    return pid;
+}
+
+void nr_rootfs_fuse_stop(pid_t pid, const char *scratch, bool keep)
+{
+    if (pid <= 0)
+        return;
+    if (keep) {
+        /* a kept layer: what the kernel still caches for the overlay
+         * (fuse-overlayfs asks for a writeback cache) reaches it first */
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "/proc/%d/root%s/" FUSE_ROOT, (int)pid, scratch);
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            syncfs(fd);
+            close(fd);
+        }
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 /* which overlay made a named container's layer: the other one does not
@@ -170,7 +304,7 @@ NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir)
          : strcmp(kind, "fuse") == 0   ? NR_OVERLAY_FUSE : NR_OVERLAY_AUTO;
 }
 
-int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
+int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err)
 {
     const char *s = cfg->scratch;
     /* nothing mounted from here on propagates back to the host */
@@ -204,21 +338,28 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
     }
 
     char el[PATH_MAX * 2], eu[PATH_MAX * 2], ew[PATH_MAX * 2], es[PATH_MAX * 2];
-    char opts[PATH_MAX * 8 + 64];
+    char opts[PATH_MAX * 8 + 64], fopts[128];
     ovl_escape(lower, el, sizeof el);
     ovl_escape(upper, eu, sizeof eu);
     ovl_escape(work, ew, sizeof ew);
     ovl_escape(skel, es, sizeof es);
+    /* fuse-overlayfs gets names relative to the scratch dir: it has no
+     * escaping, and they travel in one sync message */
+    const char *ru = cfg->ctr_dir ? "ctr/upper" : "upper", *rw = cfg->ctr_dir ? "ctr/work" : "work";
     if (cfg->read_only) {
         if (make_skel(cfg, skel, err) < 0)
             return -1;
         /* a named container's files, read-only too */
-        if (cfg->ctr_dir)
+        if (cfg->ctr_dir) {
             snprintf(opts, sizeof opts, "lowerdir=%s:%s:%s", es, eu, el);
-        else
+            snprintf(fopts, sizeof fopts, "lowerdir=skel:%s:lower", ru);
+        } else {
             snprintf(opts, sizeof opts, "lowerdir=%s:%s", es, el);
+            snprintf(fopts, sizeof fopts, "lowerdir=skel:lower");
+        }
     } else {
         snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", el, eu, ew);
+        snprintf(fopts, sizeof fopts, "lowerdir=lower,upperdir=%s,workdir=%s", ru, rw);
     }
 
     NrError kerr = { 0 };
@@ -238,7 +379,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, char **ret_root, NrError *err)
             return -1;
         }
     }
-    if (mount_fuse(cfg, opts, root, err) < 0) {
+    if (mount_fuse(cfg, sync_fd, fopts, root, err) < 0) {
         if (kerr.code) {
             /* both refused: say why the kernel did too */
             char both[sizeof err->msg];
