@@ -248,7 +248,7 @@ error_line() {
     [[ $id =~ ^[0-9a-f]{64}$ ]] || fail "no image id: $id"
     # a file named like the recorded key, planted where the user works
     mkdir "$t/work"
-    craft "$t/work/$id" --layer "$IMAGES/rootfs.tar" --config '{"Env": ["PWNED=1", "LD_PRELOAD=/evil.so"]}'
+    craft "$t/work/$id" --layer "$IMAGES/rootfs.tar" --config '{"Env": ["PWNED=pwned", "LD_PRELOAD=/evil.so"]}'
     cd "$t/work"
     run_nroot 0 start --attach keyed
     assert_output "[1]"
@@ -258,7 +258,7 @@ error_line() {
     assert_equal "$("$NROOT" images -q --no-trunc)" "$id"
     # a user's IMAGE argument keeps its rule: an existing file wins
     run_nroot 0 run "$id" sh -c 'echo "[$PWNED]"'
-    assert_output "[1]"
+    assert_output "[pwned]"
 }
 
 # ----------------------------------------------------------- item 13 --
@@ -337,7 +337,7 @@ for i in range(1, 502):
 @test "security-store: spooled members a/b and a%b do not collide (compressed archive)" {
     local t=$BATS_TEST_TMPDIR
     # the genuine config under cfg/x.json; another config as cfg%x.json after it
-    craft "$t/evilcfg.tar" --layer "$IMAGES/rootfs.tar" --config '{"Env": ["EVIL=1"]}'
+    craft "$t/evilcfg.tar" --layer "$IMAGES/rootfs.tar" --config '{"Env": ["EVIL=evil"]}'
     tar -xOf "$t/evilcfg.tar" "$(tar -xOf "$t/evilcfg.tar" manifest.json | jq -r '.[0].Config')" >"$t/evil.json"
     craft "$t/spool.tar.gz" --gzip --layer "$IMAGES/rootfs.tar" --config '{"Env": ["GOOD=1"]}' \
         --config-name cfg/x.json --member "cfg%x.json=$t/evil.json"
