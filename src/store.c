@@ -7,6 +7,8 @@
  *   STORE/by-file/<key>                 symlink -> ../images/<id>-<maptag> (the fast path)
  *   STORE/names/<name>                  symlink -> ../images/<id>-<maptag> ('/' as '%')
  *   STORE/tmp/import-XXXXXX             imports in progress, removals
+ *   STORE/tmp/replaced-XXXXXX/image     a tree an import replaced (see below), kept
+ *                                       while a container still runs on it
  *   STORE/lock                          serialises imports and removals
  *
  * <id> is the image's content digest: the sha256 of a rootfs tarball, the
