@@ -31,6 +31,10 @@ char *nr_store_dir(NrError *err);
  * id (prefix).  Imports on first use. */
 int  nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpts *opts,
                       NrImage *ret, NrError *err);
+/* an image key nroot recorded (a container's image_key: an image id, or a
+ * root filesystem directory's absolute path): resolved in the store only,
+ * never as a path relative to the working directory */
+int  nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, NrError *err);
 /* a path only, always into the store (`nroot import`) */
 int  nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
                           NrImage *ret, NrError *err);
@@ -62,6 +66,8 @@ void nr_store_list_free(NrStoreImage *imgs, size_t n);
 int  nr_store_lock(const char *store, int *ret_fd, NrError *err);
 /* point NAME at images/<dirname> (replacing what it named) */
 int  nr_store_name_set(const char *store, const char *name, const char *dirname, NrError *err);
+/* the image dirname NAME points at now, if any */
+bool nr_store_name_get(const char *store, const char *name, char *ret_dirname, size_t size);
 int  nr_store_name_remove(const char *store, const char *name, NrError *err);
 /* is a container using the image?  (its shared lock is held) */
 bool nr_store_image_busy(const char *store, const char *dirname);

@@ -8,6 +8,7 @@
 #pragma once
 #include <archive.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,6 +91,41 @@ typedef struct NrUnpackJob {
     NrProgress *progress;
     NrLayers    layers;
     char        id[72];          /* out: content id (sha256 hex) */
+    char        chain[72];       /* out: chain id of the measured layers (sha256 hex) */
     const char *format;          /* out */
 } NrUnpackJob;
 int nr_unpack_image(NrUnpackJob *job, NrError *err);
+
+/* ---- the JSON documents of an image, each parsed from a buffer (so a
+ * fuzzing harness can call them); unpack-image.c ---- */
+#define NR_JSON_MAX_SIZE  (4u << 20)   /* manifest, index, config: as containers/image */
+#define NR_JSON_MAX_DEPTH 64           /* json-glib recurses: a deep document overflows */
+#define NR_MAX_LAYERS     500          /* docker stops at 127; each layer costs a pass */
+/* nested deeper than `max` arrays and objects (outside strings)? */
+bool nr_json_too_deep(const char *buf, size_t len, int max);
+/* size and depth checked, then parsed; `what` and `name` for messages */
+JsonNode *nr_json_parse(const char *buf, size_t len, const char *what, const char *name,
+                        NrError *err);
+typedef struct NrManifest {
+    char      *config;        /* docker: the config's file name; OCI: its digest */
+    int64_t    config_size;   /* OCI; -1 for docker */
+    GPtrArray *layers;        /* docker: file names; OCI: digests ("sha256:<hex>") */
+    GArray    *sizes;         /* int64_t per layer, -1 if unknown */
+    GPtrArray *names;         /* docker: RepoTags */
+} NrManifest;
+void nr_manifest_clear(NrManifest *m);
+/* manifest.json of a docker-archive: the image `ref` names (or the only one) */
+int  nr_image_docker_manifest(const char *buf, size_t len, const char *what, const char *ref,
+                              NrManifest *ret, NrError *err);
+/* index.json of an OCI layout (nested indexes refused): 0 if it names an image */
+int  nr_image_oci_index(const char *buf, size_t len, const char *what, const char *ref,
+                        NrError *err);
+/* an OCI image manifest */
+int  nr_image_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret,
+                           NrError *err);
+/* an image config: the key=value text of nroot's config file, and its diff_ids (hex) */
+int  nr_image_config(const char *buf, size_t len, const char *what, const char *name,
+                     const char *format, const char *ref, GPtrArray *tags, GString *out,
+                     GPtrArray *diff_ids, NrError *err);
+/* one step of the OCI chain id ("sha256:<hex>" strings; chain "" before the first) */
+void nr_chain_next(char chain[72], const char *diff);

@@ -504,7 +504,7 @@ int nr_cmd_start(int argc, char **argv)
             NrStrv args = { 0 };
             start_args(&c, &a, &args);
             if (a.attach) {
-                rc = nr_cmd_run((int)args.n, args.v);
+                rc = nr_cmd_run_stored((int)args.n, args.v);
                 nr_strv_clear(&args);
                 nr_ctr_clear(&c);
                 return rc;
@@ -513,7 +513,7 @@ int nr_cmd_start(int argc, char **argv)
             fflush(NULL);
             pid_t pid = fork();
             if (pid == 0)
-                _exit(nr_cmd_run((int)args.n, args.v));
+                _exit(nr_cmd_run_stored((int)args.n, args.v));
             int status = 0;
             while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -594,8 +594,7 @@ static int container_config(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     nr_quiet = q;
     if (rc < 0)
         return -1;
-    NrImportOpts io = { 0 };
-    if (nr_store_resolve(c->image_key, &cfg->map, &io, &cfg->img, err) < 0)
+    if (nr_store_resolve_key(c->image_key ? c->image_key : "", &cfg->map, &cfg->img, err) < 0)
         return -1;
     cfg->lower = cfg->img.lower;
     return 0;

@@ -52,6 +52,16 @@ static int removal_map(NrIdMap *map, NrError *err)
     return rc;
 }
 
+/* point NAME at the image; a name taken from another image is said, as
+ * `docker load` does, with the id it leaves */
+static int set_name(const char *store, const char *name, const char *dirname, NrError *err)
+{
+    char old[128];
+    if (nr_store_name_get(store, name, old, sizeof old) && strncmp(old, dirname, 64) != 0)
+        nr_warn("the name '%s' was on image %.12s, now on %.12s", name, old, dirname);
+    return nr_store_name_set(store, name, dirname, err);
+}
+
 int nr_cmd_import(int argc, char **argv)
 {
     NrImageArgs a = { 0 };
@@ -71,11 +81,11 @@ int nr_cmd_import(int argc, char **argv)
     if (!store)
         rc = -1;
     else if (a.name)
-        rc = nr_store_name_set(store, a.name, dirname, &err);
+        rc = set_name(store, a.name, dirname, &err);
     else
         for (size_t i = 0; i < img.tags.n && rc == 0; i++)
             if (nr_store_name_valid(img.tags.v[i]))
-                rc = nr_store_name_set(store, img.tags.v[i], dirname, &err);
+                rc = set_name(store, img.tags.v[i], dirname, &err);
     if (rc < 0) {
         nr_image_clear(&img);
         return fail(&err);

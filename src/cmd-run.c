@@ -228,6 +228,9 @@ static int make_runtime_dir(const NrRunConfig *cfg, NrError *err)
     return 0;
 }
 
+/* IMAGE is a key nroot recorded (`start`): resolved in the store only */
+static bool image_is_key;
+
 static int prepare(NrRunConfig *cfg, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
@@ -237,7 +240,8 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
     NrImportOpts io = { .ref = cfg->image_ref, .progress = isatty(STDERR_FILENO) };
-    if (nr_store_resolve(cfg->image, &cfg->map, &io, &cfg->img, err) < 0)
+    if (image_is_key ? nr_store_resolve_key(cfg->image, &cfg->map, &cfg->img, err) < 0
+                     : nr_store_resolve(cfg->image, &cfg->map, &io, &cfg->img, err) < 0)
         return -1;
     if (cfg->image_ref && !cfg->img.dir)
         return nr_error_msg(err, "--image-ref: '%s' is a root filesystem directory, not an image "
@@ -600,4 +604,10 @@ int nr_cmd_run(int argc, char **argv)
     finish_record(&cfg, status);
     close(sync_fd);
     return status;
+}
+
+int nr_cmd_run_stored(int argc, char **argv)
+{
+    image_is_key = true;
+    return nr_cmd_run(argc, argv);
 }

@@ -7,10 +7,18 @@
  *   STORE/by-file/<key>                 symlink -> ../images/<id>-<maptag> (the fast path)
  *   STORE/names/<name>                  symlink -> ../images/<id>-<maptag> ('/' as '%')
  *   STORE/tmp/import-XXXXXX             imports in progress, removals
+ *   STORE/tmp/replaced-XXXXXX/image     a tree an import replaced (see below), kept
+ *                                       while a container still runs on it
  *   STORE/lock                          serialises imports and removals
  *
  * <id> is the image's content digest: the sha256 of a rootfs tarball, the
- * config digest of a docker or OCI image (docker's image id).  <maptag>
+ * config digest of a docker or OCI image (docker's image id).  The tree is
+ * identified by the id together with its layer chain (`chain=` in info: the
+ * OCI chain id of the diff_ids nroot-unpack measured, every one verified
+ * against the config): an import whose chain differs from the stored
+ * tree's never reuses that tree, it replaces it.  Trees stored by nroot
+ * before chains were recorded have none: they stay usable by their names,
+ * ids and cached files, but a new import of the same id replaces them.  <maptag>
  * names the id mapping the tree was unpacked with: ownership on disk means
  * something only under that mapping.  <key> hashes the file's device,
  * inode, size and mtime (and --image-ref), so a cached run stats the file
@@ -233,6 +241,18 @@ int nr_store_rmtree(const char *path, const NrIdMap *map, NrError *err)
     return rc;
 }
 
+/* is the lock of an image's info file held by a run? */
+static bool tree_busy(const char *info)
+{
+    nr_autoclose int fd = open(info, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK;
+    flock(fd, LOCK_UN);
+    return false;
+}
+
 void nr_store_clean_tmp(const char *store, const NrIdMap *map)
 {
     char tmp[PATH_MAX];
@@ -247,6 +267,10 @@ void nr_store_clean_tmp(const char *store, const NrIdMap *map)
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s/%s", tmp, de->d_name) >= (int)sizeof path)
             continue;
+        char info[PATH_MAX + 16];
+        snprintf(info, sizeof info, "%s/image/info", path);
+        if (strncmp(de->d_name, "replaced-", 9) == 0 && tree_busy(info))
+            continue;   /* a replaced tree a container still runs on */
         NrError e = { 0 };
         if (nr_store_rmtree(path, map, &e) < 0)
             nr_warn("cannot remove the remains of an interrupted import '%s'", path);
@@ -354,7 +378,7 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
 }
 
 typedef struct Result {
-    char id[65], format[32];
+    char id[65], chain[65], format[32];
     long devices, owners, other;
     unsigned long long bytes;
 } Result;
@@ -364,6 +388,8 @@ static bool parse_result(const char *text, Result *r)
     const char *p;
     if ((p = strstr(text, "id=")))
         sscanf(p + 3, "%64[0-9a-f]", r->id);
+    if ((p = strstr(text, "chain=")))
+        sscanf(p + 6, "%64[0-9a-f]", r->chain);
     if ((p = strstr(text, "format=")))
         sscanf(p + 7, "%31[a-z-]", r->format);
     if ((p = strstr(text, "devices=")))
@@ -374,7 +400,7 @@ static bool parse_result(const char *text, Result *r)
         r->other = atol(p + 9);
     if ((p = strstr(text, "bytes=")))
         r->bytes = strtoull(p + 6, NULL, 10);
-    return strlen(r->id) == 64;
+    return strlen(r->id) == 64 && strlen(r->chain) == 64;
 }
 
 static void report_counts(const char *image, const Result *r, const NrIdMap *map)
@@ -428,6 +454,51 @@ static void merge_tags(const char *from_dir, const char *to_dir)
     }
 }
 
+/* does the stored tree `dir` have the layer chain `chain`?  (a tree of an
+ * older nroot has none: not trusted for a new import) */
+static bool same_chain(const char *dir, const char *chain)
+{
+    char p[PATH_MAX + 8];
+    snprintf(p, sizeof p, "%s/info", dir);
+    NrError ignored = { 0 };
+    nr_autofree char *info = nr_read_file(p, NULL, &ignored);
+    char *c = info ? strstr(info, "\nchain=") : NULL;
+    return c && strncmp(c + 7, chain, 64) == 0 && (c[71] == '\n' || c[71] == '\0');
+}
+
+/* The stored tree of this id has another layer chain (or none): the new,
+ * verified one takes its place; the old goes to tmp/, removed now unless a
+ * container still runs on it (then by a later clean of tmp/). */
+static int replace_tree(const char *store, const char *final, const char *tmpdir,
+                        const NrIdMap *map, NrError *err)
+{
+    char aside[PATH_MAX], old[PATH_MAX + 16];
+    snprintf(aside, sizeof aside, "%s/tmp/replaced-XXXXXX", store);
+    if (!mkdtemp(aside))
+        return nr_error_errno(err, "cannot create a directory in '%s/tmp'", store);
+    snprintf(old, sizeof old, "%s/image", aside);
+    if (rename(final, old) < 0) {
+        nr_error_errno(err, "cannot move the stored image '%s' aside", final);
+        rmdir(aside);
+        return -1;
+    }
+    if (rename(tmpdir, final) < 0) {
+        nr_error_errno(err, "cannot move the new image into '%s'", final);
+        rename(old, final);
+        rmdir(aside);
+        return -1;
+    }
+    nr_warn("image %.12s: the stored tree had another layer chain (or one an older nroot did not "
+            "record); replaced by the one just verified", strrchr(final, '/') + 1);
+    char info[PATH_MAX + 32];
+    snprintf(info, sizeof info, "%s/info", old);
+    if (!tree_busy(info)) {
+        NrError ignored = { 0 };
+        nr_store_rmtree(aside, map, &ignored);
+    }
+    return 0;
+}
+
 static int do_import(const char *store, const char *image, const char *key, const NrIdMap *map,
                      const NrImportOpts *opts, char *ret_dirname, NrError *err)
 {
@@ -477,8 +548,8 @@ static int do_import(const char *store, const char *image, const char *key, cons
     report_counts(image, &r, map);
 
     char info[PATH_MAX * 2];
-    snprintf(info, sizeof info, "source=%s\nformat=%s\nref=%s\nsize=%llu\ncreated=%lld\nidmap=%s\nrung=%s\n",
-             abspath, r.format, opts && opts->ref ? opts->ref : "", r.bytes, (long long)time(NULL),
+    snprintf(info, sizeof info, "source=%s\nformat=%s\nchain=%s\nref=%s\nsize=%llu\ncreated=%lld\n"
+             "idmap=%s\nrung=%s\n", abspath, r.format, r.chain, opts && opts->ref ? opts->ref : "", r.bytes, (long long)time(NULL),
              map->tag, map->rung);
     if (nr_write_file_at(meta, "info", info, 0644, err) < 0)
         goto fail_tmp;
@@ -492,12 +563,16 @@ static int do_import(const char *store, const char *image, const char *key, cons
             nr_error_errno(err, "cannot move the new image into '%s'", final);
             goto fail_tmp;
         }
-        /* the same image is already there, imported from another file */
-        add_source(final, key, abspath);
-        merge_tags(tmpdir, final);
-        NrError ignored = { 0 };
-        if (nr_store_rmtree(tmpdir, map, &ignored) < 0)
-            nr_warn("cannot remove '%s'", tmpdir);
+        if (same_chain(final, r.chain)) {
+            /* the same image is already there, imported from another file */
+            add_source(final, key, abspath);
+            merge_tags(tmpdir, final);
+            NrError ignored = { 0 };
+            if (nr_store_rmtree(tmpdir, map, &ignored) < 0)
+                nr_warn("cannot remove '%s'", tmpdir);
+        } else if (replace_tree(store, final, tmpdir, map, err) < 0) {
+            goto fail_tmp;
+        }
     }
     char link[PATH_MAX];
     snprintf(link, sizeof link, "%s/by-file/%s", store, key);
@@ -750,6 +825,43 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     return nr_error_errno(err, "image '%s'", image);
 }
 
+int nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, NrError *err)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->lock_fd = -1;
+    if (key[0] == '/')   /* a root filesystem directory, recorded as its real path */
+        return nr_store_resolve(key, runmap, NULL, ret, err);
+    size_t n = strlen(key);
+    if (n != 64 || strspn(key, "0123456789abcdef") != n)
+        return nr_error_msg(err, "the recorded image '%s' is neither an image id nor an absolute "
+                            "path: the container's config is damaged", key);
+    NrIdMap map;
+    nr_userns_unpack_map(runmap, &map);
+    nr_autofree char *store = nr_store_dir(err);
+    if (!store)
+        return -1;
+    char dirname[128];
+    int r = find_id(store, key, map.tag, dirname, sizeof dirname, err);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        nr_error_msg(err, "image %.12s is no longer in the store", key);
+        nr_error_hint(err, "import the image again ('nroot import FILE')");
+        return -1;
+    }
+    NrImportOpts none = { 0 };
+    if (strcmp(dirname + 65, map.tag) != 0)
+        return other_mapping(store, key, dirname, &map, &none, ret, err);
+    return open_image(store, dirname, ret, err);
+}
+
+bool nr_store_name_get(const char *store, const char *name, char *ret_dirname, size_t size)
+{
+    char link[PATH_MAX];
+    name_path(store, name, link, sizeof link);
+    return live_image_link(store, link, ret_dirname, size);
+}
+
 int nr_store_lookup(const char *store, const char *spec, const char *tag, char *ret_dirname,
                     size_t size, char *ret_name, size_t name_size, NrError *err)
 {
@@ -888,13 +1000,7 @@ bool nr_store_image_busy(const char *store, const char *dirname)
 {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
-    nr_autoclose int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return false;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-        return errno == EWOULDBLOCK;
-    flock(fd, LOCK_UN);
-    return false;
+    return tree_busy(p);
 }
 
 int nr_store_link_remove(const char *store, const char *key)

@@ -11,13 +11,19 @@
  *
  * A tar is an image archive when its first entry is one an image archive
  * starts with; otherwise it is a rootfs.  An uncompressed image archive is
- * read in place (its headers indexed, each blob found again by a seek-only
- * scan); a compressed one is spooled to the import's bookkeeping directory
- * first, since its layers must be read in the manifest's order.
+ * read in place: its headers are indexed once (each member's header offset),
+ * and a blob is read by starting a reader at its header, so the cost grows
+ * with the number of members, not its square.  A compressed one is spooled
+ * to the import's bookkeeping directory first (one file per member, named
+ * by its number, never by its name), since its layers must be read in the
+ * manifest's order.
  *
  * Every blob named by a digest is checked against it (and its size) while it
- * is read; a layer's digest is known only at its end, so a mismatch fails
- * the whole import, whose tree nroot then throws away. */
+ * is read, and every layer's diff_id over its decompressed bytes while it is
+ * unpacked; a layer's digests are known only at its end, so a mismatch fails
+ * the whole import, whose tree nroot then throws away.  The import reports
+ * the layer chain (the OCI chain id of the measured diff_ids), which the
+ * store keeps beside the config digest, the image id. */
 #include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
@@ -35,18 +41,18 @@
 #include "nr-unpack.h"
 #include "nr-util.h"
 
-#define MAX_JSON (16u << 20)
-
 typedef struct Entry {
     uint64_t size;
     char    *link;     /* an alias (symlink or hard link) for this name */
+    int64_t  pos;      /* tar: offset of its header; spool: its file's number */
 } Entry;
 
 typedef struct Src {
     bool        tar;       /* an uncompressed tar read in place */
-    bool        spool;     /* a directory of flattened names (a compressed archive) */
+    bool        spool;     /* a directory of numbered members (a compressed archive) */
     int         fd;        /* the tar, or the directory */
     GHashTable *index;     /* name -> Entry (tar and spool) */
+    int64_t     n_spooled;
     const char *what;      /* "'file'" for messages */
 } Src;
 
@@ -193,6 +199,8 @@ typedef struct Blob {
     struct archive *outer;
     int             fd;
     uint64_t        size;
+    int64_t         off;       /* tar: where the member reader reads next */
+    guint8         *buf;
 } Blob;
 
 static void blob_close(Blob *b)
@@ -202,7 +210,9 @@ static void blob_close(Blob *b)
         archive_read_free(b->outer);
     if (b->fd >= 0)
         close(b->fd);
+    g_free(b->buf);
     b->outer = NULL;
+    b->buf = NULL;
     b->fd = -1;
 }
 
@@ -219,6 +229,56 @@ static struct archive *outer_reader(int fd, NrError *err)
     return a;
 }
 
+/* a tar reader that starts at one member's header (pread: no shared offset) */
+#define MEMBER_BUF (1 << 16)
+
+static la_ssize_t member_read(struct archive *a, void *data, const void **ret_buf)
+{
+    Blob *b = data;
+    ssize_t n;
+    do
+        n = pread(b->fd, b->buf, MEMBER_BUF, (off_t)b->off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        archive_set_error(a, errno, "read error");
+        return -1;
+    }
+    b->off += n;
+    *ret_buf = b->buf;
+    return n;
+}
+
+static la_int64_t member_skip(struct archive *a, void *data, la_int64_t request)
+{
+    Blob *b = data;
+    b->off += request;
+    return request;
+}
+
+static int member_open(Src *src, const Entry *ent, const char *name, Blob *b, NrError *err)
+{
+    b->fd = fcntl(src->fd, F_DUPFD_CLOEXEC, 3);
+    if (b->fd < 0)
+        return nr_error_errno(err, "%s: cannot read '%s'", src->what, name);
+    b->off = ent->pos;
+    b->buf = g_malloc(MEMBER_BUF);
+    b->outer = archive_read_new();
+    archive_read_support_format_tar(b->outer);
+    archive_read_support_format_gnutar(b->outer);
+    archive_read_set_read_callback(b->outer, member_read);
+    archive_read_set_skip_callback(b->outer, member_skip);
+    archive_read_set_callback_data(b->outer, b);
+    struct archive_entry *e;
+    if (archive_read_open1(b->outer) != ARCHIVE_OK ||
+        archive_read_next_header(b->outer, &e) < ARCHIVE_WARN)
+        return nr_error_msg(err, "%s: cannot read '%s': %s", src->what, name,
+                            archive_error_string(b->outer) ?: "damaged archive");
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+        return nr_error_msg(err, "%s: '%s' is missing from the image", src->what, name);
+    b->size = (uint64_t)archive_entry_size(e);
+    return 0;
+}
+
 static int blob_open(Src *src, const char *name, NrDigestType dt, NrProgress *progress, Blob *b,
                      NrError *err)
 {
@@ -228,37 +288,30 @@ static int blob_open(Src *src, const char *name, NrDigestType dt, NrProgress *pr
     if (!n || !*n)
         return nr_error_msg(err, "%s: invalid file name '%s' in the image's metadata", src->what, name);
     /* aliases: symlinks and hard links of the archive, a few levels deep */
+    Entry *ent = NULL;
     for (int depth = 0; src->index; depth++) {
-        Entry *e = g_hash_table_lookup(src->index, n);
-        if (!e)
+        ent = g_hash_table_lookup(src->index, n);
+        if (!ent)
             return nr_error_msg(err, "%s: '%s' is missing from the image", src->what, name);
-        if (!e->link)
+        if (!ent->link)
             break;
         if (depth == 8)
             return nr_error_msg(err, "%s: '%s': too many levels of links", src->what, name);
         g_free(n);
-        n = g_strdup(e->link);
+        n = g_strdup(ent->link);
     }
     if (src->tar) {
-        b->outer = outer_reader(src->fd, err);
-        if (!b->outer)
+        if (member_open(src, ent, name, b, err) < 0) {
+            blob_close(b);
             return -1;
-        struct archive_entry *e;
-        int r;
-        while ((r = archive_read_next_header(b->outer, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-            g_autofree char *c = clean_name(archive_entry_pathname(e) ?: "");
-            if (c && strcmp(c, n) == 0 && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
-                b->size = (uint64_t)archive_entry_size(e);
-                nr_stream_init(&b->s, -1, b->outer, b->size, dt, progress);
-                return 0;
-            }
         }
-        blob_close(b);
-        return nr_error_msg(err, "%s: '%s' is missing from the image", src->what, name);
+        nr_stream_init(&b->s, -1, b->outer, b->size, dt, progress);
+        return 0;
     }
     if (src->spool) {
-        g_autofree char *flat = g_strdelimit(g_strdup(n), "/", '%');
-        b->fd = openat(src->fd, flat, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)ent->pos);
+        b->fd = openat(src->fd, num, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     } else {
         struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
                                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
@@ -287,7 +340,7 @@ static int read_blob(Src *src, const char *name, const Digest *want, int64_t siz
     if (blob_open(src, name, want ? want->type : NR_SHA256, NULL, &b, err) < 0)
         return -1;
     int rc = -1;
-    if (b.size > MAX_JSON) {
+    if (b.size > NR_JSON_MAX_SIZE) {
         nr_error_msg(err, "%s: '%s' is too large for image metadata (%llu bytes)", src->what, name,
                      (unsigned long long)b.size);
         goto out;
@@ -321,13 +374,48 @@ out:
     return rc;
 }
 
-static JsonNode *parse_json(GBytes *bytes, const char *what, const char *name, NrError *err)
+/* JSON nested deeper than `max` (arrays and objects, counted outside
+ * strings)?  json-glib parses recursively: a deep document would overflow
+ * the stack before any limit of its own */
+bool nr_json_too_deep(const char *buf, size_t len, int max)
 {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return false;
+}
+
+JsonNode *nr_json_parse(const char *data, size_t len, const char *what, const char *name,
+                        NrError *err)
+{
+    if (len > NR_JSON_MAX_SIZE) {
+        nr_error_msg(err, "%s: '%s' is too large for image metadata (%zu bytes, at most %u)",
+                     what, name, len, NR_JSON_MAX_SIZE);
+        return NULL;
+    }
+    if (nr_json_too_deep(data, len, NR_JSON_MAX_DEPTH)) {
+        nr_error_msg(err, "%s: '%s' is nested more than %d levels deep: not image metadata",
+                     what, name, NR_JSON_MAX_DEPTH);
+        return NULL;
+    }
     g_autoptr(JsonParser) p = json_parser_new_immutable();
     g_autoptr(GError) gerr = NULL;
-    gsize len;
-    const char *data = g_bytes_get_data(bytes, &len);
-    if (!json_parser_load_from_data(p, data ? data : "", (gssize)len, &gerr)) {
+    if (!json_parser_load_from_data(p, data && len ? data : "", (gssize)len, &gerr)) {
         nr_error_msg(err, "%s: '%s' is not valid JSON: %s", what, name, gerr->message);
         return NULL;
     }
@@ -337,6 +425,13 @@ static JsonNode *parse_json(GBytes *bytes, const char *what, const char *name, N
         return NULL;
     }
     return json_node_copy(root);
+}
+
+static JsonNode *parse_json(GBytes *bytes, const char *what, const char *name, NrError *err)
+{
+    gsize len;
+    const char *data = g_bytes_get_data(bytes, &len);
+    return nr_json_parse(data, len, what, name, err);
 }
 
 static JsonNode *load_json(Src *src, const char *name, const Digest *want, int64_t size,
@@ -420,20 +515,39 @@ static const char *host_arch(void)
     return u.machine;
 }
 
-/* the config file nroot reads at each run: key=value lines, values escaped */
-static int write_config(NrUnpackJob *job, JsonNode *config, const char *ref, GPtrArray *tags,
-                        const char *what, NrError *err)
+/* The image config (a buffer): the key=value text nroot reads at each run
+ * (values escaped) into `out`, and its rootfs.diff_ids (sha256 hex) into
+ * `diff_ids`.  Every layer is verified against these, so an image without
+ * them is refused, as `docker load` does. */
+int nr_image_config(const char *buf, size_t len, const char *what, const char *name,
+                    const char *format, const char *ref, GPtrArray *tags, GString *out,
+                    GPtrArray *diff_ids, NrError *err)
 {
+    g_autoptr(JsonNode) config = nr_json_parse(buf, len, what, name, err);
+    if (!config)
+        return -1;
     JsonObject *root = JSON_NODE_HOLDS_OBJECT(config) ? json_node_get_object(config) : NULL;
     if (!root)
         return nr_error_msg(err, "%s: the image config is not a JSON object", what);
     const char *os = get_string(root, "os"), *arch = get_string(root, "architecture");
     if (os && strcmp(os, "linux") != 0)
         return nr_error_msg(err, "%s: the image is for %s, not linux", what, os);
+    JsonArray *diffs = get_array(get_object(root, "rootfs"), "diff_ids");
+    if (!diffs)
+        return nr_error_msg(err, "%s: the image config has no rootfs.diff_ids: its layers "
+                            "cannot be verified", what);
+    for (guint i = 0; i < json_array_get_length(diffs); i++) {
+        JsonNode *v = json_array_get_element(diffs, i);
+        Digest d;
+        if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING ||
+            !parse_digest(json_node_get_string(v), &d) || d.type != NR_SHA256)
+            return nr_error_msg(err, "%s: diff_id %u of the image config is not a sha256 digest",
+                                what, i + 1);
+        g_ptr_array_add(diff_ids, g_strdup(d.hex));
+    }
     if (arch && strcmp(arch, host_arch()) != 0)
         nr_warn("%s: the image is built for %s, this machine is %s", what, arch, host_arch());
-    g_autoptr(GString) out = g_string_new(NULL);
-    put(out, "format", job->format);
+    put(out, "format", format);
     if (ref)
         put(out, "ref", ref);
     for (guint i = 0; tags && i < tags->len; i++)
@@ -450,6 +564,23 @@ static int write_config(NrUnpackJob *job, JsonNode *config, const char *ref, GPt
         if (u && *u)
             put(out, "user", u);
     }
+    return 0;
+}
+
+/* read the config blob, write the config file, take the diff_ids */
+static int write_config(NrUnpackJob *job, Src *src, const char *name, const Digest *want,
+                        int64_t size, GPtrArray *tags, GPtrArray *diff_ids, char ret_sha256[65],
+                        NrError *err)
+{
+    g_autoptr(GBytes) bytes = NULL;
+    if (read_blob(src, name, want, size, &bytes, ret_sha256, err) < 0)
+        return -1;
+    gsize len;
+    const char *data = g_bytes_get_data(bytes, &len);
+    g_autoptr(GString) out = g_string_new(NULL);
+    if (nr_image_config(data, len, src->what, name, job->format, job->ref, tags, out, diff_ids,
+                        err) < 0)
+        return -1;
     return nr_write_file_at(job->meta_fd, "config", out->str, 0644, err);
 }
 
@@ -571,8 +702,76 @@ static int add_bytes(const char *path, const struct stat *st, int flag, struct F
     return 0;
 }
 
+/* The layer's tar is read from its decompressed bytes, which pass through
+ * an NrStream of their own on the way: libarchive's filters decompress (a
+ * "raw" reader), the stream hashes what it hands on, the tar reader reads
+ * it.  So the diff_id covers exactly what was unpacked, whatever the
+ * compression, and nothing is read twice. */
+static int apply_layer(NrUnpackJob *job, Src *src, Layer *ly, Blob *b, const char *what,
+                       char ret_diff[129], NrError *err)
+{
+    struct archive *raw = archive_read_new();
+    archive_read_support_filter_all(raw);
+    archive_read_support_format_raw(raw);
+    struct archive_entry *e;
+    int rc = -1;
+    NrStream d = { 0 };
+    struct archive *tar = NULL;
+    if (archive_read_open(raw, &b->s, NULL, nr_stream_read, NULL) != ARCHIVE_OK ||
+        archive_read_next_header(raw, &e) < ARCHIVE_WARN) {
+        nr_error_msg(err, "%s: %s", what, archive_error_string(raw) ?: "cannot read the layer");
+        goto out;
+    }
+    nr_stream_init(&d, -1, raw, 0, ly->has_diff ? ly->diff.type : NR_SHA256, NULL);
+    tar = archive_read_new();
+    archive_read_support_format_tar(tar);
+    archive_read_support_format_gnutar(tar);
+    archive_read_open(tar, &d, NULL, nr_stream_read, NULL);
+    if (nr_layer_apply(&job->layers, tar, NULL, 0, what, err) < 0)
+        goto out;
+    /* the diff_id covers the tar's end blocks and whatever follows them */
+    if (nr_stream_drain(&d) < 0) {
+        nr_error_msg(err, "%s: %s", what, archive_error_string(raw) ?: "read error");
+        goto out;
+    }
+    snprintf(ret_diff, 129, "%s", nr_stream_digest(&d));
+    if (ly->has_diff && strcmp(ret_diff, ly->diff.hex) != 0) {
+        nr_error_msg(err, "%s: the layer does not match its digest in the image config "
+                     "(diff_id %s:%.12s... expected, %s:%.12s... found): it is not the image's "
+                     "layer", what, ly->diff.alg, ly->diff.hex, ly->diff.alg, ret_diff);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (tar)
+        archive_read_free(tar);
+    nr_stream_clear(&d);
+    archive_read_free(raw);
+    return rc;
+}
+
+/* OCI's chain id: ChainID(L0) = DiffID(L0), ChainID(Ln) = sha256(ChainID(Ln-1) + " " +
+ * DiffID(Ln)); "sha256:<hex>" strings */
+void nr_chain_next(char chain[72], const char *diff)
+{
+    if (!chain[0]) {
+        snprintf(chain, 72, "%s", diff);
+        return;
+    }
+    g_autofree char *text = g_strdup_printf("%s %s", chain, diff);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL);
+    int o = snprintf(chain, 72, "sha256:");
+    for (unsigned int i = 0; i < n && o + 2 < 72; i++)
+        o += snprintf(chain + o, (size_t)(72 - o), "%02x", md[i]);
+}
+
 static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrError *err)
 {
+    if (n > NR_MAX_LAYERS)
+        return nr_error_msg(err, "%s: the image has %u layers; nroot imports images of at most "
+                            "%d", src->what, n, NR_MAX_LAYERS);
     uint64_t total = 0;
     for (guint i = 0; i < n; i++) {
         Blob b;
@@ -583,6 +782,7 @@ static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrEr
     }
     if (job->progress)
         job->progress->total += total;
+    char chain[72] = "";
     for (guint i = 0; i < n; i++) {
         Layer *ly = &layers[i];
         NrDigestType t = ly->has_raw ? ly->raw.type : NR_SHA256;
@@ -592,28 +792,31 @@ static int apply_layers(NrUnpackJob *job, Src *src, Layer *layers, guint n, NrEr
         g_autofree char *what = g_strdup_printf("%s: layer %u of %u ('%s')", src->what, i + 1, n,
                                                 ly->name);
         int rc = -1;
+        char diff[129];
         if (ly->size >= 0 && b.size != (uint64_t)ly->size) {
             nr_error_msg(err, "%s: blob '%s' has %llu bytes where its descriptor says %lld: the "
                          "file is corrupt or was altered", src->what, ly->name,
                          (unsigned long long)b.size, (long long)ly->size);
             goto next;
         }
-        struct archive *a = nr_stream_archive(&b.s);
         job->layers.index = (int)i;
-        rc = nr_layer_apply(&job->layers, a, NULL, 0, what, err);
-        bool plain = archive_filter_count(a) == 1 || archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
-        archive_read_free(a);
+        rc = apply_layer(job, src, ly, &b, what, diff, err);
         if (rc == 0 && nr_stream_drain(&b.s) < 0)
             rc = nr_error_errno(err, "%s: cannot read '%s'", src->what, ly->name);
         if (rc == 0 && ly->has_raw)
             rc = check_digest(&b.s, &ly->raw, src->what, ly->name, err);
-        else if (rc == 0 && ly->has_diff && plain && ly->diff.type == NR_SHA256)
-            rc = check_digest(&b.s, &ly->diff, src->what, ly->name, err);
+        if (rc == 0) {
+            g_autofree char *d = g_strdup_printf("%s:%s", ly->has_diff ? ly->diff.alg : "sha256", diff);
+            nr_chain_next(chain, d);
+        }
     next:
         blob_close(&b);
         if (rc < 0)
             return -1;
     }
+    /* no layers: the chain of nothing, sha256 of "" */
+    snprintf(job->chain, sizeof job->chain, "%s", n ? chain + strlen("sha256:") :
+             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     if (n > 1) {
         /* deleted and replaced files of lower layers are not in the image */
         tree_bytes = 0;
@@ -632,13 +835,37 @@ static void layers_free(Layer *layers, guint n)
 
 /* ---- docker-archive ---- */
 
-static int docker_image(NrUnpackJob *job, Src *src, NrError *err)
+void nr_manifest_clear(NrManifest *m)
 {
-    g_autoptr(JsonNode) man = load_json(src, "manifest.json", NULL, -1, NULL, err);
+    g_free(m->config);
+    if (m->layers)
+        g_ptr_array_unref(m->layers);
+    if (m->sizes)
+        g_array_unref(m->sizes);
+    if (m->names)
+        g_ptr_array_unref(m->names);
+    memset(m, 0, sizeof *m);
+}
+
+static void manifest_init(NrManifest *m)
+{
+    memset(m, 0, sizeof *m);
+    m->layers = g_ptr_array_new_with_free_func(g_free);
+    m->sizes = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    m->names = g_ptr_array_new_with_free_func(g_free);
+    m->config_size = -1;
+}
+
+/* manifest.json (a buffer): the image `ref` names (or the only one) */
+int nr_image_docker_manifest(const char *buf, size_t len, const char *what, const char *ref,
+                             NrManifest *ret, NrError *err)
+{
+    manifest_init(ret);
+    g_autoptr(JsonNode) man = nr_json_parse(buf, len, what, "manifest.json", err);
     if (!man)
         return -1;
     if (!JSON_NODE_HOLDS_ARRAY(man))
-        return nr_error_msg(err, "%s: manifest.json is not a list of images", src->what);
+        return nr_error_msg(err, "%s: manifest.json is not a list of images", what);
     JsonArray *arr = json_node_get_array(man);
     g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func(cand_free);
     for (guint i = 0; i < json_array_get_length(arr); i++) {
@@ -646,55 +873,95 @@ static int docker_image(NrUnpackJob *job, Src *src, NrError *err)
         JsonObject *o = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
         if (!o || !get_string(o, "Config") || !get_array(o, "Layers"))
             return nr_error_msg(err, "%s: manifest.json: image %u has no Config or no Layers",
-                                src->what, i + 1);
+                                what, i + 1);
         Cand *c = g_new0(Cand, 1);
         c->names = g_ptr_array_new_with_free_func(g_free);
         c->obj = o;
+        g_ptr_array_add(cands, c);
         JsonArray *tags = get_array(o, "RepoTags");
         for (guint j = 0; tags && j < json_array_get_length(tags); j++) {
-            const char *t = json_array_get_string_element(tags, j);
-            if (t)
-                g_ptr_array_add(c->names, g_strdup(t));
+            JsonNode *t = json_array_get_element(tags, j);
+            if (JSON_NODE_HOLDS_VALUE(t) && json_node_get_value_type(t) == G_TYPE_STRING)
+                g_ptr_array_add(c->names, g_strdup(json_node_get_string(t)));
         }
-        g_ptr_array_add(cands, c);
     }
-    Cand *c = choose(cands, job->ref, src->what, err);
+    Cand *c = choose(cands, ref, what, err);
     if (!c)
         return -1;
-    const char *cfgname = get_string(c->obj, "Config");
-    Digest want;
-    bool named = digest_from_name(cfgname, &want);
-    char sha[65];
-    g_autoptr(JsonNode) config = load_json(src, cfgname, named ? &want : NULL, -1, sha, err);
-    if (!config)
-        return -1;
-    snprintf(job->id, sizeof job->id, "%.64s", named && want.type == NR_SHA256 ? want.hex : sha);
-    if (write_config(job, config, job->ref, c->names, src->what, err) < 0)
-        return -1;
-
+    ret->config = g_strdup(get_string(c->obj, "Config"));
+    for (guint j = 0; j < c->names->len; j++)
+        g_ptr_array_add(ret->names, g_strdup(c->names->pdata[j]));
     JsonArray *la = get_array(c->obj, "Layers");
-    JsonArray *diffs = get_array(get_object(json_node_get_object(config), "rootfs"), "diff_ids");
-    guint n = json_array_get_length(la);
-    if (diffs && json_array_get_length(diffs) != n)
-        return nr_error_msg(err, "%s: the image config lists %u layers, manifest.json %u",
-                            src->what, json_array_get_length(diffs), n);
+    if (json_array_get_length(la) > NR_MAX_LAYERS)
+        return nr_error_msg(err, "%s: the image has %u layers; nroot imports images of at most "
+                            "%d", what, json_array_get_length(la), NR_MAX_LAYERS);
+    for (guint i = 0; i < json_array_get_length(la); i++) {
+        JsonNode *v = json_array_get_element(la, i);
+        if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING)
+            return nr_error_msg(err, "%s: manifest.json: layer %u is not a file name", what, i + 1);
+        int64_t unknown = -1;
+        g_ptr_array_add(ret->layers, g_strdup(json_node_get_string(v)));
+        g_array_append_val(ret->sizes, unknown);
+    }
+    return 0;
+}
+
+/* the manifest's layers, each with the diff_id the config gives it */
+static Layer *make_layers(Src *src, const NrManifest *m, GPtrArray *diff_ids, bool oci,
+                          NrError *err)
+{
+    guint n = m->layers->len;
+    if (diff_ids->len != n) {
+        nr_error_msg(err, "%s: the image config lists %u layers, the manifest %u", src->what,
+                     diff_ids->len, n);
+        return NULL;
+    }
     Layer *layers = g_new0(Layer, n ? n : 1);
-    int rc = 0;
-    for (guint i = 0; i < n && rc == 0; i++) {
-        const char *ln = json_array_get_string_element(la, i);
-        if (!ln) {
-            rc = nr_error_msg(err, "%s: manifest.json: layer %u is not a file name", src->what, i + 1);
-            break;
+    for (guint i = 0; i < n; i++) {
+        const char *ln = m->layers->pdata[i];
+        layers[i].size = g_array_index(m->sizes, int64_t, i);
+        if (oci) {
+            parse_digest(ln, &layers[i].raw);   /* checked by nr_image_oci_manifest */
+            layers[i].name = g_strdup_printf("blobs/%s/%s", layers[i].raw.alg, layers[i].raw.hex);
+            layers[i].has_raw = true;
+        } else {
+            layers[i].name = g_strdup(ln);
+            layers[i].has_raw = digest_from_name(ln, &layers[i].raw);
         }
-        layers[i].name = g_strdup(ln);
-        layers[i].size = -1;
-        layers[i].has_raw = digest_from_name(ln, &layers[i].raw);
-        const char *d = diffs ? json_array_get_string_element(diffs, i) : NULL;
+        g_autofree char *d = g_strdup_printf("sha256:%s", (char *)diff_ids->pdata[i]);
         layers[i].has_diff = parse_digest(d, &layers[i].diff);
     }
-    if (rc == 0)
-        rc = apply_layers(job, src, layers, n, err);
-    layers_free(layers, n);
+    return layers;
+}
+
+static int docker_image(NrUnpackJob *job, Src *src, NrError *err)
+{
+    g_autoptr(GBytes) mb = NULL;
+    if (read_blob(src, "manifest.json", NULL, -1, &mb, NULL, err) < 0)
+        return -1;
+    gsize len;
+    const char *data = g_bytes_get_data(mb, &len);
+    NrManifest m;
+    if (nr_image_docker_manifest(data, len, src->what, job->ref, &m, err) < 0) {
+        nr_manifest_clear(&m);
+        return -1;
+    }
+    Digest want;
+    bool named = digest_from_name(m.config, &want);
+    char sha[65];
+    g_autoptr(GPtrArray) diffs = g_ptr_array_new_with_free_func(g_free);
+    int rc = -1;
+    Layer *layers = NULL;
+    if (write_config(job, src, m.config, named ? &want : NULL, -1, m.names, diffs, sha, err) < 0)
+        goto out;
+    snprintf(job->id, sizeof job->id, "%.64s", named && want.type == NR_SHA256 ? want.hex : sha);
+    layers = make_layers(src, &m, diffs, false, err);
+    if (layers)
+        rc = apply_layers(job, src, layers, m.layers->len, err);
+out:
+    if (layers)
+        layers_free(layers, m.layers->len);
+    nr_manifest_clear(&m);
     return rc;
 }
 
@@ -706,20 +973,24 @@ static bool is_index_type(const char *mt)
                   strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
 }
 
-static int descriptor(Src *src, JsonObject *d, Digest *ret, int64_t *ret_size, char **ret_path,
+static int descriptor(const char *what, JsonObject *d, Digest *ret, int64_t *ret_size,
                       NrError *err)
 {
     const char *dg = get_string(d, "digest");
-    JsonNode *sz = json_object_get_member(d, "size");
+    JsonNode *sz = d ? json_object_get_member(d, "size") : NULL;
     if (!parse_digest(dg, ret))
         return nr_error_msg(err, "%s: a descriptor has a missing or unsupported digest '%s'",
-                            src->what, dg ? dg : "");
+                            what, dg ? dg : "");
     if (!sz || !JSON_NODE_HOLDS_VALUE(sz) || json_node_get_value_type(sz) != G_TYPE_INT64 ||
         json_node_get_int(sz) < 0)
-        return nr_error_msg(err, "%s: the descriptor of %s has no valid size", src->what, dg);
+        return nr_error_msg(err, "%s: the descriptor of %s has no valid size", what, dg);
     *ret_size = json_node_get_int(sz);
-    *ret_path = g_strdup_printf("blobs/%s/%s", ret->alg, ret->hex);
     return 0;
+}
+
+static char *blob_path(const Digest *d)
+{
+    return g_strdup_printf("blobs/%s/%s", d->alg, d->hex);
 }
 
 static void add_name(GPtrArray *names, const char *n)
@@ -732,18 +1003,20 @@ static void add_name(GPtrArray *names, const char *n)
     g_ptr_array_add(names, g_strdup(n));
 }
 
-static int collect_oci(Src *src, JsonNode *index, GPtrArray *keep, GPtrArray *cands,
-                       GPtrArray *inherit, int depth, NrError *err)
+/* the images an index lists; nested indexes are read from `src` (a
+ * harness passes none: they are refused) */
+static int collect_oci(Src *src, const char *what, JsonNode *index, GPtrArray *keep,
+                       GPtrArray *cands, GPtrArray *inherit, int depth, NrError *err)
 {
     JsonObject *io = JSON_NODE_HOLDS_OBJECT(index) ? json_node_get_object(index) : NULL;
     JsonArray *m = get_array(io, "manifests");
     if (!m)
-        return nr_error_msg(err, "%s: an image index without a 'manifests' list", src->what);
+        return nr_error_msg(err, "%s: an image index without a 'manifests' list", what);
     for (guint i = 0; i < json_array_get_length(m); i++) {
         JsonNode *dn = json_array_get_element(m, i);
         JsonObject *d = JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
         if (!d)
-            return nr_error_msg(err, "%s: an image index entry is not an object", src->what);
+            return nr_error_msg(err, "%s: an image index entry is not an object", what);
         JsonObject *ann = get_object(d, "annotations");
         g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
         for (guint j = 0; inherit && j < inherit->len; j++)
@@ -751,18 +1024,18 @@ static int collect_oci(Src *src, JsonNode *index, GPtrArray *keep, GPtrArray *ca
         add_name(names, get_string(ann, "io.containerd.image.name"));
         add_name(names, get_string(ann, "org.opencontainers.image.ref.name"));
         if (is_index_type(get_string(d, "mediaType"))) {
-            if (depth >= 4)
-                return nr_error_msg(err, "%s: image indexes nested too deep", src->what);
+            if (depth >= 4 || !src)
+                return nr_error_msg(err, "%s: image indexes nested too deep", what);
             Digest dg;
             int64_t size;
-            g_autofree char *path = NULL;
-            if (descriptor(src, d, &dg, &size, &path, err) < 0)
+            if (descriptor(what, d, &dg, &size, err) < 0)
                 return -1;
+            g_autofree char *path = blob_path(&dg);
             JsonNode *sub = load_json(src, path, &dg, size, NULL, err);
             if (!sub)
                 return -1;
             g_ptr_array_add(keep, sub);
-            if (collect_oci(src, sub, keep, cands, names, depth + 1, err) < 0)
+            if (collect_oci(src, what, sub, keep, cands, names, depth + 1, err) < 0)
                 return -1;
             continue;
         }
@@ -773,6 +1046,60 @@ static int collect_oci(Src *src, JsonNode *index, GPtrArray *keep, GPtrArray *ca
         if (pl && get_string(pl, "os") && get_string(pl, "architecture"))
             c->platform = g_strdup_printf("%s/%s", get_string(pl, "os"), get_string(pl, "architecture"));
         g_ptr_array_add(cands, c);
+    }
+    return 0;
+}
+
+/* index.json (a buffer), without nested indexes: 0 when it names an image
+ * (for harnesses; the import reads nested ones too) */
+int nr_image_oci_index(const char *buf, size_t len, const char *what, const char *ref,
+                       NrError *err)
+{
+    g_autoptr(JsonNode) index = nr_json_parse(buf, len, what, "index.json", err);
+    if (!index)
+        return -1;
+    g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+    g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func(cand_free);
+    if (collect_oci(NULL, what, index, keep, cands, NULL, 0, err) < 0)
+        return -1;
+    Cand *c = choose(cands, ref, what, err);
+    Digest d;
+    int64_t size;
+    return c ? descriptor(what, c->obj, &d, &size, err) : -1;
+}
+
+/* an OCI image manifest (a buffer): the config's digest and size, each
+ * layer's digest and size */
+int nr_image_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret,
+                          NrError *err)
+{
+    manifest_init(ret);
+    g_autoptr(JsonNode) man = nr_json_parse(buf, len, what, "the image manifest", err);
+    if (!man)
+        return -1;
+    JsonObject *mo = JSON_NODE_HOLDS_OBJECT(man) ? json_node_get_object(man) : NULL;
+    JsonObject *cd = get_object(mo, "config");
+    JsonArray *la = get_array(mo, "layers");
+    if (!cd || !la)
+        return nr_error_msg(err, "%s: the image manifest has no config or no layers", what);
+    Digest d;
+    if (descriptor(what, cd, &d, &ret->config_size, err) < 0)
+        return -1;
+    ret->config = g_strdup_printf("%s:%s", d.alg, d.hex);
+    guint n = json_array_get_length(la);
+    if (n > NR_MAX_LAYERS)
+        return nr_error_msg(err, "%s: the image has %u layers; nroot imports images of at most "
+                            "%d", what, n, NR_MAX_LAYERS);
+    for (guint i = 0; i < n; i++) {
+        JsonNode *dn = json_array_get_element(la, i);
+        JsonObject *o = JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
+        int64_t size;
+        if (!o)
+            return nr_error_msg(err, "%s: layer %u of the manifest is not a descriptor", what, i + 1);
+        if (descriptor(what, o, &d, &size, err) < 0)
+            return -1;
+        g_ptr_array_add(ret->layers, g_strdup_printf("%s:%s", d.alg, d.hex));
+        g_array_append_val(ret->sizes, size);
     }
     return 0;
 }
@@ -791,7 +1118,7 @@ static int oci_image(NrUnpackJob *job, Src *src, NrError *err)
         return -1;
     g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
     g_autoptr(GPtrArray) cands = g_ptr_array_new_with_free_func(cand_free);
-    if (collect_oci(src, index, keep, cands, NULL, 0, err) < 0)
+    if (collect_oci(src, src->what, index, keep, cands, NULL, 0, err) < 0)
         return -1;
     Cand *c = choose(cands, job->ref, src->what, err);
     if (!c)
@@ -799,61 +1126,51 @@ static int oci_image(NrUnpackJob *job, Src *src, NrError *err)
 
     Digest md;
     int64_t msize;
-    g_autofree char *mpath = NULL;
-    if (descriptor(src, c->obj, &md, &msize, &mpath, err) < 0)
+    if (descriptor(src->what, c->obj, &md, &msize, err) < 0)
         return -1;
-    g_autoptr(JsonNode) man = load_json(src, mpath, &md, msize, NULL, err);
-    if (!man)
+    g_autofree char *mpath = blob_path(&md);
+    g_autoptr(GBytes) mb = NULL;
+    if (read_blob(src, mpath, &md, msize, &mb, NULL, err) < 0)
         return -1;
-    JsonObject *mo = JSON_NODE_HOLDS_OBJECT(man) ? json_node_get_object(man) : NULL;
-    JsonObject *cd = get_object(mo, "config");
-    JsonArray *la = get_array(mo, "layers");
-    if (!cd || !la)
-        return nr_error_msg(err, "%s: manifest %s:%.12s has no config or no layers", src->what,
-                            md.alg, md.hex);
+    gsize len;
+    const char *data = g_bytes_get_data(mb, &len);
+    NrManifest m;
+    if (nr_image_oci_manifest(data, len, src->what, &m, err) < 0) {
+        nr_manifest_clear(&m);
+        return -1;
+    }
+    int rc = -1;
+    Layer *layers = NULL;
     Digest cdg;
-    int64_t csize;
-    g_autofree char *cpath = NULL;
-    if (descriptor(src, cd, &cdg, &csize, &cpath, err) < 0)
-        return -1;
-    g_autoptr(JsonNode) config = load_json(src, cpath, &cdg, csize, NULL, err);
-    if (!config)
-        return -1;
-    snprintf(job->id, sizeof job->id, "%.64s", cdg.hex);
+    parse_digest(m.config, &cdg);   /* checked by nr_image_oci_manifest */
+    g_autofree char *cpath = blob_path(&cdg);
     g_autoptr(GPtrArray) tags = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) diffs = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < c->names->len; i++) {
         const char *nm = c->names->pdata[i];
         if (strchr(nm, ':') || strchr(nm, '/'))   /* a bare tag ("latest") names nothing */
             g_ptr_array_add(tags, g_strdup(nm));
     }
-    if (write_config(job, config, job->ref, tags, src->what, err) < 0)
-        return -1;
-
-    guint n = json_array_get_length(la);
-    Layer *layers = g_new0(Layer, n ? n : 1);
-    int rc = 0;
-    for (guint i = 0; i < n && rc == 0; i++) {
-        JsonNode *dn = json_array_get_element(la, i);
-        JsonObject *d = JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
-        if (!d) {
-            rc = nr_error_msg(err, "%s: layer %u of the manifest is not a descriptor", src->what, i + 1);
-            break;
-        }
-        rc = descriptor(src, d, &layers[i].raw, &layers[i].size, &layers[i].name, err);
-        layers[i].has_raw = true;
-    }
-    if (rc == 0)
-        rc = apply_layers(job, src, layers, n, err);
-    layers_free(layers, n);
+    if (write_config(job, src, cpath, &cdg, m.config_size, tags, diffs, NULL, err) < 0)
+        goto out;
+    snprintf(job->id, sizeof job->id, "%.64s", cdg.hex);
+    layers = make_layers(src, &m, diffs, true, err);
+    if (layers)
+        rc = apply_layers(job, src, layers, m.layers->len, err);
+out:
+    if (layers)
+        layers_free(layers, m.layers->len);
+    nr_manifest_clear(&m);
     return rc;
 }
 
 /* ---- reading a tar once: index it in place, or spool it ---- */
 
-static void index_entry(Src *src, struct archive_entry *e, const char *name)
+static Entry *index_entry(Src *src, struct archive_entry *e, const char *name, int64_t pos)
 {
     Entry *ent = g_new0(Entry, 1);
     ent->size = (uint64_t)archive_entry_size(e);
+    ent->pos = pos;
     const char *hard = archive_entry_hardlink(e);
     if (hard)
         ent->link = clean_name(hard);
@@ -861,9 +1178,14 @@ static void index_entry(Src *src, struct archive_entry *e, const char *name)
         ent->link = join_link(name, archive_entry_symlink(e));
     if ((hard || archive_entry_filetype(e) == AE_IFLNK) && !ent->link) {
         entry_free(ent);
-        return;   /* an alias out of the archive: as if missing */
+        /* an alias out of the archive: as if missing (and no older member
+         * of the name stays visible: the last member of a name counts) */
+        g_hash_table_remove(src->index, name);
+        return NULL;
     }
+    /* a later member of the same name replaces the earlier, as tar does */
     g_hash_table_replace(src->index, g_strdup(name), ent);
+    return ent;
 }
 
 static bool indexable(struct archive_entry *e)
@@ -882,7 +1204,9 @@ static int index_tar(Src *src, NrError *err)
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         g_autofree char *c = clean_name(archive_entry_pathname(e) ?: "");
         if (c && *c && indexable(e))
-            index_entry(src, e, c);
+            index_entry(src, e, c, archive_read_header_position(a));
+        else if (c && *c)
+            g_hash_table_remove(src->index, c);   /* a directory or device now */
     }
     if (r != ARCHIVE_EOF) {
         nr_error_msg(err, "%s: %s", src->what, archive_error_string(a));
@@ -896,15 +1220,21 @@ static int index_tar(Src *src, NrError *err)
 static int spool_entry(Src *src, struct archive *a, struct archive_entry *e, NrError *err)
 {
     g_autofree char *c = clean_name(archive_entry_pathname(e) ?: "");
-    if (!c || !*c || !indexable(e))
+    if (!c || !*c)
         return 0;
-    index_entry(src, e, c);
-    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+    if (!indexable(e)) {
+        g_hash_table_remove(src->index, c);
         return 0;
-    g_autofree char *flat = g_strdelimit(g_strdup(c), "/", '%');
-    if (strlen(flat) > NAME_MAX)
-        return nr_error_msg(err, "%s: entry '%s': name too long", src->what, c);
-    nr_autoclose int fd = openat(src->fd, flat, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    }
+    bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
+    /* members are spooled under their number: names like a/b and a%b
+     * cannot meet on disk */
+    int64_t num = data ? src->n_spooled++ : -1;
+    if (!index_entry(src, e, c, num) || !data)
+        return 0;
+    char flat[32];
+    snprintf(flat, sizeof flat, "%lld", (long long)num);
+    nr_autoclose int fd = openat(src->fd, flat, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return nr_error_errno(err, "%s: cannot spool '%s'", src->what, c);
     guint8 buf[1 << 16];
@@ -1035,6 +1365,7 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
         goto out;
     }
     snprintf(job->id, sizeof job->id, "%s", nr_stream_digest(&s));
+    snprintf(job->chain, sizeof job->chain, "%s", job->id);   /* the file is the whole tree */
     rc = write_plain_config(job, err);
 out:
     if (top)

@@ -91,8 +91,15 @@ static char *resolve_dir(const char *dir)
 }
 
 /* `rel` is normalized ("/a/b/.wh.c") */
-static int whiteout(NrLayers *l, const char *rel, const char *base, NrError *err)
+static int whiteout(NrLayers *l, const char *rel, const char *base, const char *what,
+                    NrError *err)
 {
+    /* the name a whiteout deletes is one entry of its directory: never the
+     * directory itself or its parent (.wh.., .wh...), never empty (.wh.) */
+    const char *target = base + 4;
+    if (!*target || strcmp(target, ".") == 0 || strcmp(target, "..") == 0 || strchr(target, '/'))
+        return nr_error_msg(err, "%s: entry '%s': a whiteout that names no file of its directory",
+                            what, rel + 1);
     if (l->index == 0 || (strncmp(base, ".wh..wh.", 8) == 0 && strcmp(base, ".wh..wh..opq") != 0))
         return 0;   /* nothing below the first layer; aufs bookkeeping (.wh..wh.plnk) */
     char dir[PATH_MAX];
@@ -225,8 +232,10 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
     mode_t type = archive_entry_filetype(e);
     l->counts.entries++;
     if (strncmp(base, ".wh.", 4) == 0)
-        return whiteout(l, rel, base, err);
+        return whiteout(l, rel, base, what, err);
     if (type == AE_IFCHR && archive_entry_rdev(e) == 0) {
+        if (strcmp(rel, "/") == 0)
+            return nr_error_msg(err, "%s: entry '%s': a whiteout of the image's root", what, path);
         /* an overlayfs whiteout: deletes this path of the lower layers */
         return l->index == 0 || seen(l, rel) ? 0 : nr_layer_rmtree(rel, err);
     }

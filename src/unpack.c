@@ -11,7 +11,9 @@
  * launcher must not pay on every start.
  *
  * Result (NR_SYNC_RESULT):
- *   "id=<sha256 hex> format=F devices=N owners=N warnings=N bytes=N"
+ *   "id=<sha256 hex> chain=<sha256 hex> format=F devices=N owners=N warnings=N bytes=N"
+ * (chain: the OCI chain id of the layers as measured, the rootfs tarball's
+ * own digest for a tarball)
  * and the file `config` in the bookkeeping directory (see unpack-image.c). */
 #include <archive.h>
 #include <archive_entry.h>
@@ -450,8 +452,8 @@ int main(int argc, char **argv)
     }
     nr_progress_finish(&bar);
     char result[512];
-    snprintf(result, sizeof result, "id=%s format=%s devices=%ld owners=%ld warnings=%ld bytes=%llu",
-             job.id, job.format, job.layers.counts.devices, job.layers.counts.owners,
+    snprintf(result, sizeof result, "id=%s chain=%s format=%s devices=%ld owners=%ld warnings=%ld "
+             "bytes=%llu", job.id, job.chain, job.format, job.layers.counts.devices, job.layers.counts.owners,
              job.layers.counts.warnings, (unsigned long long)job.layers.counts.bytes);
     return nr_sync_send_result(sync_fd, result) < 0 ? NR_EXIT_FAILURE : 0;
 }
