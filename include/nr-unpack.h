@@ -93,3 +93,8 @@ typedef struct NrUnpackJob {
     const char *format;          /* out */
 } NrUnpackJob;
 int nr_unpack_image(NrUnpackJob *job, NrError *err);
+
+/* ---- seccomp profiles (unpack-seccomp.c) ---- */
+/* nroot-unpack --seccomp-compile --caps=HEX PROFILE: the JSON profile's
+ * BPF program to fd 3, the result or failure over the sync socket on fd 4 */
+int nr_unpack_seccomp_main(int argc, char **argv);
