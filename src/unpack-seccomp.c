@@ -115,18 +115,19 @@ static char *read_profile(const Ctx *c, size_t *ret_len, NrError *err)
 
 /* ---- values ---- */
 
-static int action_of(const Ctx *c, const char *name, JsonNode *errno_node, uint32_t *ret,
-                     NrError *err)
+/* `what`: where, for messages ("defaultAction", "syscall 'mkdir'") */
+static int action_of(const Ctx *c, const char *what, const char *name, JsonNode *errno_node,
+                     uint32_t *ret, NrError *err)
 {
     int64_t e = EPERM;
     if (errno_node) {
         if (JSON_NODE_TYPE(errno_node) != JSON_NODE_VALUE ||
             json_node_get_value_type(errno_node) != G_TYPE_INT64 ||
             (e = json_node_get_int(errno_node)) < 0 || e > 4095)
-            return bad(c, err, "errnoRet must be a number from 0 to 4095");
+            return bad(c, err, "%s: errnoRet must be a number from 0 to 4095", what);
     }
     if (!name)
-        return bad(c, err, "an action is missing");
+        return bad(c, err, "%s: the action is missing", what);
     if (strcmp(name, "SCMP_ACT_ALLOW") == 0)
         *ret = SCMP_ACT_ALLOW;
     else if (strcmp(name, "SCMP_ACT_ERRNO") == 0)
@@ -142,9 +143,9 @@ static int action_of(const Ctx *c, const char *name, JsonNode *errno_node, uint3
     else if (strcmp(name, "SCMP_ACT_LOG") == 0)
         *ret = SCMP_ACT_LOG;
     else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
-        return bad(c, err, "SCMP_ACT_NOTIFY needs a seccomp agent, which nroot does not have");
+        return bad(c, err, "%s: SCMP_ACT_NOTIFY needs a seccomp agent, which nroot does not have", what);
     else
-        return bad(c, err, "unknown action '%s'", name);
+        return bad(c, err, "%s: unknown action '%s'", what, name);
     return 0;
 }
 
@@ -434,11 +435,11 @@ static int parse_rule(Ctx *c, JsonNode *node, NrError *err)
     if (!names->len)
         return bad(c, err, "a rule names no syscall");
     uint32_t action;
-    if (action_of(c, str_member(rule, "action"), json_object_get_member(rule, "errnoRet"), &action,
-                  err) < 0) {
-        nr_error_prefix(err, "%s", names->str);   /* which rule */
+    g_autofree char *what = g_strdup_printf("syscall '%.*s%s'", 40, names->str,
+                                            names->len > 40 ? "..." : "");
+    if (action_of(c, what, str_member(rule, "action"), json_object_get_member(rule, "errnoRet"),
+                  &action, err) < 0)
         return -1;
-    }
     bool in = true;
     uint64_t all, none;
     if (filter_of(c, rule, "includes", true, &in, &all, err) < 0 ||
@@ -481,11 +482,9 @@ static int compile(Ctx *c, uint64_t caps, int out_fd, uint32_t *ret_flags, NrStr
     if (listener && *listener)
         return bad(c, err, "listenerPath needs a seccomp agent, which nroot does not have");
     NrSeccompProfile p = { .name = c->path };
-    if (action_of(c, str_member(o, "defaultAction"), json_object_get_member(o, "defaultErrnoRet"),
-                  &p.default_action, err) < 0) {
-        nr_error_prefix(err, "defaultAction");
+    if (action_of(c, "defaultAction", str_member(o, "defaultAction"),
+                  json_object_get_member(o, "defaultErrnoRet"), &p.default_action, err) < 0)
         return -1;
-    }
     if (profile_arches(c, o, &p.arches, err) < 0 || profile_flags(c, o, ret_flags, err) < 0)
         return -1;
     g_autoptr(JsonArray) empty = json_array_new();
