@@ -20,7 +20,7 @@ PKG_CONFIG ?= pkg-config
 # with hyperfine on an empty main).  Unpacking lives in nroot-unpack, which
 # links libarchive and glib and runs only when an image is imported.
 NROOT_PKGS  := libcap libseccomp
-UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcrypto libcap
+UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcrypto libcap libseccomp
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Wnull-dereference \
@@ -48,8 +48,9 @@ endif
 
 NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
                src/spawn.c src/sync.c src/store.c src/rootfs.c src/mounts.c src/init.c \
-               src/caps.c src/seccomp.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c src/complete.c
-UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/sync.c src/error.c src/util.c
+               src/caps.c src/seccomp.c src/seccomp-default.c src/seccomp-compile.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c src/complete.c
+UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/unpack-seccomp.c \
+               src/seccomp-compile.c src/sync.c src/error.c src/util.c
 
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack-%.o)

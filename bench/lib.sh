@@ -17,7 +17,7 @@ ROOTFS=${ROOTFS:-$BENCH_DIR/rootfs}
 TARBALL=$BENCH_DIR/rootfs.tar
 
 # per tool (or row): its command, the environment it runs with, its outcome
-declare -A CMD=() ENVS=() STATUS=()
+declare -A CMD=() ENVS=() STATUS=() PREPARE=()
 
 say() { printf '== %s\n' "$*" >&2; }
 warn() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }

@@ -68,6 +68,9 @@ typedef struct NrRunConfig {
     bool          rm;           /* --rm: remove a named container when it ends */
     char         *ctr_dir;      /* STORE/containers/<name>: upper/ and work/ live there */
     char         *ctr_image;    /* the image as given when the container was made */
+    const char   *seccomp_profile; /* --security-opt seccomp=: "unconfined", an absolute
+                                    * path to a JSON profile, or NULL: nroot's default */
+    struct NrBpf *seccomp;      /* the compiled filter (seccomp.c), NULL: none */
 } NrRunConfig;
 
 /* cli.c: one option table per command */
@@ -185,8 +188,13 @@ int  nr_caps_bound(uint64_t caps, NrError *err);
 /* permitted = effective = caps, inheritable and ambient empty (after setuid) */
 int  nr_caps_set(uint64_t caps, NrError *err);
 
-/* seccomp.c: the payload's filter, the last step before exec */
-int  nr_seccomp_apply(NrError *err);
+/* seccomp.c: in the parent, before the clone: cfg->seccomp from the
+ * profile, recorded in the container's runtime directory rt_dir (run,
+ * start); exec takes the filter its container recorded */
+int  nr_seccomp_prepare(NrRunConfig *cfg, const char *rt_dir, NrError *err);
+int  nr_seccomp_recorded(NrRunConfig *cfg, const char *rt_dir, NrError *err);
+/* in the payload, the last step before exec: load the filters */
+int  nr_seccomp_apply(const NrRunConfig *cfg, NrError *err);
 
 /* parent -> PID 1 after a stopped nroot is resumed: resume the payload in
  * the terminal's foreground, or in the background */

@@ -129,3 +129,8 @@ int  nr_image_config(const char *buf, size_t len, const char *what, const char *
                      GPtrArray *diff_ids, NrError *err);
 /* one step of the OCI chain id ("sha256:<hex>" strings; chain "" before the first) */
 void nr_chain_next(char chain[72], const char *diff);
+
+/* ---- seccomp profiles (unpack-seccomp.c) ---- */
+/* nroot-unpack --seccomp-compile --caps=HEX PROFILE: the JSON profile's
+ * BPF program to fd 3, the result or failure over the sync socket on fd 4 */
+int nr_unpack_seccomp_main(int argc, char **argv);

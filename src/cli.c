@@ -19,7 +19,7 @@ enum {
     OPT_FORCE = 'f',
     OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
     OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
-    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK, OPT_RM, OPT_TAIL,
+    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK, OPT_RM, OPT_TAIL, OPT_SECURITY_OPT,
     OPT_PUBLISH = 'p', OPT_TTY = 't', OPT_INTERACTIVE = 'i',
     OPT_DETACH = 'd', OPT_ATTACH = 'a', OPT_ALL = 'a', OPT_FOLLOW = 'f', OPT_TIME = 't',
     OPT_OUTPUT = 'o',
@@ -86,6 +86,9 @@ static const NrOption run_options[] = {
       "add a capability to the default set (e.g. NET_ADMIN, or ALL) (repeatable)", NULL },
     { "cap-drop",  OPT_CAP_DROP,  "CAP",           "Identity",
       "drop a capability from the default set (e.g. CHOWN, or ALL) (repeatable)", NULL },
+    { "security-opt", OPT_SECURITY_OPT, "OPT",      "Identity",
+      "seccomp=unconfined (no seccomp profile), seccomp=PROFILE.json (a docker/podman "
+      "profile instead of nroot's default), or no-new-privileges (always on)", NULL },
     OPT_ENV_ENTRY,
     OPT_ENV_FILE_ENTRY,
     { "hostname",  OPT_HOSTNAME,  "NAME",          "Environment",
@@ -617,6 +620,40 @@ static int parse_port(NrRunConfig *cfg, const char *spec, NrError *err)
     return 0;
 }
 
+/* --security-opt: seccomp=unconfined|FILE, no-new-privileges (docker's
+ * "seccomp:FILE" spelling too) */
+static int parse_security_opt(NrRunConfig *cfg, const char *spec, NrError *err)
+{
+    if (strcmp(spec, "no-new-privileges") == 0 || strcmp(spec, "no-new-privileges=true") == 0 ||
+        strcmp(spec, "no-new-privileges:true") == 0)
+        return 0;   /* always set (init.c) */
+    if (strncmp(spec, "no-new-privileges", 17) == 0 && (spec[17] == '=' || spec[17] == ':'))
+        return nr_error_msg(err, "invalid --security-opt '%s': no_new_privs is always set by nroot",
+                            spec);
+    if (strncmp(spec, "seccomp", 7) != 0 || (spec[7] != '=' && spec[7] != ':'))
+        return nr_error_msg(err, "unsupported --security-opt '%s': nroot takes seccomp=unconfined, "
+                            "seccomp=PROFILE.json and no-new-privileges", spec);
+    const char *v = spec + 8;
+    if (!*v)
+        return nr_error_msg(err, "invalid --security-opt '%s': expected seccomp=unconfined or "
+                            "seccomp=PROFILE.json", spec);
+    if (strcmp(v, "unconfined") == 0) {
+        cfg->seccomp_profile = "unconfined";
+        return 0;
+    }
+    /* absolute: `start` finds it again from anywhere (the compiler,
+     * nroot-unpack, checks the file; exec takes the container's filter
+     * even when the file is gone) */
+    char real[PATH_MAX];
+    if (realpath(v, real))
+        cfg->seccomp_profile = nr_xstrdup(real);
+    else if (v[0] == '/')
+        cfg->seccomp_profile = v;
+    else
+        return nr_error_errno(err, "--security-opt: seccomp profile '%s'", v);
+    return 0;
+}
+
 typedef struct RunCtx {
     NrRunConfig *cfg;
     uint64_t     add, drop;
@@ -695,6 +732,8 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_NO_HOST_LOOPBACK:
         cfg->no_host_loopback = true;
         return 0;
+    case OPT_SECURITY_OPT:
+        return parse_security_opt(cfg, arg, err);
     case OPT_IMAGE_REF:
         if (!*arg)
             return nr_error_msg(err, "--image-ref needs a NAME[:TAG]");
@@ -901,6 +940,8 @@ void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out)
     if (cfg->user && !cfg->user_from_image)
         push_opt(out, "user", cfg->user);
     push_opt(out, "userns", userns[cfg->userns]);
+    if (cfg->seccomp_profile)
+        nr_strv_take(out, nr_strdup_printf("--security-opt=seccomp=%s", cfg->seccomp_profile));
     if (cfg->caps != nr_caps_default()) {
         nr_strv_push(out, "--cap-drop=ALL");
         for (int c = 0; c < 64; c++)

@@ -254,7 +254,7 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         return -1;
     if (!cfg->name)
         fill_record(cfg);
-    if (make_runtime_dir(cfg, err) < 0)
+    if (make_runtime_dir(cfg, err) < 0 || nr_seccomp_prepare(cfg, ctr.rt_dir, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
         /* the default network cannot be had here: say so once, run with

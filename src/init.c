@@ -292,7 +292,7 @@ int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
         for (int fd = 3; fd < 1024; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    if (nr_seccomp_apply(err) < 0)
+    if (nr_seccomp_apply(cfg, err) < 0)
         return -1;
     environ = env.v;   /* execvp searches the container's PATH */
     const char *cmd = cfg->argv[0];

@@ -1,18 +1,288 @@
-/* seccomp.c — the payload's seccomp filter (libseccomp).
+/* seccomp.c — the payload's seccomp filters.
  *
- * Only one thing is filtered today: a payload that shares the caller's
- * terminal must not push keystrokes into it (TIOCSTI) or use the console
- * ioctl TIOCLINUX, or it could type commands into the host shell.  Linux
- * 6.2+ can forbid TIOCSTI itself (dev.tty.legacy_tiocsti = 0); the filter is
- * loaded only where the kernel still allows it and a terminal is reachable. */
+ * The profile (nroot's default, a JSON file, or none with
+ * --security-opt seccomp=unconfined) is made into a BPF program in the
+ * parent, before the container is cloned, so the payload only has to hand
+ * it to the kernel as the last step before exec:
+ *   - the default profile is compiled with libseccomp once per capability
+ *     set, network mode, nroot and libseccomp version and profile digest,
+ *     and cached in RUNTIME_DIR/seccomp (a few hundred microseconds saved
+ *     on every start);
+ *   - a JSON profile is compiled by nroot-unpack, which has the JSON parser
+ *     (unpack-seccomp.c), on every run;
+ *   - the program is recorded in the container's runtime directory, where
+ *     `nroot exec` finds the very filter its container runs under.
+ *
+ * A second, small filter refuses TIOCSTI and TIOCLINUX, so a payload that
+ * shares the caller's terminal cannot type commands into the host shell.
+ * It is loaded whatever the profile (unconfined too) wherever the kernel
+ * still allows TIOCSTI (dev.tty.legacy_tiocsti, Linux 6.2+) and a terminal
+ * is reachable. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "nr-run.h"
+#include "nr-seccomp.h"
+#include "nr-spawn.h"
+
+struct NrBpf {
+    uint32_t           flags;
+    uint32_t           n;
+    struct sock_filter insns[];
+};
+
+static const char *const unconfined = "unconfined";
+
+/* ---- programs in files ---- */
+
+static struct NrBpf *bpf_new(uint32_t n, uint32_t flags)
+{
+    struct NrBpf *b = nr_xmalloc(sizeof *b + n * sizeof b->insns[0]);
+    b->flags = flags;
+    b->n = n;
+    return b;
+}
+
+static bool read_at(int fd, void *buf, size_t len, off_t off)
+{
+    return pread(fd, buf, len, off) == (ssize_t)len;
+}
+
+/* a program file (header, then the instructions), checked: NULL if it is
+ * not one, or (with a key) compiled from something else */
+static struct NrBpf *bpf_read(int fd, const char *key)
+{
+    struct stat st;
+    NrBpfHeader h;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        st.st_size < (off_t)sizeof h || (st.st_size - (off_t)sizeof h) % sizeof(struct sock_filter))
+        return NULL;
+    off_t n = (st.st_size - (off_t)sizeof h) / (off_t)sizeof(struct sock_filter);
+    if (n < 1 || n > BPF_MAXINSNS || !read_at(fd, &h, sizeof h, 0) ||
+        memcmp(h.magic, NR_BPF_MAGIC, sizeof h.magic) != 0 || h.n_insns != (uint32_t)n ||
+        memchr(h.key, '\0', sizeof h.key) == NULL || (key && strcmp(h.key, key) != 0))
+        return NULL;
+    struct NrBpf *b = bpf_new((uint32_t)n, h.flags);
+    if (!read_at(fd, b->insns, (size_t)n * sizeof b->insns[0], sizeof h)) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* the raw program libseccomp (or nroot-unpack) wrote to fd */
+static struct NrBpf *bpf_from_raw(int fd, uint32_t flags, NrError *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return nr_error_errno(err, "seccomp filter"), NULL;
+    off_t n = st.st_size / (off_t)sizeof(struct sock_filter);
+    if (n < 1 || st.st_size % (off_t)sizeof(struct sock_filter)) {
+        nr_error_msg(err, "the compiled seccomp filter is damaged (%lld bytes)", (long long)st.st_size);
+        return NULL;
+    }
+    if (n > BPF_MAXINSNS) {
+        nr_error_msg(err, "the seccomp profile is too large: %lld instructions, the kernel takes %d",
+                     (long long)n, BPF_MAXINSNS);
+        return NULL;
+    }
+    struct NrBpf *b = bpf_new((uint32_t)n, flags);
+    if (!read_at(fd, b->insns, (size_t)n * sizeof b->insns[0], 0)) {
+        free(b);
+        nr_error_errno(err, "cannot read the compiled seccomp filter");
+        return NULL;
+    }
+    return b;
+}
+
+/* write atomically, 0600: readers see the old file or the whole new one */
+static int bpf_write(const char *path, const struct NrBpf *b, const char *key, NrError *err)
+{
+    NrBpfHeader h = { .flags = b->flags, .n_insns = b->n };
+    memcpy(h.magic, NR_BPF_MAGIC, sizeof h.magic);
+    snprintf(h.key, sizeof h.key, "%s", key);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return nr_error_errno(err, "cannot write '%s'", tmp);
+    int rc = nr_write_all(fd, &h, sizeof h);
+    if (rc == 0)
+        rc = nr_write_all(fd, b->insns, b->n * sizeof b->insns[0]);
+    if (close(fd) < 0)
+        rc = -1;
+    if (rc < 0 || rename(tmp, path) < 0) {
+        nr_error_errno(err, "cannot write '%s'", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the default profile, compiled once per key ---- */
+
+static uint64_t profile_caps(const NrRunConfig *cfg)
+{
+    /* only the capabilities some rule looks at make a different filter */
+    const NrSeccompProfile *p = nr_seccomp_default();
+    uint64_t used = 0;
+    for (size_t i = 0; i < p->n_rules; i++)
+        used |= p->rules[i].caps_all | p->rules[i].caps_none;
+    uint64_t caps = cfg->caps & ~NR_SECCOMP_HOSTNET;
+    if (cfg->net == NR_NET_HOST)
+        caps |= NR_SECCOMP_HOSTNET;
+    return caps & used;
+}
+
+static struct NrBpf *compile_default(uint64_t caps, NrError *err)
+{
+    nr_autoclose int fd = memfd_create("nroot-seccomp", MFD_CLOEXEC);
+    if (fd < 0)
+        return nr_error_errno(err, "memfd_create"), NULL;
+    if (nr_seccomp_compile(nr_seccomp_default(), caps, fd, NULL, err) < 0)
+        return NULL;
+    return bpf_from_raw(fd, 0, err);
+}
+
+static struct NrBpf *default_filter(const NrRunConfig *cfg, NrError *err)
+{
+    uint64_t caps = profile_caps(cfg);
+    const struct scmp_version *v = seccomp_version();
+    char key[sizeof ((NrBpfHeader *)0)->key];
+    snprintf(key, sizeof key, "default nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx",
+             NR_VERSION, v->major, v->minor, v->micro,
+             (unsigned long long)nr_seccomp_default_digest(), (unsigned long long)caps);
+    NrError ignored = { 0 };
+    nr_autofree char *dir = nr_runtime_subdir("seccomp", &ignored);
+    nr_autofree char *path = dir ? nr_strdup_printf("%s/default-%016llx.bpf", dir,
+                                   (unsigned long long)nr_fnv1a(key, strlen(key), NR_FNV_INIT)) : NULL;
+    if (path) {
+        nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct NrBpf *b = fd >= 0 ? bpf_read(fd, key) : NULL;
+        if (b)
+            return b;
+    }
+    struct NrBpf *b = compile_default(caps, err);
+    /* a cache that cannot be written costs time, not the run */
+    if (b && path)
+        (void)bpf_write(path, b, key, &ignored);
+    return b;
+}
+
+/* ---- a JSON profile, compiled by nroot-unpack ---- */
+
+static _Noreturn void exec_compiler(int out, int sync, const char *profile, uint64_t caps)
+{
+    NrError e = { 0 };
+    nr_autofree char *helper = nr_store_helper_path();
+    /* fds 3 and 4, nothing else; either may sit there already */
+    int o = fcntl(out, F_DUPFD_CLOEXEC, 10), s = fcntl(sync, F_DUPFD_CLOEXEC, 10);
+    if (o < 0 || s < 0 || dup2(o, 3) < 0 || dup2(s, 4) < 0)
+        _exit(NR_EXIT_FAILURE);
+    syscall(SYS_close_range, 5U, ~0U, 0U);
+    char capsarg[32];
+    snprintf(capsarg, sizeof capsarg, "--caps=%llx", (unsigned long long)caps);
+    char *argv[] = { "nroot-unpack", "--seccomp-compile", capsarg, (char *)profile, NULL };
+    execv(helper, argv);
+    nr_error_errno(&e, "cannot run the helper '%s' for the seccomp profile", helper);
+    nr_error_hint(&e, "set $NROOT_UNPACK to the nroot-unpack binary, or reinstall nroot");
+    nr_sync_send(4, NR_SYNC_ERROR, &e);
+    _exit(NR_EXIT_FAILURE);
+}
+
+static struct NrBpf *json_filter(const NrRunConfig *cfg, NrError *err)
+{
+    uint64_t caps = cfg->caps & ~NR_SECCOMP_HOSTNET;
+    if (cfg->net == NR_NET_HOST)
+        caps |= NR_SECCOMP_HOSTNET;
+    nr_autoclose int out = memfd_create("nroot-seccomp", MFD_CLOEXEC);
+    int sv[2];
+    if (out < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return nr_error_errno(err, "seccomp profile"), NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return nr_error_errno(err, "fork"), NULL;
+    }
+    if (pid == 0)
+        exec_compiler(out, sv[1], cfg->seccomp_profile, caps);
+    close(sv[1]);
+    int status = 0;
+    char result[1024] = "";
+    int rc = nr_spawn_wait(pid, sv[0], &status, result, err);
+    close(sv[0]);
+    if (rc < 0)
+        return NULL;
+    unsigned flags = 0;
+    int used = 0;
+    if (status != 0 || sscanf(result, "flags=%u %n", &flags, &used) != 1) {
+        nr_error_msg(err, "seccomp profile '%s': the compiler failed (status %d)", cfg->seccomp_profile,
+                     status);
+        return NULL;
+    }
+    /* the names libseccomp does not know: ignored, as docker does, but said */
+    if (result[used])
+        nr_notice("seccomp profile '%s': %s", cfg->seccomp_profile, result + used);
+    return bpf_from_raw(out, flags, err);
+}
+
+/* ---- what run, start and exec call ---- */
+
+static int make_filter(NrRunConfig *cfg, NrError *err)
+{
+    free(cfg->seccomp);
+    cfg->seccomp = NULL;
+    if (cfg->seccomp_profile && strcmp(cfg->seccomp_profile, unconfined) == 0)
+        return 0;
+    cfg->seccomp = cfg->seccomp_profile ? json_filter(cfg, err) : default_filter(cfg, err);
+    return cfg->seccomp ? 0 : -1;
+}
+
+int nr_seccomp_prepare(NrRunConfig *cfg, const char *rt_dir, NrError *err)
+{
+    if (make_filter(cfg, err) < 0)
+        return -1;
+    nr_autofree char *path = nr_strdup_printf("%s/seccomp", rt_dir);
+    if (!cfg->seccomp) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            return nr_error_errno(err, "cannot remove '%s'", path);
+        return 0;
+    }
+    return bpf_write(path, cfg->seccomp, cfg->seccomp_profile ? cfg->seccomp_profile : "default", err);
+}
+
+int nr_seccomp_recorded(NrRunConfig *cfg, const char *rt_dir, NrError *err)
+{
+    free(cfg->seccomp);
+    cfg->seccomp = NULL;
+    if (cfg->seccomp_profile && strcmp(cfg->seccomp_profile, unconfined) == 0)
+        return 0;
+    nr_autofree char *path = nr_strdup_printf("%s/seccomp", rt_dir);
+    nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return make_filter(cfg, err);   /* started by an nroot that recorded none */
+    if (fd < 0)
+        return nr_error_errno(err, "cannot read the container's seccomp filter '%s'", path);
+    if (!(cfg->seccomp = bpf_read(fd, NULL)))
+        return nr_error_msg(err, "the container's seccomp filter '%s' is damaged", path);
+    return 0;
+}
+
+/* ---- in the payload, the last step before exec ---- */
 
 static bool tiocsti_allowed(void)
 {
@@ -34,10 +304,8 @@ static bool terminal_reachable(void)
     return true;
 }
 
-int nr_seccomp_apply(NrError *err)
+static int load_terminal_filter(NrError *err)
 {
-    if (!terminal_reachable() || !tiocsti_allowed())
-        return 0;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return nr_error_msg(err, "cannot create a seccomp filter");
@@ -57,5 +325,18 @@ int nr_seccomp_apply(NrError *err)
         errno = -rc;
         return nr_error_errno(err, "cannot load the seccomp filter");
     }
+    return 0;
+}
+
+int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err)
+{
+    /* first: a profile may forbid seccomp() itself */
+    if (terminal_reachable() && tiocsti_allowed() && load_terminal_filter(err) < 0)
+        return -1;
+    if (!cfg->seccomp)
+        return 0;
+    struct sock_fprog prog = { .len = (unsigned short)cfg->seccomp->n, .filter = cfg->seccomp->insns };
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, cfg->seccomp->flags, &prog) < 0)
+        return nr_error_errno(err, "cannot load the seccomp profile");
     return 0;
 }

@@ -404,6 +404,8 @@ done:
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--seccomp-compile") == 0)
+        return nr_unpack_seccomp_main(argc, argv);
     if (argc == 3 && strcmp(argv[1], "--export") == 0) {
         NrError err = { 0 };
         if (export_tree(argv[2], &err) < 0) {
