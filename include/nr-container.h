@@ -74,5 +74,9 @@ int  nr_ctr_lock(const char *store_dir, int *ret_fd, NrError *err);
 /* remove the container's files (its layer holds subordinate ids: removed
  * inside a user namespace with its map) */
 int  nr_ctr_remove(NrCtr *c, NrError *err);
+/* `rm -f NAME` of a named container whose config or state is damaged:
+ * STORE/containers/NAME removed, nothing else (its mapping is unknown:
+ * subordinate ids if there are some).  1 if NAME is no such container */
+int  nr_ctr_remove_damaged(const char *name, NrError *err);
 /* remove RT/containers/<id> (no subordinate ids there) */
 void nr_ctr_remove_runtime(const char *dir);

@@ -304,9 +304,14 @@ static void unescape(char *s)
 
 int nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err)
 {
-    nr_autofree char *text = nr_read_file(path, NULL, err);
+    size_t len = 0;
+    nr_autofree char *text = nr_read_file(path, &len, err);
     if (!text)
         return -1;
+    /* a line counts once its newline is there: a file being appended to
+     * (the live state gets its exit code so) is never read half-written */
+    char *end = memrchr(text, '\n', len);
+    *(end ? end : text) = '\0';
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
