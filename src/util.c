@@ -218,37 +218,6 @@ bool nr_parse_u32(const char *s, uint32_t *ret)
     return true;
 }
 
-const char *nr_runtime_dir(NrError *err)
-{
-    static char *dir;
-    if (dir)
-        return dir;
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    char *d;
-    /* overlay layer paths live below it: fuse-overlayfs cannot escape ':'
-     * or ',' in them, so such a directory is passed over */
-    if (xdg && *xdg == '/' && !strpbrk(xdg, ":,\\\n") && access(xdg, W_OK | X_OK) == 0)
-        d = nr_strdup_printf("%s/nroot", xdg);
-    else
-        d = nr_strdup_printf("/tmp/nroot-%u", (unsigned)getuid());
-    if (mkdir(d, 0700) < 0) {
-        if (errno != EEXIST) {
-            nr_error_errno(err, "cannot create runtime directory '%s'", d);
-            free(d);
-            return NULL;
-        }
-        struct stat st;
-        if (lstat(d, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
-            nr_error_msg(err, "runtime directory '%s' is not a directory owned by you", d);
-            nr_error_hint(err, "remove it, or set XDG_RUNTIME_DIR to a private directory");
-            free(d);
-            return NULL;
-        }
-    }
-    dir = d;
-    return dir;
-}
-
 void nr_read_line(const char *path, char *buf, size_t size)
 {
     buf[0] = '\0';
@@ -462,18 +431,4 @@ void nr_json_string(const char *s)
         p += n;
     }
     putchar('"');
-}
-
-char *nr_runtime_subdir(const char *name, NrError *err)
-{
-    const char *rt = nr_runtime_dir(err);
-    if (!rt)
-        return NULL;
-    char *d = nr_strdup_printf("%s/%s", rt, name);
-    if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-        nr_error_errno(err, "cannot create '%s'", d);
-        free(d);
-        return NULL;
-    }
-    return d;
 }
