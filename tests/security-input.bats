@@ -57,7 +57,9 @@ assert_no_controls() {
     echo precious >"$STORE/victim/file"
     sed -i 's|^id=.*|id=../../victim|' "$STORE/containers/bad/config"
 
-    run_nroot 125 rm bad
+    run_nroot any rm bad
+    [ "$(cat "$XDG_RUNTIME_DIR/victim/file" 2>&1)" = precious ] || fail "rm deleted the runtime victim"
+    [ "$(cat "$STORE/victim/file" 2>&1)" = precious ] || fail "rm deleted the store victim"
     assert_nroot_error "containers/bad/config' is damaged: the value of 'id' is not valid"
     nroot_hint | grep -q "nroot rm -f bad" || fail "no hint to rm -f: $stderr"
 
