@@ -45,6 +45,15 @@ typedef struct NrCtr {
 bool nr_ctr_name_valid(const char *name);
 void nr_ctr_clear(NrCtr *c);
 
+/* RT, nroot's runtime directory: private to the user (a directory of
+ * theirs that nobody else can write, never a symlink):
+ * $XDG_RUNTIME_DIR/nroot when XDG_RUNTIME_DIR is such a directory, else
+ * /run/user/UID/nroot when that is, else /tmp/nroot-UID, else (someone
+ * else holds that name) a private /tmp/nroot-UID.XXXXXX that every nroot
+ * of the user on this host finds through STORE/runtime-dir.HOST */
+const char *nr_runtime_dir(NrError *err);
+/* RT/name, created (0700) if missing; malloc()ed */
+char *nr_runtime_subdir(const char *name, NrError *err);
 /* RT/containers, created if missing */
 const char *nr_ctr_runtime_root(NrError *err);
 /* NAME, ID or a unique ID prefix -> the container (live state checked) */
@@ -74,5 +83,9 @@ int  nr_ctr_lock(const char *store_dir, int *ret_fd, NrError *err);
 /* remove the container's files (its layer holds subordinate ids: removed
  * inside a user namespace with its map) */
 int  nr_ctr_remove(NrCtr *c, NrError *err);
+/* `rm -f NAME` of a named container whose config or state is damaged:
+ * STORE/containers/NAME removed, nothing else (its mapping is unknown:
+ * subordinate ids if there are some).  1 if NAME is no such container */
+int  nr_ctr_remove_damaged(const char *name, NrError *err);
 /* remove RT/containers/<id> (no subordinate ids there) */
 void nr_ctr_remove_runtime(const char *dir);

@@ -43,12 +43,15 @@ uint64_t nr_fnv1a(const void *data, size_t len, uint64_t h);
 
 int   nr_write_all(int fd, const void *buf, size_t len);
 int   nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode, NrError *err);
+/* the largest file nr_read_file reads: the store's and the runtime
+ * directory's small files, /etc files; anything bigger is damage or an attack */
+#define NR_READ_MAX (16u << 20)
+/* a regular file, whole, NUL-terminated; at most NR_READ_MAX bytes */
 char *nr_read_file(const char *path, size_t *ret_len, NrError *err);
+/* the same from an open fd (path for messages), at most max bytes */
+char *nr_read_fd(int fd, const char *path, size_t max, size_t *ret_len, NrError *err);
 int   nr_mkdir_p(const char *path, mode_t mode, NrError *err);
 bool  nr_parse_u32(const char *s, uint32_t *ret);
-const char *nr_runtime_dir(NrError *err);   /* $XDG_RUNTIME_DIR/nroot or /tmp/nroot-UID */
-/* RUNTIME_DIR/name, created (0700) if missing; malloc()ed */
-char *nr_runtime_subdir(const char *name, NrError *err);
 /* the first line of a (sysctl) file without its newline; "" if unreadable */
 void  nr_read_line(const char *path, char *buf, size_t size);
 /* close every fd from `first` up except the n in keep (ascending; -1 entries ignored) */
@@ -62,3 +65,8 @@ int   nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), voi
 void  nr_kv_put(FILE *f, const char *key, const char *value);
 void  nr_human_duration(int64_t seconds, char *buf, size_t size);
 void  nr_json_string(const char *s);
+/* text from images, containers or files, fit for a terminal: control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 as \xNN, newline
+ * and tab as \n and \t; valid UTF-8 unchanged */
+void  nr_escape_put(FILE *f, const char *s);
+char *nr_escape(const char *s);   /* the same, malloc()ed */

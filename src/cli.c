@@ -3,6 +3,7 @@
  * so they cannot drift. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -471,19 +472,32 @@ static int add_env(NrStrv *env, const char *spec, const char *where, NrError *er
     return 0;
 }
 
+/* an --env-file: a regular file of at most NR_ENV_FILE_MAX bytes (the man
+ * pages of run and exec say so), read whole before any of it is used, so
+ * a read error never leaves a part */
+#define NR_ENV_FILE_MAX (1u << 20)
 static int read_env_file(NrStrv *env, const char *path, NrError *err)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
+    nr_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
         return nr_error_errno(err, "--env-file '%s'", path);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rc = 0;
-    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+    size_t len = 0;
+    nr_autofree char *text = nr_read_fd(fd, path, NR_ENV_FILE_MAX, &len, err);
+    if (!text) {
+        nr_error_prefix(err, "--env-file");
+        return -1;
+    }
+    if (strlen(text) != len)
+        return nr_error_msg(err, "--env-file '%s' holds a NUL byte: not an environment file", path);
+    int lineno = 0;
+    for (char *line = text, *next; line && line < text + len; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
         lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
+        size_t n = strlen(line);
+        while (n > 0 && line[n - 1] == '\r')
+            line[--n] = '\0';
         char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;
@@ -491,11 +505,10 @@ static int read_env_file(NrStrv *env, const char *path, NrError *err)
             continue;
         char where[PATH_MAX + 32];
         snprintf(where, sizeof where, " in '%s' line %d", path, lineno);
-        rc = add_env(env, p, where, err);
+        if (add_env(env, p, where, err) < 0)
+            return -1;
     }
-    free(line);
-    fclose(f);
-    return rc;
+    return 0;
 }
 
 static int parse_volume(NrRunConfig *cfg, const char *spec, NrError *err)

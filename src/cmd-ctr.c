@@ -368,9 +368,12 @@ int nr_cmd_ps(int argc, char **argv)
                 else if (k == 1)
                     cells[i][k] = nr_xstrdup(c->id);
                 else if (k == 2)
-                    cells[i][k] = nr_xstrdup(c->image ? c->image : "");
-                else if (k == 3)
-                    cells[i][k] = command_text(c, a.no_trunc);
+                    cells[i][k] = nr_escape(c->image ? c->image : "");
+                else if (k == 3) {
+                    /* an image's Cmd may hold anything: never raw to the terminal */
+                    nr_autofree char *cmd = command_text(c, a.no_trunc);
+                    cells[i][k] = nr_escape(cmd);
+                }
                 else {
                     if (k == 4)
                         status_text(c, buf, sizeof buf);
@@ -420,7 +423,13 @@ int nr_cmd_rm(int argc, char **argv)
         NrCtr c;
         NrError e = { 0 };
         if (nr_ctr_find(spec, &c, &e) < 0) {
-            rc = fail(&e);
+            /* -f: a container whose files are damaged goes too */
+            NrError d = { 0 };
+            int r2 = a.force ? nr_ctr_remove_damaged(spec, &d) : 1;
+            if (r2 == 0)
+                printf("%s\n", spec);
+            else
+                rc = fail(r2 < 0 ? &d : &e);
             continue;
         }
         if (c.running && !a.force) {

@@ -427,7 +427,10 @@ static void print_table(bool usable)
     printf("nroot %s\n\n", NR_VERSION);
     for (int i = 0; i < n_items; i++) {
         const Item *it = &items[i];
-        printf("%-19s %-8s %s\n", it->key, state_name(it->state), it->value);
+        /* values name paths from the environment: shown escaped */
+        printf("%-19s %-8s ", it->key, state_name(it->state));
+        nr_escape_put(stdout, it->value);
+        putchar('\n');
         if (it->fix[0])
             printf("%-19s %-8s fix: %s\n", "", "", it->fix);
     }

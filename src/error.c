@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nr-error.h"
+#include "nr-util.h"
 
 bool nr_quiet;
 
@@ -75,21 +76,14 @@ void nr_error_prefix(NrError *err, const char *fmt, ...)
     memcpy(err->msg + pl - 2, ": ", 2);
 }
 
-/* one message, one line: control characters (a newline in a file name or
- * an image reference) are shown escaped, never printed */
+/* one message, one line: control characters (a newline in a file name,
+ * an escape sequence in an image's command) and bytes that are not UTF-8
+ * are shown escaped, never printed.  nroot's own words have none, so the
+ * whole message is escaped, whatever part of it came from data. */
 static void put_line(const char *prefix, const char *text, const char *suffix)
 {
     fputs(prefix, stderr);
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '\n')
-            fputs("\\n", stderr);
-        else if (*p == '\t')
-            fputs("\\t", stderr);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(stderr, "\\x%02x", *p);
-        else
-            fputc(*p, stderr);
-    }
+    nr_escape_put(stderr, text);
     if (suffix) {
         fputs(": ", stderr);
         fputs(suffix, stderr);

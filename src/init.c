@@ -48,10 +48,32 @@ typedef struct Ident {
 } Ident;
 
 /* /etc/passwd and /etc/group of the image, read by hand: NSS modules of
- * the host must not be loaded into the container */
+ * the host must not be loaded into the container.  The image decides what
+ * they are: only a regular file of at most NR_READ_MAX bytes is read (a
+ * FIFO would hang the start, /dev/zero or a huge sparse file would never
+ * end); anything else counts as no file. */
+static const char *etc_unusable;
+
+static FILE *open_etc(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= NR_READ_MAX &&
+        fcntl(fd, F_SETFL, 0) == 0)
+        f = fdopen(fd, "re");
+    if (!f) {
+        etc_unusable = path;
+        close(fd);
+    }
+    return f;
+}
+
 static bool passwd_lookup(const char *name, uid_t uid, bool by_name, Ident *id)
 {
-    FILE *f = fopen("/etc/passwd", "re");
+    FILE *f = open_etc("/etc/passwd");
     if (!f)
         return false;
     char line[1024];
@@ -80,7 +102,7 @@ static bool passwd_lookup(const char *name, uid_t uid, bool by_name, Ident *id)
 
 static bool group_lookup(const char *name, gid_t *ret)
 {
-    FILE *f = fopen("/etc/group", "re");
+    FILE *f = open_etc("/etc/group");
     if (!f)
         return false;
     char line[4096];
@@ -100,7 +122,7 @@ static bool group_lookup(const char *name, gid_t *ret)
 
 static void supplementary_groups(Ident *id)
 {
-    FILE *f = fopen("/etc/group", "re");
+    FILE *f = open_etc("/etc/group");
     if (!f)
         return;
     char line[4096];
@@ -140,7 +162,8 @@ static int resolve_user(const NrRunConfig *cfg, Ident *id, NrError *err)
             if (!id->found)   /* the mapping's own user keeps its group */
                 id->gid = u == cfg->map.user_uid ? cfg->map.user_gid : 0;
         } else if (!(id->found = passwd_lookup(spec, 0, true, id))) {
-            return nr_error_msg(err, "user '%s' not found in the image's /etc/passwd", spec);
+            return nr_error_msg(err, "user '%s' not found in the image's /etc/passwd%s", spec,
+                                etc_unusable ? " (not a regular file of at most 16 MiB)" : "");
         }
     } else {
         id->found = passwd_lookup(NULL, id->uid, false, id);
@@ -152,7 +175,8 @@ static int resolve_user(const NrRunConfig *cfg, Ident *id, NrError *err)
         if (nr_parse_u32(group, &g))
             id->gid = g;
         else if (!group_lookup(group, &id->gid))
-            return nr_error_msg(err, "group '%s' not found in the image's /etc/group", group);
+            return nr_error_msg(err, "group '%s' not found in the image's /etc/group%s", group,
+                                etc_unusable ? " (not a regular file of at most 16 MiB)" : "");
     }
     if (!id->found)
         snprintf(id->home, sizeof id->home, "%s", id->uid == 0 ? "/root" : "/");

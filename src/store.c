@@ -879,16 +879,27 @@ static int cmp_images(const void *a, const void *b)
     return x->created != y->created ? (x->created < y->created ? 1 : -1) : strcmp(x->dirname, y->dirname);
 }
 
+/* a decimal number and nothing else */
+static bool is_number(const char *v)
+{
+    size_t n = strlen(v);
+    return n > 0 && n <= 19 && strspn(v, "0123456789") == n;
+}
+
+/* the info file, as written by do_import: a value that is not what it
+ * wrote is left out (the image still lists, without it) */
 static void info_kv(void *data, const char *k, char *v)
 {
     NrStoreImage *s = data;
-    if (strcmp(k, "source") == 0 && !s->source)
-        s->source = nr_xstrdup(v);
-    else if (strcmp(k, "format") == 0 && !s->format)
-        s->format = nr_xstrdup(v);
-    else if (strcmp(k, "size") == 0)
+    if (strcmp(k, "source") == 0 && !s->source) {
+        if (v[0] == '/' && strlen(v) < PATH_MAX)
+            s->source = nr_xstrdup(v);
+    } else if (strcmp(k, "format") == 0 && !s->format) {
+        if (*v && strlen(v) < 32 && strspn(v, "abcdefghijklmnopqrstuvwxyz-") == strlen(v))
+            s->format = nr_xstrdup(v);
+    } else if (strcmp(k, "size") == 0 && is_number(v))
         s->size = strtoull(v, NULL, 10);
-    else if (strcmp(k, "created") == 0)
+    else if (strcmp(k, "created") == 0 && is_number(v))
         s->created = strtoll(v, NULL, 10);
 }
 
@@ -916,7 +927,11 @@ static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, s
                 for (char *p = nm; *p; p++)
                     if (*p == '%')
                         *p = '/';
-                nr_strv_take(&imgs[i].names, nm);
+                /* only what nr_store_name_set could have made */
+                if (nr_store_name_valid(nm))
+                    nr_strv_take(&imgs[i].names, nm);
+                else
+                    free(nm);
             } else
                 nr_strv_push(&imgs[i].links, de->d_name);
         }

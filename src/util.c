@@ -110,16 +110,50 @@ int nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode,
 
 char *nr_read_file(const char *path, size_t *ret_len, NrError *err)
 {
-    nr_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put in a file's place must not hang the open */
+    nr_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         nr_error_errno(err, "cannot open '%s'", path);
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = nr_xmalloc(cap);
+    return nr_read_fd(fd, path, NR_READ_MAX, ret_len, err);
+}
+
+char *nr_read_fd(int fd, const char *path, size_t max, size_t *ret_len, NrError *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        nr_error_errno(err, "cannot read '%s'", path);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        nr_error_msg(err, "'%s' is not a regular file", path);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > max) {
+        nr_error_msg(err, "'%s' is larger than %zu bytes", path, max);
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK))
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    size_t cap = (size_t)st.st_size + 4096, len = 0;
+    if (cap > max + 2)
+        cap = max + 2;
+    char *buf = malloc(cap);
+    if (!buf) {
+        nr_error_msg(err, "out of memory reading '%s'", path);
+        return NULL;
+    }
     for (;;) {
         if (len + 1 >= cap) {
-            cap *= 2;
+            /* the file grew while read: still bounded */
+            if (len > max) {
+                nr_error_msg(err, "'%s' is larger than %zu bytes", path, max);
+                free(buf);
+                return NULL;
+            }
+            cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
             char *n = realloc(buf, cap);
             if (!n) {
                 free(buf);
@@ -139,6 +173,11 @@ char *nr_read_file(const char *path, size_t *ret_len, NrError *err)
         if (r == 0)
             break;
         len += (size_t)r;
+    }
+    if (len > max) {
+        nr_error_msg(err, "'%s' is larger than %zu bytes", path, max);
+        free(buf);
+        return NULL;
     }
     buf[len] = '\0';
     if (ret_len)
@@ -177,37 +216,6 @@ bool nr_parse_u32(const char *s, uint32_t *ret)
         return false;
     *ret = (uint32_t)v;
     return true;
-}
-
-const char *nr_runtime_dir(NrError *err)
-{
-    static char *dir;
-    if (dir)
-        return dir;
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    char *d;
-    /* overlay layer paths live below it: fuse-overlayfs cannot escape ':'
-     * or ',' in them, so such a directory is passed over */
-    if (xdg && *xdg == '/' && !strpbrk(xdg, ":,\\\n") && access(xdg, W_OK | X_OK) == 0)
-        d = nr_strdup_printf("%s/nroot", xdg);
-    else
-        d = nr_strdup_printf("/tmp/nroot-%u", (unsigned)getuid());
-    if (mkdir(d, 0700) < 0) {
-        if (errno != EEXIST) {
-            nr_error_errno(err, "cannot create runtime directory '%s'", d);
-            free(d);
-            return NULL;
-        }
-        struct stat st;
-        if (lstat(d, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
-            nr_error_msg(err, "runtime directory '%s' is not a directory owned by you", d);
-            nr_error_hint(err, "remove it, or set XDG_RUNTIME_DIR to a private directory");
-            free(d);
-            return NULL;
-        }
-    }
-    dir = d;
-    return dir;
 }
 
 void nr_read_line(const char *path, char *buf, size_t size)
@@ -265,9 +273,14 @@ static void unescape(char *s)
 
 int nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err)
 {
-    nr_autofree char *text = nr_read_file(path, NULL, err);
+    size_t len = 0;
+    nr_autofree char *text = nr_read_file(path, &len, err);
     if (!text)
         return -1;
+    /* a line counts once its newline is there: a file being appended to
+     * (the live state gets its exit code so) is never read half-written */
+    char *end = memrchr(text, '\n', len);
+    *(end ? end : text) = '\0';
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
@@ -319,36 +332,103 @@ void nr_human_duration(int64_t s, char *buf, size_t size)
         snprintf(buf, size, "%lld years", (long long)(s / (365 * 86400)));
 }
 
-/* a JSON string literal on stdout */
+/* ---- showing data that came from images, containers and files ---- */
+
+/* the length of the UTF-8 sequence at p (1-4), 0 if it is not a valid one */
+static size_t utf8_len(const unsigned char *p, uint32_t *ret_cp)
+{
+    uint32_t cp;
+    size_t n;
+    if (p[0] < 0x80) {
+        *ret_cp = p[0];
+        return 1;
+    } else if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        cp = p[0] & 0x1f, n = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        cp = p[0] & 0x0f, n = 3;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        cp = p[0] & 0x07, n = 4;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    *ret_cp = cp;
+    return n;
+}
+
+void nr_escape_put(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        uint32_t cp;
+        size_t n = utf8_len(p, &cp);
+        if (n == 1 && cp == '\n')
+            fputs("\\n", f);
+        else if (n == 1 && cp == '\t')
+            fputs("\\t", f);
+        else if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+            /* control characters (C0, DEL, C1) and bytes that are no
+             * UTF-8: as ls -b shows them, never to the terminal */
+            if (n == 0)
+                n = 1;
+            for (size_t i = 0; i < n; i++)
+                fprintf(f, "\\x%02x", p[i]);
+        } else
+            fwrite(p, 1, n, f);
+        p += n;
+    }
+}
+
+char *nr_escape(const char *s)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    if (!f) {
+        fputs("nroot: error: out of memory\n", stderr);
+        _exit(NR_EXIT_FAILURE);
+    }
+    nr_escape_put(f, s);
+    if (fclose(f) != 0 || !out) {
+        fputs("nroot: error: out of memory\n", stderr);
+        _exit(NR_EXIT_FAILURE);
+    }
+    return out;
+}
+
+/* a JSON string literal on stdout: control characters escaped, bytes that
+ * are not UTF-8 replaced by U+FFFD (as Go's encoder does), so the output
+ * is valid JSON whatever an image put in its strings */
 void nr_json_string(const char *s)
 {
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p == '\n')
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        uint32_t cp;
+        size_t n = utf8_len(p, &cp);
+        if (n == 0) {
+            fputs("\\ufffd", stdout);
+            p++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            printf("\\%c", (char)cp);
+        else if (cp == '\n')
             fputs("\\n", stdout);
-        else if (*p == '\t')
+        else if (cp == '\t')
             fputs("\\t", stdout);
-        else if (*p < 0x20)
-            printf("\\u%04x", *p);
+        else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029)
+            printf("\\u%04x", (unsigned)cp);
         else
-            putchar(*p);
+            fwrite(p, 1, n, stdout);
+        p += n;
     }
     putchar('"');
-}
-
-
-char *nr_runtime_subdir(const char *name, NrError *err)
-{
-    const char *rt = nr_runtime_dir(err);
-    if (!rt)
-        return NULL;
-    char *d = nr_strdup_printf("%s/%s", rt, name);
-    if (mkdir(d, 0700) < 0 && errno != EEXIST) {
-        nr_error_errno(err, "cannot create '%s'", d);
-        free(d);
-        return NULL;
-    }
-    return d;
 }
