@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 
 #include "nr-run.h"
+#include "nr-container.h"
 #include "nr-seccomp.h"
 #include "nr-spawn.h"
 
