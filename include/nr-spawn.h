@@ -19,13 +19,14 @@ enum {
     NR_SYNC_ERROR,      /* child -> parent: structured failure */
     NR_SYNC_RESULT,     /* child -> parent: a result string */
     NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
-    NR_SYNC_STOPPED,    /* PID 1 -> parent: the payload stopped on the terminal (Ctrl-Z) */
     NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
     NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
     NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
     NR_SYNC_PTY,        /* PID 1 -> parent: the master of the container's terminal (-t) */
     NR_SYNC_NS,         /* PID 1 -> parent: namespace number err.code (nr-container.h) */
     NR_SYNC_STARTED,    /* PID 1 -> parent: the command was executed */
+    NR_SYNC_PID,        /* exec: the joining child -> nroot: the command's pid (err.code) */
+    NR_SYNC_GO,         /* exec: nroot -> the command: nroot knows it, go on */
 };
 
 typedef struct NrSyncMsg {
