@@ -234,8 +234,10 @@ struct NrRelay {
 
 NrRelay *nr_relay_new(int in, int out, int err)
 {
-    NrRelay *r = nr_xmalloc(sizeof *r);
-    memset(r, 0, sizeof *r);
+    /* calloc: the buffers' pages are touched only when used */
+    NrRelay *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
     r->s[0] = (Stream){ .src = STDIN_FILENO, .dst = in, .open = in >= 0, .ours = true };
     r->s[1] = (Stream){ .src = out, .dst = STDOUT_FILENO, .open = out >= 0 };
     r->s[2] = (Stream){ .src = err, .dst = STDERR_FILENO, .open = err >= 0 };
@@ -291,11 +293,15 @@ static void stream_write(Stream *s)
         memmove(s->buf.data, s->buf.data + w, s->buf.len - (size_t)w);
         s->buf.len -= (size_t)w;
     } else if (w < 0 && errno != EINTR && errno != EAGAIN) {
-        /* nobody reads it any more: what comes is dropped (a closed
-         * stdout), or the caller's stdin is no longer read (the
-         * container closed its own) */
-        if (s->ours)
-            s->open = false;
+        /* nobody reads it any more: the caller's stdin is no longer read
+         * (the container closed its own), or the container's pipe is
+         * closed, so that its writer gets EPIPE (SIGPIPE) as it would
+         * have on nroot's stdout itself (`nroot exec C yes | head -1`) */
+        if (!s->ours && s->src >= 0) {
+            close(s->src);
+            s->src = -1;
+        }
+        s->open = false;
         stream_close_dst(s);
     }
 }
@@ -311,8 +317,6 @@ void nr_relay_dispatch(NrRelay *r, const struct pollfd *pfd)
             stream_close_dst(s);
         } else if (s->slot_dst >= 0 && pfd[s->slot_dst].revents)
             stream_write(s);
-        if (s->dst < 0 && !s->ours)
-            s->buf.len = 0;   /* output dropped, the pipe still emptied */
         if (s->ours && !s->open && !s->buf.len)
             stream_close_dst(s);   /* the end of stdin: EOF in the container */
     }

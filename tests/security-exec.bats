@@ -428,3 +428,13 @@ in_keyring_session() {
     assert_line --partial "search nroot-test-secret: "
     refute_output --partial s3cret
 }
+
+@test "security: exec through the relay: a reader that goes away ends the command (SIGPIPE)" {
+    run_nroot 0 run -d --name sp "$IMG" sleep 1000
+    echo "\$ nroot exec sp yes | head -1"
+    run timeout 20 bash -c '"$1" exec sp yes | head -1; echo "status=${PIPESTATUS[0]}"' _ "$NROOT"
+    assert_success
+    assert_line --index 0 y
+    # yes died of SIGPIPE inside, as it would have on nroot's own stdout
+    assert_line --index 1 status=141
+}
