@@ -61,8 +61,7 @@ typedef struct NrRunConfig {
     const char   *scratch;      /* host directory the scratch tmpfs covers */
     bool          pty;          /* -t: a terminal of the container's own, relayed */
     bool          interactive;  /* -i: stdin reaches the payload (else /dev/null) */
-    bool          tty;          /* stdin is a terminal */
-    bool          give_tty;     /* hand the host terminal's foreground to the payload */
+    bool          tty;          /* nroot's stdin is a terminal (TERM is passed) */
     const char   *name;         /* --name: a container that keeps its layer */
     bool          detach;       /* -d: in the background, output to its log */
     bool          rm;           /* --rm: remove a named container when it ends */
@@ -195,11 +194,6 @@ int  nr_seccomp_prepare(NrRunConfig *cfg, const char *rt_dir, NrError *err);
 int  nr_seccomp_recorded(NrRunConfig *cfg, const char *rt_dir, NrError *err);
 /* in the payload, the last step before exec: load the filters */
 int  nr_seccomp_apply(const NrRunConfig *cfg, NrError *err);
-
-/* parent -> PID 1 after a stopped nroot is resumed: resume the payload in
- * the terminal's foreground, or in the background */
-#define NR_SIG_FG (SIGRTMIN + 1)
-#define NR_SIG_BG (SIGRTMIN + 2)
 
 /* init.c: the command, in the container: stdio (the terminal `slave` with
  * -t), user, environment, capabilities, seccomp, exec.  Returns only on

@@ -19,7 +19,6 @@ enum {
     NR_SYNC_ERROR,      /* child -> parent: structured failure */
     NR_SYNC_RESULT,     /* child -> parent: a result string */
     NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
-    NR_SYNC_STOPPED,    /* PID 1 -> parent: the payload stopped on the terminal (Ctrl-Z) */
     NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
     NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
     NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
@@ -29,6 +28,8 @@ enum {
     NR_SYNC_FUSE,       /* #3a child -> parent: start fuse-overlayfs in the mount
                          * namespace passed (SCM_RIGHTS); err.msg holds its
                          * options, err.hint the dir they are relative to */
+    NR_SYNC_PID,        /* exec: the joining child -> nroot: the command's pid (err.code) */
+    NR_SYNC_GO,         /* exec: nroot -> the command: nroot knows it, go on */
 };
 
 typedef struct NrSyncMsg {

@@ -58,8 +58,12 @@ void  nr_read_line(const char *path, char *buf, size_t size);
 void  nr_close_range_except(unsigned first, const int *keep, int n);
 /* close every fd from 3 up except `keep` (-1: none) */
 void  nr_close_fds_except(int keep);
-/* make the caller's process group the foreground of the terminal on stdin */
-void  nr_tty_take_foreground(void);
+/* fds 0, 1 and 2 that are closed are opened on /dev/null (so that no pipe
+ * or socket made later lands on them) */
+void  nr_stdio_fill(void);
+/* join a new anonymous session keyring: none of the caller's keys is
+ * reachable through it (keyrings(7)) */
+int   nr_keyring_new_session(NrError *err);
 /* key=value files: fn(key, value) for each line, values unescaped */
 int   nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err);
 void  nr_kv_put(FILE *f, const char *key, const char *value);

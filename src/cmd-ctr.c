@@ -611,29 +611,112 @@ static int container_config(const NrCtr *c, NrRunConfig *cfg, NrError *err)
 
 /* ---- exec ---- */
 
+/* What enters the container, in runc's nsexec order:
+ *
+ *   nroot exec   stays on the host, in none of the container's namespaces:
+ *                relays stdio (pipes, or the pty with -t), forwards
+ *                signals, waits for the command
+ *   `- joiner    not dumpable before its first setns and holding no fd of
+ *                the caller's; joins user, mnt, uts, ipc, net and cgroup,
+ *                and only then pid; forks the command as nroot's own child
+ *                (CLONE_PARENT), sends its pid, ends
+ *   command      the first process of this exec that the container can
+ *                see: its root and working directory are the container's
+ *                from its birth, its stdio pipes to nroot or the
+ *                container's pty, and it is not dumpable (its memory is
+ *                the host user namespace's) until it execs
+ */
 typedef struct ExecJob {
     const NrRunConfig *cfg;
-    const int         *fds;
-    int                sock;     /* -t: the master goes back here */
-    int                errfd;    /* a failure before exec */
+    int                fds[NR_NS_COUNT];
+    int                stdio[3];   /* the joiner's 0-2: pipes to nroot, or /dev/null */
+    int                sock;       /* the command's pid, GO; -t: the master */
+    int                errfd;      /* a failure before the exec */
+    pid_t              nroot;
 } ExecJob;
 
-static _Noreturn void exec_child(const ExecJob *j)
+static _Noreturn void exec_fail(const ExecJob *j, NrError *e)
+{
+    nr_write_all(j->errfd, e, sizeof *e);
+    _exit(e->code ? e->code : NR_EXIT_FAILURE);
+}
+
+/* the command: a child of nroot's in every namespace of the container */
+static _Noreturn void exec_command(const ExecJob *j)
 {
     NrError e = { 0 };
+    /* dies with nroot, its parent; EOF instead of GO: nroot died first */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    NrSyncMsg go;
+    if (nr_sync_recv(j->sock, &go) != 1 || go.type != NR_SYNC_GO)
+        _exit(NR_EXIT_FAILURE);
     int slave = -1;
-    if (join(j->fds, NR_NS_MNT, NR_NS_PID, &e) < 0)
-        goto fail;
     if (j->cfg->pty && (slave = nr_init_open_pty(j->sock, &e)) < 0)
-        goto fail;
-    /* the host terminal is out of reach unless the command reads it */
-    if (!j->cfg->pty && !j->cfg->give_tty)
-        setsid();
+        exec_fail(j, &e);
+    if (!j->cfg->pty)
+        setsid();   /* no controlling terminal; -t: the pty becomes it */
     nr_init_payload(j->cfg, slave, &e);
-fail:
-    nr_write_all(j->errfd, &e, sizeof e);
-    _exit(e.code ? e.code : NR_EXIT_FAILURE);
+    exec_fail(j, &e);
+}
+
+static int cmp_int(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+    return (a > b) - (a < b);
+}
+
+/* the joiner: a child of nroot's, outside the container's pid namespace */
+static _Noreturn void exec_join(ExecJob *j)
+{
+    NrError e = { 0 };
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != j->nroot)
+        _exit(NR_EXIT_FAILURE);
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(j->stdio[fd], fd) < 0) {
+            nr_error_errno(&e, "cannot set up the command's stdio");
+            exec_fail(j, &e);
+        }
+    int keep[NR_NS_COUNT + 2], n = 0;
+    for (int i = 0; i < NR_NS_COUNT; i++)
+        keep[n++] = j->fds[i];
+    keep[n++] = j->sock;
+    keep[n++] = j->errfd;
+    qsort(keep, (size_t)n, sizeof *keep, cmp_int);
+    nr_close_range_except(3U, keep, n);
+    /* --net=host: the network is the host's, where this process is */
+    bool skip[NR_NS_COUNT];
+    for (int i = 0; i < NR_NS_COUNT; i++)
+        skip[i] = same_ns(j->fds[i], i);
+    /* user first (it grants the rights for the rest), pid last */
+    for (int i = NR_NS_USER; i < NR_NS_COUNT; i++) {
+        if (!skip[i] && setns(j->fds[i], ns_flags[i]) < 0) {
+            nr_error_errno(&e, "cannot join the container's %s namespace", nr_ns_names[i]);
+            exec_fail(j, &e);
+        }
+        if (i != NR_NS_USER)
+            continue;
+        /* new credentials: the kernel reset both */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != j->nroot)
+            _exit(NR_EXIT_FAILURE);
+        if (nr_keyring_new_session(&e) < 0)
+            exec_fail(j, &e);
+    }
+    for (int i = 0; i < NR_NS_COUNT; i++)
+        close(j->fds[i]);
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) {
+        nr_error_errno(&e, "cannot start the command");
+        exec_fail(j, &e);
+    }
+    if (pid == 0)
+        exec_command(j);
+    NrError which = { .code = pid };
+    nr_sync_send(j->sock, NR_SYNC_PID, &which);
+    _exit(0);
 }
 
 static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError *err)
@@ -661,8 +744,12 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
     cfg->pty = a->tty;
     cfg->interactive = a->interactive;
     cfg->tty = isatty(STDIN_FILENO);
-    cfg->give_tty = !cfg->pty && cfg->interactive && cfg->tty && tcgetpgrp(STDIN_FILENO) == getpgrp();
     return 0;
+}
+
+static int status_of(int ws)
+{
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : NR_EXIT_FAILURE;
 }
 
 int nr_cmd_exec(int argc, char **argv)
@@ -672,17 +759,14 @@ int nr_cmd_exec(int argc, char **argv)
     int r = parse("exec", argc, argv, &a, 2, -1, &err);
     if (r)
         return r > 0 ? 0 : fail(&err);
+    /* first of all: nothing the caller left open (`7<$HOME`) and nothing
+     * opened below (the image's lock) can reach the container */
+    nr_close_fds_except(-1);
+    nr_stdio_fill();
     static NrRunConfig cfg;
+    static ExecJob j;
     NrCtr c;
-    int fds[NR_NS_COUNT];
-    if (exec_prepare(&a, &c, &cfg, &err) < 0 || open_namespaces(&c, fds, &err) < 0) {
-        nr_ctr_clear(&c);
-        return fail(&err);
-    }
-    /* this process joins the user namespace (which grants the rights for
-     * the rest) and the pid namespace (for its children); the child
-     * joins the others, so this one keeps the host's files and terminal */
-    if (join(fds, NR_NS_USER, NR_NS_MNT, &err) < 0 || join(fds, NR_NS_PID, NR_NS_COUNT, &err) < 0) {
+    if (exec_prepare(&a, &c, &cfg, &err) < 0 || open_namespaces(&c, j.fds, &err) < 0) {
         nr_ctr_clear(&c);
         return fail(&err);
     }
@@ -696,30 +780,44 @@ int nr_cmd_exec(int argc, char **argv)
         sigaddset(&set, SIGCONT);
     }
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /* the caller's stdio never enters the container: pipes, or with -t
+     * the container's own pty (the joiner gets /dev/null) */
+    static const bool all[3] = { true, true, true };
+    NrRelay *relay = NULL;
     int sv[2], ep[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(ep, O_CLOEXEC) < 0)
         return nr_error_errno(&err, "socketpair"), fail(&err);
+    if (nr_relay_plan(all, cfg.pty, cfg.interactive, j.stdio, &relay, &err) < 0)
+        return fail(&err);
+    j.cfg = &cfg;
+    j.sock = sv[1];
+    j.errfd = ep[1];
+    j.nroot = getpid();
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
+    pid_t joiner = fork();
+    if (joiner < 0)
         return nr_error_errno(&err, "fork"), fail(&err);
-    if (pid == 0) {
+    if (joiner == 0) {
         close(sv[0]);
         close(ep[0]);
-        ExecJob j = { .cfg = &cfg, .fds = fds, .sock = sv[1], .errfd = ep[1] };
-        exec_child(&j);
+        exec_join(&j);
     }
     close(sv[1]);
     close(ep[1]);
     for (int i = 0; i < NR_NS_COUNT; i++)
-        close(fds[i]);
+        close(j.fds[i]);
+    for (int fd = 0; fd < 3; fd++)
+        close(j.stdio[fd]);
     signal(SIGPIPE, SIG_IGN);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
     NrPty *pty = NULL;
     NrError perr = { 0 };
-    int status = NR_EXIT_FAILURE;
-    bool done = false, child_has_tty = cfg.give_tty;
-    enum { MAX_POLL = 8 };
+    int status = NR_EXIT_FAILURE, joiner_status = -1;
+    pid_t pid = 0;   /* the command's, once the joiner sent it */
+    sigset_t early;  /* signals that came before */
+    sigemptyset(&early);
+    bool done = false;
+    enum { MAX_POLL = 12 };
     struct pollfd pfd[MAX_POLL];
     int errfd = ep[0], sock = sv[0];
     while (!done) {
@@ -729,23 +827,35 @@ int nr_cmd_exec(int argc, char **argv)
         int n = 3;
         if (pty)
             n += nr_pty_fill(pty, pfd, n, MAX_POLL);
+        if (relay)
+            n += nr_relay_fill(relay, pfd, n, MAX_POLL);
         int pr = poll(pfd, (nfds_t)n, -1);
         if (pr < 0 && errno != EINTR)
             break;
-        if (pr <= 0)
-            continue;
-        if (pty)
+        if (pr > 0 && pty)
             nr_pty_dispatch(pty, pfd);
-        if (pfd[1].revents) {
+        if (pr > 0 && relay)
+            nr_relay_dispatch(relay, pfd);
+        if (pr > 0 && pfd[1].revents) {
             NrSyncMsg msg;
-            if (nr_sync_recv(sock, &msg) == 1 && msg.type == NR_SYNC_PTY && msg.fd >= 0 && !pty)
+            int got = nr_sync_recv(sock, &msg);
+            if (got == 1 && msg.type == NR_SYNC_PID && !pid && msg.err.code > 0) {
+                pid = msg.err.code;
+                nr_sync_send(sock, NR_SYNC_GO, NULL);
+                for (int sig = 1; sig < NSIG; sig++)
+                    if (sigismember(&early, sig) == 1)
+                        kill(pid, sig);
+            } else if (got == 1 && msg.type == NR_SYNC_PTY && msg.fd >= 0 && !pty) {
                 pty = nr_pty_new(msg.fd, cfg.interactive);
-            else {
+            } else if (got == 1) {
+                if (msg.fd >= 0)
+                    close(msg.fd);
+            } else {
                 close(sock);
                 sock = -1;
             }
         }
-        if (pfd[2].revents) {
+        if (pr > 0 && pfd[2].revents) {
             /* EOF: the command was executed; a message: why it was not */
             ssize_t got = read(errfd, &perr, sizeof perr);
             if (got != (ssize_t)sizeof perr)
@@ -753,63 +863,52 @@ int nr_cmd_exec(int argc, char **argv)
             close(errfd);
             errfd = -1;
         }
-        if (!(pfd[0].revents & POLLIN))
-            continue;
         struct signalfd_siginfo si;
-        if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
-            continue;
-        int sig = (int)si.ssi_signo;
-        if (pty && sig == SIGWINCH) {
-            nr_pty_resize(pty);
-            continue;
-        }
-        if (cfg.pty && (sig == SIGTSTP || sig == SIGCONT)) {
-            if (sig == SIGTSTP && pty)
-                nr_pty_stop(pty);
-            continue;
-        }
-        if (sig != SIGCHLD) {
-            kill(pid, sig);
-            continue;
-        }
-        int ws;
-        pid_t w;
-        while ((w = waitpid(pid, &ws, WNOHANG | WUNTRACED)) == pid) {
-            if (WIFSTOPPED(ws)) {
-                /* Ctrl-Z of a command that reads the host terminal: stop
-                 * like any job, and give it the terminal back after fg */
-                if (child_has_tty) {
-                    nr_tty_take_foreground();
-                    raise(SIGTSTP);
-                    child_has_tty = tcgetpgrp(STDIN_FILENO) == getpgrp();
-                    if (child_has_tty)
-                        tcsetpgrp(STDIN_FILENO, pid);
-                }
-                kill(pid, SIGCONT);
-                continue;
+        if (pr > 0 && (pfd[0].revents & POLLIN) && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+            int sig = (int)si.ssi_signo;
+            if (pty && sig == SIGWINCH)
+                nr_pty_resize(pty);
+            else if (cfg.pty && (sig == SIGTSTP || sig == SIGCONT)) {
+                if (sig == SIGTSTP && pty)
+                    nr_pty_stop(pty);
+            } else if (sig != SIGCHLD) {
+                if (pid)
+                    kill(pid, sig);
+                else
+                    sigaddset(&early, sig);
             }
-            status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+        }
+        /* the joiner ends once it sent the pid (or failed: errfd says
+         * why); the command's end is the end of exec */
+        int ws;
+        if (joiner_status < 0 && waitpid(joiner, &ws, WNOHANG) == joiner)
+            joiner_status = status_of(ws);
+        if (pid && waitpid(pid, &ws, WNOHANG) == pid) {
+            status = status_of(ws);
             done = true;
-            break;
+        } else if (!pid && joiner_status >= 0 && (joiner_status != 0 || sock < 0)) {
+            status = joiner_status ? joiner_status : NR_EXIT_FAILURE;
+            done = true;
         }
     }
-    if (cfg.give_tty)
-        nr_tty_take_foreground();
     if (errfd >= 0) {
         ssize_t got = read(errfd, &perr, sizeof perr);
         if (got != (ssize_t)sizeof perr)
             memset(&perr, 0, sizeof perr);
     }
+    while (joiner_status < 0 && waitpid(joiner, NULL, 0) < 0 && errno == EINTR)
+        ;
     nr_pty_free(pty);
+    nr_relay_free(relay);   /* what the command wrote, before any message */
     if (perr.code) {
         perr.msg[sizeof perr.msg - 1] = perr.hint[sizeof perr.hint - 1] = '\0';
         nr_error_print(&perr);
         status = perr.code;
     }
     nr_ctr_clear(&c);
-    /* _exit: this process is in the container's pid namespace for its
-     * children, where LeakSanitizer's exit-time tracer (in sanitizer
-     * builds) cannot see it and would wait forever */
+    /* _exit: no exit-time work in a process whose children were in the
+     * container (LeakSanitizer's tracer, in sanitizer builds, must not
+     * wait on them) */
     fflush(NULL);
     _exit(status);
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -28,6 +29,8 @@ static NrCtr ctr;          /* this container, as recorded for ps, exec, start */
 static int notify_fd = -1; /* -d: the nroot in the foreground waits on this */
 static int state_fd = -1;  /* RT/containers/<id>/state, locked while it runs */
 static int ctr_lock = -1;  /* STORE/containers/<name>/lock, held while it runs */
+static int child_stdio[3] = { -1, -1, -1 };   /* PID 1's stdio instead of a terminal */
+static NrRelay *relay;     /* copies between those pipes and nroot's stdio */
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
@@ -35,9 +38,20 @@ static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 static int run_child(void *data, int sync_fd, NrError *err)
 {
     const NrRunConfig *cfg = data;
-    /* nothing nroot inherited (beyond stdio) reaches the container: not
-     * PID 1, not fuse-overlayfs, not the payload */
+    /* from the start until the payload's exec, nothing in the container
+     * can ptrace PID 1 or its children or open their /proc files (their
+     * memory belongs to the host's user namespace, where nothing in the
+     * container has a capability) */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* nothing nroot inherited reaches the container: not the caller's
+     * terminal (child_stdio), no fd beyond stdio, not the session keyring;
+     * not for PID 1, fuse-overlayfs or the payload */
+    for (int fd = 0; fd < 3; fd++)
+        if (child_stdio[fd] >= 0 && dup2(child_stdio[fd], fd) < 0)
+            return nr_error_errno(err, "cannot set up the container's stdio");
     nr_close_fds_except(sync_fd);
+    if (nr_keyring_new_session(err) < 0)
+        return -1;
     const char *hostname = cfg->hostname ? cfg->hostname : cfg->cid;
     if (cfg->hostname || cfg->net != NR_NET_HOST) {
         if (sethostname(hostname, strlen(hostname)) < 0)
@@ -272,12 +286,6 @@ static int prepare(NrRunConfig *cfg, NrError *err)
         return -1;
     cfg->scratch = scratch;
     cfg->tty = isatty(STDIN_FILENO);
-    /* -i without -t on a terminal: the payload reads the host terminal
-     * itself, in its foreground (job control, Ctrl-C and Ctrl-Z as for any
-     * command; TIOCSTI is filtered, seccomp.c).  Otherwise the container
-     * is in a session of its own, without the host terminal (init.c). */
-    cfg->give_tty = !cfg->pty && cfg->interactive && cfg->tty &&
-                    tcgetpgrp(STDIN_FILENO) == getpgrp();
     return 0;
 }
 
@@ -346,8 +354,26 @@ static int detach(NrRunConfig *cfg, NrError *err)
         dup2(logfd, STDERR_FILENO) < 0)
         return nr_error_errno(err, "cannot redirect to the log");
     close(keep[0]);   /* keep[1], the write end, stays open in this nroot */
-    cfg->tty = cfg->give_tty = false;
+    cfg->tty = false;
     return 0;
+}
+
+/* A terminal on nroot's stdio never enters the container, where a process
+ * could reopen it (/proc/PID/fd) and read the keystrokes meant for the
+ * host shell: without -t it is relayed through a pipe (stdin only with
+ * -i), as docker and podman do; with -t the container's own terminal
+ * carries the payload's stdio, and PID 1 gets /dev/null.  Files, pipes
+ * and sockets the caller gave are passed as they are: the container ends
+ * with nroot. */
+static int plan_stdio(const NrRunConfig *cfg, NrError *err)
+{
+    bool tty[3], any = false;
+    for (int fd = 0; fd < 3; fd++)
+        any |= tty[fd] = isatty(fd);
+    if (!any)
+        return 0;
+    nr_stdio_fill();
+    return nr_relay_plan(tty, cfg->pty, cfg->interactive, child_stdio, &relay, err);
 }
 
 /* the command runs: the live state that ps, exec, stop and wait read,
@@ -433,7 +459,8 @@ int nr_cmd_run(int argc, char **argv)
      * open beyond stdio (a test runner's pipe, a shell's script) */
     if (rc == NR_CLI_RUN && cfg.detach)
         nr_close_fds_except(-1);
-    if (rc < 0 || prepare(&cfg, &err) < 0 || (cfg.detach && detach(&cfg, &err) < 0)) {
+    if (rc < 0 || prepare(&cfg, &err) < 0 || (cfg.detach && detach(&cfg, &err) < 0) ||
+        plan_stdio(&cfg, &err) < 0) {
         report(&err);
         if (ctr.rt_dir)
             nr_ctr_remove_runtime(ctr.rt_dir);
@@ -459,6 +486,9 @@ int nr_cmd_run(int argc, char **argv)
         flags |= CLONE_NEWNET;
     int sync_fd = -1;
     pid_t pid = nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
+    for (int fd = 0; fd < 3; fd++)
+        if (child_stdio[fd] >= 0)
+            close(child_stdio[fd]);
     if (pid < 0) {
         report(&err);
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
@@ -477,7 +507,7 @@ int nr_cmd_run(int argc, char **argv)
     enum { MAX_POLL = 2 + 256 };
     struct pollfd pfd[MAX_POLL] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
     NrError cerr = { 0 };
-    bool have_status = false, dead = false, payload_has_tty = cfg.give_tty;
+    bool have_status = false, dead = false;
     int status = NR_EXIT_FAILURE;
     NrSlirp *net = NULL;
     NrPty *pty = NULL;
@@ -495,6 +525,8 @@ int nr_cmd_run(int argc, char **argv)
             n += nr_portfwd_fill(ports, pfd, n, MAX_POLL);
         if (pty)
             n += nr_pty_fill(pty, pfd, n, MAX_POLL);
+        if (relay)
+            n += nr_relay_fill(relay, pfd, n, MAX_POLL);
         int pr = poll(pfd, (nfds_t)n, timeout);
         if (pr < 0 && errno != EINTR)
             break;
@@ -504,6 +536,8 @@ int nr_cmd_run(int argc, char **argv)
             nr_portfwd_dispatch(ports, pfd);
         if (pty && pr > 0)
             nr_pty_dispatch(pty, pfd);
+        if (relay && pr > 0)
+            nr_relay_dispatch(relay, pfd);
         if (pr <= 0)
             continue;
         if (pfd[1].revents) {
@@ -537,17 +571,7 @@ int nr_cmd_run(int argc, char **argv)
                 write_live_state(&cfg, pid);
                 report(&(NrError){ 0 });
             }
-            else if (r == 1 && msg.type == NR_SYNC_STOPPED && cfg.give_tty) {
-                /* take the terminal back and stop like any job */
-                if (payload_has_tty) {
-                    nr_tty_take_foreground();
-                    payload_has_tty = false;
-                }
-                raise(SIGTSTP);
-                /* resumed: by `fg` when the terminal is ours again, else `bg` */
-                payload_has_tty = tcgetpgrp(STDIN_FILENO) == getpgrp();
-                kill(pid, payload_has_tty ? NR_SIG_FG : NR_SIG_BG);
-            } else if (r == 1 && msg.type == NR_SYNC_EXIT) {
+            else if (r == 1 && msg.type == NR_SYNC_EXIT) {
                 status = msg.err.code;
                 have_status = true;
             } else if (r <= 0)
@@ -577,8 +601,6 @@ int nr_cmd_run(int argc, char **argv)
         }
     }
     close(sfd);
-    if (payload_has_tty)
-        nr_tty_take_foreground();   /* before printing anything */
     if (!have_status) {
         /* PID 1 died without a status: a setup failure (reported on the
          * socket) or a kill from outside */
@@ -594,6 +616,8 @@ int nr_cmd_run(int argc, char **argv)
     /* the container is gone: its overlay's daemon goes too */
     nr_rootfs_fuse_stop(fuse_pid, cfg.scratch, cfg.ctr_dir && !cfg.read_only);
     nr_pty_free(pty);   /* the rest of the output, the host terminal's mode */
+    nr_relay_free(relay);
+    relay = NULL;
     nr_slirp_free(net);
     nr_portfwd_free(ports);
     if (cerr.code) {

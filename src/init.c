@@ -254,13 +254,6 @@ int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
             signal(s, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (cfg->give_tty) {
-        /* its own process group, in the terminal's foreground: Ctrl-C and
-         * job control reach the payload, not nroot */
-        setpgid(0, 0);
-        nr_tty_take_foreground();
-    }
-
     if (payload_stdio(cfg, slave, err) < 0)
         return -1;
     Ident id;
@@ -304,6 +297,10 @@ int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
         return nr_error_errno(err, "cannot switch to gid %u", (unsigned)id.gid);
     if (setresuid(id.uid, id.uid, id.uid) < 0)
         return nr_error_errno(err, "cannot switch to uid %u", (unsigned)id.uid);
+    /* a change of uid clears the parent-death signal and makes the process
+     * dumpable as fs.suid_dumpable says: both again, until the exec */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (nr_caps_set(id.uid == 0 ? cfg->caps : 0, err) < 0)
         return -1;
     if (chdir(wd) < 0)
@@ -434,19 +431,12 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
         sigaddset(&set, fwd[i]);
     sigaddset(&set, SIGCHLD);
-    sigaddset(&set, NR_SIG_FG);
-    sigaddset(&set, NR_SIG_BG);
     sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGTTOU, SIG_IGN);   /* tcsetpgrp from the background group */
-    /* Unless the payload reads the host terminal (-i on one, no -t), the
-     * container leaves nroot's session: it cannot push keystrokes into the
-     * terminal (TIOCSTI), gets no job-control signals from it, and nroot
-     * forwards signals.  A payload that does read it stays, in the
-     * terminal's foreground (give_tty) or, with nroot in the background,
-     * in nroot's group, where reading stops it with SIGTTIN instead of
-     * taking the shell's input. */
-    if (cfg->pty || !cfg->interactive || !cfg->tty)
-        setsid();
+    /* The container leaves nroot's session: it has no controlling terminal
+     * of the host's (it never gets the host's terminal at all: cmd-run.c
+     * relays it through pipes), gets no job-control signals from it, and
+     * nroot forwards signals. */
+    setsid();
     int slave = cfg->pty ? open_pty(sync_fd) : -1;
 
     int ep[2], lock[2] = { -1, -1 };
@@ -493,10 +483,10 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     } else
         nr_sync_send(sync_fd, NR_SYNC_STARTED, NULL);
     /* PID 1 from here on only waits and signals: it keeps CAP_KILL (the
-     * payload may run as another uid) and no other capability, and cannot
-     * be ptraced or read through /proc by the payload.  Its fds were
-     * closed before setup began (run_child): only stdio and sync_fd. */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+     * payload may run as another uid) and no other capability.  It has not
+     * been dumpable since it began (run_child), so the payload cannot
+     * ptrace it or read it through /proc; its fds were closed then too:
+     * only stdio (never the caller's terminal) and sync_fd. */
     {
         NrError ignored;
         uint64_t kill_only = 1ULL << CAP_KILL;
@@ -526,34 +516,15 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
             if ((sig = sigwaitinfo(&set, &si)) < 0)
                 continue;
         }
-        if (sig == SIGCONT && cfg->give_tty)
-            continue;   /* the parent says whether in the foreground or not */
-        if (sig == NR_SIG_FG || sig == NR_SIG_BG) {
-            /* nroot was resumed (fg or bg in the host shell) */
-            if (sig == NR_SIG_FG)
-                tcsetpgrp(STDIN_FILENO, pid);
-            kill(-pid, SIGCONT);
-            continue;
-        }
         if (sig != SIGCHLD) {
             kill(pid, sig);
             continue;
         }
         int status;
         pid_t w;
-        while ((w = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
+        while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
             if (w != pid)
                 continue;
-            if (WIFSTOPPED(status)) {
-                int ss = WSTOPSIG(status);
-                /* Ctrl-Z on a payload without job control of its own: stop
-                 * nroot too, so the host shell gets its prompt back */
-                if (cfg->give_tty && (ss == SIGTSTP || ss == SIGTTIN || ss == SIGTTOU)) {
-                    NrError st = { .code = ss };
-                    nr_sync_send(sync_fd, NR_SYNC_STOPPED, &st);
-                }
-                continue;
-            }
             /* #5: the status goes to the parent as a message, so that an
              * exit code of our own (125) is never mistaken for it; the rest
              * of the container dies with PID 1 */

@@ -212,3 +212,175 @@ void nr_pty_free(NrPty *p)
     close(p->master);
     free(p);
 }
+
+/* ---- without -t: the container's stdio through pipes ----
+ *
+ * The caller's own stdio (a terminal, above all) never enters the
+ * container, where a process could reopen it through /proc/PID/fd and
+ * keep it after nroot ended: nroot copies between it and pipes whose
+ * other ends are the container's stdin, stdout and stderr. */
+
+typedef struct Stream {
+    int  src, dst;
+    bool open;        /* src still read */
+    bool ours;        /* dst is the pipe to the container: closed after src's end */
+    int  slot_src, slot_dst;
+    Buf  buf;
+} Stream;
+
+struct NrRelay {
+    Stream s[3];      /* stdin -> container; container -> stdout; -> stderr */
+};
+
+NrRelay *nr_relay_new(int in, int out, int err)
+{
+    /* calloc: the buffers' pages are touched only when used */
+    NrRelay *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    r->s[0] = (Stream){ .src = STDIN_FILENO, .dst = in, .open = in >= 0, .ours = true };
+    r->s[1] = (Stream){ .src = out, .dst = STDOUT_FILENO, .open = out >= 0 };
+    r->s[2] = (Stream){ .src = err, .dst = STDERR_FILENO, .open = err >= 0 };
+    /* our own ends only: the caller's stdio may be shared and stays blocking */
+    const int ends[3] = { in, out, err };
+    for (int i = 0; i < 3; i++)
+        if (ends[i] >= 0)
+            fcntl(ends[i], F_SETFL, fcntl(ends[i], F_GETFL) | O_NONBLOCK);
+    return r;
+}
+
+int nr_relay_fill(NrRelay *r, struct pollfd *pfd, int first, int max)
+{
+    int n = first;
+    for (int i = 0; i < 3; i++) {
+        Stream *s = &r->s[i];
+        s->slot_src = s->slot_dst = -1;
+        if (n < max && s->open && s->buf.len < BUF_SIZE) {
+            s->slot_src = n;
+            pfd[n++] = (struct pollfd){ .fd = s->src, .events = POLLIN };
+        }
+        /* the container's stdin is watched even when there is nothing to
+         * write: once it closed its end, nroot stops reading the caller's */
+        if (n < max && s->dst >= 0 && (s->buf.len || s->ours)) {
+            s->slot_dst = n;
+            pfd[n++] = (struct pollfd){ .fd = s->dst, .events = s->buf.len ? POLLOUT : 0 };
+        }
+    }
+    return n - first;
+}
+
+static void stream_close_dst(Stream *s)
+{
+    if (s->ours && s->dst >= 0)
+        close(s->dst);
+    s->dst = -1;
+    s->buf.len = 0;
+}
+
+static void stream_read(Stream *s)
+{
+    ssize_t n = read(s->src, s->buf.data + s->buf.len, BUF_SIZE - s->buf.len);
+    if (n > 0)
+        s->buf.len += (size_t)n;
+    else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+        s->open = false;
+}
+
+static void stream_write(Stream *s)
+{
+    ssize_t w = write(s->dst, s->buf.data, s->buf.len);
+    if (w > 0) {
+        memmove(s->buf.data, s->buf.data + w, s->buf.len - (size_t)w);
+        s->buf.len -= (size_t)w;
+    } else if (w < 0 && errno != EINTR && errno != EAGAIN) {
+        /* nobody reads it any more: the caller's stdin is no longer read
+         * (the container closed its own), or the container's pipe is
+         * closed, so that its writer gets EPIPE (SIGPIPE) as it would
+         * have on nroot's stdout itself (`nroot exec C yes | head -1`) */
+        if (!s->ours && s->src >= 0) {
+            close(s->src);
+            s->src = -1;
+        }
+        s->open = false;
+        stream_close_dst(s);
+    }
+}
+
+void nr_relay_dispatch(NrRelay *r, const struct pollfd *pfd)
+{
+    for (int i = 0; i < 3; i++) {
+        Stream *s = &r->s[i];
+        if (s->slot_src >= 0 && pfd[s->slot_src].revents)
+            stream_read(s);
+        if (s->slot_dst >= 0 && (pfd[s->slot_dst].revents & (POLLERR | POLLHUP)) && s->ours) {
+            s->open = false;
+            stream_close_dst(s);
+        } else if (s->slot_dst >= 0 && pfd[s->slot_dst].revents)
+            stream_write(s);
+        if (s->ours && !s->open && !s->buf.len)
+            stream_close_dst(s);   /* the end of stdin: EOF in the container */
+    }
+}
+
+void nr_relay_free(NrRelay *r)
+{
+    if (!r)
+        return;
+    /* the command ended: the caller's stdin is not read any more, and what
+     * the command wrote is all in the pipes; whatever is still running in
+     * the container and holds them (a process started in the background)
+     * does not keep nroot */
+    stream_close_dst(&r->s[0]);
+    for (int i = 1; i < 3; i++) {
+        Stream *s = &r->s[i];
+        for (;;) {
+            if (s->buf.len && s->dst >= 0 && nr_write_all(s->dst, s->buf.data, s->buf.len) < 0)
+                s->dst = -1;
+            s->buf.len = 0;
+            if (!s->open)
+                break;
+            stream_read(s);
+            if (!s->buf.len && s->open)
+                break;   /* EAGAIN: empty */
+        }
+        if (s->src >= 0)
+            close(s->src);
+    }
+    free(r);
+}
+
+int nr_relay_plan(const bool take[3], bool pty, bool input, int child[3], NrRelay **ret,
+                  NrError *err)
+{
+    int ends[3] = { -1, -1, -1 };
+    for (int fd = 0; fd < 3; fd++)
+        child[fd] = -1;
+    for (int fd = 0; fd < 3; fd++) {
+        int p[2];
+        if (!take[fd])
+            continue;
+        if (pty || (fd == 0 && !input)) {
+            if ((child[fd] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+                nr_error_errno(err, "cannot open /dev/null");
+                goto fail;
+            }
+        } else if (pipe2(p, O_CLOEXEC) < 0) {
+            nr_error_errno(err, "pipe");
+            goto fail;
+        } else {
+            child[fd] = fd == 0 ? p[0] : p[1];
+            ends[fd] = fd == 0 ? p[1] : p[0];
+        }
+    }
+    *ret = ends[0] >= 0 || ends[1] >= 0 || ends[2] >= 0 ? nr_relay_new(ends[0], ends[1], ends[2]) : NULL;
+    return 0;
+fail:
+    for (int fd = 0; fd < 3; fd++) {
+        if (child[fd] >= 0)
+            close(child[fd]);
+        if (ends[fd] >= 0)
+            close(ends[fd]);
+        child[fd] = -1;
+    }
+    return -1;
+}

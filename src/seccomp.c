@@ -13,11 +13,9 @@
  *   - the program is recorded in the container's runtime directory, where
  *     `nroot exec` finds the very filter its container runs under.
  *
- * A second, small filter refuses TIOCSTI and TIOCLINUX, so a payload that
- * shares the caller's terminal cannot type commands into the host shell.
- * It is loaded whatever the profile (unconfined too) wherever the kernel
- * still allows TIOCSTI (dev.tty.legacy_tiocsti, Linux 6.2+) and a terminal
- * is reachable. */
+ * No filter is needed for TIOCSTI: the caller's terminal never reaches the
+ * container (nroot relays it through pipes, or -t gives the container a
+ * terminal of its own), so the command can only type into its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -285,55 +283,8 @@ int nr_seccomp_recorded(NrRunConfig *cfg, const char *rt_dir, NrError *err)
 
 /* ---- in the payload, the last step before exec ---- */
 
-static bool tiocsti_allowed(void)
-{
-    char v[8];
-    /* absent before 6.2, where TIOCSTI is always allowed */
-    nr_read_line("/proc/sys/dev/tty/legacy_tiocsti", v, sizeof v);
-    return strcmp(v, "0") != 0;
-}
-
-static bool terminal_reachable(void)
-{
-    for (int fd = 0; fd < 3; fd++)
-        if (isatty(fd))
-            return true;
-    int t = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (t < 0)
-        return false;
-    close(t);
-    return true;
-}
-
-static int load_terminal_filter(NrError *err)
-{
-    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    if (!ctx)
-        return nr_error_msg(err, "cannot create a seccomp filter");
-    /* compat ABIs reach the same ioctls */
-    seccomp_arch_add(ctx, SCMP_ARCH_X86);
-    seccomp_arch_add(ctx, SCMP_ARCH_X32);
-    int rc = 0;
-    static const unsigned long blocked[] = { TIOCSTI, TIOCLINUX };
-    for (size_t i = 0; rc == 0 && i < sizeof blocked / sizeof blocked[0]; i++)
-        /* the request is an int: only its low 32 bits count */
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, blocked[i]));
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
-    if (rc < 0) {
-        errno = -rc;
-        return nr_error_errno(err, "cannot load the seccomp filter");
-    }
-    return 0;
-}
-
 int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err)
 {
-    /* first: a profile may forbid seccomp() itself */
-    if (terminal_reachable() && tiocsti_allowed() && load_terminal_filter(err) < 0)
-        return -1;
     if (!cfg->seccomp)
         return 0;
     struct sock_fprog prog = { .len = (unsigned short)cfg->seccomp->n, .filter = cfg->seccomp->insns };

@@ -247,12 +247,31 @@ void nr_close_fds_except(int keep)
     nr_close_range_except(3U, &keep, 1);
 }
 
-void nr_tty_take_foreground(void)
+void nr_stdio_fill(void)
 {
-    /* from a background group tcsetpgrp raises SIGTTOU unless it is ignored */
-    void (*old)(int) = signal(SIGTTOU, SIG_IGN);
-    tcsetpgrp(STDIN_FILENO, getpgrp());
-    signal(SIGTTOU, old);
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            /* lands on the lowest free fd: this one */
+            int n = open("/dev/null", O_RDWR);
+            if (n >= 0 && n != fd)
+                close(n);
+        }
+}
+
+int nr_keyring_new_session(NrError *err)
+{
+    /* KEYCTL_JOIN_SESSION_KEYRING (1) with no name: a fresh anonymous
+     * session keyring, so the caller's keys cannot be searched or read.
+     * ENOSYS: a kernel without keys; EPERM: a seccomp filter above nroot
+     * (docker's, podman's) forbids keyctl to this whole process tree. */
+    if (syscall(SYS_keyctl, 1, NULL, 0, 0, 0) < 0 && errno != ENOSYS && errno != EPERM) {
+        nr_error_errno(err, "cannot give the container a session keyring of its own");
+        if (errno == EDQUOT)
+            nr_error_hint(err, "the user's key quota is used up: see kernel.keys.maxkeys and "
+                          "kernel.keys.maxbytes ('man 7 keyrings')");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- key=value files: one pair a line, "\n" and "\\" escaped ---- */

@@ -1,11 +1,11 @@
 #!/usr/bin/env bats
-# terminal.bats — nroot on a real terminal (tmux).  With -i and no -t, an
-# interactive shell inside gets the host terminal's foreground, so Ctrl-C
-# and job control act inside the container and not on nroot; Ctrl-Z on a
-# command without job control stops nroot like any job, and fg resumes it.
-# With -t the container has a terminal of its own, relayed by nroot with
-# the host terminal in raw mode: its size follows the window, Ctrl-C
-# reaches the command, and the host terminal's mode is restored however
+# terminal.bats — nroot on a real terminal (tmux).  Without -t the host
+# terminal never enters the container: nroot relays it through pipes
+# (stdin only with -i), Ctrl-C and Ctrl-Z act on nroot, which forwards
+# SIGINT to the command and stops like any job (fg resumes it).  With -t
+# the container has a terminal of its own, relayed by nroot with the host
+# terminal in raw mode: its size follows the window, Ctrl-C and job
+# control act inside, and the host terminal's mode is restored however
 # nroot ends.
 
 load helpers
@@ -70,23 +70,23 @@ teardown() {
     return 0
 }
 
-@test "terminal: Ctrl-C interrupts the foreground job inside, not nroot" {
+@test "terminal: -i without -t: the command reads pipes, Ctrl-C reaches it as SIGINT through nroot" {
     tmux_setup
-    shell_inside -i
-    keys 'sleep 1000' Enter
-    sleep 0.3
+    keys "$NROOT run -q -i $IMG sh -c 'trap \"echo got-int; exit 7\" INT; for f in 0 1 2; do readlink /proc/self/fd/\$f; done; read line; echo line-\$line; while :; do sleep 0.1; done'" Enter
+    wait_for 50 screen_has '^pipe:' || { screen; fail "no output"; }
+    [ "$(screen_count '^pipe:')" = 3 ] || { screen; fail "the container's stdio is not three pipes"; }
+    keys 'typed' Enter
+    wait_for 50 screen_has 'line-typed' || { screen; fail "the keystrokes did not reach the command"; }
     keys C-c
-    keys 'echo inside-still-$((6*7))' Enter
-    wait_for 50 screen_has 'inside-still-42' || { screen; fail "the shell inside did not survive Ctrl-C"; }
-    keys 'exit 7' Enter
+    wait_for 50 screen_has 'got-int' || { screen; fail "Ctrl-C did not reach the command"; }
     host_prompt
     keys 'echo "rc=$?"' Enter
     wait_for 50 screen_has 'rc=7' || { screen; fail "exit status lost"; }
 }
 
-@test "terminal: job control works in a shell inside" {
+@test "terminal: -it: job control works in a shell inside" {
     tmux_setup
-    shell_inside -i
+    shell_inside -it
     keys 'sleep 1000' Enter
     sleep 0.3
     keys C-z
@@ -212,12 +212,12 @@ teardown() {
     wait_for 50 screen_has 'read=[1-9][0-9]* line=$' || { screen; fail "stdin reached the command without -i"; }
 }
 
-@test "terminal: -i in the background: reading the terminal stops the container, not the shell's input" {
+@test "terminal: -i in the background: reading the terminal stops nroot, not the shell's input" {
     tmux_setup
     keys "$NROOT run -q -i $IMG sh -c 'read line; echo got-\$line' &" Enter
     # bash reports the stop at its next prompt: ask until it does
     wait_for 25 eval "keys 'jobs' Enter; sleep 0.3; screen_has 'Stopped'" ||
-        { screen; fail "the background container was not stopped by SIGTTIN"; }
+        { screen; fail "the background nroot was not stopped by SIGTTIN"; }
     keys 'echo shell-reads-$((6*6))' Enter
     wait_for 50 screen_has 'shell-reads-36' || { screen; fail "the shell lost its input"; }
     keys 'fg' Enter
@@ -263,7 +263,7 @@ teardown() {
     assert_output alive
 }
 
-@test "terminal: exec -i without -t on a terminal: the command reads the host terminal" {
+@test "terminal: exec -i without -t on a terminal: the command reads keystrokes through nroot" {
     tmux_setup
     run_nroot 0 run -d --name box2 "$IMG" sleep 1000
     keys "$NROOT exec -i box2 sh -c 'read line; echo got-\$line'" Enter
