@@ -8,7 +8,7 @@
  * do not pay for loading it.
  *
  *   10.0.2.0/24, fd00::/64   the container's network
- *   10.0.2.2, fd00::2        the host (its loopback, unless disabled)
+ *   10.0.2.2, fd00::2        the host (its loopback only with --host-loopback)
  *   10.0.2.3, fd00::3        DNS, forwarded to the host's resolvers
  *   10.0.2.100, fd00::100    the container (set by net.c) */
 #include <arpa/inet.h>
@@ -191,7 +191,7 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
     /* only version-1 fields are set: any libslirp from 4.5 (slirp_add_hostxfwd) takes it */
     SlirpConfig c = { .version = 1, .in_enabled = true, .in6_enabled = true, .vprefix_len = 64,
                       .if_mtu = NR_SLIRP_MTU, .if_mru = NR_SLIRP_MTU,
-                      .disable_host_loopback = cfg->no_host_loopback,
+                      .disable_host_loopback = !cfg->host_loopback,
                       .vhostname = cfg->hostname ? cfg->hostname : cfg->cid };
     inet_pton(AF_INET, "10.0.2.0", &c.vnetwork);
     inet_pton(AF_INET, "255.255.255.0", &c.vnetmask);

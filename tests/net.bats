@@ -82,17 +82,20 @@ publish_httpd() {   # SPEC HOSTPORT
     assert_output "nameserver 10.0.2.3"
 }
 
-@test "net: a service on the host's loopback is reachable at 10.0.2.2" {
+@test "net: --host-loopback: a service on the host's loopback is reachable at 10.0.2.2" {
     need_tun
     serve_on_host_loopback
-    nrun "$IMG" wget -q -O - "http://10.0.2.2:$HOST_PORT/"
+    nrun --host-loopback "$IMG" wget -q -O - "http://10.0.2.2:$HOST_PORT/"
     assert_output from-the-host
 }
 
-@test "net: --no-host-loopback: 10.0.2.2 does not reach the host's loopback" {
+@test "net: by default (and with --no-host-loopback) 10.0.2.2 does not reach the host's loopback" {
     need_tun
     serve_on_host_loopback
     # (busybox wget may crash on the refused connection: any failure counts)
+    nrun "$IMG" sh -c "wget -q -T 3 -O - http://10.0.2.2:$HOST_PORT/ || echo refused"
+    refute_output --partial from-the-host
+    assert_output --partial refused
     nrun --no-host-loopback "$IMG" sh -c "wget -q -T 3 -O - http://10.0.2.2:$HOST_PORT/ || echo refused"
     refute_output --partial from-the-host
     assert_output --partial refused
