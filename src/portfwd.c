@@ -17,7 +17,9 @@
  * other user can bind the same port beside it and take the datagrams.
  *
  * Many connections: no fixed cap.  The tables grow; nroot's soft
- * RLIMIT_NOFILE is raised to the hard one (cmd-run.c).  When descriptors
+ * RLIMIT_NOFILE is raised to the hard one (cmd-run.c).  The sockets wait
+ * in an epoll set of their own, one entry of the loop's poll set, so an
+ * idle connection costs nothing per wake-up.  When descriptors
  * run short, nroot stops accepting (clients wait in the listen backlog)
  * until a connection ends, rather than accepting and resetting; an
  * unexpected EMFILE pauses accepting for RETRY_MS, never spins. */
@@ -30,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -51,14 +55,24 @@
 #define UDP_QUEUE      8          /* datagrams kept while PID 1 makes a flow's socket */
 #define UDP_BATCH      64
 #define FLOW_BUCKETS   2048
+#define EP_BATCH       256
+
+/* what an epoll event is for: the struct it is embedded in */
+typedef enum { TAG_LISTEN, TAG_HOST, TAG_CTR, TAG_FLOW } TagKind;
+typedef struct Tag {
+    TagKind  kind;
+    uint32_t armed;     /* the events registered; 0: not in the set */
+} Tag;
+#define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 typedef struct Listener {
+    Tag      tag;
+    uint32_t rev;       /* events of the last dispatch */
     int      fd;
     uint16_t ctr_port;
     bool     udp;
     bool     pktinfo;   /* bound to every address: answers go from the one the client used */
     int      family;
-    int      slot;      /* in the poll set of the last fill, or -1 */
 } Listener;
 
 typedef struct Half {
@@ -70,10 +84,11 @@ typedef struct Half {
 } Half;
 
 typedef struct Conn {
+    Tag      tag_host, tag_ctr;
+    uint32_t rev_host, rev_ctr;
     int      host, ctr;     /* ctr -1 while PID 1 has not answered */
     uint32_t id;
     Half     up, down;      /* host -> ctr, ctr -> host */
-    int      slot_host, slot_ctr;
 } Conn;
 
 typedef struct Dgram {
@@ -83,6 +98,8 @@ typedef struct Dgram {
 } Dgram;
 
 typedef struct Flow {
+    Tag          tag;
+    uint32_t     rev;
     struct Flow *prev, *next;   /* least recently used last */
     struct Flow *hnext;         /* hash chain */
     int          li;            /* its host socket */
@@ -98,13 +115,14 @@ typedef struct Flow {
     int64_t      last_ms;
     Dgram       *queue, **queue_tail;
     int          n_queued;
-    int          slot;
 } Flow;
 
 struct NrPortfwd {
     Listener listen[MAX_LISTEN];
     int      n_listen;
-    Conn    *conn;
+    int      ep;                     /* epoll: every socket below */
+    int      slot_ep;                /* its place in the poll set of the last fill */
+    Conn   **conn;
     size_t   n_conn, cap_conn;
     Half     spare_up, spare_down;   /* pipes made before an accept, so none is reset */
     bool     have_spare;
@@ -148,6 +166,19 @@ void nr_portfwd_poll_grow(struct pollfd **pfd, int *cap, int need)
     *cap = n;
 }
 
+/* ---- the epoll set ---- */
+
+/* register fd for `want` (0: take it out, so a hang-up cannot spin) */
+static void arm(NrPortfwd *f, Tag *t, int fd, uint32_t want)
+{
+    if (t->armed == want)
+        return;
+    struct epoll_event ev = { .events = want, .data.ptr = t };
+    int op = !want ? EPOLL_CTL_DEL : t->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(f->ep, op, fd, &ev) == 0 || op == EPOLL_CTL_DEL)
+        t->armed = want;
+}
+
 /* ---- binding ---- */
 
 static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr, bool any, NrError *err)
@@ -189,8 +220,8 @@ static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr
         errno = e;
         return -1;
     }
-    f->listen[f->n_listen++] = (Listener){ .fd = s, .ctr_port = p->ctr_port, .udp = p->udp,
-                                           .pktinfo = p->udp && any, .family = family, .slot = -1 };
+    f->listen[f->n_listen++] = (Listener){ .tag.kind = TAG_LISTEN, .fd = s, .ctr_port = p->ctr_port,
+                                           .udp = p->udp, .pktinfo = p->udp && any, .family = family };
     return 0;
 }
 
@@ -207,6 +238,11 @@ NrPortfwd *nr_portfwd_new(const NrRunConfig *cfg, NrError *err)
 {
     NrPortfwd *f = nr_xmalloc(sizeof *f);
     f->sync_fd = -1;
+    if ((f->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        nr_error_errno(err, "epoll_create1");
+        free(f);
+        return NULL;
+    }
     for (size_t i = 0; i < cfg->n_ports; i++) {
         const NrPort *p = &cfg->ports[i];
         int r;
@@ -311,13 +347,16 @@ static int half_open(Half *h)
 
 static void conn_drop(NrPortfwd *f, size_t i)
 {
-    Conn *c = &f->conn[i];
-    if (c->host >= 0)
-        close(c->host);
+    Conn *c = f->conn[i];
+    arm(f, &c->tag_host, c->host, 0);
+    if (c->ctr >= 0)
+        arm(f, &c->tag_ctr, c->ctr, 0);
+    close(c->host);
     if (c->ctr >= 0)
         close(c->ctr);
     half_close(&c->up);
     half_close(&c->down);
+    free(c);
     f->conn[i] = f->conn[--f->n_conn];
     f->retry_ms = 0;   /* a descriptor came free */
 }
@@ -362,9 +401,10 @@ static void accept_some(NrPortfwd *f, Listener *l)
             f->cap_conn = f->cap_conn ? 2 * f->cap_conn : 64;
             f->conn = xrealloc(f->conn, f->cap_conn * sizeof *f->conn);
         }
-        Conn *c = &f->conn[f->n_conn++];
-        *c = (Conn){ .host = s, .ctr = -1, .up = f->spare_up, .down = f->spare_down,
-                     .slot_host = -1, .slot_ctr = -1 };
+        Conn *c = nr_xmalloc(sizeof *c);
+        *c = (Conn){ .tag_host.kind = TAG_HOST, .tag_ctr.kind = TAG_CTR, .host = s, .ctr = -1,
+                     .up = f->spare_up, .down = f->spare_down };
+        f->conn[f->n_conn++] = c;
         f->have_spare = false;
         if (request(f, NR_SYNC_CONNECT, l->ctr_port, &c->id) < 0) {
             conn_drop(f, f->n_conn - 1);
@@ -373,7 +413,8 @@ static void accept_some(NrPortfwd *f, Listener *l)
     }
 }
 
-static void fill_conn(Conn *c, struct pollfd *pfd, int *n)
+/* wait for what each side can do next */
+static void arm_conn(NrPortfwd *f, Conn *c)
 {
     short he = 0, ce = 0;
     if (!c->up.eof && !c->up.full && c->up.queued < PIPE_SIZE)
@@ -384,11 +425,8 @@ static void fill_conn(Conn *c, struct pollfd *pfd, int *n)
         ce |= POLLIN;
     if (c->up.queued)
         ce |= POLLOUT;
-    /* nothing to wait for: not polled at all, so a hang-up cannot spin */
-    c->slot_host = *n;
-    pfd[(*n)++] = (struct pollfd){ .fd = he ? c->host : -1, .events = he };
-    c->slot_ctr = *n;
-    pfd[(*n)++] = (struct pollfd){ .fd = ce ? c->ctr : -1, .events = ce };
+    arm(f, &c->tag_host, c->host, (uint32_t)he);
+    arm(f, &c->tag_ctr, c->ctr, (uint32_t)ce);
 }
 
 /* socket -> pipe as far as it goes; -1 on a broken connection */
@@ -436,15 +474,14 @@ static int push(int to, Half *h)
 }
 
 /* false: the connection ended */
-static bool relay_conn(Conn *c, const struct pollfd *pfd)
+static bool relay_conn(Conn *c)
 {
-    if (c->slot_host < 0)
-        return true;
-    short hr = pfd[c->slot_host].revents, cr = pfd[c->slot_ctr].revents;
+    uint32_t hr = c->rev_host, cr = c->rev_ctr;
+    c->rev_host = c->rev_ctr = 0;
     int bad = 0;
-    if (hr & (POLLIN | POLLHUP | POLLERR))
+    if (hr & (EPOLLIN | EPOLLHUP | EPOLLERR))
         bad |= pull(c->host, &c->up);
-    if (cr & (POLLIN | POLLHUP | POLLERR))
+    if (cr & (EPOLLIN | EPOLLHUP | EPOLLERR))
         bad |= pull(c->ctr, &c->down);
     bad |= push(c->ctr, &c->up);
     bad |= push(c->host, &c->down);
@@ -501,6 +538,8 @@ static void flow_touch(NrPortfwd *f, Flow *w)
 static void flow_free(NrPortfwd *f, Flow *w)
 {
     lru_unlink(f, w);
+    if (w->ctr >= 0)
+        arm(f, &w->tag, w->ctr, 0);
     for (Flow **pp = &f->bucket[flow_hash(w->li, &w->peer, w->peer_len)]; *pp; pp = &(*pp)->hnext)
         if (*pp == w) {
             *pp = w->hnext;
@@ -527,9 +566,9 @@ static Flow *flow_new(NrPortfwd *f, int li, const struct sockaddr_storage *peer,
     if (!fds_left(f, 1))
         return NULL;
     Flow *w = nr_xmalloc(sizeof *w);
+    w->tag.kind = TAG_FLOW;
     w->li = li;
     w->ctr = -1;
-    w->slot = -1;
     memcpy(&w->peer, peer, len);
     w->peer_len = len;
     w->queue_tail = &w->queue;
@@ -671,17 +710,18 @@ void nr_portfwd_free(NrPortfwd *f)
 {
     if (!f)
         return;
-    for (int i = 0; i < f->n_listen; i++)
-        close(f->listen[i].fd);
     while (f->n_conn)
         conn_drop(f, f->n_conn - 1);
     free(f->conn);
     while (f->lru_head)
         flow_free(f, f->lru_head);
+    for (int i = 0; i < f->n_listen; i++)
+        close(f->listen[i].fd);
     if (f->have_spare) {
         half_close(&f->spare_up);
         half_close(&f->spare_down);
     }
+    close(f->ep);
     free(f);
 }
 
@@ -690,31 +730,19 @@ int nr_portfwd_fill(NrPortfwd *f, struct pollfd **pfd, int *cap, int first, int 
     int64_t now = now_ms();
     while (f->lru_tail && now - f->lru_tail->last_ms >= UDP_TIMEOUT_MS)
         flow_free(f, f->lru_tail);
-    nr_portfwd_poll_grow(pfd, cap, first + f->n_listen + 2 * (int)f->n_conn + (int)f->n_flows);
-    struct pollfd *p = *pfd;
-    int n = first;
+    /* what to wait for, in the epoll set: changes only, so idle costs nothing */
     bool tcp_ok = may_accept(f), udp_ok = f->sync_fd >= 0 && f->n_pending < MAX_PENDING;
     for (int i = 0; i < f->n_listen; i++) {
         Listener *l = &f->listen[i];
-        l->slot = -1;
-        if (l->udp ? udp_ok : tcp_ok) {
-            l->slot = n;
-            p[n++] = (struct pollfd){ .fd = l->fd, .events = POLLIN };
-        }
+        arm(f, &l->tag, l->fd, (l->udp ? udp_ok : tcp_ok) ? EPOLLIN : 0);
     }
-    for (size_t i = 0; i < f->n_conn; i++) {
-        Conn *c = &f->conn[i];
-        c->slot_host = c->slot_ctr = -1;
-        if (c->ctr >= 0)
-            fill_conn(c, p, &n);
-    }
-    for (Flow *w = f->lru_head; w; w = w->next) {
-        w->slot = -1;
-        if (w->ctr >= 0) {
-            w->slot = n;
-            p[n++] = (struct pollfd){ .fd = w->ctr, .events = POLLIN };
-        }
-    }
+    for (size_t i = 0; i < f->n_conn; i++)
+        if (f->conn[i]->ctr >= 0)
+            arm_conn(f, f->conn[i]);
+    /* the loop waits for the epoll set as one fd */
+    nr_portfwd_poll_grow(pfd, cap, first + 1);
+    f->slot_ep = first;
+    (*pfd)[first] = (struct pollfd){ .fd = f->ep, .events = POLLIN };
     /* wake for the oldest flow's end, and after a pause */
     int64_t wake = -1;
     if (f->lru_tail)
@@ -726,13 +754,28 @@ int nr_portfwd_fill(NrPortfwd *f, struct pollfd **pfd, int *cap, int first, int 
         if (*timeout_ms < 0 || ms < *timeout_ms)
             *timeout_ms = ms;
     }
-    return n - first;
+    return 1;
 }
 
 void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd)
 {
+    if (!(pfd[f->slot_ep].revents & POLLIN))
+        return;
+    /* first note every event on its owner: nothing is freed meanwhile */
+    struct epoll_event ev[EP_BATCH];
+    int n = epoll_wait(f->ep, ev, EP_BATCH, 0);
+    for (int i = 0; i < n; i++) {
+        Tag *t = ev[i].data.ptr;
+        switch (t->kind) {
+        case TAG_LISTEN: OWNER(t, Listener, tag)->rev |= ev[i].events; break;
+        case TAG_HOST:   OWNER(t, Conn, tag_host)->rev_host |= ev[i].events; break;
+        case TAG_CTR:    OWNER(t, Conn, tag_ctr)->rev_ctr |= ev[i].events; break;
+        case TAG_FLOW:   OWNER(t, Flow, tag)->rev |= ev[i].events; break;
+        }
+    }
     for (size_t i = 0; i < f->n_conn;) {
-        if (relay_conn(&f->conn[i], pfd))
+        Conn *c = f->conn[i];
+        if (!(c->rev_host | c->rev_ctr) || relay_conn(c))
             i++;
         else
             conn_drop(f, i);   /* the last one moved to i */
@@ -740,13 +783,17 @@ void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd)
     /* from the oldest: a flow touched here moves to the head, not seen again */
     for (Flow *w = f->lru_tail, *prev; w; w = prev) {
         prev = w->prev;
-        if (w->slot >= 0 && (pfd[w->slot].revents & (POLLIN | POLLERR)))
+        if (w->rev) {
+            w->rev = 0;
             from_container(f, w);
+        }
     }
+    /* last: a new flow may evict an old one */
     for (int i = 0; i < f->n_listen; i++) {
         Listener *l = &f->listen[i];
-        if (l->slot < 0 || !(pfd[l->slot].revents & (POLLIN | POLLERR)))
+        if (!l->rev)
             continue;
+        l->rev = 0;
         if (l->udp)
             from_clients(f, i);
         else
@@ -760,7 +807,7 @@ void nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg)
     if (f->n_pending > 0)
         f->n_pending--;
     for (size_t i = 0; i < f->n_conn; i++) {
-        Conn *c = &f->conn[i];
+        Conn *c = f->conn[i];
         if (c->id != id || c->ctr >= 0)
             continue;
         if (msg->fd < 0)
@@ -777,6 +824,7 @@ void nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg)
             return;
         }
         w->ctr = msg->fd;
+        arm(f, &w->tag, w->ctr, EPOLLIN);
         for (Dgram *d = w->queue, *nx; d; d = nx) {
             nx = d->next;
             to_container(w, d->data, d->len);
