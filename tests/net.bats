@@ -11,9 +11,13 @@ need_tun() {
         skip "/dev/net/tun is not read-writable by $(id -un)"
 }
 
-# a port number for this test, unlikely to be taken
+# a port number for this test, unlikely to be taken: below the ephemeral
+# range, where no client connection (or its TIME_WAIT) holds one
 port() {
-    echo $(( 20000 + ($$ * 13 + BATS_TEST_NUMBER * 101 + ${1:-0}) % 30000 ))
+    local lo span
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || lo=0
+    span=$(( ${lo:-0} > 12000 ? lo - 10000 : 30000 ))
+    echo $(( 10000 + ($$ * 13 + BATS_TEST_NUMBER * 101 + ${1:-0}) % span ))
 }
 
 # busybox httpd on the host serving DIR at ADDR:PORT, in the background

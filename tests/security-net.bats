@@ -292,9 +292,13 @@ globals()[cmd.replace('-', '_')](*args)
 EOF
 }
 
-# a port number for this test, unlikely to be taken
+# a port number for this test, unlikely to be taken: below the ephemeral
+# range, where no client connection (or its TIME_WAIT) holds one
 port() {
-    echo $(( 20000 + ($$ * 17 + BATS_TEST_NUMBER * 211 + ${1:-0}) % 30000 ))
+    local lo span
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || lo=0
+    span=$(( ${lo:-0} > 12000 ? lo - 10000 : 30000 ))
+    echo $(( 10000 + ($$ * 17 + BATS_TEST_NUMBER * 211 + ${1:-0}) % span ))
 }
 
 host_py() {
