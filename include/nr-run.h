@@ -49,7 +49,7 @@ typedef struct NrRunConfig {
     NrIdMap       map;
     NrNetMode     net;
     bool          net_given;    /* --net on the command line (else slirp falls back) */
-    bool          no_host_loopback;
+    bool          host_loopback;
     NrPort       *ports;
     size_t        n_ports;
     NrOverlayMode overlay;

@@ -22,6 +22,8 @@ enum {
     NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
     NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
     NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
+    NR_SYNC_CONNECT_UDP,/* parent -> PID 1: a connected UDP socket to port err.code, request
+                         * err.errnum; answered by NR_SYNC_CONNECTED */
     NR_SYNC_PTY,        /* PID 1 -> parent: the master of the container's terminal (-t) */
     NR_SYNC_NS,         /* PID 1 -> parent: namespace number err.code (nr-container.h) */
     NR_SYNC_STARTED,    /* PID 1 -> parent: the command was executed */

@@ -24,6 +24,7 @@ enum {
     OPT_PUBLISH = 'p', OPT_TTY = 't', OPT_INTERACTIVE = 'i',
     OPT_DETACH = 'd', OPT_ATTACH = 'a', OPT_ALL = 'a', OPT_FOLLOW = 'f', OPT_TIME = 't',
     OPT_OUTPUT = 'o',
+    OPT_HOST_LOOPBACK = 512,
 };
 
 
@@ -101,8 +102,11 @@ static const NrOption run_options[] = {
     { "publish",   OPT_PUBLISH,   "[IP:]HOSTPORT:PORT[/udp]", "Network",
       "forward HOSTPORT of the host (all addresses, or IP) to PORT of the container; "
       "tcp unless /udp (repeatable)", NULL },
+    { "host-loopback", OPT_HOST_LOOPBACK, NULL, "Network",
+      "with slirp: 10.0.2.2 (fd00::2) reaches the services on the host's loopback (off by "
+      "default)", NULL },
     { "no-host-loopback", OPT_NO_HOST_LOOPBACK, NULL, "Network",
-      "with slirp: 10.0.2.2 does not reach the host's loopback services", NULL },
+      "10.0.2.2 does not reach the host's loopback (the default)", NULL },
     OPT_QUIET_ENTRY("print no notices and no progress bar"),
     OPT_HELP_ENTRY,
 };
@@ -742,8 +746,9 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         return 0;
     case OPT_PUBLISH:
         return parse_port(cfg, arg, err);
+    case OPT_HOST_LOOPBACK:
     case OPT_NO_HOST_LOOPBACK:
-        cfg->no_host_loopback = true;
+        cfg->host_loopback = o->id == OPT_HOST_LOOPBACK;
         return 0;
     case OPT_SECURITY_OPT:
         return parse_security_opt(cfg, arg, err);
@@ -973,8 +978,8 @@ void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out)
         push_opt(out, "net", net[cfg->net]);
     for (size_t i = 0; i < cfg->n_ports; i++)
         push_opt(out, "publish", cfg->ports[i].spec);
-    if (cfg->no_host_loopback)
-        nr_strv_push(out, "--no-host-loopback");
+    if (cfg->host_loopback)
+        nr_strv_push(out, "--host-loopback");
     nr_strv_push(out, image_key);
     if (cfg->args) {
         nr_strv_push(out, "--");

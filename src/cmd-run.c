@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,6 +69,17 @@ static int run_child(void *data, int sync_fd, NrError *err)
     }
     free(root);
     nr_init_main(cfg, sync_fd);
+}
+
+/* nroot's soft RLIMIT_NOFILE up to the hard one: the relays of published
+ * ports and slirp's sockets hold a descriptor or more per connection */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 static void new_cid(char cid[13])
@@ -504,8 +516,12 @@ int nr_cmd_run(int argc, char **argv)
         finish_record(&cfg, NR_EXIT_FAILURE);
         return NR_EXIT_FAILURE;
     }
-    enum { MAX_POLL = 2 + 256 };
-    struct pollfd pfd[MAX_POLL] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
+    /* the poll set grows with the connections (slirp's, the ports') */
+    struct pollfd *pfd = NULL;
+    int cap = 0;
+    nr_portfwd_poll_grow(&pfd, &cap, 2);
+    pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+    pfd[1] = (struct pollfd){ .fd = sync_fd, .events = POLLIN };
     NrError cerr = { 0 };
     bool have_status = false, dead = false;
     int status = NR_EXIT_FAILURE;
@@ -515,18 +531,25 @@ int nr_cmd_run(int argc, char **argv)
     /* a peer that closes while nroot writes to it (a forwarded connection,
      * the tap) must give EPIPE, not end nroot */
     signal(SIGPIPE, SIG_IGN);
+    /* many connections need many descriptors: nroot's own limit only, the
+     * container (cloned above) keeps the one it was started with */
+    raise_nofile();
     if (ports)
         nr_portfwd_start(ports, sync_fd);
     while (!have_status && !dead) {
         int timeout = -1, n = 2;
         if (net)
-            n += nr_slirp_fill(net, pfd, 2, MAX_POLL, &timeout);
+            n += nr_slirp_fill(net, &pfd, &cap, 2, &timeout);
         if (ports)
-            n += nr_portfwd_fill(ports, pfd, n, MAX_POLL);
-        if (pty)
-            n += nr_pty_fill(pty, pfd, n, MAX_POLL);
-        if (relay)
-            n += nr_relay_fill(relay, pfd, n, MAX_POLL);
+            n += nr_portfwd_fill(ports, &pfd, &cap, n, &timeout);
+        if (pty) {
+            nr_portfwd_poll_grow(&pfd, &cap, n + 3);
+            n += nr_pty_fill(pty, pfd, n, cap);
+        }
+        if (relay) {
+            nr_portfwd_poll_grow(&pfd, &cap, n + 6);
+            n += nr_relay_fill(relay, pfd, n, cap);
+        }
         int pr = poll(pfd, (nfds_t)n, timeout);
         if (pr < 0 && errno != EINTR)
             break;
@@ -601,6 +624,7 @@ int nr_cmd_run(int argc, char **argv)
         }
     }
     close(sfd);
+    free(pfd);
     if (!have_status) {
         /* PID 1 died without a status: a setup failure (reported on the
          * socket) or a kill from outside */

@@ -336,9 +336,11 @@ static void serve_request(int sync_fd)
     }
     if (msg.fd >= 0)
         close(msg.fd);
-    if (msg.type != NR_SYNC_CONNECT)
+    if (msg.type != NR_SYNC_CONNECT && msg.type != NR_SYNC_CONNECT_UDP)
         return;
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* a published port's container end: TCP connecting, or UDP connected */
+    int type = msg.type == NR_SYNC_CONNECT ? SOCK_STREAM : SOCK_DGRAM;
+    int s = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)msg.err.code) };
     inet_pton(AF_INET, NR_SLIRP_GUEST, &to.sin_addr);
     if (s >= 0 && connect(s, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {

@@ -8,7 +8,7 @@
  * do not pay for loading it.
  *
  *   10.0.2.0/24, fd00::/64   the container's network
- *   10.0.2.2, fd00::2        the host (its loopback, unless disabled)
+ *   10.0.2.2, fd00::2        the host (its loopback only with --host-loopback)
  *   10.0.2.3, fd00::3        DNS, forwarded to the host's resolvers
  *   10.0.2.100, fd00::100    the container (set by net.c) */
 #include <arpa/inet.h>
@@ -34,8 +34,6 @@ static struct {
     void (*fill)(Slirp *, uint32_t *, SlirpAddPollCb, void *);
     void (*poll)(Slirp *, int, SlirpGetREventsCb, void *);
     void (*input)(Slirp *, const uint8_t *, int);
-    int (*add_hostxfwd)(Slirp *, const struct sockaddr *, socklen_t, const struct sockaddr *,
-                        socklen_t, int);
 } lib;
 
 #define MAX_TIMERS 16
@@ -52,8 +50,9 @@ struct NrSlirp {
     Slirp         *slirp;
     int            tap;
     Timer          timers[MAX_TIMERS];
-    struct pollfd *pfd;       /* the caller's array, during fill/poll */
-    int            first, n, max;
+    struct pollfd **pfd;      /* the caller's array, during fill/poll (it may grow) */
+    int           *cap;
+    int            first, n;
     uint8_t        frame[MAX_FRAME];
 };
 
@@ -78,7 +77,6 @@ static int load(NrError *err)
     SYM(fill, "slirp_pollfds_fill")
     SYM(poll, "slirp_pollfds_poll")
     SYM(input, "slirp_input")
-    SYM(add_hostxfwd, "slirp_add_hostxfwd")
 #undef SYM
     lib.handle = h;
     return 0;
@@ -138,8 +136,7 @@ static void cb_notify(void *opaque) { (void)opaque; }
 static int cb_add_poll(int fd, int events, void *opaque)
 {
     NrSlirp *s = opaque;
-    if (s->n >= s->max)
-        return -1;
+    nr_portfwd_poll_grow(s->pfd, s->cap, s->first + s->n + 1);
     short ev = 0;
     if (events & SLIRP_POLL_IN)
         ev |= POLLIN;
@@ -147,7 +144,7 @@ static int cb_add_poll(int fd, int events, void *opaque)
         ev |= POLLOUT;
     if (events & SLIRP_POLL_PRI)
         ev |= POLLPRI;
-    s->pfd[s->first + s->n] = (struct pollfd){ .fd = fd, .events = ev };
+    (*s->pfd)[s->first + s->n] = (struct pollfd){ .fd = fd, .events = ev };
     return s->n++;
 }
 
@@ -156,7 +153,7 @@ static int cb_get_revents(int idx, void *opaque)
     NrSlirp *s = opaque;
     if (idx < 0 || idx >= s->n)
         return 0;
-    short r = s->pfd[s->first + idx].revents;
+    short r = (*s->pfd)[s->first + idx].revents;
     int out = 0;
     if (r & POLLIN)
         out |= SLIRP_POLL_IN;
@@ -183,53 +180,6 @@ static const SlirpCb callbacks = {
     .notify = cb_notify,
 };
 
-/* ---- ports ---- */
-
-/* one forward: host address -> the container's address of the same family */
-static int forward(NrSlirp *s, const NrPort *p, int family, const void *addr, int flags)
-{
-    struct sockaddr_storage host = { 0 }, guest = { 0 };
-    socklen_t len;
-    if (family == AF_INET6) {
-        struct sockaddr_in6 *h = (struct sockaddr_in6 *)&host, *g = (struct sockaddr_in6 *)&guest;
-        h->sin6_family = g->sin6_family = AF_INET6;
-        h->sin6_port = htons(p->host_port);
-        g->sin6_port = htons(p->ctr_port);
-        memcpy(&h->sin6_addr, addr, sizeof h->sin6_addr);
-        inet_pton(AF_INET6, NR_SLIRP_GUEST6, &g->sin6_addr);
-        len = sizeof *h;
-        flags |= SLIRP_HOSTFWD_V6ONLY;
-    } else {
-        struct sockaddr_in *h = (struct sockaddr_in *)&host, *g = (struct sockaddr_in *)&guest;
-        h->sin_family = g->sin_family = AF_INET;
-        h->sin_port = htons(p->host_port);
-        g->sin_port = htons(p->ctr_port);
-        memcpy(&h->sin_addr, addr, sizeof h->sin_addr);
-        inet_pton(AF_INET, NR_SLIRP_GUEST, &g->sin_addr);
-        len = sizeof *h;
-    }
-    errno = 0;
-    return lib.add_hostxfwd(s->slirp, (struct sockaddr *)&host, len, (struct sockaddr *)&guest, len,
-                            flags);
-}
-
-static int publish(NrSlirp *s, const NrPort *p, NrError *err)
-{
-    int flags = p->udp ? SLIRP_HOSTFWD_UDP : 0, r;
-    if (p->host_family == AF_UNSPEC) {
-        /* every address: IPv4 to the container's IPv4, IPv6 (where the host
-         * has it) to its IPv6 */
-        struct in_addr any4 = { .s_addr = htonl(INADDR_ANY) };
-        r = forward(s, p, AF_INET, &any4, flags);
-        if (r == 0 && forward(s, p, AF_INET6, &in6addr_any, flags) < 0 && errno == EADDRINUSE)
-            r = -1;
-    } else if (p->host_family == AF_INET6)
-        r = forward(s, p, AF_INET6, &p->host_addr6, flags);
-    else
-        r = forward(s, p, AF_INET, &p->host_addr4, flags);
-    return r < 0 ? nr_port_error(p, errno, err) : 0;
-}
-
 /* ---- the stack ---- */
 
 NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
@@ -241,7 +191,7 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
     /* only version-1 fields are set: any libslirp from 4.5 (slirp_add_hostxfwd) takes it */
     SlirpConfig c = { .version = 1, .in_enabled = true, .in6_enabled = true, .vprefix_len = 64,
                       .if_mtu = NR_SLIRP_MTU, .if_mru = NR_SLIRP_MTU,
-                      .disable_host_loopback = cfg->no_host_loopback,
+                      .disable_host_loopback = !cfg->host_loopback,
                       .vhostname = cfg->hostname ? cfg->hostname : cfg->cid };
     inet_pton(AF_INET, "10.0.2.0", &c.vnetwork);
     inet_pton(AF_INET, "255.255.255.0", &c.vnetmask);
@@ -257,12 +207,9 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
         free(s);
         return NULL;
     }
-    /* TCP ports are nroot's own (portfwd.c); UDP goes through slirp */
-    for (size_t i = 0; i < cfg->n_ports; i++)
-        if (cfg->ports[i].udp && publish(s, &cfg->ports[i], err) < 0) {
-            nr_slirp_free(s);
-            return NULL;
-        }
+    /* published ports are nroot's own (portfwd.c), not slirp's hostfwd:
+     * its UDP socket has SO_REUSEADDR, which lets another user bind the
+     * same port and take the datagrams */
     return s;
 }
 
@@ -303,12 +250,12 @@ void nr_slirp_free(NrSlirp *s)
     free(s);
 }
 
-int nr_slirp_fill(NrSlirp *s, struct pollfd *pfd, int first, int max, int *timeout_ms)
+int nr_slirp_fill(NrSlirp *s, struct pollfd **pfd, int *cap, int first, int *timeout_ms)
 {
     s->pfd = pfd;
+    s->cap = cap;
     s->first = first;
     s->n = 0;
-    s->max = max - first;
     /* the tap first: frames from the container */
     cb_add_poll(s->tap, SLIRP_POLL_IN, s);
     uint32_t t = UINT32_MAX;
@@ -339,7 +286,7 @@ int nr_slirp_fill(NrSlirp *s, struct pollfd *pfd, int first, int max, int *timeo
 void nr_slirp_dispatch(NrSlirp *s, bool poll_error)
 {
     /* frames from the container, a batch per wake-up */
-    if (s->pfd[s->first].revents & POLLIN) {
+    if ((*s->pfd)[s->first].revents & POLLIN) {
         for (int i = 0; i < 64; i++) {
             ssize_t n = read(s->tap, s->frame, sizeof s->frame);
             if (n <= 0)
