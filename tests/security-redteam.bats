@@ -1,0 +1,43 @@
+#!/usr/bin/env bats
+# security-redteam.bats — issue 12, a second look as an attacker: what the
+# review's fixes themselves opened or left open.  Each test fails on the
+# baseline (b2b1341) or on the first integration of the fixes, and passes
+# after the fix named in it.
+
+load helpers
+
+# a detached container NAME with --cap-add=SYS_ADMIN and VOL at /vol:ro,
+# whose payload mounted a tmpfs of its own on /mnt
+start_sysadmin() {
+    local name=$1 vol=$2
+    nrun -d --name "$name" --net=none --cap-add=SYS_ADMIN -v "$vol:/vol:ro" "$IMG" \
+        sh -c 'mount -t tmpfs none /mnt && touch /mnt/payload-mount && exec sleep 600'
+    wait_for 50 "$NROOT" exec "$name" test -e /mnt/payload-mount
+}
+
+@test "security-redteam: --cap-add=SYS_ADMIN starts (the nested namespace is mapped while the payload is not dumpable)" {
+    nrun --net=none --cap-add=SYS_ADMIN "$IMG" sh -c 'cat /proc/self/uid_map | wc -l; id -u'
+    assert_line --index 1 0
+}
+
+@test "security-redteam: exec into a SYS_ADMIN container lands in the payload's locked namespaces" {
+    local vol=$BATS_TEST_TMPDIR/vol
+    mkdir -p "$vol"
+    echo orig >"$vol/f"
+    start_sysadmin lk "$vol"
+    # the command sees what the payload mounted: the same mount namespace
+    run_nroot 0 exec lk sh -c 'ls /mnt; readlink /proc/self/ns/mnt; readlink /proc/self/ns/user'
+    assert_line --index 0 payload-mount
+    local ns_cmd=("${lines[@]:1}")
+    run_nroot 0 exec lk sh -c 'p=$(pidof sleep); readlink /proc/$p/ns/mnt; readlink /proc/$p/ns/user'
+    assert_equal "${lines[*]}" "${ns_cmd[*]}"
+    # and its mounts are as locked as the payload's
+    run_nroot any exec lk sh -c '
+        mount -o remount,rw,bind /vol 2>/dev/null && echo remounted
+        umount /vol 2>/dev/null && echo unmounted
+        umount /proc/kcore 2>/dev/null && echo unmasked
+        echo changed 2>/dev/null >/vol/f && echo written
+        true'
+    refute_output --regexp 'remounted|unmounted|unmasked|written'
+    assert_equal "$(cat "$vol/f")" orig
+}
