@@ -41,3 +41,31 @@ start_sysadmin() {
     refute_output --regexp 'remounted|unmounted|unmasked|written'
     assert_equal "$(cat "$vol/f")" orig
 }
+
+# a reader that takes 64 KiB every 10 ms: nroot blocks on it, and a writer
+# in the container refills the pipe meanwhile
+slow_reader() {
+    python3 -c '
+import sys, time
+while sys.stdin.buffer.read1(65536):
+    time.sleep(0.01)'
+}
+
+@test "security-redteam: a process left writing in the container does not keep exec (pipes)" {
+    nrun -d --name w "$IMG" sleep 600
+    echo "\$ nroot exec w sh -c 'yes & sleep 0.3' | slow_reader"
+    local t0=$SECONDS
+    run -0 bash -c "timeout -k 1 10 '$NROOT' exec w sh -c 'yes & sleep 0.3' | { $(declare -f slow_reader); slow_reader; }; echo \${PIPESTATUS[0]}"
+    assert_output 0
+    [ $((SECONDS - t0)) -lt 5 ] || fail "exec took $((SECONDS - t0)) s after its command ended"
+}
+
+@test "security-redteam: a process left writing in the container does not keep exec -t" {
+    need_tool script
+    nrun -d --name w "$IMG" sleep 600
+    echo "\$ script -c 'nroot exec -t w sh -c \"trap \\\"\\\" HUP; yes & sleep 0.3\"' | slow_reader"
+    local t0=$SECONDS
+    run -0 bash -c "timeout -k 1 10 script -qec \"'$NROOT' exec -t w sh -c 'trap \\\"\\\" HUP; yes & sleep 0.3'\" /dev/null | { $(declare -f slow_reader); slow_reader; }; echo \${PIPESTATUS[0]}"
+    assert_output 0
+    [ $((SECONDS - t0)) -lt 5 ] || fail "exec -t took $((SECONDS - t0)) s after its command ended"
+}
