@@ -43,11 +43,13 @@ start_sysadmin() {
 }
 
 # a reader that takes 64 KiB every 10 ms: nroot blocks on it, and a writer
-# in the container refills the pipe meanwhile
+# in the container refills the pipe meanwhile.  It gives up after 8 s (the
+# writer in the container may outlive nroot, on b2b1341 it held the pipe).
 slow_reader() {
     python3 -c '
 import sys, time
-while sys.stdin.buffer.read1(65536):
+end = time.time() + 8
+while time.time() < end and sys.stdin.buffer.read1(65536):
     time.sleep(0.01)'
 }
 
@@ -68,4 +70,14 @@ while sys.stdin.buffer.read1(65536):
     run -0 bash -c "timeout -k 1 10 script -qec \"'$NROOT' exec -t w sh -c 'trap \\\"\\\" HUP; yes & sleep 0.3'\" /dev/null | { $(declare -f slow_reader); slow_reader; }; echo \${PIPESTATUS[0]}"
     assert_output 0
     [ $((SECONDS - t0)) -lt 5 ] || fail "exec -t took $((SECONDS - t0)) s after its command ended"
+}
+
+@test "security-redteam: ps shows bidirectional and invisible characters escaped" {
+    local rlo=$'\u202e' zwsp=$'\u200b'
+    nrun --name bidi "$IMG" true "evil${rlo}gpj.exe" "a${zwsp}b"
+    run_nroot 0 ps -a --no-trunc
+    assert_output --partial 'evil\u202egpj.exe'
+    assert_output --partial 'a\u200bb'
+    refute_output --partial "$rlo"
+    refute_output --partial "$zwsp"
 }
