@@ -16,8 +16,11 @@
 /* the namespaces `exec` joins, in the order it joins them: the user
  * namespace first (it grants the rights for the others), pid last (it
  * applies to children only) */
-enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_NS_PID, NR_NS_COUNT };
-extern const char *const nr_ns_names[NR_NS_COUNT];
+enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_NS_PID, NR_NS_COUNT,
+       /* --cap-add=SYS_ADMIN: the payload's nested user and mount
+        * namespaces (mounts.c), joined last, after pid */
+       NR_NS_NESTED_USER = NR_NS_COUNT, NR_NS_NESTED_MNT, NR_NS_SLOTS };
+extern const char *const nr_ns_names[NR_NS_SLOTS];
 
 typedef struct NrCtr {
     char    id[13];
@@ -35,7 +38,7 @@ typedef struct NrCtr {
     pid_t   pid;             /* nroot's */
     pid_t   init_pid;        /* the container's PID 1, as the host sees it */
     uint64_t pid_start, init_start;
-    int     ns_fd[NR_NS_COUNT];  /* fd numbers in nroot's table, -1 if none */
+    int     ns_fd[NR_NS_SLOTS];  /* fd numbers in nroot's table, -1 if none */
     bool    detached;
     bool    pty, interactive;
     char   *store_dir;       /* STORE/containers/<name>, NULL for unnamed */

@@ -165,10 +165,11 @@ NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);
 int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
 /* mounts.c: with SYS_ADMIN the payload gets a nested user and mount
  * namespace, in which every mount nroot made is locked by the kernel:
- * the payload's side (just after the fork) and PID 1's (writes its maps) */
+ * the payload's side (just after the fork) and PID 1's (writes its maps,
+ * passes both namespaces on to nroot over sync_fd for exec) */
 bool nr_mounts_lock_wanted(const NrRunConfig *cfg);
 int  nr_mounts_lock_enter(int sock, NrError *err);
-void nr_mounts_lock_map(pid_t pid, int sock);
+void nr_mounts_lock_map(pid_t pid, int sock, int sync_fd);
 /* open `path` inside the tree at rootfd, creating it (dir or file) if missing */
 int  nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err);
 /* does `path` exist inside the tree at rootfd (symlinks resolved inside it)? */

@@ -29,8 +29,9 @@
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
 #endif
 
-static const int ns_flags[NR_NS_COUNT] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
-                                           CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWPID };
+static const int ns_flags[NR_NS_SLOTS] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
+                                           CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWPID,
+                                           CLONE_NEWUSER, CLONE_NEWNS };
 
 /* parse a container command's options and check the count of operands
  * (max < 0: any); 1: --help was shown */
@@ -538,9 +539,9 @@ int nr_cmd_start(int argc, char **argv)
 /* ---- joining a running container (exec, export) ---- */
 
 /* the container's namespaces, from the fds its nroot keeps */
-static int open_namespaces(const NrCtr *c, int fds[NR_NS_COUNT], NrError *err)
+static int open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err)
 {
-    for (int i = 0; i < NR_NS_COUNT; i++)
+    for (int i = 0; i < NR_NS_SLOTS; i++)
         fds[i] = -1;
     nr_autoclose int nroot = nr_ctr_pidfd(c->pid, c->pid_start);
     if (nroot < 0)
@@ -555,6 +556,17 @@ static int open_namespaces(const NrCtr *c, int fds[NR_NS_COUNT], NrError *err)
             goto fail;
         }
     }
+    /* --cap-add=SYS_ADMIN: the payload's nested user and mount namespaces */
+    for (int i = NR_NS_COUNT; i < NR_NS_SLOTS; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->pid, c->ns_fd[i]);
+        if (c->ns_fd[i] >= 0 && ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+                                 ioctl(fds[i], NS_GET_NSTYPE) != ns_flags[i])) {
+            nr_error_errno(err, "cannot open the %s namespace of container '%s'", nr_ns_names[i],
+                           display_name(c));
+            goto fail;
+        }
+    }
     /* still the same nroot: the fds opened are its own */
     if (syscall(SYS_pidfd_send_signal, nroot, 0, NULL, 0) < 0) {
         nr_error_msg(err, "container '%s' ended", display_name(c));
@@ -562,7 +574,7 @@ static int open_namespaces(const NrCtr *c, int fds[NR_NS_COUNT], NrError *err)
     }
     return 0;
 fail:
-    for (int i = 0; i < NR_NS_COUNT; i++)
+    for (int i = 0; i < NR_NS_SLOTS; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     return -1;
@@ -628,7 +640,7 @@ static int container_config(const NrCtr *c, NrRunConfig *cfg, NrError *err)
  */
 typedef struct ExecJob {
     const NrRunConfig *cfg;
-    int                fds[NR_NS_COUNT];
+    int                fds[NR_NS_SLOTS];   /* the nested ones -1 unless SYS_ADMIN */
     int                stdio[3];   /* the joiner's 0-2: pipes to nroot, or /dev/null */
     int                sock;       /* the command's pid, GO; -t: the master */
     int                errfd;      /* a failure before the exec */
@@ -678,35 +690,40 @@ static _Noreturn void exec_join(ExecJob *j)
             nr_error_errno(&e, "cannot set up the command's stdio");
             exec_fail(j, &e);
         }
-    int keep[NR_NS_COUNT + 2], n = 0;
-    for (int i = 0; i < NR_NS_COUNT; i++)
-        keep[n++] = j->fds[i];
+    int keep[NR_NS_SLOTS + 2], n = 0;
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (j->fds[i] >= 0)
+            keep[n++] = j->fds[i];
     keep[n++] = j->sock;
     keep[n++] = j->errfd;
     qsort(keep, (size_t)n, sizeof *keep, cmp_int);
     nr_close_range_except(3U, keep, n);
     /* --net=host: the network is the host's, where this process is */
-    bool skip[NR_NS_COUNT];
-    for (int i = 0; i < NR_NS_COUNT; i++)
-        skip[i] = same_ns(j->fds[i], i);
-    /* user first (it grants the rights for the rest), pid last */
-    for (int i = NR_NS_USER; i < NR_NS_COUNT; i++) {
+    bool skip[NR_NS_SLOTS];
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        skip[i] = j->fds[i] < 0 || same_ns(j->fds[i], i);
+    /* user first (it grants the rights for the rest), pid after the others
+     * (it applies to children only); with SYS_ADMIN then the payload's
+     * nested user and mount namespaces, where the container's mounts are
+     * locked (mounts.c): the command gets no more than the payload has */
+    for (int i = NR_NS_USER; i < NR_NS_SLOTS; i++) {
         if (!skip[i] && setns(j->fds[i], ns_flags[i]) < 0) {
             nr_error_errno(&e, "cannot join the container's %s namespace", nr_ns_names[i]);
             exec_fail(j, &e);
         }
-        if (i != NR_NS_USER)
+        if (skip[i] || ns_flags[i] != CLONE_NEWUSER)
             continue;
         /* new credentials: the kernel reset both */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != j->nroot)
             _exit(NR_EXIT_FAILURE);
-        if (nr_keyring_new_session(&e) < 0)
+        if (i == NR_NS_USER && nr_keyring_new_session(&e) < 0)
             exec_fail(j, &e);
     }
-    for (int i = 0; i < NR_NS_COUNT; i++)
-        close(j->fds[i]);
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (j->fds[i] >= 0)
+            close(j->fds[i]);
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
@@ -770,6 +787,15 @@ int nr_cmd_exec(int argc, char **argv)
         nr_ctr_clear(&c);
         return fail(&err);
     }
+    /* with SYS_ADMIN only the payload's nested namespaces keep the mounts
+     * locked: an nroot that did not record them cannot exec safely */
+    if (nr_mounts_lock_wanted(&cfg) && (j.fds[NR_NS_NESTED_USER] < 0 || j.fds[NR_NS_NESTED_MNT] < 0)) {
+        nr_error_msg(&err, "container '%s' has --cap-add=SYS_ADMIN, but the namespaces where its "
+                     "mounts are locked are not known", display_name(&c));
+        nr_error_hint(&err, "stop it and start it again with this nroot");
+        nr_ctr_clear(&c);
+        return fail(&err);
+    }
     sigset_t set;
     sigemptyset(&set);
     static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
@@ -804,8 +830,9 @@ int nr_cmd_exec(int argc, char **argv)
     }
     close(sv[1]);
     close(ep[1]);
-    for (int i = 0; i < NR_NS_COUNT; i++)
-        close(j.fds[i]);
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (j.fds[i] >= 0)
+            close(j.fds[i]);
     for (int fd = 0; fd < 3; fd++)
         close(j.stdio[fd]);
     signal(SIGPIPE, SIG_IGN);
@@ -1015,7 +1042,7 @@ out:
 
 static int export_running(NrCtr *c, int out, NrError *err)
 {
-    int fds[NR_NS_COUNT];
+    int fds[NR_NS_SLOTS];   /* the outer ones: the files as the layer has them */
     if (open_namespaces(c, fds, err) < 0)
         return -1;
     int sv[2];
@@ -1042,8 +1069,9 @@ static int export_running(NrCtr *c, int out, NrError *err)
     while (a > 0 && waitpid(a, NULL, 0) < 0 && errno == EINTR)
         ;
     if (got != 1 || msg.fd < 0) {
-        for (int i = 0; i < NR_NS_COUNT; i++)
-            close(fds[i]);
+        for (int i = 0; i < NR_NS_SLOTS; i++)
+            if (fds[i] >= 0)
+                close(fds[i]);
         return nr_error_msg(err, "cannot enter the root of container '%s'", display_name(c));
     }
     fflush(NULL);
@@ -1056,8 +1084,9 @@ static int export_running(NrCtr *c, int out, NrError *err)
         }
         exec_export_helper(out, display_name(c), &e);
     }
-    for (int i = 0; i < NR_NS_COUNT; i++)
-        close(fds[i]);
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     close(msg.fd);
     int status = 0;
     while (b > 0 && waitpid(b, &status, 0) < 0 && errno == EINTR)

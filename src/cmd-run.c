@@ -422,7 +422,7 @@ static void write_live_state(const NrRunConfig *cfg, pid_t init_pid)
         PUT_NUM("init_start", nr_proc_start_time(init_pid));
         PUT_NUM("started", ctr.started);
         nr_kv_put(f, "detached", cfg->detach ? "1" : "0");
-        for (int i = 0; i < NR_NS_COUNT; i++) {
+        for (int i = 0; i < NR_NS_SLOTS; i++) {
             char key[32];
             snprintf(key, sizeof key, "ns_%s", nr_ns_names[i]);
             if (ctr.ns_fd[i] >= 0)
@@ -584,7 +584,7 @@ int nr_cmd_run(int argc, char **argv)
                 }
                 close(msg.fd);
             } else if (r == 1 && msg.type == NR_SYNC_NS && msg.fd >= 0 && msg.err.code >= 0 &&
-                       msg.err.code < NR_NS_COUNT && ctr.ns_fd[msg.err.code] < 0) {
+                       msg.err.code < NR_NS_SLOTS && ctr.ns_fd[msg.err.code] < 0) {
                 ctr.ns_fd[msg.err.code] = msg.fd;   /* kept for exec until nroot ends */
             } else if (r == 1 && msg.fd >= 0)
                 close(msg.fd);

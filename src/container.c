@@ -30,7 +30,8 @@
 #include "nr-store.h"
 #include "nr-userns.h"
 
-const char *const nr_ns_names[NR_NS_COUNT] = { "user", "mnt", "uts", "ipc", "net", "cgroup", "pid" };
+const char *const nr_ns_names[NR_NS_SLOTS] = { "user", "mnt", "uts", "ipc", "net", "cgroup", "pid",
+                                                "nested_user", "nested_mnt" };
 
 bool nr_ctr_name_valid(const char *name)
 {
@@ -57,7 +58,7 @@ void nr_ctr_clear(NrCtr *c)
     nr_strv_clear(&c->command);
     memset(c, 0, sizeof *c);
     c->exit_code = -1;
-    for (int i = 0; i < NR_NS_COUNT; i++)
+    for (int i = 0; i < NR_NS_SLOTS; i++)
         c->ns_fd[i] = -1;
 }
 
@@ -349,7 +350,7 @@ static void ctr_kv(void *data, const char *k, char *v)
     else if (strcmp(k, "interactive") == 0)
         ok = parse_bool(v, &c->interactive);
     else if (strncmp(k, "ns_", 3) == 0) {
-        for (int n = 0; n < NR_NS_COUNT; n++)
+        for (int n = 0; n < NR_NS_SLOTS; n++)
             if (strcmp(k + 3, nr_ns_names[n]) == 0 && (ok = parse_i64(v, 0, NR_FD_LIMIT, &i)))
                 c->ns_fd[n] = (int)i;
     }

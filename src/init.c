@@ -444,7 +444,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     int ep[2], lock[2] = { -1, -1 };
     NrError e = { 0 };
     if (pipe2(ep, O_CLOEXEC) < 0 ||
-        (nr_mounts_lock_wanted(cfg) && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, lock) < 0)) {
+        (nr_mounts_lock_wanted(cfg) && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lock) < 0)) {
         nr_error_errno(&e, "pipe");
         init_fail(sync_fd, &e);
     }
@@ -465,7 +465,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     if (lock[0] >= 0) {
         /* --cap-add=SYS_ADMIN: the payload's nested user namespace (mounts.c) */
         close(lock[1]);
-        nr_mounts_lock_map(pid, lock[0]);
+        nr_mounts_lock_map(pid, lock[0], sync_fd);
         close(lock[0]);
     }
     if (slave >= 0)

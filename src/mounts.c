@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 #include "nr-run.h"
+#include "nr-container.h"
+#include "nr-spawn.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -443,18 +446,39 @@ bool nr_mounts_lock_wanted(const NrRunConfig *cfg)
 }
 
 /* the payload, just forked: a nested user and mount namespace; PID 1, at
- * the other end of `sock`, writes the id maps */
+ * the other end of `sock`, writes the id maps and passes both namespaces
+ * on to nroot, for `nroot exec` to join */
 int nr_mounts_lock_enter(int sock, NrError *err)
 {
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
         return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot create the nested user namespace "
                               "that locks the container's mounts");
+    /* PID 1 can write our uid_map only while we are dumpable (a process
+     * that is not is owned by the host's root in /proc), as in runc's
+     * nsexec.  Nothing else can reach us meanwhile: the container's pid
+     * namespace holds only PID 1 and us until the container has started,
+     * and exec is refused until then. */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     int e = 0;
-    if (nr_write_all(sock, &e, sizeof e) < 0 || read(sock, &e, sizeof e) != (ssize_t)sizeof e)
+    ssize_t got = -1;
+    if (nr_write_all(sock, &e, sizeof e) == 0)
+        got = read(sock, &e, sizeof e);
+    int saved = errno;
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    errno = saved;
+    if (got != (ssize_t)sizeof e)
         return nr_error_errno(err, "--cap-add=SYS_ADMIN: the nested user namespace was not mapped");
     if (e) {
         errno = e;
         return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot map the nested user namespace");
+    }
+    static const struct { const char *path; int slot; } ns[] = {
+        { "/proc/self/ns/user", NR_NS_NESTED_USER }, { "/proc/self/ns/mnt", NR_NS_NESTED_MNT } };
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        nr_autoclose int fd = open(ns[i].path, O_RDONLY | O_CLOEXEC);
+        NrError which = { .code = ns[i].slot };
+        if (fd < 0 || nr_sync_send_fd_err(sock, NR_SYNC_NS, fd, &which) < 0)
+            return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot pass on the nested namespaces");
     }
     return 0;
 }
@@ -490,13 +514,25 @@ static int identity_map(pid_t pid, const char *which)
     return w == (ssize_t)len ? 0 : -1;
 }
 
-/* PID 1: map the payload's nested user namespace once it made it */
-void nr_mounts_lock_map(pid_t pid, int sock)
+/* PID 1: map the payload's nested user namespace once it made it, and
+ * hand its user and mount namespaces on to nroot (`sync_fd`): exec joins
+ * those, where the mounts are locked, not the container's outer ones */
+void nr_mounts_lock_map(pid_t pid, int sock, int sync_fd)
 {
     int e = 0;
     if (read(sock, &e, sizeof e) != (ssize_t)sizeof e)
         return;   /* the payload failed first: it says why */
     if (identity_map(pid, "uid_map") < 0 || identity_map(pid, "gid_map") < 0)
         e = errno ? errno : EPERM;
-    nr_write_all(sock, &e, sizeof e);
+    if (nr_write_all(sock, &e, sizeof e) < 0 || e)
+        return;
+    for (int i = 0; i < NR_NS_SLOTS - NR_NS_COUNT; i++) {
+        NrSyncMsg msg;
+        if (nr_sync_recv(sock, &msg) != 1)
+            return;   /* the payload says why */
+        if (msg.type == NR_SYNC_NS && msg.fd >= 0)
+            nr_sync_send_fd_err(sync_fd, NR_SYNC_NS, msg.fd, &msg.err);
+        if (msg.fd >= 0)
+            close(msg.fd);
+    }
 }

@@ -17,6 +17,10 @@
 #include "nr-util.h"
 
 #define BUF_SIZE (64 * 1024)
+/* what nroot still copies once the command ended: a terminal holds less
+ * than this (the kernel's tty buffers), so only a process left behind that
+ * keeps writing (`nroot exec -t C sh -c 'yes &'`) reaches it */
+#define DRAIN_MAX (1024 * 1024)
 
 typedef struct Buf {
     char   data[BUF_SIZE];
@@ -198,11 +202,16 @@ void nr_pty_free(NrPty *p)
         return;
     /* every process of the container is gone, so every slave fd is closed:
      * the master gives what is left, then EIO */
+    size_t drained = 0;
     for (int tries = 0; p->out_open || p->out.len; tries++) {
         struct pollfd pfd = { .fd = p->master, .events = POLLIN };
         if (p->out_open && p->out.len < BUF_SIZE && poll(&pfd, 1, 1000) <= 0)
             p->out_open = false;
+        if (drained > DRAIN_MAX)
+            p->out_open = false;   /* exec: what runs on in the container does not keep nroot */
+        size_t had = p->out.len;
         pull_master(p);
+        drained += p->out.len - had;
         size_t before = p->out.len;
         push_out(p);
         if (p->out.len && p->out.len == before && tries > 100)
@@ -333,15 +342,26 @@ void nr_relay_free(NrRelay *r)
     stream_close_dst(&r->s[0]);
     for (int i = 1; i < 3; i++) {
         Stream *s = &r->s[i];
+        /* what the command wrote is in the pipe now, FIONREAD bytes; a
+         * process it left running that holds the pipe and writes on
+         * (`nroot exec C sh -c 'yes &'`) would keep nroot here for ever */
+        int avail = 0;
+        if (!s->open || ioctl(s->src, FIONREAD, &avail) < 0 || avail < 0)
+            avail = 0;
+        size_t left = (size_t)avail;
         for (;;) {
             if (s->buf.len && s->dst >= 0 && nr_write_all(s->dst, s->buf.data, s->buf.len) < 0)
                 s->dst = -1;
             s->buf.len = 0;
-            if (!s->open)
+            if (!left || s->dst < 0)
                 break;
-            stream_read(s);
-            if (!s->buf.len && s->open)
-                break;   /* EAGAIN: empty */
+            ssize_t n = read(s->src, s->buf.data, left < BUF_SIZE ? left : BUF_SIZE);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            s->buf.len = (size_t)n;
+            left -= (size_t)n;
         }
         if (s->src >= 0)
             close(s->src);

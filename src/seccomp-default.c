@@ -12,9 +12,8 @@
  * the container shares the host's network.  io_uring is left out, as
  * podman does: a large kernel surface that programs can do without.
  *
- * TIOCSTI and TIOCLINUX are refused by a filter of their own, stacked on
- * this one (seccomp.c): libseccomp cannot allow ioctl and refuse two of
- * its requests in one filter. */
+ * TIOCSTI needs no rule: the caller's terminal never reaches the
+ * container (seccomp.c). */
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>

@@ -382,6 +382,16 @@ static size_t utf8_len(const unsigned char *p, uint32_t *ret_cp)
     return n;
 }
 
+/* characters that show nothing themselves but change how the rest of a
+ * line is shown: the bidirectional controls (a name with U+202E is read
+ * right to left: "Trojan Source") and the invisible ones (zero width
+ * spaces and joiners, word joiner, BOM) */
+static bool invisible(uint32_t cp)
+{
+    return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 void nr_escape_put(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -399,7 +409,9 @@ void nr_escape_put(FILE *f, const char *s)
                 n = 1;
             for (size_t i = 0; i < n; i++)
                 fprintf(f, "\\x%02x", p[i]);
-        } else
+        } else if (invisible(cp))
+            fprintf(f, "\\u%04x", (unsigned)cp);
+        else
             fwrite(p, 1, n, f);
         p += n;
     }
