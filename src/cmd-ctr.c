@@ -614,6 +614,12 @@ static _Noreturn void exec_child(const ExecJob *j)
 {
     NrError e = { 0 };
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* the parent may have died before the line above: then its end of the
+     * socket is closed (getppid cannot tell: the parent is outside the pid
+     * namespace this child is in) */
+    struct pollfd hup = { .fd = j->sock, .events = POLLRDHUP };
+    if (poll(&hup, 1, 0) > 0 && (hup.revents & (POLLHUP | POLLRDHUP)))
+        _exit(NR_EXIT_FAILURE);
     int slave = -1;
     if (join(j->fds, NR_NS_MNT, NR_NS_PID, &e) < 0)
         goto fail;
