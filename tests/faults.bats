@@ -609,7 +609,8 @@ figures() {
     t0=${EPOCHREALTIME/./}
     # all under one subreaper: a process any run left is reported
     run "$REAP" -1 5000 bash -c 'for ((i = 0; i < $1; i++)); do
-        "$2" run --net=none img /bin/true "$3" || { echo "run $i failed"; exit 1; }; done' sh "$n" "$NROOT" "$MARK"
+        "$2" run --net=none img /bin/true "$3" 2>"$4" || { echo "run $i failed: $(cat "$4")"; exit 1; }
+        done' sh "$n" "$NROOT" "$MARK" "$BATS_TEST_TMPDIR/run.err"
     t1=${EPOCHREALTIME/./}
     [ "$status" = 0 ] && [ "$output" = "exited 0" ] || fail "$output"
     after=$(figures)
