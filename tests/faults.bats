@@ -235,6 +235,7 @@ assert_store_consistent() {
     [ "$n_dirs" = "$n_ids" ] || fail "images/ holds $n_dirs trees, nroot images lists $n_ids"
     dangling=$(find "$STORE/by-file" "$STORE/names" -xtype l 2>/dev/null || true)
     [ -z "$dangling" ] || fail "dangling links: $dangling"
+    [ -z "${NO_PS:-}" ] || return 0
     run_unlocked ps -a --format json
     local up
     up=$(jq -r '.[] | select(.running) | .name // .id' <<<"$output")
@@ -294,6 +295,60 @@ report_trials() {
     assert_pruned
     assert_store_consistent
     report_trials import "$span"
+}
+
+# at every call that changes the file system: the kill lands exactly
+# between two steps (strace's fault injection: SIGKILL on entry to the Nth
+# of these calls, which then does not happen)
+@test "faults: SIGKILL at each file-system call of import and rmi leaves a consistent store" {
+    need_tool strace
+    # the store does not depend on the mode: one mode in the suite, every
+    # mode in bench/faults
+    [ -n "${NROOT_FAULT_TRIALS:-}" ] || skip_unless_mode subids
+    local calls=mkdir,mkdirat,rename,renameat,renameat2,symlink,symlinkat,unlink,unlinkat,rmdir,openat
+    local f=$BATS_TEST_TMPDIR/img.tar.gz n total op
+    cp "$IMAGES/rootfs.tar.gz" "$f"
+    for op in import rmi; do
+        # how many such calls an undisturbed run makes (nroot's own
+        # process: its helpers die with it)
+        # (the store as in every trial: made, holding no image, pruned)
+        run_unlocked import --name x "$f"
+        run_unlocked rmi x
+        run_unlocked prune
+        [ "$op" = rmi ] && run_unlocked import --name x "$f"
+        if [ "$op" = import ]; then
+            strace -qq -o "$BATS_TEST_TMPDIR/calls" -e trace="$calls" "$NROOT" import --name x "$f" >/dev/null
+        else
+            strace -qq -o "$BATS_TEST_TMPDIR/calls" -e trace="$calls" "$NROOT" rmi x >/dev/null
+        fi
+        total=$(wc -l <"$BATS_TEST_TMPDIR/calls")
+        [ "$total" -gt 5 ] || fail "strace saw $total calls"
+        # strace counts the calls of each name apart: "NAME N" for each call
+        local sc
+        while read -r sc n; do
+            [ "$op" = rmi ] && run_unlocked import --name x "$f"
+            local args=(import --name x "$f")
+            [ "$op" = rmi ] && args=(rmi x)
+            run "$REAP" -1 5000 strace -qq -o /dev/null -e trace="$calls" \
+                -e inject="$sc":signal=KILL:when="$n" "$NROOT" "${args[@]}"
+            [ "$status" = 0 ] || fail "$op killed at $sc call $n: processes left: $output"
+            # (a call a trial does not reach: the kill does not happen)
+            [[ $output == "exited 137"* ]] && KILLED=$((KILLED + 1))
+            LAST_DELAY="$sc call $n" LAST_RESULT=$op
+            assert_no_mount
+            NO_PS=1 assert_store_consistent
+            # the image is whole or absent, and imports at once; prune
+            # cleans what is left beside it
+            run_unlocked import --name x "$f"
+            run_unlocked run --net=none x cat /data/unchanged.txt
+            [ "$output" = original ] || fail "after $op killed at call $n: the image is not whole"
+            assert_pruned
+            run_unlocked rmi x
+        done < <(sed 's/(.*//' "$BATS_TEST_TMPDIR/calls" | awk '{ print $1, ++n[$1] }')
+        note "$op: $KILLED kills, one at each of its $total file-system calls"
+        [ $((KILLED * 2)) -ge "$total" ] || fail "only $KILLED of $total calls were reached"
+        KILLED=0
+    done
 }
 
 # ------------------------------------------------------------------- run --
