@@ -11,9 +11,9 @@
 # on the same name or image does not wait for a lock, and the store is
 # consistent; `nroot prune` then leaves no temporary file or directory.
 #
-# NROOT_FAULT_TRIALS (trials per operation, default 12) and NROOT_LOAD_RUNS
-# (sequential runs, default 1000 in mode subids, 200 in the others) are
-# raised by bench/faults; the figures are printed as TAP comments.
+# NROOT_FAULT_TRIALS (trials per operation, default 12; set, it also sweeps
+# rmi and every mode) and NROOT_LOAD_RUNS (sequential runs, default 200)
+# are raised by bench/faults; the figures are printed as TAP comments.
 
 load helpers
 
@@ -308,7 +308,9 @@ report_trials() {
     local calls=mkdir,mkdirat,rename,renameat,renameat2,symlink,symlinkat,unlink,unlinkat,rmdir,openat
     local f=$BATS_TEST_TMPDIR/img.tar.gz n total op
     cp "$IMAGES/rootfs.tar.gz" "$f"
-    for op in import rmi; do
+    local ops=(import)
+    [ -n "${NROOT_FAULT_TRIALS:-}" ] && ops+=(rmi)   # (bench/faults: rmi too)
+    for op in "${ops[@]}"; do
         # how many such calls an undisturbed run makes (nroot's own
         # process: its helpers die with it)
         # (the store as in every trial: made, holding no image, pruned)
@@ -653,8 +655,7 @@ figures() {
 }
 
 @test "load: many sequential runs leak no process, mount, directory, fd or store space" {
-    local n=${NROOT_LOAD_RUNS:-}
-    [ -n "$n" ] || { [ "$NROOT_TEST_MODE" = subids ] && n=1000 || n=200; }
+    local n=${NROOT_LOAD_RUNS:-200}
     cp "$IMAGES/rootfs.tar.gz" "$BATS_TEST_TMPDIR/img.tar.gz"
     run_unlocked import --name img "$BATS_TEST_TMPDIR/img.tar.gz"
     # warm: the first run makes the runtime directories
