@@ -300,7 +300,7 @@ report_trials() {
 # at every call that changes the file system: the kill lands exactly
 # between two steps (strace's fault injection: SIGKILL on entry to the Nth
 # of these calls, which then does not happen)
-@test "faults: SIGKILL at each file-system call of import and rmi leaves a consistent store" {
+@test "faults: SIGKILL at each file-system call of import, run and rmi leaves a consistent store" {
     need_tool strace
     # the store does not depend on the mode: one mode in the suite, every
     # mode in bench/faults
@@ -308,21 +308,20 @@ report_trials() {
     local calls=mkdir,mkdirat,rename,renameat,renameat2,symlink,symlinkat,unlink,unlinkat,rmdir,openat
     local f=$BATS_TEST_TMPDIR/img.tar.gz n total op
     cp "$IMAGES/rootfs.tar.gz" "$f"
-    local ops=(import)
+    local ops=(import run)
     [ -n "${NROOT_FAULT_TRIALS:-}" ] && ops+=(rmi)   # (bench/faults: rmi too)
+    local -A argv=([import]="import --name x $f" [run]="run --net=none x true" [rmi]="rmi x")
     for op in "${ops[@]}"; do
+        local args
+        read -ra args <<<"${argv[$op]}"
         # how many such calls an undisturbed run makes (nroot's own
         # process: its helpers die with it)
         # (the store as in every trial: made, holding no image, pruned)
         run_unlocked import --name x "$f"
         run_unlocked rmi x
         run_unlocked prune
-        [ "$op" = rmi ] && run_unlocked import --name x "$f"
-        if [ "$op" = import ]; then
-            strace -qq -o "$BATS_TEST_TMPDIR/calls" -e trace="$calls" "$NROOT" import --name x "$f" >/dev/null
-        else
-            strace -qq -o "$BATS_TEST_TMPDIR/calls" -e trace="$calls" "$NROOT" rmi x >/dev/null
-        fi
+        [ "$op" != import ] && run_unlocked import --name x "$f"
+        strace -qq -o "$BATS_TEST_TMPDIR/calls" -e trace="$calls" "$NROOT" "${args[@]}" >/dev/null 2>&1
         total=$(grep -cE '^[a-z0-9_]+\(' "$BATS_TEST_TMPDIR/calls")
         [ "$total" -gt 5 ] || fail "strace saw $total calls"
         # strace counts the calls of each name apart: "NAME N" for each call
@@ -330,9 +329,7 @@ report_trials() {
         mapfile -t points < <(grep -E '^[a-z0-9_]+\(' "$BATS_TEST_TMPDIR/calls" | sed 's/(.*//' | awk '{ print $1, ++n[$1] }')
         for point in "${points[@]}"; do
             sc=${point% *} n=${point#* }
-            [ "$op" = rmi ] && run_unlocked import --name x "$f"
-            local args=(import --name x "$f")
-            [ "$op" = rmi ] && args=(rmi x)
+            [ "$op" != import ] && run_unlocked import --name x "$f"
             run --separate-stderr "$REAP" -1 5000 strace -qq -o /dev/null -e trace="$calls" \
                 -e inject="$sc":signal=KILL:when="$n" "$NROOT" "${args[@]}"
             [ "$status" = 0 ] || fail "$op killed at $sc call $n: processes left: $output"
