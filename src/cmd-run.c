@@ -28,7 +28,6 @@ static NrCtr ctr;          /* this container, as recorded for ps, exec, start */
 static int notify_fd = -1; /* -d: the nroot in the foreground waits on this */
 static int state_fd = -1;  /* RT/containers/<id>/state, locked while it runs */
 static int ctr_lock = -1;  /* STORE/containers/<name>/lock, held while it runs */
-static int rt_lock = -1;   /* RT/containers/<id> itself, locked for this nroot's life */
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
@@ -206,6 +205,8 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
     snprintf(path, sizeof path, "%s/config", dir);
     return nr_ctr_write_config(path, &ctr, err);
 }
+
+static int rt_lock = -1;   /* RT/containers/<id> itself, locked for this nroot's life */
 
 /* RT/containers/<id>: the live state (and an unnamed container's config
  * and log); left over from a killed run of the same named container, it
