@@ -92,3 +92,6 @@ int  nr_ctr_remove(NrCtr *c, NrError *err);
 int  nr_ctr_remove_damaged(const char *name, NrError *err);
 /* remove RT/containers/<id> (no subordinate ids there) */
 void nr_ctr_remove_runtime(const char *dir);
+/* remove the runtime directories no container owns: those of runs killed
+ * before they wrote a config (`listed`: what nr_ctr_list found) */
+void nr_ctr_prune_runtime(const NrCtr *listed, size_t n);

@@ -331,6 +331,8 @@ int nr_cmd_prune(int argc, char **argv)
             nr_ctr_remove_runtime(ctrs[i].rt_dir);
             printf("Deleted container: %s\n", ctrs[i].id);
         }
+    /* and those of runs killed before they wrote a config */
+    nr_ctr_prune_runtime(ctrs, n_ctrs);
     if (access(store, F_OK) < 0) {
         nr_ctr_list_free(ctrs, n_ctrs);
         printf("Total reclaimed space: 0B\n");

@@ -232,26 +232,45 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
     return nr_ctr_write_config(path, &ctr, err);
 }
 
+static int rt_lock = -1;   /* RT/containers/<id> itself, locked for this nroot's life */
+
 /* RT/containers/<id>: the live state (and an unnamed container's config
  * and log); left over from a killed run of the same named container, it
- * is emptied */
+ * is emptied.  The directory itself is locked for as long as this nroot
+ * (or its forks) lives: a run killed before it wrote the config leaves an
+ * unlocked directory that nothing lists, and prune removes it
+ * (nr_ctr_prune_runtime) while holding that lock. */
 static int make_runtime_dir(const NrRunConfig *cfg, NrError *err)
 {
     const char *root = nr_ctr_runtime_root(err);
     if (!root)
         return -1;
     ctr.rt_dir = nr_strdup_printf("%s/%s", root, cfg->cid);
-    if (mkdir(ctr.rt_dir, 0700) < 0) {
-        if (errno != EEXIST)
-            return nr_error_errno(err, "cannot create '%s'", ctr.rt_dir);
-        static const char *const files[] = { "state", "state.tmp", "config", "config.tmp", "log" };
-        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-            char p[PATH_MAX];
-            snprintf(p, sizeof p, "%s/%s", ctr.rt_dir, files[i]);
-            unlink(p);
+    for (int tries = 0; tries < 200; tries++) {
+        if (mkdir(ctr.rt_dir, 0700) < 0) {
+            if (errno != EEXIST)
+                return nr_error_errno(err, "cannot create '%s'", ctr.rt_dir);
+            static const char *const files[] = { "state", "state.tmp", "config", "config.tmp", "log" };
+            for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+                char p[PATH_MAX];
+                snprintf(p, sizeof p, "%s/%s", ctr.rt_dir, files[i]);
+                unlink(p);
+            }
         }
+        int fd = open(ctr.rt_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return nr_error_errno(err, "cannot open '%s'", ctr.rt_dir);
+        struct stat a, b;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && stat(ctr.rt_dir, &b) == 0 &&
+            a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            rt_lock = fd;   /* held until exit */
+            return 0;
+        }
+        /* a prune is removing it: again, once it is gone */
+        close(fd);
+        usleep(10000);
     }
-    return 0;
+    return nr_error_msg(err, "'%s' stays locked by another nroot", ctr.rt_dir);
 }
 
 /* IMAGE is a key nroot recorded (`start`): resolved in the store only */

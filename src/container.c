@@ -821,3 +821,32 @@ int nr_ctr_remove_damaged(const char *name, NrError *err)
     close(lock);
     return rc;
 }
+
+void nr_ctr_prune_runtime(const NrCtr *listed, size_t n)
+{
+    NrError ignored = { 0 };
+    const char *rt = nr_ctr_runtime_root(&ignored);
+    DIR *d = rt ? opendir(rt) : NULL;
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        bool known = !is_id(de->d_name);
+        for (size_t i = 0; i < n && !known; i++)
+            known = strcmp(listed[i].id, de->d_name) == 0;
+        if (known)
+            continue;
+        /* its nroot locked it for life (cmd-run.c): unlocked, it is dead;
+         * removed under the lock, so a run that is just making it waits */
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            char path[PATH_MAX];
+            if (snprintf(path, sizeof path, "%s/%s", rt, de->d_name) < (int)sizeof path)
+                nr_ctr_remove_runtime(path);
+        }
+        close(fd);
+    }
+    closedir(d);
+}

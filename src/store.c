@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -140,10 +141,15 @@ static bool live_image_link(const char *store, const char *link, char *ret, size
     return access(info, F_OK) == 0;
 }
 
+/* the new link is made beside the old one as .tmpPID-NAME, then renamed
+ * over it: a dot name is never a name or a key, and prune removes those
+ * whose nroot was killed (nr_store_remove_dangling) */
 static int replace_link(const char *link, const char *dirname, NrError *err)
 {
     char tmp[PATH_MAX + 32], target[256];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", link, (int)getpid());
+    const char *base = strrchr(link, '/');
+    base = base ? base + 1 : link;
+    snprintf(tmp, sizeof tmp, "%.*s.tmp%d-%s", (int)(base - link), link, (int)getpid(), base);
     snprintf(target, sizeof target, "../images/%s", dirname);
     unlink(tmp);
     if (symlink(target, tmp) < 0 || rename(tmp, link) < 0) {
@@ -913,7 +919,7 @@ static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, s
         return;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || strstr(de->d_name, ".tmp"))
+        if (de->d_name[0] == '.')
             continue;
         char link[PATH_MAX], target[128];
         if (snprintf(link, sizeof link, "%s/%s", dir, de->d_name) >= (int)sizeof link ||
@@ -1101,8 +1107,14 @@ void nr_store_remove_dangling(const char *store)
             continue;
         struct dirent *de;
         while ((de = readdir(d))) {
-            if (de->d_name[0] == '.')
+            if (de->d_name[0] == '.') {
+                /* .tmpPID-NAME of a replace_link whose nroot was killed */
+                char *end;
+                long pid = strncmp(de->d_name, ".tmp", 4) == 0 ? strtol(de->d_name + 4, &end, 10) : 0;
+                if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+                    unlinkat(dirfd(d), de->d_name, 0);
                 continue;
+            }
             char link[PATH_MAX], target[128] = "", img[PATH_MAX];
             if (snprintf(link, sizeof link, "%s/%s", dir, de->d_name) >= (int)sizeof link)
                 continue;

@@ -181,6 +181,10 @@ static void count_warning(struct archive *w, NrCounts *c)
         c->warnings++;
 }
 
+/* 0, or 1 when reading failed (in's error), -1 when writing failed (out's).
+ * libarchive reports a failed write (ENOSPC, EDQUOT, EFBIG) as a mere
+ * warning and then extends the file to its size with a hole: the image
+ * would be stored with zeros instead of the data. */
 static int copy_data(struct archive *in, struct archive *out)
 {
     const void *buf;
@@ -189,11 +193,14 @@ static int copy_data(struct archive *in, struct archive *out)
     for (;;) {
         int r = archive_read_data_block(in, &buf, &size, &offset);
         if (r == ARCHIVE_EOF)
-            return ARCHIVE_OK;
+            return 0;
         if (r < ARCHIVE_WARN)
-            return r;
-        if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_WARN)
-            return ARCHIVE_FATAL;
+            return 1;
+        /* (a warning without errno is about the archive, e.g. data for a
+         * directory: ignored as before) */
+        r = archive_write_data_block(out, buf, size, offset);
+        if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && archive_errno(out) != 0))
+            return -1;
     }
 }
 
@@ -256,9 +263,16 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
         g_hash_table_add(l->links, g_strdup(rel));
     else if (g_hash_table_size(l->links))
         g_hash_table_remove(l->links, rel);
-    if (archive_entry_size(e) > 0 && copy_data(a, w) != ARCHIVE_OK) {
+    int c = archive_entry_size(e) > 0 ? copy_data(a, w) : 0;
+    if (c > 0) {
         const char *m = archive_error_string(a);
-        return nr_error_msg(err, "%s: entry '%s': %s", what, path, m ? m : archive_error_string(w));
+        return nr_error_msg(err, "%s: entry '%s': %s", what, path, m ? m : "read error");
+    }
+    if (c < 0) {
+        int en = archive_errno(w);
+        const char *m = archive_error_string(w);
+        return nr_error_msg(err, "%s: entry '%s': %s%s%s", what, path, m ? m : "write error",
+                            en > 0 ? ": " : "", en > 0 ? strerror(en) : "");
     }
     if (type == AE_IFREG)
         l->counts.bytes += (uint64_t)archive_entry_size(e);
