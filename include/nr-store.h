@@ -80,8 +80,10 @@ void nr_store_clean_tmp(const char *store, const NrIdMap *map);
 /* a cache link whose file is gone or changed (or whose image is gone) */
 bool nr_store_link_dead(const char *store, const char *key);
 int  nr_store_link_remove(const char *store, const char *key);
-/* remove names and cache links whose image is gone */
-void nr_store_remove_dangling(const char *store);
+/* remove names and cache links whose image is gone, and the temporary
+ * links of a killed nroot (all of them when the caller holds the store
+ * lock, `locked`) */
+void nr_store_remove_dangling(const char *store, bool locked);
 /* the disk space of a tree, in bytes (st_blocks) */
 uint64_t nr_store_du(const char *path);
 /* remove a tree that may hold files of subordinate ids (inside a user

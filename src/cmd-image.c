@@ -359,7 +359,7 @@ int nr_cmd_prune(int argc, char **argv)
             close(lock);
         return fail(&err);
     }
-    nr_store_remove_dangling(store);
+    nr_store_remove_dangling(store, lock >= 0);
     /* the images of named containers stay */
     for (size_t i = 0; i < n; i++) {
         NrStoreImage *m = &imgs[i];

@@ -142,8 +142,9 @@ static bool live_image_link(const char *store, const char *link, char *ret, size
 }
 
 /* the new link is made beside the old one as .tmpPID-NAME, then renamed
- * over it: a dot name is never a name or a key, and prune removes those
- * whose nroot was killed (nr_store_remove_dangling) */
+ * over it: a dot name is never a name or a key.  Every caller holds the
+ * store lock, so prune, which holds it too, removes those a killed nroot
+ * left (nr_store_remove_dangling) */
 static int replace_link(const char *link, const char *dirname, NrError *err)
 {
     char tmp[PATH_MAX + 32], target[256];
@@ -655,7 +656,13 @@ int nr_store_name_set(const char *store, const char *name, const char *dirname, 
     if (make_dirs(store, err) < 0)
         return -1;
     name_path(store, name, link, sizeof link);
-    return replace_link(link, dirname, err);
+    int lock = -1;
+    if (nr_store_lock(store, &lock, err) < 0)
+        return -1;
+    int rc = replace_link(link, dirname, err);
+    if (lock >= 0)
+        close(lock);
+    return rc;
 }
 
 int nr_store_name_remove(const char *store, const char *name, NrError *err)
@@ -1096,7 +1103,7 @@ bool nr_store_link_dead(const char *store, const char *key)
     return true;
 }
 
-void nr_store_remove_dangling(const char *store)
+void nr_store_remove_dangling(const char *store, bool locked)
 {
     static const char *const subs[] = { "by-file", "names" };
     for (size_t i = 0; i < 2; i++) {
@@ -1108,10 +1115,14 @@ void nr_store_remove_dangling(const char *store)
         struct dirent *de;
         while ((de = readdir(d))) {
             if (de->d_name[0] == '.') {
-                /* .tmpPID-NAME of a replace_link whose nroot was killed */
+                /* .tmpPID-NAME of a replace_link whose nroot was killed:
+                 * with the store lock held no replace_link is under way;
+                 * without one (a file system that cannot lock) only those
+                 * whose pid is gone, which a recycled pid can hide */
                 char *end;
                 long pid = strncmp(de->d_name, ".tmp", 4) == 0 ? strtol(de->d_name + 4, &end, 10) : 0;
-                if (pid > 0 && *end == '-' && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+                if (pid > 0 && *end == '-' &&
+                    (locked || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)))
                     unlinkat(dirfd(d), de->d_name, 0);
                 continue;
             }
