@@ -6,18 +6,7 @@
 load helpers
 
 teardown() {
-    # detached containers are no children of the test: stop them first
-    local id
-    for id in $("$NROOT" ps -q 2>/dev/null); do
-        timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
-    done
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm_tree "$BATS_TEST_TMPDIR"/*
-    return 0
+    teardown_containers
 }
 
 # ps as JSON, checked to be JSON, one field of container $1

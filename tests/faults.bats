@@ -149,17 +149,7 @@ setup() {
 }
 
 teardown() {
-    local id
-    for id in $("$NROOT" ps -q 2>/dev/null); do
-        timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
-    done
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm_tree "$BATS_TEST_TMPDIR"/*
-    return 0
+    teardown_containers
 }
 
 note() { echo "# $*" >&3; }

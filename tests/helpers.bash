@@ -57,6 +57,16 @@ teardown() {
     return 0
 }
 
+# the teardown of files that start detached containers: they are no
+# children of the test, so they are removed before the rest
+teardown_containers() {
+    local id
+    for id in $("$NROOT" ps -q 2>/dev/null); do
+        timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
+    done
+    teardown
+}
+
 # ----------------------------------------------------------------- modes --
 
 skip_unless_mode() {

@@ -271,16 +271,7 @@ PROBE_EOF
 }
 
 teardown() {
-    local p id
-    for id in $("$NROOT" ps -q 2>/dev/null); do
-        timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
-    done
-    for p in "${BG_PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm_tree "$BATS_TEST_TMPDIR"/*
-    return 0
+    teardown_containers
 }
 
 # a container named $1 whose command is `/probe ARGS...` (after $1 come

@@ -123,12 +123,17 @@ assert_no_controls() {
 # in a mount namespace of its own with a fresh /tmp (the real one is
 # shared with other users of this machine): sh -c SCRIPT, nroot as $N,
 # the store in /tmp/store.  Inside, the user is uid 0 and other users'
-# files show as nobody.
+# files show as nobody.  nroot's directory (which may itself be under
+# /tmp, as in a CI checkout) is bound on /mnt first, so the new /tmp does
+# not hide it; nroot finds nroot-unpack beside itself there.
 in_private_tmp() {
     PATH=$NROOT_TEST_SYS_PATH unshare -Urm true 2>/dev/null ||
         skip "unshare -Urm does not work here"
-    run --separate-stderr env -u XDG_RUNTIME_DIR N="$NROOT" NROOT_STORE=/tmp/store \
-        PATH=$NROOT_TEST_SYS_PATH unshare -Urm sh -euc "
+    local bindir
+    bindir=$(dirname "$(realpath "$NROOT")")
+    run --separate-stderr env -u XDG_RUNTIME_DIR N="/mnt/$(basename "$NROOT")" B="$bindir" \
+        NROOT_STORE=/tmp/store PATH=$NROOT_TEST_SYS_PATH unshare -Urm sh -euc "
+            mount --bind \"\$B\" /mnt
             mount -t tmpfs tmpfs /tmp
             cd /tmp
             $1"

@@ -7,16 +7,7 @@
 load helpers
 
 teardown() {
-    local p id
-    for id in $("$NROOT" ps -q 2>/dev/null); do
-        timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
-    done
-    for p in "${BG_PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    rm_tree "$BATS_TEST_TMPDIR"/*
-    return 0
+    teardown_containers
 }
 
 # a detached container NAME with --cap-add=SYS_ADMIN and VOL at /vol:ro,
