@@ -295,12 +295,16 @@ int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
     }
     if (setresgid(id.gid, id.gid, id.gid) < 0)
         return nr_error_errno(err, "cannot switch to gid %u", (unsigned)id.gid);
+    pid_t parent = getppid();
     if (setresuid(id.uid, id.uid, id.uid) < 0)
         return nr_error_errno(err, "cannot switch to uid %u", (unsigned)id.uid);
     /* a change of uid clears the parent-death signal and makes the process
-     * dumpable as fs.suid_dumpable says: both again, until the exec */
+     * dumpable as fs.suid_dumpable says: both again, until the exec; a
+     * parent (nroot exec's) that died in between left it reparented */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (getppid() != parent)
+        _exit(NR_EXIT_FAILURE);
     if (nr_caps_set(id.uid == 0 ? cfg->caps : 0, err) < 0)
         return -1;
     if (chdir(wd) < 0)
