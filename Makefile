@@ -65,7 +65,7 @@ all: nroot nroot-unpack
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
 FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS)
-ifneq ($(filter-out clean dist man demo deb rpm fuzz fuzz-replay fuzz-replay-build,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean dist man demo deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
 $(file >$(BUILD)/flags,$(FLAGS_NOW))

@@ -240,10 +240,22 @@ static void add_path(const char *path)
         closedir(d);
 }
 
+#ifdef NR_FUZZ_COVERAGE
+/* clang's profile runtime writes at exit, inside the sandbox: to a file
+ * opened before it (make fuzz-coverage) */
+int __llvm_profile_set_file_object(FILE *file, int merge);
+#endif
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         add_path(argv[i]);
+#ifdef NR_FUZZ_COVERAGE
+    const char *prof = getenv("NR_FUZZ_PROFILE");
+    FILE *pf = prof ? fopen(prof, "w+b") : NULL;
+    if (pf)
+        __llvm_profile_set_file_object(pf, 0);
+#endif
     if (__sanitizer_set_death_callback) {
         __sanitizer_set_death_callback(say_current);
     } else {
