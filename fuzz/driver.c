@@ -82,14 +82,20 @@ void nr_fuzz_sandbox(void)
         die("no_new_privs");
 }
 
+static int whiteouts;
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR)
         return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+    if (strncmp(path + ftw->base, ".wh.", 4) == 0) {
+        fprintf(stderr, "fuzz: a whiteout was written: '%s'\n", path);
+        whiteouts++;
+    }
     return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-void nr_fuzz_wipe_root(void)
+int nr_fuzz_wipe_root(void)
 {
     if (chdir("/") < 0)
         abort();
@@ -99,6 +105,7 @@ void nr_fuzz_wipe_root(void)
         abort();
     struct dirent *de;
     int left = 0;
+    whiteouts = 0;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
@@ -112,6 +119,7 @@ void nr_fuzz_wipe_root(void)
     closedir(d);
     if (left)
         abort();
+    return whiteouts;
 }
 
 int nr_fuzz_split(const uint8_t *data, size_t len, const char *sep, const uint8_t **parts,

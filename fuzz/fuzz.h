@@ -25,8 +25,10 @@ void nr_fuzz_one(const uint8_t *data, size_t len);
  * code write.  No /proc, no /dev, nodev,nosuid,noexec; exits if any step
  * fails, so a harness never runs unconfined. */
 void nr_fuzz_sandbox(void);
-/* remove everything under / (the sandbox's tmpfs) and check it is empty */
-void nr_fuzz_wipe_root(void);
+/* remove everything under / (the sandbox's tmpfs) and check it is empty;
+ * the number of files, links etc. (not directories) it found named .wh.*:
+ * whiteouts are applied, never written */
+int nr_fuzz_wipe_root(void);
 /* the input split at `sep`: up to `max` parts in parts[] and lens[]; the count */
 int nr_fuzz_split(const uint8_t *data, size_t len, const char *sep, const uint8_t **parts,
                   size_t *lens, int max);

@@ -4,8 +4,10 @@
  * compression), separated by the line "--nroot-layer--"; the first is
  * applied as layer 1 over the tree that base() makes (layer 0), the next
  * as layer 2 over both, and so on.  The sandbox's tmpfs root is the image,
- * emptied after every input. */
+ * emptied after every input.  A file, link or node named .wh.*
+ * left in the tree is a finding: whiteouts are applied, never written. */
 #include <archive.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 
 #include "fuzz.h"
 #include "nr-unpack.h"
+#include "tarfix.h"
 
 const bool nr_fuzz_sandboxed = true;
 
@@ -51,8 +54,14 @@ static void base(void)
         return;
 }
 
+static uint8_t copy[1 << 20];
+
 void nr_fuzz_one(const uint8_t *data, size_t len)
 {
+    if (len > sizeof copy)
+        return;
+    memcpy(copy, data, len);
+    data = copy;
     const uint8_t *parts[4];
     size_t lens[4];
     int n = nr_fuzz_split(data, len, SEP, parts, lens, 4);
@@ -63,6 +72,7 @@ void nr_fuzz_one(const uint8_t *data, size_t len)
         archive_read_support_format_tar(a);
         archive_read_support_format_gnutar(a);
         int rc = -1;
+        tarfix(copy + (parts[i] - copy), lens[i]);
         if (archive_read_open_memory(a, parts[i], lens[i]) == ARCHIVE_OK) {
             NrLayers l = { .owners = true, .index = i + 1 };
             NrError err = { 0 };
@@ -73,5 +83,6 @@ void nr_fuzz_one(const uint8_t *data, size_t len)
         if (rc < 0)
             break;   /* the import stops at a bad layer */
     }
-    nr_fuzz_wipe_root();
+    if (nr_fuzz_wipe_root() > 0)
+        abort();   /* a whiteout was written into the tree */
 }
