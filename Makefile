@@ -150,8 +150,9 @@ rpm:
 	rpmbuild -bb $(RPMFLAGS) --define '_topdir $(RPM_TOP)' packaging/rpm/nroot.spec
 	@ls $(RPM_TOP)/RPMS/*/*.rpm
 
-# afl++ harnesses (make fuzz) and the replay of their corpus (make fuzz-replay)
-include fuzz/fuzz.mk
+# afl++ harnesses (make fuzz) and the replay of their corpus (make fuzz-replay);
+# not in the package builds' copy of the tree (PKG_FILES), hence -include
+-include fuzz/fuzz.mk
 
 clean:
 	rm -rf $(BUILD) nroot nroot-unpack
