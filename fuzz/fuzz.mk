@@ -50,7 +50,8 @@ FUZZ_COV    := -fprofile-instr-generate -fcoverage-mapping -DNR_FUZZ_COVERAGE
 fuzz-coverage: $(FUZZ_NAMES:%=$(FUZZ_DIR)/cov-%)
 	@rm -f $(FUZZ_DIR)/cov-*.profraw
 	@for n in $(FUZZ_NAMES); do \
-		NR_FUZZ_PROFILE=$(FUZZ_DIR)/cov-$$n.profraw $(FUZZ_DIR)/cov-$$n \
+		LLVM_PROFILE_FILE=$(FUZZ_DIR)/cov-$$n.profraw NR_FUZZ_PROFILE=$(FUZZ_DIR)/cov-$$n.profraw \
+			$(FUZZ_DIR)/cov-$$n \
 			$$(echo '$(FUZZ_COV_IN)' | sed "s/NAME/$$n/g") \
 			>/dev/null 2>&1 || echo "replay $$n failed"; \
 	done
