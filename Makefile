@@ -66,7 +66,7 @@ all: nroot nroot-unpack
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
 FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS)
-ifneq ($(filter-out clean dist man demo deb rpm,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean dist man demo deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
 $(file >$(BUILD)/flags,$(FLAGS_NOW))
@@ -150,6 +150,10 @@ rpm:
 	tar -C $(RPM_TOP)/src -czf $(RPM_TOP)/SOURCES/nroot-$(VERSION).tar.gz nroot-$(VERSION)
 	rpmbuild -bb $(RPMFLAGS) --define '_topdir $(RPM_TOP)' packaging/rpm/nroot.spec
 	@ls $(RPM_TOP)/RPMS/*/*.rpm
+
+# afl++ harnesses (make fuzz) and the replay of their corpus (make fuzz-replay);
+# not in the package builds' copy of the tree (PKG_FILES), hence -include
+-include fuzz/fuzz.mk
 
 clean:
 	rm -rf $(BUILD) nroot nroot-unpack
