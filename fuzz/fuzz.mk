@@ -22,7 +22,7 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # the code under test of each harness (src/ files)
 FUZZ_SRC_layer    := unpack-layer util error
 FUZZ_SRC_whiteout := unpack-layer util error
-FUZZ_SRC_json     := unpack-image unpack unpack-layer sync util error
+FUZZ_SRC_json     := unpack-image unpack unpack-layer unpack-seccomp seccomp-compile sync util error
 FUZZ_SRC_kv       := container store userns spawn sync util error
 FUZZ_LIBS_layer    := $(UNPACK_LIBS)
 FUZZ_LIBS_whiteout := $(UNPACK_LIBS)
