@@ -48,6 +48,11 @@ setup() {
 }
 
 teardown() {
+    teardown_default
+}
+
+# what every test leaves: its background nroots and its files
+teardown_default() {
     local p
     for p in "${BG_PIDS[@]}"; do
         kill -9 "$p" 2>/dev/null
@@ -64,7 +69,7 @@ teardown_containers() {
     for id in $("$NROOT" ps -q 2>/dev/null); do
         timeout 20 "$NROOT" rm -f "$id" >/dev/null 2>&1
     done
-    teardown
+    teardown_default
 }
 
 # ----------------------------------------------------------------- modes --
