@@ -58,6 +58,9 @@ void  nr_read_line(const char *path, char *buf, size_t size);
 void  nr_close_range_except(unsigned first, const int *keep, int n);
 /* close every fd from 3 up except `keep` (-1: none) */
 void  nr_close_fds_except(int keep);
+/* every signal to its default action, none blocked: what a program
+ * nroot executes expects */
+void  nr_signals_default(void);
 /* fds 0, 1 and 2 that are closed are opened on /dev/null (so that no pipe
  * or socket made later lands on them) */
 void  nr_stdio_fill(void);

@@ -247,12 +247,7 @@ static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
  * container's namespaces).  Returns only on failure. */
 int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
 {
-    sigset_t none;
-    sigemptyset(&none);
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    nr_signals_default();
 
     if (payload_stdio(cfg, slave, err) < 0)
         return -1;

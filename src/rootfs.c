@@ -212,12 +212,7 @@ static _Noreturn void fuse_helper(pid_t nroot, int mntfd, const char *prog, cons
         for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
             close(fd);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    nr_signals_default();
     int user = ioctl(mntfd, NS_GET_USERNS);
     if (user < 0 || setns(user, CLONE_NEWUSER) < 0 || setns(mntfd, CLONE_NEWNS) < 0)
         _exit(NR_EXIT_FAILURE);

@@ -463,3 +463,13 @@ void nr_json_string(const char *s)
     }
     putchar('"');
 }
+
+void nr_signals_default(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
