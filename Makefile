@@ -46,14 +46,17 @@ ifeq ($(WERROR),1)
 BASE_CFLAGS += -Werror
 endif
 
-NROOT_SRCS  := src/main.c src/cli.c src/error.c src/util.c src/userns.c \
-               src/spawn.c src/sync.c src/store.c src/rootfs.c src/mounts.c src/init.c \
-               src/caps.c src/seccomp.c src/seccomp-default.c src/seccomp-compile.c src/net.c src/slirp.c src/portfwd.c src/pty.c src/container.c src/cmd-run.c src/cmd-image.c src/cmd-ctr.c src/cmd-info.c src/complete.c
-UNPACK_SRCS := src/unpack.c src/unpack-layer.c src/unpack-image.c src/unpack-seccomp.c \
-               src/seccomp-compile.c src/sync.c src/error.c src/util.c
+# The tree shows the process model (HACKING.md): every .c file of a folder
+# belongs to the binary that folder serves.  nroot-unpack shares only the
+# error, util and sync code and the seccomp compiler with the launcher.
+NROOT_DIRS  := cli cmd host inside state ns lib seccomp
+NROOT_SRCS  := src/main.c $(sort $(foreach d,$(NROOT_DIRS),$(wildcard src/$(d)/*.c)))
+UNPACK_SRCS := $(sort $(wildcard src/unpack/*.c)) src/seccomp/compile.c src/ns/sync.c \
+               src/lib/error.c src/lib/util.c
 
-NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/%.o)
-UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack-%.o)
+NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/nroot/%.o)
+UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack/%.o)
+HEADERS     := $(wildcard include/*.h src/*/*.h)
 
 # libslirp is dlopen()ed when a container gets --net=slirp: its headers only
 NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS) slirp)
@@ -79,12 +82,12 @@ nroot: $(NROOT_OBJS)
 nroot-unpack: $(UNPACK_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(UNPACK_LIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) Makefile $(BUILD)/flags
-	@mkdir -p $(BUILD)
+$(BUILD)/nroot/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(NROOT_CFLAGS) -c -o $@ $<
 
-$(BUILD)/unpack-%.o: src/%.c $(wildcard include/*.h) Makefile $(BUILD)/flags
-	@mkdir -p $(BUILD)
+$(BUILD)/unpack/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(UNPACK_CFLAGS) -c -o $@ $<
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build, same binary names, so

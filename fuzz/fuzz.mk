@@ -20,18 +20,18 @@ FUZZ_CFLAGS := -std=gnu17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unus
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 # the code under test of each harness (src/ files)
-FUZZ_SRC_layer    := unpack-layer util error
-FUZZ_SRC_whiteout := unpack-layer util error
-FUZZ_SRC_json     := unpack-image unpack unpack-layer unpack-seccomp seccomp-compile sync util error
-FUZZ_SRC_kv       := container store userns spawn sync util error
+FUZZ_SRC_layer    := unpack/layer lib/util lib/error
+FUZZ_SRC_whiteout := unpack/layer lib/util lib/error
+FUZZ_SRC_json     := $(patsubst src/%.c,%,$(wildcard src/unpack/*.c)) seccomp/compile ns/sync lib/util lib/error
+FUZZ_SRC_kv       := state/container state/store ns/userns ns/spawn ns/sync lib/util lib/error
 FUZZ_LIBS_layer    := $(UNPACK_LIBS)
 FUZZ_LIBS_whiteout := $(UNPACK_LIBS)
 FUZZ_LIBS_json     := $(UNPACK_LIBS)
 FUZZ_LIBS_kv       := $(NROOT_LIBS)
 
-# unpack.c is nroot-unpack's main file: its main() is renamed away
-FUZZ_DEFS_unpack := -Dmain=nr_unpack_main
-FUZZ_DEPS := $(wildcard include/*.h fuzz/*.h) fuzz/fuzz.mk
+# unpack/main.c is nroot-unpack's main file: its main() is renamed away
+FUZZ_DEFS_unpack/main := -Dmain=nr_unpack_main
+FUZZ_DEPS := $(wildcard include/*.h src/*/*.h fuzz/*.h) fuzz/fuzz.mk
 
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_DIR)/afl-%)
 fuzz-replay-build: $(FUZZ_NAMES:%=$(FUZZ_DIR)/replay-%)
@@ -59,8 +59,8 @@ fuzz-coverage: $(FUZZ_NAMES:%=$(FUZZ_DIR)/cov-%)
 	llvm-cov report $(FUZZ_DIR)/cov-layer $(patsubst %,-object $(FUZZ_DIR)/cov-%,$(filter-out layer,$(FUZZ_NAMES))) \
 		-instr-profile $(FUZZ_DIR)/cov.profdata $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_SRC_$(n):%=src/%.c)))
 	@llvm-cov report $(FUZZ_DIR)/cov-layer $(patsubst %,-object $(FUZZ_DIR)/cov-%,$(filter-out layer,$(FUZZ_NAMES))) \
-		-instr-profile $(FUZZ_DIR)/cov.profdata -show-functions src/unpack-image.c src/container.c \
-		src/store.c src/util.c >$(FUZZ_DIR)/cov-functions.txt
+		-instr-profile $(FUZZ_DIR)/cov.profdata -show-functions $(wildcard src/unpack/*.c) src/state/container.c \
+		src/state/store.c src/lib/util.c >$(FUZZ_DIR)/cov-functions.txt
 	@echo "the parsers' own functions:"; python3 fuzz/coverage.py $(FUZZ_DIR)/cov-functions.txt
 
 $(FUZZ_DIR)/afl/%.o: src/%.c $(FUZZ_DEPS)
