@@ -11,16 +11,8 @@
 #include <sys/types.h>
 
 #include "nr-error.h"
+#include "nr-spawn.h"
 #include "nr-util.h"
-
-/* the namespaces `exec` joins, in the order it joins them: the user
- * namespace first (it grants the rights for the others), pid last (it
- * applies to children only) */
-enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_NS_PID, NR_NS_COUNT,
-       /* --cap-add=SYS_ADMIN: the payload's nested user and mount
-        * namespaces (mounts.c), joined last, after pid */
-       NR_NS_NESTED_USER = NR_NS_COUNT, NR_NS_NESTED_MNT, NR_NS_SLOTS };
-extern const char *const nr_ns_names[NR_NS_SLOTS];
 
 typedef struct NrCtr {
     char    id[13];

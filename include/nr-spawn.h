@@ -14,6 +14,15 @@
 #include "nr-error.h"
 #include "nr-userns.h"
 
+/* the namespaces `exec` joins, in the order it joins them: the user
+ * namespace first (it grants the rights for the others), pid last (it
+ * applies to children only) */
+enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_NS_PID, NR_NS_COUNT,
+       /* --cap-add=SYS_ADMIN: the payload's nested user and mount
+        * namespaces (mounts.c), joined last, after pid */
+       NR_NS_NESTED_USER = NR_NS_COUNT, NR_NS_NESTED_MNT, NR_NS_SLOTS };
+extern const char *const nr_ns_names[NR_NS_SLOTS];
+
 enum {
     NR_SYNC_MAPS = 1,   /* #2 parent -> child: id maps written */
     NR_SYNC_ERROR,      /* child -> parent: structured failure */
@@ -65,3 +74,7 @@ int nr_spawn_wait(pid_t pid, int sync_fd, int *ret_status, char *ret_result, NrE
 /* In a forked child inside the user namespace: become uid/gid 0 if mapped,
  * so an exec keeps full capabilities in the namespace. */
 void nr_spawn_become_root(void);
+
+/* remove a tree that may hold files of subordinate ids (inside a user
+ * namespace with `map`, as root there) */
+int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err);

@@ -6,19 +6,9 @@
 #include <stdint.h>
 
 #include "nr-error.h"
+#include "nr-image.h"
 #include "nr-userns.h"
 #include "nr-util.h"
-
-/* what a resolved image brings to a run */
-typedef struct NrImage {
-    char   *lower;        /* the read-only root directory */
-    char   *dir;          /* STORE/images/<dirname>, NULL for a plain directory */
-    char    id[65];       /* "" for a plain directory */
-    NrStrv  env, entrypoint, cmd;
-    char   *workdir, *user;
-    NrStrv  tags;         /* names the archive gave the image (RepoTags) */
-    int     lock_fd;      /* held shared while a container uses the image */
-} NrImage;
 
 typedef struct NrImportOpts {
     const char *ref;      /* --image-ref */
@@ -84,10 +74,5 @@ int  nr_store_link_remove(const char *store, const char *key);
  * links of a killed nroot (all of them when the caller holds the store
  * lock, `locked`) */
 void nr_store_remove_dangling(const char *store, bool locked);
-/* the disk space of a tree, in bytes (st_blocks) */
-uint64_t nr_store_du(const char *path);
-/* remove a tree that may hold files of subordinate ids (inside a user
- * namespace with `map`, as root there) */
-int  nr_store_rmtree(const char *path, const NrIdMap *map, NrError *err);
 /* the nroot-unpack helper ($NROOT_UNPACK, beside nroot, or installed) */
 char *nr_store_helper_path(void);

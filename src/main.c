@@ -4,7 +4,9 @@
 #include <unistd.h>
 #include <string.h>
 
-#include "nr-run.h"
+#include "nr-cli.h"
+#include "nr-cmd.h"
+#include "nr-error.h"
 
 char **nr_main_argv;
 int nr_main_argc;

@@ -11,8 +11,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "nr-caps.h"
+#include "nr-cli.h"
 #include "nr-container.h"
-#include "nr-run.h"
+#include "nr-error.h"
+#include "nr-plan.h"
+#include "nr-store.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 enum {
     OPT_VOLUME = 'v', OPT_WORKDIR = 'w', OPT_USER = 'u', OPT_ENV = 'e',

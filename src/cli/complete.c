@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nr-cli.h"
+#include "nr-cmd.h"
 #include "nr-container.h"
-#include "nr-run.h"
+#include "nr-error.h"
 #include "nr-store.h"
 
 static void put(const char *prefix, const char *cand, const char *cur)

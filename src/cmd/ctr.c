@@ -19,11 +19,21 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "nr-cli.h"
+#include "nr-cmd.h"
 #include "nr-container.h"
+#include "nr-error.h"
+#include "nr-fuse.h"
+#include "nr-filter.h"
+#include "nr-mounts.h"
+#include "nr-payload.h"
+#include "nr-plan.h"
 #include "nr-pty.h"
-#include "nr-run.h"
+#include "nr-rootfs.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 #ifndef NS_GET_NSTYPE
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
@@ -663,11 +673,11 @@ static _Noreturn void exec_command(const ExecJob *j)
     if (nr_sync_recv(j->sock, &go) != 1 || go.type != NR_SYNC_GO)
         _exit(NR_EXIT_FAILURE);
     int slave = -1;
-    if (j->cfg->pty && (slave = nr_init_open_pty(j->sock, &e)) < 0)
+    if (j->cfg->pty && (slave = nr_payload_open_pty(j->sock, &e)) < 0)
         exec_fail(j, &e);
     if (!j->cfg->pty)
         setsid();   /* no controlling terminal; -t: the pty becomes it */
-    nr_init_payload(j->cfg, slave, &e);
+    nr_payload_exec(j->cfg, slave, &e);
     exec_fail(j, &e);
 }
 
@@ -1018,7 +1028,7 @@ static int export_stopped(NrCtr *c, int out, NrError *err)
         NrError cerr = { 0 };
         NrSyncMsg msg;
         while (!cerr.code && nr_sync_recv(sync_fd, &msg) == 1) {
-            if (msg.type == NR_SYNC_FUSE && fuse == 0 && (fuse = nr_rootfs_fuse_start(&msg, &cerr)) < 0)
+            if (msg.type == NR_SYNC_FUSE && fuse == 0 && (fuse = nr_fuse_start(&msg, &cerr)) < 0)
                 kill(pid, SIGKILL);
             else if (msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
@@ -1027,7 +1037,7 @@ static int export_stopped(NrCtr *c, int out, NrError *err)
         }
         rc = nr_spawn_wait(pid, sync_fd, &status, NULL, err);
         close(sync_fd);
-        nr_rootfs_fuse_stop(fuse, cfg.scratch, false);
+        nr_fuse_stop(fuse, cfg.scratch, false);
         if (cerr.code) {
             *err = cerr;
             rc = -1;

@@ -6,9 +6,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nr-cli.h"
+#include "nr-cmd.h"
 #include "nr-container.h"
-#include "nr-run.h"
+#include "nr-error.h"
+#include "nr-fs.h"
+#include "nr-image.h"
 #include "nr-store.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 static int fail(const NrError *err)
 {
@@ -345,10 +351,10 @@ int nr_cmd_prune(int argc, char **argv)
     }
     uint64_t reclaimed = 0;
     nr_autofree char *tmp = nr_strdup_printf("%s/tmp", store);
-    uint64_t before = nr_store_du(tmp);
+    uint64_t before = nr_fs_du(tmp);
     if (lock >= 0)   /* without a lock an import may be running in tmp/ */
         nr_store_clean_tmp(store, &map);
-    uint64_t after = nr_store_du(tmp);
+    uint64_t after = nr_fs_du(tmp);
     reclaimed += before > after ? before - after : 0;
     NrStoreImage *imgs = NULL;
     size_t n = 0;

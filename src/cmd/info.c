@@ -19,9 +19,13 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "nr-cli.h"
+#include "nr-cmd.h"
 #include "nr-container.h"
-#include "nr-run.h"
+#include "nr-error.h"
 #include "nr-store.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 typedef enum { OK, WARN, FAIL } State;
 

@@ -18,12 +18,25 @@
 #include <termios.h>
 #include <time.h>
 
+#include "nr-cli.h"
+#include "nr-cmd.h"
 #include "nr-container.h"
+#include "nr-error.h"
+#include "nr-fuse.h"
+#include "nr-filter.h"
+#include "nr-image.h"
+#include "nr-init.h"
+#include "nr-mounts.h"
+#include "nr-net.h"
+#include "nr-plan.h"
 #include "nr-portfwd.h"
 #include "nr-pty.h"
-#include "nr-run.h"
+#include "nr-rootfs.h"
 #include "nr-slirp.h"
 #include "nr-spawn.h"
+#include "nr-store.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 static NrPortfwd *ports;   /* published TCP ports, bound before the start */
 static NrCtr ctr;          /* this container, as recorded for ps, exec, start */
@@ -597,7 +610,7 @@ int nr_cmd_run(int argc, char **argv)
                 nr_portfwd_connected(ports, &msg);
             } else if (r == 1 && msg.type == NR_SYNC_FUSE && fuse_pid == 0 && msg.fd >= 0) {
                 /* #3a parent: the overlay's daemon, outside the container */
-                if ((fuse_pid = nr_rootfs_fuse_start(&msg, &cerr)) < 0) {
+                if ((fuse_pid = nr_fuse_start(&msg, &cerr)) < 0) {
                     kill(pid, SIGKILL);
                     pfd[1].fd = -1;
                 }
@@ -657,7 +670,7 @@ int nr_cmd_run(int argc, char **argv)
             ;
     }
     /* the container is gone: its overlay's daemon goes too */
-    nr_rootfs_fuse_stop(fuse_pid, cfg.scratch, cfg.ctr_dir && !cfg.read_only);
+    nr_fuse_stop(fuse_pid, cfg.scratch, cfg.ctr_dir && !cfg.read_only);
     nr_pty_free(pty);   /* the rest of the output, the host terminal's mode */
     nr_relay_free(relay);
     relay = NULL;

@@ -39,9 +39,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nr-error.h"
+#include "nr-plan.h"
 #include "nr-portfwd.h"
-#include "nr-run.h"
 #include "nr-spawn.h"
+#include "nr-util.h"
 
 #define MAX_LISTEN     32
 #define PIPE_SIZE      (1 << 20)

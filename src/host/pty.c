@@ -13,6 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "nr-error.h"
 #include "nr-pty.h"
 #include "nr-util.h"
 

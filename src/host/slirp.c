@@ -22,9 +22,11 @@
 #include <sys/prctl.h>
 #include <time.h>
 
+#include "nr-error.h"
+#include "nr-plan.h"
 #include "nr-portfwd.h"
-#include "nr-run.h"
 #include "nr-slirp.h"
+#include "nr-util.h"
 
 /* the few libslirp functions nroot calls, resolved at load time */
 static struct {

@@ -5,7 +5,9 @@
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
-#include "nr-run.h"
+#include "nr-caps.h"
+#include "nr-error.h"
+#include "nr-util.h"
 
 /* podman's default set (containers.conf) */
 static const cap_value_t default_caps[] = {

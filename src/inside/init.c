@@ -1,6 +1,6 @@
-/* init.c — PID 1 of the container and the payload it starts.
+/* init.c — PID 1 of the container.
  *
- * PID 1 forks the payload and stays: it reaps every zombie, forwards the
+ * PID 1 forks the payload (payload.c) and stays: it reaps every zombie, forwards the
  * signals it gets (from the parent, which forwards its own) to the payload,
  * and exits with the payload's status (128+N when it died of signal N).
  * When PID 1 exits, the kernel kills everything else in the namespace. */
@@ -24,336 +24,14 @@
 #include <sys/capability.h>
 #include <termios.h>
 
-#include "nr-container.h"
-#include "nr-run.h"
-#include "nr-slirp.h"
+#include "nr-caps.h"
+#include "nr-error.h"
+#include "nr-init.h"
+#include "nr-mounts.h"
+#include "nr-payload.h"
+#include "nr-plan.h"
 #include "nr-spawn.h"
-
-extern char **environ;
-
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)   /* Linux 4.13 */
-#endif
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-typedef struct Ident {
-    uid_t uid;
-    gid_t gid;
-    char  home[256];
-    char  name[64];
-    bool  found;         /* the user has a line in /etc/passwd */
-    gid_t groups[64];
-    int   n_groups;
-} Ident;
-
-/* /etc/passwd and /etc/group of the image, read by hand: NSS modules of
- * the host must not be loaded into the container.  The image decides what
- * they are: only a regular file of at most NR_READ_MAX bytes is read (a
- * FIFO would hang the start, /dev/zero or a huge sparse file would never
- * end); anything else counts as no file. */
-static const char *etc_unusable;
-
-static FILE *open_etc(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    FILE *f = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size <= NR_READ_MAX &&
-        fcntl(fd, F_SETFL, 0) == 0)
-        f = fdopen(fd, "re");
-    if (!f) {
-        etc_unusable = path;
-        close(fd);
-    }
-    return f;
-}
-
-static bool passwd_lookup(const char *name, uid_t uid, bool by_name, Ident *id)
-{
-    FILE *f = open_etc("/etc/passwd");
-    if (!f)
-        return false;
-    char line[1024];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *fld[7] = { 0 }, *p = line;
-        int n = 0;
-        while (n < 7 && (fld[n] = strsep(&p, ":\n")))
-            n++;
-        if (n < 6)
-            continue;
-        uint32_t u, g;
-        if (!nr_parse_u32(fld[2], &u) || !nr_parse_u32(fld[3], &g))
-            continue;
-        if (by_name ? strcmp(fld[0], name) != 0 : u != uid)
-            continue;
-        id->uid = u;
-        id->gid = g;
-        snprintf(id->home, sizeof id->home, "%s", fld[5][0] ? fld[5] : "/");
-        snprintf(id->name, sizeof id->name, "%s", fld[0]);
-        found = true;
-    }
-    fclose(f);
-    return found;
-}
-
-static bool group_lookup(const char *name, gid_t *ret)
-{
-    FILE *f = open_etc("/etc/group");
-    if (!f)
-        return false;
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *p = line, *gname = strsep(&p, ":"), *pw = strsep(&p, ":"), *gid = strsep(&p, ":");
-        uint32_t g;
-        (void)pw;
-        if (gname && gid && strcmp(gname, name) == 0 && nr_parse_u32(gid, &g)) {
-            *ret = g;
-            found = true;
-        }
-    }
-    fclose(f);
-    return found;
-}
-
-static void supplementary_groups(Ident *id)
-{
-    FILE *f = open_etc("/etc/group");
-    if (!f)
-        return;
-    char line[4096];
-    while (id->n_groups < 64 && fgets(line, sizeof line, f)) {
-        char *p = line;
-        strsep(&p, ":");
-        strsep(&p, ":");
-        char *gid = strsep(&p, ":"), *members = strsep(&p, "\n");
-        uint32_t g;
-        if (!gid || !members || !nr_parse_u32(gid, &g))
-            continue;
-        for (char *m = strsep(&members, ","); m; m = strsep(&members, ","))
-            if (strcmp(m, id->name) == 0 && g != id->gid)
-                id->groups[id->n_groups++] = g;
-    }
-    fclose(f);
-}
-
-static int resolve_user(const NrRunConfig *cfg, Ident *id, NrError *err)
-{
-    memset(id, 0, sizeof *id);
-    id->uid = cfg->map.user_uid;
-    id->gid = cfg->map.user_gid;
-    char spec[256];
-    const char *group = NULL;
-    if (cfg->user) {
-        snprintf(spec, sizeof spec, "%s", cfg->user);
-        char *colon = strchr(spec, ':');
-        if (colon) {
-            *colon = '\0';
-            group = colon + 1;
-        }
-        uint32_t u;
-        if (nr_parse_u32(spec, &u)) {
-            id->found = passwd_lookup(NULL, u, false, id);
-            id->uid = u;
-            if (!id->found)   /* the mapping's own user keeps its group */
-                id->gid = u == cfg->map.user_uid ? cfg->map.user_gid : 0;
-        } else if (!(id->found = passwd_lookup(spec, 0, true, id))) {
-            return nr_error_msg(err, "user '%s' not found in the image's /etc/passwd%s", spec,
-                                etc_unusable ? " (not a regular file of at most 16 MiB)" : "");
-        }
-    } else {
-        id->found = passwd_lookup(NULL, id->uid, false, id);
-        id->uid = cfg->map.user_uid;
-        id->gid = cfg->map.user_gid;
-    }
-    if (group) {
-        uint32_t g;
-        if (nr_parse_u32(group, &g))
-            id->gid = g;
-        else if (!group_lookup(group, &id->gid))
-            return nr_error_msg(err, "group '%s' not found in the image's /etc/group%s", group,
-                                etc_unusable ? " (not a regular file of at most 16 MiB)" : "");
-    }
-    if (!id->found)
-        snprintf(id->home, sizeof id->home, "%s", id->uid == 0 ? "/root" : "/");
-    else
-        supplementary_groups(id);
-    return 0;
-}
-
-static void env_set(NrStrv *env, const char *kv)
-{
-    size_t klen = strcspn(kv, "=");
-    for (size_t i = 0; i < env->n; i++) {
-        if (strncmp(env->v[i], kv, klen) == 0 && env->v[i][klen] == '=') {
-            free(env->v[i]);
-            env->v[i] = nr_xstrdup(kv);
-            return;
-        }
-    }
-    nr_strv_push(env, kv);
-}
-
-static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
-{
-    char buf[512], hn[65] = "";
-    gethostname(hn, sizeof hn - 1);
-    env_set(env, "PATH=" DEFAULT_PATH);
-    snprintf(buf, sizeof buf, "HOSTNAME=%s", hn);
-    env_set(env, buf);
-    snprintf(buf, sizeof buf, "HOME=%s", id->home);
-    env_set(env, buf);
-    env_set(env, "container=nroot");
-    if (cfg->tty || cfg->pty) {
-        const char *term = getenv("TERM");
-        snprintf(buf, sizeof buf, "TERM=%s", term && *term ? term : "xterm");
-        env_set(env, buf);
-    }
-    for (size_t i = 0; i < cfg->img.env.n; i++)
-        env_set(env, cfg->img.env.v[i]);
-    for (size_t i = 0; i < cfg->env.n; i++)
-        env_set(env, cfg->env.v[i]);
-}
-
-/* the payload's stdin, stdout and stderr: the container's own terminal
- * with -t (its session's controlling terminal), else stdin from /dev/null
- * unless -i */
-static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
-{
-    if (slave >= 0) {
-        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-            return nr_error_errno(err, "-t: cannot make the terminal the command's own");
-        for (int fd = 0; fd < 3; fd++)
-            if (dup2(slave, fd) < 0)
-                return nr_error_errno(err, "-t: dup2");
-        if (slave > 2)
-            close(slave);
-        return 0;
-    }
-    if (!cfg->interactive) {
-        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
-            return nr_error_errno(err, "cannot open /dev/null for stdin");
-        close(fd);
-    }
-    return 0;
-}
-
-/* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
- * container's namespaces).  Returns only on failure. */
-int nr_init_payload(const NrRunConfig *cfg, int slave, NrError *err)
-{
-    nr_signals_default();
-
-    if (payload_stdio(cfg, slave, err) < 0)
-        return -1;
-    Ident id;
-    if (resolve_user(cfg, &id, err) < 0)
-        return -1;
-    if (nr_userns_check_ids(&cfg->map, cfg->user ? cfg->user : id.name, (long)id.uid,
-                            (long)id.gid, err) < 0) {
-        if (!cfg->user_from_image || cfg->map.helpers)
-            return -1;
-        /* the image's user by name, not mapped with a single id: as in
-         * apply_image(), run as root, which is the caller's own id */
-        nr_notice("the image's user '%s' is not mapped with a single-id mapping: running as "
-                  "root (your own id)", cfg->user);
-        NrRunConfig plain = *cfg;
-        plain.user = NULL;
-        if (resolve_user(&plain, &id, err) < 0)
-            return -1;
-    }
-    NrStrv env = { 0 };
-    build_env(cfg, &id, &env);
-
-    const char *wd = cfg->workdir ? cfg->workdir : "/";
-    if (cfg->workdir && nr_mkdir_p(cfg->workdir, 0755, err) < 0) {
-        nr_error_prefix(err, "workdir");
-        return -1;
-    }
-    if (cfg->pty)
-        (void)!fchown(STDIN_FILENO, id.uid, (gid_t)-1);   /* the user's terminal, as login does */
-    if (nr_caps_bound(cfg->caps, err) < 0)
-        return -1;
-    if (cfg->map.helpers) {
-        gid_t groups[64];
-        int n = 0;
-        for (int i = 0; i < id.n_groups; i++)
-            if (nr_userns_gid_mapped(&cfg->map, id.groups[i]))
-                groups[n++] = id.groups[i];
-        if (setgroups((size_t)n, groups) < 0)
-            return nr_error_errno(err, "setgroups");
-    }
-    if (setresgid(id.gid, id.gid, id.gid) < 0)
-        return nr_error_errno(err, "cannot switch to gid %u", (unsigned)id.gid);
-    pid_t parent = getppid();
-    if (setresuid(id.uid, id.uid, id.uid) < 0)
-        return nr_error_errno(err, "cannot switch to uid %u", (unsigned)id.uid);
-    /* a change of uid clears the parent-death signal and makes the process
-     * dumpable as fs.suid_dumpable says: both again, until the exec; a
-     * parent (nroot exec's) that died in between left it reparented */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    if (getppid() != parent)
-        _exit(NR_EXIT_FAILURE);
-    if (nr_caps_set(id.uid == 0 ? cfg->caps : 0, err) < 0)
-        return -1;
-    if (chdir(wd) < 0)
-        return nr_error_errno(err, "cannot enter the working directory '%s'", wd);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return nr_error_errno(err, "cannot set no_new_privs");
-    umask(022);
-    /* every fd but stdio (and the exec-status pipe, already CLOEXEC) */
-    if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) < 0) {
-        for (int fd = 3; fd < 1024; fd++)
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    if (nr_seccomp_apply(cfg, err) < 0)
-        return -1;
-    environ = env.v;   /* execvp searches the container's PATH */
-    const char *cmd = cfg->argv[0];
-    execvp(cmd, cfg->argv);
-    int e = errno;
-    if (e == ENOENT && !strchr(cmd, '/'))
-        return nr_error_set(err, NR_EXIT_NOTFOUND, 0, "'%s': executable file not found in $PATH", cmd);
-    if (e == ENOENT || e == ENOTDIR)
-        return nr_error_set(err, NR_EXIT_NOTFOUND, e, "cannot run '%s'", cmd);
-    return nr_error_set(err, NR_EXIT_CANNOT, e, "cannot run '%s'", cmd);
-}
-
-/* the parent asks for a socket connected to a port of the container: it
- * can only be made in this network namespace */
-static void serve_request(int sync_fd)
-{
-    NrSyncMsg msg;
-    if (nr_sync_recv(sync_fd, &msg) != 1) {
-        return;
-    }
-    if (msg.fd >= 0)
-        close(msg.fd);
-    if (msg.type != NR_SYNC_CONNECT && msg.type != NR_SYNC_CONNECT_UDP)
-        return;
-    /* a published port's container end: TCP connecting, or UDP connected */
-    int type = msg.type == NR_SYNC_CONNECT ? SOCK_STREAM : SOCK_DGRAM;
-    int s = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)msg.err.code) };
-    inet_pton(AF_INET, NR_SLIRP_GUEST, &to.sin_addr);
-    if (s >= 0 && connect(s, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
-        close(s);
-        s = -1;
-    }
-    NrError answer = { .errnum = msg.err.errnum };
-    if (s >= 0) {
-        /* the request id travels in err.errnum, as it came */
-        nr_sync_send_fd_err(sync_fd, NR_SYNC_CONNECTED, s, &answer);
-        close(s);
-    } else
-        nr_sync_send(sync_fd, NR_SYNC_CONNECTED, &answer);
-}
+#include "nr-util.h"
 
 extern char **nr_main_argv;
 extern int nr_main_argc;
@@ -379,28 +57,11 @@ static _Noreturn void init_fail(int sync_fd, NrError *e)
     _exit(NR_EXIT_FAILURE);
 }
 
-int nr_init_open_pty(int sock, NrError *err)
-{
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0)
-        return nr_error_errno(err, "-t: cannot open /dev/ptmx in the container");
-    int slave = -1;
-    if (unlockpt(master) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-        nr_error_errno(err, "-t: cannot open a pseudo-terminal");
-    else if (nr_sync_send_fd(sock, NR_SYNC_PTY, master) < 0) {
-        nr_error_errno(err, "-t: cannot hand the terminal to nroot");
-        close(slave);
-        slave = -1;
-    }
-    close(master);
-    return slave;
-}
-
 /* -t in PID 1: a failure ends the start */
 static int open_pty(int sync_fd)
 {
     NrError e = { 0 };
-    int slave = nr_init_open_pty(sync_fd, &e);
+    int slave = nr_payload_open_pty(sync_fd, &e);
     if (slave < 0)
         init_fail(sync_fd, &e);
     return slave;
@@ -456,7 +117,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         close(ep[0]);
         close(sync_fd);
         if (lock[1] < 0 || (close(lock[0]), nr_mounts_lock_enter(lock[1], &e) == 0))
-            nr_init_payload(cfg, slave, &e);
+            nr_payload_exec(cfg, slave, &e);
         nr_write_all(ep[1], &e, sizeof e);
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
@@ -505,7 +166,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
             if (poll(pfd, 2, -1) < 0)
                 continue;
             if (pfd[1].revents & POLLIN)
-                serve_request(sync_fd);
+                nr_connect_serve(sync_fd);
             if (!(pfd[0].revents & POLLIN))
                 continue;
             struct signalfd_siginfo ssi;

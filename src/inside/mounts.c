@@ -17,9 +17,13 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
-#include "nr-run.h"
-#include "nr-container.h"
+#include "nr-error.h"
+#include "nr-fs.h"
+#include "nr-mounts.h"
+#include "nr-plan.h"
 #include "nr-spawn.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -30,68 +34,6 @@ struct mount_attr {
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
-
-static int openat2_in_root(int rootfd, const char *path, int flags)
-{
-    struct open_how how = {
-        .flags = (unsigned)flags | O_CLOEXEC,
-        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-    };
-    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-}
-
-bool nr_mounts_exists_in_root(int rootfd, const char *path)
-{
-    int fd = openat2_in_root(rootfd, path, O_PATH);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
-
-int nr_mounts_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err)
-{
-    char rel[PATH_MAX] = "", parent[PATH_MAX] = "";
-    nr_autofree char *copy = nr_xstrdup(path);
-    char *save = NULL;
-    int fd = -1;
-    char *next;
-    for (char *c = strtok_r(copy, "/", &save); c; c = next) {
-        next = strtok_r(NULL, "/", &save);
-        if (strcmp(c, ".") == 0)
-            continue;
-        if (strcmp(c, "..") == 0)
-            return nr_error_msg(err, "path '%s' inside the container contains '..'", path);
-        snprintf(parent, sizeof parent, "%s", rel[0] ? rel : ".");
-        size_t len = strlen(rel);
-        snprintf(rel + len, sizeof rel - len, "%s%s", len ? "/" : "", c);
-        if (fd >= 0)
-            close(fd);
-        fd = openat2_in_root(rootfd, rel, O_PATH);
-        if (fd >= 0 || errno != ENOENT || !create)
-            continue;
-        /* create the missing component in its resolved parent */
-        nr_autoclose int pfd = openat2_in_root(rootfd, parent, O_PATH | O_DIRECTORY);
-        if (pfd < 0)
-            return nr_error_errno(err, "cannot open '%s' inside the container", parent);
-        if (next || dir) {
-            if (mkdirat(pfd, c, 0755) < 0 && errno != EEXIST)
-                return nr_error_errno(err, "cannot create '/%s' inside the container", rel);
-        } else {
-            int nfd = openat(pfd, c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-            if (nfd < 0 && errno != EEXIST)
-                return nr_error_errno(err, "cannot create '/%s' inside the container", rel);
-            if (nfd >= 0)
-                close(nfd);
-        }
-        fd = openat2_in_root(rootfd, rel, O_PATH);
-    }
-    if (fd < 0 && !rel[0])
-        fd = openat2_in_root(rootfd, ".", O_PATH);
-    if (fd < 0)
-        return nr_error_errno(err, "'%s' inside the container", path);
-    return fd;
-}
 
 static int mount_on(int fd, const char *src, const char *type, unsigned long flags, const char *data)
 {
@@ -122,7 +64,7 @@ static int make_readonly(int fd, const char *what, NrError *err)
 static int mount_in(int rootfd, const char *path, bool create, const char *src, const char *type,
                     unsigned long flags, const char *data, NrError *err)
 {
-    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, path, create, true, err);
+    nr_autoclose int fd = nr_fs_open_in_root(rootfd, path, create, true, err);
     if (fd < 0)
         return -1;
     if (mount_on(fd, src, type, flags, data) < 0)
@@ -132,14 +74,14 @@ static int mount_in(int rootfd, const char *path, bool create, const char *src, 
 
 static int bind_readonly_in(int rootfd, const char *path, NrError *err)
 {
-    nr_autoclose int fd = openat2_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    nr_autoclose int fd = nr_fs_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
     if (fd < 0)
         return 0; /* absent on this kernel: nothing to protect */
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
     if (mount(self, self, NULL, MS_BIND | MS_REC, NULL) < 0)
         return nr_error_errno(err, "cannot bind '%s'", path);
-    nr_autoclose int nfd = openat2_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    nr_autoclose int nfd = nr_fs_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
     if (nfd < 0)
         return nr_error_errno(err, "'%s'", path);
     return make_readonly(nfd, path, err);
@@ -147,7 +89,7 @@ static int bind_readonly_in(int rootfd, const char *path, NrError *err)
 
 static int mask_in(int rootfd, const char *path, NrError *err)
 {
-    nr_autoclose int fd = openat2_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+    nr_autoclose int fd = nr_fs_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
     if (fd < 0)
         return 0;
     struct stat st;
@@ -172,7 +114,7 @@ static const char *const proc_readonly[] = {
 static int setup_proc(const NrRunConfig *cfg, int rootfd, NrError *err)
 {
     bool create = !cfg->read_only;
-    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, "proc", create, true, err);
+    nr_autoclose int fd = nr_fs_open_in_root(rootfd, "proc", create, true, err);
     if (fd < 0)
         return -1;
     if (mount_on(fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
@@ -192,7 +134,7 @@ static int setup_proc(const NrRunConfig *cfg, int rootfd, NrError *err)
 static int setup_sys(const NrRunConfig *cfg, int rootfd, NrError *err)
 {
     bool create = !cfg->read_only;
-    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, "sys", create, true, err);
+    nr_autoclose int fd = nr_fs_open_in_root(rootfd, "sys", create, true, err);
     if (fd < 0)
         return -1;
     unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -200,11 +142,11 @@ static int setup_sys(const NrRunConfig *cfg, int rootfd, NrError *err)
     if (cfg->net == NR_NET_HOST || mount_on(fd, "sysfs", "sysfs", fl, NULL) < 0) {
         if (mount_on(fd, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
             return nr_error_errno(err, "cannot mount /sys");
-        nr_autoclose int nfd = openat2_in_root(rootfd, "sys", O_PATH);
+        nr_autoclose int nfd = nr_fs_openat_in_root(rootfd, "sys", O_PATH);
         if (nfd < 0 || make_readonly(nfd, "/sys", err) < 0)
             return -1;
     } else {
-        nr_autoclose int cg = openat2_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
+        nr_autoclose int cg = nr_fs_openat_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
         /* the container's own cgroup (v2) tree, when the host has one */
         if (cg >= 0)
             (void)mount_on(cg, "cgroup2", "cgroup2", fl, NULL);
@@ -232,7 +174,7 @@ static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
         return -1;
     /* everything below goes through the fd of the fresh tmpfs: /dev in the
      * image may be a symlink that points anywhere on the host */
-    nr_autoclose int dfd = openat2_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
+    nr_autoclose int dfd = nr_fs_openat_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
     if (dfd < 0)
         return nr_error_errno(err, "cannot open /dev inside the container");
     /* mknod is not allowed in a user namespace: bind the host's nodes */
@@ -329,7 +271,7 @@ static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch
     /* an image whose /etc the container cannot write (owned by an id
      * outside the mapping) keeps its own files */
     NrError ignored = { 0 };
-    nr_autoclose int etc = nr_mounts_open_in_root(rootfd, "etc", !cfg->read_only, true, &ignored);
+    nr_autoclose int etc = nr_fs_open_in_root(rootfd, "etc", !cfg->read_only, true, &ignored);
     if (etc < 0)
         return 0;
     struct stat st;
@@ -344,7 +286,7 @@ static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch
         exists = false;
     }
     snprintf(rel, sizeof rel, "etc/%s", name);
-    nr_autoclose int fd = nr_mounts_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
+    nr_autoclose int fd = nr_fs_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
     if (fd < 0)
         return 0;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -386,7 +328,7 @@ static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
          * then in the skeleton layer (rootfs.c), unless a tmpfs mounted
          * here (/tmp, /dev, /dev/shm) hides it, and that tmpfs is
          * writable; on the read-only root itself creation fails (EROFS) */
-        nr_autoclose int fd = nr_mounts_open_in_root(rootfd, v->dst, true, v->src_is_dir, err);
+        nr_autoclose int fd = nr_fs_open_in_root(rootfd, v->dst, true, v->src_is_dir, err);
         if (fd < 0) {
             nr_error_prefix(err, "volume '%s'", v->dst);
             return -1;
@@ -399,7 +341,7 @@ static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
         if (mount_on(fd, v->src, NULL, MS_BIND | MS_REC, NULL) < 0)
             return nr_error_errno(err, "cannot mount volume '%s' on '%s'", v->src, v->dst);
         if (v->ro) {
-            nr_autoclose int nfd = nr_mounts_open_in_root(rootfd, v->dst, false, true, err);
+            nr_autoclose int nfd = nr_fs_open_in_root(rootfd, v->dst, false, true, err);
             if (nfd < 0 || make_readonly(nfd, v->dst, err) < 0)
                 return -1;
         }

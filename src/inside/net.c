@@ -19,9 +19,13 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include "nr-run.h"
+#include "nr-error.h"
+#include "nr-net.h"
+#include "nr-plan.h"
 #include "nr-slirp.h"
 #include "nr-spawn.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 /* linux/ipv6.h's, which clashes with netinet/in.h */
 struct nr_in6_ifreq {

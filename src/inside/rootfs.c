@@ -26,8 +26,13 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "nr-run.h"
+#include "nr-error.h"
+#include "nr-fs.h"
+#include "nr-plan.h"
+#include "nr-rootfs.h"
 #include "nr-spawn.h"
+#include "nr-userns.h"
+#include "nr-util.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 
@@ -45,7 +50,7 @@ static void ovl_escape(const char *in, char *out, size_t size)
 
 static int skel_entry(int sk, const char *path, bool dir, NrError *err)
 {
-    int fd = nr_mounts_open_in_root(sk, path, true, dir, err);
+    int fd = nr_fs_open_in_root(sk, path, true, dir, err);
     if (fd < 0)
         return -1;
     close(fd);
@@ -65,14 +70,14 @@ static int make_skel(const NrRunConfig *cfg, const char *skel, NrError *err)
     /* existence is judged inside the image's root: its symlinks must not
      * be followed on the host */
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (!nr_mounts_exists_in_root(img, dirs[i]) && skel_entry(sk, dirs[i], true, err) < 0)
+        if (!nr_fs_exists_in_root(img, dirs[i]) && skel_entry(sk, dirs[i], true, err) < 0)
             return -1;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (!nr_mounts_exists_in_root(img, files[i]) && skel_entry(sk, files[i], false, err) < 0)
+        if (!nr_fs_exists_in_root(img, files[i]) && skel_entry(sk, files[i], false, err) < 0)
             return -1;
     for (size_t i = 0; i < cfg->n_volumes; i++) {
         const NrVolume *v = &cfg->volumes[i];
-        if (!nr_mounts_exists_in_root(img, v->dst) && skel_entry(sk, v->dst, v->src_is_dir, err) < 0)
+        if (!nr_fs_exists_in_root(img, v->dst) && skel_entry(sk, v->dst, v->src_is_dir, err) < 0)
             return -1;
     }
     return 0;
@@ -92,8 +97,6 @@ static int mount_kernel(const char *opts, const char *root, NrError *err)
  * process of a namespace that sits on the old root, leaves it alone).  No
  * process of the container can see, signal or trace it, or reach the
  * host's files through its /proc/PID/root. */
-#define FUSE_LOG "fuse-overlayfs.log"
-#define FUSE_ROOT "root"
 #define FUSE_WAIT_MS 10000
 
 /* the daemon's log (its stdout and stderr): the last line says why it
@@ -164,7 +167,7 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
         return -1;
     }
     char log[PATH_MAX];
-    snprintf(log, sizeof log, "%s/" FUSE_LOG, cfg->scratch);
+    snprintf(log, sizeof log, "%s/" NR_FUSE_LOG, cfg->scratch);
     /* made here and closed before it is watched: the daemon's close is
      * the only one seen */
     int lfd = open(log, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -188,91 +191,6 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
     if (mount(NULL, cfg->scratch, NULL, MS_PRIVATE | MS_REC, NULL) < 0 && r == 0)
         return nr_error_errno(err, "cannot make '%s' private", cfg->scratch);
     return r;
-}
-
-/* parent: the helper that becomes fuse-overlayfs.  It must not carry
- * anything of nroot's into the container's namespaces: it is not dumpable
- * until its exec, keeps no fd but the mount namespace's, and dies with
- * nroot. */
-static _Noreturn void fuse_helper(pid_t nroot, int mntfd, const char *prog, const char *opts,
-                                  const char *scratch)
-{
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != nroot)
-        _exit(NR_EXIT_FAILURE);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    /* not the caller's terminal, not the sync socket, the tap, published
-     * ports or the state lock */
-    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || dup2(mntfd, 3) < 0)
-        _exit(NR_EXIT_FAILURE);
-    mntfd = 3;
-    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-            close(fd);
-    }
-    nr_signals_default();
-    int user = ioctl(mntfd, NS_GET_USERNS);
-    if (user < 0 || setns(user, CLONE_NEWUSER) < 0 || setns(mntfd, CLONE_NEWNS) < 0)
-        _exit(NR_EXIT_FAILURE);
-    close(user);
-    close(mntfd);
-    /* a mount namespace of its own, a peer of the container's at the
-     * scratch dir */
-    if (unshare(CLONE_NEWNS) < 0 || chdir(scratch) < 0)
-        _exit(NR_EXIT_FAILURE);
-    int log = open(FUSE_LOG, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (log < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
-        _exit(NR_EXIT_FAILURE);
-    close(log);
-    nr_spawn_become_root();
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != nroot)
-        _exit(NR_EXIT_FAILURE);
-    /* in the foreground: nroot is its parent, reaps it, and its death
-     * signal stays armed */
-    execl(prog, "fuse-overlayfs", "-f", "-o", opts, FUSE_ROOT, (char *)NULL);
-    dprintf(2, "cannot run '%s': %s\n", prog, strerror(errno));
-    _exit(errno == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_CANNOT);
-}
-
-pid_t nr_rootfs_fuse_start(const NrSyncMsg *req, NrError *err)
-{
-    char prog[PATH_MAX];
-    const char *why = NULL;
-    if (req->fd < 0)
-        return nr_error_msg(err, "fuse-overlayfs: no mount namespace came with the request");
-    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why))
-        return nr_error_msg(err, "fuse-overlayfs %s", why);
-    pid_t nroot = getpid();
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return nr_error_errno(err, "cannot start fuse-overlayfs");
-    if (pid == 0)
-        fuse_helper(nroot, req->fd, prog, req->err.msg, req->err.hint);
-    return pid;
-}
-
-void nr_rootfs_fuse_stop(pid_t pid, const char *scratch, bool keep)
-{
-    if (pid <= 0)
-        return;
-    if (keep) {
-        /* a kept layer: what the kernel still caches for the overlay
-         * (fuse-overlayfs asks for a writeback cache) reaches it first */
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "/proc/%d/root%s/" FUSE_ROOT, (int)pid, scratch);
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
-            syncfs(fd);
-            close(fd);
-        }
-    }
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
 }
 
 /* which overlay made a named container's layer: the other one does not

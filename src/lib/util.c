@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <termios.h>
 
+#include "nr-error.h"
 #include "nr-util.h"
 
 void *nr_xmalloc(size_t n)

@@ -10,8 +10,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "nr-error.h"
+#include "nr-fs.h"
 #include "nr-spawn.h"
+#include "nr-userns.h"
 #include "nr-util.h"
+
+const char *const nr_ns_names[NR_NS_SLOTS] = { "user", "mnt", "uts", "ipc", "net", "cgroup", "pid",
+                                                "nested_user", "nested_mnt" };
 
 void nr_spawn_become_root(void)
 {
@@ -149,4 +155,24 @@ int nr_spawn_wait(pid_t pid, int sync_fd, int *ret_status, char *ret_result, NrE
     else
         *ret_status = NR_EXIT_FAILURE;
     return 0;
+}
+
+/* ---- removing trees owned by subordinate ids: done inside the userns ---- */
+
+static int rmtree_child(void *data, int sync_fd, NrError *err)
+{
+    return nr_fs_rmtree(data, err);
+}
+
+int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err)
+{
+    int sync_fd = -1, status = 0;
+    pid_t pid = nr_spawn(0, map, rmtree_child, (void *)path, &sync_fd, err);
+    if (pid < 0)
+        return -1;
+    int rc = nr_spawn_wait(pid, sync_fd, &status, NULL, err);
+    close(sync_fd);
+    if (rc == 0 && status != 0)
+        rc = nr_error_msg(err, "cannot remove '%s'", path);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nr-error.h"
 #include "nr-spawn.h"
 
 int nr_sync_send(int fd, uint32_t type, const NrError *err)

@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 #include <sys/wait.h>
 
+#include "nr-error.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 

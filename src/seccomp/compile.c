@@ -9,7 +9,9 @@
 #include <seccomp.h>
 #include <string.h>
 
+#include "nr-error.h"
 #include "nr-seccomp.h"
+#include "nr-util.h"
 
 static const struct {
     unsigned bit;

@@ -20,6 +20,7 @@
 #include <seccomp.h>
 
 #include "nr-seccomp.h"
+#include "nr-util.h"
 
 #define ALLOW  SCMP_ACT_ALLOW
 #define EPERM_ SCMP_ACT_ERRNO(EPERM)

@@ -31,10 +31,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "nr-run.h"
 #include "nr-container.h"
+#include "nr-error.h"
+#include "nr-filter.h"
+#include "nr-plan.h"
 #include "nr-seccomp.h"
 #include "nr-spawn.h"
+#include "nr-store.h"
+#include "nr-util.h"
 
 struct NrBpf {
     uint32_t           flags;

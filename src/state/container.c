@@ -27,11 +27,11 @@
 #include <time.h>
 
 #include "nr-container.h"
+#include "nr-error.h"
+#include "nr-spawn.h"
 #include "nr-store.h"
 #include "nr-userns.h"
-
-const char *const nr_ns_names[NR_NS_SLOTS] = { "user", "mnt", "uts", "ipc", "net", "cgroup", "pid",
-                                                "nested_user", "nested_mnt" };
+#include "nr-util.h"
 
 bool nr_ctr_name_valid(const char *name)
 {
@@ -767,7 +767,7 @@ static int remove_store_dir(const char *store, const char *dir, NrUsernsMode mod
     nr_quiet = true;
     int rc = nr_userns_plan(mode, &map, err);
     nr_quiet = q;
-    if (rc < 0 || nr_store_rmtree(tmp, &map, err) < 0)
+    if (rc < 0 || nr_spawn_rmtree(tmp, &map, err) < 0)
         nr_warn("the container's files stay in '%s' until the next import clears it", tmp);
     return 0;
 }

@@ -40,9 +40,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "nr-run.h"
+#include "nr-error.h"
+#include "nr-image.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
+#include "nr-userns.h"
 #include "nr-util.h"
 
 char *nr_store_dir(NrError *err)
@@ -216,38 +218,6 @@ void nr_image_clear(NrImage *img)
     img->lock_fd = -1;
 }
 
-/* ---- removing trees owned by subordinate ids: done inside the userns ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR)
-        return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
-    return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static int rmtree_child(void *data, int sync_fd, NrError *err)
-{
-    const char *path = data;
-    /* directories without write or search permission: caps in the
-     * namespace override that, as owner-mapped root */
-    if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-        return nr_error_errno(err, "cannot remove '%s'", path);
-    return 0;
-}
-
-int nr_store_rmtree(const char *path, const NrIdMap *map, NrError *err)
-{
-    int sync_fd = -1, status = 0;
-    pid_t pid = nr_spawn(0, map, rmtree_child, (void *)path, &sync_fd, err);
-    if (pid < 0)
-        return -1;
-    int rc = nr_spawn_wait(pid, sync_fd, &status, NULL, err);
-    close(sync_fd);
-    if (rc == 0 && status != 0)
-        rc = nr_error_msg(err, "cannot remove '%s'", path);
-    return rc;
-}
-
 /* is the lock of an image's info file held by a run? */
 static bool tree_busy(const char *info)
 {
@@ -279,7 +249,7 @@ void nr_store_clean_tmp(const char *store, const NrIdMap *map)
         if (strncmp(de->d_name, "replaced-", 9) == 0 && tree_busy(info))
             continue;   /* a replaced tree a container still runs on */
         NrError e = { 0 };
-        if (nr_store_rmtree(path, map, &e) < 0)
+        if (nr_spawn_rmtree(path, map, &e) < 0)
             nr_warn("cannot remove the remains of an interrupted import '%s'", path);
     }
     closedir(d);
@@ -501,7 +471,7 @@ static int replace_tree(const char *store, const char *final, const char *tmpdir
     snprintf(info, sizeof info, "%s/info", old);
     if (!tree_busy(info)) {
         NrError ignored = { 0 };
-        nr_store_rmtree(aside, map, &ignored);
+        nr_spawn_rmtree(aside, map, &ignored);
     }
     return 0;
 }
@@ -575,7 +545,7 @@ static int do_import(const char *store, const char *image, const char *key, cons
             add_source(final, key, abspath);
             merge_tags(tmpdir, final);
             NrError ignored = { 0 };
-            if (nr_store_rmtree(tmpdir, map, &ignored) < 0)
+            if (nr_spawn_rmtree(tmpdir, map, &ignored) < 0)
                 nr_warn("cannot remove '%s'", tmpdir);
         } else if (replace_tree(store, final, tmpdir, map, err) < 0) {
             goto fail_tmp;
@@ -587,7 +557,7 @@ static int do_import(const char *store, const char *image, const char *key, cons
 
 fail_tmp:;
     NrError ignored = { 0 };
-    if (nr_store_rmtree(tmpdir, map, &ignored) < 0)
+    if (nr_spawn_rmtree(tmpdir, map, &ignored) < 0)
         nr_warn("cannot remove '%s': it is removed by the next import", tmpdir);
     return -1;
 }
@@ -1062,7 +1032,7 @@ int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrId
         rmdir(to);
         return -1;
     }
-    if (nr_store_rmtree(to, map, err) < 0) {
+    if (nr_spawn_rmtree(to, map, err) < 0) {
         nr_warn("cannot remove '%s' now: the next import removes it", to);
         return 0;
     }
@@ -1136,20 +1106,4 @@ void nr_store_remove_dangling(const char *store, bool locked)
         }
         closedir(d);
     }
-}
-
-static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw);
-static uint64_t du_total;
-static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    if (flag == FTW_F || flag == FTW_D || flag == FTW_SL)
-        du_total += (uint64_t)st->st_blocks * 512;
-    return 0;
-}
-
-uint64_t nr_store_du(const char *path)
-{
-    du_total = 0;
-    nftw(path, du_entry, 32, FTW_PHYS | FTW_MOUNT);
-    return du_total;
 }

@@ -1,0 +1,59 @@
+/* nr-cli.h — the command line (src/cli/): one option table per command
+ * drives getopt, --help, the completions and the docs test. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nr-error.h"
+#include "nr-plan.h"
+#include "nr-userns.h"
+#include "nr-util.h"
+
+/* one option table per command */
+typedef struct NrOption {
+    const char *name;
+    int         id;       /* getopt value; a printable char is also the short option */
+    const char *arg;      /* metavariable, NULL when the option takes none */
+    const char *group;
+    const char *help;
+    const char *values;   /* fixed choices, for help and completion */
+} NrOption;
+
+typedef struct NrCommand {
+    const char     *name, *usage, *summary, *description;
+    const NrOption *opts;
+    size_t          n_opts;
+} NrCommand;
+
+/* the parsed options of the image commands (import, images, rmi, prune) */
+typedef struct NrImageArgs {
+    const char   *name, *ref;
+    NrUsernsMode  userns;
+    bool          quiet, json, no_trunc, force;
+    char        **operands;
+    int           n_operands;
+} NrImageArgs;
+
+/* the parsed options of the container commands (start, stop, exec, ...) */
+typedef struct NrCtrArgs {
+    bool         attach, interactive, tty, follow, all, quiet, json, no_trunc, force;
+    int          time;        /* stop --time, -1 when not given */
+    long         tail;        /* logs --tail, -1 when not given */
+    const char  *output, *workdir, *user;
+    NrStrv       env;
+    char       **operands;
+    int          n_operands;
+} NrCtrArgs;
+
+enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
+const NrCommand *nr_cli_command(const char *name);
+/* every command, in the order of --help */
+const NrCommand *nr_cli_commands(size_t *ret_n);
+int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
+/* the arguments that make `cfg` again, IMAGE replaced by `image_key`:
+ * what a named container keeps, for `start` and `exec` */
+void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out);
+int  nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
+int  nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
+void nr_cli_main_help(void);
+void nr_cli_help(const NrCommand *c);

@@ -1,0 +1,32 @@
+/* nr-cmd.h — the commands (src/cmd/, one file per group): each parses its
+ * arguments, calls down, prints.  main.c's command table points here. */
+#pragma once
+#include "nr-error.h"
+#include "nr-plan.h"
+
+/* run.c */
+int  nr_cmd_run(int argc, char **argv);
+/* run the args a named container recorded (`start`): its IMAGE is an image
+ * key, looked up in the store only, never as a path in the working directory */
+int  nr_cmd_run_stored(int argc, char **argv);
+/* the image's entrypoint, command, working directory and user, unless
+ * the command line gave them */
+int  nr_run_apply_image(NrRunConfig *cfg, NrError *err);
+/* ctr.c */
+int  nr_cmd_start(int argc, char **argv);
+int  nr_cmd_stop(int argc, char **argv);
+int  nr_cmd_wait(int argc, char **argv);
+int  nr_cmd_logs(int argc, char **argv);
+int  nr_cmd_ps(int argc, char **argv);
+int  nr_cmd_rm(int argc, char **argv);
+int  nr_cmd_exec(int argc, char **argv);
+int  nr_cmd_export(int argc, char **argv);
+/* cli/complete.c: `nroot __complete WORD...` for the shell completions */
+int  nr_cmd_complete(int argc, char **argv);
+/* info.c */
+int  nr_cmd_info(int argc, char **argv);
+/* image.c */
+int  nr_cmd_import(int argc, char **argv);
+int  nr_cmd_images(int argc, char **argv);
+int  nr_cmd_rmi(int argc, char **argv);
+int  nr_cmd_prune(int argc, char **argv);

@@ -1,0 +1,11 @@
+/* nr-init.h — PID 1 of the container (inside/init.c) and its port-connect
+ * service (inside/connect.c). */
+#pragma once
+#include "nr-error.h"
+#include "nr-plan.h"
+
+/* init.c: PID 1 of the container; never returns */
+__attribute__((noreturn)) void nr_init_main(const NrRunConfig *cfg, int sync_fd);
+/* connect.c: answer one request of the parent on sync_fd (NR_SYNC_CONNECT,
+ * NR_SYNC_CONNECT_UDP) with a socket connected to the container's port */
+void nr_connect_serve(int sync_fd);

@@ -1,0 +1,19 @@
+/* nr-mounts.h — what the child mounts under the new root before
+ * pivot_root (inside/mounts.c), and the lock of those mounts for a payload
+ * with SYS_ADMIN. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-plan.h"
+
+/* everything mounted under the new root before pivot_root */
+int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
+/* with SYS_ADMIN the payload gets a nested user and mount
+ * namespace, in which every mount nroot made is locked by the kernel:
+ * the payload's side (just after the fork) and PID 1's (writes its maps,
+ * passes both namespaces on to nroot over sync_fd for exec) */
+bool nr_mounts_lock_wanted(const NrRunConfig *cfg);
+int  nr_mounts_lock_enter(int sock, NrError *err);
+void nr_mounts_lock_map(pid_t pid, int sock, int sync_fd);

@@ -1,0 +1,19 @@
+/* nr-rootfs.h — the container's root: the scratch tmpfs and the overlay
+ * (kernel or fuse-overlayfs) mounted in the child (inside/rootfs.c), and
+ * pivot_root; the parent starts fuse-overlayfs for it (nr-fuse.h). */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-plan.h"
+
+/* in the scratch directory: fuse-overlayfs's log and mount point */
+#define NR_FUSE_LOG  "fuse-overlayfs.log"
+#define NR_FUSE_ROOT "root"
+
+/* scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
+int  nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
+int  nr_rootfs_pivot(const char *root, NrError *err);
+/* the overlay that made a named container's layer (AUTO: none yet) */
+NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);
