@@ -72,6 +72,10 @@ int  nr_ctr_pidfd(pid_t pid, uint64_t start);
 /* wait until the pidfd's process ends; timeout_ms < 0: forever.  1 ended, 0 not */
 int  nr_pidfd_wait(int pidfd, int timeout_ms);
 
+/* the namespaces of a running container, from the fds its nroot keeps
+ * (fds[i] = -1 for a slot it has none of; all closed on failure) */
+int  nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err);
+
 /* lock STORE/containers/<name>/lock: 0 taken (fd in *ret_fd), 1 held by a
  * running nroot, -1 error */
 int  nr_ctr_lock(const char *store_dir, int *ret_fd, NrError *err);

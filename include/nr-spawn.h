@@ -22,6 +22,8 @@ enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_
         * namespaces (mounts.c), joined last, after pid */
        NR_NS_NESTED_USER = NR_NS_COUNT, NR_NS_NESTED_MNT, NR_NS_SLOTS };
 extern const char *const nr_ns_names[NR_NS_SLOTS];
+/* their CLONE_NEW* flags */
+extern const int nr_ns_flags[NR_NS_SLOTS];
 
 enum {
     NR_SYNC_MAPS = 1,   /* #2 parent -> child: id maps written */
@@ -78,3 +80,9 @@ void nr_spawn_become_root(void);
 /* remove a tree that may hold files of subordinate ids (inside a user
  * namespace with `map`, as root there) */
 int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err);
+
+/* is the namespace behind fd (slot i) the one this process is in already? */
+bool nr_ns_is_current(int fd, int i);
+/* join the namespaces fds[from] .. fds[to - 1] in order (one this process
+ * is in already is skipped: the host's network of --net=host) */
+int nr_ns_join(const int fds[NR_NS_COUNT], int from, int to, NrError *err);

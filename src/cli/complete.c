@@ -14,6 +14,7 @@
 #include "nr-container.h"
 #include "nr-error.h"
 #include "nr-store.h"
+#include "nr-util.h"
 
 static void put(const char *prefix, const char *cand, const char *cur)
 {

@@ -1,5 +1,6 @@
 /* spawn.c — clone into namespaces, numbered handshake, error transport. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -175,4 +176,29 @@ int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err)
     if (rc == 0 && status != 0)
         rc = nr_error_msg(err, "cannot remove '%s'", path);
     return rc;
+}
+
+/* ---- joining a running container's namespaces (exec, export) ---- */
+
+const int nr_ns_flags[NR_NS_SLOTS] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
+                                           CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWPID,
+                                           CLONE_NEWUSER, CLONE_NEWNS };
+
+/* is the namespace behind fd the one this process is in already?  (the
+ * network of --net=host is the host's: joining it again would need rights
+ * in the host's user namespace) */
+bool nr_ns_is_current(int fd, int i)
+{
+    char path[64];
+    struct stat a, b;
+    snprintf(path, sizeof path, "/proc/self/ns/%s", nr_ns_names[i]);
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int nr_ns_join(const int fds[NR_NS_COUNT], int from, int to, NrError *err)
+{
+    for (int i = from; i < to; i++)
+        if (!nr_ns_is_current(fds[i], i) && setns(fds[i], nr_ns_flags[i]) < 0)
+            return nr_error_errno(err, "cannot join the container's %s namespace", nr_ns_names[i]);
+    return 0;
 }

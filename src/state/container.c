@@ -15,6 +15,7 @@
  * recycled pid is never signalled. */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -32,6 +33,10 @@
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
+
+#ifndef NS_GET_NSTYPE
+#define NS_GET_NSTYPE _IO(0xb7, 0x3)
+#endif
 
 bool nr_ctr_name_valid(const char *name)
 {
@@ -849,4 +854,46 @@ void nr_ctr_prune_runtime(const NrCtr *listed, size_t n)
         close(fd);
     }
     closedir(d);
+}
+
+/* the container's namespaces, from the fds its nroot keeps */
+int nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err)
+{
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        fds[i] = -1;
+    nr_autoclose int nroot = nr_ctr_pidfd(c->pid, c->pid_start);
+    if (nroot < 0)
+        return nr_error_msg(err, "container '%s' is not running", c->name[0] ? c->name : c->id);
+    for (int i = 0; i < NR_NS_COUNT; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->pid, c->ns_fd[i]);
+        if (c->ns_fd[i] < 0 || (fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+            ioctl(fds[i], NS_GET_NSTYPE) != nr_ns_flags[i]) {
+            nr_error_errno(err, "cannot open the %s namespace of container '%s'", nr_ns_names[i],
+                           c->name[0] ? c->name : c->id);
+            goto fail;
+        }
+    }
+    /* --cap-add=SYS_ADMIN: the payload's nested user and mount namespaces */
+    for (int i = NR_NS_COUNT; i < NR_NS_SLOTS; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->pid, c->ns_fd[i]);
+        if (c->ns_fd[i] >= 0 && ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+                                 ioctl(fds[i], NS_GET_NSTYPE) != nr_ns_flags[i])) {
+            nr_error_errno(err, "cannot open the %s namespace of container '%s'", nr_ns_names[i],
+                           c->name[0] ? c->name : c->id);
+            goto fail;
+        }
+    }
+    /* still the same nroot: the fds opened are its own */
+    if (syscall(SYS_pidfd_send_signal, nroot, 0, NULL, 0) < 0) {
+        nr_error_msg(err, "container '%s' ended", c->name[0] ? c->name : c->id);
+        goto fail;
+    }
+    return 0;
+fail:
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return -1;
 }

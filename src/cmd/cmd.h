@@ -1,0 +1,18 @@
+/* cmd.h — what the container commands (ctr.c, exec.c, export.c) share;
+ * private to src/cmd. */
+#pragma once
+#include "nr-cli.h"
+#include "nr-container.h"
+#include "nr-error.h"
+#include "nr-plan.h"
+
+/* parse a container command's options and check the count of operands
+ * (max < 0: any); 1: --help was shown */
+int nr_ctr_args_parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int min_operands,
+                      int max_operands, NrError *err);
+/* print the error; the exit code it carries (125 if none) */
+int nr_cmd_fail(const NrError *err);
+/* the container's name, or its id when it has none */
+const char *nr_ctr_display_name(const NrCtr *c);
+/* the container's run plan, as `run` recorded it (exec, export) */
+int nr_cmd_ctr_config(const NrCtr *c, NrRunConfig *cfg, NrError *err);

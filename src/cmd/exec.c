@@ -1,0 +1,352 @@
+/* exec.c — `nroot exec`: a command in a running container, entered in
+ * runc's order (below). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "nr-cli.h"
+#include "nr-cmd.h"
+#include "nr-container.h"
+#include "nr-error.h"
+#include "nr-filter.h"
+#include "nr-mounts.h"
+#include "nr-payload.h"
+#include "nr-plan.h"
+#include "nr-pty.h"
+#include "nr-spawn.h"
+#include "nr-util.h"
+
+/* ---- exec ---- */
+
+/* What enters the container, in runc's nsexec order:
+ *
+ *   nroot exec   stays on the host, in none of the container's namespaces:
+ *                relays stdio (pipes, or the pty with -t), forwards
+ *                signals, waits for the command
+ *   `- joiner    not dumpable before its first setns and holding no fd of
+ *                the caller's; joins user, mnt, uts, ipc, net and cgroup,
+ *                and only then pid; forks the command as nroot's own child
+ *                (CLONE_PARENT), sends its pid, ends
+ *   command      the first process of this exec that the container can
+ *                see: its root and working directory are the container's
+ *                from its birth, its stdio pipes to nroot or the
+ *                container's pty, and it is not dumpable (its memory is
+ *                the host user namespace's) until it execs
+ */
+typedef struct ExecJob {
+    const NrRunConfig *cfg;
+    int                fds[NR_NS_SLOTS];   /* the nested ones -1 unless SYS_ADMIN */
+    int                stdio[3];   /* the joiner's 0-2: pipes to nroot, or /dev/null */
+    int                sock;       /* the command's pid, GO; -t: the master */
+    int                errfd;      /* a failure before the exec */
+    pid_t              nroot;
+} ExecJob;
+
+static _Noreturn void exec_fail(const ExecJob *j, NrError *e)
+{
+    nr_write_all(j->errfd, e, sizeof *e);
+    _exit(e->code ? e->code : NR_EXIT_FAILURE);
+}
+
+/* the command: a child of nroot's in every namespace of the container */
+static _Noreturn void exec_command(const ExecJob *j)
+{
+    NrError e = { 0 };
+    /* dies with nroot, its parent; EOF instead of GO: nroot died first */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    NrSyncMsg go;
+    if (nr_sync_recv(j->sock, &go) != 1 || go.type != NR_SYNC_GO)
+        _exit(NR_EXIT_FAILURE);
+    int slave = -1;
+    if (j->cfg->pty && (slave = nr_payload_open_pty(j->sock, &e)) < 0)
+        exec_fail(j, &e);
+    if (!j->cfg->pty)
+        setsid();   /* no controlling terminal; -t: the pty becomes it */
+    nr_payload_exec(j->cfg, slave, &e);
+    exec_fail(j, &e);
+}
+
+static int cmp_int(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+    return (a > b) - (a < b);
+}
+
+/* the joiner: a child of nroot's, outside the container's pid namespace */
+static _Noreturn void exec_join(ExecJob *j)
+{
+    NrError e = { 0 };
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != j->nroot)
+        _exit(NR_EXIT_FAILURE);
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(j->stdio[fd], fd) < 0) {
+            nr_error_errno(&e, "cannot set up the command's stdio");
+            exec_fail(j, &e);
+        }
+    int keep[NR_NS_SLOTS + 2], n = 0;
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (j->fds[i] >= 0)
+            keep[n++] = j->fds[i];
+    keep[n++] = j->sock;
+    keep[n++] = j->errfd;
+    qsort(keep, (size_t)n, sizeof *keep, cmp_int);
+    nr_close_range_except(3U, keep, n);
+    /* --net=host: the network is the host's, where this process is */
+    bool skip[NR_NS_SLOTS];
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        skip[i] = j->fds[i] < 0 || nr_ns_is_current(j->fds[i], i);
+    /* user first (it grants the rights for the rest), pid after the others
+     * (it applies to children only); with SYS_ADMIN then the payload's
+     * nested user and mount namespaces, where the container's mounts are
+     * locked (mounts.c): the command gets no more than the payload has */
+    for (int i = NR_NS_USER; i < NR_NS_SLOTS; i++) {
+        if (!skip[i] && setns(j->fds[i], nr_ns_flags[i]) < 0) {
+            nr_error_errno(&e, "cannot join the container's %s namespace", nr_ns_names[i]);
+            exec_fail(j, &e);
+        }
+        if (skip[i] || nr_ns_flags[i] != CLONE_NEWUSER)
+            continue;
+        /* new credentials: the kernel reset both */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != j->nroot)
+            _exit(NR_EXIT_FAILURE);
+        if (i == NR_NS_USER && nr_keyring_new_session(&e) < 0)
+            exec_fail(j, &e);
+    }
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (j->fds[i] >= 0)
+            close(j->fds[i]);
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0) {
+        nr_error_errno(&e, "cannot start the command");
+        exec_fail(j, &e);
+    }
+    if (pid == 0)
+        exec_command(j);
+    NrError which = { .code = pid };
+    nr_sync_send(j->sock, NR_SYNC_PID, &which);
+    _exit(0);
+}
+
+static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError *err)
+{
+    if (nr_ctr_find(a->operands[0], c, err) < 0)
+        return -1;
+    if (!c->running) {
+        nr_error_msg(err, "container '%s' is not running", a->operands[0]);
+        if (c->in_store)
+            nr_error_hint(err, "'nroot start %s' starts it", a->operands[0]);
+        return -1;
+    }
+    if (nr_cmd_ctr_config(c, cfg, err) < 0 || nr_run_apply_image(cfg, err) < 0 ||
+        nr_seccomp_recorded(cfg, c->rt_dir, err) < 0)
+        return -1;
+    cfg->argv = &a->operands[1];
+    if (a->workdir)
+        cfg->workdir = a->workdir;
+    if (a->user) {
+        cfg->user = a->user;
+        cfg->user_from_image = false;
+    }
+    for (size_t i = 0; i < a->env.n; i++)
+        nr_strv_push(&cfg->env, a->env.v[i]);
+    cfg->pty = a->tty;
+    cfg->interactive = a->interactive;
+    cfg->tty = isatty(STDIN_FILENO);
+    return 0;
+}
+
+static int status_of(int ws)
+{
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : NR_EXIT_FAILURE;
+}
+
+int nr_cmd_exec(int argc, char **argv)
+{
+    NrCtrArgs a;
+    NrError err = { 0 };
+    int r = nr_ctr_args_parse("exec", argc, argv, &a, 2, -1, &err);
+    if (r)
+        return r > 0 ? 0 : nr_cmd_fail(&err);
+    /* first of all: nothing the caller left open (`7<$HOME`) and nothing
+     * opened below (the image's lock) can reach the container */
+    nr_close_fds_except(-1);
+    nr_stdio_fill();
+    static NrRunConfig cfg;
+    static ExecJob j;
+    NrCtr c;
+    if (exec_prepare(&a, &c, &cfg, &err) < 0 || nr_ctr_open_namespaces(&c, j.fds, &err) < 0) {
+        nr_ctr_clear(&c);
+        return nr_cmd_fail(&err);
+    }
+    /* with SYS_ADMIN only the payload's nested namespaces keep the mounts
+     * locked: an nroot that did not record them cannot exec safely */
+    if (nr_mounts_lock_wanted(&cfg) && (j.fds[NR_NS_NESTED_USER] < 0 || j.fds[NR_NS_NESTED_MNT] < 0)) {
+        nr_error_msg(&err, "container '%s' has --cap-add=SYS_ADMIN, but the namespaces where its "
+                     "mounts are locked are not known", nr_ctr_display_name(&c));
+        nr_error_hint(&err, "stop it and start it again with this nroot");
+        nr_ctr_clear(&c);
+        return nr_cmd_fail(&err);
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
+    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+        sigaddset(&set, fwd[i]);
+    if (cfg.pty) {
+        sigaddset(&set, SIGTSTP);
+        sigaddset(&set, SIGCONT);
+    }
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    /* the caller's stdio never enters the container: pipes, or with -t
+     * the container's own pty (the joiner gets /dev/null) */
+    static const bool all[3] = { true, true, true };
+    NrRelay *relay = NULL;
+    int sv[2], ep[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(ep, O_CLOEXEC) < 0)
+        return nr_error_errno(&err, "socketpair"), nr_cmd_fail(&err);
+    if (nr_relay_plan(all, cfg.pty, cfg.interactive, j.stdio, &relay, &err) < 0)
+        return nr_cmd_fail(&err);
+    j.cfg = &cfg;
+    j.sock = sv[1];
+    j.errfd = ep[1];
+    j.nroot = getpid();
+    fflush(NULL);
+    pid_t joiner = fork();
+    if (joiner < 0)
+        return nr_error_errno(&err, "fork"), nr_cmd_fail(&err);
+    if (joiner == 0) {
+        close(sv[0]);
+        close(ep[0]);
+        exec_join(&j);
+    }
+    close(sv[1]);
+    close(ep[1]);
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (j.fds[i] >= 0)
+            close(j.fds[i]);
+    for (int fd = 0; fd < 3; fd++)
+        close(j.stdio[fd]);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+    NrPty *pty = NULL;
+    NrError perr = { 0 };
+    int status = NR_EXIT_FAILURE, joiner_status = -1;
+    pid_t pid = 0;   /* the command's, once the joiner sent it */
+    sigset_t early;  /* signals that came before */
+    sigemptyset(&early);
+    bool done = false;
+    enum { MAX_POLL = 12 };
+    struct pollfd pfd[MAX_POLL];
+    int errfd = ep[0], sock = sv[0];
+    while (!done) {
+        pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+        pfd[1] = (struct pollfd){ .fd = sock, .events = POLLIN };
+        pfd[2] = (struct pollfd){ .fd = errfd, .events = POLLIN };
+        int n = 3;
+        if (pty)
+            n += nr_pty_fill(pty, pfd, n, MAX_POLL);
+        if (relay)
+            n += nr_relay_fill(relay, pfd, n, MAX_POLL);
+        int pr = poll(pfd, (nfds_t)n, -1);
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (pr > 0 && pty)
+            nr_pty_dispatch(pty, pfd);
+        if (pr > 0 && relay)
+            nr_relay_dispatch(relay, pfd);
+        if (pr > 0 && pfd[1].revents) {
+            NrSyncMsg msg;
+            int got = nr_sync_recv(sock, &msg);
+            if (got == 1 && msg.type == NR_SYNC_PID && !pid && msg.err.code > 0) {
+                pid = msg.err.code;
+                nr_sync_send(sock, NR_SYNC_GO, NULL);
+                for (int sig = 1; sig < NSIG; sig++)
+                    if (sigismember(&early, sig) == 1)
+                        kill(pid, sig);
+            } else if (got == 1 && msg.type == NR_SYNC_PTY && msg.fd >= 0 && !pty) {
+                pty = nr_pty_new(msg.fd, cfg.interactive);
+            } else if (got == 1) {
+                if (msg.fd >= 0)
+                    close(msg.fd);
+            } else {
+                close(sock);
+                sock = -1;
+            }
+        }
+        if (pr > 0 && pfd[2].revents) {
+            /* EOF: the command was executed; a message: why it was not */
+            ssize_t got = read(errfd, &perr, sizeof perr);
+            if (got != (ssize_t)sizeof perr)
+                memset(&perr, 0, sizeof perr);
+            close(errfd);
+            errfd = -1;
+        }
+        struct signalfd_siginfo si;
+        if (pr > 0 && (pfd[0].revents & POLLIN) && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+            int sig = (int)si.ssi_signo;
+            if (pty && sig == SIGWINCH)
+                nr_pty_resize(pty);
+            else if (cfg.pty && (sig == SIGTSTP || sig == SIGCONT)) {
+                if (sig == SIGTSTP && pty)
+                    nr_pty_stop(pty);
+            } else if (sig != SIGCHLD) {
+                if (pid)
+                    kill(pid, sig);
+                else
+                    sigaddset(&early, sig);
+            }
+        }
+        /* the joiner ends once it sent the pid (or failed: errfd says
+         * why); the command's end is the end of exec */
+        int ws;
+        if (joiner_status < 0 && waitpid(joiner, &ws, WNOHANG) == joiner)
+            joiner_status = status_of(ws);
+        if (pid && waitpid(pid, &ws, WNOHANG) == pid) {
+            status = status_of(ws);
+            done = true;
+        } else if (!pid && joiner_status >= 0 && (joiner_status != 0 || sock < 0)) {
+            status = joiner_status ? joiner_status : NR_EXIT_FAILURE;
+            done = true;
+        }
+    }
+    if (errfd >= 0) {
+        ssize_t got = read(errfd, &perr, sizeof perr);
+        if (got != (ssize_t)sizeof perr)
+            memset(&perr, 0, sizeof perr);
+    }
+    while (joiner_status < 0 && waitpid(joiner, NULL, 0) < 0 && errno == EINTR)
+        ;
+    nr_pty_free(pty);
+    nr_relay_free(relay);   /* what the command wrote, before any message */
+    if (perr.code) {
+        perr.msg[sizeof perr.msg - 1] = perr.hint[sizeof perr.hint - 1] = '\0';
+        nr_error_print(&perr);
+        status = perr.code;
+    }
+    nr_ctr_clear(&c);
+    /* _exit: no exit-time work in a process whose children were in the
+     * container (LeakSanitizer's tracer, in sanitizer builds, must not
+     * wait on them) */
+    fflush(NULL);
+    _exit(status);
+}
