@@ -1,5 +1,5 @@
 /* nr-spawn.h — clone into new namespaces and the numbered parent/child
- * handshake over a SOCK_SEQPACKET pair (ARCHITECTURE §1).
+ * handshake over a SOCK_SEQPACKET pair (HACKING.md, "The handshake").
  *
  *   #1  parent: clone()                   child: PDEATHSIG, waits
  *   #2  parent: writes id maps, sends MAPS child: sees MAPS (or EOF: parent died)

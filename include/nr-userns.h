@@ -1,4 +1,4 @@
-/* nr-userns.h — subordinate id ranges and the id-map ladder (ARCHITECTURE §2). */
+/* nr-userns.h — subordinate id ranges and the id-map ladder (HACKING.md, "The id-map ladder"). */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The user namespace and the id-map ladder (ARCHITECTURE §2).
+# The user namespace and the id-map ladder (HACKING.md, "The id-map ladder").
 
 load helpers
 

@@ -1,5 +1,5 @@
 /* slirp.c — user-mode networking for --net=slirp, in nroot's own process
- * (ARCHITECTURE §6): the child made tap0 in the container's network
+ * (HACKING.md, "Network"): the child made tap0 in the container's network
  * namespace and handed its fd over (#3); libslirp turns the frames read
  * from it into ordinary sockets of the host, and back.
  *
