@@ -133,7 +133,7 @@ dist:
 
 # Packages are built from a copy of the source tree (what `make dist` ships:
 # no git needed) in $(BUILD)/deb and $(BUILD)/rpm; the results stay there.
-PKG_FILES := Makefile README.md src include man completions packaging
+PKG_FILES := Makefile README.md LICENSE src include man completions packaging
 DEB_SRC   := $(BUILD)/deb/nroot-$(VERSION)
 deb:
 	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC)
