@@ -69,7 +69,7 @@ all: nroot nroot-unpack
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
 FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS)
-ifneq ($(filter-out clean dist man demo deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean dist man demo format format-check deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
 $(file >$(BUILD)/flags,$(FLAGS_NOW))
@@ -102,6 +102,16 @@ check: all
 
 demo:
 	./tests/demo
+
+# .clang-format is the style; `make format` applies it, `make format-check`
+# (CI) fails on a difference
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES = $(wildcard src/*.c src/*/*.c src/*/*.h include/*.h tests/unit/*.c tests/unit/*.h \
+                          tests/helper/*.c fuzz/*.c fuzz/*.h)
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+format-check:
+	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES)
 
 MAN_SRCS := $(wildcard man/*.md)
 MAN_OUT  := $(MAN_SRCS:.md=)
@@ -161,4 +171,4 @@ rpm:
 clean:
 	rm -rf $(BUILD) nroot nroot-unpack
 
-.PHONY: all asan check demo man install uninstall dist deb rpm clean
+.PHONY: all asan check demo format format-check man install uninstall dist deb rpm clean
