@@ -72,6 +72,8 @@ teardown() {
     # an option-like first word with no -- anywhere: the command (docker's rule)
     run_nroot 127 run -q "$IMG" --net=none
     run_nroot 127 run -q "$IMG" --hostname x
+    # a -- before IMAGE ends nroot's options for good, as in getopt
+    run_nroot 127 run -q -- "$IMG" --net=none -- true
 }
 
 @test "cli-trailing: an unknown option or a stray word between IMAGE and -- is a 125 naming it" {

@@ -108,6 +108,8 @@ complete_bash() {
     assert_output -- --vol-file
     complete_bash run "$IMG" sh --vol
     assert_output -- --vol-file
+    complete_bash run -- "$IMG" --vol
+    assert_output -- --vol-file
     complete_bash run "$IMG" sh --net = s
     refute_output slirp
     complete_bash exec somectr ps --vol

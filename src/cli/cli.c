@@ -471,16 +471,19 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv, OptionHandler h
  * argv[first]): when the first of them is an option and a `--` follows, the
  * words up to that `--` are nroot's options, parsed as those before the
  * operand, and any other word there is an error; otherwise, docker's rule,
- * they are the command (a `--` right after the operand is dropped).  Returns
- * the index of the command's first word, GETOPT_HELP, or -1. */
-static int cli_trailing(const NrCommand *c, int argc, char **argv, int first, OptionHandler handler,
-                        void *ctx, NrError *err)
+ * they are the command (a `--` right after the operand is dropped).  A `--`
+ * before the operand (`ended`) ended nroot's options for good, as in getopt.
+ * Returns the index of the command's first word, GETOPT_HELP, or -1. */
+static int cli_trailing(const NrCommand *c, int argc, char **argv, int first, bool ended,
+                        OptionHandler handler, void *ctx, NrError *err)
 {
     int i = first + 1;
     if (i >= argc || argv[i][0] != '-' || !argv[i][1])
         return i;
     if (strcmp(argv[i], "--") == 0)
         return i + 1;
+    if (ended)
+        return i;
     bool dashdash = false;
     for (int j = i + 1; j < argc && !dashdash; j++)
         dashdash = strcmp(argv[j], "--") == 0;
@@ -845,10 +848,11 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     cfg->net = NR_NET_SLIRP;
     RunCtx ctx = { .cfg = cfg };
     const NrCommand *run = nr_cli_command("run");
-    int first = cli_getopt(run, argc, argv, run_option, &ctx, NULL, err);
+    bool ended = false;
+    int first = cli_getopt(run, argc, argv, run_option, &ctx, &ended, err);
     /* options between IMAGE and a `--` count as if they came before IMAGE */
-    int cmd = first >= 0 && first < argc ? cli_trailing(run, argc, argv, first, run_option, &ctx, err)
-                                         : first;
+    int cmd = first >= 0 && first < argc ?
+              cli_trailing(run, argc, argv, first, ended, run_option, &ctx, err) : first;
     if (cmd < 0)
         return cmd == GETOPT_HELP ? NR_CLI_HELP : -1;
     /* docker semantics: drops apply to the default set, adds win over drops,
@@ -981,11 +985,12 @@ int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrErr
     const NrCommand *c = nr_cli_command(cmd);
     a->time = -1;
     a->tail = -1;
-    int first = cli_getopt(c, argc, argv, ctr_option, a, NULL, err);
+    bool ended = false;
+    int first = cli_getopt(c, argc, argv, ctr_option, a, &ended, err);
     if (first >= 0 && first < argc && takes_command(c)) {
         /* exec: options between CONTAINER and a `--` count as if they came
          * before it; the operands are CONTAINER and the command */
-        int command = cli_trailing(c, argc, argv, first, ctr_option, a, err);
+        int command = cli_trailing(c, argc, argv, first, ended, ctr_option, a, err);
         if (command >= 0) {
             argv[command - 1] = argv[first];
             first = command - 1;

@@ -115,15 +115,20 @@ int nr_cmd_complete(int argc, char **argv)
      * operands.  After the first operand of run and exec (IMAGE,
      * CONTAINER) options may follow while each word is one (they are
      * nroot's once a `--` ends them); `--` or any other word starts the
-     * command, whose words are not nroot's */
+     * command, whose words are not nroot's.  A `--` before the operand
+     * ends the options for good */
     int operands = 0;
-    bool command = false;
+    bool command = false, ended = false;
     const NrOption *pending = NULL;   /* an option whose value is the current word */
     for (int i = 1; i < n - 1; i++) {
         if (command)
             continue;
-        if (strcmp(w[i], "--") == 0 && stops) {
-            command = operands > 0;
+        if (stops && (ended || strcmp(w[i], "--") == 0)) {
+            if (operands > 0)
+                command = true;
+            else if (ended)
+                operands++;
+            ended = true;
             continue;
         }
         if (w[i][0] == '-' && w[i][1]) {
@@ -158,7 +163,7 @@ int nr_cmd_complete(int argc, char **argv)
         values(pending, "", cur);
         return 0;
     }
-    if (!command && cur[0] == '-') {
+    if (!command && !ended && cur[0] == '-') {
         const char *eq = strchr(cur, '=');
         if (strncmp(cur, "--", 2) == 0 && eq) {
             const NrOption *lo = find_long(c, cur + 2, (size_t)(eq - cur - 2));
