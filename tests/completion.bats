@@ -82,6 +82,40 @@ complete_bash() {
     assert_output image-file.tar
 }
 
+@test "completion: bash offers options after IMAGE or CONTAINER, until -- or the command" {
+    cd "$BATS_TEST_TMPDIR"
+    touch -- --vol-file
+    complete_bash run "$IMG" --ne
+    assert_output --net
+    complete_bash run "$IMG" -
+    assert_line --volume
+    assert_line --net
+    complete_bash run "$IMG" --net ''
+    assert_output "$(printf 'none\nhost\nslirp')"
+    complete_bash run "$IMG" --net = s
+    assert_output slirp
+    complete_bash run "$IMG" --net=s
+    assert_output --net=slirp
+    complete_bash run --rm "$IMG" -e X=1 --vol
+    assert_output -- --volume
+    complete_bash exec somectr --e
+    assert_output "$(printf -- '--env\n--env-file')"
+    # after '--', or after a word that is no option, the words are the
+    # command's: files, not nroot's options
+    complete_bash run "$IMG" -- --vol
+    assert_output -- --vol-file
+    complete_bash run "$IMG" --net none -- --vol
+    assert_output -- --vol-file
+    complete_bash run "$IMG" sh --vol
+    assert_output -- --vol-file
+    complete_bash run -- "$IMG" --vol
+    assert_output -- --vol-file
+    complete_bash run "$IMG" sh --net = s
+    refute_output slirp
+    complete_bash exec somectr ps --vol
+    assert_output -- --vol-file
+}
+
 @test "completion: the zsh completion loads and registers _nroot" {
     need_tool zsh
     run zsh -f -c 'autoload -Uz compinit && compinit -u -d "$2/zcompdump" && source "$1/completions/_nroot" &&
@@ -96,8 +130,9 @@ complete_bash() {
     mkdir -p "$BATS_TEST_TMPDIR/bin"
     ln -s "$NROOT" "$BATS_TEST_TMPDIR/bin/nroot"
     run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" HOME="$BATS_TEST_TMPDIR" \
-        fish --no-config -c "source '$REPO_DIR/completions/nroot.fish'; complete -C 'nroot ru'; complete -C 'nroot run --net='"
+        fish --no-config -c "source '$REPO_DIR/completions/nroot.fish'; complete -C 'nroot ru'; complete -C 'nroot run --net='; complete -C 'nroot run img --host'"
     [ "$status" = 0 ] || fail "fish: $output"
     assert_line run
     assert_line --regexp '^--net=slirp'
+    assert_line --regexp '^--hostname'
 }

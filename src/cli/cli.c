@@ -214,14 +214,17 @@ static const NrOption export_options[] = {
     { n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] }
 
 static const NrCommand commands[] = {
-    COMMAND("run", run_options, "nroot run [OPTIONS] IMAGE [--] [COMMAND [ARG...]]",
+    COMMAND("run", run_options, "nroot run [OPTIONS] IMAGE [[OPTIONS] --] [COMMAND [ARG...]]",
             "run a command in a new container",
             "Run COMMAND in a new rootless container.  IMAGE is a root filesystem directory,\n"
             "a rootfs tarball (tar, gzip, xz, zstd, bzip2), a docker-archive ('docker save'),\n"
             "an OCI image (layout directory or archive), or a name or id from 'nroot images'.\n"
             "Archives are unpacked once into the store and reused.  Without COMMAND the\n"
             "image's default command runs (/bin/sh if it has none).  Writes go to a\n"
-            "throw-away layer; the image is never modified."),
+            "throw-away layer; the image is never modified.\n\n"
+            "Options may also follow IMAGE when a '--' ends them: 'nroot run IMAGE --net=none\n"
+            "-- make'.  Without that '--', or when the word after IMAGE is not an option,\n"
+            "everything after IMAGE is the command."),
     COMMAND("import", import_options, "nroot import [OPTIONS] FILE|DIR",
             "unpack an image into the store and print its id",
             "Unpack FILE (a rootfs tarball, docker-archive or oci-archive) or DIR (an OCI\n"
@@ -252,11 +255,14 @@ static const NrCommand commands[] = {
             "Start each named container again with its files and the options and command it\n"
             "was made with, in the background (see 'nroot logs'), or with --attach in the\n"
             "foreground."),
-    COMMAND("exec", exec_options, "nroot exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+    COMMAND("exec", exec_options, "nroot exec [OPTIONS] CONTAINER [[OPTIONS] --] COMMAND [ARG...]",
             "run a command in a running container",
             "Run COMMAND in the running CONTAINER (a name, an id or a unique id prefix): in\n"
             "all its namespaces and its root, as its user, with its capabilities and\n"
-            "environment (plus -e), in its working directory (or -w)."),
+            "environment (plus -e), in its working directory (or -w).\n\n"
+            "Options may also follow CONTAINER when a '--' ends them: 'nroot exec CONTAINER\n"
+            "-w /src -- make'.  Without that '--', or when the word after CONTAINER is not\n"
+            "an option, everything after CONTAINER is the command."),
     COMMAND("stop", stop_options, "nroot stop [OPTIONS] CONTAINER...",
             "stop running containers",
             "Send SIGTERM to each container's command; after the grace period, SIGKILL.\n"
@@ -404,18 +410,27 @@ static const NrOption *find_opt(int id)
 
 #define GETOPT_HELP (-2)
 
-/* getopt_long over the command's table: handler(ctx, option, arg) for each
- * option; returns the index of the first operand, GETOPT_HELP, or -1 */
-static int cli_getopt(const NrCommand *c, int argc, char **argv,
-                      int (*handler)(void *ctx, const NrOption *o, const char *arg, NrError *err),
-                      void *ctx, NrError *err)
+typedef int (*OptionHandler)(void *ctx, const NrOption *o, const char *arg, NrError *err);
+
+/* run and exec take a command after their first operand */
+static bool takes_command(const NrCommand *c)
+{
+    return strcmp(c->name, "run") == 0 || strcmp(c->name, "exec") == 0;
+}
+
+/* getopt_long over the command's table (argv[0] is skipped):
+ * handler(ctx, option, arg) for each option; returns the index of the
+ * first operand, GETOPT_HELP, or -1.  *ret_dashdash (if not NULL) tells
+ * whether the options ended with a `--` word (not an option's value). */
+static int cli_getopt(const NrCommand *c, int argc, char **argv, OptionHandler handler, void *ctx,
+                      bool *ret_dashdash, NrError *err)
 {
     struct option longopts[32];
     /* run and exec stop at their first operand (what follows is the
      * command's); the others take options anywhere, as podman's do */
     char shortopts[64] = "+:";
     size_t s = 2;
-    if (strcmp(c->name, "run") != 0 && strcmp(c->name, "exec") != 0) {
+    if (!takes_command(c)) {
         memmove(shortopts, shortopts + 1, sizeof shortopts - 1);
         s = 1;
     }
@@ -431,8 +446,8 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv,
     shortopts[s] = '\0';
     longopts[c->n_opts < 31 ? c->n_opts : 31] = (struct option){ 0 };
     opterr = 0;
-    optind = 1;
-    int id;
+    optind = 0;   /* a full restart: a command may parse twice (run's trailing options) */
+    int id, before = 1;
     while ((id = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         if (id == OPT_HELP) {
             nr_cli_help(c);
@@ -451,8 +466,50 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv,
         }
         if (handler(ctx, o, optarg, err) < 0)
             return -1;
+        before = optind;
     }
+    if (ret_dashdash)
+        *ret_dashdash = optind == before + 1 && strcmp(argv[before], "--") == 0;
     return optind;
+}
+
+/* The words after the first operand of run and exec (IMAGE, CONTAINER, at
+ * argv[first]): when the first of them is an option and a `--` follows, the
+ * words up to that `--` are nroot's options, parsed as those before the
+ * operand, and any other word there is an error; otherwise, docker's rule,
+ * they are the command (a `--` right after the operand is dropped).  A `--`
+ * before the operand (`ended`) ended nroot's options for good, as in getopt.
+ * Returns the index of the command's first word, GETOPT_HELP, or -1. */
+static int cli_trailing(const NrCommand *c, int argc, char **argv, int first, bool ended,
+                        OptionHandler handler, void *ctx, NrError *err)
+{
+    int i = first + 1;
+    if (i >= argc || argv[i][0] != '-' || !argv[i][1])
+        return i;
+    if (strcmp(argv[i], "--") == 0)
+        return i + 1;
+    if (ended)
+        return i;
+    bool dashdash = false;
+    for (int j = i + 1; j < argc && !dashdash; j++)
+        dashdash = strcmp(argv[j], "--") == 0;
+    if (!dashdash)
+        return i;
+    int n = cli_getopt(c, argc - first, argv + first, handler, ctx, &dashdash, err);
+    if (n < 0)
+        return n;
+    if (!dashdash) {
+        const char *what = strcmp(c->name, "run") == 0 ? "IMAGE" : "CONTAINER";
+        if (first + n < argc)
+            nr_error_msg(err, "'%s' is not an option: only nroot's options go between %s and '--'",
+                         argv[first + n], what);
+        else
+            nr_error_msg(err, "no '--' ends the options after %s (the '--' there is an option's "
+                         "value)", what);
+        nr_error_hint(err, "the command goes after '--': %s", c->usage);
+        return -1;
+    }
+    return first + n;
 }
 
 static bool valid_env_key(const char *k, size_t len)
@@ -796,9 +853,14 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     }
     cfg->net = NR_NET_SLIRP;
     RunCtx ctx = { .cfg = cfg };
-    int first = cli_getopt(nr_cli_command("run"), argc, argv, run_option, &ctx, err);
-    if (first < 0)
-        return first == GETOPT_HELP ? NR_CLI_HELP : -1;
+    const NrCommand *run = nr_cli_command("run");
+    bool ended = false;
+    int first = cli_getopt(run, argc, argv, run_option, &ctx, &ended, err);
+    /* options between IMAGE and a `--` count as if they came before IMAGE */
+    int cmd = first >= 0 && first < argc ?
+              cli_trailing(run, argc, argv, first, ended, run_option, &ctx, err) : first;
+    if (cmd < 0)
+        return cmd == GETOPT_HELP ? NR_CLI_HELP : -1;
     /* docker semantics: drops apply to the default set, adds win over drops,
      * except that --cap-drop=ALL with --cap-add=X keeps only X */
     cfg->caps = ctx.drop_all ? ctx.add : ((cfg->caps & ~ctx.drop) | ctx.add);
@@ -808,13 +870,11 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
 
     if (first >= argc) {
         nr_error_msg(err, "missing IMAGE");
-        nr_error_hint(err, "usage: %s", nr_cli_command("run")->usage);
+        nr_error_hint(err, "usage: %s", run->usage);
         return -1;
     }
-    cfg->image = argv[first++];
-    if (first < argc && strcmp(argv[first], "--") == 0)
-        first++;
-    cfg->args = first < argc ? &argv[first] : NULL;
+    cfg->image = argv[first];
+    cfg->args = cmd < argc ? &argv[cmd] : NULL;
     return NR_CLI_RUN;
 }
 
@@ -861,7 +921,7 @@ static int image_option(void *data, const NrOption *o, const char *arg, NrError 
 int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err)
 {
     const NrCommand *c = nr_cli_command(cmd);
-    int first = cli_getopt(c, argc, argv, image_option, a, err);
+    int first = cli_getopt(c, argc, argv, image_option, a, NULL, err);
     if (first < 0)
         return first == GETOPT_HELP ? NR_CLI_HELP : -1;
     a->operands = &argv[first];
@@ -931,7 +991,18 @@ int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrErr
     const NrCommand *c = nr_cli_command(cmd);
     a->time = -1;
     a->tail = -1;
-    int first = cli_getopt(c, argc, argv, ctr_option, a, err);
+    bool ended = false;
+    int first = cli_getopt(c, argc, argv, ctr_option, a, &ended, err);
+    if (first >= 0 && first < argc && takes_command(c)) {
+        /* exec: options between CONTAINER and a `--` count as if they came
+         * before it; the operands are CONTAINER and the command */
+        int command = cli_trailing(c, argc, argv, first, ended, ctr_option, a, err);
+        if (command >= 0) {
+            argv[command - 1] = argv[first];
+            first = command - 1;
+        } else
+            first = command;
+    }
     if (first < 0)
         return first == GETOPT_HELP ? NR_CLI_HELP : -1;
     a->operands = &argv[first];

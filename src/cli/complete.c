@@ -114,45 +114,59 @@ int nr_cmd_complete(int argc, char **argv)
     if (!c)
         return 0;
     bool stops = strcmp(c->name, "run") == 0 || strcmp(c->name, "exec") == 0;
+    /* the words before the current one: options with their values, and
+     * operands.  After the first operand of run and exec (IMAGE,
+     * CONTAINER) options may follow while each word is one (they are
+     * nroot's once a `--` ends them); `--` or any other word starts the
+     * command, whose words are not nroot's.  A `--` before the operand
+     * ends the options for good */
+    int operands = 0;
+    bool command = false, ended = false;
+    const NrOption *pending = NULL;   /* an option whose value is the current word */
+    for (int i = 1; i < n - 1; i++) {
+        if (command)
+            continue;
+        if (stops && (ended || strcmp(w[i], "--") == 0)) {
+            if (operands > 0)
+                command = true;
+            else if (ended)
+                operands++;
+            ended = true;
+            continue;
+        }
+        if (w[i][0] == '-' && w[i][1]) {
+            const NrOption *v = option_needing_value(c, w[i]);
+            if (v && i + 1 < n - 1)
+                i++;
+            else if (v)
+                pending = v;
+            continue;
+        }
+        if (stops && operands > 0)
+            command = true;
+        else
+            operands++;
+    }
     /* bash splits "--net=sl" into "--net", "=", "sl" */
     const char *prev = n >= 2 ? w[n - 2] : "";
-    if (n >= 3 && strcmp(prev, "=") == 0) {
+    if (!command && n >= 3 && strcmp(prev, "=") == 0) {
         const NrOption *o = strncmp(w[n - 3], "--", 2) == 0 ?
                             find_long(c, w[n - 3] + 2, strlen(w[n - 3] + 2)) : NULL;
         if (o && o->arg)
             values(o, "", cur);
         return 0;
     }
-    if (cur[0] == '=' && n >= 2) {
+    if (!command && cur[0] == '=' && n >= 2) {
         const NrOption *o = strncmp(prev, "--", 2) == 0 ? find_long(c, prev + 2, strlen(prev + 2)) : NULL;
         if (o && o->arg)
             values(o, "", cur + 1);
         return 0;
     }
-    /* the words before the current one: options with their values, and
-     * operands; run and exec take no options after their first operand */
-    int operands = 0;
-    for (int i = 1; i < n - 1; i++) {
-        if (stops && operands > 0) {
-            operands++;
-            continue;
-        }
-        if (strcmp(w[i], "--") == 0 && stops) {
-            continue;
-        }
-        if (w[i][0] == '-' && w[i][1]) {
-            if (option_needing_value(c, w[i]) && i + 1 < n - 1)
-                i++;
-            continue;
-        }
-        operands++;
-    }
-    const NrOption *o = (!stops || operands == 0) ? option_needing_value(c, prev) : NULL;
-    if (o) {
-        values(o, "", cur);
+    if (!command && pending) {
+        values(pending, "", cur);
         return 0;
     }
-    if (cur[0] == '-' && (!stops || operands == 0)) {
+    if (!command && !ended && cur[0] == '-') {
         const char *eq = strchr(cur, '=');
         if (strncmp(cur, "--", 2) == 0 && eq) {
             const NrOption *lo = find_long(c, cur + 2, (size_t)(eq - cur - 2));
