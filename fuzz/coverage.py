@@ -4,10 +4,16 @@
 files (the import itself, locks, spawning) is reached by no harness."""
 import re, sys
 want = {
- 'unpack-image.c': 'is_hex parse_digest nr_json_too_deep nr_json_parse put put_strings get_string get_object get_array host_arch nr_image_config cand_free norm_ref ref_matches list_names choose nr_manifest_clear manifest_init nr_image_docker_manifest is_index_type descriptor add_name collect_oci nr_image_oci_index nr_image_oci_manifest'.split(),
- 'util.c': 'unescape nr_kv_read nr_read_file'.split(),
- 'container.c': 'to_i64 ctr_kv nr_ctr_read_config read_live load_named load_live finish is_id nr_ctr_list nr_ctr_list_free nr_ctr_find nr_ctr_name_valid'.split(),
- 'store.c': 'valid_dirname read_image_link live_image_link config_kv open_image info_kv scan_links read_sources nr_store_list nr_store_list_free source_key nr_store_link_dead find_id nr_store_resolve_key'.split(),
+ 'unpack/digest.c': 'nr_digest_is_hex nr_digest_parse'.split(),
+ 'unpack/json.c': 'nr_json_too_deep nr_json_parse nr_json_get_string nr_json_get_object nr_json_get_array'.split(),
+ 'unpack/config.c': 'put put_strings nr_config_host_arch nr_config_parse'.split(),
+ 'unpack/choose.c': 'nr_candidate_free norm_ref ref_matches list_names nr_choose_image'.split(),
+ 'unpack/manifest.c': 'nr_manifest_clear nr_manifest_init'.split(),
+ 'unpack/docker.c': 'nr_docker_manifest'.split(),
+ 'unpack/oci.c': 'is_index_type descriptor add_name collect_oci nr_oci_index nr_oci_manifest'.split(),
+ 'lib/util.c': 'unescape nr_kv_read nr_read_file'.split(),
+ 'state/container.c': 'to_i64 ctr_kv nr_ctr_read_config read_live load_named load_live finish is_id nr_ctr_list nr_ctr_list_free nr_ctr_find nr_ctr_name_valid'.split(),
+ 'state/store.c': 'valid_dirname read_image_link live_image_link config_kv open_image info_kv scan_links read_sources nr_store_list nr_store_list_free source_key nr_store_link_dead find_id nr_store_resolve_key'.split(),
 }
 cur=None; tot={}; rows=[]
 for line in open(sys.argv[1]):

@@ -16,12 +16,13 @@ AFL_CC      ?= afl-clang-fast
 FUZZ_CC     ?= $(CC)
 FUZZ_PKGS   := $(sort $(NROOT_PKGS) $(UNPACK_PKGS))
 FUZZ_CFLAGS := -std=gnu17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter \
-               $(shell $(PKG_CONFIG) --cflags $(FUZZ_PKGS)) -Ifuzz
+               $(shell $(PKG_CONFIG) --cflags $(FUZZ_PKGS)) -Ifuzz -Isrc
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-# the code under test of each harness (src/ files)
-FUZZ_SRC_layer    := unpack/layer lib/util lib/error
-FUZZ_SRC_whiteout := unpack/layer lib/util lib/error
+# the code under test of each harness (src/ files); a harness includes the
+# private headers of src/unpack as "unpack/NAME.h" (-Isrc)
+FUZZ_SRC_layer    := unpack/layer unpack/path lib/util lib/error
+FUZZ_SRC_whiteout := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_json     := $(patsubst src/%.c,%,$(wildcard src/unpack/*.c)) seccomp/compile ns/sync lib/util lib/error
 FUZZ_SRC_kv       := state/container state/store ns/userns ns/spawn ns/sync lib/util lib/error
 FUZZ_LIBS_layer    := $(UNPACK_LIBS)

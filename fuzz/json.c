@@ -1,10 +1,10 @@
 /* json.c — the JSON documents of an image, from a buffer, as nroot-unpack
- * reads them (unpack-image.c): each input goes through all four readers,
- * without and with an --image-ref:
- *   nr_image_docker_manifest   a docker-archive's manifest.json
- *   nr_image_oci_index         an OCI layout's index.json (nested: refused)
- *   nr_image_oci_manifest      an OCI image manifest
- *   nr_image_config            an image config, written as nroot's config
+ * reads them (src/unpack/docker.c, oci.c, config.c): each input goes
+ * through all four readers, without and with an --image-ref:
+ *   nr_docker_manifest   a docker-archive's manifest.json
+ *   nr_oci_index         an OCI layout's index.json (nested: refused)
+ *   nr_oci_manifest      an OCI image manifest
+ *   nr_config_parse      an image config, written as nroot's config
  * A config that is accepted must come out as lines of known keys: a value
  * can never start a line of its own (that would inject Env, User, ...). */
 #include <stdio.h>
@@ -12,7 +12,10 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "nr-unpack.h"
+#include "nr-error.h"
+#include "unpack/config.h"
+#include "unpack/docker.h"
+#include "unpack/oci.h"
 
 const bool nr_fuzz_sandboxed = false;
 
@@ -50,19 +53,19 @@ void nr_fuzz_one(const uint8_t *data, size_t len)
     for (int r = 0; r < 2; r++) {
         NrError err = { 0 };
         NrManifest m;
-        nr_image_docker_manifest(buf, len, "fuzz", refs[r], &m, &err);
+        nr_docker_manifest(buf, len, "fuzz", refs[r], &m, &err);
         nr_manifest_clear(&m);
-        nr_image_oci_index(buf, len, "fuzz", refs[r], &err);
+        nr_oci_index(buf, len, "fuzz", refs[r], &err);
     }
     NrError err = { 0 };
     NrManifest m;
-    nr_image_oci_manifest(buf, len, "fuzz", &m, &err);
+    nr_oci_manifest(buf, len, "fuzz", &m, &err);
     nr_manifest_clear(&m);
     GPtrArray *tags = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(tags, g_strdup("busybox:latest"));
     GPtrArray *diffs = g_ptr_array_new_with_free_func(g_free);
     GString *out = g_string_new(NULL);
-    if (nr_image_config(buf, len, "fuzz", "config", "docker-archive", "busybox:latest", tags, out,
+    if (nr_config_parse(buf, len, "fuzz", "config", "docker-archive", "busybox:latest", tags, out,
                         diffs, &err) == 0)
         check_config(out);
     g_string_free(out, TRUE);

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "nr-unpack.h"
+#include "unpack/layer.h"
 #include "tarfix.h"
 
 const bool nr_fuzz_sandboxed = true;

@@ -1,4 +1,4 @@
-/* unpack-layer.c — apply one layer tar to the image tree (nroot-unpack).
+/* layer.c — apply one layer tar to the image tree (nroot-unpack).
  *
  * Layers are flattened: each one is extracted over the tree of those below,
  * applying its whiteouts as deletions.
@@ -24,41 +24,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "nr-unpack.h"
 #include "nr-util.h"
-
-/* "./a//b/" -> "/a/b"; "" stays "/" (the root).  false if a component is ".." */
-bool nr_path_normalize(const char *in, char *out, size_t size)
-{
-    size_t o = 0;
-    out[o++] = '/';
-    const char *p = in;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        size_t n = strcspn(p, "/");
-        if (n == 1 && p[0] == '.') {
-            p += n;
-            continue;
-        }
-        if (n == 2 && p[0] == '.' && p[1] == '.')
-            return false;
-        if (o > 1) {
-            if (o + 1 >= size)
-                return false;
-            out[o++] = '/';
-        }
-        if (o + n >= size)
-            return false;
-        memcpy(out + o, p, n);
-        o += n;
-        p += n;
-    }
-    out[o] = '\0';
-    return true;
-}
+#include "layer.h"
+#include "path.h"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -67,7 +35,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-int nr_layer_rmtree(const char *path, NrError *err)
+/* remove a tree inside the image (never follows symlinks) */
+static int rmtree(const char *path, NrError *err)
 {
     struct stat st;
     if (lstat(path, &st) < 0)
@@ -120,13 +89,13 @@ static int whiteout(NrLayers *l, const char *rel, const char *base, const char *
                 continue;
             snprintf(path, sizeof path, "%s/%s", strcmp(real, "/") ? real : "", de->d_name);
             if (!seen(l, path))
-                rc = nr_layer_rmtree(path, err);
+                rc = rmtree(path, err);
         }
         closedir(d);
         return rc;
     }
     snprintf(path, sizeof path, "%s/%s", strcmp(real, "/") ? real : "", base + 4);
-    return seen(l, path) ? 0 : nr_layer_rmtree(path, err);
+    return seen(l, path) ? 0 : rmtree(path, err);
 }
 
 /* the first proper prefix of `rel` that is a symlink this layer made, or NULL */
@@ -169,7 +138,7 @@ static int make_way(const char *rel, mode_t type, NrError *err)
         return 0;
     if (S_ISDIR(st.st_mode) && type == AE_IFDIR)
         return 0;   /* directories merge */
-    return nr_layer_rmtree(rel, err);
+    return rmtree(rel, err);
 }
 
 static void count_warning(struct archive *w, NrCounts *c)
@@ -244,7 +213,7 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
         if (strcmp(rel, "/") == 0)
             return nr_error_msg(err, "%s: entry '%s': a whiteout of the image's root", what, path);
         /* an overlayfs whiteout: deletes this path of the lower layers */
-        return l->index == 0 || seen(l, rel) ? 0 : nr_layer_rmtree(rel, err);
+        return l->index == 0 || seen(l, rel) ? 0 : rmtree(rel, err);
     }
     if (type == AE_IFCHR || type == AE_IFBLK) {
         l->counts.devices++;

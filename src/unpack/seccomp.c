@@ -1,4 +1,4 @@
-/* unpack-seccomp.c — nroot-unpack --seccomp-compile: a seccomp profile in
+/* seccomp.c — nroot-unpack --seccomp-compile: a seccomp profile in
  * the docker/podman JSON format, compiled to a BPF program for nroot.
  *
  *   nroot-unpack --seccomp-compile --caps=HEX PROFILE
@@ -30,7 +30,8 @@
 
 #include "nr-seccomp.h"
 #include "nr-spawn.h"
-#include "nr-unpack.h"
+#include "json.h"
+#include "seccomp.h"
 
 #define PROFILE_MAX (4u << 20)
 #define DEPTH_MAX   32
