@@ -1,7 +1,7 @@
 /* nr-seccomp.h — seccomp profiles as plain data, compiled with libseccomp
  * into a classic BPF program.  Shared by nroot (its default profile,
  * seccomp-default.c) and nroot-unpack (a JSON profile in the docker/podman
- * format, unpack-seccomp.c); the launcher itself only loads the program. */
+ * format, unpack/seccomp.c); the launcher itself only loads the program. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

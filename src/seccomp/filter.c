@@ -9,7 +9,7 @@
  *     and cached in RUNTIME_DIR/seccomp (a few hundred microseconds saved
  *     on every start);
  *   - a JSON profile is compiled by nroot-unpack, which has the JSON parser
- *     (unpack-seccomp.c), on every run;
+ *     (unpack/seccomp.c), on every run;
  *   - the program is recorded in the container's runtime directory, where
  *     `nroot exec` finds the very filter its container runs under.
  *
