@@ -38,6 +38,14 @@ bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_sta
     snprintf(idstr, sizeof idstr, "%u", (unsigned)id);
     bool found = false;
     while (!found && fgets(line, sizeof line, f)) {
+        /* a line longer than the buffer is passed over whole: its tail
+         * must not pass for a line of its own */
+        if (!strchr(line, '\n') && !feof(f)) {
+            int ch;
+            while ((ch = getc(f)) != EOF && ch != '\n')
+                ;
+            continue;
+        }
         char *save = NULL;
         char *name = strtok_r(line, ":\n", &save);
         char *start = strtok_r(NULL, ":\n", &save);
