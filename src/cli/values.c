@@ -108,8 +108,10 @@ int nr_cli_parse_volume(NrRunConfig *cfg, const char *spec, NrError *err)
             else if (strcmp(o, "z") == 0 || strcmp(o, "Z") == 0 || strcmp(o, "rbind") == 0)
                 ; /* SELinux relabel requests and rbind (always recursive): accepted */
             else
-                return nr_error_msg(err, "invalid volume '%s': unknown option '%s' "
-                                    "(expected ro or rw)", spec, o);
+                return nr_error_msg(err,
+                                    "invalid volume '%s': unknown option '%s' "
+                                    "(expected ro or rw)",
+                                    spec, o);
         }
     }
     char real[PATH_MAX];
@@ -122,7 +124,10 @@ int nr_cli_parse_volume(NrRunConfig *cfg, const char *spec, NrError *err)
     if (!cfg->volumes)
         return nr_error_msg(err, "out of memory");
     cfg->volumes[cfg->n_volumes++] = (NrVolume){
-        .src = nr_xstrdup(real), .dst = nr_xstrdup(ctr), .ro = ro, .src_is_dir = S_ISDIR(st.st_mode),
+        .src = nr_xstrdup(real),
+        .dst = nr_xstrdup(ctr),
+        .ro = ro,
+        .src_is_dir = S_ISDIR(st.st_mode),
     };
     return 0;
 }
@@ -131,10 +136,12 @@ int nr_cli_check_user(const char *spec, NrError *err)
 {
     const char *colon = strchr(spec, ':');
     if (!*spec || colon == spec || (colon && (!colon[1] || strchr(colon + 1, ':'))))
-        return nr_error_msg(err, "invalid user '%s': expected USER[:GROUP] (a name or a number)", spec);
+        return nr_error_msg(err, "invalid user '%s': expected USER[:GROUP] (a name or a number)",
+                            spec);
     for (const char *p = spec; *p; p++)
         if (isspace((unsigned char)*p) || *p == '/')
-            return nr_error_msg(err, "invalid user '%s': expected USER[:GROUP] (a name or a number)", spec);
+            return nr_error_msg(
+                err, "invalid user '%s': expected USER[:GROUP] (a name or a number)", spec);
     return 0;
 }
 
@@ -145,7 +152,8 @@ int nr_cli_check_hostname(const char *h, NrError *err)
         return nr_error_msg(err, "invalid hostname '%s': 1 to 64 characters", h);
     for (const char *p = h; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
-            return nr_error_msg(err, "invalid hostname '%s': letters, digits, '-', '_' and '.' only", h);
+            return nr_error_msg(err,
+                                "invalid hostname '%s': letters, digits, '-', '_' and '.' only", h);
     return 0;
 }
 
@@ -186,7 +194,8 @@ int nr_cli_parse_port(NrRunConfig *cfg, const char *spec, NrError *err)
             ip[n - 1] = '\0';
             ip++;
             if (inet_pton(AF_INET6, ip, &p.host_addr6) != 1)
-                return nr_error_msg(err, "invalid port '%s': '%s' is not an IPv6 address", spec, ip);
+                return nr_error_msg(err, "invalid port '%s': '%s' is not an IPv6 address", spec,
+                                    ip);
             p.host_family = AF_INET6;
         } else if (inet_pton(AF_INET, ip, &p.host_addr4) == 1) {
             p.host_family = AF_INET;
@@ -210,17 +219,21 @@ int nr_cli_parse_security_opt(NrRunConfig *cfg, const char *spec, NrError *err)
 {
     if (strcmp(spec, "no-new-privileges") == 0 || strcmp(spec, "no-new-privileges=true") == 0 ||
         strcmp(spec, "no-new-privileges:true") == 0)
-        return 0;   /* always set (init.c) */
+        return 0; /* always set (init.c) */
     if (strncmp(spec, "no-new-privileges", 17) == 0 && (spec[17] == '=' || spec[17] == ':'))
         return nr_error_msg(err, "invalid --security-opt '%s': no_new_privs is always set by nroot",
                             spec);
     if (strncmp(spec, "seccomp", 7) != 0 || (spec[7] != '=' && spec[7] != ':'))
-        return nr_error_msg(err, "unsupported --security-opt '%s': nroot takes seccomp=unconfined, "
-                            "seccomp=PROFILE.json and no-new-privileges", spec);
+        return nr_error_msg(err,
+                            "unsupported --security-opt '%s': nroot takes seccomp=unconfined, "
+                            "seccomp=PROFILE.json and no-new-privileges",
+                            spec);
     const char *v = spec + 8;
     if (!*v)
-        return nr_error_msg(err, "invalid --security-opt '%s': expected seccomp=unconfined or "
-                            "seccomp=PROFILE.json", spec);
+        return nr_error_msg(err,
+                            "invalid --security-opt '%s': expected seccomp=unconfined or "
+                            "seccomp=PROFILE.json",
+                            spec);
     if (strcmp(v, "unconfined") == 0) {
         cfg->seccomp_profile = "unconfined";
         return 0;

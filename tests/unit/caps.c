@@ -28,16 +28,16 @@ static void test_parse(void **state)
     assert_int_equal(parse_ok("all"), all);
     assert_true(all & (1ULL << CAP_CHOWN));
     assert_true(all & (1ULL << CAP_SYS_ADMIN));
-    assert_int_equal(all & (all + 1), 0);   /* bits 0..N, contiguous */
+    assert_int_equal(all & (all + 1), 0); /* bits 0..N, contiguous */
     assert_false(all & (1ULL << 63));
 }
 
 static void test_parse_hostile(void **state)
 {
     static const char *const bad[] = {
-        "", "cap_", "CAP_", "FOO", "CHOWNX", "CHOWN ", " CHOWN", "CHOWN,KILL", "63", "-1",
-        "cap_63", "all_", "ALLL", "\x1b", "cap_cap_chown", "CHOWN\n", "CHOWN=ep",
-        "12", "cap_12",
+        "",         "cap_", "CAP_",   "FOO",  "CHOWNX", "CHOWN ", " CHOWN",        "CHOWN,KILL",
+        "63",       "-1",   "cap_63", "all_", "ALLL",   "\x1b",   "cap_cap_chown", "CHOWN\n",
+        "CHOWN=ep", "12",   "cap_12",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint64_t m = 42;
@@ -78,7 +78,7 @@ static void test_names(void **state)
         NrError err = { 0 };
         if (nr_caps_parse(n, &m, &err) == 0)
             assert_int_equal(m, 1ULL << c);
-        else if (c <= CAP_AUDIT_READ)   /* old ones libcap surely knows */
+        else if (c <= CAP_AUDIT_READ) /* old ones libcap surely knows */
             fail_msg("the name '%s' of capability %d does not parse: %s", n, c, err.msg);
         free(n);
     }

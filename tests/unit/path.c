@@ -30,7 +30,7 @@ static void test_normalize(void **state)
     norm_is("a", "/a");
     norm_is("./a//b/", "/a/b");
     norm_is("/a/./b/.", "/a/b");
-    norm_is("a/.../b", "/a/.../b");       /* "..." is a name */
+    norm_is("a/.../b", "/a/.../b"); /* "..." is a name */
     norm_is("..a/b..", "/..a/b..");
     norm_is(".hidden/.wh..wh..opq", "/.hidden/.wh..wh..opq");
     norm_is("sp ace/\x1b[1m/ü", "/sp ace/\x1b[1m/ü");
@@ -38,13 +38,13 @@ static void test_normalize(void **state)
 
 static void test_normalize_hostile(void **state)
 {
-    static const char *const dotdot[] = { "..", "../", "/..", "../etc/passwd", "a/../../b",
+    static const char *const dotdot[] = { "..",   "../",  "/..",      "../etc/passwd", "a/../../b",
                                           "a/..", "./..", "a//..//b", "a/./../b" };
     for (size_t i = 0; i < sizeof dotdot / sizeof dotdot[0]; i++)
         norm_refused(dotdot[i], 64);
     /* too long for the buffer: refused, never cut */
     norm_refused("abcdefgh", 8);
-    norm_refused("a/b/c/d", 8);     /* "/a/b/c/d" needs 9 */
+    norm_refused("a/b/c/d", 8); /* "/a/b/c/d" needs 9 */
     norm_is("a/b/c/", "/a/b/c");
     char out[9];
     assert_true(nr_path_normalize("a/b/c/d", out, sizeof out));

@@ -36,11 +36,11 @@ static void test_escape_fits(void **state)
         nr_rootfs_ovl_escape(",,,,,,,,,,,,,,,,,,,,", out, size);
         size_t n = strlen(out);
         assert_true(n < size);
-        assert_int_equal(n % 2, 0);   /* whole "\," pairs only */
+        assert_int_equal(n % 2, 0); /* whole "\," pairs only */
         for (size_t i = 0; i < n; i += 2)
             assert_memory_equal(out + i, "\\,", 2);
         if (size < sizeof out)
-            assert_int_equal(out[size], 'x');   /* nothing written beyond */
+            assert_int_equal(out[size], 'x'); /* nothing written beyond */
     }
     memset(out, 'x', sizeof out);
     nr_rootfs_ovl_escape("abcdefghijklmnopqrstuvwxyz", out, sizeof out);

@@ -13,7 +13,8 @@
 #include "unit.h"
 
 /* the program compiled from `p`, malloc()ed, its length in *ret_len */
-static unsigned char *compile(const NrSeccompProfile *p, uint64_t caps, NrStrv *unknown, size_t *ret_len)
+static unsigned char *compile(const NrSeccompProfile *p, uint64_t caps, NrStrv *unknown,
+                              size_t *ret_len)
 {
     int fd = memfd_create("bpf", MFD_CLOEXEC);
     assert_true(fd >= 0);
@@ -34,12 +35,16 @@ static unsigned char *compile(const NrSeccompProfile *p, uint64_t caps, NrStrv *
 
 static const NrSeccompRule rules[] = {
     { .names = "getppid", .action = SCMP_ACT_ERRNO(EPERM) },
-    { .names = "nosuchcall getpgrp nosuchcall anothernosuchcall", .action = SCMP_ACT_ERRNO(EACCES) },
+    { .names = "nosuchcall getpgrp nosuchcall anothernosuchcall",
+      .action = SCMP_ACT_ERRNO(EACCES) },
     /* only without CAP_SYS_ADMIN (21) */
     { .names = "getsid", .action = SCMP_ACT_ERRNO(ENOTSUP), .caps_none = NR_CAP(21) },
 };
 static const NrSeccompProfile profile = {
-    .name = "unit", .default_action = SCMP_ACT_ALLOW, .rules = rules, .n_rules = 3,
+    .name = "unit",
+    .default_action = SCMP_ACT_ALLOW,
+    .rules = rules,
+    .n_rules = 3,
 };
 
 static void test_compile(void **state)
@@ -68,20 +73,25 @@ static void test_compile(void **state)
 static void test_compile_refuses(void **state)
 {
     static const NrSeccompArg args[7] = { { 0 } };
-    const NrSeccompRule many[] = { { .names = "read", .action = SCMP_ACT_ERRNO(1), .args = args,
-                                     .n_args = 7 } };
-    const NrSeccompProfile p = { .name = "many", .default_action = SCMP_ACT_ALLOW, .rules = many,
-                                 .n_rules = 1 };
+    const NrSeccompRule many[] = {
+        { .names = "read", .action = SCMP_ACT_ERRNO(1), .args = args, .n_args = 7 }
+    };
+    const NrSeccompProfile p = {
+        .name = "many", .default_action = SCMP_ACT_ALLOW, .rules = many, .n_rules = 1
+    };
     int fd = memfd_create("bpf", MFD_CLOEXEC);
     NrError err = { 0 };
     assert_nr_error(nr_seccomp_compile(&p, 0, fd, NULL, &err), err, "more than 6 argument");
     /* an argument index beyond 5: libseccomp refuses the rule */
     const NrSeccompArg bad_arg[] = { { .index = 9, .op = SCMP_CMP_EQ, .value = 1 } };
-    const NrSeccompRule r2[] = { { .names = "read", .action = SCMP_ACT_ERRNO(1), .args = bad_arg,
-                                   .n_args = 1 } };
-    const NrSeccompProfile p2 = { .name = "badarg", .default_action = SCMP_ACT_ALLOW, .rules = r2,
-                                  .n_rules = 1 };
-    assert_nr_error(nr_seccomp_compile(&p2, 0, fd, NULL, &err), err, "cannot add the rule for 'read'");
+    const NrSeccompRule r2[] = {
+        { .names = "read", .action = SCMP_ACT_ERRNO(1), .args = bad_arg, .n_args = 1 }
+    };
+    const NrSeccompProfile p2 = {
+        .name = "badarg", .default_action = SCMP_ACT_ALLOW, .rules = r2, .n_rules = 1
+    };
+    assert_nr_error(nr_seccomp_compile(&p2, 0, fd, NULL, &err), err,
+                    "cannot add the rule for 'read'");
     /* an empty profile: the default action alone */
     const NrSeccompProfile empty = { .name = "empty", .default_action = SCMP_ACT_ALLOW };
     assert_nr_ok(nr_seccomp_compile(&empty, 0, fd, NULL, &err), err);
@@ -117,7 +127,7 @@ static void test_program_works(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     if (WEXITSTATUS(status) == 77)
-        skip();   /* seccomp filters cannot be loaded here */
+        skip(); /* seccomp filters cannot be loaded here */
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 

@@ -46,7 +46,7 @@ static void test_key_changes(void **state)
     char base[64], k[64];
     key_of(&a, &a, NULL, "t", base);
     key_of(&a, &a, NULL, "t", k);
-    assert_string_equal(k, base);   /* deterministic */
+    assert_string_equal(k, base); /* deterministic */
 
     /* every part of the identity counts */
     struct stat v[] = {
@@ -59,7 +59,8 @@ static void test_key_changes(void **state)
         assert_string_not_equal(k, base);
     }
     /* a layout: the directory's device and inode, its index's inode, size and time */
-    struct stat dir = stat_of(2049, 1234, 4096, 1, 0), index = stat_of(2049, 99, 300, 1700000000, 5);
+    struct stat dir = stat_of(2049, 1234, 4096, 1, 0),
+                index = stat_of(2049, 99, 300, 1700000000, 5);
     char layout[64];
     key_of(&dir, &index, NULL, "t", layout);
     assert_string_not_equal(layout, base);

@@ -15,19 +15,19 @@
 #include "nr-error.h"
 
 /* a failure of nroot's own: -1, exit code 125, `part` in the message */
-#define assert_nr_error(rc, err, part)                                                       \
-    do {                                                                                     \
-        assert_int_equal((rc), -1);                                                          \
-        assert_int_equal((err).code, NR_EXIT_FAILURE);                                       \
-        if (!strstr((err).msg, (part)))                                                      \
-            fail_msg("error message \"%s\" lacks \"%s\"", (err).msg, (part));                \
+#define assert_nr_error(rc, err, part) \
+    do { \
+        assert_int_equal((rc), -1); \
+        assert_int_equal((err).code, NR_EXIT_FAILURE); \
+        if (!strstr((err).msg, (part))) \
+            fail_msg("error message \"%s\" lacks \"%s\"", (err).msg, (part)); \
     } while (0)
 
 /* success, with the message of the error if not */
-#define assert_nr_ok(rc, err)                                                                \
-    do {                                                                                     \
-        if ((rc) != 0)                                                                       \
-            fail_msg("unexpected failure (%d): %s", (rc), (err).msg);                        \
+#define assert_nr_ok(rc, err) \
+    do { \
+        if ((rc) != 0) \
+            fail_msg("unexpected failure (%d): %s", (rc), (err).msg); \
     } while (0)
 
 static inline int unit_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -25,7 +25,8 @@ static void no_range(const char *text, const char *user, uid_t id)
 {
     uint32_t s = 7, c = 7;
     if (scan(text, user, id, &s, &c))
-        fail_msg("a range %u+%u for %s/%u in \"%s\"", s, c, user ? user : "(null)", (unsigned)id, text);
+        fail_msg("a range %u+%u for %s/%u in \"%s\"", s, c, user ? user : "(null)", (unsigned)id,
+                 text);
     assert_int_equal(s, 7);
     assert_int_equal(c, 7);
 }
@@ -33,23 +34,23 @@ static void no_range(const char *text, const char *user, uid_t id)
 static void test_subid_scan(void **state)
 {
     range_is("alice:100000:65536\n", "alice", 1000, 100000, 65536);
-    range_is("alice:100000:65536", "alice", 1000, 100000, 65536);   /* no newline */
-    range_is("1000:200000:10\n", "alice", 1000, 200000, 10);          /* by uid */
-    range_is("1000:200000:10\n", NULL, 1000, 200000, 10);             /* no name */
+    range_is("alice:100000:65536", "alice", 1000, 100000, 65536); /* no newline */
+    range_is("1000:200000:10\n", "alice", 1000, 200000, 10);      /* by uid */
+    range_is("1000:200000:10\n", NULL, 1000, 200000, 10);         /* no name */
     /* the first that fits */
     range_is("bob:1:1\nalice:300000:5\nalice:400000:6\n", "alice", 1000, 300000, 5);
     range_is("1000:1:2\nalice:3:4\n", "alice", 1000, 1, 2);
     /* lines that do not fit are passed over */
-    range_is("#alice:1:1\n"                 /* comment */
-             "alice:5:0\n"                  /* empty range */
-             "alice:x:10\n"                 /* not numbers */
+    range_is("#alice:1:1\n" /* comment */
+             "alice:5:0\n"  /* empty range */
+             "alice:x:10\n" /* not numbers */
              "alice:-1:10\n"
-             "alice:4294967296:10\n"        /* out of range */
+             "alice:4294967296:10\n" /* out of range */
              "alice:10:4294967296\n"
-             "alice:100000\n"               /* too few fields */
+             "alice:100000\n" /* too few fields */
              "alice\n"
              "\n"
-             "alice:100000:10\r\n"          /* a CR is no digit */
+             "alice:100000:10\r\n" /* a CR is no digit */
              "alic:1:1\nalice2:1:1\nALICE:1:1\n"
              "alice:0:4294967295\n",
              "alice", 1000, 0, UINT32_MAX);
@@ -66,7 +67,7 @@ static void test_subid_scan_hostile(void **state)
     no_range("1001:100000:65536\n", "alice", 1000);
     no_range("alice:100000:65536\n", NULL, 1000);
     no_range(":100000:65536\n", "", 1000);
-    no_range("01000:1:1\n", NULL, 1000);   /* ids compare as text */
+    no_range("01000:1:1\n", NULL, 1000); /* ids compare as text */
     /* a line longer than the line buffer is passed over whole: its tail
      * is not read as a line of its own */
     char text[2000];
@@ -100,10 +101,15 @@ static void test_subid_range_file(void **state)
 static NrIdHost host_with(uid_t uid, gid_t gid, bool ranges, bool helpers)
 {
     return (NrIdHost){
-        .uid = uid, .gid = gid, .user = "alice",
-        .has_subuid = ranges, .has_subgid = ranges,
-        .subuid_start = 100000, .subuid_count = 65536,
-        .subgid_start = 200000, .subgid_count = 65536,
+        .uid = uid,
+        .gid = gid,
+        .user = "alice",
+        .has_subuid = ranges,
+        .has_subgid = ranges,
+        .subuid_start = 100000,
+        .subuid_count = 65536,
+        .subgid_start = 200000,
+        .subgid_count = 65536,
         .helpers = ranges && helpers,
     };
 }
@@ -122,7 +128,7 @@ static void plan_ok(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m)
     if (rc != 0)
         fail_msg("mode %d: %s", mode, err.msg);
     assert_int_equal(strlen(m->tag), 16);
-    assert_string_equal(m->newuidmap, "");   /* the helpers' paths are not its business */
+    assert_string_equal(m->newuidmap, ""); /* the helpers' paths are not its business */
 }
 
 static void test_plan_subids(void **state)
@@ -153,8 +159,9 @@ static void test_plan_subids(void **state)
 
 static void test_plan_single(void **state)
 {
-    nr_quiet = true;   /* the single-id notice */
-    NrIdHost with = host_with(1000, 1000, true, true), without = host_with(1000, 1000, false, false),
+    nr_quiet = true; /* the single-id notice */
+    NrIdHost with = host_with(1000, 1000, true, true),
+             without = host_with(1000, 1000, false, false),
              nohelpers = host_with(1000, 1000, true, false);
     NrIdMap m, a, b;
     plan_ok(NR_USERNS_SINGLE, &with, &m);
@@ -301,14 +308,10 @@ static void test_check_ids(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subid_scan),
-        cmocka_unit_test(test_subid_scan_hostile),
-        cmocka_unit_test(test_subid_range_file),
-        cmocka_unit_test(test_plan_subids),
-        cmocka_unit_test(test_plan_single),
-        cmocka_unit_test(test_plan_keepid),
-        cmocka_unit_test(test_plan_tags),
-        cmocka_unit_test(test_plan_refuses),
+        cmocka_unit_test(test_subid_scan),       cmocka_unit_test(test_subid_scan_hostile),
+        cmocka_unit_test(test_subid_range_file), cmocka_unit_test(test_plan_subids),
+        cmocka_unit_test(test_plan_single),      cmocka_unit_test(test_plan_keepid),
+        cmocka_unit_test(test_plan_tags),        cmocka_unit_test(test_plan_refuses),
         cmocka_unit_test(test_check_ids),
     };
     return cmocka_run_group_tests_name("userns", tests, NULL, NULL);

@@ -52,10 +52,28 @@ static void kv_round_trip(const char *value)
 static void test_kv_round_trips(void **state)
 {
     static const char *const values[] = {
-        "", "plain", "a=b=c", "two\nlines", "\n", "\n\n\n", "back\\slash", "\\", "ends in \\",
-        "\\n (a backslash and an n)", "\\\\n", "\\\n", "tab\there", "cr\r\n", "\x1b[31mred",
-        "\x01\x7f", "ütf-8 ✓", "\xff\xfe not utf-8", " leading and trailing spaces ",
-        "#not a comment", "=", "key=value\nkey2=value2",
+        "",
+        "plain",
+        "a=b=c",
+        "two\nlines",
+        "\n",
+        "\n\n\n",
+        "back\\slash",
+        "\\",
+        "ends in \\",
+        "\\n (a backslash and an n)",
+        "\\\\n",
+        "\\\n",
+        "tab\there",
+        "cr\r\n",
+        "\x1b[31mred",
+        "\x01\x7f",
+        "ütf-8 ✓",
+        "\xff\xfe not utf-8",
+        " leading and trailing spaces ",
+        "#not a comment",
+        "=",
+        "key=value\nkey2=value2",
     };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         kv_round_trip(values[i]);
@@ -167,7 +185,9 @@ static void test_escape(void **state)
     escape_is("\xe2\x82x", "\\xe2\\x82x");
     /* invisible and bidirectional controls (Trojan Source) */
     escape_is("evil\xe2\x80\xaetxt.exe", "evil\\u202etxt.exe");
-    escape_is("a\xe2\x80\x8b" "b\xef\xbb\xbf", "a\\u200bb\\ufeff");
+    escape_is("a\xe2\x80\x8b"
+              "b\xef\xbb\xbf",
+              "a\\u200bb\\ufeff");
     escape_is("\xd8\x9c\xe2\x81\xa6", "\\u061c\\u2066");
     /* the last ones that are not escaped around them */
     escape_is("\xe2\x80\x8a\xe2\x80\xaf", "\xe2\x80\x8a\xe2\x80\xaf");
@@ -288,15 +308,29 @@ static void test_parse_u32(void **state)
     assert_true(nr_parse_u32("007", &v));
     assert_int_equal(v, 7);
     static const char *const bad[] = {
-        "", "4294967296", "18446744073709551615", "18446744073709551616",
-        "99999999999999999999999999", "-1", "-0", "+1", " 1", "1 ", "1\n", "0x10", "1e3", "1.0",
-        "١", "abc", "12abc",
+        "",
+        "4294967296",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999999",
+        "-1",
+        "-0",
+        "+1",
+        " 1",
+        "1 ",
+        "1\n",
+        "0x10",
+        "1e3",
+        "1.0",
+        "١",
+        "abc",
+        "12abc",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = 42;
         if (nr_parse_u32(bad[i], &v))
             fail_msg("\"%s\" parsed as %u", bad[i], v);
-        assert_int_equal(v, 42);   /* untouched */
+        assert_int_equal(v, 42); /* untouched */
     }
     assert_false(nr_parse_u32(NULL, &v));
 }
@@ -316,7 +350,7 @@ static void test_strv(void **state)
     nr_strv_clear(&s);
     assert_null(s.v);
     assert_int_equal(s.n, 0);
-    nr_strv_clear(&s);   /* twice: harmless */
+    nr_strv_clear(&s); /* twice: harmless */
 }
 
 static void test_fnv1a(void **state)
@@ -333,16 +367,11 @@ static void test_fnv1a(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kv_round_trips),
-        cmocka_unit_test(test_kv_put_format),
-        cmocka_unit_test(test_kv_read_damaged),
-        cmocka_unit_test(test_kv_read_refuses),
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_escape_long),
-        cmocka_unit_test(test_json_string),
-        cmocka_unit_test(test_human_duration),
-        cmocka_unit_test(test_parse_u32),
-        cmocka_unit_test(test_strv),
+        cmocka_unit_test(test_kv_round_trips),  cmocka_unit_test(test_kv_put_format),
+        cmocka_unit_test(test_kv_read_damaged), cmocka_unit_test(test_kv_read_refuses),
+        cmocka_unit_test(test_escape),          cmocka_unit_test(test_escape_long),
+        cmocka_unit_test(test_json_string),     cmocka_unit_test(test_human_duration),
+        cmocka_unit_test(test_parse_u32),       cmocka_unit_test(test_strv),
         cmocka_unit_test(test_fnv1a),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -75,7 +75,7 @@ static void test_port(void **state)
     assert_int_equal(p.host_port, 8443);
     p = port_ok("[fe80::1:2]:1:2");
     assert_int_equal(p.host_family, AF_INET6);
-    p = port_ok("0.0.0.0:08:09");   /* leading zeros: still decimal */
+    p = port_ok("0.0.0.0:08:09"); /* leading zeros: still decimal */
     assert_int_equal(p.host_port, 8);
     assert_int_equal(p.ctr_port, 9);
 }
@@ -92,7 +92,7 @@ static void test_port_hostile(void **state)
     port_bad("80:0", "1 to 65535");
     port_bad("65536:80", "1 to 65535");
     port_bad("80:65536", "1 to 65535");
-    port_bad("4294967297:80", "1 to 65535");   /* 65536 + 2^32: no wrap */
+    port_bad("4294967297:80", "1 to 65535"); /* 65536 + 2^32: no wrap */
     port_bad("-1:80", "1 to 65535");
     port_bad("+80:80", "1 to 65535");
     port_bad(" 80:80", "1 to 65535");
@@ -105,7 +105,7 @@ static void test_port_hostile(void **state)
     port_bad("80:80/udp\n", "tcp or udp");
     port_bad("999.0.0.1:80:80", "not an IP address");
     port_bad("localhost:80:80", "not an IP address");
-    port_bad("::1:80:80", "not an IP address");   /* IPv6 needs [ ] */
+    port_bad("::1:80:80", "not an IP address"); /* IPv6 needs [ ] */
     port_bad("[]:80:80", "not an IP address");
     port_bad("[::1:80:80", "not an IP address");
     port_bad("[1.2.3.4]:80:80", "not an IPv6 address");
@@ -237,7 +237,7 @@ static void test_env(void **state)
     assert_nr_ok(nr_cli_add_env(&env, "EMPTY=", "", &err), err);
     assert_nr_ok(nr_cli_add_env(&env, "B=x=y\nz", "", &err), err);
     assert_nr_ok(nr_cli_add_env(&env, "NR_UNIT_SET", "", &err), err);
-    assert_nr_ok(nr_cli_add_env(&env, "NR_UNIT_UNSET", "", &err), err);   /* nothing */
+    assert_nr_ok(nr_cli_add_env(&env, "NR_UNIT_UNSET", "", &err), err); /* nothing */
     assert_int_equal(env.n, 4);
     assert_string_equal(env.v[0], "A=1");
     assert_string_equal(env.v[1], "EMPTY=");
@@ -253,16 +253,15 @@ static void test_env(void **state)
 
 static void test_env_file(void **state)
 {
-    static const char text[] =
-        "# a comment\n"
-        "\n"
-        "   \t\n"
-        "A=1\n"
-        "  B=indented\r\n"
-        "\t# indented comment\n"
-        "C=with # not a comment\r\r\n"
-        "NR_UNIT_FILE_SET\n"
-        "D=last, no newline";
+    static const char text[] = "# a comment\n"
+                               "\n"
+                               "   \t\n"
+                               "A=1\n"
+                               "  B=indented\r\n"
+                               "\t# indented comment\n"
+                               "C=with # not a comment\r\r\n"
+                               "NR_UNIT_FILE_SET\n"
+                               "D=last, no newline";
     const char *path = unit_file("env", text, sizeof text - 1);
     setenv("NR_UNIT_FILE_SET", "v", 1);
     NrStrv env = { 0 };
@@ -317,10 +316,11 @@ static void test_env_file_hostile(void **state)
 
 static void test_user(void **state)
 {
-    static const char *const good[] = { "0", "1000", "root", "1000:1000", "tester:wheel",
-                                         "user.name-x_y", "ü", "4294967296" };
-    static const char *const bad[] = { "", ":", ":g", "u:", "u:g:h", "a b", "a\tb", "a\nb",
-                                       "a/b", "../x", "u:/g", "u: g" };
+    static const char *const good[] = { "0",         "1000",         "root",
+                                        "1000:1000", "tester:wheel", "user.name-x_y",
+                                        "ü",         "4294967296" };
+    static const char *const bad[] = { "",     ":",    ":g",  "u:",   "u:g:h", "a b",
+                                       "a\tb", "a\nb", "a/b", "../x", "u:/g",  "u: g" };
     NrError err = { 0 };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         assert_nr_ok(nr_cli_check_user(good[i], &err), err);
@@ -393,8 +393,12 @@ static void test_security_opt(void **state)
     assert_nr_error(nr_cli_parse_security_opt(&cfg, "no-new-privileges:", &err), err, "always set");
     assert_nr_error(nr_cli_parse_security_opt(&cfg, "seccomp=", &err), err, "expected seccomp=");
     assert_nr_error(nr_cli_parse_security_opt(&cfg, "seccomp:", &err), err, "expected seccomp=");
-    static const char *const unsupported[] = { "", "seccomp", "seccompx=y", "label=disable",
-                                               "apparmor=unconfined", "no-new-privilegesX",
+    static const char *const unsupported[] = { "",
+                                               "seccomp",
+                                               "seccompx=y",
+                                               "label=disable",
+                                               "apparmor=unconfined",
+                                               "no-new-privilegesX",
                                                "SECCOMP=unconfined" };
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
         int rc = nr_cli_parse_security_opt(&cfg, unsupported[i], &err);
@@ -408,16 +412,11 @@ static void test_security_opt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_port),
-        cmocka_unit_test(test_port_hostile),
-        cmocka_unit_test(test_port_appends),
-        cmocka_unit_test(test_volume),
-        cmocka_unit_test(test_volume_hostile),
-        cmocka_unit_test(test_env),
-        cmocka_unit_test(test_env_file),
-        cmocka_unit_test(test_env_file_hostile),
-        cmocka_unit_test(test_user),
-        cmocka_unit_test(test_hostname),
+        cmocka_unit_test(test_port),           cmocka_unit_test(test_port_hostile),
+        cmocka_unit_test(test_port_appends),   cmocka_unit_test(test_volume),
+        cmocka_unit_test(test_volume_hostile), cmocka_unit_test(test_env),
+        cmocka_unit_test(test_env_file),       cmocka_unit_test(test_env_file_hostile),
+        cmocka_unit_test(test_user),           cmocka_unit_test(test_hostname),
         cmocka_unit_test(test_security_opt),
     };
     return cmocka_run_group_tests_name("cli values", tests, NULL, NULL);
