@@ -1,4 +1,4 @@
-# nroot — one Makefile for everything.  `make`, `make check`, `make asan`,
+# nroot — one Makefile for everything.  `make`, `make check`, `make unit`, `make asan`,
 # `make demo`, `make man`, `make install DESTDIR=...`, `make dist`,
 # `make deb` (packaging/debian), `make rpm` (packaging/rpm/nroot.spec).
 
@@ -97,8 +97,9 @@ asan:
 	mkdir -p $(BUILD) && touch $(BUILD)/asan
 	$(MAKE) all
 
-check: all
-	tests/run
+# the unit tests (tests/unit/unit.mk) are run and counted by tests/run
+check: all unit-build
+	NROOT_TEST_UNIT=$(UNIT_DIR) tests/run
 
 demo:
 	./tests/demo
@@ -167,6 +168,8 @@ rpm:
 # afl++ harnesses (make fuzz) and the replay of their corpus (make fuzz-replay);
 # not in the package builds' copy of the tree (PKG_FILES), hence -include
 -include fuzz/fuzz.mk
+# cmocka unit tests: make unit (not in the package builds' copy either)
+-include tests/unit/unit.mk
 
 clean:
 	rm -rf $(BUILD) nroot nroot-unpack

@@ -4,6 +4,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "nr-error.h"
 #include "nr-image.h"
@@ -29,6 +30,12 @@ int  nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, 
 int  nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
                           NrImage *ret, NrError *err);
 void nr_image_clear(NrImage *img);
+/* the by-file/ cache key of an imported file or layout: `id` is what stat()
+ * says of its path, `main` of the file whose change is the image's (the file
+ * itself, a layout's index.json or manifest.json); `ref` the --image-ref
+ * (NULL: none), `tag` the id map's (NrIdMap.tag) */
+void nr_store_source_key(const struct stat *id, const struct stat *main, const char *ref,
+                         const char *tag, char *buf, size_t size);
 
 /* ---- bookkeeping for the image commands ---- */
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "nr-error.h"
@@ -34,6 +35,19 @@ typedef struct NrIdMap {
 
 /* Choose a mapping for `mode`.  May print the single-id notice. */
 int  nr_userns_plan(NrUsernsMode mode, NrIdMap *ret_map, NrError *err);
+/* what nr_userns_plan finds on the machine, and plans from */
+typedef struct NrIdHost {
+    uid_t       uid;
+    gid_t       gid;
+    const char *user;                  /* the caller's name; NULL: not in passwd */
+    bool        has_subuid, has_subgid;  /* a range in /etc/subuid, /etc/subgid */
+    uint32_t    subuid_start, subuid_count, subgid_start, subgid_count;
+    bool        helpers;               /* ranges, and newuidmap and newgidmap usable */
+    const char *why_uidmap, *why_gidmap; /* why newuidmap (newgidmap) is not */
+} NrIdHost;
+/* the mapping for `mode` on such a machine, without the helpers' paths
+ * (pure but for the single-id notice) */
+int  nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_map, NrError *err);
 /* The mapping used to unpack images for runs with `map` (ownership on disk). */
 void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
 /* Write uid_map/gid_map (and setgroups) of process `pid`. */
@@ -46,6 +60,10 @@ int  nr_userns_check_ids(const NrIdMap *map, const char *user, long uid, long gi
 /* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
 bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
                            uint32_t *ret_start, uint32_t *ret_count);
+/* the same from the text of such a file: the first line "NAME:START:COUNT"
+ * whose NAME is `user` or the number `id`, COUNT not 0 */
+bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_start,
+                          uint32_t *ret_count);
 /* an executable in PATH that can map ids for us: setuid root or with file
  * capabilities; else false with the reason in *why */
 bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why);

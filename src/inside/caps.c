@@ -1,4 +1,5 @@
 /* caps.c — the capability sets of the payload (libcap). */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,11 @@ int nr_caps_parse(const char *name, uint64_t *ret_mask, NrError *err)
         *ret_mask = last_cap() >= 63 ? ~0ULL : (1ULL << (last_cap() + 1)) - 1;
         return 0;
     }
+    /* libcap reads a name up to a separator and ignores the rest:
+     * "CHOWN,KILL" or "CHOWN=ep" would be CHOWN alone */
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return nr_error_msg(err, "unknown capability '%s'", name);
     char buf[64];
     snprintf(buf, sizeof buf, "%s%s", strncasecmp(name, "cap_", 4) == 0 ? "" : "cap_", name);
     for (char *p = buf; *p; p++)

@@ -37,7 +37,7 @@
 #define FUSE_SUPER_MAGIC 0x65735546
 
 /* overlayfs option values escape ',' ':' and '\' with a backslash */
-static void ovl_escape(const char *in, char *out, size_t size)
+void nr_rootfs_ovl_escape(const char *in, char *out, size_t size)
 {
     size_t o = 0;
     for (; *in && o + 2 < size; in++) {
@@ -252,10 +252,10 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
 
     char el[PATH_MAX * 2], eu[PATH_MAX * 2], ew[PATH_MAX * 2], es[PATH_MAX * 2];
     char opts[PATH_MAX * 8 + 64], fopts[128];
-    ovl_escape(lower, el, sizeof el);
-    ovl_escape(upper, eu, sizeof eu);
-    ovl_escape(work, ew, sizeof ew);
-    ovl_escape(skel, es, sizeof es);
+    nr_rootfs_ovl_escape(lower, el, sizeof el);
+    nr_rootfs_ovl_escape(upper, eu, sizeof eu);
+    nr_rootfs_ovl_escape(work, ew, sizeof ew);
+    nr_rootfs_ovl_escape(skel, es, sizeof es);
     /* fuse-overlayfs gets names relative to the scratch dir: it has no
      * escaping, and they travel in one sync message */
     const char *ru = cfg->ctr_dir ? "ctr/upper" : "upper", *rw = cfg->ctr_dir ? "ctr/work" : "work";

@@ -27,10 +27,25 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
     FILE *f = fopen(file, "re");
     if (!f)
         return false;
+    bool found = nr_userns_subid_scan(f, user, id, ret_start, ret_count);
+    fclose(f);
+    return found;
+}
+
+bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_start, uint32_t *ret_count)
+{
     char line[512], idstr[32];
     snprintf(idstr, sizeof idstr, "%u", (unsigned)id);
     bool found = false;
     while (!found && fgets(line, sizeof line, f)) {
+        /* a line longer than the buffer is passed over whole: its tail
+         * must not pass for a line of its own */
+        if (!strchr(line, '\n') && !feof(f)) {
+            int ch;
+            while ((ch = getc(f)) != EOF && ch != '\n')
+                ;
+            continue;
+        }
         char *save = NULL;
         char *name = strtok_r(line, ":\n", &save);
         char *start = strtok_r(NULL, ":\n", &save);
@@ -46,7 +61,6 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
         *ret_count = c;
         found = true;
     }
-    fclose(f);
     return found;
 }
 
@@ -123,8 +137,30 @@ static int keep_ranges(NrIdRange *r, uint32_t id, uint32_t start, uint32_t count
 
 int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
 {
-    uid_t uid = getuid();
-    gid_t gid = getgid();
+    NrIdHost h = { .uid = getuid(), .gid = getgid() };
+    char newuidmap[sizeof m->newuidmap] = "", newgidmap[sizeof m->newgidmap] = "";
+    if (mode != NR_USERNS_SINGLE) {
+        struct passwd *pw = getpwuid(h.uid);
+        h.user = pw ? pw->pw_name : NULL;
+        h.has_subuid = nr_userns_subid_range("/etc/subuid", h.user, h.uid, &h.subuid_start,
+                                             &h.subuid_count);
+        h.has_subgid = nr_userns_subid_range("/etc/subgid", h.user, h.uid, &h.subgid_start,
+                                             &h.subgid_count);
+        h.helpers = h.has_subuid && h.has_subgid &&
+                    nr_userns_find_helper("newuidmap", newuidmap, sizeof newuidmap, &h.why_uidmap) &&
+                    nr_userns_find_helper("newgidmap", newgidmap, sizeof newgidmap, &h.why_gidmap);
+    }
+    if (nr_userns_plan_host(mode, &h, m, err) < 0)
+        return -1;
+    memcpy(m->newuidmap, newuidmap, sizeof newuidmap);
+    memcpy(m->newgidmap, newgidmap, sizeof newgidmap);
+    return 0;
+}
+
+int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrError *err)
+{
+    uid_t uid = h->uid;
+    gid_t gid = h->gid;
     memset(m, 0, sizeof *m);
 
     if (mode == NR_USERNS_SINGLE) {
@@ -133,15 +169,10 @@ int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
         compute_tag(m);
         return 0;
     }
-    struct passwd *pw = getpwuid(uid);
-    const char *user = pw ? pw->pw_name : NULL;
-    uint32_t us = 0, uc = 0, gs = 0, gc = 0;
-    bool has_uid = nr_userns_subid_range("/etc/subuid", user, uid, &us, &uc);
-    bool has_gid = nr_userns_subid_range("/etc/subgid", user, uid, &gs, &gc);
-    const char *why_u = NULL, *why_g = NULL;
-    bool helpers = has_uid && has_gid &&
-                   nr_userns_find_helper("newuidmap", m->newuidmap, sizeof m->newuidmap, &why_u) &&
-                   nr_userns_find_helper("newgidmap", m->newgidmap, sizeof m->newgidmap, &why_g);
+    const char *user = h->user;
+    bool has_uid = h->has_subuid, has_gid = h->has_subgid, helpers = h->helpers;
+    uint32_t us = h->subuid_start, uc = h->subuid_count, gs = h->subgid_start, gc = h->subgid_count;
+    const char *why_u = h->why_uidmap, *why_g = h->why_gidmap;
     char reason[512] = "";
     if (!has_uid || !has_gid)
         snprintf(reason, sizeof reason, "no subordinate %s range for user %s in %s",

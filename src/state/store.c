@@ -99,11 +99,17 @@ static bool source_key(const char *path, const char *ref, const char *tag, char 
             return false;
     } else if (!S_ISREG(st.st_mode))
         return false;
-    uint64_t v[7] = { st.st_dev, st.st_ino, main.st_ino, (uint64_t)main.st_size,
-                      (uint64_t)main.st_mtim.tv_sec, (uint64_t)main.st_mtim.tv_nsec, 0 };
+    nr_store_source_key(&st, &main, ref, tag, buf, size);
+    return true;
+}
+
+void nr_store_source_key(const struct stat *id, const struct stat *main, const char *ref,
+                         const char *tag, char *buf, size_t size)
+{
+    uint64_t v[7] = { id->st_dev, id->st_ino, main->st_ino, (uint64_t)main->st_size,
+                      (uint64_t)main->st_mtim.tv_sec, (uint64_t)main->st_mtim.tv_nsec, 0 };
     v[6] = ref ? nr_fnv1a(ref, strlen(ref), NR_FNV_INIT) : 0;
     snprintf(buf, size, "%016llx-%s", (unsigned long long)nr_fnv1a(v, sizeof v, NR_FNV_INIT), tag);
-    return true;
 }
 
 /* "<64hex>-<16hex>" */
