@@ -15,5 +15,3 @@
 /* scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
 int  nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
 int  nr_rootfs_pivot(const char *root, NrError *err);
-/* the overlay that made a named container's layer (AUTO: none yet) */
-NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);

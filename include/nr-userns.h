@@ -32,8 +32,10 @@ typedef struct NrIdMap {
     const char *rung;                  /* "subids", "single", "keep-id", ... */
 } NrIdMap;
 
-/* Choose a mapping for `mode`.  May print the single-id notice. */
-int  nr_userns_plan(NrUsernsMode mode, NrIdMap *ret_map, NrError *err);
+/* Choose a mapping for `mode`.  May print the single-id notice, unless
+ * quiet (the mapping is wanted for something other than a run: removing
+ * files, entering a running container). */
+int  nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *ret_map, NrError *err);
 /* The mapping used to unpack images for runs with `map` (ownership on disk). */
 void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
 /* Write uid_map/gid_map (and setgroups) of process `pid`. */

@@ -568,12 +568,8 @@ static int parse_volume(NrRunConfig *cfg, const char *spec, NrError *err)
 
 static int check_user_spec(const char *spec, NrError *err)
 {
-    const char *colon = strchr(spec, ':');
-    if (!*spec || colon == spec || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+    if (!nr_user_spec_valid(spec))
         return nr_error_msg(err, "invalid user '%s': expected USER[:GROUP] (a name or a number)", spec);
-    for (const char *p = spec; *p; p++)
-        if (isspace((unsigned char)*p) || *p == '/')
-            return nr_error_msg(err, "invalid user '%s': expected USER[:GROUP] (a name or a number)", spec);
     return 0;
 }
 
@@ -582,9 +578,8 @@ static int check_hostname(const char *h, NrError *err)
     size_t n = strlen(h);
     if (n == 0 || n > 64)
         return nr_error_msg(err, "invalid hostname '%s': 1 to 64 characters", h);
-    for (const char *p = h; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
-            return nr_error_msg(err, "invalid hostname '%s': letters, digits, '-', '_' and '.' only", h);
+    if (!nr_hostname_valid(h))
+        return nr_error_msg(err, "invalid hostname '%s': letters, digits, '-', '_' and '.' only", h);
     return 0;
 }
 
@@ -937,59 +932,4 @@ int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrErr
     a->operands = &argv[first];
     a->n_operands = argc - first;
     return NR_CLI_RUN;
-}
-
-static void push_opt(NrStrv *out, const char *name, const char *value)
-{
-    nr_strv_take(out, nr_strdup_printf("--%s=%s", name, value));
-}
-
-void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out)
-{
-    static const char *const overlay[] = { "auto", "kernel", "fuse" };
-    static const char *const userns[] = { "auto", "subids", "single", "keep-id" };
-    static const char *const net[] = { "none", "host", "slirp" };
-    nr_strv_push(out, "run");
-    if (cfg->entrypoint)
-        push_opt(out, "entrypoint", cfg->entrypoint);
-    for (size_t i = 0; i < cfg->n_volumes; i++) {
-        const NrVolume *v = &cfg->volumes[i];
-        nr_strv_take(out, nr_strdup_printf("--volume=%s:%s%s", v->src, v->dst, v->ro ? ":ro" : ""));
-    }
-    if (cfg->read_only)
-        nr_strv_push(out, "--read-only");
-    push_opt(out, "overlay", overlay[cfg->overlay]);
-    if (cfg->workdir && !(cfg->img.workdir && cfg->workdir == cfg->img.workdir))
-        push_opt(out, "workdir", cfg->workdir);
-    if (cfg->user && !cfg->user_from_image)
-        push_opt(out, "user", cfg->user);
-    push_opt(out, "userns", userns[cfg->userns]);
-    if (cfg->seccomp_profile)
-        nr_strv_take(out, nr_strdup_printf("--security-opt=seccomp=%s", cfg->seccomp_profile));
-    if (cfg->caps != nr_caps_default()) {
-        nr_strv_push(out, "--cap-drop=ALL");
-        for (int c = 0; c < 64; c++)
-            if (cfg->caps & (1ULL << c)) {
-                char *name = nr_caps_name(c);
-                if (name)
-                    push_opt(out, "cap-add", name);
-                free(name);
-            }
-    }
-    for (size_t i = 0; i < cfg->env.n; i++)
-        push_opt(out, "env", cfg->env.v[i]);
-    if (cfg->hostname)
-        push_opt(out, "hostname", cfg->hostname);
-    if (cfg->net_given)
-        push_opt(out, "net", net[cfg->net]);
-    for (size_t i = 0; i < cfg->n_ports; i++)
-        push_opt(out, "publish", cfg->ports[i].spec);
-    if (cfg->host_loopback)
-        nr_strv_push(out, "--host-loopback");
-    nr_strv_push(out, image_key);
-    if (cfg->args) {
-        nr_strv_push(out, "--");
-        for (char **a = cfg->args; *a; a++)
-            nr_strv_push(out, *a);
-    }
 }
