@@ -195,3 +195,16 @@ write_old_config() {   # NAME ID KEY
     assert_output d
     [ ! -e "$STORE/containers/d" ] || fail "the damaged container is still there"
 }
+
+@test "ctr-config: --rm is kept: a container whose nroot was killed is removed when start's run ends" {
+    run_nroot 0 run -d --rm --name r --net=none "$IMG" \
+        sh -c 'test -e /once && exit 0; touch /once; exec sleep 1000'
+    local id pid
+    id=$(sed -n 's/^id=//p' "$(config_of r)")
+    pid=$(sed -n 's/^pid=//p' "$XDG_RUNTIME_DIR/nroot/containers/$id/state")
+    kill -9 "$pid"
+    wait_for 50 eval '"$NROOT" ps -a | grep -q "Exited (unknown)"' || fail "$("$NROOT" ps -a)"
+    [ -e "$STORE/containers/r" ] || fail "removed although its nroot was killed"
+    run_nroot 0 start -a r
+    [ ! -e "$STORE/containers/r" ] || fail "start's run did not remove it"
+}

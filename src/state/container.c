@@ -1429,7 +1429,7 @@ void nr_ctr_prune_runtime(const NrCtr *listed, size_t n)
             known = strcmp(listed[i].id, de->d_name) == 0;
         if (known)
             continue;
-        /* its nroot locked it for life (cmd-run.c): unlocked, it is dead;
+        /* its nroot locked it for life (nr_ctr_make_runtime): unlocked, it is dead;
          * removed under the lock, so a run that is just making it waits */
         int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
