@@ -186,8 +186,21 @@ info = (b"source=/images/busybox.tar\nformat=docker-archive\nchain=" + b"c" * 64
 sources = b"0123456789abcdef-0123456789abcdef /images/busybox.tar\nx /y\nnospace\n\n"
 img_config = (b"format=docker-archive\nref=busybox:latest\ntag=busybox:latest\nenv=PATH=/bin\n"
               b"env=A=1\\n2\nentrypoint=/bin/sh\ncmd=-c\ncmd=true\nworkdir=/w\nuser=0:0\n")
+# format 1: the options as data (src/state/container.c)
+ctr_config_v1 = (b"version=1\nid=0123456789ab\nname=c1\nimage=busybox\nimage_key=" + b"0" * 63 +
+                 b"1\ncreated=1700000000\ntty=1\ninteractive=0\ncmd=sh\nentrypoint=\n"
+                 b"argument=sh\nargument=\nenv=A=1\\n2\nworkdir=/w\nuser=1000:1000\nuserns=keep-id\n"
+                 b"net=slirp\nhost_loopback=1\noverlay=fuse\nread_only=0\ncaps=0x00000000800405fb\n"
+                 b"seccomp=/p.json\nhostname=box\nimage_ref=busybox:1\nrm=1\n"
+                 b"volume.0.src=/h\nvolume.0.dst=/c\nvolume.0.ro=1\nvolume.1.src=/a\nvolume.1.dst=/b\n"
+                 b"port.0.spec=[::1]:80:8080/udp\nport.0.proto=udp\nport.0.host_ip=::1\n"
+                 b"port.0.host_port=80\nport.0.port=8080\nport.1.spec=1:2\nport.1.host_ip=10.0.0.1\n"
+                 b"port.1.host_port=1\nport.1.port=2\n")
 kv = {
     "all": FSEP.join([ctr_config, state, live, unnamed, info, sources, img_config]),
+    "config-v1": ctr_config_v1 + FSEP + state,
+    "config-v1-damaged": (ctr_config_v1 + b"version=2\nvolume.9999.src=/x\nport.3.port=0\n"
+                          b"caps=0xfffffffffffffffff\nnet=bogus\n") + FSEP + state,
     "container": ctr_config + FSEP + state,
     "damaged": FSEP.join([b"id=../../victim\nname=../x\nimage_key=../../etc\ncreated=99999999999999999999\n",
                           b"exit_code=-2147483649\nstarted=x", b"pid=-1\npid_start=18446744073709551616",

@@ -50,9 +50,6 @@ const NrCommand *nr_cli_command(const char *name);
 /* every command, in the order of --help */
 const NrCommand *nr_cli_commands(size_t *ret_n);
 int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
-/* the arguments that make `cfg` again, IMAGE replaced by `image_key`:
- * what a named container keeps, for `start` and `exec` */
-void nr_cli_run_args(const NrRunConfig *cfg, const char *image_key, NrStrv *out);
 int  nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
 int  nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
 void nr_cli_main_help(void);

@@ -6,9 +6,10 @@
 
 /* run.c */
 int  nr_cmd_run(int argc, char **argv);
-/* run the args a named container recorded (`start`): its IMAGE is an image
- * key, looked up in the store only, never as a path in the working directory */
-int  nr_cmd_run_stored(int argc, char **argv);
+/* run a plan made from a named container's config (`start`): its IMAGE is
+ * an image key, looked up in the store only, never as a path in the
+ * working directory */
+int  nr_cmd_run_plan(const NrRunConfig *plan);
 /* the image's entrypoint, command, working directory and user, unless
  * the command line gave them */
 int  nr_run_apply_image(NrRunConfig *cfg, NrError *err);

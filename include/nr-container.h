@@ -11,16 +11,27 @@
 #include <sys/types.h>
 
 #include "nr-error.h"
+#include "nr-plan.h"
 #include "nr-spawn.h"
+#include "nr-userns.h"
 #include "nr-util.h"
+
+/* the format of STORE/containers/<name>/config this nroot writes (its
+ * `version` key); a config without one is format 0, of an nroot before
+ * it, which kept the canonical `run` arguments (arg=) instead */
+#define NR_CTR_CONFIG_VERSION 1
 
 typedef struct NrCtr {
     char    id[13];
     char    name[129];       /* "" for an unnamed container */
     char   *image;           /* as given to run, for people */
     char   *image_key;       /* what resolves it again: an image id or a directory */
-    char   *overlay;         /* "kernel" or "fuse" once its layer was mounted */
-    NrStrv  args;            /* the canonical `run` arguments (options, IMAGE, command) */
+    NrOverlayMode overlay;   /* the overlay that made its layer, AUTO: none yet (STORE/containers/<name>/overlay) */
+    NrUsernsMode userns;     /* its id mapping: the ids its files hold */
+    NrRunConfig *plan;       /* the options it was made with (config format 1), all checked:
+                              * strings, lists and arrays owned here; NULL for format 0 */
+    NrStrv  legacy_args;     /* format 0: the canonical `run` arguments (options, IMAGE,
+                              * command), for the compatibility reader (cmd/ctr.c) */
     NrStrv  command;         /* the command it runs, for people */
     int64_t created, started, finished;
     int     exit_code;       /* -1: unknown (nroot was killed, or it never ran) */
@@ -58,11 +69,44 @@ int  nr_ctr_find(const char *spec, NrCtr *ret, NrError *err);
 int  nr_ctr_list(NrCtr **ret, size_t *ret_n, NrError *err);
 void nr_ctr_list_free(NrCtr *c, size_t n);
 
-/* the persistent config: read and write (atomically) */
-int  nr_ctr_read_config(const char *path, NrCtr *c, NrError *err);
-int  nr_ctr_write_config(const char *path, const NrCtr *c, NrError *err);
+/* ---- what `run` records (cmd/run.c calls these, in this order) ---- */
+
+/* what resolves the plan's image again: its id in the store, or the root
+ * filesystem directory it is */
+const char *nr_ctr_image_key(const NrRunConfig *plan);
+/* --name: STORE/containers/<name> made if missing and locked for this run
+ * (*ret_lock, held until nroot exits); a config there is read into c (its
+ * id, image and options) and the overlay its layer was made by.  1: a
+ * running nroot holds it */
+int  nr_ctr_claim(const char *name, NrCtr *c, int *ret_lock, NrError *err);
+/* the record of the plan: id, name, image, command, mapping, terminal */
+void nr_ctr_record_plan(NrCtr *c, const NrRunConfig *plan);
+/* the config (atomically): the record and the plan's options, as data;
+ * in STORE/containers/<name>/ when named, else in RT/containers/<id>/ */
+int  nr_ctr_write_config(const NrCtr *c, const NrRunConfig *plan, NrError *err);
+/* RT/containers/<id>, made (a leftover of a killed run emptied) and
+ * locked for this nroot's life (*ret_lock) */
+int  nr_ctr_make_runtime(NrCtr *c, int *ret_lock, NrError *err);
+/* the command runs: the state (named) or the config (unnamed), and the
+ * live state, locked while nroot lives (*ret_fd, -1 if not written) */
+int  nr_ctr_write_live(NrCtr *c, const NrRunConfig *plan, pid_t init_pid, int *ret_fd,
+                       NrError *err);
+/* the container ended with `status`: appended to the live state (live_fd),
+ * the runtime directory removed; a named one's state written, or (remove:
+ * --rm) the container removed */
+int  nr_ctr_finish(NrCtr *c, int live_fd, int status, bool remove, NrError *err);
 /* STORE/containers/<name>/state: status=running|exited, times, exit code */
 int  nr_ctr_write_state(const NrCtr *c, bool running, NrError *err);
+/* STORE/containers/<name>/overlay: the overlay that first mounted the
+ * layer (written from the container's mount namespace, inside/rootfs.c;
+ * kept once written) */
+void nr_ctr_write_overlay(const char *store_dir, NrOverlayMode kind);
+
+/* the plan of a container made by an nroot of format 1 (c->plan): a copy
+ * that is the caller's (it lives as long as the process, like a parsed
+ * command line); the image as its key.  The mapping and the image are not
+ * resolved. */
+int  nr_ctr_plan(const NrCtr *c, NrRunConfig *ret_plan, NrError *err);
 
 /* the start time of a process (clock ticks since boot, /proc/PID/stat), 0
  * if it does not exist */

@@ -15,8 +15,6 @@
 /* scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
 int  nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
 int  nr_rootfs_pivot(const char *root, NrError *err);
-/* the overlay that made a named container's layer (AUTO: none yet) */
-NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir);
 /* `in` as an overlayfs option value: ',' ':' and '\' escaped with a
  * backslash; cut short (never mid-escape) to fit `size` */
 void nr_rootfs_ovl_escape(const char *in, char *out, size_t size);

@@ -33,8 +33,10 @@ typedef struct NrIdMap {
     const char *rung;                  /* "subids", "single", "keep-id", ... */
 } NrIdMap;
 
-/* Choose a mapping for `mode`.  May print the single-id notice. */
-int  nr_userns_plan(NrUsernsMode mode, NrIdMap *ret_map, NrError *err);
+/* Choose a mapping for `mode`.  May print the single-id notice, unless
+ * quiet (the mapping is wanted for something other than a run: removing
+ * files, entering a running container). */
+int  nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *ret_map, NrError *err);
 /* what nr_userns_plan finds on the machine, and plans from */
 typedef struct NrIdHost {
     uid_t       uid;
@@ -44,6 +46,7 @@ typedef struct NrIdHost {
     uint32_t    subuid_start, subuid_count, subgid_start, subgid_count;
     bool        helpers;               /* ranges, and newuidmap and newgidmap usable */
     const char *why_uidmap, *why_gidmap; /* why newuidmap (newgidmap) is not */
+    bool        quiet;                 /* no single-id notice (nr_userns_plan's quiet) */
 } NrIdHost;
 /* the mapping for `mode` on such a machine, without the helpers' paths
  * (pure but for the single-id notice) */

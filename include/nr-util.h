@@ -52,6 +52,10 @@ char *nr_read_file(const char *path, size_t *ret_len, NrError *err);
 char *nr_read_fd(int fd, const char *path, size_t max, size_t *ret_len, NrError *err);
 int   nr_mkdir_p(const char *path, mode_t mode, NrError *err);
 bool  nr_parse_u32(const char *s, uint32_t *ret);
+/* the values run takes for -u USER[:GROUP] and --hostname (and a
+ * container's config keeps) */
+bool  nr_user_spec_valid(const char *spec);
+bool  nr_hostname_valid(const char *name);
 /* the first line of a (sysctl) file without its newline; "" if unreadable */
 void  nr_read_line(const char *path, char *buf, size_t size);
 /* close every fd from `first` up except the n in keep (ascending; -1 entries ignored) */

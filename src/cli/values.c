@@ -134,14 +134,9 @@ int nr_cli_parse_volume(NrRunConfig *cfg, const char *spec, NrError *err)
 
 int nr_cli_check_user(const char *spec, NrError *err)
 {
-    const char *colon = strchr(spec, ':');
-    if (!*spec || colon == spec || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+    if (!nr_user_spec_valid(spec))
         return nr_error_msg(err, "invalid user '%s': expected USER[:GROUP] (a name or a number)",
                             spec);
-    for (const char *p = spec; *p; p++)
-        if (isspace((unsigned char)*p) || *p == '/')
-            return nr_error_msg(
-                err, "invalid user '%s': expected USER[:GROUP] (a name or a number)", spec);
     return 0;
 }
 
@@ -150,10 +145,9 @@ int nr_cli_check_hostname(const char *h, NrError *err)
     size_t n = strlen(h);
     if (n == 0 || n > 64)
         return nr_error_msg(err, "invalid hostname '%s': 1 to 64 characters", h);
-    for (const char *p = h; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
-            return nr_error_msg(err,
-                                "invalid hostname '%s': letters, digits, '-', '_' and '.' only", h);
+    if (!nr_hostname_valid(h))
+        return nr_error_msg(err, "invalid hostname '%s': letters, digits, '-', '_' and '.' only",
+                            h);
     return 0;
 }
 

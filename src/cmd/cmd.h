@@ -14,5 +14,9 @@ int nr_ctr_args_parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int 
 int nr_cmd_fail(const NrError *err);
 /* the container's name, or its id when it has none */
 const char *nr_ctr_display_name(const NrCtr *c);
-/* the container's run plan, as `run` recorded it (exec, export) */
-int nr_cmd_ctr_config(const NrCtr *c, NrRunConfig *cfg, NrError *err);
+/* the container's run plan, from the options its config keeps (start,
+ * exec, export); the image as its key, not resolved */
+int nr_cmd_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err);
+/* the same with its mapping planned (no notice) and its image resolved
+ * (exec, export) */
+int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err);

@@ -67,21 +67,34 @@ const char *nr_ctr_display_name(const NrCtr *c)
     return c->name[0] ? c->name : c->id;
 }
 
-/* the container's run configuration, as `run` recorded it */
-int nr_cmd_ctr_config(const NrCtr *c, NrRunConfig *cfg, NrError *err)
+/* Compatibility reader: a config of format 0 (an nroot before the config
+ * kept its options as data) holds the canonical `run` arguments that
+ * nroot wrote (options, the image key as IMAGE, `--`, the command).  They
+ * are parsed as that nroot parsed them; the next start of the container
+ * writes its config anew, in the current format. */
+static int legacy_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
 {
+    /* the words stay allocated for as long as the process: cfg points into them */
     NrStrv args = { 0 };
-    for (size_t i = 0; i < c->args.n; i++)
-        nr_strv_push(&args, c->args.v[i]);
-    int rc = nr_cli_parse_run((int)args.n, args.v, cfg, err);
-    /* args stays allocated: cfg points into it */
-    if (rc != NR_CLI_RUN)
+    for (size_t i = 0; i < c->legacy_args.n; i++)
+        nr_strv_push(&args, c->legacy_args.v[i]);
+    if (args.n < 2 || strcmp(args.v[0], "run") != 0 ||
+        nr_cli_parse_run((int)args.n, args.v, cfg, err) != NR_CLI_RUN)
         return nr_error_msg(err, "container '%s' has a damaged config", nr_ctr_display_name(c));
-    bool q = nr_quiet;
-    nr_quiet = true;
-    rc = nr_userns_plan(cfg->userns, &cfg->map, err);
-    nr_quiet = q;
-    if (rc < 0)
+    cfg->name = c->name[0] ? c->name : NULL;
+    cfg->pty = c->pty;
+    cfg->interactive = c->interactive;
+    return 0;
+}
+
+int nr_cmd_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
+{
+    return c->plan ? nr_ctr_plan(c, cfg, err) : legacy_plan(c, cfg, err);
+}
+
+int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err)
+{
+    if (nr_cmd_ctr_plan(c, cfg, err) < 0 || nr_userns_plan(cfg->userns, true, &cfg->map, err) < 0)
         return -1;
     if (nr_store_resolve_key(c->image_key ? c->image_key : "", &cfg->map, &cfg->img, err) < 0)
         return -1;
@@ -488,18 +501,25 @@ int nr_cmd_rm(int argc, char **argv)
 
 /* ---- start ---- */
 
-static void start_args(const NrCtr *c, const NrCtrArgs *a, NrStrv *out)
+/* run the container again as its config says: in the background, or
+ * (--attach) in the foreground */
+static int start_one(const NrCtr *c, const NrCtrArgs *a)
 {
-    nr_strv_push(out, "run");
-    nr_strv_take(out, nr_strdup_printf("--name=%s", c->name));
-    if (!a->attach)
-        nr_strv_push(out, "--detach");
-    if (c->pty)
-        nr_strv_push(out, "--tty");
-    if (a->attach ? a->interactive : c->interactive)
-        nr_strv_push(out, "--interactive");
-    for (size_t i = 1; i < c->args.n; i++)
-        nr_strv_push(out, c->args.v[i]);
+    static NrRunConfig plan;
+    NrError err = { 0 };
+    if (nr_cmd_ctr_plan(c, &plan, &err) < 0)
+        return nr_cmd_fail(&err);
+    /* the volumes' sources as they are now (a file may have become a
+     * directory, or be gone) */
+    for (size_t i = 0; i < plan.n_volumes; i++) {
+        struct stat st;
+        if (stat(plan.volumes[i].src, &st) < 0)
+            return nr_error_errno(&err, "volume source '%s'", plan.volumes[i].src), nr_cmd_fail(&err);
+        plan.volumes[i].src_is_dir = S_ISDIR(st.st_mode);
+    }
+    plan.detach = !a->attach;
+    plan.interactive = a->attach ? a->interactive : c->interactive;
+    return nr_cmd_run_plan(&plan);
 }
 
 int nr_cmd_start(int argc, char **argv)
@@ -529,11 +549,8 @@ int nr_cmd_start(int argc, char **argv)
         } else if (c.running && !a.attach) {
             printf("%s\n", c.name);   /* already running: nothing to do */
         } else {
-            NrStrv args = { 0 };
-            start_args(&c, &a, &args);
             if (a.attach) {
-                rc = nr_cmd_run_stored((int)args.n, args.v);
-                nr_strv_clear(&args);
+                rc = start_one(&c, &a);
                 nr_ctr_clear(&c);
                 return rc;
             }
@@ -541,13 +558,12 @@ int nr_cmd_start(int argc, char **argv)
             fflush(NULL);
             pid_t pid = fork();
             if (pid == 0)
-                _exit(nr_cmd_run_stored((int)args.n, args.v));
+                _exit(start_one(&c, &a));
             int status = 0;
             while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
             if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 rc = pid > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : NR_EXIT_FAILURE;
-            nr_strv_clear(&args);
         }
         nr_ctr_clear(&c);
     }

@@ -157,7 +157,7 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
             nr_error_hint(err, "'nroot start %s' starts it", a->operands[0]);
         return -1;
     }
-    if (nr_cmd_ctr_config(c, cfg, err) < 0 || nr_run_apply_image(cfg, err) < 0 ||
+    if (nr_cmd_ctr_resolved(c, cfg, err) < 0 || nr_run_apply_image(cfg, err) < 0 ||
         nr_seccomp_recorded(cfg, c->rt_dir, err) < 0)
         return -1;
     cfg->argv = &a->operands[1];

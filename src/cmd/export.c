@@ -88,9 +88,9 @@ static int export_stopped(NrCtr *c, int out, NrError *err)
                                        c->name) : -1;
     static NrRunConfig cfg;
     int rc = -1;
-    if (nr_cmd_ctr_config(c, &cfg, err) < 0)
+    if (nr_cmd_ctr_resolved(c, &cfg, err) < 0)
         goto out;
-    cfg.overlay = nr_rootfs_layer_overlay(c->store_dir);
+    cfg.overlay = c->overlay;
     cfg.ctr_dir = c->store_dir;
     cfg.read_only = true;
     cfg.n_volumes = 0;

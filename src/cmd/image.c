@@ -48,11 +48,8 @@ static int parse(const char *cmd, int argc, char **argv, int min, int max, const
  * without the single-id notice (nothing runs) */
 static int removal_map(NrIdMap *map, NrError *err)
 {
-    bool q = nr_quiet;
-    nr_quiet = true;
     NrIdMap run;
-    int rc = nr_userns_plan(NR_USERNS_AUTO, &run, err);
-    nr_quiet = q;
+    int rc = nr_userns_plan(NR_USERNS_AUTO, true, &run, err);
     if (rc == 0)
         nr_userns_unpack_map(&run, map);
     return rc;
@@ -76,7 +73,7 @@ int nr_cmd_import(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     NrIdMap map;
-    if (nr_userns_plan(a.userns, &map, &err) < 0)
+    if (nr_userns_plan(a.userns, false, &map, &err) < 0)
         return fail(&err);
     NrImportOpts io = { .ref = a.ref, .progress = isatty(STDERR_FILENO) && !a.quiet };
     NrImage img;

@@ -167,44 +167,11 @@ int nr_run_apply_image(NrRunConfig *cfg, NrError *err)
     return 0;
 }
 
-/* the image, so that it resolves again without the file it came from */
-static const char *image_key(const NrRunConfig *cfg)
-{
-    return cfg->img.dir ? cfg->img.id : cfg->lower;
-}
-
-static void fill_record(const NrRunConfig *cfg)
-{
-    snprintf(ctr.id, sizeof ctr.id, "%s", cfg->cid);
-    snprintf(ctr.name, sizeof ctr.name, "%s", cfg->name ? cfg->name : "");
-    char *image = nr_xstrdup(cfg->ctr_image ? cfg->ctr_image : cfg->image);
-    free(ctr.image);
-    ctr.image = image;
-    free(ctr.image_key);
-    ctr.image_key = nr_xstrdup(image_key(cfg));
-    nr_strv_clear(&ctr.args);
-    nr_cli_run_args(cfg, image_key(cfg), &ctr.args);
-    nr_strv_clear(&ctr.command);
-    for (char **a = cfg->argv; *a; a++)
-        nr_strv_push(&ctr.command, *a);
-    ctr.pty = cfg->pty;
-    ctr.interactive = cfg->interactive;
-    if (!ctr.created)
-        ctr.created = (int64_t)time(NULL);
-}
-
 /* --name: the container's directory in the store, locked for this run;
  * made on first use, resumed after (same image, same layer overlay) */
 static int claim_named(NrRunConfig *cfg, NrError *err)
 {
-    nr_autofree char *store = nr_store_dir(err);
-    if (!store)
-        return -1;
-    char *dir = nr_strdup_printf("%s/containers/%s", store, cfg->name);
-    ctr.store_dir = dir;
-    if (nr_mkdir_p(dir, 0700, err) < 0)
-        return -1;
-    int r = nr_ctr_lock(dir, &ctr_lock, err);
+    int r = nr_ctr_claim(cfg->name, &ctr, &ctr_lock, err);
     if (r < 0)
         return -1;
     if (r == 1) {
@@ -213,16 +180,12 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
                       cfg->name, cfg->name);
         return -1;
     }
-    /* held until nroot exits: nothing else starts, removes or exports it */
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/config", dir);
-    if (access(path, F_OK) == 0) {
-        if (nr_ctr_read_config(path, &ctr, err) < 0)
-            return -1;
-        if (!ctr.image_key || strcmp(ctr.image_key, image_key(cfg)) != 0) {
+    const char *key = nr_ctr_image_key(cfg);
+    if (ctr.id[0]) {
+        if (!ctr.image_key || strcmp(ctr.image_key, key) != 0) {
             nr_error_msg(err, "container '%s' exists and was made from image '%s' (%.12s), not "
                          "'%s' (%.12s)", cfg->name, ctr.image ? ctr.image : "?",
-                         ctr.image_key ? ctr.image_key : "?", cfg->image, image_key(cfg));
+                         ctr.image_key ? ctr.image_key : "?", cfg->image, key);
             nr_error_hint(err, "'nroot start %s' resumes it; 'nroot rm %s' removes it", cfg->name,
                           cfg->name);
             return -1;
@@ -230,70 +193,28 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
         cfg->ctr_image = nr_xstrdup(ctr.image ? ctr.image : cfg->image);
         snprintf(cfg->cid, sizeof cfg->cid, "%s", ctr.id);
     }
-    NrOverlayMode made = nr_rootfs_layer_overlay(dir);
-    if (made != NR_OVERLAY_AUTO) {
-        if (cfg->overlay != NR_OVERLAY_AUTO && cfg->overlay != made)
+    if (ctr.overlay != NR_OVERLAY_AUTO) {
+        if (cfg->overlay != NR_OVERLAY_AUTO && cfg->overlay != ctr.overlay)
             return nr_error_msg(err, "container '%s' has a layer made by %s; it cannot be used with "
-                                "--overlay=%s", cfg->name, made == NR_OVERLAY_KERNEL ?
+                                "--overlay=%s", cfg->name, ctr.overlay == NR_OVERLAY_KERNEL ?
                                 "kernel overlayfs" : "fuse-overlayfs",
                                 cfg->overlay == NR_OVERLAY_KERNEL ? "kernel" : "fuse");
-        cfg->overlay = made;
+        cfg->overlay = ctr.overlay;
     }
-    cfg->ctr_dir = dir;
-    fill_record(cfg);
-    snprintf(path, sizeof path, "%s/config", dir);
-    return nr_ctr_write_config(path, &ctr, err);
+    cfg->ctr_dir = ctr.store_dir;
+    nr_ctr_record_plan(&ctr, cfg);
+    return nr_ctr_write_config(&ctr, cfg, err);
 }
 
 static int rt_lock = -1;   /* RT/containers/<id> itself, locked for this nroot's life */
 
-/* RT/containers/<id>: the live state (and an unnamed container's config
- * and log); left over from a killed run of the same named container, it
- * is emptied.  The directory itself is locked for as long as this nroot
- * (or its forks) lives: a run killed before it wrote the config leaves an
- * unlocked directory that nothing lists, and prune removes it
- * (nr_ctr_prune_runtime) while holding that lock. */
-static int make_runtime_dir(const NrRunConfig *cfg, NrError *err)
-{
-    const char *root = nr_ctr_runtime_root(err);
-    if (!root)
-        return -1;
-    ctr.rt_dir = nr_strdup_printf("%s/%s", root, cfg->cid);
-    for (int tries = 0; tries < 200; tries++) {
-        if (mkdir(ctr.rt_dir, 0700) < 0) {
-            if (errno != EEXIST)
-                return nr_error_errno(err, "cannot create '%s'", ctr.rt_dir);
-            static const char *const files[] = { "state", "state.tmp", "config", "config.tmp", "log" };
-            for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-                char p[PATH_MAX];
-                snprintf(p, sizeof p, "%s/%s", ctr.rt_dir, files[i]);
-                unlink(p);
-            }
-        }
-        int fd = open(ctr.rt_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-            return nr_error_errno(err, "cannot open '%s'", ctr.rt_dir);
-        struct stat a, b;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && stat(ctr.rt_dir, &b) == 0 &&
-            a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-            rt_lock = fd;   /* held until exit */
-            return 0;
-        }
-        /* a prune is removing it: again, once it is gone */
-        close(fd);
-        usleep(10000);
-    }
-    return nr_error_msg(err, "'%s' stays locked by another nroot", ctr.rt_dir);
-}
-
-/* IMAGE is a key nroot recorded (`start`): resolved in the store only */
-static bool image_is_key;
-
-static int prepare(NrRunConfig *cfg, NrError *err)
+/* image_is_key: IMAGE is a key nroot recorded (`start`), resolved in the
+ * store only */
+static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
-    if (nr_userns_plan(cfg->userns, &cfg->map, err) < 0)
+    if (nr_userns_plan(cfg->userns, false, &cfg->map, err) < 0)
         return -1;
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
@@ -311,8 +232,8 @@ static int prepare(NrRunConfig *cfg, NrError *err)
     if (cfg->name && claim_named(cfg, err) < 0)
         return -1;
     if (!cfg->name)
-        fill_record(cfg);
-    if (make_runtime_dir(cfg, err) < 0 || nr_seccomp_prepare(cfg, ctr.rt_dir, err) < 0)
+        nr_ctr_record_plan(&ctr, cfg);
+    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0 || nr_seccomp_prepare(cfg, ctr.rt_dir, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
         /* the default network cannot be had here: say so once, run with
@@ -425,85 +346,37 @@ static int plan_stdio(const NrRunConfig *cfg, NrError *err)
 static void write_live_state(const NrRunConfig *cfg, pid_t init_pid)
 {
     NrError e = { 0 };
-    char path[PATH_MAX], tmp[PATH_MAX];
-    ctr.started = (int64_t)time(NULL);
-    if (cfg->name)
-        nr_ctr_write_state(&ctr, true, &e);
-    else {
-        snprintf(path, sizeof path, "%s/config", ctr.rt_dir);
-        nr_ctr_write_config(path, &ctr, &e);
-    }
-    snprintf(tmp, sizeof tmp, "%s/state.tmp", ctr.rt_dir);
-    snprintf(path, sizeof path, "%s/state", ctr.rt_dir);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        nr_warn("cannot record the container's state in '%s': %s", tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    FILE *f = fdopen(dup(fd), "w");
-    if (f) {
-        char num[32];
-#define PUT_NUM(k, v) (snprintf(num, sizeof num, "%lld", (long long)(v)), nr_kv_put(f, k, num))
-        nr_kv_put(f, "id", ctr.id);
-        nr_kv_put(f, "name", ctr.name);
-        PUT_NUM("pid", getpid());
-        PUT_NUM("pid_start", nr_proc_start_time(getpid()));
-        PUT_NUM("init_pid", init_pid);
-        PUT_NUM("init_start", nr_proc_start_time(init_pid));
-        PUT_NUM("started", ctr.started);
-        nr_kv_put(f, "detached", cfg->detach ? "1" : "0");
-        for (int i = 0; i < NR_NS_SLOTS; i++) {
-            char key[32];
-            snprintf(key, sizeof key, "ns_%s", nr_ns_names[i]);
-            if (ctr.ns_fd[i] >= 0)
-                PUT_NUM(key, ctr.ns_fd[i]);
-        }
-#undef PUT_NUM
-        fclose(f);
-    }
-    if (rename(tmp, path) < 0) {
-        close(fd);
-        return;
-    }
-    state_fd = fd;
+    if (nr_ctr_write_live(&ctr, cfg, init_pid, &state_fd, &e) < 0)
+        nr_warn("%s: %s", e.msg, strerror(e.errnum));
 }
 
 /* the container ended: its status where `wait` and `ps -a` find it */
 static void finish_record(const NrRunConfig *cfg, int status)
 {
-    ctr.exit_code = status;
-    ctr.finished = (int64_t)time(NULL);
-    if (state_fd >= 0) {
-        /* `wait` may hold the file open: it reads this after nroot ends */
-        lseek(state_fd, 0, SEEK_END);
-        dprintf(state_fd, "exit_code=%d\nfinished=%lld\n", status, (long long)ctr.finished);
-    }
     NrError e = { 0 };
-    nr_ctr_remove_runtime(ctr.rt_dir);
-    if (!cfg->name)
-        return;
-    if (cfg->rm) {
-        if (nr_ctr_remove(&ctr, &e) < 0)
-            nr_error_print(&e);
-    } else if (nr_ctr_write_state(&ctr, false, &e) < 0)
+    if (nr_ctr_finish(&ctr, state_fd, status, cfg->rm, &e) < 0)
         nr_error_print(&e);
 }
 
-int nr_cmd_run(int argc, char **argv)
+/* the plan: parsed from argv (`run`), or `saved` (`start`: made from a
+ * container's config, its IMAGE an image key) */
+static int run(int argc, char **argv, const NrRunConfig *saved)
 {
     static NrRunConfig cfg;
     NrError err = { 0 };
     nr_ctr_clear(&ctr);
-    int rc = nr_cli_parse_run(argc, argv, &cfg, &err);
+    int rc = NR_CLI_RUN;
+    if (saved)
+        cfg = *saved;
+    else
+        rc = nr_cli_parse_run(argc, argv, &cfg, &err);
     if (rc == NR_CLI_HELP)
         return 0;
     /* a container in the background must not keep what its caller had
      * open beyond stdio (a test runner's pipe, a shell's script) */
     if (rc == NR_CLI_RUN && cfg.detach)
         nr_close_fds_except(-1);
-    if (rc < 0 || prepare(&cfg, &err) < 0 || (cfg.detach && detach(&cfg, &err) < 0) ||
+    if (rc < 0 || prepare(&cfg, saved != NULL, &err) < 0 || (cfg.detach && detach(&cfg, &err) < 0) ||
         plan_stdio(&cfg, &err) < 0) {
         report(&err);
         if (ctr.rt_dir)
@@ -686,8 +559,12 @@ int nr_cmd_run(int argc, char **argv)
     return status;
 }
 
-int nr_cmd_run_stored(int argc, char **argv)
+int nr_cmd_run(int argc, char **argv)
 {
-    image_is_key = true;
-    return nr_cmd_run(argc, argv);
+    return run(argc, argv, NULL);
+}
+
+int nr_cmd_run_plan(const NrRunConfig *plan)
+{
+    return run(0, NULL, plan);
 }

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "nr-container.h"
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-plan.h"
@@ -193,28 +194,12 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
     return r;
 }
 
-/* which overlay made a named container's layer: the other one does not
- * read its whiteouts and opaque directories the same way, so the next run
- * must use the same (cmd-run.c) */
-static void record_overlay(const NrRunConfig *cfg, const char *kind)
+/* a named container's layer is read back by the overlay that made it:
+ * the container module keeps which (nr_ctr_write_overlay) */
+static void record_overlay(const NrRunConfig *cfg, NrOverlayMode kind)
 {
-    if (!cfg->ctr_dir || cfg->read_only)
-        return;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/overlay", cfg->ctr_dir);
-    if (access(path, F_OK) == 0)
-        return;
-    NrError ignored = { 0 };
-    nr_write_file_at(AT_FDCWD, path, kind, 0644, &ignored);
-}
-
-NrOverlayMode nr_rootfs_layer_overlay(const char *ctr_dir)
-{
-    char path[PATH_MAX], kind[16] = "";
-    snprintf(path, sizeof path, "%s/overlay", ctr_dir);
-    nr_read_line(path, kind, sizeof kind);
-    return strcmp(kind, "kernel") == 0 ? NR_OVERLAY_KERNEL
-         : strcmp(kind, "fuse") == 0   ? NR_OVERLAY_FUSE : NR_OVERLAY_AUTO;
+    if (cfg->ctr_dir && !cfg->read_only)
+        nr_ctr_write_overlay(cfg->ctr_dir, kind);
 }
 
 int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err)
@@ -282,7 +267,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         snprintf(kopts, sizeof kopts, "%s,userxattr%s", opts,
                  cfg->read_only || cfg->ctr_dir ? "" : ",volatile");
         if (mount_kernel(kopts, root, &kerr) == 0) {
-            record_overlay(cfg, "kernel");
+            record_overlay(cfg, NR_OVERLAY_KERNEL);
             goto mounted;
         }
         if (cfg->overlay == NR_OVERLAY_KERNEL) {
@@ -306,7 +291,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
     }
     if (kerr.code)
         nr_notice("%s (%s); using fuse-overlayfs", kerr.msg, strerror(kerr.errnum));
-    record_overlay(cfg, "fuse");
+    record_overlay(cfg, NR_OVERLAY_FUSE);
 mounted:
     *ret_root = nr_xstrdup(root);
     return 0;

@@ -1,4 +1,5 @@
 /* util.c — small filesystem and string helpers. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -216,6 +217,30 @@ bool nr_parse_u32(const char *s, uint32_t *ret)
     if (errno || *end || v > UINT32_MAX)
         return false;
     *ret = (uint32_t)v;
+    return true;
+}
+
+/* -u USER[:GROUP]: a name or a number each, no space, no '/' */
+bool nr_user_spec_valid(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    if (!*spec || colon == spec || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+        return false;
+    for (const char *p = spec; *p; p++)
+        if (isspace((unsigned char)*p) || *p == '/')
+            return false;
+    return true;
+}
+
+/* --hostname: 1 to 64 letters, digits, '-', '_' and '.' */
+bool nr_hostname_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+            return false;
     return true;
 }
 

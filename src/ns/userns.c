@@ -135,9 +135,9 @@ static int keep_ranges(NrIdRange *r, uint32_t id, uint32_t start, uint32_t count
     return n;
 }
 
-int nr_userns_plan(NrUsernsMode mode, NrIdMap *m, NrError *err)
+int nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *m, NrError *err)
 {
-    NrIdHost h = { .uid = getuid(), .gid = getgid() };
+    NrIdHost h = { .uid = getuid(), .gid = getgid(), .quiet = quiet };
     char newuidmap[sizeof m->newuidmap] = "", newgidmap[sizeof m->newgidmap] = "";
     if (mode != NR_USERNS_SINGLE) {
         struct passwd *pw = getpwuid(h.uid);
@@ -197,8 +197,9 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
         }
         map_single(m, uid, gid, false);
         m->rung = "single";
-        nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside; "
-                  "see nroot-run(1); --userns=single silences this)", reason);
+        if (!h->quiet)
+            nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside; "
+                      "see nroot-run(1); --userns=single silences this)", reason);
     } else if (mode == NR_USERNS_KEEPID) {
         m->helpers = true;
         m->n_uid = keep_ranges(m->uid, uid, us, uc);
