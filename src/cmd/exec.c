@@ -53,6 +53,7 @@ typedef struct ExecJob {
     int                stdio[3];   /* the joiner's 0-2: pipes to nroot, or /dev/null */
     int                sock;       /* the command's pid, GO; -t: the master */
     int                errfd;      /* a failure before the exec */
+    int                ready;      /* the command closes it once it dies with nroot */
     pid_t              nroot;
 } ExecJob;
 
@@ -68,6 +69,7 @@ static _Noreturn void exec_command(const ExecJob *j)
     NrError e = { 0 };
     /* dies with nroot, its parent; EOF instead of GO: nroot died first */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(j->ready);
     NrSyncMsg go;
     if (nr_sync_recv(j->sock, &go) != 1 || go.type != NR_SYNC_GO)
         _exit(NR_EXIT_FAILURE);
@@ -133,6 +135,12 @@ static _Noreturn void exec_join(ExecJob *j)
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (j->fds[i] >= 0)
             close(j->fds[i]);
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        nr_error_errno(&e, "pipe");
+        exec_fail(j, &e);
+    }
+    j->ready = ready[1];
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
@@ -140,6 +148,14 @@ static _Noreturn void exec_join(ExecJob *j)
     }
     if (pid == 0)
         exec_command(j);
+    /* nroot learns the pid, and sends GO, only once the command dies with
+     * it: a GO sent before its PDEATHSIG would wait in the socket for a
+     * command that nroot's death no longer ends (inside the pid namespace
+     * getppid() cannot tell it was reparented) */
+    close(ready[1]);
+    char c;
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+        ;
     NrError which = { .code = pid };
     nr_sync_send(j->sock, NR_SYNC_PID, &which);
     _exit(0);
