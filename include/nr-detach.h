@@ -7,7 +7,7 @@
 
 /* fork: the foreground nroot prints the name or id (or the error) and
  * exits; the one that returns has `log_dir`/log as stdout and stderr */
-int  nr_detach(NrRunConfig *cfg, const char *log_dir, NrError *err);
+int nr_detach(NrRunConfig *cfg, const char *log_dir, NrError *err);
 /* print e (code 0: nothing); with -d, also tell the foreground nroot,
  * once: code 0 says the command started, else it prints e too */
 void nr_detach_report(const NrError *e);

@@ -6,8 +6,8 @@
 
 /* who forwards a signal */
 enum {
-    NR_SIG_BY_NROOT = 1,   /* the parent on the host */
-    NR_SIG_BY_INIT  = 2,   /* PID 1 in the container */
+    NR_SIG_BY_NROOT = 1, /* the parent on the host */
+    NR_SIG_BY_INIT = 2,  /* PID 1 in the container */
 };
 
 /* add to set the signals that `by` forwards */

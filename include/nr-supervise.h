@@ -15,19 +15,19 @@
 struct NrRunConfig;
 
 typedef struct NrSupervise {
-    const struct NrRunConfig *cfg;   /* -t, -i; run: the network's and the overlay's */
-    int        sync_fd;   /* run: PID 1's sync socket; exec: the joiner's (not closed here) */
-    pid_t      pid;       /* run: PID 1; exec: 0, the command's comes as NR_SYNC_PID */
-    pid_t      joiner;    /* exec: the joiner, reaped here; run: 0 */
-    int        err_fd;    /* exec: the command's failure before its exec, EOF once it
-                           * ran (taken); run: -1 */
-    NrRelay   *relay;     /* stdio pipes (taken; NULL: none) */
-    NrPortfwd *ports;     /* run: published ports (taken; NULL: none) */
+    const struct NrRunConfig *cfg; /* -t, -i; run: the network's and the overlay's */
+    int sync_fd;  /* run: PID 1's sync socket; exec: the joiner's (not closed here) */
+    pid_t pid;    /* run: PID 1; exec: 0, the command's comes as NR_SYNC_PID */
+    pid_t joiner; /* exec: the joiner, reaped here; run: 0 */
+    /* exec: the command's failure before its exec, EOF once it ran (taken); run: -1 */
+    int err_fd;
+    NrRelay *relay;   /* stdio pipes (taken; NULL: none) */
+    NrPortfwd *ports; /* run: published ports (taken; NULL: none) */
     /* run: NR_SYNC_STARTED, the command was executed */
     void (*started)(void *data, pid_t pid);
     /* run: NR_SYNC_NS, the fd of namespace `slot`; true when it took fd */
     bool (*keep_ns)(void *data, int slot, int fd);
-    void      *data;
+    void *data;
 } NrSupervise;
 
 /* before the spawn or fork: the forwarded signals, SIGCHLD and with -t

@@ -77,7 +77,7 @@ int nr_detach(NrRunConfig *cfg, const char *log_dir, NrError *err)
     if (dup2(keep[0], STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
         dup2(logfd, STDERR_FILENO) < 0)
         return nr_error_errno(err, "cannot redirect to the log");
-    close(keep[0]);   /* keep[1], the write end, stays open in this nroot */
+    close(keep[0]); /* keep[1], the write end, stays open in this nroot */
     cfg->tty = false;
     return 0;
 }

@@ -32,22 +32,22 @@ enum { P_SIG, P_SYNC, P_ERR, P_FIXED };
 typedef struct Loop {
     const NrSupervise *s;
     const NrRunConfig *cfg;
-    bool           exec;       /* a command a joiner forked, not PID 1 */
-    int            sfd;
-    bool           sync_open;  /* no EOF on the sync socket, no failure that ended it */
-    int            err_fd;
+    bool exec; /* a command a joiner forked, not PID 1 */
+    int sfd;
+    bool sync_open; /* no EOF on the sync socket, no failure that ended it */
+    int err_fd;
     struct pollfd *pfd;
-    int            cap;
-    NrSlirp       *net;
-    NrPty         *pty;
-    pid_t          fuse_pid;
-    pid_t          pid;        /* where signals go; exec: 0 until NR_SYNC_PID */
-    sigset_t       early;      /* exec: signals that came before the pid */
-    int            joiner_status;   /* exec: -1 until the joiner is reaped */
-    bool           done;
-    bool           exited;     /* status is the process's own */
-    int            status;
-    NrError        err;        /* what the container or the command reported */
+    int cap;
+    NrSlirp *net;
+    NrPty *pty;
+    pid_t fuse_pid;
+    pid_t pid;         /* where signals go; exec: 0 until NR_SYNC_PID */
+    sigset_t early;    /* exec: signals that came before the pid */
+    int joiner_status; /* exec: -1 until the joiner is reaped */
+    bool done;
+    bool exited; /* status is the process's own */
+    int status;
+    NrError err; /* what the container or the command reported */
 } Loop;
 
 static void signal_set(sigset_t *set, bool pty)
@@ -171,17 +171,13 @@ enum { RUN = 1, EXEC = 2 };
 
 /* who may send what: PID 1 to run, the joiner and the command to exec */
 static const struct {
-    Handler  fn;
+    Handler fn;
     unsigned to;
 } handlers[] = {
-    [NR_SYNC_ERROR] = { on_error, RUN },
-    [NR_SYNC_EXIT] = { on_exit_status, RUN },
-    [NR_SYNC_TAP] = { on_tap, RUN },
-    [NR_SYNC_CONNECTED] = { on_connected, RUN },
-    [NR_SYNC_PTY] = { on_pty, RUN | EXEC },
-    [NR_SYNC_NS] = { on_ns, RUN },
-    [NR_SYNC_STARTED] = { on_started, RUN },
-    [NR_SYNC_FUSE] = { on_fuse, RUN },
+    [NR_SYNC_ERROR] = { on_error, RUN },     [NR_SYNC_EXIT] = { on_exit_status, RUN },
+    [NR_SYNC_TAP] = { on_tap, RUN },         [NR_SYNC_CONNECTED] = { on_connected, RUN },
+    [NR_SYNC_PTY] = { on_pty, RUN | EXEC },  [NR_SYNC_NS] = { on_ns, RUN },
+    [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },
 };
 
@@ -196,7 +192,7 @@ static void on_sync(Loop *l)
         (handlers[m.type].to & (l->exec ? EXEC : RUN)))
         handlers[m.type].fn(l, &m);
     if (m.fd >= 0)
-        close(m.fd);   /* nobody took it */
+        close(m.fd); /* nobody took it */
 }
 
 /* ---- the rest of the poll set ---- */
@@ -228,10 +224,10 @@ static void on_signal(Loop *l)
         return;
     int sig = (int)si.ssi_signo;
     if (l->pty && sig == SIGWINCH)
-        nr_pty_resize(l->pty);   /* the kernel tells the container's foreground */
+        nr_pty_resize(l->pty); /* the kernel tells the container's foreground */
     else if (l->cfg->pty && (sig == SIGTSTP || sig == SIGCONT)) {
         if (sig == SIGTSTP && l->pty)
-            nr_pty_stop(l->pty);   /* returns once continued */
+            nr_pty_stop(l->pty); /* returns once continued */
     } else if (sig == SIGCHLD) {
         if (!l->exec)
             check_pid1(l);
@@ -283,7 +279,7 @@ static void dispatch(Loop *l, int pr)
 {
     const NrSupervise *s = l->s;
     if (l->net)
-        nr_slirp_dispatch(l->net, pr < 0);   /* its timers, even without events */
+        nr_slirp_dispatch(l->net, pr < 0); /* its timers, even without events */
     if (pr <= 0)
         return;
     if (s->ports)
@@ -323,16 +319,22 @@ static void finish(Loop *l)
     }
     /* the container is gone: its overlay's daemon goes too */
     nr_fuse_stop(l->fuse_pid, l->cfg->scratch, l->cfg->ctr_dir && !l->cfg->read_only);
-    nr_pty_free(l->pty);   /* the rest of the output, the host terminal's mode */
-    nr_relay_free(s->relay);   /* what the command wrote, before any message */
+    nr_pty_free(l->pty);     /* the rest of the output, the host terminal's mode */
+    nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);
     nr_portfwd_free(s->ports);
 }
 
 int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
 {
-    Loop l = { .s = s, .cfg = s->cfg, .exec = s->joiner > 0, .pid = s->pid, .err_fd = s->err_fd,
-               .sync_open = true, .joiner_status = -1, .status = NR_EXIT_FAILURE };
+    Loop l = { .s = s,
+               .cfg = s->cfg,
+               .exec = s->joiner > 0,
+               .pid = s->pid,
+               .err_fd = s->err_fd,
+               .sync_open = true,
+               .joiner_status = -1,
+               .status = NR_EXIT_FAILURE };
     sigemptyset(&l.early);
     *ret_status = NR_EXIT_FAILURE;
     sigset_t set;

@@ -6,7 +6,7 @@
 #define BOTH (NR_SIG_BY_NROOT | NR_SIG_BY_INIT)
 
 static const struct {
-    int      sig;
+    int sig;
     unsigned by;
 } forwarded[] = {
     { SIGINT, BOTH },
@@ -15,7 +15,7 @@ static const struct {
     { SIGQUIT, BOTH },
     { SIGUSR1, BOTH },
     { SIGUSR2, BOTH },
-    { SIGWINCH, BOTH },   /* -t: nroot resizes the terminal instead, once it has it */
+    { SIGWINCH, BOTH }, /* -t: nroot resizes the terminal instead, once it has it */
     /* PID 1 only, for what is sent to it inside (kill -ALRM 1): nroot
      * keeps SIGALRM's default action, ignores SIGPIPE (its own writes to
      * a closed peer) and is continued by SIGCONT itself (with -t it then
