@@ -93,7 +93,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
     /* The container leaves nroot's session: it has no controlling terminal
-     * of the host's (it never gets the host's terminal at all: cmd-run.c
+     * of the host's (it never gets the host's terminal at all: run.c
      * relays it through pipes), gets no job-control signals from it, and
      * nroot forwards signals. */
     setsid();
