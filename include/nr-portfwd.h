@@ -27,6 +27,6 @@ void       nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg);
 /* "cannot publish port 'SPEC': ..." for a bind that failed with errnum */
 int        nr_port_error(const struct NrPort *p, int errnum, NrError *err);
 
-/* the poll set of nroot's loop (cmd-run.c), shared by slirp, the ports and
+/* the poll set of nroot's loop (host/supervise.c), shared by slirp, the ports and
  * the terminal: at least `need` entries, grown by doubling */
 void       nr_portfwd_poll_grow(struct pollfd **pfd, int *cap, int need);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,11 +11,9 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -30,6 +27,7 @@
 #include "nr-plan.h"
 #include "nr-pty.h"
 #include "nr-spawn.h"
+#include "nr-supervise.h"
 #include "nr-util.h"
 
 /* ---- exec ---- */
@@ -55,6 +53,7 @@ typedef struct ExecJob {
     int                stdio[3];   /* the joiner's 0-2: pipes to nroot, or /dev/null */
     int                sock;       /* the command's pid, GO; -t: the master */
     int                errfd;      /* a failure before the exec */
+    int                ready;      /* the command closes it once it dies with nroot */
     pid_t              nroot;
 } ExecJob;
 
@@ -70,6 +69,7 @@ static _Noreturn void exec_command(const ExecJob *j)
     NrError e = { 0 };
     /* dies with nroot, its parent; EOF instead of GO: nroot died first */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    close(j->ready);
     NrSyncMsg go;
     if (nr_sync_recv(j->sock, &go) != 1 || go.type != NR_SYNC_GO)
         _exit(NR_EXIT_FAILURE);
@@ -135,6 +135,12 @@ static _Noreturn void exec_join(ExecJob *j)
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (j->fds[i] >= 0)
             close(j->fds[i]);
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        nr_error_errno(&e, "pipe");
+        exec_fail(j, &e);
+    }
+    j->ready = ready[1];
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
@@ -142,6 +148,14 @@ static _Noreturn void exec_join(ExecJob *j)
     }
     if (pid == 0)
         exec_command(j);
+    /* nroot learns the pid, and sends GO, only once the command dies with
+     * it: a GO sent before its PDEATHSIG would wait in the socket for a
+     * command that nroot's death no longer ends (inside the pid namespace
+     * getppid() cannot tell it was reparented) */
+    close(ready[1]);
+    char c;
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR)
+        ;
     NrError which = { .code = pid };
     nr_sync_send(j->sock, NR_SYNC_PID, &which);
     _exit(0);
@@ -175,11 +189,6 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
     return 0;
 }
 
-static int status_of(int ws)
-{
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : NR_EXIT_FAILURE;
-}
-
 int nr_cmd_exec(int argc, char **argv)
 {
     NrCtrArgs a;
@@ -207,27 +216,18 @@ int nr_cmd_exec(int argc, char **argv)
         nr_ctr_clear(&c);
         return nr_cmd_fail(&err);
     }
-    sigset_t set;
-    sigemptyset(&set);
-    static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
-    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
-        sigaddset(&set, fwd[i]);
-    if (cfg.pty) {
-        sigaddset(&set, SIGTSTP);
-        sigaddset(&set, SIGCONT);
-    }
-    sigprocmask(SIG_BLOCK, &set, NULL);
+    nr_supervise_block(cfg.pty);
     /* the caller's stdio never enters the container: pipes, or with -t
      * the container's own pty (the joiner gets /dev/null) */
     static const bool all[3] = { true, true, true };
     NrRelay *relay = NULL;
-    int sv[2], ep[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 || pipe2(ep, O_CLOEXEC) < 0)
+    int sp[2], ep[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(ep, O_CLOEXEC) < 0)
         return nr_error_errno(&err, "socketpair"), nr_cmd_fail(&err);
     if (nr_relay_plan(all, cfg.pty, cfg.interactive, j.stdio, &relay, &err) < 0)
         return nr_cmd_fail(&err);
     j.cfg = &cfg;
-    j.sock = sv[1];
+    j.sock = sp[1];
     j.errfd = ep[1];
     j.nroot = getpid();
     fflush(NULL);
@@ -235,114 +235,24 @@ int nr_cmd_exec(int argc, char **argv)
     if (joiner < 0)
         return nr_error_errno(&err, "fork"), nr_cmd_fail(&err);
     if (joiner == 0) {
-        close(sv[0]);
+        close(sp[0]);
         close(ep[0]);
         exec_join(&j);
     }
-    close(sv[1]);
+    close(sp[1]);
     close(ep[1]);
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (j.fds[i] >= 0)
             close(j.fds[i]);
     for (int fd = 0; fd < 3; fd++)
         close(j.stdio[fd]);
-    signal(SIGPIPE, SIG_IGN);
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    NrPty *pty = NULL;
-    NrError perr = { 0 };
-    int status = NR_EXIT_FAILURE, joiner_status = -1;
-    pid_t pid = 0;   /* the command's, once the joiner sent it */
-    sigset_t early;  /* signals that came before */
-    sigemptyset(&early);
-    bool done = false;
-    enum { MAX_POLL = 12 };
-    struct pollfd pfd[MAX_POLL];
-    int errfd = ep[0], sock = sv[0];
-    while (!done) {
-        pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-        pfd[1] = (struct pollfd){ .fd = sock, .events = POLLIN };
-        pfd[2] = (struct pollfd){ .fd = errfd, .events = POLLIN };
-        int n = 3;
-        if (pty)
-            n += nr_pty_fill(pty, pfd, n, MAX_POLL);
-        if (relay)
-            n += nr_relay_fill(relay, pfd, n, MAX_POLL);
-        int pr = poll(pfd, (nfds_t)n, -1);
-        if (pr < 0 && errno != EINTR)
-            break;
-        if (pr > 0 && pty)
-            nr_pty_dispatch(pty, pfd);
-        if (pr > 0 && relay)
-            nr_relay_dispatch(relay, pfd);
-        if (pr > 0 && pfd[1].revents) {
-            NrSyncMsg msg;
-            int got = nr_sync_recv(sock, &msg);
-            if (got == 1 && msg.type == NR_SYNC_PID && !pid && msg.err.code > 0) {
-                pid = msg.err.code;
-                nr_sync_send(sock, NR_SYNC_GO, NULL);
-                for (int sig = 1; sig < NSIG; sig++)
-                    if (sigismember(&early, sig) == 1)
-                        kill(pid, sig);
-            } else if (got == 1 && msg.type == NR_SYNC_PTY && msg.fd >= 0 && !pty) {
-                pty = nr_pty_new(msg.fd, cfg.interactive);
-            } else if (got == 1) {
-                if (msg.fd >= 0)
-                    close(msg.fd);
-            } else {
-                close(sock);
-                sock = -1;
-            }
-        }
-        if (pr > 0 && pfd[2].revents) {
-            /* EOF: the command was executed; a message: why it was not */
-            ssize_t got = read(errfd, &perr, sizeof perr);
-            if (got != (ssize_t)sizeof perr)
-                memset(&perr, 0, sizeof perr);
-            close(errfd);
-            errfd = -1;
-        }
-        struct signalfd_siginfo si;
-        if (pr > 0 && (pfd[0].revents & POLLIN) && read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-            int sig = (int)si.ssi_signo;
-            if (pty && sig == SIGWINCH)
-                nr_pty_resize(pty);
-            else if (cfg.pty && (sig == SIGTSTP || sig == SIGCONT)) {
-                if (sig == SIGTSTP && pty)
-                    nr_pty_stop(pty);
-            } else if (sig != SIGCHLD) {
-                if (pid)
-                    kill(pid, sig);
-                else
-                    sigaddset(&early, sig);
-            }
-        }
-        /* the joiner ends once it sent the pid (or failed: errfd says
-         * why); the command's end is the end of exec */
-        int ws;
-        if (joiner_status < 0 && waitpid(joiner, &ws, WNOHANG) == joiner)
-            joiner_status = status_of(ws);
-        if (pid && waitpid(pid, &ws, WNOHANG) == pid) {
-            status = status_of(ws);
-            done = true;
-        } else if (!pid && joiner_status >= 0 && (joiner_status != 0 || sock < 0)) {
-            status = joiner_status ? joiner_status : NR_EXIT_FAILURE;
-            done = true;
-        }
-    }
-    if (errfd >= 0) {
-        ssize_t got = read(errfd, &perr, sizeof perr);
-        if (got != (ssize_t)sizeof perr)
-            memset(&perr, 0, sizeof perr);
-    }
-    while (joiner_status < 0 && waitpid(joiner, NULL, 0) < 0 && errno == EINTR)
-        ;
-    nr_pty_free(pty);
-    nr_relay_free(relay);   /* what the command wrote, before any message */
-    if (perr.code) {
-        perr.msg[sizeof perr.msg - 1] = perr.hint[sizeof perr.hint - 1] = '\0';
-        nr_error_print(&perr);
-        status = perr.code;
-    }
+    /* until the command ends (its end is the end of exec), or the joiner
+     * failed; the pty and the relay copy what it wrote before any message */
+    NrSupervise sv = { .cfg = &cfg, .sync_fd = sp[0], .joiner = joiner, .err_fd = ep[0],
+                       .relay = relay };
+    int status;
+    if (nr_supervise_wait(&sv, &status, &err) < 0)
+        nr_error_print(&err);
     nr_ctr_clear(&c);
     /* _exit: no exit-time work in a process whose children were in the
      * container (LeakSanitizer's tracer, in sanitizer builds, must not

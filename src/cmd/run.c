@@ -5,25 +5,20 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-container.h"
+#include "nr-detach.h"
 #include "nr-error.h"
 #include "nr-filter.h"
-#include "nr-fuse.h"
 #include "nr-image.h"
 #include "nr-init.h"
 #include "nr-mounts.h"
@@ -32,21 +27,18 @@
 #include "nr-portfwd.h"
 #include "nr-pty.h"
 #include "nr-rootfs.h"
-#include "nr-slirp.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
+#include "nr-supervise.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 
 static NrPortfwd *ports;   /* published TCP ports, bound before the start */
 static NrCtr ctr;          /* this container, as recorded for ps, exec, start */
-static int notify_fd = -1; /* -d: the nroot in the foreground waits on this */
 static int state_fd = -1;  /* RT/containers/<id>/state, locked while it runs */
 static int ctr_lock = -1;  /* STORE/containers/<name>/lock, held while it runs */
 static int child_stdio[3] = { -1, -1, -1 };   /* PID 1's stdio instead of a terminal */
 static NrRelay *relay;     /* copies between those pipes and nroot's stdio */
-
-static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
 /* #3 child: runs inside every new namespace as root of the user namespace */
 static int run_child(void *data, int sync_fd, NrError *err)
@@ -82,17 +74,6 @@ static int run_child(void *data, int sync_fd, NrError *err)
     }
     free(root);
     nr_init_main(cfg, sync_fd);
-}
-
-/* nroot's soft RLIMIT_NOFILE up to the hard one: the relays of published
- * ports and slirp's sockets hold a descriptor or more per connection */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 static void new_cid(char cid[13])
@@ -254,75 +235,6 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
     return 0;
 }
 
-/* an error before the container started: with -d, the nroot in the
- * foreground prints it (and the log keeps it); code 0 says it started */
-static void report(const NrError *e)
-{
-    if (e->code)
-        nr_error_print(e);
-    if (notify_fd >= 0) {
-        nr_write_all(notify_fd, e, sizeof *e);
-        close(notify_fd);
-        notify_fd = -1;
-    }
-}
-
-/* -d: the foreground nroot waits until the command was executed (or
- * failed), prints the name or id and exits; this one goes on in a session
- * of its own with its output in the log */
-static int detach(NrRunConfig *cfg, NrError *err)
-{
-    char log[PATH_MAX];
-    snprintf(log, sizeof log, "%s/log", ctr.store_dir ? ctr.store_dir : ctr.rt_dir);
-    nr_autoclose int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (logfd < 0)
-        return nr_error_errno(err, "cannot open the log '%s'", log);
-    /* -i: stdin stays open and empty, as with docker run -di (a shell
-     * waits instead of ending) */
-    int keep[2] = { -1, -1 };
-    if (cfg->interactive ? pipe2(keep, O_CLOEXEC) < 0
-                         : (keep[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
-        return nr_error_errno(err, "cannot make the container's stdin");
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return nr_error_errno(err, "pipe");
-    fflush(NULL);
-    pid_t child = fork();
-    if (child < 0)
-        return nr_error_errno(err, "fork");
-    if (child > 0) {
-        close(p[1]);
-        NrError e = { 0 };
-        ssize_t n;
-        do
-            n = read(p[0], &e, sizeof e);
-        while (n < 0 && errno == EINTR);
-        if (n != (ssize_t)sizeof e) {
-            nr_error_msg(&e, "the container's nroot ended before the command started");
-            nr_error_hint(&e, "see 'nroot logs %s'", cfg->name ? cfg->name : cfg->cid);
-        }
-        if (e.code == 0) {
-            printf("%s\n", cfg->name ? cfg->name : cfg->cid);
-            exit(0);
-        }
-        e.msg[sizeof e.msg - 1] = e.hint[sizeof e.hint - 1] = '\0';
-        nr_error_print(&e);
-        exit(e.code);
-    }
-    close(p[0]);
-    notify_fd = p[1];
-    setsid();
-    /* no directory of the caller's stays busy (an NFS mount, a USB disk) */
-    if (chdir("/") < 0)
-        return nr_error_errno(err, "chdir /");
-    if (dup2(keep[0], STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
-        dup2(logfd, STDERR_FILENO) < 0)
-        return nr_error_errno(err, "cannot redirect to the log");
-    close(keep[0]);   /* keep[1], the write end, stays open in this nroot */
-    cfg->tty = false;
-    return 0;
-}
-
 /* A terminal on nroot's stdio never enters the container, where a process
  * could reopen it (/proc/PID/fd) and read the keystrokes meant for the
  * host shell: without -t it is relayed through a pipe (stdin only with
@@ -358,6 +270,22 @@ static void finish_record(const NrRunConfig *cfg, int status)
         nr_error_print(&e);
 }
 
+/* NR_SYNC_STARTED: the command runs */
+static void on_started(void *data, pid_t init_pid)
+{
+    write_live_state(data, init_pid);
+    nr_detach_report(&(NrError){ 0 });
+}
+
+/* NR_SYNC_NS: kept for exec until nroot ends */
+static bool keep_ns(void *data, int slot, int fd)
+{
+    if (ctr.ns_fd[slot] >= 0)
+        return false;
+    ctr.ns_fd[slot] = fd;
+    return true;
+}
+
 /* the plan: parsed from argv (`run`), or `saved` (`start`: made from a
  * container's config, its IMAGE an image key) */
 static int run(int argc, char **argv, const NrRunConfig *saved)
@@ -376,28 +304,16 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
      * open beyond stdio (a test runner's pipe, a shell's script) */
     if (rc == NR_CLI_RUN && cfg.detach)
         nr_close_fds_except(-1);
-    if (rc < 0 || prepare(&cfg, saved != NULL, &err) < 0 || (cfg.detach && detach(&cfg, &err) < 0) ||
+    if (rc < 0 || prepare(&cfg, saved != NULL, &err) < 0 ||
+        (cfg.detach && nr_detach(&cfg, ctr.store_dir ? ctr.store_dir : ctr.rt_dir, &err) < 0) ||
         plan_stdio(&cfg, &err) < 0) {
-        report(&err);
+        nr_detach_report(&err);
         if (ctr.rt_dir)
             nr_ctr_remove_runtime(ctr.rt_dir);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
 
-    /* forwarded signals and SIGCHLD are taken synchronously from here on;
-     * the child inherits the mask (PID 1 waits for the same set) */
-    sigset_t set, old;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-        sigaddset(&set, forwarded[i]);
-    sigaddset(&set, SIGCHLD);
-    if (cfg.pty) {
-        /* a stop must give the host terminal back its mode first */
-        sigaddset(&set, SIGTSTP);
-        sigaddset(&set, SIGCONT);
-    }
-    sigprocmask(SIG_BLOCK, &set, &old);
-
+    nr_supervise_block(cfg.pty);
     unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     if (cfg.net != NR_NET_HOST)
         flags |= CLONE_NEWNET;
@@ -407,153 +323,19 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);
     if (pid < 0) {
-        report(&err);
+        nr_detach_report(&err);
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
-    /* wait for PID 1's EXIT message, a failure report, or its death;
-     * forward every other signal to it */
-    int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    if (sfd < 0) {
-        nr_error_errno(&err, "signalfd");
-        report(&err);
-        kill(pid, SIGKILL);
-        finish_record(&cfg, NR_EXIT_FAILURE);
-        return NR_EXIT_FAILURE;
-    }
-    /* the poll set grows with the connections (slirp's, the ports') */
-    struct pollfd *pfd = NULL;
-    int cap = 0;
-    nr_portfwd_poll_grow(&pfd, &cap, 2);
-    pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-    pfd[1] = (struct pollfd){ .fd = sync_fd, .events = POLLIN };
-    NrError cerr = { 0 };
-    bool have_status = false, dead = false;
-    int status = NR_EXIT_FAILURE;
-    NrSlirp *net = NULL;
-    NrPty *pty = NULL;
-    pid_t fuse_pid = 0;
-    /* a peer that closes while nroot writes to it (a forwarded connection,
-     * the tap) must give EPIPE, not end nroot */
-    signal(SIGPIPE, SIG_IGN);
-    /* many connections need many descriptors: nroot's own limit only, the
-     * container (cloned above) keeps the one it was started with */
-    raise_nofile();
-    if (ports)
-        nr_portfwd_start(ports, sync_fd);
-    while (!have_status && !dead) {
-        int timeout = -1, n = 2;
-        if (net)
-            n += nr_slirp_fill(net, &pfd, &cap, 2, &timeout);
-        if (ports)
-            n += nr_portfwd_fill(ports, &pfd, &cap, n, &timeout);
-        if (pty) {
-            nr_portfwd_poll_grow(&pfd, &cap, n + 3);
-            n += nr_pty_fill(pty, pfd, n, cap);
-        }
-        if (relay) {
-            nr_portfwd_poll_grow(&pfd, &cap, n + 6);
-            n += nr_relay_fill(relay, pfd, n, cap);
-        }
-        int pr = poll(pfd, (nfds_t)n, timeout);
-        if (pr < 0 && errno != EINTR)
-            break;
-        if (net)
-            nr_slirp_dispatch(net, pr < 0);
-        if (ports && pr > 0)
-            nr_portfwd_dispatch(ports, pfd);
-        if (pty && pr > 0)
-            nr_pty_dispatch(pty, pfd);
-        if (relay && pr > 0)
-            nr_relay_dispatch(relay, pfd);
-        if (pr <= 0)
-            continue;
-        if (pfd[1].revents) {
-            NrSyncMsg msg;
-            int r = nr_sync_recv(sync_fd, &msg);
-            if (r == 1 && msg.type == NR_SYNC_TAP && !net && msg.fd >= 0) {
-                /* #3 parent: the network's other end */
-                if (!(net = nr_slirp_new(msg.fd, &cfg, &cerr))) {
-                    kill(pid, SIGKILL);
-                    pfd[1].fd = -1;
-                }
-            } else if (r == 1 && msg.type == NR_SYNC_PTY && cfg.pty && !pty && msg.fd >= 0) {
-                pty = nr_pty_new(msg.fd, cfg.interactive);
-            } else if (r == 1 && msg.type == NR_SYNC_CONNECTED && ports) {
-                nr_portfwd_connected(ports, &msg);
-            } else if (r == 1 && msg.type == NR_SYNC_FUSE && fuse_pid == 0 && msg.fd >= 0) {
-                /* #3a parent: the overlay's daemon, outside the container */
-                if ((fuse_pid = nr_fuse_start(&msg, &cerr)) < 0) {
-                    kill(pid, SIGKILL);
-                    pfd[1].fd = -1;
-                }
-                close(msg.fd);
-            } else if (r == 1 && msg.type == NR_SYNC_NS && msg.fd >= 0 && msg.err.code >= 0 &&
-                       msg.err.code < NR_NS_SLOTS && ctr.ns_fd[msg.err.code] < 0) {
-                ctr.ns_fd[msg.err.code] = msg.fd;   /* kept for exec until nroot ends */
-            } else if (r == 1 && msg.fd >= 0)
-                close(msg.fd);
-            if (r == 1 && msg.type == NR_SYNC_ERROR)
-                cerr = msg.err;
-            else if (r == 1 && msg.type == NR_SYNC_STARTED) {
-                write_live_state(&cfg, pid);
-                report(&(NrError){ 0 });
-            }
-            else if (r == 1 && msg.type == NR_SYNC_EXIT) {
-                status = msg.err.code;
-                have_status = true;
-            } else if (r <= 0)
-                pfd[1].fd = -1;
-        }
-        if (pfd[0].revents) {
-            struct signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
-                continue;
-            int sig = (int)si.ssi_signo;
-            if (pty && sig == SIGWINCH) {
-                nr_pty_resize(pty);   /* the kernel tells the container's foreground */
-                continue;
-            }
-            if (cfg.pty && (sig == SIGTSTP || sig == SIGCONT)) {
-                if (sig == SIGTSTP && pty)
-                    nr_pty_stop(pty);   /* returns once continued */
-                continue;
-            }
-            if (sig != SIGCHLD) {
-                kill(pid, sig);
-                continue;
-            }
-            siginfo_t wi = { 0 };
-            if (waitid(P_PID, (id_t)pid, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 && wi.si_pid == pid)
-                dead = true;
-        }
-    }
-    close(sfd);
-    free(pfd);
-    if (!have_status) {
-        /* PID 1 died without a status: a setup failure (reported on the
-         * socket) or a kill from outside */
-        if (nr_spawn_wait(pid, sync_fd, &status, NULL, &err) < 0)
-            cerr = err;
-    }
-    if (have_status) {
-        /* reap PID 1: when nroot returns, no process of the container is
-         * left, and no zombie is handed to an init that may not reap it */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    /* the container is gone: its overlay's daemon goes too */
-    nr_fuse_stop(fuse_pid, cfg.scratch, cfg.ctr_dir && !cfg.read_only);
-    nr_pty_free(pty);   /* the rest of the output, the host terminal's mode */
-    nr_relay_free(relay);
+    /* until PID 1's EXIT message, a failure report, or its death; every
+     * other signal is forwarded to it */
+    NrSupervise sv = { .cfg = &cfg, .sync_fd = sync_fd, .pid = pid, .err_fd = -1, .relay = relay,
+                       .ports = ports, .started = on_started, .keep_ns = keep_ns, .data = &cfg };
+    int status;
+    if (nr_supervise_wait(&sv, &status, &err) < 0)
+        nr_detach_report(&err);
     relay = NULL;
-    nr_slirp_free(net);
-    nr_portfwd_free(ports);
-    if (cerr.code) {
-        if (!have_status)
-            status = cerr.code;
-        report(&cerr);
-    }
+    ports = NULL;
     finish_record(&cfg, status);
     close(sync_fd);
     return status;

@@ -17,7 +17,7 @@
  * other user can bind the same port beside it and take the datagrams.
  *
  * Many connections: no fixed cap.  The tables grow; nroot's soft
- * RLIMIT_NOFILE is raised to the hard one (cmd-run.c).  The sockets wait
+ * RLIMIT_NOFILE is raised to the hard one (supervise.c).  The sockets wait
  * in an epoll set of their own, one entry of the loop's poll set, so an
  * idle connection costs nothing per wake-up.  When descriptors
  * run short, nroot stops accepting (clients wait in the listen backlog)

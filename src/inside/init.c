@@ -30,6 +30,7 @@
 #include "nr-mounts.h"
 #include "nr-payload.h"
 #include "nr-plan.h"
+#include "nr-signals.h"
 #include "nr-spawn.h"
 #include "nr-util.h"
 
@@ -88,14 +89,11 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     send_namespaces(sync_fd);
     sigset_t set;
     sigemptyset(&set);
-    static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH,
-                               SIGCONT, SIGALRM, SIGPIPE };
-    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
-        sigaddset(&set, fwd[i]);
+    nr_signals_forwarded(&set, NR_SIG_BY_INIT);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
     /* The container leaves nroot's session: it has no controlling terminal
-     * of the host's (it never gets the host's terminal at all: cmd-run.c
+     * of the host's (it never gets the host's terminal at all: run.c
      * relays it through pipes), gets no job-control signals from it, and
      * nroot forwards signals. */
     setsid();

@@ -1,0 +1,44 @@
+/* nr-supervise.h — the parent while a container's process runs: the one
+ * loop of `run` (and so `start`) and `exec` (host/supervise.c).  It
+ * forwards signals, answers the sync messages, drives the network, the
+ * published ports, the terminal and the stdio relay, and ends with the
+ * process.  It knows nothing of the container's records: what `run` keeps
+ * comes back through the callbacks. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-portfwd.h"
+#include "nr-pty.h"
+
+struct NrRunConfig;
+
+typedef struct NrSupervise {
+    const struct NrRunConfig *cfg; /* -t, -i; run: the network's and the overlay's */
+    int sync_fd;  /* run: PID 1's sync socket; exec: the joiner's (not closed here) */
+    pid_t pid;    /* run: PID 1; exec: 0, the command's comes as NR_SYNC_PID */
+    pid_t joiner; /* exec: the joiner, reaped here; run: 0 */
+    /* exec: the command's failure before its exec, EOF once it ran (taken); run: -1 */
+    int err_fd;
+    NrRelay *relay;   /* stdio pipes (taken; NULL: none) */
+    NrPortfwd *ports; /* run: published ports (taken; NULL: none) */
+    /* run: NR_SYNC_STARTED, the command was executed */
+    void (*started)(void *data, pid_t pid);
+    /* run: NR_SYNC_NS, the fd of namespace `slot`; true when it took fd */
+    bool (*keep_ns)(void *data, int slot, int fd);
+    void *data;
+} NrSupervise;
+
+/* before the spawn or fork: the forwarded signals, SIGCHLD and with -t
+ * SIGTSTP and SIGCONT are taken by the loop from here on; the child
+ * inherits the mask (PID 1 waits for the same set) */
+void nr_supervise_block(bool pty);
+
+/* Wait for s's process to end, then stop the overlay's daemon, give the
+ * host terminal back and free the relay, the network and the ports, in
+ * that order.  *ret_status is the process's exit status, or when it has
+ * none (it never ran, it was killed before it reported one) the code of
+ * the failure; -1 when the container or the command reported a failure,
+ * or nroot could not wait (then PID 1 is killed and nothing is freed). */
+int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err);
