@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-store.h"
 
 const bool nr_fuzz_sandboxed = true;

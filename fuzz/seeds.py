@@ -186,7 +186,7 @@ info = (b"source=/images/busybox.tar\nformat=docker-archive\nchain=" + b"c" * 64
 sources = b"0123456789abcdef-0123456789abcdef /images/busybox.tar\nx /y\nnospace\n\n"
 img_config = (b"format=docker-archive\nref=busybox:latest\ntag=busybox:latest\nenv=PATH=/bin\n"
               b"env=A=1\\n2\nentrypoint=/bin/sh\ncmd=-c\ncmd=true\nworkdir=/w\nuser=0:0\n")
-# format 1: the options as data (src/state/container.c)
+# format 1: the options as data (src/state/ctr.c)
 ctr_config_v1 = (b"version=1\nid=0123456789ab\nname=c1\nimage=busybox\nimage_key=" + b"0" * 63 +
                  b"1\ncreated=1700000000\ntty=1\ninteractive=0\ncmd=sh\nentrypoint=\n"
                  b"argument=sh\nargument=\nenv=A=1\\n2\nworkdir=/w\nuser=1000:1000\nuserns=keep-id\n"

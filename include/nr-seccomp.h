@@ -1,6 +1,6 @@
 /* nr-seccomp.h — seccomp profiles as plain data, compiled with libseccomp
  * into a classic BPF program.  Shared by nroot (its default profile,
- * seccomp-default.c) and nroot-unpack (a JSON profile in the docker/podman
+ * seccomp/default.c) and nroot-unpack (a JSON profile in the docker/podman
  * format, unpack/seccomp.c); the launcher itself only loads the program. */
 #pragma once
 #include <stdbool.h>
@@ -42,7 +42,7 @@ typedef struct NrSeccompProfile {
     size_t               n_rules;
 } NrSeccompProfile;
 
-/* nroot's default profile (seccomp-default.c), and a digest of it that
+/* nroot's default profile (seccomp/default.c), and a digest of it that
  * changes with any rule (part of the cache key) */
 const NrSeccompProfile *nr_seccomp_default(void);
 uint64_t nr_seccomp_default_digest(void);

@@ -36,7 +36,7 @@ enum {
     NR_SYNC_CONNECT_UDP,/* parent -> PID 1: a connected UDP socket to port err.code, request
                          * err.errnum; answered by NR_SYNC_CONNECTED */
     NR_SYNC_PTY,        /* PID 1 -> parent: the master of the container's terminal (-t) */
-    NR_SYNC_NS,         /* PID 1 -> parent: namespace number err.code (nr-container.h) */
+    NR_SYNC_NS,         /* PID 1 -> parent: namespace number err.code (nr-ctr.h) */
     NR_SYNC_STARTED,    /* PID 1 -> parent: the command was executed */
     NR_SYNC_FUSE,       /* #3a child -> parent: start fuse-overlayfs in the mount
                          * namespace passed (SCM_RIGHTS); err.msg holds its

@@ -8,7 +8,7 @@
 
 #include "nr-caps.h"
 #include "nr-cli.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-plan.h"
 #include "nr-store.h"

@@ -11,7 +11,7 @@
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-store.h"
 #include "nr-util.h"

@@ -213,7 +213,7 @@ int nr_cli_parse_security_opt(NrRunConfig *cfg, const char *spec, NrError *err)
 {
     if (strcmp(spec, "no-new-privileges") == 0 || strcmp(spec, "no-new-privileges=true") == 0 ||
         strcmp(spec, "no-new-privileges:true") == 0)
-        return 0; /* always set (init.c) */
+        return 0; /* always set (inside/payload.c) */
     if (strncmp(spec, "no-new-privileges", 17) == 0 && (spec[17] == '=' || spec[17] == ':'))
         return nr_error_msg(err, "invalid --security-opt '%s': no_new_privs is always set by nroot",
                             spec);

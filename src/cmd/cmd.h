@@ -2,7 +2,7 @@
  * private to src/cmd. */
 #pragma once
 #include "nr-cli.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-plan.h"
 

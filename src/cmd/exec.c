@@ -19,7 +19,7 @@
 #include "cmd.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-filter.h"
 #include "nr-mounts.h"

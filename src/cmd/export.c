@@ -22,7 +22,7 @@
 #include "cmd.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-fuse.h"
 #include "nr-plan.h"

@@ -1,4 +1,4 @@
-/* cmd-image.c — the image commands: import, images, rmi, prune.  The store
+/* image.c — the image commands: import, images, rmi, prune.  The store
  * itself (layout, atomic changes, locking) is store.c's. */
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-image.h"

@@ -1,4 +1,4 @@
-/* cmd-info.c — `nroot info`: what this machine lets nroot do, found by
+/* info.c — `nroot info`: what this machine lets nroot do, found by
  * trying it (a user namespace, an overlay mount in one, a whiteout), not
  * guessed from version numbers; and for each thing missing, the fix an
  * administrator would apply. */
@@ -21,7 +21,7 @@
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-store.h"
 #include "nr-userns.h"

@@ -1,4 +1,4 @@
-/* cmd-run.c — `nroot run`: parse the plan, resolve the image, spawn the
+/* run.c — `nroot run`: parse the plan, resolve the image, spawn the
  * container, forward signals, and exit with the payload's status. */
 #include <errno.h>
 #include <sched.h>
@@ -15,7 +15,7 @@
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-detach.h"
 #include "nr-error.h"
 #include "nr-filter.h"

@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-plan.h"

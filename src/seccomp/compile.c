@@ -1,4 +1,4 @@
-/* seccomp-compile.c — a profile (nr-seccomp.h) to a BPF program, with
+/* compile.c — a profile (nr-seccomp.h) to a BPF program, with
  * libseccomp.  Linked into nroot and nroot-unpack.
  *
  * Each ABI gets a filter context of its own, merged at the end, so a rule

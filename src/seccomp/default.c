@@ -1,4 +1,4 @@
-/* seccomp-default.c — nroot's default seccomp profile, as data.
+/* default.c — nroot's default seccomp profile, as data.
  *
  * An allowlist: a syscall not named here fails with ENOSYS, as if the
  * kernel did not have it, so libc falls back to an older call (clone3 ->

@@ -1,4 +1,4 @@
-/* seccomp.c — the payload's seccomp filters.
+/* filter.c — the payload's seccomp filters.
  *
  * The profile (nroot's default, a JSON file, or none with
  * --security-opt seccomp=unconfined) is made into a BPF program in the
@@ -31,7 +31,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-filter.h"
 #include "nr-plan.h"

@@ -1,4 +1,4 @@
-/* nr-container.h — containers as things with a name and a life: the
+/* nr-ctr.h — containers as things with a name and a life: the
  * persistent part in the store (STORE/containers/<name>/: config, state,
  * upper/ and work/ of the writable layer, log), and the live part in the
  * runtime directory (RT/containers/<id>/state), which the running nroot

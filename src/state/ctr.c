@@ -1,4 +1,4 @@
-/* container.c — a container's files, written and read here alone;
+/* ctr.c — a container's files, written and read here alone;
  * finding containers and telling whether they run.
  *
  *   STORE/containers/<name>/config   key=value: the record (id, image, ...)
@@ -31,7 +31,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include "nr-container.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-plan.h"
 #include "nr-spawn.h"
