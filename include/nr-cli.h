@@ -54,3 +54,6 @@ int  nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, 
 int  nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
 void nr_cli_main_help(void);
 void nr_cli_help(const NrCommand *c);
+/* complete.c: `nroot __complete WORD...`, the candidates the shell
+ * completions (completions/) offer */
+int  nr_cli_complete(int argc, char **argv);

@@ -1,6 +1,8 @@
 /* nr-cmd.h — the commands (src/cmd/, one file per group): each parses its
  * arguments, calls down, prints.  main.c's command table points here. */
 #pragma once
+#include <stdbool.h>
+
 #include "nr-error.h"
 #include "nr-plan.h"
 
@@ -13,6 +15,10 @@ int  nr_cmd_run_plan(const NrRunConfig *plan);
 /* the image's entrypoint, command, working directory and user, unless
  * the command line gave them */
 int  nr_run_apply_image(NrRunConfig *cfg, NrError *err);
+/* the seccomp filter of the run: made (or taken from the cache) and
+ * recorded in the container's runtime directory rt_dir (run, start), or
+ * the one recorded there (`recorded`: exec) */
+int  nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *err);
 /* ctr.c */
 int  nr_cmd_start(int argc, char **argv);
 int  nr_cmd_stop(int argc, char **argv);
@@ -22,8 +28,6 @@ int  nr_cmd_ps(int argc, char **argv);
 int  nr_cmd_rm(int argc, char **argv);
 int  nr_cmd_exec(int argc, char **argv);
 int  nr_cmd_export(int argc, char **argv);
-/* cli/complete.c: `nroot __complete WORD...` for the shell completions */
-int  nr_cmd_complete(int argc, char **argv);
 /* info.c */
 int  nr_cmd_info(int argc, char **argv);
 /* image.c */

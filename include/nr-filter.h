@@ -4,10 +4,18 @@
 #include "nr-error.h"
 #include "nr-plan.h"
 
-/* in the parent, before the clone: cfg->seccomp from the
- * profile, recorded in the container's runtime directory rt_dir (run,
- * start); exec takes the filter its container recorded */
-int  nr_seccomp_prepare(NrRunConfig *cfg, const char *rt_dir, NrError *err);
-int  nr_seccomp_recorded(NrRunConfig *cfg, const char *rt_dir, NrError *err);
+/* where the parent's side finds and keeps filters: the caller (cmd) knows
+ * the runtime directory and the helper, this module does not */
+typedef struct NrFilterDirs {
+    const char *rt_dir;    /* the container's runtime directory: its filter */
+    const char *cache_dir; /* compiled default filters (NULL: no cache) */
+    const char *helper;    /* nroot-unpack, which compiles a JSON profile */
+} NrFilterDirs;
+
+/* in the parent, before the clone: cfg->seccomp from the profile, recorded
+ * in the container's runtime directory (run, start); exec takes the filter
+ * its container recorded */
+int  nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
+int  nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
 /* in the payload, the last step before exec: load the filters */
 int  nr_seccomp_apply(const NrRunConfig *cfg, NrError *err);

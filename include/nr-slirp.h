@@ -1,15 +1,11 @@
 /* nr-slirp.h — the user-mode network of --net=slirp, run in nroot's own
- * process on the tap fd the child hands over (slirp.c), and the container
- * side of it (net.c). */
+ * process on the tap fd the child hands over (host/slirp.c). */
 #pragma once
 #include <poll.h>
 #include <stdbool.h>
 
 #include "nr-error.h"
-
-#define NR_SLIRP_MTU   65520
-#define NR_SLIRP_GUEST  "10.0.2.100"
-#define NR_SLIRP_GUEST6 "fd00::100"
+#include "nr-net.h"
 
 struct NrRunConfig;
 typedef struct NrSlirp NrSlirp;

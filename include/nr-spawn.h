@@ -43,6 +43,8 @@ enum {
                          * options, err.hint the dir they are relative to */
     NR_SYNC_PID,        /* exec: the joining child -> nroot: the command's pid (err.code) */
     NR_SYNC_GO,         /* exec: nroot -> the command: nroot knows it, go on */
+    NR_SYNC_OVERLAY,    /* child -> parent: a named container's layer was mounted by
+                         * overlay err.code (NrOverlayMode): the parent records it */
 };
 
 typedef struct NrSyncMsg {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "nr-error.h"
+#include "nr-plan.h"
 #include "nr-portfwd.h"
 #include "nr-pty.h"
 
@@ -25,6 +26,8 @@ typedef struct NrSupervise {
     NrPortfwd *ports; /* run: published ports (taken; NULL: none) */
     /* run: NR_SYNC_STARTED, the command was executed */
     void (*started)(void *data, pid_t pid);
+    /* run: NR_SYNC_OVERLAY, the overlay that mounted a named container's layer */
+    void (*overlay)(void *data, NrOverlayMode kind);
     /* run: NR_SYNC_NS, the fd of namespace `slot`; true when it took fd */
     bool (*keep_ns)(void *data, int slot, int fd);
     void *data;

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "nr-cli.h"
-#include "nr-cmd.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-store.h"
@@ -92,7 +91,7 @@ static void containers(const char *cur)
     nr_ctr_list_free(v, n);
 }
 
-int nr_cmd_complete(int argc, char **argv)
+int nr_cli_complete(int argc, char **argv)
 {
     /* argv[0] is "__complete" */
     int n = argc - 1;

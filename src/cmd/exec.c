@@ -21,7 +21,6 @@
 #include "nr-cmd.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
-#include "nr-filter.h"
 #include "nr-mounts.h"
 #include "nr-payload.h"
 #include "nr-plan.h"
@@ -172,7 +171,7 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
         return -1;
     }
     if (nr_cmd_ctr_resolved(c, cfg, err) < 0 || nr_run_apply_image(cfg, err) < 0 ||
-        nr_seccomp_recorded(cfg, c->rt_dir, err) < 0)
+        nr_run_filter(cfg, c->rt_dir, true, err) < 0)
         return -1;
     cfg->argv = &a->operands[1];
     if (a->workdir)

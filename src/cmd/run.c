@@ -148,6 +148,16 @@ int nr_run_apply_image(NrRunConfig *cfg, NrError *err)
     return 0;
 }
 
+int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *err)
+{
+    /* the default profile's cache, or the helper that compiles a JSON one */
+    NrError ignored = { 0 };
+    nr_autofree char *cache = cfg->seccomp_profile ? NULL : nr_runtime_subdir("seccomp", &ignored);
+    nr_autofree char *helper = cfg->seccomp_profile ? nr_store_helper_path() : NULL;
+    NrFilterDirs at = { .rt_dir = rt_dir, .cache_dir = cache, .helper = helper };
+    return recorded ? nr_seccomp_recorded(cfg, &at, err) : nr_seccomp_prepare(cfg, &at, err);
+}
+
 /* --name: the container's directory in the store, locked for this run;
  * made on first use, resumed after (same image, same layer overlay) */
 static int claim_named(NrRunConfig *cfg, NrError *err)
@@ -214,7 +224,7 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     if (!cfg->name)
         nr_ctr_record_plan(&ctr, cfg);
-    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0 || nr_seccomp_prepare(cfg, ctr.rt_dir, err) < 0)
+    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0 || nr_run_filter(cfg, ctr.rt_dir, false, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
         /* the default network cannot be had here: say so once, run with
@@ -278,6 +288,14 @@ static void on_started(void *data, pid_t init_pid)
 }
 
 /* NR_SYNC_NS: kept for exec until nroot ends */
+/* NR_SYNC_OVERLAY: the layer is read back by the overlay that made it */
+static void keep_overlay(void *data, NrOverlayMode kind)
+{
+    const NrRunConfig *cfg = data;
+    nr_ctr_write_overlay(cfg->ctr_dir, kind);
+}
+
+/* NR_SYNC_NS: kept for exec until nroot ends */
 static bool keep_ns(void *data, int slot, int fd)
 {
     if (ctr.ns_fd[slot] >= 0)
@@ -330,7 +348,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     /* until PID 1's EXIT message, a failure report, or its death; every
      * other signal is forwarded to it */
     NrSupervise sv = { .cfg = &cfg, .sync_fd = sync_fd, .pid = pid, .err_fd = -1, .relay = relay,
-                       .ports = ports, .started = on_started, .keep_ns = keep_ns, .data = &cfg };
+                       .ports = ports, .started = on_started, .overlay = keep_overlay, .keep_ns = keep_ns, .data = &cfg };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
         nr_detach_report(&err);

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "nr-error.h"
+#include "nr-net.h"
 #include "nr-plan.h"
 #include "nr-portfwd.h"
 #include "nr-slirp.h"

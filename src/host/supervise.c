@@ -24,7 +24,6 @@
 #include "nr-slirp.h"
 #include "nr-spawn.h"
 #include "nr-supervise.h"
-#include "nr-util.h"
 
 /* the first entries of the poll set; the fills follow */
 enum { P_SIG, P_SYNC, P_ERR, P_FIXED };
@@ -138,6 +137,12 @@ static void on_ns(Loop *l, NrSyncMsg *m)
         m->fd = -1;
 }
 
+static void on_overlay(Loop *l, NrSyncMsg *m)
+{
+    if (l->s->overlay && (m->err.code == NR_OVERLAY_KERNEL || m->err.code == NR_OVERLAY_FUSE))
+        l->s->overlay(l->s->data, (NrOverlayMode)m->err.code);
+}
+
 static void on_started(Loop *l, NrSyncMsg *m)
 {
     if (l->s->started)
@@ -178,7 +183,7 @@ static const struct {
     [NR_SYNC_TAP] = { on_tap, RUN },         [NR_SYNC_CONNECTED] = { on_connected, RUN },
     [NR_SYNC_PTY] = { on_pty, RUN | EXEC },  [NR_SYNC_NS] = { on_ns, RUN },
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
-    [NR_SYNC_PID] = { on_pid, EXEC },
+    [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
 };
 
 static void on_sync(Loop *l)

@@ -9,7 +9,7 @@
 
 #include "nr-error.h"
 #include "nr-init.h"
-#include "nr-slirp.h"
+#include "nr-net.h"
 #include "nr-spawn.h"
 
 /* the parent asks for a socket connected to a port of the container: it

@@ -22,7 +22,6 @@
 #include "nr-error.h"
 #include "nr-net.h"
 #include "nr-plan.h"
-#include "nr-slirp.h"
 #include "nr-spawn.h"
 #include "nr-userns.h"
 #include "nr-util.h"

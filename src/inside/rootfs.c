@@ -26,7 +26,6 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-plan.h"
@@ -195,11 +194,12 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
 }
 
 /* a named container's layer is read back by the overlay that made it:
- * the container module keeps which (nr_ctr_write_overlay) */
-static void record_overlay(const NrRunConfig *cfg, NrOverlayMode kind)
+ * the parent records which (NR_SYNC_OVERLAY; the file is the container
+ * module's) */
+static void record_overlay(const NrRunConfig *cfg, int sync_fd, NrOverlayMode kind)
 {
     if (cfg->ctr_dir && !cfg->read_only)
-        nr_ctr_write_overlay(cfg->ctr_dir, kind);
+        nr_sync_send(sync_fd, NR_SYNC_OVERLAY, &(NrError){ .code = (int)kind });
 }
 
 int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err)
@@ -267,7 +267,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         snprintf(kopts, sizeof kopts, "%s,userxattr%s", opts,
                  cfg->read_only || cfg->ctr_dir ? "" : ",volatile");
         if (mount_kernel(kopts, root, &kerr) == 0) {
-            record_overlay(cfg, NR_OVERLAY_KERNEL);
+            record_overlay(cfg, sync_fd, NR_OVERLAY_KERNEL);
             goto mounted;
         }
         if (cfg->overlay == NR_OVERLAY_KERNEL) {
@@ -291,7 +291,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
     }
     if (kerr.code)
         nr_notice("%s (%s); using fuse-overlayfs", kerr.msg, strerror(kerr.errnum));
-    record_overlay(cfg, NR_OVERLAY_FUSE);
+    record_overlay(cfg, sync_fd, NR_OVERLAY_FUSE);
 mounted:
     *ret_root = nr_xstrdup(root);
     return 0;

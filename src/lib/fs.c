@@ -14,7 +14,6 @@
 
 #include "nr-error.h"
 #include "nr-fs.h"
-#include "nr-spawn.h"
 #include "nr-util.h"
 
 int nr_fs_openat_in_root(int rootfd, const char *path, int flags)

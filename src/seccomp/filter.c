@@ -31,13 +31,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-filter.h"
 #include "nr-plan.h"
 #include "nr-seccomp.h"
 #include "nr-spawn.h"
-#include "nr-store.h"
 #include "nr-util.h"
 
 struct NrBpf {
@@ -159,7 +157,7 @@ static struct NrBpf *compile_default(uint64_t caps, NrError *err)
     return bpf_from_raw(fd, 0, err);
 }
 
-static struct NrBpf *default_filter(const NrRunConfig *cfg, NrError *err)
+static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrError *err)
 {
     uint64_t caps = profile_caps(cfg);
     const struct scmp_version *v = seccomp_version();
@@ -168,7 +166,6 @@ static struct NrBpf *default_filter(const NrRunConfig *cfg, NrError *err)
              NR_VERSION, v->major, v->minor, v->micro,
              (unsigned long long)nr_seccomp_default_digest(), (unsigned long long)caps);
     NrError ignored = { 0 };
-    nr_autofree char *dir = nr_runtime_subdir("seccomp", &ignored);
     nr_autofree char *path = dir ? nr_strdup_printf("%s/default-%016llx.bpf", dir,
                                    (unsigned long long)nr_fnv1a(key, strlen(key), NR_FNV_INIT)) : NULL;
     if (path) {
@@ -186,10 +183,10 @@ static struct NrBpf *default_filter(const NrRunConfig *cfg, NrError *err)
 
 /* ---- a JSON profile, compiled by nroot-unpack ---- */
 
-static _Noreturn void exec_compiler(int out, int sync, const char *profile, uint64_t caps)
+static _Noreturn void exec_compiler(const char *helper, int out, int sync, const char *profile,
+                                    uint64_t caps)
 {
     NrError e = { 0 };
-    nr_autofree char *helper = nr_store_helper_path();
     /* fds 3 and 4, nothing else; either may sit there already */
     int o = fcntl(out, F_DUPFD_CLOEXEC, 10), s = fcntl(sync, F_DUPFD_CLOEXEC, 10);
     if (o < 0 || s < 0 || dup2(o, 3) < 0 || dup2(s, 4) < 0)
@@ -205,7 +202,7 @@ static _Noreturn void exec_compiler(int out, int sync, const char *profile, uint
     _exit(NR_EXIT_FAILURE);
 }
 
-static struct NrBpf *json_filter(const NrRunConfig *cfg, NrError *err)
+static struct NrBpf *json_filter(const NrRunConfig *cfg, const char *helper, NrError *err)
 {
     uint64_t caps = cfg->caps & ~NR_SECCOMP_HOSTNET;
     if (cfg->net == NR_NET_HOST)
@@ -222,7 +219,7 @@ static struct NrBpf *json_filter(const NrRunConfig *cfg, NrError *err)
         return nr_error_errno(err, "fork"), NULL;
     }
     if (pid == 0)
-        exec_compiler(out, sv[1], cfg->seccomp_profile, caps);
+        exec_compiler(helper, out, sv[1], cfg->seccomp_profile, caps);
     close(sv[1]);
     int status = 0;
     char result[1024] = "";
@@ -245,21 +242,22 @@ static struct NrBpf *json_filter(const NrRunConfig *cfg, NrError *err)
 
 /* ---- what run, start and exec call ---- */
 
-static int make_filter(NrRunConfig *cfg, NrError *err)
+static int make_filter(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
     free(cfg->seccomp);
     cfg->seccomp = NULL;
     if (cfg->seccomp_profile && strcmp(cfg->seccomp_profile, unconfined) == 0)
         return 0;
-    cfg->seccomp = cfg->seccomp_profile ? json_filter(cfg, err) : default_filter(cfg, err);
+    cfg->seccomp = cfg->seccomp_profile ? json_filter(cfg, at->helper, err)
+                                        : default_filter(cfg, at->cache_dir, err);
     return cfg->seccomp ? 0 : -1;
 }
 
-int nr_seccomp_prepare(NrRunConfig *cfg, const char *rt_dir, NrError *err)
+int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
-    if (make_filter(cfg, err) < 0)
+    if (make_filter(cfg, at, err) < 0)
         return -1;
-    nr_autofree char *path = nr_strdup_printf("%s/seccomp", rt_dir);
+    nr_autofree char *path = nr_strdup_printf("%s/seccomp", at->rt_dir);
     if (!cfg->seccomp) {
         if (unlink(path) < 0 && errno != ENOENT)
             return nr_error_errno(err, "cannot remove '%s'", path);
@@ -268,16 +266,16 @@ int nr_seccomp_prepare(NrRunConfig *cfg, const char *rt_dir, NrError *err)
     return bpf_write(path, cfg->seccomp, cfg->seccomp_profile ? cfg->seccomp_profile : "default", err);
 }
 
-int nr_seccomp_recorded(NrRunConfig *cfg, const char *rt_dir, NrError *err)
+int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
     free(cfg->seccomp);
     cfg->seccomp = NULL;
     if (cfg->seccomp_profile && strcmp(cfg->seccomp_profile, unconfined) == 0)
         return 0;
-    nr_autofree char *path = nr_strdup_printf("%s/seccomp", rt_dir);
+    nr_autofree char *path = nr_strdup_printf("%s/seccomp", at->rt_dir);
     nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
-        return make_filter(cfg, err);   /* started by an nroot that recorded none */
+        return make_filter(cfg, at, err);   /* started by an nroot that recorded none */
     if (fd < 0)
         return nr_error_errno(err, "cannot read the container's seccomp filter '%s'", path);
     if (!(cfg->seccomp = bpf_read(fd, NULL)))
