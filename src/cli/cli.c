@@ -421,26 +421,28 @@ static bool takes_command(const NrCommand *c)
 static int cli_getopt(const NrCommand *c, int argc, char **argv, OptionHandler handler, void *ctx,
                       bool *ret_dashdash, NrError *err)
 {
-    struct option longopts[32];
+    /* as many entries as the table has (a fixed array once dropped the
+     * options past its size without a word) */
+    nr_autofree struct option *longopts = nr_xmalloc((c->n_opts + 1) * sizeof *longopts);
+    nr_autofree char *shortopts = nr_xmalloc(3 * c->n_opts + 3);
     /* run and exec stop at their first operand (what follows is the
      * command's); the others take options anywhere, as podman's do */
-    char shortopts[64] = "+:";
-    size_t s = 2;
-    if (!takes_command(c)) {
-        memmove(shortopts, shortopts + 1, sizeof shortopts - 1);
-        s = 1;
-    }
-    for (size_t i = 0; i < c->n_opts && i < 31; i++) {
+    size_t s = 0;
+    if (takes_command(c))
+        shortopts[s++] = '+';
+    shortopts[s++] = ':';
+    shortopts[s] = '\0';
+    for (size_t i = 0; i < c->n_opts; i++) {
         const NrOption *o = &c->opts[i];
         longopts[i] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
         if (o->id < 256 && !strchr(shortopts, o->id)) {
             shortopts[s++] = (char)o->id;
             if (o->arg)
                 shortopts[s++] = ':';
+            shortopts[s] = '\0';
         }
     }
-    shortopts[s] = '\0';
-    longopts[c->n_opts < 31 ? c->n_opts : 31] = (struct option){ 0 };
+    longopts[c->n_opts] = (struct option){ 0 };
     opterr = 0;
     optind = 0;   /* a full restart: a command may parse twice (run's trailing options) */
     int id, before = 1;
