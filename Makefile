@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # nroot — one Makefile for everything.  `make`, `make check`, `make unit`, `make asan`,
 # `make demo`, `make man`, `make install DESTDIR=...`, `make dist`,
 # `make deb` (packaging/debian), `make rpm` (packaging/rpm/nroot.spec).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bench/lib.sh — what bench/startup, bench/import and bench/exec share: the root setup
 # (packages, the cached rootfs and its tarball, the bench user), the private
 # mount namespace, running as the bench user, the results directory and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bash completion for nroot.  The candidates come from `nroot __complete`,
 # which reads nroot's own option tables, the store's images and the
 # containers: this file has nothing to keep in step.

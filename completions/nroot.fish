@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fish completion for nroot: the candidates come from `nroot __complete`,
 # which reads nroot's own option tables, the store's images and the
 # containers.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fuzz/coverage.py REPORT: line coverage of the functions the harnesses aim at, from
 `llvm-cov report -show-functions` (make fuzz-coverage runs it); the rest of those
 files (the import itself, locks, spawning) is reached by no harness."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* driver.c — the main() of every harness.
  *
  * Built with afl-cc (NR_FUZZ_AFL): an afl++ persistent-mode loop over the

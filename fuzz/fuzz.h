@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz.h — what a harness gives the driver (driver.c).
  *
  * A harness is one file with nr_fuzz_one(), the code under test run on one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # fuzz/fuzz.mk — afl++ harnesses and their replay (included by the Makefile;
 # see fuzz/README.md).  Nothing here touches the normal build: objects go to
 # $(BUILD)/fuzz/afl and $(BUILD)/fuzz/replay.

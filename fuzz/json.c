@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json.c — the JSON documents of an image, from a buffer, as nroot-unpack
  * reads them (src/unpack/docker.c, oci.c, config.c): each input goes
  * through all four readers, without and with an --image-ref:

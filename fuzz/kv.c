@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kv.c — the key=value files nroot reads back from its store and runtime
  * directory: a container's config and state, the live state, an image's
  * info, sources and config.  The input is up to seven files separated by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* layer.c — a rootfs tarball (any compression libarchive reads) applied to
  * an empty tree: nr_layer_apply() with index 0, owners kept, as nroot-unpack
  * does for a rootfs tarball or the first layer of an image.  The tree is the

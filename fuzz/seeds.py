@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """fuzz/seeds.py — write the starting seeds of every harness to DIR/NAME/
 (default fuzz/seeds/, not committed).  The committed corpus fuzz/corpus/NAME/
 is what `afl-cmin` kept of these seeds and of the campaign's queue; see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tarfix.h — make a mutated tar's header checksums right again.
  *
  * libarchive drops a tar header whose checksum is wrong, and almost every

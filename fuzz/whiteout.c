@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* whiteout.c — layers applied over a lower tree: whiteouts (.wh.NAME,
  * .wh..wh..opq, 0/0 character devices), entries replacing lower objects,
  * paths through lower symlinks.  The input is one to four layer tars (any

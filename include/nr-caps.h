@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-caps.h — capability sets: parsing names (cli), the default set, and
  * dropping to them in the container (inside/caps.c). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-cli.h — the command line (src/cli/): one option table per command
  * drives getopt, --help, the completions and the docs test. */
 #pragma once

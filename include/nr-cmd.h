@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-cmd.h — the commands (src/cmd/, one file per group): each parses its
  * arguments, calls down, prints.  main.c's command table points here. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-ctr.h — containers as things with a name and a life: the
  * persistent part in the store (STORE/containers/<name>/: config, state,
  * upper/ and work/ of the writable layer, log), and the live part in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-detach.h — `run -d`: the container's nroot goes on in a session of
  * its own, its output in the log; the nroot in the foreground waits until
  * the command started or failed (host/detach.c). */

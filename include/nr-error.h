@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-error.h — the one error rule of nroot.
  *
  * Every fallible function returns 0 on success and -1 on failure and takes

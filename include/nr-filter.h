@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-filter.h — the seccomp filter of a run (seccomp/filter.c): compiled
  * or taken from the cache in the parent, loaded by the payload. */
 #pragma once

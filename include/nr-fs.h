@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-fs.h — file-system helpers with no policy (lib/fs.c): paths resolved
  * inside a tree, removing and measuring trees. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-fuse.h — fuse-overlayfs, started by the parent for the child
  * (host/fuse.c). */
 #pragma once

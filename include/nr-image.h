@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-image.h — what a resolved image brings to a run: plain data, filled by
  * the store (state/store.c) and read by the run plan's consumers. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-init.h — PID 1 of the container (inside/init.c) and its port-connect
  * service (inside/connect.c). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-mounts.h — what the child mounts under the new root before
  * pivot_root (inside/mounts.c), and the lock of those mounts for a payload
  * with SYS_ADMIN. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-net.h — the container's network, set up in the child (inside/net.c). */
 #pragma once
 #include "nr-error.h"

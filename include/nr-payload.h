@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-payload.h — the container's command (inside/payload.c): what PID 1
  * forks and `nroot exec` runs. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-plan.h — the run plan: pure data, built by the CLI in the parent and
  * executed in the child (which gets a copy through the fork-like clone).
  * Everything that runs inside the container sees the plan, and nothing of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-portfwd.h — published ports, TCP and UDP: nroot binds the host port
  * and relays to a socket PID 1 makes in the container's network namespace
  * (portfwd.c). */

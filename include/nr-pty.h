@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-pty.h — `run -t`: the parent's side of the container's terminal, a
  * pseudo-terminal from the container's own devpts whose master PID 1 sends
  * over the sync socket (pty.c). */

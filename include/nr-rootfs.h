@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-rootfs.h — the container's root: the scratch tmpfs and the overlay
  * (kernel or fuse-overlayfs) mounted in the child (inside/rootfs.c), and
  * pivot_root; the parent starts fuse-overlayfs for it (nr-fuse.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-seccomp.h — seccomp profiles as plain data, compiled with libseccomp
  * into a classic BPF program.  Shared by nroot (its default profile,
  * seccomp/default.c) and nroot-unpack (a JSON profile in the docker/podman

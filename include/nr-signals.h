@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-signals.h — the signals passed on to the container's command: nroot
  * forwards them to PID 1 or an exec'd command (host/supervise.c), PID 1 to
  * the payload (inside/init.c).  One table for both (lib/signals.c). */

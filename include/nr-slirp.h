@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-slirp.h — the user-mode network of --net=slirp, run in nroot's own
  * process on the tap fd the child hands over (host/slirp.c). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-spawn.h — clone into new namespaces and the numbered parent/child
  * handshake over a SOCK_SEQPACKET pair (HACKING.md, "The handshake").
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-store.h — the image store: resolving what `nroot run` is given to a
  * read-only root directory, importing images once, and the bookkeeping the
  * image commands (import, images, rmi, prune) work on. */

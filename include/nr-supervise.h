@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-supervise.h — the parent while a container's process runs: the one
  * loop of `run` (and so `start`) and `exec` (host/supervise.c).  It
  * forwards signals, answers the sync messages, drives the network, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-userns.h — subordinate id ranges and the id-map ladder (HACKING.md, "The id-map ladder"). */
 #pragma once
 #include <stdbool.h>

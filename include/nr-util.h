@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-util.h — small filesystem and string helpers shared by every module. */
 #pragma once
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c — command dispatch. */
 #include <fcntl.h>
 #include <stdio.h>

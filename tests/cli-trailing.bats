@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # cli-trailing.bats — options where users write them: between IMAGE (or
 # exec's CONTAINER) and a `--`, nroot's options, as if written before it;
 # without that `--`, docker's rule: everything after IMAGE is the command.

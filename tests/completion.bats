@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # completion.bats — the shell completions come from `nroot __complete`,
 # which reads the option tables: drive the bash one as bash does (COMP_WORDS,
 # COMP_CWORD), and check that the zsh and fish ones load and answer.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # containers.bats — containers that live on: --name keeps the writable
 # layer, -d runs in the background, and ps, start, stop, wait, logs, rm and
 # export work on them; nroot exec joins a running one.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # ctr-config.bats — a named container's config keeps the options it was
 # made with as data (format 1: one key per option): start runs them again,
 # exec and rm read them; a config of the nroot before (format 0: the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # A real distribution: a Debian bookworm minbase made by mmdebstrap (see
 # build_debian_image in tests/run), imported from its zstd tarball.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # --help, the man pages and the shell completions must not drift apart.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Running the command: exit status, environment, working directory, user,
 # capabilities, no_new_privs.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # faults.bats — nroot killed with SIGKILL at random moments of import, run,
 # exec, stop and rm; a store on a full file system; many runs at once and
 # one after another (issue 12, "Faults" and "Load").

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # fuzz.bats — the fuzzing corpus as a regression (issue 12, "Proof").
 #
 # Every input of fuzz/corpus/NAME (the afl++ campaign's minimised queue) and

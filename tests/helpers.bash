@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/helpers.bash — loaded by every tests/*.bats file.
 #
 # Environment from tests/run:

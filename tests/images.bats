@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Images in the formats of other tools: OCI layouts, oci-archives and
 # docker-archives (issue 3).  Their config (Env, Entrypoint, Cmd,
 # WorkingDir, User), layers with whiteouts, digests, broken and malicious

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # info.bats — nroot info finds out by trying, says what is missing and the
 # fix, and its exit status says whether nroot can run containers here.
 

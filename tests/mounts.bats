@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # What is mounted inside: /proc, /dev, /sys, /tmp, generated /etc files,
 # and -v volumes.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # mount/pid/uts/ipc/cgroup/net namespaces, seen from inside and outside.
 
 load helpers

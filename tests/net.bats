@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # --net=slirp (the default): tap0, addresses, routes, DNS, host access,
 # published ports; --net=none and --net=host beside it.
 

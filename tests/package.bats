@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # package.bats — the packages agree with the Makefile, and the nroot that the
 # .deb installed works for an unprivileged user: binary, helper, libslirp,
 # man pages and completions where the system looks for them.  CI (.ci/run)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The root filesystem: images (directories and tarballs), the store, the
 # ephemeral writable layer, --read-only, pivot_root.
 

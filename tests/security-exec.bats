@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # security-exec.bats — issue 12, items 1, 3 and 4: nothing of the caller's
 # reaches a container through `exec` or `run`.  A hostile process inside
 # (the probe below, bound in at /probe) must never see a process of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # security-input.bats — what nroot reads back and shows (issue 12, items 9
 # to 12): files of the store and the runtime directory are checked before
 # they become paths or pids; a runtime directory nobody else can squat,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Security of what is mounted (issue 12, items 2 and 15): the
 # fuse-overlayfs daemon lives outside the container, volumes under the
 # tmpfs directories work with --read-only, and with SYS_ADMIN the :ro

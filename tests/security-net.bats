@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Security of the network (issue 12): published UDP ports no other local
 # user can take over, TCP ports that cannot be taken over either, many
 # connections through a published port, and the host's loopback closed to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # security-redteam.bats — issue 12, a second look as an attacker: what the
 # review's fixes themselves opened or left open.  Each test fails on the
 # baseline (b2b1341) or on the first integration of the fixes, and passes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # security-seccomp.bats — the payload's seccomp profile: nroot's default
 # (an allowlist for x86_64, i386 and x32: ENOSYS for what it does not
 # name, EPERM for the dangerous calls, capability-bound rules opened by

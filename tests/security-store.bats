@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # security-store.bats — the import path as an attacker sees it (issue 12:
 # items 6, 7, 8, 13 and the whiteout and spool-name parts of 15): layers
 # that are not the image's, names taken silently, recorded image keys

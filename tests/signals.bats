@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # Signals and PID 1: forwarding, SIGKILL of nroot, zombie reaping.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The image store's commands (issue 3): nroot import, images, rmi, prune,
 # and running an image by name or ID.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # terminal.bats — nroot on a real terminal (tmux).  Without -t the host
 # terminal never enters the container: nroot relays it through pipes
 # (stdin only with -i), Ctrl-C and Ctrl-Z act on nroot, which forwards

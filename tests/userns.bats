@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
 # The user namespace and the id-map ladder (HACKING.md, "The id-map ladder").
 
 load helpers

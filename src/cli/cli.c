@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.c — the commands and their option tables.  One table per command
  * drives getopt_long, `--help` and (later) completions and the docs test,
  * so they cannot drift. */

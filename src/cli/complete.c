@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* complete.c — `nroot __complete WORD...`: the candidates for the last
  * WORD of a command line (the words after `nroot`; the last one is the word
  * being completed, possibly empty).  The bash, zsh and fish completions in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* values.c — the values of run's and exec's options: volume, port,
  * environment and env-file, user, hostname and security-opt specs, checked
  * and turned into the plan's data.  No getopt here: cli.c calls these for

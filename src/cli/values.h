@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* values.h — the value parsers of run's and exec's options (values.c);
  * private to src/cli.  Each returns 0, or -1 with err set (exit 125). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd.h — what the container commands (ctr.c, exec.c, export.c) share;
  * private to src/cmd. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctr.c — the commands that work on containers after `run` made them:
  * ps, start, stop, wait, logs, rm (exec.c and export.c: the others). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec.c — `nroot exec`: a command in a running container, entered in
  * runc's order (below). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export.c — `nroot export`: a container's file system as a tar stream,
  * running (entered like exec) or stopped (its layer mounted again). */
 #include <errno.h>

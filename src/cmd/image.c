@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* image.c — the image commands: import, images, rmi, prune.  The store
  * itself (layout, atomic changes, locking) is store.c's. */
 #include <errno.h>

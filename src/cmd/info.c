@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* info.c — `nroot info`: what this machine lets nroot do, found by
  * trying it (a user namespace, an overlay mount in one, a whiteout), not
  * guessed from version numbers; and for each thing missing, the fix an

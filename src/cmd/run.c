@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* run.c — `nroot run`: parse the plan, resolve the image, spawn the
  * container, forward signals, and exit with the payload's status. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* detach.c — `run -d` (nr-detach.h). */
 #include <errno.h>
 #include <fcntl.h>

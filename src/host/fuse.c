@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuse.c — the parent's side of fuse-overlayfs (NR_SYNC_FUSE, #3a): the
  * daemon is started by nroot, outside the container's pid namespace, in a
  * mount namespace of its own that is a peer of the container's; nroot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* portfwd.c — published ports, TCP and UDP, without slirp's stacks.
  *
  * nroot binds the host port itself.  A socket belongs to the network

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pty.c — `run -t`: nroot relays between its own stdin/stdout and the
  * master of a pseudo-terminal that PID 1 opened in the container's devpts
  * (so the container's processes see a terminal of their own, not the

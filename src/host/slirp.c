@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* slirp.c — user-mode networking for --net=slirp, in nroot's own process
  * (HACKING.md, "Network"): the child made tap0 in the container's network
  * namespace and handed its fd over (#3); libslirp turns the frames read

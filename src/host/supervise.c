@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* supervise.c — the one loop of the parent while a container's process
  * runs (nr-supervise.h): PID 1 of a new container for `run` and `start`,
  * a command a joiner forked into a running one for `exec`.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* caps.c — the capability sets of the payload (libcap). */
 #include <ctype.h>
 #include <stdio.h>

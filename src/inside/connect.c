@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* connect.c — PID 1's service to the parent: a socket connected to a port
  * of the container (published ports, host/portfwd.c), which can only be
  * made in the container's network namespace. */

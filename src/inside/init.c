@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* init.c — PID 1 of the container.
  *
  * PID 1 forks the payload (payload.c) and stays: it reaps every zombie, forwards the

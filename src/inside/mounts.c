@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mounts.c — everything mounted inside the new root before pivot_root:
  * /proc (with masks), /dev, /sys, /tmp, the generated /etc files and the
  * user's volumes.  Paths inside the image are resolved with openat2's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* net.c — the container's side of its network namespace: loopback for
  * every private network; for --net=slirp also tap0, addressed with ioctls
  * and routed with one rtnetlink request per route, whose fd goes to the

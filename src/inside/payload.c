@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* payload.c — the container's command: its stdio (the terminal of the
  * container's own with -t), user and groups from the image's /etc files,
  * environment, capabilities, seccomp filter, and exec.  PID 1 (init.c)

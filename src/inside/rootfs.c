@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rootfs.c — the container's root: a scratch tmpfs holding the overlay's
  * upper and work directories (throw-away: it vanishes with the mount
  * namespace, even after SIGKILL), the overlay itself (kernel overlayfs in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c — NrError helpers and the only places that print diagnostics. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fs.c — file-system helpers with no policy: paths resolved inside a tree
  * with openat2's RESOLVE_IN_ROOT (a symlink in an image is followed inside
  * it, never out to the host), removing and measuring trees. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* signals.c — the one table of forwarded signals (nr-signals.h). */
 #include <signal.h>
 

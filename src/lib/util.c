@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* util.c — small filesystem and string helpers. */
 #include <ctype.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spawn.c — clone into namespaces, numbered handshake, error transport. */
 #include <errno.h>
 #include <sys/stat.h>

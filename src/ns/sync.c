@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sync.c — messages on the parent/child sync socket (SOCK_SEQPACKET: one
  * send is one message).  Shared by nroot and nroot-unpack. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* userns.c — subordinate id ranges and the id-map ladder.
  *
  * Rung 1 (subids): /etc/subuid and /etc/subgid grant a range and the setuid

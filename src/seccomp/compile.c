@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* compile.c — a profile (nr-seccomp.h) to a BPF program, with
  * libseccomp.  Linked into nroot and nroot-unpack.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* default.c — nroot's default seccomp profile, as data.
  *
  * An allowlist: a syscall not named here fails with ENOSYS, as if the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* filter.c — the payload's seccomp filters.
  *
  * The profile (nroot's default, a JSON file, or none with

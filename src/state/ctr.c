@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ctr.c — a container's files, written and read here alone;
  * finding containers and telling whether they run.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store.c — where images live, and importing each one once.
  *
  *   STORE/images/<id>-<maptag>/rootfs   the flattened tree (read-only lower layer)

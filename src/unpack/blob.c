@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* blob.c — opening a file of an image by name: in a directory (openat2,
  * beneath it), in a spool directory (by its member number), or in place in
  * an uncompressed tar (a reader started at the member's header); through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* blob.h — the files of an image, opened by name (blob.c). */
 #pragma once
 #include <archive.h>

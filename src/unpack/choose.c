@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* choose.c — choosing one image of several: a docker-archive's images or an
  * OCI index's manifests, by --image-ref (docker's short names understood),
  * else the only one, else the one of this machine's platform. */

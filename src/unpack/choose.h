@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* choose.h — choosing one image of several (choose.c). */
 #pragma once
 #include <glib.h>

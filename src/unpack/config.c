@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c — the image config (Env, Entrypoint, Cmd, WorkingDir, User)
  * turned into the key=value file `config` of the import's bookkeeping
  * directory, which nroot reads at each run, and the config's diff_ids, which

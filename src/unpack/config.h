@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.h — the image config and nroot's config file (config.c). */
 #pragma once
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* digest.c — the digests an image names its blobs and layers by: parsed,
  * taken from a file name, checked against what a stream read, and chained
  * into the OCI chain id of a layer stack. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* digest.h — the digests of an image's blobs and layers (digest.c). */
 #pragma once
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* docker.c — docker-archive: `docker save` / `podman save` / skopeo, a tar
  * (or its unpacked directory) of manifest.json, the config JSON and the
  * layer tars, one image or several. */

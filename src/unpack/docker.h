@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* docker.h — docker-archive (docker.c). */
 #pragma once
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export.c — nroot-unpack --export NAME: the container's tree as a tarball
  * (`nroot export`). */
 #include <archive.h>

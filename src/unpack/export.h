@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* export.h — `nroot export` (export.c). */
 #pragma once
 #include "nr-error.h"

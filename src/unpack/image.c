@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* image.c — the image formats nroot-unpack reads, told apart by content,
  * and the import handed to the reader of each:
  *

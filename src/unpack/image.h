@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* image.h — importing an image into the current root (image.c).
  *
  * The helper runs pivoted into the new image's (empty) rootfs, so every path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* job.h — one import: what nroot-unpack is given and what it reports. */
 #pragma once
 #include "layer.h"

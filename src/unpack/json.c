@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json.c — the JSON documents of an image (manifests, indexes, configs)
  * and seccomp profiles: bounded parsing, and typed members. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* json.h — bounded JSON parsing and typed members (json.c), each parsed
  * from a buffer (so a fuzzing harness can call the readers above it). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* layer.c — apply one layer tar to the image tree (nroot-unpack).
  *
  * Layers are flattened: each one is extracted over the tree of those below,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* layer.h — applying one layer tar to the image tree (layer.c). */
 #pragma once
 #include <archive.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c — nroot-unpack: import an image into the store.
  *
  * Run by nroot inside the user namespace of the image's id mapping, as root

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* manifest.c — an image's manifest, either format's, applied: the config
  * read and written, then every layer applied in order.
  *

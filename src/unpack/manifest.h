@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* manifest.h — an image's manifest, docker-archive's or OCI's, and applying
  * it (manifest.c). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oci.c — the OCI image layout (oci-layout, index.json, blobs/<alg>/<hex>),
  * as a directory or a tar: its index (nested ones followed), the image
  * manifest, every blob named and checked by its digest. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* oci.h — the OCI image layout (oci.c). */
 #pragma once
 #include <stddef.h>

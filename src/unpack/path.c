@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* path.c — names inside the image: a layer entry's path made absolute and
  * checked, an archive member's name made clean, an archive's own link
  * resolved to the member it names (nroot-unpack). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* path.h — names inside the image (path.c). */
 #pragma once
 #include <glib.h>

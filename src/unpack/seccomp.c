@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp.c — nroot-unpack --seccomp-compile: a seccomp profile in
  * the docker/podman JSON format, compiled to a BPF program for nroot.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* seccomp.h — nroot-unpack --seccomp-compile (seccomp.c; the launcher's
  * side is include/nr-seccomp.h). */
 #pragma once

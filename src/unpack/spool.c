@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spool.c — reading an image archive's tar once.  An uncompressed one is
  * read in place: its headers are indexed once (each member's header offset),
  * and a blob is read by starting a reader at its header (blob.c), so the

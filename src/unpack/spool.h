@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spool.h — an image archive's tar read once: indexed or spooled (spool.c). */
 #pragma once
 #include <archive.h>

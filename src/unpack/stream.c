@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stream.c — the bytes of an image as nroot-unpack reads them: a byte
  * stream that takes its digest on the way and feeds libarchive, and the
  * progress bar on stderr that it advances. */

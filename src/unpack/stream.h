@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stream.h — a byte stream with a running digest, fed to libarchive, and
  * the progress bar it advances (stream.c). */
 #pragma once

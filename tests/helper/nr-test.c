@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nr-test — the static helper that is the whole userland of nroot's test
  * containers besides busybox.  Each subcommand does one check and prints a
  * short, stable line that the bats files assert on.

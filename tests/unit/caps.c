@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/caps.c — src/inside/caps.c: capability names (--cap-add,
  * --cap-drop, and the names a named container keeps). */
 #include <linux/capability.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/path.c — nroot-unpack's path normalisation (src/unpack): the
  * names of tar entries made relative to the image's root, '..' refused. */
 #include "unpack/path.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/rootfs.c — src/inside/rootfs.c: escaping the overlay mount's
  * option values. */
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/seccomp.c — src/seccomp/compile.c and default.c: profiles
  * compiled to BPF, and the program doing what the profile says. */
 #include <errno.h>

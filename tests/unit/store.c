@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/store.c — src/state/store.c: the cache keys of imported files
  * and layouts (by-file/KEY).  A key that changes orphans every user's
  * imported images; one that does not change when its file does runs a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit.h — what every unit test (tests/unit/NAME.c, cmocka) shares. */
 #pragma once
 #include <stdarg.h>

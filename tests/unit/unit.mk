@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/unit/unit.mk — the C unit tests (cmocka) of the pure functions
 # (included by the Makefile).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/userns.c — src/ns/userns.c: /etc/subuid text and the id maps
  * planned from it (HACKING.md, "The id-map ladder"). */
 #include "nr-userns.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/util.c — src/lib/util.c: key=value files, terminal escaping,
  * JSON strings, durations, numbers. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/values.c — src/cli/values.c: the values of run's and exec's
  * options (ports, volumes, environment, env files, users, host names,
  * security options). */
