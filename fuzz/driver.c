@@ -169,9 +169,9 @@ int main(void)
 #else
 
 typedef struct Input {
-    char    *name;
+    char *name;
     uint8_t *data;
-    size_t   len;
+    size_t len;
 } Input;
 
 static Input *inputs;

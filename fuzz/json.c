@@ -22,20 +22,21 @@ const bool nr_fuzz_sandboxed = false;
 
 void nr_fuzz_init(void)
 {
-    nr_quiet = true;   /* the architecture warning */
+    nr_quiet = true; /* the architecture warning */
 }
 
 static void check_config(const GString *out)
 {
-    static const char *const keys[] = { "format=", "ref=", "tag=", "env=", "entrypoint=", "cmd=",
-                                         "workdir=", "user=" };
+    static const char *const keys[] = { "format=",     "ref=", "tag=",     "env=",
+                                        "entrypoint=", "cmd=", "workdir=", "user=" };
     const char *p = out->str;
     while (*p) {
         bool known = false;
         for (size_t i = 0; i < sizeof keys / sizeof *keys && !known; i++)
             known = strncmp(p, keys[i], strlen(keys[i])) == 0;
         if (!known) {
-            fprintf(stderr, "fuzz: json: the config written has a line of no known key: '%.40s'\n", p);
+            fprintf(stderr, "fuzz: json: the config written has a line of no known key: '%.40s'\n",
+                    p);
             abort();
         }
         const char *nl = strchr(p, '\n');

@@ -28,23 +28,37 @@
 const bool nr_fuzz_sandboxed = true;
 
 #define SEP "\n--nroot-file--\n"
-#define ID  "0000000000000000000000000000000000000000000000000000000000000001"
+#define ID "0000000000000000000000000000000000000000000000000000000000000001"
 #define TAG "0123456789abcdef"
 #define IMG "/store/images/" ID "-" TAG
 
 static const char *const files[] = {
-    "/store/containers/c1/config", "/store/containers/c1/state",
-    "/run/nroot/containers/0123456789ab/state", "/run/nroot/containers/fedcba987654/config",
-    IMG "/info", IMG "/sources", IMG "/config",
+    "/store/containers/c1/config",
+    "/store/containers/c1/state",
+    "/run/nroot/containers/0123456789ab/state",
+    "/run/nroot/containers/fedcba987654/config",
+    IMG "/info",
+    IMG "/sources",
+    IMG "/config",
 };
 #define N_FILES (int)(sizeof files / sizeof *files)
 
 void nr_fuzz_init(void)
 {
-    static const char *const dirs[] = { "/store", "/store/containers", "/store/containers/c1",
-        "/store/images", IMG, IMG "/rootfs", "/store/names", "/store/by-file", "/store/tmp",
-        "/run", "/run/nroot", "/run/nroot/containers", "/run/nroot/containers/0123456789ab",
-        "/run/nroot/containers/fedcba987654" };
+    static const char *const dirs[] = { "/store",
+                                        "/store/containers",
+                                        "/store/containers/c1",
+                                        "/store/images",
+                                        IMG,
+                                        IMG "/rootfs",
+                                        "/store/names",
+                                        "/store/by-file",
+                                        "/store/tmp",
+                                        "/run",
+                                        "/run/nroot",
+                                        "/run/nroot/containers",
+                                        "/run/nroot/containers/0123456789ab",
+                                        "/run/nroot/containers/fedcba987654" };
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
         if (mkdir(dirs[i], 0700) < 0)
             abort();

@@ -37,5 +37,5 @@ void nr_fuzz_one(const uint8_t *data, size_t len)
     }
     archive_read_free(a);
     if (nr_fuzz_wipe_root() > 0)
-        abort();   /* a whiteout was written into the tree */
+        abort(); /* a whiteout was written into the tree */
 }

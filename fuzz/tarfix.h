@@ -17,7 +17,7 @@ static uint64_t tarfix_size(const uint8_t *h)
 {
     const uint8_t *f = h + 124;
     uint64_t v = 0;
-    if (f[0] & 0x80) {   /* base-256 */
+    if (f[0] & 0x80) { /* base-256 */
         for (int i = 1; i < 12; i++)
             v = v << 8 | f[i];
         return v;
@@ -32,8 +32,11 @@ static uint64_t tarfix_size(const uint8_t *h)
 
 static void tarfix(uint8_t *buf, size_t len)
 {
-    static const uint8_t magics[][4] = { { 0x1f, 0x8b }, { 'B', 'Z', 'h' }, { 0xfd, '7', 'z', 'X' },
-                                         { 0x28, 0xb5, 0x2f, 0xfd }, { 0x5d, 0, 0 } };
+    static const uint8_t magics[][4] = { { 0x1f, 0x8b },
+                                         { 'B', 'Z', 'h' },
+                                         { 0xfd, '7', 'z', 'X' },
+                                         { 0x28, 0xb5, 0x2f, 0xfd },
+                                         { 0x5d, 0, 0 } };
     static const size_t mlen[] = { 2, 3, 4, 4, 3 };
     for (size_t i = 0; i < sizeof mlen / sizeof *mlen; i++)
         if (len >= mlen[i] && memcmp(buf, magics[i], mlen[i]) == 0)
@@ -59,7 +62,7 @@ static void tarfix(uint8_t *buf, size_t len)
         h[155] = ' ';
         uint64_t size = tarfix_size(h);
         off += 512;
-        if (h[156] == 'S' && h[482])   /* old GNU sparse: extension blocks */
+        if (h[156] == 'S' && h[482]) /* old GNU sparse: extension blocks */
             while (off + 512 <= len && (off += 512, buf[off - 512 + 504]))
                 ;
         if (size > len - off)

@@ -37,18 +37,21 @@ static void file(const char *path, const char *text)
 /* what a small distribution looks like, usrmerge links included */
 static void base(void)
 {
-    static const char *const dirs[] = { "/usr", "/usr/bin", "/usr/lib", "/etc", "/etc/opq",
-        "/etc/opq/sub", "/var", "/var/lib", "/var/lib/dpkg", "/home", "/home/u", "/a", "/a/b",
-        "/a/b/c", "/tmp" };
+    static const char *const dirs[] = { "/usr",          "/usr/bin",     "/usr/lib", "/etc",
+                                        "/etc/opq",      "/etc/opq/sub", "/var",     "/var/lib",
+                                        "/var/lib/dpkg", "/home",        "/home/u",  "/a",
+                                        "/a/b",          "/a/b/c",       "/tmp" };
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
         mkdir(dirs[i], 0755);
     if (symlink("usr/bin", "/bin") < 0 || symlink("usr/lib", "/lib") < 0 ||
         symlink("/etc", "/home/u/etc") < 0 || symlink("../a/b", "/var/ab") < 0 ||
         symlink("missing", "/dangling") < 0)
         return;
-    static const char *const files[] = { "/usr/bin/sh", "/usr/bin/ls", "/usr/lib/libc.so",
-        "/etc/passwd", "/etc/opq/x", "/etc/opq/.hidden", "/etc/opq/sub/y", "/var/lib/dpkg/status",
-        "/a/b/c/d", "/a/b/e", "/home/u/.profile", "/f" };
+    static const char *const files[] = {
+        "/usr/bin/sh", "/usr/bin/ls",      "/usr/lib/libc.so", "/etc/passwd",
+        "/etc/opq/x",  "/etc/opq/.hidden", "/etc/opq/sub/y",   "/var/lib/dpkg/status",
+        "/a/b/c/d",    "/a/b/e",           "/home/u/.profile", "/f"
+    };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         file(files[i], files[i]);
     if (link("/usr/bin/sh", "/usr/bin/ash") < 0)
@@ -82,8 +85,8 @@ void nr_fuzz_one(const uint8_t *data, size_t len)
         }
         archive_read_free(a);
         if (rc < 0)
-            break;   /* the import stops at a bad layer */
+            break; /* the import stops at a bad layer */
     }
     if (nr_fuzz_wipe_root() > 0)
-        abort();   /* a whiteout was written into the tree */
+        abort(); /* a whiteout was written into the tree */
 }

@@ -13,48 +13,48 @@
 /* one option table per command */
 typedef struct NrOption {
     const char *name;
-    int         id;       /* getopt value; a printable char is also the short option */
-    const char *arg;      /* metavariable, NULL when the option takes none */
+    int id;          /* getopt value; a printable char is also the short option */
+    const char *arg; /* metavariable, NULL when the option takes none */
     const char *group;
     const char *help;
-    const char *values;   /* fixed choices, for help and completion */
+    const char *values; /* fixed choices, for help and completion */
 } NrOption;
 
 typedef struct NrCommand {
-    const char     *name, *usage, *summary, *description;
+    const char *name, *usage, *summary, *description;
     const NrOption *opts;
-    size_t          n_opts;
+    size_t n_opts;
 } NrCommand;
 
 /* the parsed options of the image commands (import, images, rmi, prune) */
 typedef struct NrImageArgs {
-    const char   *name, *ref;
-    NrUsernsMode  userns;
-    bool          quiet, json, no_trunc, force;
-    char        **operands;
-    int           n_operands;
+    const char *name, *ref;
+    NrUsernsMode userns;
+    bool quiet, json, no_trunc, force;
+    char **operands;
+    int n_operands;
 } NrImageArgs;
 
 /* the parsed options of the container commands (start, stop, exec, ...) */
 typedef struct NrCtrArgs {
-    bool         attach, interactive, tty, follow, all, quiet, json, no_trunc, force;
-    int          time;        /* stop --time, -1 when not given */
-    long         tail;        /* logs --tail, -1 when not given */
-    const char  *output, *workdir, *user;
-    NrStrv       env;
-    char       **operands;
-    int          n_operands;
+    bool attach, interactive, tty, follow, all, quiet, json, no_trunc, force;
+    int time;  /* stop --time, -1 when not given */
+    long tail; /* logs --tail, -1 when not given */
+    const char *output, *workdir, *user;
+    NrStrv env;
+    char **operands;
+    int n_operands;
 } NrCtrArgs;
 
 enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
 const NrCommand *nr_cli_command(const char *name);
 /* every command, in the order of --help */
 const NrCommand *nr_cli_commands(size_t *ret_n);
-int  nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
-int  nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
-int  nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
+int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
+int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
+int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
 void nr_cli_main_help(void);
 void nr_cli_help(const NrCommand *c);
 /* complete.c: `nroot __complete WORD...`, the candidates the shell
  * completions (completions/) offer */
-int  nr_cli_complete(int argc, char **argv);
+int nr_cli_complete(int argc, char **argv);

@@ -8,31 +8,31 @@
 #include "nr-plan.h"
 
 /* run.c */
-int  nr_cmd_run(int argc, char **argv);
+int nr_cmd_run(int argc, char **argv);
 /* run a plan made from a named container's config (`start`): its IMAGE is
  * an image key, looked up in the store only, never as a path in the
  * working directory */
-int  nr_cmd_run_plan(const NrRunConfig *plan);
+int nr_cmd_run_plan(const NrRunConfig *plan);
 /* the image's entrypoint, command, working directory and user, unless
  * the command line gave them */
-int  nr_run_apply_image(NrRunConfig *cfg, NrError *err);
+int nr_run_apply_image(NrRunConfig *cfg, NrError *err);
 /* the seccomp filter of the run: made (or taken from the cache) and
  * recorded in the container's runtime directory rt_dir (run, start), or
  * the one recorded there (`recorded`: exec) */
-int  nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *err);
+int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *err);
 /* ctr.c */
-int  nr_cmd_start(int argc, char **argv);
-int  nr_cmd_stop(int argc, char **argv);
-int  nr_cmd_wait(int argc, char **argv);
-int  nr_cmd_logs(int argc, char **argv);
-int  nr_cmd_ps(int argc, char **argv);
-int  nr_cmd_rm(int argc, char **argv);
-int  nr_cmd_exec(int argc, char **argv);
-int  nr_cmd_export(int argc, char **argv);
+int nr_cmd_start(int argc, char **argv);
+int nr_cmd_stop(int argc, char **argv);
+int nr_cmd_wait(int argc, char **argv);
+int nr_cmd_logs(int argc, char **argv);
+int nr_cmd_ps(int argc, char **argv);
+int nr_cmd_rm(int argc, char **argv);
+int nr_cmd_exec(int argc, char **argv);
+int nr_cmd_export(int argc, char **argv);
 /* info.c */
-int  nr_cmd_info(int argc, char **argv);
+int nr_cmd_info(int argc, char **argv);
 /* image.c */
-int  nr_cmd_import(int argc, char **argv);
-int  nr_cmd_images(int argc, char **argv);
-int  nr_cmd_rmi(int argc, char **argv);
-int  nr_cmd_prune(int argc, char **argv);
+int nr_cmd_import(int argc, char **argv);
+int nr_cmd_images(int argc, char **argv);
+int nr_cmd_rmi(int argc, char **argv);
+int nr_cmd_prune(int argc, char **argv);

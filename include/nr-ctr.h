@@ -23,30 +23,31 @@
 #define NR_CTR_CONFIG_VERSION 1
 
 typedef struct NrCtr {
-    char    id[13];
-    char    name[129];       /* "" for an unnamed container */
-    char   *image;           /* as given to run, for people */
-    char   *image_key;       /* what resolves it again: an image id or a directory */
-    NrOverlayMode overlay;   /* the overlay that made its layer, AUTO: none yet (STORE/containers/<name>/overlay) */
-    NrUsernsMode userns;     /* its id mapping: the ids its files hold */
-    NrRunConfig *plan;       /* the options it was made with (config format 1), all checked:
+    char id[13];
+    char name[129];  /* "" for an unnamed container */
+    char *image;     /* as given to run, for people */
+    char *image_key; /* what resolves it again: an image id or a directory */
+    NrOverlayMode
+        overlay; /* the overlay that made its layer, AUTO: none yet (STORE/containers/<name>/overlay) */
+    NrUsernsMode userns; /* its id mapping: the ids its files hold */
+    NrRunConfig *plan;   /* the options it was made with (config format 1), all checked:
                               * strings, lists and arrays owned here; NULL for format 0 */
-    NrStrv  legacy_args;     /* format 0: the canonical `run` arguments (options, IMAGE,
+    NrStrv legacy_args;  /* format 0: the canonical `run` arguments (options, IMAGE,
                               * command), for the compatibility reader (cmd/ctr.c) */
-    NrStrv  command;         /* the command it runs, for people */
+    NrStrv command;      /* the command it runs, for people */
     int64_t created, started, finished;
-    int     exit_code;       /* -1: unknown (nroot was killed, or it never ran) */
-    bool    running;
-    bool    in_store;        /* named: STORE/containers/<name> exists */
+    int exit_code; /* -1: unknown (nroot was killed, or it never ran) */
+    bool running;
+    bool in_store; /* named: STORE/containers/<name> exists */
     /* live state (running only) */
-    pid_t   pid;             /* nroot's */
-    pid_t   init_pid;        /* the container's PID 1, as the host sees it */
+    pid_t pid;      /* nroot's */
+    pid_t init_pid; /* the container's PID 1, as the host sees it */
     uint64_t pid_start, init_start;
-    int     ns_fd[NR_NS_SLOTS];  /* fd numbers in nroot's table, -1 if none */
-    bool    detached;
-    bool    pty, interactive;
-    char   *store_dir;       /* STORE/containers/<name>, NULL for unnamed */
-    char   *rt_dir;          /* RT/containers/<id> */
+    int ns_fd[NR_NS_SLOTS]; /* fd numbers in nroot's table, -1 if none */
+    bool detached;
+    bool pty, interactive;
+    char *store_dir; /* STORE/containers/<name>, NULL for unnamed */
+    char *rt_dir;    /* RT/containers/<id> */
 } NrCtr;
 
 bool nr_ctr_name_valid(const char *name);
@@ -64,10 +65,10 @@ char *nr_runtime_subdir(const char *name, NrError *err);
 /* RT/containers, created if missing */
 const char *nr_ctr_runtime_root(NrError *err);
 /* NAME, ID or a unique ID prefix -> the container (live state checked) */
-int  nr_ctr_find(const char *spec, NrCtr *ret, NrError *err);
+int nr_ctr_find(const char *spec, NrCtr *ret, NrError *err);
 /* every container: named ones from the store, running unnamed ones, and
  * unnamed ones whose nroot died (their leftovers) */
-int  nr_ctr_list(NrCtr **ret, size_t *ret_n, NrError *err);
+int nr_ctr_list(NrCtr **ret, size_t *ret_n, NrError *err);
 void nr_ctr_list_free(NrCtr *c, size_t n);
 
 /* ---- what `run` records (cmd/run.c calls these, in this order) ---- */
@@ -79,25 +80,24 @@ const char *nr_ctr_image_key(const NrRunConfig *plan);
  * (*ret_lock, held until nroot exits); a config there is read into c (its
  * id, image and options) and the overlay its layer was made by.  1: a
  * running nroot holds it */
-int  nr_ctr_claim(const char *name, NrCtr *c, int *ret_lock, NrError *err);
+int nr_ctr_claim(const char *name, NrCtr *c, int *ret_lock, NrError *err);
 /* the record of the plan: id, name, image, command, mapping, terminal */
 void nr_ctr_record_plan(NrCtr *c, const NrRunConfig *plan);
 /* the config (atomically): the record and the plan's options, as data;
  * in STORE/containers/<name>/ when named, else in RT/containers/<id>/ */
-int  nr_ctr_write_config(const NrCtr *c, const NrRunConfig *plan, NrError *err);
+int nr_ctr_write_config(const NrCtr *c, const NrRunConfig *plan, NrError *err);
 /* RT/containers/<id>, made (a leftover of a killed run emptied) and
  * locked for this nroot's life (*ret_lock) */
-int  nr_ctr_make_runtime(NrCtr *c, int *ret_lock, NrError *err);
+int nr_ctr_make_runtime(NrCtr *c, int *ret_lock, NrError *err);
 /* the command runs: the state (named) or the config (unnamed), and the
  * live state, locked while nroot lives (*ret_fd, -1 if not written) */
-int  nr_ctr_write_live(NrCtr *c, const NrRunConfig *plan, pid_t init_pid, int *ret_fd,
-                       NrError *err);
+int nr_ctr_write_live(NrCtr *c, const NrRunConfig *plan, pid_t init_pid, int *ret_fd, NrError *err);
 /* the container ended with `status`: appended to the live state (live_fd),
  * the runtime directory removed; a named one's state written, or (remove:
  * --rm) the container removed */
-int  nr_ctr_finish(NrCtr *c, int live_fd, int status, bool remove, NrError *err);
+int nr_ctr_finish(NrCtr *c, int live_fd, int status, bool remove, NrError *err);
 /* STORE/containers/<name>/state: status=running|exited, times, exit code */
-int  nr_ctr_write_state(const NrCtr *c, bool running, NrError *err);
+int nr_ctr_write_state(const NrCtr *c, bool running, NrError *err);
 /* STORE/containers/<name>/overlay: the overlay that first mounted the
  * layer (written from the container's mount namespace, inside/rootfs.c;
  * kept once written) */
@@ -107,30 +107,30 @@ void nr_ctr_write_overlay(const char *store_dir, NrOverlayMode kind);
  * that is the caller's (it lives as long as the process, like a parsed
  * command line); the image as its key.  The mapping and the image are not
  * resolved. */
-int  nr_ctr_plan(const NrCtr *c, NrRunConfig *ret_plan, NrError *err);
+int nr_ctr_plan(const NrCtr *c, NrRunConfig *ret_plan, NrError *err);
 
 /* the start time of a process (clock ticks since boot, /proc/PID/stat), 0
  * if it does not exist */
 uint64_t nr_proc_start_time(pid_t pid);
 /* a pidfd for pid, if it is still the process that started at `start` */
-int  nr_ctr_pidfd(pid_t pid, uint64_t start);
+int nr_ctr_pidfd(pid_t pid, uint64_t start);
 /* wait until the pidfd's process ends; timeout_ms < 0: forever.  1 ended, 0 not */
-int  nr_pidfd_wait(int pidfd, int timeout_ms);
+int nr_pidfd_wait(int pidfd, int timeout_ms);
 
 /* the namespaces of a running container, from the fds its nroot keeps
  * (fds[i] = -1 for a slot it has none of; all closed on failure) */
-int  nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err);
+int nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err);
 
 /* lock STORE/containers/<name>/lock: 0 taken (fd in *ret_fd), 1 held by a
  * running nroot, -1 error */
-int  nr_ctr_lock(const char *store_dir, int *ret_fd, NrError *err);
+int nr_ctr_lock(const char *store_dir, int *ret_fd, NrError *err);
 /* remove the container's files (its layer holds subordinate ids: removed
  * inside a user namespace with its map) */
-int  nr_ctr_remove(NrCtr *c, NrError *err);
+int nr_ctr_remove(NrCtr *c, NrError *err);
 /* `rm -f NAME` of a named container whose config or state is damaged:
  * STORE/containers/NAME removed, nothing else (its mapping is unknown:
  * subordinate ids if there are some).  1 if NAME is no such container */
-int  nr_ctr_remove_damaged(const char *name, NrError *err);
+int nr_ctr_remove_damaged(const char *name, NrError *err);
 /* remove RT/containers/<id> (no subordinate ids there) */
 void nr_ctr_remove_runtime(const char *dir);
 /* remove the runtime directories no container owns: those of runs killed

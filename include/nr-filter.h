@@ -16,7 +16,7 @@ typedef struct NrFilterDirs {
 /* in the parent, before the clone: cfg->seccomp from the profile, recorded
  * in the container's runtime directory (run, start); exec takes the filter
  * its container recorded */
-int  nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
-int  nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
+int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
+int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
 /* in the payload, the last step before exec: load the filters */
-int  nr_seccomp_apply(const NrRunConfig *cfg, NrError *err);
+int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err);

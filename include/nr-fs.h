@@ -9,12 +9,12 @@
 
 /* openat2 of `path` inside the tree at rootfd (RESOLVE_IN_ROOT, no magic
  * links, O_CLOEXEC added): -1 with errno */
-int  nr_fs_openat_in_root(int rootfd, const char *path, int flags);
+int nr_fs_openat_in_root(int rootfd, const char *path, int flags);
 /* open `path` inside the tree at rootfd, creating it (dir or file) if missing */
-int  nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err);
+int nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err);
 /* does `path` exist inside the tree at rootfd (symlinks resolved inside it)? */
 bool nr_fs_exists_in_root(int rootfd, const char *path);
 /* remove a tree (never follows symlinks, stays on its file system) */
-int  nr_fs_rmtree(const char *path, NrError *err);
+int nr_fs_rmtree(const char *path, NrError *err);
 /* the disk space of a tree, in bytes (st_blocks) */
 uint64_t nr_fs_du(const char *path);

@@ -6,11 +6,11 @@
 
 /* what a resolved image brings to a run */
 typedef struct NrImage {
-    char   *lower;        /* the read-only root directory */
-    char   *dir;          /* STORE/images/<dirname>, NULL for a plain directory */
-    char    id[65];       /* "" for a plain directory */
-    NrStrv  env, entrypoint, cmd;
-    char   *workdir, *user;
-    NrStrv  tags;         /* names the archive gave the image (RepoTags) */
-    int     lock_fd;      /* held shared while a container uses the image */
+    char *lower; /* the read-only root directory */
+    char *dir;   /* STORE/images/<dirname>, NULL for a plain directory */
+    char id[65]; /* "" for a plain directory */
+    NrStrv env, entrypoint, cmd;
+    char *workdir, *user;
+    NrStrv tags; /* names the archive gave the image (RepoTags) */
+    int lock_fd; /* held shared while a container uses the image */
 } NrImage;

@@ -10,11 +10,11 @@
 #include "nr-plan.h"
 
 /* everything mounted under the new root before pivot_root */
-int  nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
+int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
 /* with SYS_ADMIN the payload gets a nested user and mount
  * namespace, in which every mount nroot made is locked by the kernel:
  * the payload's side (just after the fork) and PID 1's (writes its maps,
  * passes both namespaces on to nroot over sync_fd for exec) */
 bool nr_mounts_lock_wanted(const NrRunConfig *cfg);
-int  nr_mounts_lock_enter(int sock, NrError *err);
+int nr_mounts_lock_enter(int sock, NrError *err);
 void nr_mounts_lock_map(pid_t pid, int sock, int sync_fd);

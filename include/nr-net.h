@@ -6,9 +6,9 @@
 
 /* the user-mode network of --net=slirp: the container's side (net.c) and
  * the stack in the parent (host/slirp.c) agree on these */
-#define NR_SLIRP_MTU    65520
-#define NR_SLIRP_GUEST  "10.0.2.100"
+#define NR_SLIRP_MTU 65520
+#define NR_SLIRP_GUEST "10.0.2.100"
 #define NR_SLIRP_GUEST6 "fd00::100"
 
 /* loopback; with slirp, tap0 configured and its fd sent (#3) */
-int  nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err);
+int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err);

@@ -8,8 +8,8 @@
 /* the command, in the container: stdio (the terminal `slave` with
  * -t), user, environment, capabilities, seccomp, exec.  Returns only on
  * failure. */
-int  nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err);
+int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err);
 /* -t: a pseudo-terminal of the container's devpts; the master goes
  * over `sock` (NR_SYNC_PTY) to the nroot that relays it, the slave is
  * returned */
-int  nr_payload_open_pty(int sock, NrError *err);
+int nr_payload_open_pty(int sock, NrError *err);

@@ -17,58 +17,58 @@ typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST, NR_NET_SLIRP } NrNetMode;
 
 /* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] */
 typedef struct NrPort {
-    const char     *spec;        /* as given, for messages */
-    int             host_family; /* AF_UNSPEC (all addresses), AF_INET or AF_INET6 */
-    struct in_addr  host_addr4;
+    const char *spec; /* as given, for messages */
+    int host_family;  /* AF_UNSPEC (all addresses), AF_INET or AF_INET6 */
+    struct in_addr host_addr4;
     struct in6_addr host_addr6;
-    uint16_t        host_port, ctr_port;
-    bool            udp;
+    uint16_t host_port, ctr_port;
+    bool udp;
 } NrPort;
 typedef enum NrOverlayMode { NR_OVERLAY_AUTO, NR_OVERLAY_KERNEL, NR_OVERLAY_FUSE } NrOverlayMode;
 
 typedef struct NrVolume {
-    char *src;        /* absolute, resolved host path */
-    char *dst;        /* absolute path inside the container */
-    bool  ro;
-    bool  src_is_dir;
+    char *src; /* absolute, resolved host path */
+    char *dst; /* absolute path inside the container */
+    bool ro;
+    bool src_is_dir;
 } NrVolume;
 
 typedef struct NrRunConfig {
-    const char   *image;        /* as given on the command line */
-    const char   *image_ref;    /* --image-ref */
-    NrImage       img;          /* the resolved image */
-    char         *lower;        /* resolved read-only root directory */
-    char        **args;         /* arguments after IMAGE, NULL if none */
-    const char   *entrypoint;   /* --entrypoint, NULL if not given */
-    char        **argv;         /* command to run: entrypoint + (args or image cmd) */
-    NrStrv        env;          /* K=V given with -e/--env-file, in order */
-    const char   *workdir;
-    const char   *hostname;
-    const char   *user;         /* -u spec (or the image's), NULL = mapping default */
-    bool          user_from_image; /* unmapped ids fall back to root (single-id map) */
-    NrUsernsMode  userns;
-    NrIdMap       map;
-    NrNetMode     net;
-    bool          net_given;    /* --net on the command line (else slirp falls back) */
-    bool          host_loopback;
-    NrPort       *ports;
-    size_t        n_ports;
+    const char *image;      /* as given on the command line */
+    const char *image_ref;  /* --image-ref */
+    NrImage img;            /* the resolved image */
+    char *lower;            /* resolved read-only root directory */
+    char **args;            /* arguments after IMAGE, NULL if none */
+    const char *entrypoint; /* --entrypoint, NULL if not given */
+    char **argv;            /* command to run: entrypoint + (args or image cmd) */
+    NrStrv env;             /* K=V given with -e/--env-file, in order */
+    const char *workdir;
+    const char *hostname;
+    const char *user;     /* -u spec (or the image's), NULL = mapping default */
+    bool user_from_image; /* unmapped ids fall back to root (single-id map) */
+    NrUsernsMode userns;
+    NrIdMap map;
+    NrNetMode net;
+    bool net_given; /* --net on the command line (else slirp falls back) */
+    bool host_loopback;
+    NrPort *ports;
+    size_t n_ports;
     NrOverlayMode overlay;
-    bool          read_only;
-    NrVolume     *volumes;
-    size_t        n_volumes;
-    uint64_t      caps;         /* bounding set, bit N = capability N */
-    char          cid[13];      /* short random container id */
-    const char   *scratch;      /* host directory the scratch tmpfs covers */
-    bool          pty;          /* -t: a terminal of the container's own, relayed */
-    bool          interactive;  /* -i: stdin reaches the payload (else /dev/null) */
-    bool          tty;          /* nroot's stdin is a terminal (TERM is passed) */
-    const char   *name;         /* --name: a container that keeps its layer */
-    bool          detach;       /* -d: in the background, output to its log */
-    bool          rm;           /* --rm: remove a named container when it ends */
-    char         *ctr_dir;      /* STORE/containers/<name>: upper/ and work/ live there */
-    char         *ctr_image;    /* the image as given when the container was made */
-    const char   *seccomp_profile; /* --security-opt seccomp=: "unconfined", an absolute
+    bool read_only;
+    NrVolume *volumes;
+    size_t n_volumes;
+    uint64_t caps;               /* bounding set, bit N = capability N */
+    char cid[13];                /* short random container id */
+    const char *scratch;         /* host directory the scratch tmpfs covers */
+    bool pty;                    /* -t: a terminal of the container's own, relayed */
+    bool interactive;            /* -i: stdin reaches the payload (else /dev/null) */
+    bool tty;                    /* nroot's stdin is a terminal (TERM is passed) */
+    const char *name;            /* --name: a container that keeps its layer */
+    bool detach;                 /* -d: in the background, output to its log */
+    bool rm;                     /* --rm: remove a named container when it ends */
+    char *ctr_dir;               /* STORE/containers/<name>: upper/ and work/ live there */
+    char *ctr_image;             /* the image as given when the container was made */
+    const char *seccomp_profile; /* --security-opt seccomp=: "unconfined", an absolute
                                     * path to a JSON profile, or NULL: nroot's default */
-    struct NrBpf *seccomp;      /* the compiled filter (seccomp.c), NULL: none */
+    struct NrBpf *seccomp;       /* the compiled filter (seccomp.c), NULL: none */
 } NrRunConfig;

@@ -15,19 +15,19 @@ typedef struct NrPortfwd NrPortfwd;
 /* bind (and for TCP listen on) the host side of every port of cfg, before
  * the container starts: a port in use fails the run at once */
 NrPortfwd *nr_portfwd_new(const struct NrRunConfig *cfg, NrError *err);
-void       nr_portfwd_free(NrPortfwd *f);
+void nr_portfwd_free(NrPortfwd *f);
 /* relay from here on, asking PID 1 through sync_fd for the other ends;
  * takes the descriptor limit nroot runs with now */
-void       nr_portfwd_start(NrPortfwd *f, int sync_fd);
+void nr_portfwd_start(NrPortfwd *f, int sync_fd);
 /* put the fds to wait for into (*pfd)[first..], growing it; lowers
  * *timeout_ms (-1: infinite) to the next flow's expiry; returns how many */
-int        nr_portfwd_fill(NrPortfwd *f, struct pollfd **pfd, int *cap, int first, int *timeout_ms);
-void       nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd);
+int nr_portfwd_fill(NrPortfwd *f, struct pollfd **pfd, int *cap, int first, int *timeout_ms);
+void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd);
 /* PID 1's answer: NR_SYNC_CONNECTED with the socket (or without: refused) */
-void       nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg);
+void nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg);
 /* "cannot publish port 'SPEC': ..." for a bind that failed with errnum */
-int        nr_port_error(const struct NrPort *p, int errnum, NrError *err);
+int nr_port_error(const struct NrPort *p, int errnum, NrError *err);
 
 /* the poll set of nroot's loop (host/supervise.c), shared by slirp, the ports and
  * the terminal: at least `need` entries, grown by doubling */
-void       nr_portfwd_poll_grow(struct pollfd **pfd, int *cap, int need);
+void nr_portfwd_poll_grow(struct pollfd **pfd, int *cap, int need);

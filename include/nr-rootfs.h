@@ -10,12 +10,12 @@
 #include "nr-plan.h"
 
 /* in the scratch directory: fuse-overlayfs's log and mount point */
-#define NR_FUSE_LOG  "fuse-overlayfs.log"
+#define NR_FUSE_LOG "fuse-overlayfs.log"
 #define NR_FUSE_ROOT "root"
 
 /* scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
-int  nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
-int  nr_rootfs_pivot(const char *root, NrError *err);
+int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);
+int nr_rootfs_pivot(const char *root, NrError *err);
 /* `in` as an overlayfs option value: ',' ':' and '\' escaped with a
  * backslash; cut short (never mid-escape) to fit `size` */
 void nr_rootfs_ovl_escape(const char *in, char *out, size_t size);

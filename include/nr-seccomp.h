@@ -20,27 +20,27 @@ enum { NR_ARCH_X86_64 = 1, NR_ARCH_X86 = 2, NR_ARCH_X32 = 4, NR_ARCH_ALL = 7 };
 #define NR_CAP(c) (1ULL << (c))
 
 typedef struct NrSeccompArg {
-    unsigned index;           /* 0..5 */
-    int      op;              /* enum scmp_compare */
-    uint64_t value, value2;   /* value2: the datum of SCMP_CMP_MASKED_EQ */
+    unsigned index;         /* 0..5 */
+    int op;                 /* enum scmp_compare */
+    uint64_t value, value2; /* value2: the datum of SCMP_CMP_MASKED_EQ */
 } NrSeccompArg;
 
 typedef struct NrSeccompRule {
-    const char         *names;      /* space-separated syscall names */
-    uint32_t            action;     /* SCMP_ACT_* */
-    uint64_t            caps_all;   /* only if every one of these is held */
-    uint64_t            caps_none;  /* only if none of these is held */
-    unsigned            arches;     /* NR_ARCH_*, 0: every one of the profile's */
-    const NrSeccompArg *args;       /* all must match */
-    size_t              n_args;
+    const char *names;        /* space-separated syscall names */
+    uint32_t action;          /* SCMP_ACT_* */
+    uint64_t caps_all;        /* only if every one of these is held */
+    uint64_t caps_none;       /* only if none of these is held */
+    unsigned arches;          /* NR_ARCH_*, 0: every one of the profile's */
+    const NrSeccompArg *args; /* all must match */
+    size_t n_args;
 } NrSeccompRule;
 
 typedef struct NrSeccompProfile {
-    const char          *name;            /* for messages */
-    uint32_t             default_action;
-    unsigned             arches;          /* NR_ARCH_*; the native one always */
+    const char *name; /* for messages */
+    uint32_t default_action;
+    unsigned arches; /* NR_ARCH_*; the native one always */
     const NrSeccompRule *rules;
-    size_t               n_rules;
+    size_t n_rules;
 } NrSeccompProfile;
 
 /* nroot's default profile (seccomp/default.c), and a digest of it that
@@ -59,8 +59,8 @@ int nr_seccomp_compile(const NrSeccompProfile *p, uint64_t caps, int out_fd, NrS
  * then n_insns struct sock_filter. */
 #define NR_BPF_MAGIC "NRBPF01"
 typedef struct NrBpfHeader {
-    char     magic[8];
-    uint32_t flags;        /* SECCOMP_FILTER_FLAG_* to load it with */
+    char magic[8];
+    uint32_t flags; /* SECCOMP_FILTER_FLAG_* to load it with */
     uint32_t n_insns;
-    char     key[240];     /* what it was compiled from */
+    char key[240]; /* what it was compiled from */
 } NrBpfHeader;

@@ -14,10 +14,10 @@ typedef struct NrSlirp NrSlirp;
 /* load libslirp and start the stack on `tap` (taken over); published
  * ports are portfwd.c's */
 NrSlirp *nr_slirp_new(int tap, const struct NrRunConfig *cfg, NrError *err);
-void     nr_slirp_free(NrSlirp *s);
+void nr_slirp_free(NrSlirp *s);
 /* put the stack's fds into (*pfd)[first..], growing it (*cap entries);
  * lowers *timeout_ms (-1: infinite) to the next timer; returns how many
  * fds it added.  dispatch reads *pfd, wherever later fills moved it. */
-int      nr_slirp_fill(NrSlirp *s, struct pollfd **pfd, int *cap, int first, int *timeout_ms);
+int nr_slirp_fill(NrSlirp *s, struct pollfd **pfd, int *cap, int first, int *timeout_ms);
 /* after poll(): move frames and data, run due timers */
-void     nr_slirp_dispatch(NrSlirp *s, bool poll_error);
+void nr_slirp_dispatch(NrSlirp *s, bool poll_error);

@@ -18,40 +18,51 @@
 /* the namespaces `exec` joins, in the order it joins them: the user
  * namespace first (it grants the rights for the others), pid last (it
  * applies to children only) */
-enum { NR_NS_USER, NR_NS_MNT, NR_NS_UTS, NR_NS_IPC, NR_NS_NET, NR_NS_CGROUP, NR_NS_PID, NR_NS_COUNT,
-       /* --cap-add=SYS_ADMIN: the payload's nested user and mount
+enum {
+    NR_NS_USER,
+    NR_NS_MNT,
+    NR_NS_UTS,
+    NR_NS_IPC,
+    NR_NS_NET,
+    NR_NS_CGROUP,
+    NR_NS_PID,
+    NR_NS_COUNT,
+    /* --cap-add=SYS_ADMIN: the payload's nested user and mount
         * namespaces (mounts.c), joined last, after pid */
-       NR_NS_NESTED_USER = NR_NS_COUNT, NR_NS_NESTED_MNT, NR_NS_SLOTS };
+    NR_NS_NESTED_USER = NR_NS_COUNT,
+    NR_NS_NESTED_MNT,
+    NR_NS_SLOTS
+};
 extern const char *const nr_ns_names[NR_NS_SLOTS];
 /* their CLONE_NEW* flags */
 extern const int nr_ns_flags[NR_NS_SLOTS];
 
 enum {
-    NR_SYNC_MAPS = 1,   /* #2 parent -> child: id maps written */
-    NR_SYNC_ERROR,      /* child -> parent: structured failure */
-    NR_SYNC_RESULT,     /* child -> parent: a result string */
-    NR_SYNC_EXIT,       /* PID 1 -> parent: the payload's exit status (err.code) */
-    NR_SYNC_TAP,        /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
-    NR_SYNC_CONNECT,    /* parent -> PID 1: a socket to port err.code, request err.errnum */
-    NR_SYNC_CONNECTED,  /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
-    NR_SYNC_CONNECT_UDP,/* parent -> PID 1: a connected UDP socket to port err.code, request
+    NR_SYNC_MAPS = 1,    /* #2 parent -> child: id maps written */
+    NR_SYNC_ERROR,       /* child -> parent: structured failure */
+    NR_SYNC_RESULT,      /* child -> parent: a result string */
+    NR_SYNC_EXIT,        /* PID 1 -> parent: the payload's exit status (err.code) */
+    NR_SYNC_TAP,         /* #3 child -> parent: the tap device's fd (SCM_RIGHTS) */
+    NR_SYNC_CONNECT,     /* parent -> PID 1: a socket to port err.code, request err.errnum */
+    NR_SYNC_CONNECTED,   /* PID 1 -> parent: that socket (SCM_RIGHTS), or none: refused */
+    NR_SYNC_CONNECT_UDP, /* parent -> PID 1: a connected UDP socket to port err.code, request
                          * err.errnum; answered by NR_SYNC_CONNECTED */
-    NR_SYNC_PTY,        /* PID 1 -> parent: the master of the container's terminal (-t) */
-    NR_SYNC_NS,         /* PID 1 -> parent: namespace number err.code (nr-ctr.h) */
-    NR_SYNC_STARTED,    /* PID 1 -> parent: the command was executed */
-    NR_SYNC_FUSE,       /* #3a child -> parent: start fuse-overlayfs in the mount
+    NR_SYNC_PTY,         /* PID 1 -> parent: the master of the container's terminal (-t) */
+    NR_SYNC_NS,          /* PID 1 -> parent: namespace number err.code (nr-ctr.h) */
+    NR_SYNC_STARTED,     /* PID 1 -> parent: the command was executed */
+    NR_SYNC_FUSE,        /* #3a child -> parent: start fuse-overlayfs in the mount
                          * namespace passed (SCM_RIGHTS); err.msg holds its
                          * options, err.hint the dir they are relative to */
-    NR_SYNC_PID,        /* exec: the joining child -> nroot: the command's pid (err.code) */
-    NR_SYNC_GO,         /* exec: nroot -> the command: nroot knows it, go on */
-    NR_SYNC_OVERLAY,    /* child -> parent: a named container's layer was mounted by
+    NR_SYNC_PID,         /* exec: the joining child -> nroot: the command's pid (err.code) */
+    NR_SYNC_GO,          /* exec: nroot -> the command: nroot knows it, go on */
+    NR_SYNC_OVERLAY,     /* child -> parent: a named container's layer was mounted by
                          * overlay err.code (NrOverlayMode): the parent records it */
 };
 
 typedef struct NrSyncMsg {
     uint32_t type;
-    NrError  err;       /* for NR_SYNC_ERROR; err.msg carries NR_SYNC_RESULT text */
-    int      fd;        /* received with the message (NR_SYNC_TAP), else -1 */
+    NrError err; /* for NR_SYNC_ERROR; err.msg carries NR_SYNC_RESULT text */
+    int fd;      /* received with the message (NR_SYNC_TAP), else -1 */
 } NrSyncMsg;
 
 int nr_sync_send(int fd, uint32_t type, const NrError *err);
@@ -68,8 +79,8 @@ typedef int (*NrChildFn)(void *data, int sync_fd, NrError *err);
 
 /* Clone with `flags` (CLONE_NEW*), map ids with `map`, run `fn` in the child.
  * On success returns the pid and the parent's end of the sync socket. */
-pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data,
-               int *ret_sync_fd, NrError *err);
+pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data, int *ret_sync_fd,
+               NrError *err);
 
 /* Wait for `pid`; map its status to an exit code (128+N for signal N).  If
  * the child sent an ERROR message, it is copied to err and -1 returned; the

@@ -13,23 +13,23 @@
 #include "nr-util.h"
 
 typedef struct NrImportOpts {
-    const char *ref;      /* --image-ref */
-    bool        progress; /* draw a progress bar if stderr is a terminal */
+    const char *ref; /* --image-ref */
+    bool progress;   /* draw a progress bar if stderr is a terminal */
 } NrImportOpts;
 
 /* the store's directory ($NROOT_STORE, $XDG_DATA_HOME/nroot, ~/.local/share/nroot) */
 char *nr_store_dir(NrError *err);
 /* IMAGE as given to `nroot run`: a path (file or directory), a name, or an
  * id (prefix).  Imports on first use. */
-int  nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpts *opts,
-                      NrImage *ret, NrError *err);
+int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpts *opts,
+                     NrImage *ret, NrError *err);
 /* an image key nroot recorded (a container's image_key: an image id, or a
  * root filesystem directory's absolute path): resolved in the store only,
  * never as a path relative to the working directory */
-int  nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, NrError *err);
+int nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, NrError *err);
 /* a path only, always into the store (`nroot import`) */
-int  nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
-                          NrImage *ret, NrError *err);
+int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
+                         NrImage *ret, NrError *err);
 void nr_image_clear(NrImage *img);
 /* the by-file/ cache key of an imported file or layout: `id` is what stat()
  * says of its path, `main` of the file whose change is the image's (the file
@@ -41,43 +41,43 @@ void nr_store_source_key(const struct stat *id, const struct stat *main, const c
 /* ---- bookkeeping for the image commands ---- */
 
 typedef struct NrStoreImage {
-    char     dirname[128];  /* <id>-<maptag> */
-    char     id[65];
-    char     tag[17];
-    NrStrv   names;
-    NrStrv   links;         /* by-file keys pointing here */
-    NrStrv   sources;       /* every file or layout imported as this image */
-    char    *source, *format;
+    char dirname[128]; /* <id>-<maptag> */
+    char id[65];
+    char tag[17];
+    NrStrv names;
+    NrStrv links;   /* by-file keys pointing here */
+    NrStrv sources; /* every file or layout imported as this image */
+    char *source, *format;
     uint64_t size;
-    int64_t  created;
+    int64_t created;
 } NrStoreImage;
 
 bool nr_store_name_valid(const char *name);
 /* a NAME (1, the stored name in ret_name) or an ID prefix (2) -> the image's
  * dirname; 0 if neither, -1 on an ambiguous id */
-int  nr_store_lookup(const char *store, const char *spec, const char *tag, char *ret_dirname,
-                     size_t size, char *ret_name, size_t name_size, NrError *err);
+int nr_store_lookup(const char *store, const char *spec, const char *tag, char *ret_dirname,
+                    size_t size, char *ret_name, size_t name_size, NrError *err);
 /* every image in the store, with its names and cache links */
-int  nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError *err);
+int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError *err);
 void nr_store_list_free(NrStoreImage *imgs, size_t n);
 /* serialise with imports; *ret_fd = -1 when the filesystem cannot lock */
-int  nr_store_lock(const char *store, int *ret_fd, NrError *err);
+int nr_store_lock(const char *store, int *ret_fd, NrError *err);
 /* point NAME at images/<dirname> (replacing what it named) */
-int  nr_store_name_set(const char *store, const char *name, const char *dirname, NrError *err);
+int nr_store_name_set(const char *store, const char *name, const char *dirname, NrError *err);
 /* the image dirname NAME points at now, if any */
 bool nr_store_name_get(const char *store, const char *name, char *ret_dirname, size_t size);
-int  nr_store_name_remove(const char *store, const char *name, NrError *err);
+int nr_store_name_remove(const char *store, const char *name, NrError *err);
 /* is a container using the image?  (its shared lock is held) */
 bool nr_store_image_busy(const char *store, const char *dirname);
 /* remove an image, its names and links; files of subordinate ids are
  * removed inside a user namespace with `map` */
-int  nr_store_image_remove(const char *store, const NrStoreImage *img, const NrIdMap *map,
-                           NrError *err);
+int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrIdMap *map,
+                          NrError *err);
 /* remove leftovers in tmp/ (interrupted imports, removals) */
 void nr_store_clean_tmp(const char *store, const NrIdMap *map);
 /* a cache link whose file is gone or changed (or whose image is gone) */
 bool nr_store_link_dead(const char *store, const char *key);
-int  nr_store_link_remove(const char *store, const char *key);
+int nr_store_link_remove(const char *store, const char *key);
 /* remove names and cache links whose image is gone, and the temporary
  * links of a killed nroot (all of them when the caller holds the store
  * lock, `locked`) */

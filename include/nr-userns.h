@@ -9,10 +9,10 @@
 #include "nr-error.h"
 
 typedef enum NrUsernsMode {
-    NR_USERNS_AUTO,    /* full range if granted, else single id with a notice */
-    NR_USERNS_SUBIDS,  /* full range required */
-    NR_USERNS_SINGLE,  /* single id, silently */
-    NR_USERNS_KEEPID,  /* caller's own uid/gid inside */
+    NR_USERNS_AUTO,   /* full range if granted, else single id with a notice */
+    NR_USERNS_SUBIDS, /* full range required */
+    NR_USERNS_SINGLE, /* single id, silently */
+    NR_USERNS_KEEPID, /* caller's own uid/gid inside */
 } NrUsernsMode;
 
 typedef struct NrIdRange {
@@ -22,48 +22,48 @@ typedef struct NrIdRange {
 #define NR_MAX_RANGES 3
 
 typedef struct NrIdMap {
-    bool      helpers;                 /* written with newuidmap/newgidmap */
-    char      newuidmap[256];          /* their absolute paths, found in PATH */
-    char      newgidmap[256];
+    bool helpers;        /* written with newuidmap/newgidmap */
+    char newuidmap[256]; /* their absolute paths, found in PATH */
+    char newgidmap[256];
     NrIdRange uid[NR_MAX_RANGES];
     NrIdRange gid[NR_MAX_RANGES];
-    int       n_uid, n_gid;
-    uid_t     user_uid;                /* default uid of the payload, inside */
-    gid_t     user_gid;
-    char      tag[17];                 /* identifies the on-disk ownership of images */
-    const char *rung;                  /* "subids", "single", "keep-id", ... */
+    int n_uid, n_gid;
+    uid_t user_uid; /* default uid of the payload, inside */
+    gid_t user_gid;
+    char tag[17];     /* identifies the on-disk ownership of images */
+    const char *rung; /* "subids", "single", "keep-id", ... */
 } NrIdMap;
 
 /* Choose a mapping for `mode`.  May print the single-id notice, unless
  * quiet (the mapping is wanted for something other than a run: removing
  * files, entering a running container). */
-int  nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *ret_map, NrError *err);
+int nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *ret_map, NrError *err);
 /* what nr_userns_plan finds on the machine, and plans from */
 typedef struct NrIdHost {
-    uid_t       uid;
-    gid_t       gid;
-    const char *user;                  /* the caller's name; NULL: not in passwd */
-    bool        has_subuid, has_subgid;  /* a range in /etc/subuid, /etc/subgid */
-    uint32_t    subuid_start, subuid_count, subgid_start, subgid_count;
-    bool        helpers;               /* ranges, and newuidmap and newgidmap usable */
+    uid_t uid;
+    gid_t gid;
+    const char *user;            /* the caller's name; NULL: not in passwd */
+    bool has_subuid, has_subgid; /* a range in /etc/subuid, /etc/subgid */
+    uint32_t subuid_start, subuid_count, subgid_start, subgid_count;
+    bool helpers;                        /* ranges, and newuidmap and newgidmap usable */
     const char *why_uidmap, *why_gidmap; /* why newuidmap (newgidmap) is not */
-    bool        quiet;                 /* no single-id notice (nr_userns_plan's quiet) */
+    bool quiet;                          /* no single-id notice (nr_userns_plan's quiet) */
 } NrIdHost;
 /* the mapping for `mode` on such a machine, without the helpers' paths
  * (pure but for the single-id notice) */
-int  nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_map, NrError *err);
+int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_map, NrError *err);
 /* The mapping used to unpack images for runs with `map` (ownership on disk). */
 void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
 /* Write uid_map/gid_map (and setgroups) of process `pid`. */
-int  nr_userns_write_maps(pid_t pid, const NrIdMap *map, NrError *err);
+int nr_userns_write_maps(pid_t pid, const NrIdMap *map, NrError *err);
 bool nr_userns_uid_mapped(const NrIdMap *map, uint32_t uid);
 bool nr_userns_gid_mapped(const NrIdMap *map, uint32_t gid);
 /* fail, naming `user` and the mapping, unless uid and gid (-1: unknown,
  * not checked) are mapped */
-int  nr_userns_check_ids(const NrIdMap *map, const char *user, long uid, long gid, NrError *err);
+int nr_userns_check_ids(const NrIdMap *map, const char *user, long uid, long gid, NrError *err);
 /* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
-bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
-                           uint32_t *ret_start, uint32_t *ret_count);
+bool nr_userns_subid_range(const char *file, const char *user, uid_t id, uint32_t *ret_start,
+                           uint32_t *ret_count);
 /* the same from the text of such a file: the first line "NAME:START:COUNT"
  * whose NAME is `user` or the number `id`, COUNT not 0 */
 bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_start,

@@ -20,20 +20,28 @@ static inline void nr_closep(int *fd)
         errno = e;
     }
 }
-static inline void nr_freep(void *p) { free(*(void **)p); }
+static inline void nr_freep(void *p)
+{
+    free(*(void **)p);
+}
 /* hand an fd out of a scope-bound variable */
-static inline int nr_steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
+static inline int nr_steal_fd(int *fd)
+{
+    int r = *fd;
+    *fd = -1;
+    return r;
+}
 
 #define nr_autoclose __attribute__((cleanup(nr_closep)))
-#define nr_autofree  __attribute__((cleanup(nr_freep)))
+#define nr_autofree __attribute__((cleanup(nr_freep)))
 
 /* growable NULL-terminated string vector */
 typedef struct NrStrv {
     char **v;
     size_t n, cap;
 } NrStrv;
-void nr_strv_push(NrStrv *s, const char *str);   /* copies str */
-void nr_strv_take(NrStrv *s, char *str);         /* takes ownership */
+void nr_strv_push(NrStrv *s, const char *str); /* copies str */
+void nr_strv_take(NrStrv *s, char *str);       /* takes ownership */
 void nr_strv_clear(NrStrv *s);
 
 void *nr_xmalloc(size_t n);
@@ -42,8 +50,8 @@ char *nr_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 uint64_t nr_fnv1a(const void *data, size_t len, uint64_t h);
 #define NR_FNV_INIT 0xcbf29ce484222325ULL
 
-int   nr_write_all(int fd, const void *buf, size_t len);
-int   nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode, NrError *err);
+int nr_write_all(int fd, const void *buf, size_t len);
+int nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode, NrError *err);
 /* the largest file nr_read_file reads: the store's and the runtime
  * directory's small files, /etc files; anything bigger is damage or an attack */
 #define NR_READ_MAX (16u << 20)
@@ -51,34 +59,35 @@ int   nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mod
 char *nr_read_file(const char *path, size_t *ret_len, NrError *err);
 /* the same from an open fd (path for messages), at most max bytes */
 char *nr_read_fd(int fd, const char *path, size_t max, size_t *ret_len, NrError *err);
-int   nr_mkdir_p(const char *path, mode_t mode, NrError *err);
-bool  nr_parse_u32(const char *s, uint32_t *ret);
+int nr_mkdir_p(const char *path, mode_t mode, NrError *err);
+bool nr_parse_u32(const char *s, uint32_t *ret);
 /* the values run takes for -u USER[:GROUP] and --hostname (and a
  * container's config keeps) */
-bool  nr_user_spec_valid(const char *spec);
-bool  nr_hostname_valid(const char *name);
+bool nr_user_spec_valid(const char *spec);
+bool nr_hostname_valid(const char *name);
 /* the first line of a (sysctl) file without its newline; "" if unreadable */
-void  nr_read_line(const char *path, char *buf, size_t size);
+void nr_read_line(const char *path, char *buf, size_t size);
 /* close every fd from `first` up except the n in keep (ascending; -1 entries ignored) */
-void  nr_close_range_except(unsigned first, const int *keep, int n);
+void nr_close_range_except(unsigned first, const int *keep, int n);
 /* close every fd from 3 up except `keep` (-1: none) */
-void  nr_close_fds_except(int keep);
+void nr_close_fds_except(int keep);
 /* every signal to its default action, none blocked: what a program
  * nroot executes expects */
-void  nr_signals_default(void);
+void nr_signals_default(void);
 /* fds 0, 1 and 2 that are closed are opened on /dev/null (so that no pipe
  * or socket made later lands on them) */
-void  nr_stdio_fill(void);
+void nr_stdio_fill(void);
 /* join a new anonymous session keyring: none of the caller's keys is
  * reachable through it (keyrings(7)) */
-int   nr_keyring_new_session(NrError *err);
+int nr_keyring_new_session(NrError *err);
 /* key=value files: fn(key, value) for each line, values unescaped */
-int   nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data, NrError *err);
-void  nr_kv_put(FILE *f, const char *key, const char *value);
-void  nr_human_duration(int64_t seconds, char *buf, size_t size);
-void  nr_json_string(const char *s);
+int nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data,
+               NrError *err);
+void nr_kv_put(FILE *f, const char *key, const char *value);
+void nr_human_duration(int64_t seconds, char *buf, size_t size);
+void nr_json_string(const char *s);
 /* text from images, containers or files, fit for a terminal: control
  * characters (C0, DEL, C1) and bytes that are not UTF-8 as \xNN, newline
  * and tab as \n and \t; valid UTF-8 unchanged */
-void  nr_escape_put(FILE *f, const char *s);
-char *nr_escape(const char *s);   /* the same, malloc()ed */
+void nr_escape_put(FILE *f, const char *s);
+char *nr_escape(const char *s); /* the same, malloc()ed */

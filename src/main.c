@@ -34,20 +34,24 @@ int main(int argc, char **argv)
         nr_cli_main_help();
         return 0;
     }
-    static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
-        { "run", nr_cmd_run }, { "import", nr_cmd_import }, { "images", nr_cmd_images },
-        { "rmi", nr_cmd_rmi }, { "prune", nr_cmd_prune }, { "ps", nr_cmd_ps },
-        { "start", nr_cmd_start }, { "exec", nr_cmd_exec }, { "stop", nr_cmd_stop },
-        { "wait", nr_cmd_wait }, { "logs", nr_cmd_logs }, { "rm", nr_cmd_rm },
-        { "export", nr_cmd_export }, { "info", nr_cmd_info },
-        { "__complete", nr_cli_complete },
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        { "run", nr_cmd_run },       { "import", nr_cmd_import }, { "images", nr_cmd_images },
+        { "rmi", nr_cmd_rmi },       { "prune", nr_cmd_prune },   { "ps", nr_cmd_ps },
+        { "start", nr_cmd_start },   { "exec", nr_cmd_exec },     { "stop", nr_cmd_stop },
+        { "wait", nr_cmd_wait },     { "logs", nr_cmd_logs },     { "rm", nr_cmd_rm },
+        { "export", nr_cmd_export }, { "info", nr_cmd_info },     { "__complete", nr_cli_complete },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);
     if (cmd[0] == '-')
-        fprintf(stderr, "nroot: error: unknown option '%s'\nnroot: hint: see 'nroot --help'\n", cmd);
+        fprintf(stderr, "nroot: error: unknown option '%s'\nnroot: hint: see 'nroot --help'\n",
+                cmd);
     else
-        fprintf(stderr, "nroot: error: unknown command '%s'\nnroot: hint: see 'nroot --help'\n", cmd);
+        fprintf(stderr, "nroot: error: unknown command '%s'\nnroot: hint: see 'nroot --help'\n",
+                cmd);
     return NR_EXIT_FAILURE;
 }

@@ -18,96 +18,147 @@
 #include "values.h"
 
 enum {
-    OPT_VOLUME = 'v', OPT_WORKDIR = 'w', OPT_USER = 'u', OPT_ENV = 'e',
-    OPT_QUIET = 'q', OPT_HELP = 'h',
+    OPT_VOLUME = 'v',
+    OPT_WORKDIR = 'w',
+    OPT_USER = 'u',
+    OPT_ENV = 'e',
+    OPT_QUIET = 'q',
+    OPT_HELP = 'h',
     OPT_FORCE = 'f',
-    OPT_READ_ONLY = 256, OPT_OVERLAY, OPT_USERNS, OPT_CAP_ADD, OPT_CAP_DROP,
-    OPT_ENV_FILE, OPT_HOSTNAME, OPT_NET, OPT_IMAGE_REF, OPT_ENTRYPOINT, OPT_NAME,
-    OPT_FORMAT, OPT_NO_TRUNC, OPT_NO_HOST_LOOPBACK, OPT_RM, OPT_TAIL, OPT_SECURITY_OPT,
-    OPT_PUBLISH = 'p', OPT_TTY = 't', OPT_INTERACTIVE = 'i',
-    OPT_DETACH = 'd', OPT_ATTACH = 'a', OPT_ALL = 'a', OPT_FOLLOW = 'f', OPT_TIME = 't',
+    OPT_READ_ONLY = 256,
+    OPT_OVERLAY,
+    OPT_USERNS,
+    OPT_CAP_ADD,
+    OPT_CAP_DROP,
+    OPT_ENV_FILE,
+    OPT_HOSTNAME,
+    OPT_NET,
+    OPT_IMAGE_REF,
+    OPT_ENTRYPOINT,
+    OPT_NAME,
+    OPT_FORMAT,
+    OPT_NO_TRUNC,
+    OPT_NO_HOST_LOOPBACK,
+    OPT_RM,
+    OPT_TAIL,
+    OPT_SECURITY_OPT,
+    OPT_PUBLISH = 'p',
+    OPT_TTY = 't',
+    OPT_INTERACTIVE = 'i',
+    OPT_DETACH = 'd',
+    OPT_ATTACH = 'a',
+    OPT_ALL = 'a',
+    OPT_FOLLOW = 'f',
+    OPT_TIME = 't',
     OPT_OUTPUT = 'o',
     OPT_HOST_LOOPBACK = 512,
 };
 
-
 #define OPT_IMAGE_REF_ENTRY \
-    { "image-ref", OPT_IMAGE_REF, "NAME[:TAG]", "Image", \
-      "pick one image of an archive or OCI layout that holds several", NULL }
+    { \
+        "image-ref", OPT_IMAGE_REF, "NAME[:TAG]", "Image", \
+            "pick one image of an archive or OCI layout that holds several", NULL \
+    }
 #define OPT_USERNS_ENTRY \
-    { "userns",    OPT_USERNS,    "MODE",          "Identity", \
-      "id mapping: auto (subordinate ids if granted, else single id), subids (require " \
-      "them), single (only your id, as root), keep-id (your own uid/gid inside)", \
-      "auto subids single keep-id" }
+    { \
+        "userns", OPT_USERNS, "MODE", "Identity", \
+            "id mapping: auto (subordinate ids if granted, else single id), subids (require " \
+            "them), single (only your id, as root), keep-id (your own uid/gid inside)", \
+            "auto subids single keep-id" \
+    }
 #define OPT_QUIET_ENTRY(what) \
-    { "quiet",     OPT_QUIET,     NULL,            "General", what, NULL }
+    { \
+        "quiet", OPT_QUIET, NULL, "General", what, NULL \
+    }
 #define OPT_HELP_ENTRY \
-    { "help",      OPT_HELP,      NULL,            "General", "show this help and exit", NULL }
+    { \
+        "help", OPT_HELP, NULL, "General", "show this help and exit", NULL \
+    }
 
 #define OPT_TTY_ENTRY(what) \
-    { "tty",       OPT_TTY,       NULL,            "Terminal", what, NULL }
+    { \
+        "tty", OPT_TTY, NULL, "Terminal", what, NULL \
+    }
 #define OPT_INTERACTIVE_ENTRY(what) \
-    { "interactive", OPT_INTERACTIVE, NULL,        "Terminal", what, NULL }
+    { \
+        "interactive", OPT_INTERACTIVE, NULL, "Terminal", what, NULL \
+    }
 #define OPT_ENV_ENTRY \
-    { "env",       OPT_ENV,       "KEY[=VALUE]",   "Environment", \
-      "set KEY inside; without =VALUE copy it from nroot's environment (repeatable)", NULL }
+    { \
+        "env", OPT_ENV, "KEY[=VALUE]", "Environment", \
+            "set KEY inside; without =VALUE copy it from nroot's environment (repeatable)", NULL \
+    }
 #define OPT_ENV_FILE_ENTRY \
-    { "env-file",  OPT_ENV_FILE,  "FILE",          "Environment", \
-      "read KEY=VALUE lines from FILE ('#' starts a comment) (repeatable)", NULL }
+    { \
+        "env-file", OPT_ENV_FILE, "FILE", "Environment", \
+            "read KEY=VALUE lines from FILE ('#' starts a comment) (repeatable)", NULL \
+    }
 #define OPT_WORKDIR_ENTRY \
-    { "workdir",   OPT_WORKDIR,   "DIR",           "Filesystem", \
-      "start the command in DIR inside the container (created if missing)", NULL }
+    { \
+        "workdir", OPT_WORKDIR, "DIR", "Filesystem", \
+            "start the command in DIR inside the container (created if missing)", NULL \
+    }
 #define OPT_USER_ENTRY \
-    { "user",      OPT_USER,      "USER[:GROUP]",  "Identity", \
-      "run the command as USER (a uid or a name from the image's /etc/passwd)", NULL }
+    { \
+        "user", OPT_USER, "USER[:GROUP]", "Identity", \
+            "run the command as USER (a uid or a name from the image's /etc/passwd)", NULL \
+    }
 
 static const NrOption run_options[] = {
     OPT_IMAGE_REF_ENTRY,
-    { "name",      OPT_NAME,      "NAME",          "Container",
+    { "name", OPT_NAME, "NAME", "Container",
       "name the container: it keeps its files after it ends, and 'nroot run --name' or "
-      "'nroot start' resumes it (letters, digits, '_', '.', '-')", NULL },
-    { "detach",    OPT_DETACH,    NULL,            "Container",
+      "'nroot start' resumes it (letters, digits, '_', '.', '-')",
+      NULL },
+    { "detach", OPT_DETACH, NULL, "Container",
       "run in the background, print the container's name or id; output goes to its log "
-      "('nroot logs')", NULL },
-    { "rm",        OPT_RM,        NULL,            "Container",
+      "('nroot logs')",
+      NULL },
+    { "rm", OPT_RM, NULL, "Container",
       "remove a named container when it ends (unnamed containers always are)", NULL },
-    { "entrypoint", OPT_ENTRYPOINT, "CMD",         "Image",
+    { "entrypoint", OPT_ENTRYPOINT, "CMD", "Image",
       "run CMD instead of the image's entrypoint ('' clears it); the image's default "
-      "arguments are then not used", NULL },
+      "arguments are then not used",
+      NULL },
     OPT_TTY_ENTRY("give the command a terminal of its own (from the container's devpts), "
                   "relayed to nroot's stdin and stdout"),
     OPT_INTERACTIVE_ENTRY("keep stdin open for the command (without it, stdin is /dev/null)"),
-    { "volume",    OPT_VOLUME,    "HOST:CTR[:ro]", "Filesystem",
+    { "volume", OPT_VOLUME, "HOST:CTR[:ro]", "Filesystem",
       "bind-mount the host path HOST at CTR; ':ro' makes it read-only (repeatable)", NULL },
-    { "read-only", OPT_READ_ONLY, NULL,            "Filesystem",
+    { "read-only", OPT_READ_ONLY, NULL, "Filesystem",
       "mount the image read-only, with no writable layer", NULL },
-    { "overlay",   OPT_OVERLAY,   "MODE",          "Filesystem",
+    { "overlay", OPT_OVERLAY, "MODE", "Filesystem",
       "copy-on-write layer: kernel overlayfs, fuse-overlayfs, or auto (kernel, falling "
-      "back to fuse; default, or $NROOT_OVERLAY)", "auto kernel fuse" },
+      "back to fuse; default, or $NROOT_OVERLAY)",
+      "auto kernel fuse" },
     OPT_WORKDIR_ENTRY,
     OPT_USER_ENTRY,
     OPT_USERNS_ENTRY,
-    { "cap-add",   OPT_CAP_ADD,   "CAP",           "Identity",
+    { "cap-add", OPT_CAP_ADD, "CAP", "Identity",
       "add a capability to the default set (e.g. NET_ADMIN, or ALL) (repeatable)", NULL },
-    { "cap-drop",  OPT_CAP_DROP,  "CAP",           "Identity",
+    { "cap-drop", OPT_CAP_DROP, "CAP", "Identity",
       "drop a capability from the default set (e.g. CHOWN, or ALL) (repeatable)", NULL },
-    { "security-opt", OPT_SECURITY_OPT, "OPT",      "Identity",
+    { "security-opt", OPT_SECURITY_OPT, "OPT", "Identity",
       "seccomp=unconfined (no seccomp profile), seccomp=PROFILE.json (a docker/podman "
-      "profile instead of nroot's default), or no-new-privileges (always on)", NULL },
+      "profile instead of nroot's default), or no-new-privileges (always on)",
+      NULL },
     OPT_ENV_ENTRY,
     OPT_ENV_FILE_ENTRY,
-    { "hostname",  OPT_HOSTNAME,  "NAME",          "Environment",
+    { "hostname", OPT_HOSTNAME, "NAME", "Environment",
       "the container's host name (default: its short id)", NULL },
-    { "net",       OPT_NET,       "MODE",          "Network",
+    { "net", OPT_NET, "MODE", "Network",
       "slirp: a private network with user-mode access to the outside (default); none: "
-      "loopback only; host: the host's network", "none host slirp" },
-    { "network",   OPT_NET,       "MODE",          NULL, NULL, "none host slirp" },
-    { "publish",   OPT_PUBLISH,   "[IP:]HOSTPORT:PORT[/udp]", "Network",
+      "loopback only; host: the host's network",
+      "none host slirp" },
+    { "network", OPT_NET, "MODE", NULL, NULL, "none host slirp" },
+    { "publish", OPT_PUBLISH, "[IP:]HOSTPORT:PORT[/udp]", "Network",
       "forward HOSTPORT of the host (all addresses, or IP) to PORT of the container; "
-      "tcp unless /udp (repeatable)", NULL },
+      "tcp unless /udp (repeatable)",
+      NULL },
     { "host-loopback", OPT_HOST_LOOPBACK, NULL, "Network",
       "with slirp: 10.0.2.2 (fd00::2) reaches the services on the host's loopback (off by "
-      "default)", NULL },
+      "default)",
+      NULL },
     { "no-host-loopback", OPT_NO_HOST_LOOPBACK, NULL, "Network",
       "10.0.2.2 does not reach the host's loopback (the default)", NULL },
     OPT_QUIET_ENTRY("print no notices and no progress bar"),
@@ -115,9 +166,10 @@ static const NrOption run_options[] = {
 };
 
 static const NrOption import_options[] = {
-    { "name",      OPT_NAME,      "NAME",          "Image",
+    { "name", OPT_NAME, "NAME", "Image",
       "name the image (letters, digits, '_', '.', '-', ':' and '/'); without it, the "
-      "names the archive gives its image are used", NULL },
+      "names the archive gives its image are used",
+      NULL },
     OPT_IMAGE_REF_ENTRY,
     OPT_USERNS_ENTRY,
     OPT_QUIET_ENTRY("no notices and no progress bar (warnings and errors still go to stderr)"),
@@ -125,16 +177,14 @@ static const NrOption import_options[] = {
 };
 
 static const NrOption images_options[] = {
-    { "format",    OPT_FORMAT,    "FORMAT",        "General",
-      "table (default) or json", "table json" },
-    { "no-trunc",  OPT_NO_TRUNC,  NULL,            "General", "show full image ids", NULL },
+    { "format", OPT_FORMAT, "FORMAT", "General", "table (default) or json", "table json" },
+    { "no-trunc", OPT_NO_TRUNC, NULL, "General", "show full image ids", NULL },
     OPT_QUIET_ENTRY("print only image ids"),
     OPT_HELP_ENTRY,
 };
 
 static const NrOption rmi_options[] = {
-    { "force",     OPT_FORCE,     NULL,            "General",
-      "remove images that running containers use", NULL },
+    { "force", OPT_FORCE, NULL, "General", "remove images that running containers use", NULL },
     OPT_HELP_ENTRY,
 };
 
@@ -143,15 +193,16 @@ static const NrOption prune_options[] = {
 };
 
 static const NrOption start_options[] = {
-    { "attach",    OPT_ATTACH,    NULL,            "Container",
+    { "attach", OPT_ATTACH, NULL, "Container",
       "run in the foreground, attached to nroot's stdout and stderr (and its terminal if "
-      "the container was made with -t), and exit with its status", NULL },
+      "the container was made with -t), and exit with its status",
+      NULL },
     OPT_INTERACTIVE_ENTRY("with --attach: stdin reaches the command"),
     OPT_HELP_ENTRY,
 };
 
 static const NrOption stop_options[] = {
-    { "time",      OPT_TIME,      "SECONDS",       "General",
+    { "time", OPT_TIME, "SECONDS", "General",
       "how long to wait after SIGTERM before SIGKILL (default 10)", NULL },
     OPT_HELP_ENTRY,
 };
@@ -161,26 +212,22 @@ static const NrOption wait_options[] = {
 };
 
 static const NrOption logs_options[] = {
-    { "follow",    OPT_FOLLOW,    NULL,            "General",
-      "keep printing new output until the container ends", NULL },
-    { "tail",      OPT_TAIL,      "N",             "General",
-      "start with the last N lines only", NULL },
+    { "follow", OPT_FOLLOW, NULL, "General", "keep printing new output until the container ends",
+      NULL },
+    { "tail", OPT_TAIL, "N", "General", "start with the last N lines only", NULL },
     OPT_HELP_ENTRY,
 };
 
 static const NrOption ps_options[] = {
-    { "all",       OPT_ALL,       NULL,            "General",
-      "also list containers that are not running", NULL },
-    { "format",    OPT_FORMAT,    "FORMAT",        "General",
-      "table (default) or json", "table json" },
-    { "no-trunc",  OPT_NO_TRUNC,  NULL,            "General", "do not shorten commands", NULL },
+    { "all", OPT_ALL, NULL, "General", "also list containers that are not running", NULL },
+    { "format", OPT_FORMAT, "FORMAT", "General", "table (default) or json", "table json" },
+    { "no-trunc", OPT_NO_TRUNC, NULL, "General", "do not shorten commands", NULL },
     OPT_QUIET_ENTRY("print only container ids"),
     OPT_HELP_ENTRY,
 };
 
 static const NrOption rm_options[] = {
-    { "force",     OPT_FORCE,     NULL,            "General",
-      "stop running containers first (SIGKILL)", NULL },
+    { "force", OPT_FORCE, NULL, "General", "stop running containers first (SIGKILL)", NULL },
     OPT_HELP_ENTRY,
 };
 
@@ -196,19 +243,20 @@ static const NrOption exec_options[] = {
 };
 
 static const NrOption info_options[] = {
-    { "format",    OPT_FORMAT,    "FORMAT",        "General",
-      "table (default) or json", "table json" },
+    { "format", OPT_FORMAT, "FORMAT", "General", "table (default) or json", "table json" },
     OPT_HELP_ENTRY,
 };
 
 static const NrOption export_options[] = {
-    { "output",    OPT_OUTPUT,    "FILE",          "General",
-      "write the tarball to FILE instead of stdout", NULL },
+    { "output", OPT_OUTPUT, "FILE", "General", "write the tarball to FILE instead of stdout",
+      NULL },
     OPT_HELP_ENTRY,
 };
 
 #define COMMAND(n, opts, usage, summary, desc) \
-    { n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] }
+    { \
+        n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] \
+    }
 
 static const NrCommand commands[] = {
     COMMAND("run", run_options, "nroot run [OPTIONS] IMAGE [[OPTIONS] --] [COMMAND [ARG...]]",
@@ -228,8 +276,7 @@ static const NrCommand commands[] = {
             "layout or an unpacked 'docker save' directory) into the store, as 'nroot run'\n"
             "would on first use, and print the image id.  'nroot run NAME' then runs it by\n"
             "name."),
-    COMMAND("images", images_options, "nroot images [OPTIONS]",
-            "list the images in the store",
+    COMMAND("images", images_options, "nroot images [OPTIONS]", "list the images in the store",
             "List the images in the store: one line per name (unnamed images as <none>),\n"
             "newest first."),
     COMMAND("rmi", rmi_options, "nroot rmi [OPTIONS] NAME|ID...",
@@ -237,18 +284,15 @@ static const NrCommand commands[] = {
             "Remove each NAME, and the image it named when no other name is left; remove\n"
             "each image given by ID (or a unique prefix of at least 4 digits) with all its\n"
             "names."),
-    COMMAND("prune", prune_options, "nroot prune",
-            "remove what no name or file refers to any more",
+    COMMAND("prune", prune_options, "nroot prune", "remove what no name or file refers to any more",
             "Remove the remains of interrupted imports, and the images imported from files\n"
             "that are gone or changed and that no name refers to, and the leftovers of\n"
             "unnamed containers whose nroot was killed."),
-    COMMAND("ps", ps_options, "nroot ps [OPTIONS]",
-            "list containers",
+    COMMAND("ps", ps_options, "nroot ps [OPTIONS]", "list containers",
             "List the running containers, with -a also the named containers that are not\n"
             "running.  A container whose nroot was killed shows as exited, its status\n"
             "unknown."),
-    COMMAND("start", start_options, "nroot start [OPTIONS] NAME...",
-            "start named containers again",
+    COMMAND("start", start_options, "nroot start [OPTIONS] NAME...", "start named containers again",
             "Start each named container again with its files and the options and command it\n"
             "was made with, in the background (see 'nroot logs'), or with --attach in the\n"
             "foreground."),
@@ -260,8 +304,7 @@ static const NrCommand commands[] = {
             "Options may also follow CONTAINER when a '--' ends them: 'nroot exec CONTAINER\n"
             "-w /src -- make'.  Without that '--', or when the word after CONTAINER is not\n"
             "an option, everything after CONTAINER is the command."),
-    COMMAND("stop", stop_options, "nroot stop [OPTIONS] CONTAINER...",
-            "stop running containers",
+    COMMAND("stop", stop_options, "nroot stop [OPTIONS] CONTAINER...", "stop running containers",
             "Send SIGTERM to each container's command; after the grace period, SIGKILL.\n"
             "Returns when the containers have ended.  A container that is not running is\n"
             "left alone."),
@@ -290,8 +333,8 @@ static const NrCommand commands[] = {
             "Mounted filesystems (volumes, /proc, /dev) are not included."),
 };
 
-static const char *const groups[] = { "Image", "Container", "Terminal", "Filesystem", "Identity", "Environment", "Network",
-                                      "General" };
+static const char *const groups[] = { "Image",    "Container",   "Terminal", "Filesystem",
+                                      "Identity", "Environment", "Network",  "General" };
 
 const NrCommand *nr_cli_commands(size_t *ret_n)
 {
@@ -368,7 +411,8 @@ void nr_cli_help(const NrCommand *c)
             putchar('\n');
         }
     }
-    if (strcmp(c->name, "run") == 0 || strcmp(c->name, "exec") == 0 || strcmp(c->name, "start") == 0)
+    if (strcmp(c->name, "run") == 0 || strcmp(c->name, "exec") == 0 ||
+        strcmp(c->name, "start") == 0)
         printf("\nExit status: 125 if nroot fails, 126 if COMMAND cannot be executed, 127 if it\n"
                "is not found, 128+N if it is killed by signal N, otherwise COMMAND's status%s.\n",
                strcmp(c->name, "start") == 0 ? " (with --attach; else 0)" : "");
@@ -435,7 +479,8 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv, OptionHandler h
     shortopts[s] = '\0';
     for (size_t i = 0; i < c->n_opts; i++) {
         const NrOption *o = &c->opts[i];
-        longopts[i] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
+        longopts[i] =
+            (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
         if (o->id < 256 && !strchr(shortopts, o->id)) {
             shortopts[s++] = (char)o->id;
             if (o->arg)
@@ -445,7 +490,7 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv, OptionHandler h
     }
     longopts[c->n_opts] = (struct option){ 0 };
     opterr = 0;
-    optind = 0;   /* a full restart: a command may parse twice (run's trailing options) */
+    optind = 0; /* a full restart: a command may parse twice (run's trailing options) */
     int id, before = 1;
     while ((id = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         if (id == OPT_HELP) {
@@ -503,8 +548,10 @@ static int cli_trailing(const NrCommand *c, int argc, char **argv, int first, bo
             nr_error_msg(err, "'%s' is not an option: only nroot's options go between %s and '--'",
                          argv[first + n], what);
         else
-            nr_error_msg(err, "no '--' ends the options after %s (the '--' there is an option's "
-                         "value)", what);
+            nr_error_msg(err,
+                         "no '--' ends the options after %s (the '--' there is an option's "
+                         "value)",
+                         what);
         nr_error_hint(err, "the command goes after '--': %s", c->usage);
         return -1;
     }
@@ -513,8 +560,8 @@ static int cli_trailing(const NrCommand *c, int argc, char **argv, int first, bo
 
 typedef struct RunCtx {
     NrRunConfig *cfg;
-    uint64_t     add, drop;
-    bool         drop_all;
+    uint64_t add, drop;
+    bool drop_all;
 } RunCtx;
 
 static int run_option(void *data, const NrOption *o, const char *arg, NrError *err)
@@ -524,20 +571,11 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     int v;
     uint64_t mask;
     switch (o->id) {
-    case OPT_QUIET:
-        nr_quiet = true;
-        return 0;
-    case OPT_VOLUME:
-        return nr_cli_parse_volume(cfg, arg, err);
-    case OPT_READ_ONLY:
-        cfg->read_only = true;
-        return 0;
-    case OPT_TTY:
-        cfg->pty = true;
-        return 0;
-    case OPT_INTERACTIVE:
-        cfg->interactive = true;
-        return 0;
+    case OPT_QUIET: nr_quiet = true; return 0;
+    case OPT_VOLUME: return nr_cli_parse_volume(cfg, arg, err);
+    case OPT_READ_ONLY: cfg->read_only = true; return 0;
+    case OPT_TTY: cfg->pty = true; return 0;
+    case OPT_INTERACTIVE: cfg->interactive = true; return 0;
     case OPT_OVERLAY:
         if ((v = parse_choice(o, arg, err)) < 0)
             return -1;
@@ -569,10 +607,8 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
             ctx->drop_all |= strcasecmp(arg, "all") == 0;
         }
         return 0;
-    case OPT_ENV:
-        return nr_cli_add_env(&cfg->env, arg, "", err);
-    case OPT_ENV_FILE:
-        return nr_cli_read_env_file(&cfg->env, arg, err);
+    case OPT_ENV: return nr_cli_add_env(&cfg->env, arg, "", err);
+    case OPT_ENV_FILE: return nr_cli_read_env_file(&cfg->env, arg, err);
     case OPT_HOSTNAME:
         if (nr_cli_check_hostname(arg, err) < 0)
             return -1;
@@ -584,34 +620,26 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         cfg->net = (NrNetMode)v;
         cfg->net_given = true;
         return 0;
-    case OPT_PUBLISH:
-        return nr_cli_parse_port(cfg, arg, err);
+    case OPT_PUBLISH: return nr_cli_parse_port(cfg, arg, err);
     case OPT_HOST_LOOPBACK:
-    case OPT_NO_HOST_LOOPBACK:
-        cfg->host_loopback = o->id == OPT_HOST_LOOPBACK;
-        return 0;
-    case OPT_SECURITY_OPT:
-        return nr_cli_parse_security_opt(cfg, arg, err);
+    case OPT_NO_HOST_LOOPBACK: cfg->host_loopback = o->id == OPT_HOST_LOOPBACK; return 0;
+    case OPT_SECURITY_OPT: return nr_cli_parse_security_opt(cfg, arg, err);
     case OPT_IMAGE_REF:
         if (!*arg)
             return nr_error_msg(err, "--image-ref needs a NAME[:TAG]");
         cfg->image_ref = arg;
         return 0;
-    case OPT_ENTRYPOINT:
-        cfg->entrypoint = arg;
-        return 0;
+    case OPT_ENTRYPOINT: cfg->entrypoint = arg; return 0;
     case OPT_NAME:
         if (!nr_ctr_name_valid(arg))
-            return nr_error_msg(err, "invalid container name '%s': letters, digits, '_', '.' and "
-                                "'-', starting with a letter or digit, at most 128", arg);
+            return nr_error_msg(err,
+                                "invalid container name '%s': letters, digits, '_', '.' and "
+                                "'-', starting with a letter or digit, at most 128",
+                                arg);
         cfg->name = arg;
         return 0;
-    case OPT_DETACH:
-        cfg->detach = true;
-        return 0;
-    case OPT_RM:
-        cfg->rm = true;
-        return 0;
+    case OPT_DETACH: cfg->detach = true; return 0;
+    case OPT_RM: cfg->rm = true; return 0;
     }
     return nr_error_msg(err, "option --%s is not handled", o->name);
 }
@@ -634,8 +662,9 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     bool ended = false;
     int first = cli_getopt(run, argc, argv, run_option, &ctx, &ended, err);
     /* options between IMAGE and a `--` count as if they came before IMAGE */
-    int cmd = first >= 0 && first < argc ?
-              cli_trailing(run, argc, argv, first, ended, run_option, &ctx, err) : first;
+    int cmd = first >= 0 && first < argc
+                  ? cli_trailing(run, argc, argv, first, ended, run_option, &ctx, err)
+                  : first;
     if (cmd < 0)
         return cmd == GETOPT_HELP ? NR_CLI_HELP : -1;
     /* docker semantics: drops apply to the default set, adds win over drops,
@@ -666,8 +695,10 @@ static int image_option(void *data, const NrOption *o, const char *arg, NrError 
         return 0;
     case OPT_NAME:
         if (!nr_store_name_valid(arg))
-            return nr_error_msg(err, "invalid name '%s': letters, digits, '_', '.', '-', ':' and "
-                                "'/', starting with a letter or digit, at most 128", arg);
+            return nr_error_msg(err,
+                                "invalid name '%s': letters, digits, '_', '.', '-', ':' and "
+                                "'/', starting with a letter or digit, at most 128",
+                                arg);
         a->name = arg;
         return 0;
     case OPT_IMAGE_REF:
@@ -685,12 +716,8 @@ static int image_option(void *data, const NrOption *o, const char *arg, NrError 
             return -1;
         a->json = v == 1;
         return 0;
-    case OPT_NO_TRUNC:
-        a->no_trunc = true;
-        return 0;
-    case OPT_FORCE:
-        a->force = true;
-        return 0;
+    case OPT_NO_TRUNC: a->no_trunc = true; return 0;
+    case OPT_FORCE: a->force = true; return 0;
     }
     return nr_error_msg(err, "option --%s is not handled", o->name);
 }
@@ -757,8 +784,7 @@ static int ctr_option(void *data, const NrOption *o, const char *arg, NrError *e
         if (!nr_parse_u32(arg, &t))
             return nr_error_msg(err, "invalid --tail '%s': a number of lines", arg);
         a->tail = (long)t;
-    }
-    else
+    } else
         return nr_error_msg(err, "option --%s is not handled", n);
     return 0;
 }

@@ -122,7 +122,7 @@ int nr_cli_complete(int argc, char **argv)
      * ends the options for good */
     int operands = 0;
     bool command = false, ended = false;
-    const NrOption *pending = NULL;   /* an option whose value is the current word */
+    const NrOption *pending = NULL; /* an option whose value is the current word */
     for (int i = 1; i < n - 1; i++) {
         if (command)
             continue;
@@ -150,14 +150,16 @@ int nr_cli_complete(int argc, char **argv)
     /* bash splits "--net=sl" into "--net", "=", "sl" */
     const char *prev = n >= 2 ? w[n - 2] : "";
     if (!command && n >= 3 && strcmp(prev, "=") == 0) {
-        const NrOption *o = strncmp(w[n - 3], "--", 2) == 0 ?
-                            find_long(c, w[n - 3] + 2, strlen(w[n - 3] + 2)) : NULL;
+        const NrOption *o = strncmp(w[n - 3], "--", 2) == 0
+                                ? find_long(c, w[n - 3] + 2, strlen(w[n - 3] + 2))
+                                : NULL;
         if (o && o->arg)
             values(o, "", cur);
         return 0;
     }
     if (!command && cur[0] == '=' && n >= 2) {
-        const NrOption *o = strncmp(prev, "--", 2) == 0 ? find_long(c, prev + 2, strlen(prev + 2)) : NULL;
+        const NrOption *o =
+            strncmp(prev, "--", 2) == 0 ? find_long(c, prev + 2, strlen(prev + 2)) : NULL;
         if (o && o->arg)
             values(o, "", cur + 1);
         return 0;
@@ -180,7 +182,7 @@ int nr_cli_complete(int argc, char **argv)
         for (size_t i = 0; i < c->n_opts; i++) {
             char name[96];
             if (!c->opts[i].group)
-                continue;   /* aliases (--network) are not offered */
+                continue; /* aliases (--network) are not offered */
             snprintf(name, sizeof name, "--%s", c->opts[i].name);
             put("", name, cur);
         }
@@ -193,7 +195,7 @@ int nr_cli_complete(int argc, char **argv)
             images(cur);
             printf(":files\n");
         } else
-            printf(":files\n");   /* the command and its arguments */
+            printf(":files\n"); /* the command and its arguments */
     } else if (strcmp(k, "import") == 0) {
         printf(":files\n");
     } else if (strcmp(k, "rmi") == 0) {

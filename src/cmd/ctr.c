@@ -112,7 +112,7 @@ static int stop_container(const NrCtr *c, int grace, NrError *err)
     nr_autoclose int init = nr_ctr_pidfd(c->init_pid, c->init_start);
     nr_autoclose int nroot = nr_ctr_pidfd(c->pid, c->pid_start);
     if (init < 0 || nroot < 0)
-        return 0;   /* ended meanwhile */
+        return 0; /* ended meanwhile */
     if (grace >= 0) {
         syscall(SYS_pidfd_send_signal, init, SIGTERM, NULL, 0);
         if (nr_pidfd_wait(init, grace * 1000))
@@ -341,8 +341,11 @@ static void ps_json(const NrCtr *v, size_t n)
             printf("%s", j ? ", " : "");
             nr_json_string(c->command.v[j]);
         }
-        printf("], \"status\": \"%s\", \"running\": %s", c->running ? "running" :
-               c->started ? "exited" : "created", c->running ? "true" : "false");
+        printf("], \"status\": \"%s\", \"running\": %s",
+               c->running   ? "running"
+               : c->started ? "exited"
+                            : "created",
+               c->running ? "true" : "false");
         if (!c->running && c->started && c->exit_code >= 0 && c->finished)
             printf(", \"exit_code\": %d", c->exit_code);
         else
@@ -406,8 +409,7 @@ int nr_cmd_ps(int argc, char **argv)
                     /* an image's Cmd may hold anything: never raw to the terminal */
                     nr_autofree char *cmd = command_text(c, a.no_trunc);
                     cells[i][k] = nr_escape(cmd);
-                }
-                else {
+                } else {
                     if (k == 4)
                         status_text(c, buf, sizeof buf);
                     else if (k == 5)
@@ -515,7 +517,8 @@ static int start_one(const NrCtr *c, const NrCtrArgs *a)
     for (size_t i = 0; i < plan.n_volumes; i++) {
         struct stat st;
         if (stat(plan.volumes[i].src, &st) < 0)
-            return nr_error_errno(&err, "volume source '%s'", plan.volumes[i].src), nr_cmd_fail(&err);
+            return nr_error_errno(&err, "volume source '%s'", plan.volumes[i].src),
+                   nr_cmd_fail(&err);
         plan.volumes[i].src_is_dir = S_ISDIR(st.st_mode);
     }
     plan.detach = !a->attach;
@@ -543,12 +546,14 @@ int nr_cmd_start(int argc, char **argv)
             continue;
         }
         if (!c.in_store) {
-            nr_error_msg(&e, "container '%s' has no name: only named containers can be started "
-                         "again", a.operands[i]);
+            nr_error_msg(&e,
+                         "container '%s' has no name: only named containers can be started "
+                         "again",
+                         a.operands[i]);
             nr_error_hint(&e, "'nroot run --name NAME' makes one");
             rc = nr_cmd_fail(&e);
         } else if (c.running && !a.attach) {
-            printf("%s\n", c.name);   /* already running: nothing to do */
+            printf("%s\n", c.name); /* already running: nothing to do */
         } else {
             if (a.attach) {
                 rc = start_one(&c, &a);

@@ -49,12 +49,12 @@
  */
 typedef struct ExecJob {
     const NrRunConfig *cfg;
-    int                fds[NR_NS_SLOTS];   /* the nested ones -1 unless SYS_ADMIN */
-    int                stdio[3];   /* the joiner's 0-2: pipes to nroot, or /dev/null */
-    int                sock;       /* the command's pid, GO; -t: the master */
-    int                errfd;      /* a failure before the exec */
-    int                ready;      /* the command closes it once it dies with nroot */
-    pid_t              nroot;
+    int fds[NR_NS_SLOTS]; /* the nested ones -1 unless SYS_ADMIN */
+    int stdio[3];         /* the joiner's 0-2: pipes to nroot, or /dev/null */
+    int sock;             /* the command's pid, GO; -t: the master */
+    int errfd;            /* a failure before the exec */
+    int ready;            /* the command closes it once it dies with nroot */
+    pid_t nroot;
 } ExecJob;
 
 static _Noreturn void exec_fail(const ExecJob *j, NrError *e)
@@ -77,7 +77,7 @@ static _Noreturn void exec_command(const ExecJob *j)
     if (j->cfg->pty && (slave = nr_payload_open_pty(j->sock, &e)) < 0)
         exec_fail(j, &e);
     if (!j->cfg->pty)
-        setsid();   /* no controlling terminal; -t: the pty becomes it */
+        setsid(); /* no controlling terminal; -t: the pty becomes it */
     nr_payload_exec(j->cfg, slave, &e);
     exec_fail(j, &e);
 }
@@ -209,9 +209,12 @@ int nr_cmd_exec(int argc, char **argv)
     }
     /* with SYS_ADMIN only the payload's nested namespaces keep the mounts
      * locked: an nroot that did not record them cannot exec safely */
-    if (nr_mounts_lock_wanted(&cfg) && (j.fds[NR_NS_NESTED_USER] < 0 || j.fds[NR_NS_NESTED_MNT] < 0)) {
-        nr_error_msg(&err, "container '%s' has --cap-add=SYS_ADMIN, but the namespaces where its "
-                     "mounts are locked are not known", nr_ctr_display_name(&c));
+    if (nr_mounts_lock_wanted(&cfg) &&
+        (j.fds[NR_NS_NESTED_USER] < 0 || j.fds[NR_NS_NESTED_MNT] < 0)) {
+        nr_error_msg(&err,
+                     "container '%s' has --cap-add=SYS_ADMIN, but the namespaces where its "
+                     "mounts are locked are not known",
+                     nr_ctr_display_name(&c));
         nr_error_hint(&err, "stop it and start it again with this nroot");
         nr_ctr_clear(&c);
         return nr_cmd_fail(&err);
@@ -248,8 +251,9 @@ int nr_cmd_exec(int argc, char **argv)
         close(j.stdio[fd]);
     /* until the command ends (its end is the end of exec), or the joiner
      * failed; the pty and the relay copy what it wrote before any message */
-    NrSupervise sv = { .cfg = &cfg, .sync_fd = sp[0], .joiner = joiner, .err_fd = ep[0],
-                       .relay = relay };
+    NrSupervise sv = {
+        .cfg = &cfg, .sync_fd = sp[0], .joiner = joiner, .err_fd = ep[0], .relay = relay
+    };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
         nr_error_print(&err);

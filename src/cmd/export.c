@@ -54,8 +54,8 @@ static _Noreturn void exec_export_helper(int out, const char *name, NrError *err
 
 typedef struct ExportJob {
     NrRunConfig *cfg;
-    int          out;
-    const char  *name;
+    int out;
+    const char *name;
 } ExportJob;
 
 /* a stopped named container: its layer over its image, mounted read-only
@@ -80,13 +80,16 @@ static int export_child(void *data, int sync_fd, NrError *err)
 static int export_stopped(NrCtr *c, int out, NrError *err)
 {
     if (!c->in_store)
-        return nr_error_msg(err, "container '%s' has ended and left no files: unnamed containers "
-                            "are removed when they end", c->id);
+        return nr_error_msg(err,
+                            "container '%s' has ended and left no files: unnamed containers "
+                            "are removed when they end",
+                            c->id);
     int lock = -1;
     int held = nr_ctr_lock(c->store_dir, &lock, err);
     if (held)
-        return held > 0 ? nr_error_msg(err, "container '%s' was started meanwhile: try again",
-                                       c->name) : -1;
+        return held > 0
+                   ? nr_error_msg(err, "container '%s' was started meanwhile: try again", c->name)
+                   : -1;
     static NrRunConfig cfg;
     int rc = -1;
     if (nr_cmd_ctr_resolved(c, &cfg, err) < 0)
@@ -134,7 +137,7 @@ out:
 
 static int export_running(NrCtr *c, int out, NrError *err)
 {
-    int fds[NR_NS_SLOTS];   /* the outer ones: the files as the layer has them */
+    int fds[NR_NS_SLOTS]; /* the outer ones: the files as the layer has them */
     if (nr_ctr_open_namespaces(c, fds, err) < 0)
         return -1;
     int sv[2];

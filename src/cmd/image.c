@@ -106,7 +106,7 @@ static void human_size(uint64_t n, char *buf, size_t size)
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
     double v = (double)n;
     int u = 0;
-    while (v >= 999.5 && u < 4)   /* 999.7kB would print as 1e+03kB */
+    while (v >= 999.5 && u < 4) /* 999.7kB would print as 1e+03kB */
         v /= 1000, u++;
     snprintf(buf, size, u ? "%.3g%s" : "%.0f%s", v, units[u]);
 }
@@ -134,7 +134,8 @@ static void print_json(const NrStoreImage *imgs, size_t n)
             printf("%s", j ? ", " : "");
             nr_json_string(m->names.v[j]);
         }
-        printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size, when);
+        printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size,
+               when);
         nr_json_string(m->source);
         printf(", \"sources\": [");
         for (size_t j = 0; j < m->sources.n; j++) {
@@ -188,8 +189,9 @@ int nr_cmd_images(int argc, char **argv)
             human_age(imgs[i].created, age, sizeof age);
             size_t rows = imgs[i].names.n ? imgs[i].names.n : 1;
             for (size_t j = 0; j < rows; j++)
-                printf("%-*s  %-*.*s  %-8s  %s\n", w, imgs[i].names.n ? imgs[i].names.v[j] : "<none>",
-                       idlen, idlen, imgs[i].id, size, age);
+                printf("%-*s  %-*.*s  %-8s  %s\n", w,
+                       imgs[i].names.n ? imgs[i].names.v[j] : "<none>", idlen, idlen, imgs[i].id,
+                       size, age);
         }
     }
     nr_store_list_free(imgs, n);
@@ -234,7 +236,7 @@ static int remove_image(const char *store, NrStoreImage *img, const NrIdMap *map
     for (size_t i = 0; i < img->names.n; i++)
         printf("Untagged: %s\n", img->names.v[i]);
     printf("Deleted: %s\n", img->id);
-    img->dirname[0] = '\0';   /* gone */
+    img->dirname[0] = '\0'; /* gone */
     return 0;
 }
 
@@ -268,7 +270,8 @@ int nr_cmd_rmi(int argc, char **argv)
         const char *spec = a.operands[i];
         char dirname[128], name[512];
         NrError e = { 0 };
-        int kind = nr_store_lookup(store, spec, map.tag, dirname, sizeof dirname, name, sizeof name, &e);
+        int kind =
+            nr_store_lookup(store, spec, map.tag, dirname, sizeof dirname, name, sizeof name, &e);
         NrStoreImage *img = kind > 0 ? find_image(imgs, n, dirname) : NULL;
         if (kind == 0 || (kind > 0 && !img)) {
             nr_error_msg(&e, "no such image '%s'", spec);
@@ -350,7 +353,7 @@ int nr_cmd_prune(int argc, char **argv)
     uint64_t reclaimed = 0;
     nr_autofree char *tmp = nr_strdup_printf("%s/tmp", store);
     uint64_t before = nr_fs_du(tmp);
-    if (lock >= 0)   /* without a lock an import may be running in tmp/ */
+    if (lock >= 0) /* without a lock an import may be running in tmp/ */
         nr_store_clean_tmp(store, &map);
     uint64_t after = nr_fs_du(tmp);
     reclaimed += before > after ? before - after : 0;

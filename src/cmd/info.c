@@ -32,17 +32,17 @@ typedef enum { OK, WARN, FAIL } State;
 
 typedef struct Item {
     const char *key;
-    State       state;
-    char        value[512];
-    char        fix[512];
+    State state;
+    char value[512];
+    char fix[512];
 } Item;
 
 enum { MAX_ITEMS = 24 };
 static Item items[MAX_ITEMS];
 static int n_items;
 
-__attribute__((format(printf, 3, 4)))
-static Item *item(const char *key, State state, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static Item *item(const char *key, State state,
+                                                        const char *fmt, ...)
 {
     Item *it = &items[n_items < MAX_ITEMS - 1 ? n_items++ : n_items];
     it->key = key;
@@ -55,8 +55,7 @@ static Item *item(const char *key, State state, const char *fmt, ...)
     return it;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void fix(Item *it, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void fix(Item *it, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -105,7 +104,7 @@ static int probe_userns(void *data)
 }
 
 typedef struct OvlProbe {
-    bool whiteout;   /* else: the overlay mount */
+    bool whiteout; /* else: the overlay mount */
 } OvlProbe;
 
 /* a tmpfs with lower, upper, work and a mount point, in a user and mount
@@ -133,7 +132,8 @@ static int probe_overlay(void *data)
         e = mknod("u/wh", S_IFCHR | 0000, makedev(0, 0)) < 0 ? errno : 0;
     else {
         char opts[PATH_MAX];
-        snprintf(opts, sizeof opts, "lowerdir=%s/l,upperdir=%s/u,workdir=%s/w,userxattr", dir, dir, dir);
+        snprintf(opts, sizeof opts, "lowerdir=%s/l,upperdir=%s/u,workdir=%s/w,userxattr", dir, dir,
+                 dir);
         e = mount("overlay", "m", "overlay", 0, opts) < 0 ? errno : 0;
     }
     /* the tmpfs and the mounts go with this namespace; the directory stays
@@ -161,11 +161,12 @@ static bool check_userns(void)
     char max[32] = "", clone[32] = "", apparmor[32] = "";
     read_sysctl("/proc/sys/user/max_user_namespaces", max, sizeof max);
     read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", clone, sizeof clone);
-    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", apparmor, sizeof apparmor);
+    read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", apparmor,
+                sizeof apparmor);
     int e = in_child(probe_userns, NULL);
     if (e == 0) {
-        item("user namespaces", OK, "unprivileged user namespaces work (user.max_user_namespaces=%s)",
-             max[0] ? max : "?");
+        item("user namespaces", OK,
+             "unprivileged user namespaces work (user.max_user_namespaces=%s)", max[0] ? max : "?");
         return true;
     }
     Item *it = item("user namespaces", FAIL, "an unprivileged user namespace cannot be made: %s",
@@ -178,8 +179,9 @@ static bool check_userns(void)
         fix(it, "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile "
                 "for nroot that allows userns");
     else
-        fix(it, "a kernel built with CONFIG_USER_NS, and no seccomp or LSM policy that forbids "
-                "unshare(CLONE_NEWUSER) (containers in containers need it allowed by the outer one)");
+        fix(it,
+            "a kernel built with CONFIG_USER_NS, and no seccomp or LSM policy that forbids "
+            "unshare(CLONE_NEWUSER) (containers in containers need it allowed by the outer one)");
     return false;
 }
 
@@ -196,7 +198,7 @@ static bool subid_source(bool gid, const char *user, uid_t uid, char *buf, size_
         return false;
     char cmd[512];
     snprintf(cmd, sizeof cmd, "getsubids %s '%s' 2>/dev/null", gid ? "-g" : "", user);
-    if (strchr(user, '\'') )
+    if (strchr(user, '\''))
         return false;
     FILE *p = popen(cmd, "re");
     if (!p)
@@ -207,9 +209,10 @@ static bool subid_source(bool gid, const char *user, uid_t uid, char *buf, size_
     /* "0: NAME START COUNT" */
     char name[128];
     if (ok && sscanf(line, "%*[^:]: %127s %u %u", name, &start, &count) == 3 && count > 0) {
-        snprintf(buf, size, "%u-%u (%u ids) from getsubids (an nsswitch subid service), which "
-                 "nroot does not read yet: a single-id mapping is used", start, start + count - 1,
-                 count);
+        snprintf(buf, size,
+                 "%u-%u (%u ids) from getsubids (an nsswitch subid service), which "
+                 "nroot does not read yet: a single-id mapping is used",
+                 start, start + count - 1, count);
         return false;
     }
     return false;
@@ -222,14 +225,18 @@ static void check_subids(void)
     const char *user = pw ? pw->pw_name : NULL;
     char u[256], g[256];
     u[0] = g[0] = '\0';
-    bool hu = subid_source(false, user, uid, u, sizeof u), hg = subid_source(true, user, uid, g, sizeof g);
+    bool hu = subid_source(false, user, uid, u, sizeof u),
+         hg = subid_source(true, user, uid, g, sizeof g);
     Item *it = item("subordinate uids", hu ? OK : WARN, "%s",
                     u[0] ? u : "none: a single-id mapping is used");
     if (!hu)
-        fix(it, "usermod --add-subuids 100000-165535 %s (an entry in /etc/subuid)", user ? user : "USER");
-    it = item("subordinate gids", hg ? OK : WARN, "%s", g[0] ? g : "none: a single-id mapping is used");
+        fix(it, "usermod --add-subuids 100000-165535 %s (an entry in /etc/subuid)",
+            user ? user : "USER");
+    it = item("subordinate gids", hg ? OK : WARN, "%s",
+              g[0] ? g : "none: a single-id mapping is used");
     if (!hg)
-        fix(it, "usermod --add-subgids 100000-165535 %s (an entry in /etc/subgid)", user ? user : "USER");
+        fix(it, "usermod --add-subgids 100000-165535 %s (an entry in /etc/subgid)",
+            user ? user : "USER");
     static const char *const helpers[] = { "newuidmap", "newgidmap" };
     for (int i = 0; i < 2; i++) {
         char path[256];
@@ -238,8 +245,10 @@ static void check_subids(void)
             item(helpers[i], OK, "%s", path);
         else {
             it = item(helpers[i], WARN, "%s %s: a single-id mapping is used", helpers[i], why);
-            fix(it, strstr(why, "PATH") ? "apt-get install uidmap (dnf install shadow-utils)"
-                                        : "chmod u+s /usr/bin/%s (or setcap cap_setuid+ep)", helpers[i]);
+            fix(it,
+                strstr(why, "PATH") ? "apt-get install uidmap (dnf install shadow-utils)"
+                                    : "chmod u+s /usr/bin/%s (or setcap cap_setuid+ep)",
+                helpers[i]);
         }
     }
 }
@@ -253,21 +262,26 @@ static bool check_overlay(void)
     if (kernel)
         item("kernel overlay", OK, "overlayfs mounts in a user namespace (userxattr)");
     else {
-        it = item("kernel overlay", WARN, "overlayfs refused in a user namespace: %s; fuse-overlayfs "
-                  "is used", strerror(e));
+        it = item("kernel overlay", WARN,
+                  "overlayfs refused in a user namespace: %s; fuse-overlayfs "
+                  "is used",
+                  strerror(e));
         fix(it, "Linux 5.11 or later (modprobe overlay if it is a module)");
     }
     p.whiteout = true;
     e = in_child(probe_overlay, &p);
-    it = item("whiteouts", e == 0 ? OK : WARN, e == 0 ? "unprivileged whiteouts (0/0 devices) can be made"
-              : "a whiteout cannot be made in a user namespace: %s", e == 0 ? "" : strerror(e));
+    it = item("whiteouts", e == 0 ? OK : WARN,
+              e == 0 ? "unprivileged whiteouts (0/0 devices) can be made"
+                     : "a whiteout cannot be made in a user namespace: %s",
+              e == 0 ? "" : strerror(e));
     if (e)
         fix(it, "Linux 5.8 or later");
     bool fuse_dev = access("/dev/fuse", R_OK | W_OK) == 0;
     it = item("/dev/fuse", fuse_dev ? OK : WARN, fuse_dev ? "read-writable" : "not usable: %s",
               fuse_dev ? "" : strerror(errno));
     if (!fuse_dev)
-        fix(it, errno == ENOENT ? "modprobe fuse" : "chmod 0666 /dev/fuse (distributions ship it so)");
+        fix(it,
+            errno == ENOENT ? "modprobe fuse" : "chmod 0666 /dev/fuse (distributions ship it so)");
     char path[256];
     const char *why = NULL;
     bool fo = nr_userns_find_program("fuse-overlayfs", path, sizeof path, &why);
@@ -276,7 +290,8 @@ static bool check_overlay(void)
         fix(it, "apt-get install fuse-overlayfs");
     bool fuse = fo && fuse_dev;
     if (!kernel && !fuse) {
-        it = item("copy-on-write root", FAIL, "neither kernel overlayfs nor fuse-overlayfs can be used");
+        it = item("copy-on-write root", FAIL,
+                  "neither kernel overlayfs nor fuse-overlayfs can be used");
         fix(it, "see the fixes above");
     }
     return kernel || fuse;
@@ -285,12 +300,15 @@ static bool check_overlay(void)
 static void check_network(void)
 {
     bool tun = access("/dev/net/tun", R_OK | W_OK) == 0;
-    Item *it = item("/dev/net/tun", tun ? OK : WARN, tun ? "read-writable" :
-                    "not usable (%s): containers get loopback only", tun ? "" : strerror(errno));
+    Item *it = item("/dev/net/tun", tun ? OK : WARN,
+                    tun ? "read-writable" : "not usable (%s): containers get loopback only",
+                    tun ? "" : strerror(errno));
     if (!tun)
-        fix(it, errno == ENOENT ? "modprobe tun" : "chmod 0666 /dev/net/tun (distributions ship it so)");
+        fix(it, errno == ENOENT ? "modprobe tun"
+                                : "chmod 0666 /dev/net/tun (distributions ship it so)");
     void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
-    const char *(*version)(void) = h ? (const char *(*)(void))dlsym(h, "slirp_version_string") : NULL;
+    const char *(*version)(void) =
+        h ? (const char *(*)(void))dlsym(h, "slirp_version_string") : NULL;
     /* the newest symbol nroot's slirp.c needs: libslirp 4.5 */
     bool recent = h && dlsym(h, "slirp_add_hostxfwd");
     if (!h) {
@@ -308,13 +326,13 @@ static void check_network(void)
 }
 
 #define CGROUP2_MAGIC 0x63677270
-#define NFS_MAGIC     0x6969
-#define SMB_MAGIC     0xfe534d42
-#define CIFS_MAGIC    0xff534d42
-#define LUSTRE_MAGIC  0x0bd00bd0
-#define GPFS_MAGIC    0x47504653
-#define OVL_MAGIC     0x794c7630
-#define FUSE_MAGIC    0x65735546
+#define NFS_MAGIC 0x6969
+#define SMB_MAGIC 0xfe534d42
+#define CIFS_MAGIC 0xff534d42
+#define LUSTRE_MAGIC 0x0bd00bd0
+#define GPFS_MAGIC 0x47504653
+#define OVL_MAGIC 0x794c7630
+#define FUSE_MAGIC 0x65735546
 
 static void check_cgroups(void)
 {
@@ -324,7 +342,8 @@ static void check_cgroups(void)
         return;
     }
     if ((unsigned long)sf.f_type != CGROUP2_MAGIC) {
-        Item *it = item("cgroups", WARN, "v1 or hybrid: rootless resource limits are not possible; "
+        Item *it = item("cgroups", WARN,
+                        "v1 or hybrid: rootless resource limits are not possible; "
                         "nroot runs without them");
         fix(it, "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 and delegation");
         return;
@@ -343,8 +362,9 @@ static void check_cgroups(void)
     nr_read_line(ctl, controllers, sizeof controllers);
     snprintf(ctl, sizeof ctl, "/sys/fs/cgroup%s/cgroup.subtree_control", cg);
     bool delegated = access(ctl, W_OK) == 0;
-    Item *it = item("cgroups", delegated ? OK : WARN, "v2, %s, controllers: %s", delegated ?
-                    "delegated to you" : "not delegated to you", controllers[0] ? controllers : "none");
+    Item *it = item("cgroups", delegated ? OK : WARN, "v2, %s, controllers: %s",
+                    delegated ? "delegated to you" : "not delegated to you",
+                    controllers[0] ? controllers : "none");
     if (!delegated)
         fix(it, "systemd: a user session (loginctl enable-linger USER) with Delegate=yes for "
                 "user@.service");
@@ -354,7 +374,8 @@ static const char *fs_name(unsigned long t)
 {
     switch (t) {
     case NFS_MAGIC: return "nfs";
-    case SMB_MAGIC: case CIFS_MAGIC: return "cifs";
+    case SMB_MAGIC:
+    case CIFS_MAGIC: return "cifs";
     case LUSTRE_MAGIC: return "lustre";
     case GPFS_MAGIC: return "gpfs";
     case OVL_MAGIC: return "overlay";
@@ -389,11 +410,13 @@ static void check_store(void)
     snprintf(type, sizeof type, "%s", name ? name : "");
     if (!name)
         snprintf(type, sizeof type, "0x%lx", t);
-    bool network = t == NFS_MAGIC || t == SMB_MAGIC || t == CIFS_MAGIC || t == LUSTRE_MAGIC ||
-                   t == GPFS_MAGIC;
-    Item *it = item("store", network ? WARN : OK, "%s (%s)%s", store, type, network ?
-                    ": it cannot hold a kernel overlay's upper layer; named containers use "
-                    "fuse-overlayfs" : "");
+    bool network =
+        t == NFS_MAGIC || t == SMB_MAGIC || t == CIFS_MAGIC || t == LUSTRE_MAGIC || t == GPFS_MAGIC;
+    Item *it =
+        item("store", network ? WARN : OK, "%s (%s)%s", store, type,
+             network ? ": it cannot hold a kernel overlay's upper layer; named containers use "
+                       "fuse-overlayfs"
+                     : "");
     if (network)
         fix(it, "NROOT_STORE=/local/disk/$USER/nroot (a local file system), if the node has one");
     const char *rt = nr_runtime_dir(&err);

@@ -34,12 +34,12 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-static NrPortfwd *ports;   /* published TCP ports, bound before the start */
-static NrCtr ctr;          /* this container, as recorded for ps, exec, start */
-static int state_fd = -1;  /* RT/containers/<id>/state, locked while it runs */
-static int ctr_lock = -1;  /* STORE/containers/<name>/lock, held while it runs */
-static int child_stdio[3] = { -1, -1, -1 };   /* PID 1's stdio instead of a terminal */
-static NrRelay *relay;     /* copies between those pipes and nroot's stdio */
+static NrPortfwd *ports;                    /* published TCP ports, bound before the start */
+static NrCtr ctr;                           /* this container, as recorded for ps, exec, start */
+static int state_fd = -1;                   /* RT/containers/<id>/state, locked while it runs */
+static int ctr_lock = -1;                   /* STORE/containers/<name>/lock, held while it runs */
+static int child_stdio[3] = { -1, -1, -1 }; /* PID 1's stdio instead of a terminal */
+static NrRelay *relay;                      /* copies between those pipes and nroot's stdio */
 
 /* #3 child: runs inside every new namespace as root of the user namespace */
 static int run_child(void *data, int sync_fd, NrError *err)
@@ -139,7 +139,8 @@ int nr_run_apply_image(NrRunConfig *cfg, NrError *err)
             /* only your own id exists: running as it (root inside) is what
              * the image's user would have been, minus nothing you own */
             nr_notice("the image's user '%s' is not mapped with a single-id mapping: running as "
-                      "root (your own id)", img->user);
+                      "root (your own id)",
+                      img->user);
         } else {
             *err = e;
             nr_error_hint(err, "run as another user with -u, e.g. -u 0");
@@ -175,8 +176,10 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
     const char *key = nr_ctr_image_key(cfg);
     if (ctr.id[0]) {
         if (!ctr.image_key || strcmp(ctr.image_key, key) != 0) {
-            nr_error_msg(err, "container '%s' exists and was made from image '%s' (%.12s), not "
-                         "'%s' (%.12s)", cfg->name, ctr.image ? ctr.image : "?",
+            nr_error_msg(err,
+                         "container '%s' exists and was made from image '%s' (%.12s), not "
+                         "'%s' (%.12s)",
+                         cfg->name, ctr.image ? ctr.image : "?",
                          ctr.image_key ? ctr.image_key : "?", cfg->image, key);
             nr_error_hint(err, "'nroot start %s' resumes it; 'nroot rm %s' removes it", cfg->name,
                           cfg->name);
@@ -187,10 +190,12 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
     }
     if (ctr.overlay != NR_OVERLAY_AUTO) {
         if (cfg->overlay != NR_OVERLAY_AUTO && cfg->overlay != ctr.overlay)
-            return nr_error_msg(err, "container '%s' has a layer made by %s; it cannot be used with "
-                                "--overlay=%s", cfg->name, ctr.overlay == NR_OVERLAY_KERNEL ?
-                                "kernel overlayfs" : "fuse-overlayfs",
-                                cfg->overlay == NR_OVERLAY_KERNEL ? "kernel" : "fuse");
+            return nr_error_msg(
+                err,
+                "container '%s' has a layer made by %s; it cannot be used with "
+                "--overlay=%s",
+                cfg->name, ctr.overlay == NR_OVERLAY_KERNEL ? "kernel overlayfs" : "fuse-overlayfs",
+                cfg->overlay == NR_OVERLAY_KERNEL ? "kernel" : "fuse");
         cfg->overlay = ctr.overlay;
     }
     cfg->ctr_dir = ctr.store_dir;
@@ -198,7 +203,7 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
     return nr_ctr_write_config(&ctr, cfg, err);
 }
 
-static int rt_lock = -1;   /* RT/containers/<id> itself, locked for this nroot's life */
+static int rt_lock = -1; /* RT/containers/<id> itself, locked for this nroot's life */
 
 /* image_is_key: IMAGE is a key nroot recorded (`start`), resolved in the
  * store only */
@@ -215,8 +220,10 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                      : nr_store_resolve(cfg->image, &cfg->map, &io, &cfg->img, err) < 0)
         return -1;
     if (cfg->image_ref && !cfg->img.dir)
-        return nr_error_msg(err, "--image-ref: '%s' is a root filesystem directory, not an image "
-                            "archive or OCI layout", cfg->image);
+        return nr_error_msg(err,
+                            "--image-ref: '%s' is a root filesystem directory, not an image "
+                            "archive or OCI layout",
+                            cfg->image);
     cfg->lower = cfg->img.lower;
     if (nr_run_apply_image(cfg, err) < 0)
         return -1;
@@ -225,16 +232,19 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     if (!cfg->name)
         nr_ctr_record_plan(&ctr, cfg);
-    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0 || nr_run_filter(cfg, ctr.rt_dir, false, err) < 0)
+    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0 ||
+        nr_run_filter(cfg, ctr.rt_dir, false, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
         /* the default network cannot be had here: say so once, run with
          * loopback only rather than not at all */
         nr_notice("no network: /dev/net/tun is not usable (%s); the container has loopback only "
-                  "(--net=none silences this; 'nroot info' tells the fix)", strerror(errno));
+                  "(--net=none silences this; 'nroot info' tells the fix)",
+                  strerror(errno));
         cfg->net = NR_NET_NONE;
         if (cfg->n_ports)
-            return nr_error_msg(err, "cannot publish ports without a network: /dev/net/tun is not usable");
+            return nr_error_msg(
+                err, "cannot publish ports without a network: /dev/net/tun is not usable");
     }
     if (cfg->n_ports && !(ports = nr_portfwd_new(cfg, err)))
         return -1;
@@ -333,7 +343,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     }
 
     nr_supervise_block(cfg.pty);
-    unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    unsigned long flags =
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     if (cfg.net != NR_NET_HOST)
         flags |= CLONE_NEWNET;
     int sync_fd = -1;
@@ -348,8 +359,16 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     }
     /* until PID 1's EXIT message, a failure report, or its death; every
      * other signal is forwarded to it */
-    NrSupervise sv = { .cfg = &cfg, .sync_fd = sync_fd, .pid = pid, .err_fd = -1, .relay = relay,
-                       .ports = ports, .started = on_started, .overlay = keep_overlay, .keep_ns = keep_ns, .data = &cfg };
+    NrSupervise sv = { .cfg = &cfg,
+                       .sync_fd = sync_fd,
+                       .pid = pid,
+                       .err_fd = -1,
+                       .relay = relay,
+                       .ports = ports,
+                       .started = on_started,
+                       .overlay = keep_overlay,
+                       .keep_ns = keep_ns,
+                       .data = &cfg };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
         nr_detach_report(&err);

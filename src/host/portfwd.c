@@ -46,98 +46,98 @@
 #include "nr-spawn.h"
 #include "nr-util.h"
 
-#define MAX_LISTEN     32
-#define PIPE_SIZE      (1 << 20)
-#define CONN_FDS       6          /* two sockets, two pipes */
-#define FD_RESERVE     128        /* left to slirp's sockets, the terminal, ... */
-#define MAX_PENDING    32         /* requests PID 1 has not answered (both queues stay short) */
-#define ACCEPT_BATCH   16
-#define RETRY_MS       1000       /* accepting paused after an unexpected EMFILE */
-#define UDP_MAX_FLOWS  1024
+#define MAX_LISTEN 32
+#define PIPE_SIZE (1 << 20)
+#define CONN_FDS 6     /* two sockets, two pipes */
+#define FD_RESERVE 128 /* left to slirp's sockets, the terminal, ... */
+#define MAX_PENDING 32 /* requests PID 1 has not answered (both queues stay short) */
+#define ACCEPT_BATCH 16
+#define RETRY_MS 1000 /* accepting paused after an unexpected EMFILE */
+#define UDP_MAX_FLOWS 1024
 #define UDP_TIMEOUT_MS (90 * 1000)
-#define UDP_QUEUE      8          /* datagrams kept while PID 1 makes a flow's socket */
-#define UDP_BATCH      64
-#define FLOW_BUCKETS   2048
-#define EP_BATCH       256
+#define UDP_QUEUE 8 /* datagrams kept while PID 1 makes a flow's socket */
+#define UDP_BATCH 64
+#define FLOW_BUCKETS 2048
+#define EP_BATCH 256
 
 /* what an epoll event is for: the struct it is embedded in */
 typedef enum { TAG_LISTEN, TAG_HOST, TAG_CTR, TAG_FLOW } TagKind;
 typedef struct Tag {
-    TagKind  kind;
-    uint32_t armed;     /* the events registered; 0: not in the set */
+    TagKind kind;
+    uint32_t armed; /* the events registered; 0: not in the set */
 } Tag;
-#define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct Listener {
-    Tag      tag;
-    uint32_t rev;       /* events of the last dispatch */
-    int      fd;
+    Tag tag;
+    uint32_t rev; /* events of the last dispatch */
+    int fd;
     uint16_t ctr_port;
-    bool     udp;
-    bool     pktinfo;   /* bound to every address: answers go from the one the client used */
-    int      family;
+    bool udp;
+    bool pktinfo; /* bound to every address: answers go from the one the client used */
+    int family;
 } Listener;
 
 typedef struct Half {
-    int    pipe[2];     /* bytes read from one socket, not yet written to the other */
+    int pipe[2]; /* bytes read from one socket, not yet written to the other */
     size_t queued;
-    bool   full;        /* the pipe took no more: read again once it drained some */
-    bool   eof;         /* the reading side said EOF */
-    bool   done;        /* shut down for writing on the other side */
+    bool full; /* the pipe took no more: read again once it drained some */
+    bool eof;  /* the reading side said EOF */
+    bool done; /* shut down for writing on the other side */
 } Half;
 
 typedef struct Conn {
-    Tag      tag_host, tag_ctr;
+    Tag tag_host, tag_ctr;
     uint32_t rev_host, rev_ctr;
-    int      host, ctr;     /* ctr -1 while PID 1 has not answered */
+    int host, ctr; /* ctr -1 while PID 1 has not answered */
     uint32_t id;
-    Half     up, down;      /* host -> ctr, ctr -> host */
+    Half up, down; /* host -> ctr, ctr -> host */
 } Conn;
 
 typedef struct Dgram {
     struct Dgram *next;
-    size_t        len;
+    size_t len;
     unsigned char data[];
 } Dgram;
 
 typedef struct Flow {
-    Tag          tag;
-    uint32_t     rev;
-    struct Flow *prev, *next;   /* least recently used last */
-    struct Flow *hnext;         /* hash chain */
-    int          li;            /* its host socket */
-    int          ctr;           /* -1 while PID 1 has not answered */
-    uint32_t     id;
+    Tag tag;
+    uint32_t rev;
+    struct Flow *prev, *next; /* least recently used last */
+    struct Flow *hnext;       /* hash chain */
+    int li;                   /* its host socket */
+    int ctr;                  /* -1 while PID 1 has not answered */
+    uint32_t id;
     struct sockaddr_storage peer;
-    socklen_t    peer_len;
+    socklen_t peer_len;
     union {
-        struct in_pktinfo  v4;
+        struct in_pktinfo v4;
         struct in6_pktinfo v6;
-    } local;                    /* where the client's datagrams went */
-    bool         has_local;
-    int64_t      last_ms;
-    Dgram       *queue, **queue_tail;
-    int          n_queued;
+    } local; /* where the client's datagrams went */
+    bool has_local;
+    int64_t last_ms;
+    Dgram *queue, **queue_tail;
+    int n_queued;
 } Flow;
 
 struct NrPortfwd {
     Listener listen[MAX_LISTEN];
-    int      n_listen;
-    int      ep;                     /* epoll: every socket below */
-    int      slot_ep;                /* its place in the poll set of the last fill */
-    Conn   **conn;
-    size_t   n_conn, cap_conn;
-    Half     spare_up, spare_down;   /* pipes made before an accept, so none is reset */
-    bool     have_spare;
-    Flow    *lru_head, *lru_tail;
-    Flow    *bucket[FLOW_BUCKETS];
-    size_t   n_flows;
+    int n_listen;
+    int ep;      /* epoll: every socket below */
+    int slot_ep; /* its place in the poll set of the last fill */
+    Conn **conn;
+    size_t n_conn, cap_conn;
+    Half spare_up, spare_down; /* pipes made before an accept, so none is reset */
+    bool have_spare;
+    Flow *lru_head, *lru_tail;
+    Flow *bucket[FLOW_BUCKETS];
+    size_t n_flows;
     uint32_t next_id;
-    int      sync_fd;
-    int      n_pending;
-    long     fd_limit;
-    int      fd_base;                /* nroot's own descriptors when it started */
-    int64_t  retry_ms;               /* accepting paused until then; 0: not */
+    int sync_fd;
+    int n_pending;
+    long fd_limit;
+    int fd_base;      /* nroot's own descriptors when it started */
+    int64_t retry_ms; /* accepting paused until then; 0: not */
     unsigned char buf[65536];
 };
 
@@ -184,7 +184,8 @@ static void arm(NrPortfwd *f, Tag *t, int fd, uint32_t want)
 
 /* ---- binding ---- */
 
-static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr, bool any, NrError *err)
+static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr, bool any,
+                     NrError *err)
 {
     if (f->n_listen == MAX_LISTEN)
         return nr_error_msg(err, "too many published ports (at most %d)", MAX_LISTEN);
@@ -223,15 +224,20 @@ static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr
         errno = e;
         return -1;
     }
-    f->listen[f->n_listen++] = (Listener){ .tag.kind = TAG_LISTEN, .fd = s, .ctr_port = p->ctr_port,
-                                           .udp = p->udp, .pktinfo = p->udp && any, .family = family };
+    f->listen[f->n_listen++] = (Listener){ .tag.kind = TAG_LISTEN,
+                                           .fd = s,
+                                           .ctr_port = p->ctr_port,
+                                           .udp = p->udp,
+                                           .pktinfo = p->udp && any,
+                                           .family = family };
     return 0;
 }
 
 int nr_port_error(const NrPort *p, int errnum, NrError *err)
 {
     nr_error_msg(err, "cannot publish port '%s': %s", p->spec,
-                 errnum == EADDRINUSE || errnum == 0 ? "the host port is in use" : strerror(errnum));
+                 errnum == EADDRINUSE || errnum == 0 ? "the host port is in use"
+                                                     : strerror(errnum));
     if (errnum == EACCES)
         nr_error_hint(err, "ports below net.ipv4.ip_unprivileged_port_start need privileges");
     return -1;
@@ -281,13 +287,14 @@ static int count_fds(void)
     while (readdir(d))
         n++;
     closedir(d);
-    return n > 3 ? n - 3 : 0;   /* ".", ".." and the directory's own */
+    return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own */
 }
 
 /* can nroot open `more` descriptors and keep FD_RESERVE for the rest? */
 static bool fds_left(const NrPortfwd *f, int more)
 {
-    long used = f->fd_base + (long)f->n_conn * CONN_FDS + (long)f->n_flows + (f->have_spare ? 4 : 0);
+    long used =
+        f->fd_base + (long)f->n_conn * CONN_FDS + (long)f->n_flows + (f->have_spare ? 4 : 0);
     return used + more + FD_RESERVE <= f->fd_limit;
 }
 
@@ -312,8 +319,9 @@ void nr_portfwd_start(NrPortfwd *f, int sync_fd)
 {
     f->sync_fd = sync_fd;
     struct rlimit rl;
-    f->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ?
-                  (long)rl.rlim_cur : 1024;
+    f->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                      ? (long)rl.rlim_cur
+                      : 1024;
     f->fd_base = count_fds();
 }
 
@@ -361,7 +369,7 @@ static void conn_drop(NrPortfwd *f, size_t i)
     half_close(&c->down);
     free(c);
     f->conn[i] = f->conn[--f->n_conn];
-    f->retry_ms = 0;   /* a descriptor came free */
+    f->retry_ms = 0; /* a descriptor came free */
 }
 
 /* the pipes of the next connection, made before it is accepted */
@@ -397,7 +405,7 @@ static void accept_some(NrPortfwd *f, Listener *l)
         int s = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (s < 0) {
             if (out_of_fds(errno))
-                pause_accepting(f);   /* the client waits in the backlog */
+                pause_accepting(f); /* the client waits in the backlog */
             return;
         }
         if (f->n_conn == f->cap_conn) {
@@ -405,8 +413,12 @@ static void accept_some(NrPortfwd *f, Listener *l)
             f->conn = xrealloc(f->conn, f->cap_conn * sizeof *f->conn);
         }
         Conn *c = nr_xmalloc(sizeof *c);
-        *c = (Conn){ .tag_host.kind = TAG_HOST, .tag_ctr.kind = TAG_CTR, .host = s, .ctr = -1,
-                     .up = f->spare_up, .down = f->spare_down };
+        *c = (Conn){ .tag_host.kind = TAG_HOST,
+                     .tag_ctr.kind = TAG_CTR,
+                     .host = s,
+                     .ctr = -1,
+                     .up = f->spare_up,
+                     .down = f->spare_down };
         f->conn[f->n_conn++] = c;
         f->have_spare = false;
         if (request(f, NR_SYNC_CONNECT, l->ctr_port, &c->id) < 0) {
@@ -461,7 +473,8 @@ static int pull(int from, Half *h)
 static int push(int to, Half *h)
 {
     while (h->queued) {
-        ssize_t w = splice(h->pipe[0], NULL, to, NULL, h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        ssize_t w =
+            splice(h->pipe[0], NULL, to, NULL, h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (w > 0) {
             h->queued -= (size_t)w;
             h->full = false;
@@ -599,7 +612,7 @@ static void to_container(Flow *w, const void *data, size_t len)
 static void queue_dgram(Flow *w, const void *data, size_t len)
 {
     if (w->n_queued >= UDP_QUEUE)
-        return;   /* dropped, as a full queue would */
+        return; /* dropped, as a full queue would */
     Dgram *d = nr_xmalloc(sizeof *d + len);
     d->len = len;
     memcpy(d->data, data, len);
@@ -635,17 +648,21 @@ static void from_clients(NrPortfwd *f, int li)
             struct cmsghdr align;
         } u;
         struct iovec iov = { .iov_base = f->buf, .iov_len = sizeof f->buf };
-        struct msghdr mh = { .msg_name = &peer, .msg_namelen = sizeof peer, .msg_iov = &iov,
-                             .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+        struct msghdr mh = { .msg_name = &peer,
+                             .msg_namelen = sizeof peer,
+                             .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
+                             .msg_controllen = sizeof u.buf };
         ssize_t n = recvmsg(l->fd, &mh, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 return;
-            continue;   /* an ICMP error for an earlier answer: not this socket's end */
+            continue; /* an ICMP error for an earlier answer: not this socket's end */
         }
         Flow *w = flow_find(f, li, &peer, mh.msg_namelen);
         if (!w && !(w = flow_new(f, li, &peer, mh.msg_namelen)))
-            continue;   /* dropped: no room for a new flow now */
+            continue; /* dropped: no room for a new flow now */
         if (l->pktinfo)
             take_local(w, &mh);
         flow_touch(f, w);
@@ -665,8 +682,9 @@ static void to_client(NrPortfwd *f, Flow *w, const void *data, size_t len)
     } u;
     memset(&u, 0, sizeof u);
     struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-    struct msghdr mh = { .msg_name = &w->peer, .msg_namelen = w->peer_len, .msg_iov = &iov,
-                         .msg_iovlen = 1 };
+    struct msghdr mh = {
+        .msg_name = &w->peer, .msg_namelen = w->peer_len, .msg_iov = &iov, .msg_iovlen = 1
+    };
     if (l->pktinfo && w->has_local) {
         struct cmsghdr *c = (struct cmsghdr *)u.buf;
         if (l->family == AF_INET6) {
@@ -684,8 +702,7 @@ static void to_client(NrPortfwd *f, Flow *w, const void *data, size_t len)
         }
         mh.msg_control = u.buf;
     }
-    if (sendmsg(l->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && mh.msg_control &&
-        errno == EINVAL) {
+    if (sendmsg(l->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && mh.msg_control && errno == EINVAL) {
         /* sent to a broadcast or multicast address: answer from the default */
         mh.msg_control = NULL;
         mh.msg_controllen = 0;
@@ -699,7 +716,7 @@ static void from_container(NrPortfwd *f, Flow *w)
         ssize_t n = recv(w->ctr, f->buf, sizeof f->buf, MSG_DONTWAIT);
         if (n < 0) {
             if (errno == ECONNREFUSED)
-                continue;   /* nothing listened for an earlier datagram */
+                continue; /* nothing listened for an earlier datagram */
             return;
         }
         flow_touch(f, w);
@@ -771,9 +788,9 @@ void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd)
         Tag *t = ev[i].data.ptr;
         switch (t->kind) {
         case TAG_LISTEN: OWNER(t, Listener, tag)->rev |= ev[i].events; break;
-        case TAG_HOST:   OWNER(t, Conn, tag_host)->rev_host |= ev[i].events; break;
-        case TAG_CTR:    OWNER(t, Conn, tag_ctr)->rev_ctr |= ev[i].events; break;
-        case TAG_FLOW:   OWNER(t, Flow, tag)->rev |= ev[i].events; break;
+        case TAG_HOST: OWNER(t, Conn, tag_host)->rev_host |= ev[i].events; break;
+        case TAG_CTR: OWNER(t, Conn, tag_ctr)->rev_ctr |= ev[i].events; break;
+        case TAG_FLOW: OWNER(t, Flow, tag)->rev |= ev[i].events; break;
         }
     }
     for (size_t i = 0; i < f->n_conn;) {
@@ -781,7 +798,7 @@ void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd)
         if (!(c->rev_host | c->rev_ctr) || relay_conn(c))
             i++;
         else
-            conn_drop(f, i);   /* the last one moved to i */
+            conn_drop(f, i); /* the last one moved to i */
     }
     /* from the oldest: a flow touched here moves to the head, not seen again */
     for (Flow *w = f->lru_tail, *prev; w; w = prev) {
@@ -814,7 +831,7 @@ void nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg)
         if (c->id != id || c->ctr >= 0)
             continue;
         if (msg->fd < 0)
-            conn_drop(f, i);   /* the container refused: so does the host side */
+            conn_drop(f, i); /* the container refused: so does the host side */
         else
             c->ctr = msg->fd;
         return;
@@ -839,5 +856,5 @@ void nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg)
         return;
     }
     if (msg->fd >= 0)
-        close(msg->fd);   /* its flow gave way meanwhile */
+        close(msg->fd); /* its flow gave way meanwhile */
 }

@@ -25,18 +25,18 @@
 #define DRAIN_MAX (1024 * 1024)
 
 typedef struct Buf {
-    char   data[BUF_SIZE];
+    char data[BUF_SIZE];
     size_t len;
 } Buf;
 
 struct NrPty {
-    int  master;
-    bool in_open;        /* host stdin still read (-i, no EOF yet) */
+    int master;
+    bool in_open; /* host stdin still read (-i, no EOF yet) */
     bool in_eof_sent;
-    bool out_open;       /* the master still gives output */
-    bool last_was_nl;    /* of what went in: where an EOF character is a whole EOF */
-    Buf  in, out;        /* host stdin -> master; master -> host stdout */
-    int  slot_in, slot_master, slot_out;
+    bool out_open;    /* the master still gives output */
+    bool last_was_nl; /* of what went in: where an EOF character is a whole EOF */
+    Buf in, out;      /* host stdin -> master; master -> host stdout */
+    int slot_in, slot_master, slot_out;
 };
 
 /* the saved host terminal mode: restored once, from wherever nroot ends */
@@ -64,7 +64,7 @@ NrPty *nr_pty_new(int master, bool interactive)
     NrPty *p = nr_xmalloc(sizeof *p);
     p->master = master;
     p->in_open = interactive;
-    p->in_eof_sent = !interactive;   /* without -i: no input and no end of it, as in podman */
+    p->in_eof_sent = !interactive; /* without -i: no input and no end of it, as in podman */
     p->out_open = true;
     p->last_was_nl = true;
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
@@ -131,7 +131,7 @@ static void pull_master(NrPty *p)
             continue;
         else {
             if (r == 0 || errno != EAGAIN)
-                p->out_open = false;   /* EIO: every slave fd is closed */
+                p->out_open = false; /* EIO: every slave fd is closed */
             return;
         }
     }
@@ -148,7 +148,7 @@ static void push_out(NrPty *p)
         memmove(p->out.data, p->out.data + w, p->out.len - (size_t)w);
         p->out.len -= (size_t)w;
     } else if (w < 0 && errno != EINTR && errno != EAGAIN) {
-        p->out.len = 0;   /* nobody reads our output any more: drop it */
+        p->out.len = 0; /* nobody reads our output any more: drop it */
         p->out_open = false;
     }
 }
@@ -210,7 +210,7 @@ void nr_pty_free(NrPty *p)
         if (p->out_open && p->out.len < BUF_SIZE && poll(&pfd, 1, 1000) <= 0)
             p->out_open = false;
         if (drained > DRAIN_MAX)
-            p->out_open = false;   /* exec: what runs on in the container does not keep nroot */
+            p->out_open = false; /* exec: what runs on in the container does not keep nroot */
         size_t had = p->out.len;
         pull_master(p);
         drained += p->out.len - had;
@@ -232,15 +232,15 @@ void nr_pty_free(NrPty *p)
  * other ends are the container's stdin, stdout and stderr. */
 
 typedef struct Stream {
-    int  src, dst;
-    bool open;        /* src still read */
-    bool ours;        /* dst is the pipe to the container: closed after src's end */
-    int  slot_src, slot_dst;
-    Buf  buf;
+    int src, dst;
+    bool open; /* src still read */
+    bool ours; /* dst is the pipe to the container: closed after src's end */
+    int slot_src, slot_dst;
+    Buf buf;
 } Stream;
 
 struct NrRelay {
-    Stream s[3];      /* stdin -> container; container -> stdout; -> stderr */
+    Stream s[3]; /* stdin -> container; container -> stdout; -> stderr */
 };
 
 NrRelay *nr_relay_new(int in, int out, int err)
@@ -329,7 +329,7 @@ void nr_relay_dispatch(NrRelay *r, const struct pollfd *pfd)
         } else if (s->slot_dst >= 0 && pfd[s->slot_dst].revents)
             stream_write(s);
         if (s->ours && !s->open && !s->buf.len)
-            stream_close_dst(s);   /* the end of stdin: EOF in the container */
+            stream_close_dst(s); /* the end of stdin: EOF in the container */
     }
 }
 
@@ -394,7 +394,8 @@ int nr_relay_plan(const bool take[3], bool pty, bool input, int child[3], NrRela
             ends[fd] = fd == 0 ? p[1] : p[0];
         }
     }
-    *ret = ends[0] >= 0 || ends[1] >= 0 || ends[2] >= 0 ? nr_relay_new(ends[0], ends[1], ends[2]) : NULL;
+    *ret = ends[0] >= 0 || ends[1] >= 0 || ends[2] >= 0 ? nr_relay_new(ends[0], ends[1], ends[2])
+                                                        : NULL;
     return 0;
 fail:
     for (int fd = 0; fd < 3; fd++) {

@@ -41,23 +41,23 @@ static struct {
 } lib;
 
 #define MAX_TIMERS 16
-#define MAX_FRAME  (65520 + 14 + 4)
+#define MAX_FRAME (65520 + 14 + 4)
 
 typedef struct Timer {
     SlirpTimerCb cb;
-    void        *opaque;
-    int64_t      expire_ms;   /* -1: not armed */
-    bool         used;
+    void *opaque;
+    int64_t expire_ms; /* -1: not armed */
+    bool used;
 } Timer;
 
 struct NrSlirp {
-    Slirp         *slirp;
-    int            tap;
-    Timer          timers[MAX_TIMERS];
-    struct pollfd **pfd;      /* the caller's array, during fill/poll (it may grow) */
-    int           *cap;
-    int            first, n;
-    uint8_t        frame[MAX_FRAME];
+    Slirp *slirp;
+    int tap;
+    Timer timers[MAX_TIMERS];
+    struct pollfd **pfd; /* the caller's array, during fill/poll (it may grow) */
+    int *cap;
+    int first, n;
+    uint8_t frame[MAX_FRAME];
 };
 
 static int load(NrError *err)
@@ -67,14 +67,15 @@ static int load(NrError *err)
     void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         nr_error_msg(err, "--net=slirp needs libslirp: %s", dlerror());
-        nr_error_hint(err, "install it (apt-get install libslirp0), or run with --net=none or --net=host");
+        nr_error_hint(
+            err, "install it (apt-get install libslirp0), or run with --net=none or --net=host");
         return -1;
     }
-#define SYM(field, name)                                                                   \
-    if (!(*(void **)&lib.field = dlsym(h, name))) {                                        \
+#define SYM(field, name) \
+    if (!(*(void **)&lib.field = dlsym(h, name))) { \
         nr_error_msg(err, "libslirp has no %s: it is too old (4.5 or later is needed)", name); \
-        dlclose(h);                                                                        \
-        return -1;                                                                         \
+        dlclose(h); \
+        return -1; \
     }
     SYM(new_, "slirp_new")
     SYM(cleanup, "slirp_cleanup")
@@ -106,8 +107,16 @@ static ssize_t cb_send(const void *buf, size_t len, void *opaque)
     return w < 0 && errno == EAGAIN ? (ssize_t)len : w;
 }
 
-static void cb_guest_error(const char *msg, void *opaque) { (void)msg; (void)opaque; }
-static int64_t cb_clock(void *opaque) { (void)opaque; return now_ns(); }
+static void cb_guest_error(const char *msg, void *opaque)
+{
+    (void)msg;
+    (void)opaque;
+}
+static int64_t cb_clock(void *opaque)
+{
+    (void)opaque;
+    return now_ns();
+}
 
 static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
 {
@@ -134,8 +143,15 @@ static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
         ((Timer *)timer)->expire_ms = expire_ms;
 }
 
-static void cb_register(int fd, void *opaque) { (void)fd; (void)opaque; }
-static void cb_notify(void *opaque) { (void)opaque; }
+static void cb_register(int fd, void *opaque)
+{
+    (void)fd;
+    (void)opaque;
+}
+static void cb_notify(void *opaque)
+{
+    (void)opaque;
+}
 
 static int cb_add_poll(int fd, int events, void *opaque)
 {
@@ -193,8 +209,12 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
     NrSlirp *s = nr_xmalloc(sizeof *s);
     s->tap = tap;
     /* only version-1 fields are set: any libslirp from 4.5 (slirp_add_hostxfwd) takes it */
-    SlirpConfig c = { .version = 1, .in_enabled = true, .in6_enabled = true, .vprefix_len = 64,
-                      .if_mtu = NR_SLIRP_MTU, .if_mru = NR_SLIRP_MTU,
+    SlirpConfig c = { .version = 1,
+                      .in_enabled = true,
+                      .in6_enabled = true,
+                      .vprefix_len = 64,
+                      .if_mtu = NR_SLIRP_MTU,
+                      .if_mru = NR_SLIRP_MTU,
                       .disable_host_loopback = !cfg->host_loopback,
                       .vhostname = cfg->hostname ? cfg->hostname : cfg->cid };
     inet_pton(AF_INET, "10.0.2.0", &c.vnetwork);

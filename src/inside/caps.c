@@ -13,8 +13,8 @@
 
 /* podman's default set (containers.conf) */
 static const cap_value_t default_caps[] = {
-    CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_NET_BIND_SERVICE,
-    CAP_SETFCAP, CAP_SETGID, CAP_SETPCAP, CAP_SETUID, CAP_SYS_CHROOT,
+    CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID, CAP_KILL,       CAP_NET_BIND_SERVICE,
+    CAP_SETFCAP, CAP_SETGID,       CAP_SETPCAP, CAP_SETUID, CAP_SYS_CHROOT,
 };
 
 static int last_cap(void)
@@ -68,7 +68,7 @@ int nr_caps_bound(uint64_t caps, NrError *err)
 int nr_caps_set(uint64_t caps, NrError *err)
 {
     int last = last_cap();
-    cap_t cp = cap_init();   /* inheritable stays empty (CVE-2022-24769) */
+    cap_t cp = cap_init(); /* inheritable stays empty (CVE-2022-24769) */
     if (!cp)
         return nr_error_errno(err, "cap_init");
     {

@@ -103,7 +103,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     int ep[2], lock[2] = { -1, -1 };
     NrError e = { 0 };
     if (pipe2(ep, O_CLOEXEC) < 0 ||
-        (nr_mounts_lock_wanted(cfg) && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lock) < 0)) {
+        (nr_mounts_lock_wanted(cfg) &&
+         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lock) < 0)) {
         nr_error_errno(&e, "pipe");
         init_fail(sync_fd, &e);
     }
@@ -161,7 +162,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     for (;;) {
         int sig;
         if (sfd >= 0) {
-            struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sync_fd, .events = POLLIN } };
+            struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
+                                     { .fd = sync_fd, .events = POLLIN } };
             if (poll(pfd, 2, -1) < 0)
                 continue;
             if (pfd[1].revents & POLLIN)
@@ -189,7 +191,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
             /* #5: the status goes to the parent as a message, so that an
              * exit code of our own (125) is never mistaken for it; the rest
              * of the container dies with PID 1 */
-            NrError ex = { .code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status) };
+            NrError ex = { .code =
+                               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status) };
             nr_sync_send(sync_fd, NR_SYNC_EXIT, &ex);
             _exit(ex.code);
         }

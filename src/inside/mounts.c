@@ -36,7 +36,8 @@ struct mount_attr {
 #define AT_RECURSIVE 0x8000
 #endif
 
-static int mount_on(int fd, const char *src, const char *type, unsigned long flags, const char *data)
+static int mount_on(int fd, const char *src, const char *type, unsigned long flags,
+                    const char *data)
 {
     char target[64];
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
@@ -54,8 +55,8 @@ static int make_readonly(int fd, const char *what, NrError *err)
     struct statvfs sv;
     unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
     if (fstatvfs(fd, &sv) == 0)
-        flags |= sv.f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
-                              MS_RELATIME);
+        flags |= sv.f_flag &
+                 (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
     if (mount_on(fd, NULL, NULL, flags, NULL) < 0)
         return nr_error_errno(err, "cannot make '%s' read-only", what);
     return 0;
@@ -97,7 +98,8 @@ static int mask_in(int rootfd, const char *path, NrError *err)
     if (fstat(fd, &st) < 0)
         return nr_error_errno(err, "'%s'", path);
     int r = S_ISDIR(st.st_mode)
-                ? mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555")
+                ? mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                           "size=0,mode=0555")
                 : mount_on(fd, "/dev/null", NULL, MS_BIND, NULL);
     if (r < 0)
         return nr_error_errno(err, "cannot mask '%s'", path);
@@ -105,8 +107,11 @@ static int mask_in(int rootfd, const char *path, NrError *err)
 }
 
 static const char *const proc_masked[] = {
-    "proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
-    "proc/timer_stats", "proc/acpi", "proc/scsi", "sys/firmware", "sys/devices/virtual/powercap",
+    "proc/kcore",         "proc/keys",
+    "proc/timer_list",    "proc/sched_debug",
+    "proc/latency_stats", "proc/timer_stats",
+    "proc/acpi",          "proc/scsi",
+    "sys/firmware",       "sys/devices/virtual/powercap",
 };
 static const char *const proc_readonly[] = {
     "proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs", "proc/asound",
@@ -196,8 +201,9 @@ static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
         }
     }
     static const char *const links[][2] = {
-        { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
-        { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
+        { "pts/ptmx", "ptmx" },          { "/proc/self/fd", "fd" },
+        { "/proc/self/fd/0", "stdin" },  { "/proc/self/fd/1", "stdout" },
+        { "/proc/self/fd/2", "stderr" }, { "/proc/kcore", "core" },
     };
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlinkat(links[i][0], dfd, links[i][1]) < 0)
@@ -212,7 +218,8 @@ static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
              nr_userns_gid_mapped(&cfg->map, 5) ? ",gid=5" : "");
     if (mount_at(dfd, "pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, opts) < 0)
         return nr_error_errno(err, "cannot mount devpts");
-    if (mount_at(dfd, "shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
+    if (mount_at(dfd, "shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "mode=1777,size=65536k") < 0)
         return nr_error_errno(err, "cannot mount /dev/shm");
     if (mount_at(dfd, "mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         return nr_error_errno(err, "cannot mount /dev/mqueue");
@@ -287,7 +294,8 @@ static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch
         exists = false;
     }
     snprintf(rel, sizeof rel, "etc/%s", name);
-    nr_autoclose int fd = nr_fs_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
+    nr_autoclose int fd =
+        nr_fs_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
     if (fd < 0)
         return 0;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -310,7 +318,8 @@ static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, N
         hosts = nr_strdup_printf("%s127.0.1.1\t%s\n", h ? h : "127.0.0.1\tlocalhost\n", hostname);
     } else {
         hosts = nr_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                 "127.0.1.1\t%s\n", hostname);
+                                 "127.0.1.1\t%s\n",
+                                 hostname);
     }
     nr_autofree char *hn = nr_strdup_printf("%s\n", hostname);
     nr_autofree char *resolv = host_resolv(cfg->net);
@@ -395,7 +404,7 @@ int nr_mounts_lock_enter(int sock, NrError *err)
 {
     if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
         return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot create the nested user namespace "
-                              "that locks the container's mounts");
+                                   "that locks the container's mounts");
     /* PID 1 can write our uid_map only while we are dumpable (a process
      * that is not is owned by the host's root in /proc), as in runc's
      * nsexec.  Nothing else can reach us meanwhile: the container's pid
@@ -415,8 +424,11 @@ int nr_mounts_lock_enter(int sock, NrError *err)
         errno = e;
         return nr_error_errno(err, "--cap-add=SYS_ADMIN: cannot map the nested user namespace");
     }
-    static const struct { const char *path; int slot; } ns[] = {
-        { "/proc/self/ns/user", NR_NS_NESTED_USER }, { "/proc/self/ns/mnt", NR_NS_NESTED_MNT } };
+    static const struct {
+        const char *path;
+        int slot;
+    } ns[] = { { "/proc/self/ns/user", NR_NS_NESTED_USER },
+               { "/proc/self/ns/mnt", NR_NS_NESTED_MNT } };
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
         nr_autoclose int fd = open(ns[i].path, O_RDONLY | O_CLOEXEC);
         NrError which = { .code = ns[i].slot };
@@ -464,7 +476,7 @@ void nr_mounts_lock_map(pid_t pid, int sock, int sync_fd)
 {
     int e = 0;
     if (read(sock, &e, sizeof e) != (ssize_t)sizeof e)
-        return;   /* the payload failed first: it says why */
+        return; /* the payload failed first: it says why */
     if (identity_map(pid, "uid_map") < 0 || identity_map(pid, "gid_map") < 0)
         e = errno ? errno : EPERM;
     if (nr_write_all(sock, &e, sizeof e) < 0 || e)
@@ -472,7 +484,7 @@ void nr_mounts_lock_map(pid_t pid, int sock, int sync_fd)
     for (int i = 0; i < NR_NS_SLOTS - NR_NS_COUNT; i++) {
         NrSyncMsg msg;
         if (nr_sync_recv(sock, &msg) != 1)
-            return;   /* the payload says why */
+            return; /* the payload says why */
         if (msg.type == NR_SYNC_NS && msg.fd >= 0)
             nr_sync_send_fd_err(sync_fd, NR_SYNC_NS, msg.fd, &msg.err);
         if (msg.fd >= 0)

@@ -30,8 +30,8 @@
 /* linux/ipv6.h's, which clashes with netinet/in.h */
 struct nr_in6_ifreq {
     struct in6_addr addr;
-    uint32_t        prefixlen;
-    int             ifindex;
+    uint32_t prefixlen;
+    int ifindex;
 };
 
 static int link_up(int s, const char *name, int mtu, NrError *err)
@@ -75,19 +75,19 @@ static int set_ipv4(int s, const char *dev, NrError *err)
  * host -> container through slirp went from 5.2 to 6.7 Gbit/s.  The
  * kernel's own prefix routes are replaced by the same with the flag. */
 typedef struct Route {
-    int           family;
-    const char   *dst;        /* NULL: the default route */
+    int family;
+    const char *dst; /* NULL: the default route */
     unsigned char dst_len;
-    const char   *gw;         /* NULL: on the link */
-    const char   *src;        /* preferred source, or NULL */
-    uint32_t      priority;
+    const char *gw;  /* NULL: on the link */
+    const char *src; /* preferred source, or NULL */
+    uint32_t priority;
     unsigned char protocol, scope;
 } Route;
 
 typedef struct NlReq {
     struct nlmsghdr nh;
-    struct rtmsg    rt;
-    char            attrs[256];
+    struct rtmsg rt;
+    char attrs[256];
 } NlReq;
 
 static struct rtattr *attr_put(NlReq *q, unsigned short type, const void *data, size_t len)
@@ -117,8 +117,13 @@ static int route_set(int nl, unsigned ifindex, const Route *r, NrError *err)
     q.rt.rtm_type = RTN_UNICAST;
     size_t alen = r->family == AF_INET ? 4 : 16;
     unsigned char a[16];
-    const struct { unsigned short type; const char *addr; } addrs[] = {
-        { RTA_DST, r->dst }, { RTA_GATEWAY, r->gw }, { RTA_PREFSRC, r->src },
+    const struct {
+        unsigned short type;
+        const char *addr;
+    } addrs[] = {
+        { RTA_DST, r->dst },
+        { RTA_GATEWAY, r->gw },
+        { RTA_PREFSRC, r->src },
     };
     for (size_t i = 0; i < sizeof addrs / sizeof *addrs; i++)
         if (addrs[i].addr && inet_pton(r->family, addrs[i].addr, a) == 1)
@@ -136,7 +141,10 @@ static int route_set(int nl, unsigned ifindex, const Route *r, NrError *err)
     if (sendto(nl, &q, q.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
         return nr_error_errno(err, "cannot set the routes of tap0 (netlink)");
     /* the kernel's answer: an NLMSG_ERROR with 0 for success */
-    union { struct nlmsghdr nh; char buf[512]; } ans;
+    union {
+        struct nlmsghdr nh;
+        char buf[512];
+    } ans;
     ssize_t n;
     do
         n = recv(nl, &ans, sizeof ans, 0);
@@ -146,7 +154,8 @@ static int route_set(int nl, unsigned ifindex, const Route *r, NrError *err)
     const struct nlmsgerr *e = NLMSG_DATA(&ans.nh);
     if (e->error) {
         errno = -e->error;
-        return nr_error_errno(err, "cannot set the route to %s of tap0", r->dst ? r->dst : "the default");
+        return nr_error_errno(err, "cannot set the route to %s of tap0",
+                              r->dst ? r->dst : "the default");
     }
     return 0;
 }
@@ -228,7 +237,7 @@ static int tap_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
     if (tap < 0) {
         nr_error_errno(err, "--net=slirp: cannot open /dev/net/tun");
         nr_error_hint(err, "the tun device must be read-writable by you (mode 0666); "
-                      "or run with --net=none or --net=host");
+                           "or run with --net=none or --net=host");
         return -1;
     }
     struct ifreq ifr;

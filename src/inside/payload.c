@@ -35,7 +35,7 @@
 extern char **environ;
 
 #ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)   /* Linux 4.13 */
+#define TIOCGPTPEER _IO('T', 0x41) /* Linux 4.13 */
 #endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -43,11 +43,11 @@ extern char **environ;
 typedef struct Ident {
     uid_t uid;
     gid_t gid;
-    char  home[256];
-    char  name[64];
-    bool  found;         /* the user has a line in /etc/passwd */
+    char home[256];
+    char name[64];
+    bool found; /* the user has a line in /etc/passwd */
     gid_t groups[64];
-    int   n_groups;
+    int n_groups;
 } Ident;
 
 /* /etc/passwd and /etc/group of the image, read by hand: NSS modules of
@@ -162,7 +162,7 @@ static int resolve_user(const NrRunConfig *cfg, Ident *id, NrError *err)
         if (nr_parse_u32(spec, &u)) {
             id->found = passwd_lookup(NULL, u, false, id);
             id->uid = u;
-            if (!id->found)   /* the mapping's own user keeps its group */
+            if (!id->found) /* the mapping's own user keeps its group */
                 id->gid = u == cfg->map.user_uid ? cfg->map.user_gid : 0;
         } else if (!(id->found = passwd_lookup(spec, 0, true, id))) {
             return nr_error_msg(err, "user '%s' not found in the image's /etc/passwd%s", spec,
@@ -257,14 +257,15 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
     Ident id;
     if (resolve_user(cfg, &id, err) < 0)
         return -1;
-    if (nr_userns_check_ids(&cfg->map, cfg->user ? cfg->user : id.name, (long)id.uid,
-                            (long)id.gid, err) < 0) {
+    if (nr_userns_check_ids(&cfg->map, cfg->user ? cfg->user : id.name, (long)id.uid, (long)id.gid,
+                            err) < 0) {
         if (!cfg->user_from_image || cfg->map.helpers)
             return -1;
         /* the image's user by name, not mapped with a single id: as in
          * apply_image(), run as root, which is the caller's own id */
         nr_notice("the image's user '%s' is not mapped with a single-id mapping: running as "
-                  "root (your own id)", cfg->user);
+                  "root (your own id)",
+                  cfg->user);
         NrRunConfig plain = *cfg;
         plain.user = NULL;
         if (resolve_user(&plain, &id, err) < 0)
@@ -279,7 +280,7 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
         return -1;
     }
     if (cfg->pty)
-        (void)!fchown(STDIN_FILENO, id.uid, (gid_t)-1);   /* the user's terminal, as login does */
+        (void)!fchown(STDIN_FILENO, id.uid, (gid_t)-1); /* the user's terminal, as login does */
     if (nr_caps_bound(cfg->caps, err) < 0)
         return -1;
     if (cfg->map.helpers) {
@@ -317,12 +318,13 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
     }
     if (nr_seccomp_apply(cfg, err) < 0)
         return -1;
-    environ = env.v;   /* execvp searches the container's PATH */
+    environ = env.v; /* execvp searches the container's PATH */
     const char *cmd = cfg->argv[0];
     execvp(cmd, cfg->argv);
     int e = errno;
     if (e == ENOENT && !strchr(cmd, '/'))
-        return nr_error_set(err, NR_EXIT_NOTFOUND, 0, "'%s': executable file not found in $PATH", cmd);
+        return nr_error_set(err, NR_EXIT_NOTFOUND, 0, "'%s': executable file not found in $PATH",
+                            cmd);
     if (e == ENOENT || e == ENOTDIR)
         return nr_error_set(err, NR_EXIT_NOTFOUND, e, "cannot run '%s'", cmd);
     return nr_error_set(err, NR_EXIT_CANNOT, e, "cannot run '%s'", cmd);
@@ -334,7 +336,8 @@ int nr_payload_open_pty(int sock, NrError *err)
     if (master < 0)
         return nr_error_errno(err, "-t: cannot open /dev/ptmx in the container");
     int slave = -1;
-    if (unlockpt(master) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+    if (unlockpt(master) < 0 ||
+        (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
         nr_error_errno(err, "-t: cannot open a pseudo-terminal");
     else if (nr_sync_send_fd(sock, NR_SYNC_PTY, master) < 0) {
         nr_error_errno(err, "-t: cannot hand the terminal to nroot");

@@ -137,8 +137,8 @@ static int wait_fuse(const char *root, const char *log, NrError *err)
         if (fuse_mounted(root))
             return 0;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = FUSE_WAIT_MS - ((now.tv_sec - t0.tv_sec) * 1000 +
-                                    (now.tv_nsec - t0.tv_nsec) / 1000000);
+        long left =
+            FUSE_WAIT_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
         if (left <= 0)
             return nr_error_msg(err, "fuse-overlayfs did not mount the root within %d s",
                                 FUSE_WAIT_MS / 1000);
@@ -155,9 +155,10 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
 {
     if (access("/dev/fuse", R_OK | W_OK) < 0) {
         nr_error_errno(err, "cannot use fuse-overlayfs: /dev/fuse");
-        nr_error_hint(err, errno == ENOENT ? "an administrator can run 'modprobe fuse' (see 'nroot info')"
-                                           : "an administrator can run 'chmod 0666 /dev/fuse' "
-                                             "(distributions ship it so; see 'nroot info')");
+        nr_error_hint(err, errno == ENOENT
+                               ? "an administrator can run 'modprobe fuse' (see 'nroot info')"
+                               : "an administrator can run 'chmod 0666 /dev/fuse' "
+                                 "(distributions ship it so; see 'nroot info')");
         return -1;
     }
     char prog[PATH_MAX];
@@ -212,7 +213,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
     if (mount("tmpfs", s, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         return nr_error_errno(err, "cannot mount the scratch tmpfs on '%s'", s);
     char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX], skel[PATH_MAX],
-         ctr[PATH_MAX];
+        ctr[PATH_MAX];
     snprintf(lower, sizeof lower, "%s/lower", s);
     snprintf(ctr, sizeof ctr, "%s/ctr", s);
     /* a named container's layer is in the store, the others' here */
@@ -220,7 +221,8 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
     snprintf(work, sizeof work, "%s%s/work", s, cfg->ctr_dir ? "/ctr" : "");
     snprintf(root, sizeof root, "%s/root", s);
     snprintf(skel, sizeof skel, "%s/skel", s);
-    const char *dirs[] = { lower, root, skel, cfg->ctr_dir ? ctr : upper, cfg->ctr_dir ? NULL : work };
+    const char *dirs[] = { lower, root, skel, cfg->ctr_dir ? ctr : upper,
+                           cfg->ctr_dir ? NULL : work };
     for (size_t i = 0; i < 5 && dirs[i]; i++)
         if (mkdir(dirs[i], 0755) < 0)
             return nr_error_errno(err, "cannot create '%s'", dirs[i]);
@@ -232,7 +234,8 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         if (mount(cfg->ctr_dir, ctr, NULL, MS_BIND, NULL) < 0)
             return nr_error_errno(err, "cannot bind the container's layer '%s'", cfg->ctr_dir);
         /* made here, as root of the namespace, like a throw-away layer */
-        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0755) < 0 && errno != EEXIST))
+        if ((mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+            (mkdir(work, 0755) < 0 && errno != EEXIST))
             return nr_error_errno(err, "cannot create the container's layer in '%s'", cfg->ctr_dir);
     }
 
@@ -273,7 +276,8 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         }
         if (cfg->overlay == NR_OVERLAY_KERNEL) {
             *err = kerr;
-            nr_error_hint(err, "overlayfs in a user namespace needs Linux 5.11 or later; "
+            nr_error_hint(err,
+                          "overlayfs in a user namespace needs Linux 5.11 or later; "
                           "--overlay=fuse uses fuse-overlayfs; 'nroot info' shows what works here");
             return -1;
         }

@@ -64,7 +64,10 @@ void nr_strv_take(NrStrv *s, char *str)
     s->v[s->n] = NULL;
 }
 
-void nr_strv_push(NrStrv *s, const char *str) { nr_strv_take(s, nr_xstrdup(str)); }
+void nr_strv_push(NrStrv *s, const char *str)
+{
+    nr_strv_take(s, nr_xstrdup(str));
+}
 
 void nr_strv_clear(NrStrv *s)
 {
@@ -103,7 +106,8 @@ int nr_write_all(int fd, const void *buf, size_t len)
 
 int nr_write_file_at(int dirfd, const char *path, const char *data, mode_t mode, NrError *err)
 {
-    nr_autoclose int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    nr_autoclose int fd =
+        openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return nr_error_errno(err, "cannot create '%s'", path);
     if (nr_write_all(fd, data, strlen(data)) < 0)
@@ -295,7 +299,7 @@ int nr_keyring_new_session(NrError *err)
         nr_error_errno(err, "cannot give the container a session keyring of its own");
         if (errno == EDQUOT)
             nr_error_hint(err, "the user's key quota is used up: see kernel.keys.maxkeys and "
-                          "kernel.keys.maxbytes ('man 7 keyrings')");
+                               "kernel.keys.maxbytes ('man 7 keyrings')");
         return -1;
     }
     return 0;

@@ -18,8 +18,8 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-const char *const nr_ns_names[NR_NS_SLOTS] = { "user", "mnt", "uts", "ipc", "net", "cgroup", "pid",
-                                                "nested_user", "nested_mnt" };
+const char *const nr_ns_names[NR_NS_SLOTS] = { "user",   "mnt", "uts",         "ipc",       "net",
+                                               "cgroup", "pid", "nested_user", "nested_mnt" };
 
 void nr_spawn_become_root(void)
 {
@@ -54,8 +54,8 @@ static const char *userns_hint(void)
            "is missing and the fix";
 }
 
-pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data,
-               int *ret_sync_fd, NrError *err)
+pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data, int *ret_sync_fd,
+               NrError *err)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -66,8 +66,8 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
      * others itself while the parent writes its id maps, since creating a
      * network namespace alone takes ~0.6 ms and newuidmap ~1.4 ms. */
     unsigned long late = flags & ~(unsigned long)(CLONE_NEWPID | CLONE_NEWUSER);
-    pid_t pid = (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | CLONE_NEWUSER | SIGCHLD,
-                               NULL, NULL, NULL, NULL);
+    pid_t pid = (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | CLONE_NEWUSER | SIGCHLD, NULL,
+                               NULL, NULL, NULL);
     if (pid < 0) {
         int e = errno;
         close(sv[0]);
@@ -78,7 +78,7 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
             nr_error_hint(err, "%s", userns_hint());
         else if (e == EINVAL)
             nr_error_hint(err, "the kernel lacks a namespace type nroot needs (user, mount, pid, "
-                          "uts, ipc, net, cgroup)");
+                               "uts, ipc, net, cgroup)");
         return -1;
     }
     if (pid == 0) {
@@ -94,7 +94,7 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
         if (late && unshare((int)late) < 0) {
             rc = nr_error_errno(&cerr, "cannot create namespaces");
             nr_error_hint(&cerr, "the kernel lacks a namespace type nroot needs (mount, uts, ipc, "
-                          "net, cgroup)");
+                                 "net, cgroup)");
         } else {
             /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
             if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
@@ -142,7 +142,7 @@ int nr_spawn_wait(pid_t pid, int sync_fd, int *ret_status, char *ret_result, NrE
     int r;
     while ((r = nr_sync_recv(sync_fd, &msg)) == 1) {
         if (msg.fd >= 0)
-            close(msg.fd);   /* a namespace or terminal nobody took */
+            close(msg.fd); /* a namespace or terminal nobody took */
         if (msg.type == NR_SYNC_ERROR) {
             *err = msg.err;
             return -1;
@@ -181,9 +181,9 @@ int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err)
 
 /* ---- joining a running container's namespaces (exec, export) ---- */
 
-const int nr_ns_flags[NR_NS_SLOTS] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
-                                           CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWPID,
-                                           CLONE_NEWUSER, CLONE_NEWNS };
+const int nr_ns_flags[NR_NS_SLOTS] = { CLONE_NEWUSER, CLONE_NEWNS,   CLONE_NEWUTS,
+                                       CLONE_NEWIPC,  CLONE_NEWNET,  CLONE_NEWCGROUP,
+                                       CLONE_NEWPID,  CLONE_NEWUSER, CLONE_NEWNS };
 
 /* is the namespace behind fd the one this process is in already?  (the
  * network of --net=host is the host's: joining it again would need rights
@@ -193,7 +193,8 @@ bool nr_ns_is_current(int fd, int i)
     char path[64];
     struct stat a, b;
     snprintf(path, sizeof path, "/proc/self/ns/%s", nr_ns_names[i]);
-    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
 }
 
 int nr_ns_join(const int fds[NR_NS_COUNT], int from, int to, NrError *err)

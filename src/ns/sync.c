@@ -43,8 +43,9 @@ int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err)
         struct cmsghdr align;
     } u;
     memset(&u, 0, sizeof u);
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+    };
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -71,8 +72,9 @@ int nr_sync_recv(int fd, NrSyncMsg *msg)
         struct cmsghdr align;
     } u;
     struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+    };
     ssize_t r;
     do
         r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
@@ -92,4 +94,3 @@ int nr_sync_recv(int fd, NrSyncMsg *msg)
     msg->err.hint[sizeof msg->err.hint - 1] = '\0';
     return 1;
 }
-

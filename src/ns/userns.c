@@ -22,8 +22,8 @@
 
 extern char **environ;
 
-bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
-                           uint32_t *ret_start, uint32_t *ret_count)
+bool nr_userns_subid_range(const char *file, const char *user, uid_t id, uint32_t *ret_start,
+                           uint32_t *ret_count)
 {
     FILE *f = fopen(file, "re");
     if (!f)
@@ -33,7 +33,8 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id,
     return found;
 }
 
-bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_start, uint32_t *ret_count)
+bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_start,
+                          uint32_t *ret_count)
 {
     char line[512], idstr[32];
     snprintf(idstr, sizeof idstr, "%u", (unsigned)id);
@@ -97,8 +98,9 @@ bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const 
     /* setuid root, or file capabilities (security.capability) */
     struct stat st;
     char buf[64];
-    if (stat(ret_path, &st) == 0 && (((st.st_mode & S_ISUID) && st.st_uid == 0) ||
-                                     getxattr(ret_path, "security.capability", buf, sizeof buf) > 0))
+    if (stat(ret_path, &st) == 0 &&
+        (((st.st_mode & S_ISUID) && st.st_uid == 0) ||
+         getxattr(ret_path, "security.capability", buf, sizeof buf) > 0))
         return true;
     *why = "is neither setuid root nor has file capabilities";
     return false;
@@ -143,13 +145,14 @@ int nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *m, NrError *err)
     if (mode != NR_USERNS_SINGLE) {
         struct passwd *pw = getpwuid(h.uid);
         h.user = pw ? pw->pw_name : NULL;
-        h.has_subuid = nr_userns_subid_range("/etc/subuid", h.user, h.uid, &h.subuid_start,
-                                             &h.subuid_count);
-        h.has_subgid = nr_userns_subid_range("/etc/subgid", h.user, h.uid, &h.subgid_start,
-                                             &h.subgid_count);
-        h.helpers = h.has_subuid && h.has_subgid &&
-                    nr_userns_find_helper("newuidmap", newuidmap, sizeof newuidmap, &h.why_uidmap) &&
-                    nr_userns_find_helper("newgidmap", newgidmap, sizeof newgidmap, &h.why_gidmap);
+        h.has_subuid =
+            nr_userns_subid_range("/etc/subuid", h.user, h.uid, &h.subuid_start, &h.subuid_count);
+        h.has_subgid =
+            nr_userns_subid_range("/etc/subgid", h.user, h.uid, &h.subgid_start, &h.subgid_count);
+        h.helpers =
+            h.has_subuid && h.has_subgid &&
+            nr_userns_find_helper("newuidmap", newuidmap, sizeof newuidmap, &h.why_uidmap) &&
+            nr_userns_find_helper("newgidmap", newgidmap, sizeof newgidmap, &h.why_gidmap);
     }
     if (nr_userns_plan_host(mode, &h, m, err) < 0)
         return -1;
@@ -177,7 +180,8 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
     char reason[512] = "";
     if (!has_uid || !has_gid)
         snprintf(reason, sizeof reason, "no subordinate %s range for user %s in %s",
-                 has_uid ? "gid" : "uid", user ? user : "?", has_uid ? "/etc/subgid" : "/etc/subuid");
+                 has_uid ? "gid" : "uid", user ? user : "?",
+                 has_uid ? "/etc/subgid" : "/etc/subuid");
     else if (!helpers)
         snprintf(reason, sizeof reason, "%s %s", why_u ? "newuidmap" : "newgidmap",
                  why_u ? why_u : why_g);
@@ -189,10 +193,13 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
         if (mode == NR_USERNS_SUBIDS) {
             nr_error_msg(err, "--userns=subids: %s", reason);
             if (!has_uid || !has_gid)
-                nr_error_hint(err, "ask an administrator to run: usermod --add-subuids 100000-165535 "
-                              "--add-subgids 100000-165535 %s", user ? user : "$USER");
+                nr_error_hint(err,
+                              "ask an administrator to run: usermod --add-subuids 100000-165535 "
+                              "--add-subgids 100000-165535 %s",
+                              user ? user : "$USER");
             else
-                nr_error_hint(err, "install the uidmap package (apt-get install uidmap) or restore "
+                nr_error_hint(err,
+                              "install the uidmap package (apt-get install uidmap) or restore "
                               "the setuid bit: chmod u+s /usr/bin/newuidmap /usr/bin/newgidmap");
             return -1;
         }
@@ -200,7 +207,8 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
         m->rung = "single";
         if (!h->quiet)
             nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside; "
-                      "see nroot-run(1); --userns=single silences this)", reason);
+                      "see nroot-run(1); --userns=single silences this)",
+                      reason);
     } else if (mode == NR_USERNS_KEEPID) {
         m->helpers = true;
         m->n_uid = keep_ranges(m->uid, uid, us, uc);
@@ -242,8 +250,14 @@ static bool mapped(const NrIdRange *r, int n, uint32_t id)
             return true;
     return false;
 }
-bool nr_userns_uid_mapped(const NrIdMap *m, uint32_t id) { return mapped(m->uid, m->n_uid, id); }
-bool nr_userns_gid_mapped(const NrIdMap *m, uint32_t id) { return mapped(m->gid, m->n_gid, id); }
+bool nr_userns_uid_mapped(const NrIdMap *m, uint32_t id)
+{
+    return mapped(m->uid, m->n_uid, id);
+}
+bool nr_userns_gid_mapped(const NrIdMap *m, uint32_t id)
+{
+    return mapped(m->gid, m->n_gid, id);
+}
 
 int nr_userns_check_ids(const NrIdMap *m, const char *user, long uid, long gid, NrError *err)
 {
@@ -251,11 +265,13 @@ int nr_userns_check_ids(const NrIdMap *m, const char *user, long uid, long gid, 
     bool gid_ok = gid < 0 || nr_userns_gid_mapped(m, (uint32_t)gid);
     if (uid_ok && gid_ok)
         return 0;
-    nr_error_msg(err, "user '%s' (%s %ld) is not mapped in the container's user namespace "
-                 "(%s mapping)", user, uid_ok ? "gid" : "uid", uid_ok ? gid : uid, m->rung);
+    nr_error_msg(err,
+                 "user '%s' (%s %ld) is not mapped in the container's user namespace "
+                 "(%s mapping)",
+                 user, uid_ok ? "gid" : "uid", uid_ok ? gid : uid, m->rung);
     if (!m->helpers)
         nr_error_hint(err, "only your own id exists inside; a subordinate id range "
-                      "(/etc/subuid, /etc/subgid) maps more");
+                           "(/etc/subuid, /etc/subgid) maps more");
     return -1;
 }
 
@@ -280,11 +296,12 @@ static void format_map(const NrIdRange *r, int n, char *buf, size_t size, bool l
 
 typedef struct Helper {
     pid_t pid;
-    int   errfd;
+    int errfd;
     const char *name;
 } Helper;
 
-static int start_helper(Helper *h, const char *path, pid_t pid, const NrIdRange *r, int n, NrError *err)
+static int start_helper(Helper *h, const char *path, pid_t pid, const NrIdRange *r, int n,
+                        NrError *err)
 {
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     char *argv[3 + 3 * NR_MAX_RANGES + 1];
@@ -349,7 +366,8 @@ static int finish_helper(Helper *h, NrError *err)
     if (nl)
         *nl = '\0';
     nr_error_msg(err, "%s failed%s%s", h->name, out[0] ? ": " : "", out);
-    nr_error_hint(err, "check your ranges in /etc/subuid and /etc/subgid, or run with --userns=single");
+    nr_error_hint(err,
+                  "check your ranges in /etc/subuid and /etc/subgid, or run with --userns=single");
     return -1;
 }
 

@@ -46,8 +46,10 @@ static int add_rule(scmp_filter_ctx ctx, const NrSeccompProfile *p, const NrSecc
     if (r->n_args > 6)
         return nr_error_msg(err, "seccomp profile '%s': more than 6 argument conditions", p->name);
     for (size_t i = 0; i < r->n_args; i++)
-        cmp[i] = (struct scmp_arg_cmp){ .arg = r->args[i].index, .op = (enum scmp_compare)r->args[i].op,
-                                        .datum_a = r->args[i].value, .datum_b = r->args[i].value2 };
+        cmp[i] = (struct scmp_arg_cmp){ .arg = r->args[i].index,
+                                        .op = (enum scmp_compare)r->args[i].op,
+                                        .datum_a = r->args[i].value,
+                                        .datum_b = r->args[i].value2 };
     nr_autofree char *names = nr_xstrdup(r->names);
     char *save = NULL;
     for (char *n = strtok_r(names, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
@@ -60,7 +62,8 @@ static int add_rule(scmp_filter_ctx ctx, const NrSeccompProfile *p, const NrSecc
         /* -EDOM: not a syscall of this ABI (arm_fadvise64_64 on x86) */
         if (rc < 0 && rc != -EDOM) {
             errno = -rc;
-            return nr_error_errno(err, "seccomp profile '%s': cannot add the rule for '%s'", p->name, n);
+            return nr_error_errno(err, "seccomp profile '%s': cannot add the rule for '%s'",
+                                  p->name, n);
         }
     }
     return 0;
@@ -111,8 +114,8 @@ int nr_seccomp_compile(const NrSeccompProfile *p, uint64_t caps, int out_fd, NrS
         /* the native ABI always; elsewhere than x86_64, only it */
         if (x86 ? !(abis[i].bit == NR_ARCH_X86_64 || (p->arches & abis[i].bit)) : i > 0)
             continue;
-        scmp_filter_ctx ctx = abi_filter(p, caps, abis[i].bit, x86 ? abis[i].token : seccomp_arch_native(),
-                                         ret_unknown, err);
+        scmp_filter_ctx ctx = abi_filter(
+            p, caps, abis[i].bit, x86 ? abis[i].token : seccomp_arch_native(), ret_unknown, err);
         if (!ctx) {
             seccomp_release(all);
             return -1;
@@ -126,7 +129,8 @@ int nr_seccomp_compile(const NrSeccompProfile *p, uint64_t caps, int out_fd, NrS
             seccomp_release(ctx);
             seccomp_release(all);
             errno = -rc;
-            return nr_error_errno(err, "seccomp profile '%s': cannot merge the ABIs' filters", p->name);
+            return nr_error_errno(err, "seccomp profile '%s': cannot merge the ABIs' filters",
+                                  p->name);
         }
     }
     int rc = seccomp_export_bpf(all, out_fd);

@@ -23,17 +23,21 @@
 #include "nr-seccomp.h"
 #include "nr-util.h"
 
-#define ALLOW  SCMP_ACT_ALLOW
+#define ALLOW SCMP_ACT_ALLOW
 #define EPERM_ SCMP_ACT_ERRNO(EPERM)
-#define ARGS(...) (const NrSeccompArg[]){ __VA_ARGS__ }, \
-                  sizeof (const NrSeccompArg[]){ __VA_ARGS__ } / sizeof(NrSeccompArg)
+#define ARGS(...) \
+    (const NrSeccompArg[]){ __VA_ARGS__ }, \
+        sizeof(const NrSeccompArg[]){ __VA_ARGS__ } / sizeof(NrSeccompArg)
 /* allowed with the capability, EPERM without it */
 #define WITH_CAP(names, cap) \
     { names, ALLOW, NR_CAP(cap), 0, 0, NULL, 0 }, \
-    { names, EPERM_, 0, NR_CAP(cap), 0, NULL, 0 }
+    { \
+        names, EPERM_, 0, NR_CAP(cap), 0, NULL, 0 \
+    }
 /* argument 0 of clone/unshare: the bits that make namespaces */
-#define NS_CLONE (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
-                  CLONE_NEWPID | CLONE_NEWNET)
+#define NS_CLONE \
+    (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+     CLONE_NEWNET)
 #define NS_UNSHARE (NS_CLONE | CLONE_NEWTIME)
 #define A0_HAS(bit) ARGS({ 0, SCMP_CMP_MASKED_EQ, (bit), (bit) })
 #define SYSADMIN NR_CAP(CAP_SYS_ADMIN)
@@ -53,12 +57,14 @@ static const NrSeccompRule rules[] = {
       "pidfd_send_signal rt_sigaction rt_sigpending rt_sigprocmask rt_sigqueueinfo rt_sigreturn "
       "rt_sigsuspend rt_sigtimedwait rt_sigtimedwait_time64 rt_tgsigqueueinfo sigaltstack "
       "signal signalfd signalfd4 sigprocmask sigreturn alarm pause ptrace process_vm_readv "
-      "process_vm_writev process_mrelease", ALLOW, 0, 0, 0, NULL, 0 },
+      "process_vm_writev process_mrelease",
+      ALLOW, 0, 0, 0, NULL, 0 },
     /* identity: the user namespace bounds what these can reach */
     { "getuid getuid32 geteuid geteuid32 getgid getgid32 getegid getegid32 getresuid getresuid32 "
       "getresgid getresgid32 getgroups getgroups32 setuid setuid32 setgid setgid32 setreuid "
       "setreuid32 setregid setregid32 setresuid setresuid32 setresgid setresgid32 setfsuid "
-      "setfsuid32 setfsgid setfsgid32 setgroups setgroups32", ALLOW, 0, 0, 0, NULL, 0 },
+      "setfsuid32 setfsgid setfsgid32 setgroups setgroups32",
+      ALLOW, 0, 0, 0, NULL, 0 },
     /* scheduling, memory, time */
     { "sched_yield sched_getaffinity sched_setaffinity sched_getattr sched_setattr "
       "sched_getparam sched_setparam sched_getscheduler sched_setscheduler "
@@ -72,7 +78,8 @@ static const NrSeccompRule rules[] = {
       "gettimeofday time nanosleep getitimer setitimer timer_create timer_delete "
       "timer_getoverrun timer_gettime timer_gettime64 timer_settime timer_settime64 "
       "timerfd_create timerfd_gettime timerfd_gettime64 timerfd_settime timerfd_settime64 "
-      "sysinfo uname getrandom", ALLOW, 0, 0, 0, NULL, 0 },
+      "sysinfo uname getrandom",
+      ALLOW, 0, 0, 0, NULL, 0 },
     /* files */
     { "read write readv writev pread64 pwrite64 preadv preadv2 pwritev pwritev2 lseek _llseek "
       "open openat openat2 creat close close_range dup dup2 dup3 pipe pipe2 fcntl fcntl64 flock "
@@ -86,7 +93,8 @@ static const NrSeccompRule rules[] = {
       "utimensat utimensat_time64 futimesat getxattr lgetxattr fgetxattr setxattr lsetxattr "
       "fsetxattr listxattr llistxattr flistxattr removexattr lremovexattr fremovexattr "
       "name_to_handle_at inotify_init inotify_init1 inotify_add_watch inotify_rm_watch "
-      "fanotify_mark", ALLOW, 0, 0, 0, NULL, 0 },
+      "fanotify_mark",
+      ALLOW, 0, 0, 0, NULL, 0 },
     /* waiting for events, asynchronous I/O (not io_uring) */
     { "select _newselect pselect6 pselect6_time64 poll ppoll ppoll_time64 epoll_create "
       "epoll_create1 epoll_ctl epoll_ctl_old epoll_wait epoll_wait_old epoll_pwait epoll_pwait2 "
@@ -106,7 +114,8 @@ static const NrSeccompRule rules[] = {
       "vmsplice bdflush nfsservctl uselib ustat sysfs _sysctl vm86 vm86old pciconfig_iobase "
       "pciconfig_read pciconfig_write move_pages migrate_pages io_pgetevents "
       "io_pgetevents_time64 nice sgetmask ssetmask oldstat oldfstat oldlstat olduname "
-      "oldolduname", EPERM_, 0, 0, 0, NULL, 0 },
+      "oldolduname",
+      EPERM_, 0, 0, 0, NULL, 0 },
     /* personality: the usual domain, 32-bit (PER_LINUX32), UNAME26, and the query */
     { "personality", ALLOW, 0, 0, 0, ARGS({ 0, SCMP_CMP_EQ, 0x0, 0 }) },
     { "personality", ALLOW, 0, 0, 0, ARGS({ 0, SCMP_CMP_EQ, 0x8, 0 }) },
@@ -116,7 +125,8 @@ static const NrSeccompRule rules[] = {
     /* capability-bound calls */
     WITH_CAP("mount umount umount2 mount_setattr move_mount open_tree fsopen fsconfig fsmount "
              "fspick pivot_root setns sethostname setdomainname quotactl quotactl_fd "
-             "lookup_dcookie fanotify_init", CAP_SYS_ADMIN),
+             "lookup_dcookie fanotify_init",
+             CAP_SYS_ADMIN),
     WITH_CAP("kcmp process_madvise pidfd_getfd", CAP_SYS_PTRACE),
     WITH_CAP("init_module finit_module delete_module query_module", CAP_SYS_MODULE),
     WITH_CAP("clock_settime clock_settime64 settimeofday stime", CAP_SYS_TIME),
@@ -165,7 +175,8 @@ static const NrSeccompRule rules[] = {
     { "socket", SCMP_ACT_ERRNO(EAFNOSUPPORT), 0, HOSTNET, ABI64, FAMILY(0xffffffff, 40) },
     { "socket", ALLOW, AUDIT, 0, ABI64, FAMILY(0xffffffff, 16) },
     { "socket", ALLOW, 0, AUDIT, ABI64,
-      ARGS({ 0, SCMP_CMP_MASKED_EQ, 0xffffffff, 16 }, { 2, SCMP_CMP_NE, 9 /* NETLINK_AUDIT */, 0 }) },
+      ARGS({ 0, SCMP_CMP_MASKED_EQ, 0xffffffff, 16 },
+           { 2, SCMP_CMP_NE, 9 /* NETLINK_AUDIT */, 0 }) },
     { "socket", SCMP_ACT_ERRNO(EINVAL), 0, AUDIT, ABI64,
       ARGS({ 0, SCMP_CMP_MASKED_EQ, 0xffffffff, 16 }, { 2, SCMP_CMP_MASKED_EQ, 0xffffffff, 9 }) },
 };

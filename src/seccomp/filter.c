@@ -40,8 +40,8 @@
 #include "nr-util.h"
 
 struct NrBpf {
-    uint32_t           flags;
-    uint32_t           n;
+    uint32_t flags;
+    uint32_t n;
     struct sock_filter insns[];
 };
 
@@ -92,11 +92,13 @@ static struct NrBpf *bpf_from_raw(int fd, uint32_t flags, NrError *err)
         return nr_error_errno(err, "seccomp filter"), NULL;
     off_t n = st.st_size / (off_t)sizeof(struct sock_filter);
     if (n < 1 || st.st_size % (off_t)sizeof(struct sock_filter)) {
-        nr_error_msg(err, "the compiled seccomp filter is damaged (%lld bytes)", (long long)st.st_size);
+        nr_error_msg(err, "the compiled seccomp filter is damaged (%lld bytes)",
+                     (long long)st.st_size);
         return NULL;
     }
     if (n > BPF_MAXINSNS) {
-        nr_error_msg(err, "the seccomp profile is too large: %lld instructions, the kernel takes %d",
+        nr_error_msg(err,
+                     "the seccomp profile is too large: %lld instructions, the kernel takes %d",
                      (long long)n, BPF_MAXINSNS);
         return NULL;
     }
@@ -162,13 +164,15 @@ static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrE
 {
     uint64_t caps = profile_caps(cfg);
     const struct scmp_version *v = seccomp_version();
-    char key[sizeof ((NrBpfHeader *)0)->key];
+    char key[sizeof((NrBpfHeader *)0)->key];
     snprintf(key, sizeof key, "default nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx",
              NR_VERSION, v->major, v->minor, v->micro,
              (unsigned long long)nr_seccomp_default_digest(), (unsigned long long)caps);
     NrError ignored = { 0 };
-    nr_autofree char *path = dir ? nr_strdup_printf("%s/default-%016llx.bpf", dir,
-                                   (unsigned long long)nr_fnv1a(key, strlen(key), NR_FNV_INIT)) : NULL;
+    nr_autofree char *path =
+        dir ? nr_strdup_printf("%s/default-%016llx.bpf", dir,
+                               (unsigned long long)nr_fnv1a(key, strlen(key), NR_FNV_INIT))
+            : NULL;
     if (path) {
         nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         struct NrBpf *b = fd >= 0 ? bpf_read(fd, key) : NULL;
@@ -231,8 +235,8 @@ static struct NrBpf *json_filter(const NrRunConfig *cfg, const char *helper, NrE
     unsigned flags = 0;
     int used = 0;
     if (status != 0 || sscanf(result, "flags=%u %n", &flags, &used) != 1) {
-        nr_error_msg(err, "seccomp profile '%s': the compiler failed (status %d)", cfg->seccomp_profile,
-                     status);
+        nr_error_msg(err, "seccomp profile '%s': the compiler failed (status %d)",
+                     cfg->seccomp_profile, status);
         return NULL;
     }
     /* the names libseccomp does not know: ignored, as docker does, but said */
@@ -264,7 +268,8 @@ int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
             return nr_error_errno(err, "cannot remove '%s'", path);
         return 0;
     }
-    return bpf_write(path, cfg->seccomp, cfg->seccomp_profile ? cfg->seccomp_profile : "default", err);
+    return bpf_write(path, cfg->seccomp, cfg->seccomp_profile ? cfg->seccomp_profile : "default",
+                     err);
 }
 
 int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
@@ -276,7 +281,7 @@ int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     nr_autofree char *path = nr_strdup_printf("%s/seccomp", at->rt_dir);
     nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
-        return make_filter(cfg, at, err);   /* started by an nroot that recorded none */
+        return make_filter(cfg, at, err); /* started by an nroot that recorded none */
     if (fd < 0)
         return nr_error_errno(err, "cannot read the container's seccomp filter '%s'", path);
     if (!(cfg->seccomp = bpf_read(fd, NULL)))
@@ -290,7 +295,8 @@ int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err)
 {
     if (!cfg->seccomp)
         return 0;
-    struct sock_fprog prog = { .len = (unsigned short)cfg->seccomp->n, .filter = cfg->seccomp->insns };
+    struct sock_fprog prog = { .len = (unsigned short)cfg->seccomp->n,
+                               .filter = cfg->seccomp->insns };
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, cfg->seccomp->flags, &prog) < 0)
         return nr_error_errno(err, "cannot load the seccomp profile");
     return 0;

@@ -155,7 +155,8 @@ static bool tmp_holds(void)
 {
     struct stat st;
     return stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
-           ((st.st_mode & S_ISVTX) || (!(st.st_mode & 022) && (st.st_uid == 0 || st.st_uid == getuid())));
+           ((st.st_mode & S_ISVTX) ||
+            (!(st.st_mode & 022) && (st.st_uid == 0 || st.st_uid == getuid())));
 }
 
 /* /tmp/nroot-UID is someone else's (or not a private directory): a
@@ -171,10 +172,12 @@ static char *private_fallback(const char *squatted, NrError *err)
     for (char *p = host; *p; p++)
         if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_", *p))
             *p = '_';
-    nr_autofree char *file = nr_strdup_printf("%s/runtime-dir.%s", store, host[0] ? host : "localhost");
+    nr_autofree char *file =
+        nr_strdup_printf("%s/runtime-dir.%s", store, host[0] ? host : "localhost");
     if (nr_mkdir_p(store, 0700, err) < 0)
         return NULL;
-    nr_autoclose int fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    nr_autoclose int fd =
+        open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
         nr_error_errno(err, "cannot open '%s'", file);
@@ -207,7 +210,8 @@ static char *private_fallback(const char *squatted, NrError *err)
         return NULL;
     }
     nr_notice("'%s' is not a private directory of yours (another user may have made it): using "
-              "'%s' instead, remembered in '%s'", squatted, buf, file);
+              "'%s' instead, remembered in '%s'",
+              squatted, buf, file);
     return nr_xstrdup(buf);
 }
 
@@ -222,7 +226,8 @@ const char *nr_runtime_dir(NrError *err)
             return dir;
         /* XDG_RUNTIME_DIR=/tmp would share one directory among users */
         nr_notice("XDG_RUNTIME_DIR '%s' is not a directory of yours that only you can write: "
-                  "ignored", xdg);
+                  "ignored",
+                  xdg);
     }
     char run[64];
     snprintf(run, sizeof run, "/run/user/%u", (unsigned)getuid());
@@ -230,7 +235,7 @@ const char *nr_runtime_dir(NrError *err)
         return dir;
     if (!tmp_holds()) {
         nr_error_msg(err, "no private runtime directory: /tmp is writable by others without the "
-                     "sticky bit");
+                          "sticky bit");
         nr_error_hint(err, "set XDG_RUNTIME_DIR to a directory only you can write");
         return NULL;
     }
@@ -320,11 +325,12 @@ static bool valid_image_key(const char *v)
     size_t n = strlen(v);
     if (n == 64 && strspn(v, "0123456789abcdef") == n)
         return true;
-    return v[0] == '/' && n < PATH_MAX && !strstr(v, "/../") && strcmp(v + (n >= 3 ? n - 3 : 0), "/..") != 0;
+    return v[0] == '/' && n < PATH_MAX && !strstr(v, "/../") &&
+           strcmp(v + (n >= 3 ? n - 3 : 0), "/..") != 0;
 }
 
-#define NR_PID_LIMIT 4194304   /* the kernel's PID_MAX_LIMIT */
-#define NR_FD_LIMIT  1048576   /* the kernel's NR_OPEN */
+#define NR_PID_LIMIT 4194304 /* the kernel's PID_MAX_LIMIT */
+#define NR_FD_LIMIT 1048576  /* the kernel's NR_OPEN */
 
 /* ---- the options a container was made with (config format 1) ----
  *
@@ -357,7 +363,7 @@ static bool valid_image_key(const char *v)
  * cmd) are the record's keys.  Every value is checked as the command line
  * checks it; a value that is not valid fails the whole file. */
 
-#define NR_CTR_LIST_MAX 1024   /* volumes, ports: more is damage */
+#define NR_CTR_LIST_MAX 1024 /* volumes, ports: more is damage */
 
 static const char *const userns_names[] = { "auto", "subids", "single", "keep-id" };
 static const char *const net_names[] = { "none", "host", "slirp" };
@@ -373,11 +379,11 @@ static int choice(const char *v, const char *const *names, int n)
 #define CHOICE(v, names) choice(v, names, (int)(sizeof names / sizeof names[0]))
 
 typedef struct KvRead {
-    NrCtr  *c;
-    char    bad[64];   /* the first key whose value is not valid */
-    int64_t version;   /* -1: none (format 0) */
-    NrStrv  args;      /* argument= */
-    bool    has_caps;
+    NrCtr *c;
+    char bad[64];    /* the first key whose value is not valid */
+    int64_t version; /* -1: none (format 0) */
+    NrStrv args;     /* argument= */
+    bool has_caps;
 } KvRead;
 
 static NrRunConfig *plan_of(NrCtr *c)
@@ -458,7 +464,7 @@ static bool volume_kv(NrRunConfig *p, size_t i, const char *field, const char *v
     }
     if (strcmp(field, "ro") == 0)
         return parse_bool(v, &vol->ro);
-    return true;   /* from a newer nroot */
+    return true; /* from a newer nroot */
 }
 
 static bool port_kv(NrRunConfig *p, size_t i, const char *field, const char *v)
@@ -578,7 +584,7 @@ static void ctr_kv(void *data, const char *k, char *v)
         if ((ok = !*v || valid_image_key(v)) && !c->image_key)
             c->image_key = nr_xstrdup(v);
     } else if (strcmp(k, "arg") == 0)
-        nr_strv_push(&c->legacy_args, v);   /* format 0 */
+        nr_strv_push(&c->legacy_args, v); /* format 0 */
     else if (plan_kv(r, k, v, &ok))
         ;
     else if (strcmp(k, "cmd") == 0)
@@ -630,7 +636,8 @@ static NrUsernsMode legacy_userns(const NrStrv *args)
 {
     NrUsernsMode mode = NR_USERNS_AUTO;
     for (size_t i = 0; i < args->n; i++) {
-        int m = strncmp(args->v[i], "--userns=", 9) == 0 ? CHOICE(args->v[i] + 9, userns_names) : -1;
+        int m =
+            strncmp(args->v[i], "--userns=", 9) == 0 ? CHOICE(args->v[i] + 9, userns_names) : -1;
         if (m >= 0)
             mode = (NrUsernsMode)m;
     }
@@ -667,7 +674,7 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
         return nr_error_msg(err, "'%s' is damaged: it publishes ports without the slirp network",
                             path);
     if (r->args.n) {
-        p->args = r->args.v;   /* NULL-terminated, the plan's now */
+        p->args = r->args.v; /* NULL-terminated, the plan's now */
         memset(&r->args, 0, sizeof r->args);
     }
     c->userns = p->userns;
@@ -758,7 +765,8 @@ static void put_plan(FILE *f, const NrRunConfig *p)
             inet_ntop(AF_INET6, &port->host_addr6, ip, sizeof ip);
         fprintf(f, "port.%zu.", i);
         nr_kv_put(f, "spec", port->spec);
-        fprintf(f, "port.%zu.proto=%s\nport.%zu.host_ip=%s\nport.%zu.host_port=%u\nport.%zu.port=%u\n",
+        fprintf(f,
+                "port.%zu.proto=%s\nport.%zu.host_ip=%s\nport.%zu.host_port=%u\nport.%zu.port=%u\n",
                 i, port->udp ? "udp" : "tcp", i, ip, i, (unsigned)port->host_port, i,
                 (unsigned)port->ctr_port);
     }
@@ -800,8 +808,8 @@ int nr_ctr_write_state(const NrCtr *c, bool running, NrError *err)
     char path[PATH_MAX], text[256];
     snprintf(path, sizeof path, "%s/state", c->store_dir);
     int n = snprintf(text, sizeof text, "status=%s\nstarted=%lld\nfinished=%lld\nexit_code=%d\n",
-                     running ? "running" : "exited", (long long)c->started,
-                     (long long)c->finished, c->exit_code);
+                     running ? "running" : "exited", (long long)c->started, (long long)c->finished,
+                     c->exit_code);
     return replace_file(path, text, (size_t)n, err);
 }
 
@@ -893,7 +901,8 @@ int nr_ctr_make_runtime(NrCtr *c, int *ret_lock, NrError *err)
         if (mkdir(c->rt_dir, 0700) < 0) {
             if (errno != EEXIST)
                 return nr_error_errno(err, "cannot create '%s'", c->rt_dir);
-            static const char *const files[] = { "state", "state.tmp", "config", "config.tmp", "log" };
+            static const char *const files[] = { "state", "state.tmp", "config", "config.tmp",
+                                                 "log" };
             for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
                 char p[PATH_MAX];
                 snprintf(p, sizeof p, "%s/%s", c->rt_dir, files[i]);
@@ -1405,7 +1414,7 @@ int nr_ctr_remove_damaged(const char *name, NrError *err)
     int rc = load_named(store, name, &c, &e);
     nr_ctr_clear(&c);
     if (rc == 0 || e.errnum)
-        return 1;   /* not damaged, or unreadable for another reason */
+        return 1; /* not damaged, or unreadable for another reason */
     int lock = -1;
     int held = nr_ctr_lock(dir, &lock, err);
     if (held)

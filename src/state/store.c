@@ -59,7 +59,7 @@ char *nr_store_dir(NrError *err)
     const char *home = getenv("HOME");
     if (!home || *home != '/') {
         nr_error_msg(err, "cannot locate the image store: neither $NROOT_STORE, $XDG_DATA_HOME "
-                     "nor $HOME is set");
+                          "nor $HOME is set");
         return NULL;
     }
     return nr_strdup_printf("%s/.local/share/nroot", home);
@@ -107,8 +107,13 @@ static bool source_key(const char *path, const char *ref, const char *tag, char 
 void nr_store_source_key(const struct stat *id, const struct stat *main, const char *ref,
                          const char *tag, char *buf, size_t size)
 {
-    uint64_t v[7] = { id->st_dev, id->st_ino, main->st_ino, (uint64_t)main->st_size,
-                      (uint64_t)main->st_mtim.tv_sec, (uint64_t)main->st_mtim.tv_nsec, 0 };
+    uint64_t v[7] = { id->st_dev,
+                      id->st_ino,
+                      main->st_ino,
+                      (uint64_t)main->st_size,
+                      (uint64_t)main->st_mtim.tv_sec,
+                      (uint64_t)main->st_mtim.tv_nsec,
+                      0 };
     v[6] = ref ? nr_fnv1a(ref, strlen(ref), NR_FNV_INIT) : 0;
     snprintf(buf, size, "%016llx-%s", (unsigned long long)nr_fnv1a(v, sizeof v, NR_FNV_INIT), tag);
 }
@@ -254,7 +259,7 @@ void nr_store_clean_tmp(const char *store, const NrIdMap *map)
         char info[PATH_MAX + 16];
         snprintf(info, sizeof info, "%s/image/info", path);
         if (strncmp(de->d_name, "replaced-", 9) == 0 && tree_busy(info))
-            continue;   /* a replaced tree a container still runs on */
+            continue; /* a replaced tree a container still runs on */
         NrError e = { 0 };
         if (nr_spawn_rmtree(path, map, &e) < 0)
             nr_warn("cannot remove the remains of an interrupted import '%s'", path);
@@ -273,7 +278,8 @@ int nr_store_lock(const char *store, int *ret_fd, NrError *err)
         if (errno == ENOLCK || errno == EOPNOTSUPP) {
             /* NFS without a lock manager: changes are still atomic (rename),
              * concurrent imports may just unpack twice */
-            nr_warn("'%s': the filesystem cannot lock; concurrent imports are not serialised", path);
+            nr_warn("'%s': the filesystem cannot lock; concurrent imports are not serialised",
+                    path);
             close(fd);
             *ret_fd = -1;
             return 0;
@@ -305,12 +311,12 @@ static int make_dirs(const char *store, NrError *err)
 /* ---- importing: nroot-unpack inside the user namespace ---- */
 
 typedef struct UnpackJob {
-    int         image_fd;
-    int         meta_fd;
+    int image_fd;
+    int meta_fd;
     const char *root;
-    const char *name;      /* for messages */
+    const char *name; /* for messages */
     const char *ref;
-    bool        owners, progress;
+    bool owners, progress;
 } UnpackJob;
 
 char *nr_store_helper_path(void)
@@ -352,9 +358,16 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
     syscall(SYS_close_range, 6U, ~0U, 0U);
     nr_spawn_become_root();
     nr_autofree char *ref = nr_strdup_printf("--image-ref=%s", job->ref ? job->ref : "");
-    char *argv[] = { "nroot-unpack", "--image-fd=3", "--sync-fd=4", "--meta-fd=5", ref,
-                     (char *)job->root, (char *)job->name, job->owners ? "--owners" : "--",
-                     job->progress ? "--progress" : "--", NULL };
+    char *argv[] = { "nroot-unpack",
+                     "--image-fd=3",
+                     "--sync-fd=4",
+                     "--meta-fd=5",
+                     ref,
+                     (char *)job->root,
+                     (char *)job->name,
+                     job->owners ? "--owners" : "--",
+                     job->progress ? "--progress" : "--",
+                     NULL };
     execv(helper, argv);
     nr_error_errno(err, "cannot run the unpack helper '%s'", helper);
     nr_error_hint(err, "set $NROOT_UNPACK to the nroot-unpack binary, or reinstall nroot");
@@ -399,7 +412,8 @@ static void report_counts(const char *image, const Result *r, const NrIdMap *map
                              : "a single-id mapping has no other ids");
     if (r->other)
         nr_warn("'%s': %ld entr%s unpacked with warnings (e.g. extended attributes that need "
-                "privileges)", image, r->other, r->other == 1 ? "y was" : "ies were");
+                "privileges)",
+                image, r->other, r->other == 1 ? "y was" : "ies were");
 }
 
 static int add_source(const char *dir, const char *key, const char *path)
@@ -429,7 +443,8 @@ static void merge_tags(const char *from_dir, const char *to_dir)
         return;
     nr_autoclose int fd = open(to, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     char *save = NULL;
-    for (char *line = strtok_r(add, "\n", &save); line && fd >= 0; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(add, "\n", &save); line && fd >= 0;
+         line = strtok_r(NULL, "\n", &save)) {
         if (strncmp(line, "tag=", 4) != 0)
             continue;
         nr_autofree char *l = nr_strdup_printf("\n%s\n", line);
@@ -473,7 +488,8 @@ static int replace_tree(const char *store, const char *final, const char *tmpdir
         return -1;
     }
     nr_warn("image %.12s: the stored tree had another layer chain (or one an older nroot did not "
-            "record); replaced by the one just verified", strrchr(final, '/') + 1);
+            "record); replaced by the one just verified",
+            strrchr(final, '/') + 1);
     char info[PATH_MAX + 32];
     snprintf(info, sizeof info, "%s/info", old);
     if (!tree_busy(info)) {
@@ -506,8 +522,12 @@ static int do_import(const char *store, const char *image, const char *key, cons
         return -1;
     }
 
-    UnpackJob job = { .image_fd = fd, .meta_fd = meta, .root = root, .name = image,
-                      .ref = opts ? opts->ref : NULL, .owners = map->helpers,
+    UnpackJob job = { .image_fd = fd,
+                      .meta_fd = meta,
+                      .root = root,
+                      .name = image,
+                      .ref = opts ? opts->ref : NULL,
+                      .owners = map->helpers,
                       .progress = opts && opts->progress && !nr_quiet };
     int sync_fd = -1, status = 0;
     NrError e = { 0 };
@@ -532,9 +552,11 @@ static int do_import(const char *store, const char *image, const char *key, cons
     report_counts(image, &r, map);
 
     char info[PATH_MAX * 2];
-    snprintf(info, sizeof info, "source=%s\nformat=%s\nchain=%s\nref=%s\nsize=%llu\ncreated=%lld\n"
-             "idmap=%s\nrung=%s\n", abspath, r.format, r.chain, opts && opts->ref ? opts->ref : "", r.bytes, (long long)time(NULL),
-             map->tag, map->rung);
+    snprintf(info, sizeof info,
+             "source=%s\nformat=%s\nchain=%s\nref=%s\nsize=%llu\ncreated=%lld\n"
+             "idmap=%s\nrung=%s\n",
+             abspath, r.format, r.chain, opts && opts->ref ? opts->ref : "", r.bytes,
+             (long long)time(NULL), map->tag, map->rung);
     if (nr_write_file_at(meta, "info", info, 0644, err) < 0)
         goto fail_tmp;
     add_source(tmpdir, key, abspath);
@@ -607,8 +629,9 @@ static int import_path(const char *store, const char *path, const NrIdMap *map,
 bool nr_store_name_valid(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > 128 || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
-                               (name[0] >= '0' && name[0] <= '9')))
+    if (n == 0 || n > 128 ||
+        !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+          (name[0] >= '0' && name[0] <= '9')))
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -702,11 +725,12 @@ static int find_id(const char *store, const char *prefix, const char *tag, char 
             best[0] = '\0';
         }
         if (!best[0] || strcmp(de->d_name + 65, tag) == 0)
-            memcpy(best, de->d_name, 64 + 1 + 16 + 1);   /* valid_dirname: that long */
+            memcpy(best, de->d_name, 64 + 1 + 16 + 1); /* valid_dirname: that long */
     }
     closedir(d);
     if (ids > 1)
-        return nr_error_msg(err, "image id '%s' is ambiguous: %d images start with it", prefix, ids);
+        return nr_error_msg(err, "image id '%s' is ambiguous: %d images start with it", prefix,
+                            ids);
     if (ids == 0)
         return 0;
     snprintf(ret, size, "%s", best);
@@ -745,7 +769,8 @@ static int other_mapping(const char *store, const char *image, const char *dirna
     }
     nr_error_msg(err, "image '%s' was imported with another id mapping (%s) and its source is gone",
                  image, dirname + 65);
-    nr_error_hint(err, "import it again with this mapping, or run with the --userns it was imported with");
+    nr_error_hint(
+        err, "import it again with this mapping, or run with the --userns it was imported with");
     return -1;
 }
 
@@ -766,8 +791,10 @@ int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImport
         return -1;
     if (S_ISDIR(st.st_mode) && dir_kind(path) == KIND_PLAIN_DIR) {
         /* a root filesystem directory: taken into the store as a tarball would be */
-        return nr_error_msg(err, "'%s' is a root filesystem directory: run it directly, there is "
-                            "nothing to import", path);
+        return nr_error_msg(err,
+                            "'%s' is a root filesystem directory: run it directly, there is "
+                            "nothing to import",
+                            path);
     }
     return import_path(store, path, &map, opts, ret, err);
 }
@@ -809,7 +836,7 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     if (saved == ENOENT) {
         nr_error_msg(err, "image '%s': no such file, directory or image name", image);
         nr_error_hint(err, "give a root filesystem directory, a tarball, a docker-archive, an OCI "
-                      "image, or a name from 'nroot images'");
+                           "image, or a name from 'nroot images'");
         return -1;
     }
     return nr_error_errno(err, "image '%s'", image);
@@ -819,12 +846,14 @@ int nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, N
 {
     memset(ret, 0, sizeof *ret);
     ret->lock_fd = -1;
-    if (key[0] == '/')   /* a root filesystem directory, recorded as its real path */
+    if (key[0] == '/') /* a root filesystem directory, recorded as its real path */
         return nr_store_resolve(key, runmap, NULL, ret, err);
     size_t n = strlen(key);
     if (n != 64 || strspn(key, "0123456789abcdef") != n)
-        return nr_error_msg(err, "the recorded image '%s' is neither an image id nor an absolute "
-                            "path: the container's config is damaged", key);
+        return nr_error_msg(err,
+                            "the recorded image '%s' is neither an image id nor an absolute "
+                            "path: the container's config is damaged",
+                            key);
     NrIdMap map;
     nr_userns_unpack_map(runmap, &map);
     nr_autofree char *store = nr_store_dir(err);
@@ -866,7 +895,8 @@ int nr_store_lookup(const char *store, const char *spec, const char *tag, char *
 static int cmp_images(const void *a, const void *b)
 {
     const NrStoreImage *x = a, *y = b;
-    return x->created != y->created ? (x->created < y->created ? 1 : -1) : strcmp(x->dirname, y->dirname);
+    return x->created != y->created ? (x->created < y->created ? 1 : -1)
+                                    : strcmp(x->dirname, y->dirname);
 }
 
 /* a decimal number and nothing else */
@@ -935,7 +965,8 @@ static void read_sources(const char *file, NrStrv *out)
     NrError ignored = { 0 };
     nr_autofree char *text = nr_read_file(file, NULL, &ignored);
     char *save = NULL;
-    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *path = strchr(line, ' ');
         if (!path)
             continue;
@@ -969,7 +1000,7 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
         imgs = grown;
         NrStoreImage *s = &imgs[n++];
         memset(s, 0, sizeof *s);
-        snprintf(s->dirname, sizeof s->dirname, "%.81s", de->d_name);   /* valid_dirname: 64+1+16 */
+        snprintf(s->dirname, sizeof s->dirname, "%.81s", de->d_name); /* valid_dirname: 64+1+16 */
         snprintf(s->id, sizeof s->id, "%.64s", de->d_name);
         snprintf(s->tag, sizeof s->tag, "%s", de->d_name + 65);
         char info[PATH_MAX];
@@ -1059,7 +1090,7 @@ bool nr_store_link_dead(const char *store, const char *key)
     NrError ignored = { 0 };
     nr_autofree char *text = nr_read_file(p, NULL, &ignored);
     if (!text)
-        return false;   /* nothing known about it: keep it */
+        return false; /* nothing known about it: keep it */
     char ref[256] = "";
     snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
     nr_autofree char *info = nr_read_file(p, NULL, &ignored);
@@ -1097,7 +1128,8 @@ void nr_store_remove_dangling(const char *store, bool locked)
                  * without one (a file system that cannot lock) only those
                  * whose pid is gone, which a recycled pid can hide */
                 char *end;
-                long pid = strncmp(de->d_name, ".tmp", 4) == 0 ? strtol(de->d_name + 4, &end, 10) : 0;
+                long pid =
+                    strncmp(de->d_name, ".tmp", 4) == 0 ? strtol(de->d_name + 4, &end, 10) : 0;
                 if (pid > 0 && *end == '-' &&
                     (locked || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)))
                     unlinkat(dirfd(d), de->d_name, 0);

@@ -89,7 +89,8 @@ int nr_blob_open(NrSource *src, const char *name, NrDigestType dt, NrProgress *p
     b->fd = -1;
     g_autofree char *n = nr_path_clean(name);
     if (!n || !*n)
-        return nr_error_msg(err, "%s: invalid file name '%s' in the image's metadata", src->what, name);
+        return nr_error_msg(err, "%s: invalid file name '%s' in the image's metadata", src->what,
+                            name);
     /* aliases: symlinks and hard links of the archive, a few levels deep */
     NrEntry *ent = NULL;
     for (int depth = 0; src->index; depth++) {
@@ -149,9 +150,10 @@ int nr_blob_read(NrSource *src, const char *name, const NrDigest *want, int64_t 
         goto out;
     }
     if (size >= 0 && b.size != (uint64_t)size) {
-        nr_error_msg(err, "%s: blob '%s' has %llu bytes where its descriptor says %lld: the file "
-                     "is corrupt or was altered", src->what, name, (unsigned long long)b.size,
-                     (long long)size);
+        nr_error_msg(err,
+                     "%s: blob '%s' has %llu bytes where its descriptor says %lld: the file "
+                     "is corrupt or was altered",
+                     src->what, name, (unsigned long long)b.size, (long long)size);
         goto out;
     }
     GByteArray *data = g_byte_array_sized_new((guint)b.size + 1);

@@ -14,40 +14,40 @@
 /* a member of an archive's index (built by spool.c) */
 typedef struct NrEntry {
     uint64_t size;
-    char    *link;     /* an alias (symlink or hard link) for this name */
-    int64_t  pos;      /* tar: offset of its header; spool: its file's number */
+    char *link;  /* an alias (symlink or hard link) for this name */
+    int64_t pos; /* tar: offset of its header; spool: its file's number */
 } NrEntry;
 
 /* where the files of an image are: a directory, or an archive's index */
 typedef struct NrSource {
-    bool        tar;       /* an uncompressed tar read in place */
-    bool        spool;     /* a directory of numbered members (a compressed archive) */
-    int         fd;        /* the tar, or the directory */
-    GHashTable *index;     /* name -> NrEntry (tar and spool) */
-    int64_t     n_spooled;
-    const char *what;      /* "'file'" for messages */
+    bool tar;          /* an uncompressed tar read in place */
+    bool spool;        /* a directory of numbered members (a compressed archive) */
+    int fd;            /* the tar, or the directory */
+    GHashTable *index; /* name -> NrEntry (tar and spool) */
+    int64_t n_spooled;
+    const char *what; /* "'file'" for messages */
 } NrSource;
 
 /* one open file of the image, read through `s` */
 typedef struct NrBlob {
-    NrStream        s;
+    NrStream s;
     struct archive *outer;
-    int             fd;
-    uint64_t        size;
-    int64_t         off;       /* tar: where the member reader reads next */
-    guint8         *buf;
+    int fd;
+    uint64_t size;
+    int64_t off; /* tar: where the member reader reads next */
+    guint8 *buf;
 } NrBlob;
 
 /* open `name` (a regular file, through the archive's links), its stream
  * hashing with `dt` and advancing `progress` (may be NULL) */
-int  nr_blob_open(NrSource *src, const char *name, NrDigestType dt, NrProgress *progress, NrBlob *b,
-                  NrError *err);
+int nr_blob_open(NrSource *src, const char *name, NrDigestType dt, NrProgress *progress, NrBlob *b,
+                 NrError *err);
 void nr_blob_close(NrBlob *b);
 /* read a whole (small) file; checked against `want` (and `size` if >= 0);
  * its digest in hex (want's type, else sha256; 64 digits at most) to
  * `ret_sha256` if not NULL */
-int  nr_blob_read(NrSource *src, const char *name, const NrDigest *want, int64_t size, GBytes **ret,
-                  char ret_sha256[65], NrError *err);
+int nr_blob_read(NrSource *src, const char *name, const NrDigest *want, int64_t size, GBytes **ret,
+                 char ret_sha256[65], NrError *err);
 /* nr_blob_read, then parsed as JSON */
 JsonNode *nr_blob_json(NrSource *src, const char *name, const NrDigest *want, int64_t size,
                        char ret_sha256[65], NrError *err);

@@ -7,9 +7,9 @@
 #include "nr-error.h"
 
 typedef struct NrCandidate {
-    GPtrArray  *names;     /* references naming it */
-    JsonObject *obj;       /* docker: manifest.json entry; OCI: descriptor */
-    char       *platform;  /* "os/arch" or NULL */
+    GPtrArray *names; /* references naming it */
+    JsonObject *obj;  /* docker: manifest.json entry; OCI: descriptor */
+    char *platform;   /* "os/arch" or NULL */
 } NrCandidate;
 /* a GDestroyNotify for a GPtrArray of candidates */
 void nr_candidate_free(gpointer p);

@@ -34,16 +34,18 @@ static int put_strings(GString *out, JsonObject *o, const char *member, const ch
     if (!n || JSON_NODE_HOLDS_NULL(n))
         return 0;
     if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
-        put(out, key, json_node_get_string(n));   /* seen in the wild: a string, not a list */
+        put(out, key, json_node_get_string(n)); /* seen in the wild: a string, not a list */
         return 0;
     }
     if (!JSON_NODE_HOLDS_ARRAY(n))
-        return nr_error_msg(err, "%s: the image config's %s is not a list of strings", what, member);
+        return nr_error_msg(err, "%s: the image config's %s is not a list of strings", what,
+                            member);
     JsonArray *a = json_node_get_array(n);
     for (guint i = 0; i < json_array_get_length(a); i++) {
         JsonNode *v = json_array_get_element(a, i);
         if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING)
-            return nr_error_msg(err, "%s: the image config's %s is not a list of strings", what, member);
+            return nr_error_msg(err, "%s: the image config's %s is not a list of strings", what,
+                                member);
         put(out, key, json_node_get_string(v));
     }
     return 0;
@@ -55,9 +57,11 @@ const char *nr_config_host_arch(void)
     static struct utsname u;
     if (uname(&u) < 0)
         return "";
-    static const char *const map[][2] = { { "x86_64", "amd64" }, { "aarch64", "arm64" },
-        { "i686", "386" }, { "i386", "386" }, { "armv7l", "arm" }, { "armv6l", "arm" },
-        { "ppc64le", "ppc64le" }, { "s390x", "s390x" }, { "riscv64", "riscv64" } };
+    static const char *const map[][2] = { { "x86_64", "amd64" },    { "aarch64", "arm64" },
+                                          { "i686", "386" },        { "i386", "386" },
+                                          { "armv7l", "arm" },      { "armv6l", "arm" },
+                                          { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
+                                          { "riscv64", "riscv64" } };
     for (size_t i = 0; i < G_N_ELEMENTS(map); i++)
         if (strcmp(u.machine, map[i][0]) == 0)
             return map[i][1];
@@ -84,8 +88,10 @@ int nr_config_parse(const char *buf, size_t len, const char *what, const char *n
         return nr_error_msg(err, "%s: the image is for %s, not linux", what, os);
     JsonArray *diffs = nr_json_get_array(nr_json_get_object(root, "rootfs"), "diff_ids");
     if (!diffs)
-        return nr_error_msg(err, "%s: the image config has no rootfs.diff_ids: its layers "
-                            "cannot be verified", what);
+        return nr_error_msg(err,
+                            "%s: the image config has no rootfs.diff_ids: its layers "
+                            "cannot be verified",
+                            what);
     for (guint i = 0; i < json_array_get_length(diffs); i++) {
         JsonNode *v = json_array_get_element(diffs, i);
         NrDigest d;

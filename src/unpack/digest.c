@@ -69,9 +69,10 @@ int nr_digest_check(NrStream *s, const NrDigest *want, const char *what, const c
 {
     const char *got = nr_stream_digest(s);
     if (strcmp(got, want->hex) != 0)
-        return nr_error_msg(err, "%s: blob '%s' does not match its digest (%s:%.12s... expected, "
-                            "%s:%.12s... found): the file is corrupt or was altered", what, name,
-                            want->alg, want->hex, want->alg, got);
+        return nr_error_msg(err,
+                            "%s: blob '%s' does not match its digest (%s:%.12s... expected, "
+                            "%s:%.12s... found): the file is corrupt or was altered",
+                            what, name, want->alg, want->hex, want->alg, got);
     return 0;
 }
 

@@ -9,8 +9,8 @@
 
 typedef struct NrDigest {
     NrDigestType type;
-    char         alg[8];       /* "sha256", "sha512" */
-    char         hex[129];
+    char alg[8]; /* "sha256", "sha512" */
+    char hex[129];
 } NrDigest;
 
 /* `n` lowercase hex digits in `s`, followed by its end, a "." or a "/" */
@@ -21,8 +21,8 @@ bool nr_digest_parse(const char *s, NrDigest *d);
  * <hex>.json / <hex>.tar named by sha256 */
 bool nr_digest_from_name(const char *name, NrDigest *d);
 /* the digest of what `s` read is `want`; else an error naming blob `name` */
-int  nr_digest_check(NrStream *s, const NrDigest *want, const char *what, const char *name,
-                     NrError *err);
+int nr_digest_check(NrStream *s, const NrDigest *want, const char *what, const char *name,
+                    NrError *err);
 /* where an OCI layout keeps the blob: "blobs/<alg>/<hex>" (g_free it) */
 char *nr_digest_path(const NrDigest *d);
 /* one step of the OCI chain id ("sha256:<hex>" strings; chain "" before the first) */

@@ -26,8 +26,8 @@ int nr_docker_manifest(const char *buf, size_t len, const char *what, const char
         JsonNode *n = json_array_get_element(arr, i);
         JsonObject *o = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
         if (!o || !nr_json_get_string(o, "Config") || !nr_json_get_array(o, "Layers"))
-            return nr_error_msg(err, "%s: manifest.json: image %u has no Config or no Layers",
-                                what, i + 1);
+            return nr_error_msg(err, "%s: manifest.json: image %u has no Config or no Layers", what,
+                                i + 1);
         NrCandidate *c = g_new0(NrCandidate, 1);
         c->names = g_ptr_array_new_with_free_func(g_free);
         c->obj = o;
@@ -47,8 +47,10 @@ int nr_docker_manifest(const char *buf, size_t len, const char *what, const char
         g_ptr_array_add(ret->names, g_strdup(c->names->pdata[j]));
     JsonArray *la = nr_json_get_array(c->obj, "Layers");
     if (json_array_get_length(la) > NR_MAX_LAYERS)
-        return nr_error_msg(err, "%s: the image has %u layers; nroot imports images of at most "
-                            "%d", what, json_array_get_length(la), NR_MAX_LAYERS);
+        return nr_error_msg(err,
+                            "%s: the image has %u layers; nroot imports images of at most "
+                            "%d",
+                            what, json_array_get_length(la), NR_MAX_LAYERS);
     for (guint i = 0; i < json_array_get_length(la); i++) {
         JsonNode *v = json_array_get_element(la, i);
         if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING)

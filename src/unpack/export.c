@@ -27,8 +27,8 @@ int nr_export_tree(const char *name, NrError *err)
     archive_entry_linkresolver_set_strategy(links, archive_format(out));
     if (archive_write_open_fd(out, STDOUT_FILENO) != ARCHIVE_OK ||
         archive_read_disk_open(disk, ".") != ARCHIVE_OK) {
-        nr_error_msg(err, "export of %s: %s", name, archive_error_string(archive_errno(out) ?
-                     out : disk));
+        nr_error_msg(err, "export of %s: %s", name,
+                     archive_error_string(archive_errno(out) ? out : disk));
         goto done;
     }
     static char buf[256 * 1024];
@@ -48,7 +48,7 @@ int nr_export_tree(const char *name, NrError *err)
             fprintf(stderr, "nroot: warning: %s: %s\n", archive_entry_pathname(e),
                     archive_error_string(disk));
         archive_read_disk_descend(disk);
-        if (archive_entry_filetype(e) == AE_IFSOCK) {   /* tar has no sockets */
+        if (archive_entry_filetype(e) == AE_IFSOCK) { /* tar has no sockets */
             archive_entry_free(e);
             continue;
         }

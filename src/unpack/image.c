@@ -90,7 +90,7 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
             nr_error_msg(err, "%s: %s", what, archive_error_string(a));
             if (n_pending == 0)
                 nr_error_hint(err, "an image is a directory, a tar archive (plain, gzip, xz, zstd "
-                              "or bzip2), a docker-archive or an OCI image");
+                                   "or bzip2), a docker-archive or an OCI image");
             goto out;
         }
         g_autofree char *c = nr_path_clean(archive_entry_pathname(e) ?: "");
@@ -101,14 +101,15 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
         break;
     }
     if (e && image_entry(archive_entry_pathname(e))) {
-        bool plain = archive_filter_count(a) == 1 || archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
+        bool plain =
+            archive_filter_count(a) == 1 || archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
         if (plain) {
             /* read in place: no copy of the layers */
             src.tar = true;
             src.fd = job->image_fd;
             archive_read_free(a);
             a = NULL;
-            nr_stream_clear(&s);   /* its reader thread would read the whole file */
+            nr_stream_clear(&s); /* its reader thread would read the whole file */
             if (job->progress)   /* only the layers count from here */
                 job->progress->total = job->progress->done = 0;
             if (nr_spool_index(&src, err) < 0)
@@ -138,12 +139,12 @@ static int unpack_file(NrUnpackJob *job, const struct stat *st, const char *what
     job->layers.index = 0;
     if (nr_layer_apply(&job->layers, a, pending, n_pending, what, err) < 0)
         goto out;
-    if (nr_stream_drain(&s) < 0) {   /* the digest covers what follows the tar's end */
+    if (nr_stream_drain(&s) < 0) { /* the digest covers what follows the tar's end */
         nr_error_errno(err, "%s: read error", what);
         goto out;
     }
     snprintf(job->id, sizeof job->id, "%s", nr_stream_digest(&s));
-    snprintf(job->chain, sizeof job->chain, "%s", job->id);   /* the file is the whole tree */
+    snprintf(job->chain, sizeof job->chain, "%s", job->id); /* the file is the whole tree */
     rc = nr_config_write_plain(job, err);
 out:
     if (top)

@@ -5,13 +5,13 @@
 #include "stream.h"
 
 typedef struct NrUnpackJob {
-    int         image_fd;        /* regular file or directory */
-    int         meta_fd;
-    const char *name;            /* the image as the user named it */
-    const char *ref;             /* --image-ref, or NULL */
+    int image_fd; /* regular file or directory */
+    int meta_fd;
+    const char *name; /* the image as the user named it */
+    const char *ref;  /* --image-ref, or NULL */
     NrProgress *progress;
-    NrLayers    layers;
-    char        id[72];          /* out: content id (sha256 hex) */
-    char        chain[72];       /* out: chain id of the measured layers (sha256 hex) */
-    const char *format;          /* out */
+    NrLayers layers;
+    char id[72];        /* out: content id (sha256 hex) */
+    char chain[72];     /* out: chain id of the measured layers (sha256 hex) */
+    const char *format; /* out */
 } NrUnpackJob;

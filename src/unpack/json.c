@@ -35,13 +35,13 @@ JsonNode *nr_json_parse(const char *data, size_t len, const char *what, const ch
                         NrError *err)
 {
     if (len > NR_JSON_MAX_SIZE) {
-        nr_error_msg(err, "%s: '%s' is too large for image metadata (%zu bytes, at most %u)",
-                     what, name, len, NR_JSON_MAX_SIZE);
+        nr_error_msg(err, "%s: '%s' is too large for image metadata (%zu bytes, at most %u)", what,
+                     name, len, NR_JSON_MAX_SIZE);
         return NULL;
     }
     if (nr_json_too_deep(data, len, NR_JSON_MAX_DEPTH)) {
-        nr_error_msg(err, "%s: '%s' is nested more than %d levels deep: not image metadata",
-                     what, name, NR_JSON_MAX_DEPTH);
+        nr_error_msg(err, "%s: '%s' is nested more than %d levels deep: not image metadata", what,
+                     name, NR_JSON_MAX_DEPTH);
         return NULL;
     }
     g_autoptr(JsonParser) p = json_parser_new_immutable();

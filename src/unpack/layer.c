@@ -43,7 +43,8 @@ static int rmtree(const char *path, NrError *err)
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : nr_error_errno(err, "cannot remove '%s'", path);
     if (!S_ISDIR(st.st_mode))
-        return unlink(path) < 0 && errno != ENOENT ? nr_error_errno(err, "cannot remove '%s'", path) : 0;
+        return unlink(path) < 0 && errno != ENOENT ? nr_error_errno(err, "cannot remove '%s'", path)
+                                                   : 0;
     if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
         return nr_error_errno(err, "cannot remove '%s'", path);
     return 0;
@@ -61,8 +62,7 @@ static char *resolve_dir(const char *dir)
 }
 
 /* `rel` is normalized ("/a/b/.wh.c") */
-static int whiteout(NrLayers *l, const char *rel, const char *base, const char *what,
-                    NrError *err)
+static int whiteout(NrLayers *l, const char *rel, const char *base, const char *what, NrError *err)
 {
     /* the name a whiteout deletes is one entry of its directory: never the
      * directory itself or its parent (.wh.., .wh...), never empty (.wh.) */
@@ -71,12 +71,12 @@ static int whiteout(NrLayers *l, const char *rel, const char *base, const char *
         return nr_error_msg(err, "%s: entry '%s': a whiteout that names no file of its directory",
                             what, rel + 1);
     if (l->index == 0 || (strncmp(base, ".wh..wh.", 8) == 0 && strcmp(base, ".wh..wh..opq") != 0))
-        return 0;   /* nothing below the first layer; aufs bookkeeping (.wh..wh.plnk) */
+        return 0; /* nothing below the first layer; aufs bookkeeping (.wh..wh.plnk) */
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%.*s", (int)(base - rel), rel);
     nr_autofree char *real = resolve_dir(dir);
     if (!real)
-        return 0;   /* the directory is not there: nothing to delete */
+        return 0; /* the directory is not there: nothing to delete */
     char path[PATH_MAX * 2];
     if (strcmp(base, ".wh..wh..opq") == 0) {
         /* opaque: the directory keeps only what this layer put in it */
@@ -119,12 +119,14 @@ static bool canonical(char *rel, size_t size)
 {
     char *slash = strrchr(rel, '/');
     if (slash == rel)
-        return false;   /* in the top directory */
+        return false; /* in the top directory */
     *slash = '\0';
     g_autofree char *real = realpath(rel, NULL);
     *slash = '/';
     char out[PATH_MAX];
-    if (!real || snprintf(out, sizeof out, "%s%s", strcmp(real, "/") ? real : "", slash) >= (int)sizeof out ||
+    if (!real ||
+        snprintf(out, sizeof out, "%s%s", strcmp(real, "/") ? real : "", slash) >=
+            (int)sizeof out ||
         strcmp(out, rel) == 0 || strlen(out) >= size)
         return false;
     memcpy(rel, out, strlen(out) + 1);
@@ -138,7 +140,7 @@ static int make_way(const char *rel, mode_t type, NrError *err)
     if (strcmp(rel, "/") == 0 || lstat(rel, &st) < 0)
         return 0;
     if (S_ISDIR(st.st_mode) && type == AE_IFDIR)
-        return 0;   /* directories merge */
+        return 0; /* directories merge */
     return rmtree(rel, err);
 }
 
@@ -182,12 +184,13 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
         return nr_error_msg(err, "%s: an entry without a name", what);
     char rel[PATH_MAX];
     if (!nr_path_normalize(path, rel, sizeof rel))
-        return nr_error_msg(err, "%s: entry '%s': a '..' in the path would leave the image", what, path);
+        return nr_error_msg(err, "%s: entry '%s': a '..' in the path would leave the image", what,
+                            path);
     const char *hard = archive_entry_hardlink(e);
     char hrel[PATH_MAX];
     if (hard && !nr_path_normalize(hard, hrel, sizeof hrel))
-        return nr_error_msg(err, "%s: entry '%s': the link target '%s' would leave the image",
-                            what, path, hard);
+        return nr_error_msg(err, "%s: entry '%s': the link target '%s' would leave the image", what,
+                            path, hard);
     /* libarchive's own symlink check opens every component of every path
      * (7 times the syscalls of tar): the pivot already confines the writes,
      * so a set of this layer's symlinks is enough to refuse an archive that
@@ -197,8 +200,10 @@ static int write_entry(NrLayers *l, struct archive *a, struct archive *w, struct
     if (!via && hard)
         via = own_symlink_in_path(l, hrel, own, sizeof own);
     if (via)
-        return nr_error_msg(err, "%s: entry '%s' is written through the symlink '%s' of the same "
-                            "archive", what, path, via + 1);
+        return nr_error_msg(err,
+                            "%s: entry '%s' is written through the symlink '%s' of the same "
+                            "archive",
+                            what, path, via + 1);
     if (l->index > 0) {
         if (canonical(rel, sizeof rel))
             archive_entry_set_pathname(e, rel);
@@ -259,8 +264,7 @@ int nr_layer_apply(NrLayers *l, struct archive *a, struct archive_entry **pendin
 {
     struct archive *w = archive_write_disk_new();
     int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-                ARCHIVE_EXTRACT_ACL |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+                ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (l->owners)
         flags |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(w, flags);
@@ -278,7 +282,7 @@ int nr_layer_apply(NrLayers *l, struct archive *a, struct archive_entry **pendin
                 nr_error_msg(err, "%s: %s", what, archive_error_string(a));
                 if (l->counts.entries == 0 && strstr(archive_error_string(a) ?: "", "Unrecognized"))
                     nr_error_hint(err, "an image is a directory, a tar archive (plain, gzip, xz, "
-                                  "zstd or bzip2), a docker-archive or an OCI image");
+                                       "zstd or bzip2), a docker-archive or an OCI image");
                 goto out;
             }
         }

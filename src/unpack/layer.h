@@ -10,16 +10,16 @@
 
 /* counters reported to nroot */
 typedef struct NrCounts {
-    long     entries, devices, owners, warnings;
-    uint64_t bytes;              /* regular file bytes written */
+    long entries, devices, owners, warnings;
+    uint64_t bytes; /* regular file bytes written */
 } NrCounts;
 
 typedef struct NrLayers {
-    bool        owners;          /* chown to the entries' ids */
-    int         index;           /* 0 for the first layer / a rootfs tarball */
-    GHashTable *seen;            /* paths this layer wrote (index > 0) */
-    GHashTable *links;           /* symlinks this layer made */
-    NrCounts    counts;
+    bool owners;       /* chown to the entries' ids */
+    int index;         /* 0 for the first layer / a rootfs tarball */
+    GHashTable *seen;  /* paths this layer wrote (index > 0) */
+    GHashTable *links; /* symlinks this layer made */
+    NrCounts counts;
 } NrLayers;
 /* Extract every entry of `a` into the current root: first the `n_pending`
  * entries already read (the last one's data still unread), then the rest.

@@ -42,7 +42,10 @@
 /* LeakSanitizer needs /proc, which the pivot hides: leaks are checked in
  * the launcher's own sanitizer runs, not in this short-lived helper */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "detect_leaks=0"; }
+const char *__asan_default_options(void)
+{
+    return "detect_leaks=0";
+}
 #endif
 
 /* Make `root` the only tree this process can reach: a mount namespace of
@@ -57,8 +60,9 @@ static int enter_root(const char *root, NrError *err)
         return nr_error_errno(err, "cannot enter '%s'", root);
     if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
         return nr_error_errno(err, "cannot pivot into '%s'", root);
-    static const cap_value_t keep[] = { CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                                        CAP_FOWNER, CAP_FSETID, CAP_SETFCAP, CAP_MKNOD };
+    static const cap_value_t keep[] = { CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+                                        CAP_FOWNER, CAP_FSETID,       CAP_SETFCAP,
+                                        CAP_MKNOD };
     for (int c = 0; c <= CAP_LAST_CAP; c++) {
         bool kept = false;
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
@@ -118,8 +122,11 @@ int main(int argc, char **argv)
     g_autofree char *label = g_strdup_printf("unpacking %s", base && base[1] ? base + 1 : name);
     NrProgress bar;
     nr_progress_init(&bar, label, progress && isatty(STDERR_FILENO));
-    NrUnpackJob job = { .image_fd = image_fd, .meta_fd = meta_fd, .name = name,
-                        .ref = ref && *ref ? ref : NULL, .progress = &bar,
+    NrUnpackJob job = { .image_fd = image_fd,
+                        .meta_fd = meta_fd,
+                        .name = name,
+                        .ref = ref && *ref ? ref : NULL,
+                        .progress = &bar,
                         .layers = { .owners = owners } };
     umask(0);
     if (enter_root(root, &err) < 0 || nr_unpack_image(&job, &err) < 0) {
@@ -130,8 +137,10 @@ int main(int argc, char **argv)
     }
     nr_progress_finish(&bar);
     char result[512];
-    snprintf(result, sizeof result, "id=%s chain=%s format=%s devices=%ld owners=%ld warnings=%ld "
-             "bytes=%llu", job.id, job.chain, job.format, job.layers.counts.devices, job.layers.counts.owners,
+    snprintf(result, sizeof result,
+             "id=%s chain=%s format=%s devices=%ld owners=%ld warnings=%ld "
+             "bytes=%llu",
+             job.id, job.chain, job.format, job.layers.counts.devices, job.layers.counts.owners,
              job.layers.counts.warnings, (unsigned long long)job.layers.counts.bytes);
     return nr_sync_send_result(sync_fd, result) < 0 ? NR_EXIT_FAILURE : 0;
 }

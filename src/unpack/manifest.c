@@ -22,12 +22,12 @@
 #include "stream.h"
 
 typedef struct Layer {
-    char    *name;
-    NrDigest raw;       /* of the blob as stored */
-    bool     has_raw;
-    NrDigest diff;      /* of the uncompressed tar (docker's diff_id) */
-    bool     has_diff;
-    int64_t  size;      /* -1: unknown */
+    char *name;
+    NrDigest raw; /* of the blob as stored */
+    bool has_raw;
+    NrDigest diff; /* of the uncompressed tar (docker's diff_id) */
+    bool has_diff;
+    int64_t size; /* -1: unknown */
 } Layer;
 
 static uint64_t tree_bytes;
@@ -72,9 +72,11 @@ static int apply_layer(NrUnpackJob *job, NrSource *src, Layer *ly, NrBlob *b, co
     }
     snprintf(ret_diff, 129, "%s", nr_stream_digest(&d));
     if (ly->has_diff && strcmp(ret_diff, ly->diff.hex) != 0) {
-        nr_error_msg(err, "%s: the layer does not match its digest in the image config "
+        nr_error_msg(err,
+                     "%s: the layer does not match its digest in the image config "
                      "(diff_id %s:%.12s... expected, %s:%.12s... found): it is not the image's "
-                     "layer", what, ly->diff.alg, ly->diff.hex, ly->diff.alg, ret_diff);
+                     "layer",
+                     what, ly->diff.alg, ly->diff.hex, ly->diff.alg, ret_diff);
         goto out;
     }
     rc = 0;
@@ -89,8 +91,10 @@ out:
 static int apply_layers(NrUnpackJob *job, NrSource *src, Layer *layers, guint n, NrError *err)
 {
     if (n > NR_MAX_LAYERS)
-        return nr_error_msg(err, "%s: the image has %u layers; nroot imports images of at most "
-                            "%d", src->what, n, NR_MAX_LAYERS);
+        return nr_error_msg(err,
+                            "%s: the image has %u layers; nroot imports images of at most "
+                            "%d",
+                            src->what, n, NR_MAX_LAYERS);
     uint64_t total = 0;
     for (guint i = 0; i < n; i++) {
         NrBlob b;
@@ -108,14 +112,15 @@ static int apply_layers(NrUnpackJob *job, NrSource *src, Layer *layers, guint n,
         NrBlob b;
         if (nr_blob_open(src, ly->name, t, job->progress, &b, err) < 0)
             return -1;
-        g_autofree char *what = g_strdup_printf("%s: layer %u of %u ('%s')", src->what, i + 1, n,
-                                                ly->name);
+        g_autofree char *what =
+            g_strdup_printf("%s: layer %u of %u ('%s')", src->what, i + 1, n, ly->name);
         int rc = -1;
         char diff[129];
         if (ly->size >= 0 && b.size != (uint64_t)ly->size) {
-            nr_error_msg(err, "%s: blob '%s' has %llu bytes where its descriptor says %lld: the "
-                         "file is corrupt or was altered", src->what, ly->name,
-                         (unsigned long long)b.size, (long long)ly->size);
+            nr_error_msg(err,
+                         "%s: blob '%s' has %llu bytes where its descriptor says %lld: the "
+                         "file is corrupt or was altered",
+                         src->what, ly->name, (unsigned long long)b.size, (long long)ly->size);
             goto next;
         }
         job->layers.index = (int)i;
@@ -125,17 +130,19 @@ static int apply_layers(NrUnpackJob *job, NrSource *src, Layer *layers, guint n,
         if (rc == 0 && ly->has_raw)
             rc = nr_digest_check(&b.s, &ly->raw, src->what, ly->name, err);
         if (rc == 0) {
-            g_autofree char *d = g_strdup_printf("%s:%s", ly->has_diff ? ly->diff.alg : "sha256", diff);
+            g_autofree char *d =
+                g_strdup_printf("%s:%s", ly->has_diff ? ly->diff.alg : "sha256", diff);
             nr_digest_chain_next(chain, d);
         }
-    next:
+next:
         nr_blob_close(&b);
         if (rc < 0)
             return -1;
     }
     /* no layers: the chain of nothing, sha256 of "" */
-    snprintf(job->chain, sizeof job->chain, "%s", n ? chain + strlen("sha256:") :
-             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    snprintf(job->chain, sizeof job->chain, "%s",
+             n ? chain + strlen("sha256:")
+               : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     if (n > 1) {
         /* deleted and replaced files of lower layers are not in the image */
         tree_bytes = 0;
@@ -188,7 +195,7 @@ static Layer *make_layers(NrSource *src, const NrManifest *m, GPtrArray *diff_id
         const char *ln = m->layers->pdata[i];
         layers[i].size = g_array_index(m->sizes, int64_t, i);
         if (oci) {
-            nr_digest_parse(ln, &layers[i].raw);   /* checked by nr_oci_manifest */
+            nr_digest_parse(ln, &layers[i].raw); /* checked by nr_oci_manifest */
             layers[i].name = nr_digest_path(&layers[i].raw);
             layers[i].has_raw = true;
         } else {
@@ -211,7 +218,7 @@ int nr_manifest_apply(NrUnpackJob *job, NrSource *src, const NrManifest *m, bool
     bool named;
     g_autofree char *config = NULL;
     if (oci) {
-        named = nr_digest_parse(m->config, &want);   /* checked by nr_oci_manifest */
+        named = nr_digest_parse(m->config, &want); /* checked by nr_oci_manifest */
         config = nr_digest_path(&want);
     } else {
         named = nr_digest_from_name(m->config, &want);

@@ -23,8 +23,8 @@ static int descriptor(const char *what, JsonObject *d, NrDigest *ret, int64_t *r
     const char *dg = nr_json_get_string(d, "digest");
     JsonNode *sz = d ? json_object_get_member(d, "size") : NULL;
     if (!nr_digest_parse(dg, ret))
-        return nr_error_msg(err, "%s: a descriptor has a missing or unsupported digest '%s'",
-                            what, dg ? dg : "");
+        return nr_error_msg(err, "%s: a descriptor has a missing or unsupported digest '%s'", what,
+                            dg ? dg : "");
     if (!sz || !JSON_NODE_HOLDS_VALUE(sz) || json_node_get_value_type(sz) != G_TYPE_INT64 ||
         json_node_get_int(sz) < 0)
         return nr_error_msg(err, "%s: the descriptor of %s has no valid size", what, dg);
@@ -109,8 +109,7 @@ int nr_oci_index(const char *buf, size_t len, const char *what, const char *ref,
 
 /* an OCI image manifest (a buffer): the config's digest and size, each
  * layer's digest and size */
-int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret,
-                    NrError *err)
+int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret, NrError *err)
 {
     nr_manifest_init(ret);
     g_autoptr(JsonNode) man = nr_json_parse(buf, len, what, "the image manifest", err);
@@ -127,14 +126,17 @@ int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *r
     ret->config = g_strdup_printf("%s:%s", d.alg, d.hex);
     guint n = json_array_get_length(la);
     if (n > NR_MAX_LAYERS)
-        return nr_error_msg(err, "%s: the image has %u layers; nroot imports images of at most "
-                            "%d", what, n, NR_MAX_LAYERS);
+        return nr_error_msg(err,
+                            "%s: the image has %u layers; nroot imports images of at most "
+                            "%d",
+                            what, n, NR_MAX_LAYERS);
     for (guint i = 0; i < n; i++) {
         JsonNode *dn = json_array_get_element(la, i);
         JsonObject *o = JSON_NODE_HOLDS_OBJECT(dn) ? json_node_get_object(dn) : NULL;
         int64_t size;
         if (!o)
-            return nr_error_msg(err, "%s: layer %u of the manifest is not a descriptor", what, i + 1);
+            return nr_error_msg(err, "%s: layer %u of the manifest is not a descriptor", what,
+                                i + 1);
         if (descriptor(what, o, &d, &size, err) < 0)
             return -1;
         g_ptr_array_add(ret->layers, g_strdup_printf("%s:%s", d.alg, d.hex));
@@ -152,8 +154,8 @@ int nr_oci_unpack(NrUnpackJob *job, NrSource *src, NrError *err)
         return -1;
     if (!JSON_NODE_HOLDS_OBJECT(layout) ||
         !nr_json_get_string(json_node_get_object(layout), "imageLayoutVersion"))
-        return nr_error_msg(err, "%s: oci-layout has no imageLayoutVersion: not an OCI image layout",
-                            src->what);
+        return nr_error_msg(
+            err, "%s: oci-layout has no imageLayoutVersion: not an OCI image layout", src->what);
     g_autoptr(JsonNode) index = nr_blob_json(src, "index.json", NULL, -1, NULL, err);
     if (!index)
         return -1;
@@ -182,7 +184,7 @@ int nr_oci_unpack(NrUnpackJob *job, NrSource *src, NrError *err)
     }
     for (guint i = 0; i < c->names->len; i++) {
         const char *nm = c->names->pdata[i];
-        if (strchr(nm, ':') || strchr(nm, '/'))   /* a bare tag ("latest") names nothing */
+        if (strchr(nm, ':') || strchr(nm, '/')) /* a bare tag ("latest") names nothing */
             g_ptr_array_add(m.names, g_strdup(nm));
     }
     int rc = nr_manifest_apply(job, src, &m, true, err);

@@ -12,7 +12,6 @@
  * (for harnesses; the import reads nested ones too) */
 int nr_oci_index(const char *buf, size_t len, const char *what, const char *ref, NrError *err);
 /* an OCI image manifest (a buffer): the config's digest and size, each layer's */
-int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret,
-                    NrError *err);
+int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret, NrError *err);
 /* import the OCI image layout in `src` */
 int nr_oci_unpack(NrUnpackJob *job, NrSource *src, NrError *err);

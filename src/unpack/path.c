@@ -56,7 +56,8 @@ char *nr_path_join_link(const char *name, const char *target)
     if (target[0] == '/')
         return nr_path_clean(target);
     const char *slash = strrchr(name, '/');
-    g_autofree char *joined = g_strdup_printf("%.*s/%s", slash ? (int)(slash - name) : 0, name, target);
+    g_autofree char *joined =
+        g_strdup_printf("%.*s/%s", slash ? (int)(slash - name) : 0, name, target);
     char buf[PATH_MAX];
     /* ".." is resolved lexically here: an archive's own alias, never a path on disk */
     GPtrArray *parts = g_ptr_array_new_with_free_func(g_free);

@@ -35,15 +35,16 @@
 #include "seccomp.h"
 
 #define PROFILE_MAX (4u << 20)
-#define DEPTH_MAX   32
+#define DEPTH_MAX 32
 
 typedef struct Ctx {
     const char *path;
-    GPtrArray  *rules;     /* NrSeccompRule *, args and names owned */
-    unsigned    kernel[2]; /* major, minor */
+    GPtrArray *rules;   /* NrSeccompRule *, args and names owned */
+    unsigned kernel[2]; /* major, minor */
 } Ctx;
 
-static int bad(const Ctx *c, NrError *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(const Ctx *c, NrError *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(const Ctx *c, NrError *err, const char *fmt, ...)
 {
     char msg[768];
@@ -122,7 +123,8 @@ static int action_of(const Ctx *c, const char *what, const char *name, JsonNode 
     else if (strcmp(name, "SCMP_ACT_LOG") == 0)
         *ret = SCMP_ACT_LOG;
     else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
-        return bad(c, err, "%s: SCMP_ACT_NOTIFY needs a seccomp agent, which nroot does not have", what);
+        return bad(c, err, "%s: SCMP_ACT_NOTIFY needs a seccomp agent, which nroot does not have",
+                   what);
     else
         return bad(c, err, "%s: unknown action '%s'", what, name);
     return 0;
@@ -134,8 +136,12 @@ static int op_of(const Ctx *c, const char *name, int *ret, NrError *err)
         const char *name;
         enum scmp_compare op;
     } ops[] = {
-        { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
-        { "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+        { "SCMP_CMP_NE", SCMP_CMP_NE },
+        { "SCMP_CMP_LT", SCMP_CMP_LT },
+        { "SCMP_CMP_LE", SCMP_CMP_LE },
+        { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+        { "SCMP_CMP_GE", SCMP_CMP_GE },
+        { "SCMP_CMP_GT", SCMP_CMP_GT },
         { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
     };
     for (size_t i = 0; name && i < G_N_ELEMENTS(ops); i++)
@@ -275,7 +281,7 @@ static int profile_flags(const Ctx *c, JsonObject *root, uint32_t *ret, NrError 
             *ret |= SECCOMP_FILTER_FLAG_LOG;
         else if (strcmp(f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
             *ret |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-        else if (strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") != 0)   /* one thread: nothing to sync */
+        else if (strcmp(f, "SECCOMP_FILTER_FLAG_TSYNC") != 0) /* one thread: nothing to sync */
             return bad(c, err, "unsupported flag '%s'", f);
     }
     return 0;
@@ -304,7 +310,8 @@ static int filter_of(const Ctx *c, JsonObject *rule, const char *key, bool inclu
         return bad(c, err, "'%s' must be an object", key);
     JsonObject *f = json_node_get_object(n);
     g_autoptr(JsonArray) empty = json_array_new();
-    JsonArray *caps = array_member(c, f, "caps", empty, err), *arches = array_member(c, f, "arches", empty, err);
+    JsonArray *caps = array_member(c, f, "caps", empty, err),
+              *arches = array_member(c, f, "arches", empty, err);
     if (!caps || !arches)
         return -1;
     for (guint i = 0; i < json_array_get_length(caps); i++) {
@@ -313,7 +320,7 @@ static int filter_of(const Ctx *c, JsonObject *rule, const char *key, bool inclu
             return -1;
         uint64_t bit = cap_bit(name);
         if (!bit && include)
-            *ret_in = false;   /* a capability nobody can hold */
+            *ret_in = false; /* a capability nobody can hold */
         *ret_caps |= bit;
     }
     bool native = false;
@@ -376,12 +383,14 @@ static int parse_args(const Ctx *c, JsonObject *rule, NrSeccompArg args[6], size
             return bad(c, err, "args must be objects");
         JsonObject *o = json_node_get_object(node);
         uint64_t index;
-        if (u64_of(c, o, "index", &index, err) < 0 || u64_of(c, o, "value", &args[i].value, err) < 0 ||
+        if (u64_of(c, o, "index", &index, err) < 0 ||
+            u64_of(c, o, "value", &args[i].value, err) < 0 ||
             u64_of(c, o, "valueTwo", &args[i].value2, err) < 0 ||
             op_of(c, str_member(o, "op"), &args[i].op, err) < 0)
             return -1;
         if (index > 5)
-            return bad(c, err, "argument index %llu: syscalls have 6 (0 to 5)", (unsigned long long)index);
+            return bad(c, err, "argument index %llu: syscalls have 6 (0 to 5)",
+                       (unsigned long long)index);
         args[i].index = (unsigned)index;
         *ret_alternatives |= (seen & (1u << index)) != 0;
         seen |= 1u << index;
@@ -414,8 +423,8 @@ static int parse_rule(Ctx *c, JsonNode *node, NrError *err)
     if (!names->len)
         return bad(c, err, "a rule names no syscall");
     uint32_t action;
-    g_autofree char *what = g_strdup_printf("syscall '%.*s%s'", 40, names->str,
-                                            names->len > 40 ? "..." : "");
+    g_autofree char *what =
+        g_strdup_printf("syscall '%.*s%s'", 40, names->str, names->len > 40 ? "..." : "");
     if (action_of(c, what, str_member(rule, "action"), json_object_get_member(rule, "errnoRet"),
                   &action, err) < 0)
         return -1;
@@ -507,8 +516,9 @@ int nr_unpack_seccomp_main(int argc, char **argv)
     g_string_printf(result, "flags=%u", flags);
     if (unknown.n) {
         const struct scmp_version *v = seccomp_version();
-        g_string_append_printf(result, " %zu syscall name%s unknown to libseccomp %u.%u.%u, ignored:",
-                               unknown.n, unknown.n == 1 ? "" : "s", v->major, v->minor, v->micro);
+        g_string_append_printf(
+            result, " %zu syscall name%s unknown to libseccomp %u.%u.%u, ignored:", unknown.n,
+            unknown.n == 1 ? "" : "s", v->major, v->minor, v->micro);
         for (size_t i = 0; i < unknown.n && result->len < 900; i++)
             g_string_append_printf(result, "%s %s", i ? "," : "", unknown.v[i]);
     }

@@ -32,7 +32,8 @@ static struct archive *outer_reader(int fd, NrError *err)
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
     if (lseek(fd, 0, SEEK_SET) < 0 || archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
-        nr_error_msg(err, "cannot read the archive: %s", archive_error_string(a) ?: strerror(errno));
+        nr_error_msg(err, "cannot read the archive: %s",
+                     archive_error_string(a) ?: strerror(errno));
         archive_read_free(a);
         return NULL;
     }
@@ -80,7 +81,7 @@ int nr_spool_index(NrSource *src, NrError *err)
         if (c && *c && indexable(e))
             index_entry(src, e, c, archive_read_header_position(a));
         else if (c && *c)
-            g_hash_table_remove(src->index, c);   /* a directory or device now */
+            g_hash_table_remove(src->index, c); /* a directory or device now */
     }
     if (r != ARCHIVE_EOF) {
         nr_error_msg(err, "%s: %s", src->what, archive_error_string(a));
@@ -108,8 +109,8 @@ static int spool_entry(NrSource *src, struct archive *a, struct archive_entry *e
         return 0;
     char flat[32];
     snprintf(flat, sizeof flat, "%lld", (long long)num);
-    nr_autoclose int fd = openat(src->fd, flat,
-                                 O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    nr_autoclose int fd =
+        openat(src->fd, flat, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return nr_error_errno(err, "%s: cannot spool '%s'", src->what, c);
     guint8 buf[1 << 16];

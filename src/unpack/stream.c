@@ -78,17 +78,17 @@ void nr_progress_finish(NrProgress *p)
 
 /* ---- a byte stream with a digest ---- */
 
-#define CHUNK_SIZE  (1 << 20)
-#define N_CHUNKS    4
-#define THREAD_MIN  (8u << 20)   /* below this a thread costs more than it saves */
+#define CHUNK_SIZE (1 << 20)
+#define N_CHUNKS 4
+#define THREAD_MIN (8u << 20) /* below this a thread costs more than it saves */
 
 typedef struct NrChunk {
     guint8 *data;
     ssize_t len;
-    int     err;
+    int err;
 } NrChunk;
 
-static NrChunk wake_up;   /* pushed to make a waiting reader look at `stop` */
+static NrChunk wake_up; /* pushed to make a waiting reader look at `stop` */
 
 static gpointer reader_thread(gpointer data)
 {
@@ -118,7 +118,8 @@ void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, N
     s->outer = outer;
     s->remaining = size;
     s->md = EVP_MD_CTX_new();
-    if (!s->md || !EVP_DigestInit_ex(s->md, digest == NR_SHA512 ? EVP_sha512() : EVP_sha256(), NULL)) {
+    if (!s->md ||
+        !EVP_DigestInit_ex(s->md, digest == NR_SHA512 ? EVP_sha512() : EVP_sha256(), NULL)) {
         fputs("nroot-unpack: cannot initialise the digest\n", stderr);
         _exit(NR_EXIT_FAILURE);
     }
@@ -230,7 +231,7 @@ const char *nr_stream_digest(NrStream *s)
 {
     if (s->thread && !s->eof)
         nr_stream_drain(s);
-    reader_stop(s);   /* after EOF it has hashed everything and ended */
+    reader_stop(s); /* after EOF it has hashed everything and ended */
     if (!s->hex[0]) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int n = 0;

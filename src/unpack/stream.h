@@ -10,10 +10,10 @@
 
 /* ---- progress: "unpacking NAME  42% [====>       ] 12.0/28.4 MiB 9.1 MiB/s 0:02 left" ---- */
 typedef struct NrProgress {
-    bool     enabled;
+    bool enabled;
     const char *label;
     uint64_t total, done;
-    int64_t  start_ns, last_ns;
+    int64_t start_ns, last_ns;
 } NrProgress;
 /* started now; drawn on stderr if `enabled` */
 void nr_progress_init(NrProgress *p, const char *label, bool enabled);
@@ -24,25 +24,25 @@ void nr_progress_finish(NrProgress *p);
  * (OpenSSL's sha256 uses the CPU's SHA extensions: 6x glib's here) */
 typedef enum NrDigestType { NR_SHA256, NR_SHA512 } NrDigestType;
 typedef struct NrStream {
-    int             fd;          /* read() from this, unless `outer` is set */
-    struct archive *outer;       /* archive_read_data() of the current entry */
-    uint64_t        remaining;   /* bytes left when reading a range (outer) */
-    EVP_MD_CTX     *md;
-    char            hex[129];    /* the digest, once taken */
+    int fd;                /* read() from this, unless `outer` is set */
+    struct archive *outer; /* archive_read_data() of the current entry */
+    uint64_t remaining;    /* bytes left when reading a range (outer) */
+    EVP_MD_CTX *md;
+    char hex[129]; /* the digest, once taken */
     /* large files are read and hashed by a thread of their own, ahead of
      * libarchive, which extracts on the other core */
-    GThread        *thread;
-    GAsyncQueue    *full, *empty;
+    GThread *thread;
+    GAsyncQueue *full, *empty;
     struct NrChunk *chunks, *cur;
-    bool            eof;
-    gint            stop;
-    uint64_t        bytes;       /* bytes delivered */
-    NrProgress     *progress;
-    guint8         *buf;
-    size_t          buf_size;
+    bool eof;
+    gint stop;
+    uint64_t bytes; /* bytes delivered */
+    NrProgress *progress;
+    guint8 *buf;
+    size_t buf_size;
 } NrStream;
-void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size,
-                    NrDigestType digest, NrProgress *progress);
+void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, NrDigestType digest,
+                    NrProgress *progress);
 /* the digest in hex of what was read (ends the digest: read no more) */
 const char *nr_stream_digest(NrStream *s);
 void nr_stream_clear(NrStream *s);

@@ -55,8 +55,8 @@ static int cmd_ids(void)
     gid_t groups[64];
     int n = getgroups(64, groups);
 
-    printf("uid=%u gid=%u euid=%u egid=%u groups=", (unsigned)getuid(),
-           (unsigned)getgid(), (unsigned)geteuid(), (unsigned)getegid());
+    printf("uid=%u gid=%u euid=%u egid=%u groups=", (unsigned)getuid(), (unsigned)getgid(),
+           (unsigned)geteuid(), (unsigned)getegid());
     for (int i = 0; i < n; i++)
         printf("%s%u", i ? "," : "", (unsigned)groups[i]);
     putchar('\n');
@@ -232,8 +232,7 @@ static int cmd_zombies(int n)
 
 static int cmd_sig_wait(void)
 {
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-                                SIGUSR1, SIGUSR2, SIGWINCH };
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
     sigset_t set;
     siginfo_t si;
     int s;
@@ -385,7 +384,8 @@ static int usage(void)
     fputs("usage: nr-test exit N | ids | caps | nnp | kill PID SIG | write PATH |\n"
           "       mnt PATH | pty | zombies N | sig-wait | sleep SECS [TAG...] |\n"
           "       chroot-escape [PATH...] | sti STRING | ping IPV4 | udp-echo PORT |\n"
-          "       udp-send IPV4 PORT MSG\n", stderr);
+          "       udp-send IPV4 PORT MSG\n",
+          stderr);
     return 2;
 }
 
