@@ -77,3 +77,25 @@ help_commands() {
     done
     [ "$n" -ge 15 ] || fail "only $n man pages in $REPO_DIR/man"
 }
+
+@test "license: LICENSE is the Apache License 2.0, and the packages say the same" {
+    grep -q 'Apache License' "$REPO_DIR/LICENSE" || fail "LICENSE is not the Apache License"
+    grep -q 'Version 2.0, January 2004' "$REPO_DIR/LICENSE" || fail "LICENSE is not version 2.0"
+    grep -qx 'License:        Apache-2.0' "$REPO_DIR/packaging/rpm/nroot.spec" ||
+        fail "the rpm spec's License is not Apache-2.0"
+    grep -qx 'License: Apache-2.0' "$REPO_DIR/packaging/debian/copyright" ||
+        fail "packaging/debian/copyright does not name Apache-2.0"
+    grep -q 'Apache License, Version 2.0' "$REPO_DIR/README.md" || fail "README's License section"
+}
+
+@test "license: every C source, header, script and build file names it (SPDX)" {
+    local f missing=()
+    while IFS= read -r f; do
+        head -n 3 "$f" | grep -q 'SPDX-License-Identifier: Apache-2.0' || missing+=("$f")
+    done < <(cd "$REPO_DIR" && find src include tests fuzz bench completions -type f \
+                 \( -name '*.c' -o -name '*.h' -o -name '*.bats' -o -name '*.bash' -o -name '*.sh' \
+                    -o -name '*.py' -o -name '*.mk' -o -name '*.fish' -o -name _nroot \) \
+                 -not -path 'fuzz/corpus/*' -not -path 'fuzz/regress/*' -printf '%p\n';
+             printf '%s\n' Makefile tests/run bench/startup packaging/debian/rules)
+    [ ${#missing[@]} -eq 0 ] || fail "no SPDX line in: ${missing[*]}"
+}
