@@ -298,12 +298,14 @@ static void on_started(void *data, pid_t init_pid)
     nr_detach_report(&(NrError){ 0 });
 }
 
-/* NR_SYNC_NS: kept for exec until nroot ends */
 /* NR_SYNC_OVERLAY: the layer is read back by the overlay that made it */
 static void keep_overlay(void *data, NrOverlayMode kind)
 {
     const NrRunConfig *cfg = data;
-    nr_ctr_write_overlay(cfg->ctr_dir, kind);
+    /* a named container's writable layer only, as the child decides:
+     * nothing the child sends makes the parent write elsewhere */
+    if (cfg->ctr_dir && !cfg->read_only)
+        nr_ctr_write_overlay(cfg->ctr_dir, kind);
 }
 
 /* NR_SYNC_NS: kept for exec until nroot ends */

@@ -8,6 +8,7 @@
  * relay fill in; it grows with the connections.  Every pass fills, polls
  * and dispatches; the sync messages go through one table of handlers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -313,10 +314,25 @@ static void finish(Loop *l)
             ;
     } else if (!l->exited) {
         /* PID 1 died without a status: a setup failure (reported on the
-         * socket) or a kill from outside */
-        NrError e = { 0 };
+         * socket) or a kill from outside.  What it sent before dying is
+         * queued: the overlay kind of a layer it mounted is recorded even
+         * so (the loop ends at the first SIGCHLD, which may come before
+         * that message was read); the failure is kept for below */
+        NrError e = { 0 }, failed = { 0 };
+        NrSyncMsg m;
+        fcntl(s->sync_fd, F_SETFL, O_NONBLOCK);
+        while (l->sync_open && nr_sync_recv(s->sync_fd, &m) == 1) {
+            if (m.type == NR_SYNC_OVERLAY)
+                on_overlay(l, &m);
+            else if (m.type == NR_SYNC_ERROR && !failed.code)
+                failed = m.err;
+            if (m.fd >= 0)
+                close(m.fd);
+        }
         if (nr_spawn_wait(l->pid, s->sync_fd, &l->status, NULL, &e) < 0)
             l->err = e;
+        else if (failed.code)
+            l->err = failed;
     } else {
         /* reap PID 1: when nroot returns, no process of the container is
          * left, and no zombie is handed to an init that may not reap it */
