@@ -13,7 +13,8 @@ want = {
  'unpack/docker.c': 'nr_docker_manifest'.split(),
  'unpack/oci.c': 'is_index_type descriptor add_name collect_oci nr_oci_index nr_oci_manifest'.split(),
  'lib/util.c': 'unescape nr_kv_read nr_read_file'.split(),
- 'state/ctr.c': 'to_i64 ctr_kv nr_ctr_read_config read_live load_named load_live finish is_id nr_ctr_list nr_ctr_list_free nr_ctr_find nr_ctr_name_valid'.split(),
+ 'state/ctr.c': 'read_live load_named load_live finish nr_ctr_list nr_ctr_list_free nr_ctr_find nr_ctr_name_valid'.split(),
+ 'state/ctr-config.c': 'ctr_kv plan_kv nr_ctr_read_kv nr_ctr_read_config nr_ctr_is_id parse_i64'.split(),
  'state/store.c': 'valid_dirname read_image_link live_image_link config_kv open_image info_kv scan_links read_sources nr_store_list nr_store_list_free source_key nr_store_link_dead find_id nr_store_resolve_key'.split(),
 }
 cur=None; tot={}; rows=[]

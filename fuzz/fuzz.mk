@@ -25,7 +25,7 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC_layer    := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_whiteout := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_json     := $(patsubst src/%.c,%,$(wildcard src/unpack/*.c)) seccomp/compile ns/sync lib/util lib/error
-FUZZ_SRC_kv       := state/ctr state/store ns/userns ns/spawn ns/sync lib/fs lib/util lib/error
+FUZZ_SRC_kv       := state/ctr state/ctr-config state/runtime state/store ns/userns ns/spawn ns/sync lib/fs lib/util lib/error
 FUZZ_LIBS_layer    := $(UNPACK_LIBS)
 FUZZ_LIBS_whiteout := $(UNPACK_LIBS)
 FUZZ_LIBS_json     := $(UNPACK_LIBS)
@@ -61,7 +61,7 @@ fuzz-coverage: $(FUZZ_NAMES:%=$(FUZZ_DIR)/cov-%)
 	llvm-cov report $(FUZZ_DIR)/cov-layer $(patsubst %,-object $(FUZZ_DIR)/cov-%,$(filter-out layer,$(FUZZ_NAMES))) \
 		-instr-profile $(FUZZ_DIR)/cov.profdata $(sort $(foreach n,$(FUZZ_NAMES),$(FUZZ_SRC_$(n):%=src/%.c)))
 	@llvm-cov report $(FUZZ_DIR)/cov-layer $(patsubst %,-object $(FUZZ_DIR)/cov-%,$(filter-out layer,$(FUZZ_NAMES))) \
-		-instr-profile $(FUZZ_DIR)/cov.profdata -show-functions $(wildcard src/unpack/*.c) src/state/ctr.c \
+		-instr-profile $(FUZZ_DIR)/cov.profdata -show-functions $(wildcard src/unpack/*.c) src/state/ctr.c src/state/ctr-config.c \
 		src/state/store.c src/lib/util.c >$(FUZZ_DIR)/cov-functions.txt
 	@echo "the parsers' own functions:"; python3 fuzz/coverage.py $(FUZZ_DIR)/cov-functions.txt
 

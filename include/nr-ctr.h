@@ -53,16 +53,7 @@ typedef struct NrCtr {
 bool nr_ctr_name_valid(const char *name);
 void nr_ctr_clear(NrCtr *c);
 
-/* RT, nroot's runtime directory: private to the user (a directory of
- * theirs that nobody else can write, never a symlink):
- * $XDG_RUNTIME_DIR/nroot when XDG_RUNTIME_DIR is such a directory, else
- * /run/user/UID/nroot when that is, else /tmp/nroot-UID, else (someone
- * else holds that name) a private /tmp/nroot-UID.XXXXXX that every nroot
- * of the user on this host finds through STORE/runtime-dir.HOST */
-const char *nr_runtime_dir(NrError *err);
-/* RT/name, created (0700) if missing; malloc()ed */
-char *nr_runtime_subdir(const char *name, NrError *err);
-/* RT/containers, created if missing */
+/* RT/containers, created if missing (state/runtime.c) */
 const char *nr_ctr_runtime_root(NrError *err);
 /* NAME, ID or a unique ID prefix -> the container (live state checked) */
 int nr_ctr_find(const char *spec, NrCtr *ret, NrError *err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "values.h"
 #include "nr-caps.h"
 #include "nr-cli.h"
 #include "nr-ctr.h"
@@ -15,7 +16,6 @@
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
-#include "values.h"
 
 enum {
     OPT_VOLUME = 'v',

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "values.h"
 #include "nr-error.h"
 #include "nr-plan.h"
 #include "nr-util.h"
-#include "values.h"
 
 static bool valid_env_key(const char *k, size_t len)
 {

@@ -28,6 +28,7 @@
 #include "nr-fuse.h"
 #include "nr-plan.h"
 #include "nr-rootfs.h"
+#include "nr-runtime.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
 #include "nr-util.h"

@@ -22,8 +22,8 @@
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
-#include "nr-ctr.h"
 #include "nr-error.h"
+#include "nr-runtime.h"
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"

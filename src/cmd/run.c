@@ -28,6 +28,7 @@
 #include "nr-portfwd.h"
 #include "nr-pty.h"
 #include "nr-rootfs.h"
+#include "nr-runtime.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
 #include "nr-supervise.h"

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* runtime.c — RT, nroot's runtime directory: private to the user, on a
+ * file system where overlayfs works; what lives only while containers run
+ * (live states, the seccomp cache, scratch mount points). */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "nr-ctr.h"
+#include "nr-error.h"
+#include "nr-runtime.h"
+#include "nr-store.h"
+#include "nr-util.h"
+
+/* ---- the runtime directory ---- */
+
+/* is fd a directory of ours that nobody else can write?  One of ours that
+ * others may read is made 0700 (fix) */
+static bool private_fd(int fd, bool fix)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+        (st.st_mode & 022))
+        return false;
+    return !(st.st_mode & 077) || (fix && fchmod(fd, 0700) == 0);
+}
+
+/* path itself (no symlink) is a private directory of ours */
+static bool private_dir(const char *path, bool fix)
+{
+    nr_autoclose int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return private_fd(fd, fix);
+}
+
+/* fuse-overlayfs cannot escape ':' or ',' in its layer paths, which live
+ * below the runtime directory */
+static bool overlay_safe(const char *path)
+{
+    return path[0] == '/' && !strpbrk(path, ":,\\\n") && strlen(path) < PATH_MAX - 256;
+}
+
+/* base/nroot, made private; NULL if base is not a directory of ours that
+ * only we can write (base may be a symlink: XDG_RUNTIME_DIR is the user's) */
+static char *nroot_below(const char *base)
+{
+    nr_autoclose int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != getuid() || (st.st_mode & 022))
+        return NULL;
+    char *d = nr_strdup_printf("%s/nroot", base);
+    mkdir(d, 0700);
+    if (!private_dir(d, true)) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* /tmp itself must keep others from renaming our entries: sticky, or
+ * writable by nobody else */
+static bool tmp_holds(void)
+{
+    struct stat st;
+    return stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
+           ((st.st_mode & S_ISVTX) ||
+            (!(st.st_mode & 022) && (st.st_uid == 0 || st.st_uid == getuid())));
+}
+
+/* /tmp/nroot-UID is someone else's (or not a private directory): a
+ * directory of our own under a name nobody can guess, remembered per host
+ * in the store (locked, so concurrent nroots agree on one) */
+static char *private_fallback(const char *squatted, NrError *err)
+{
+    nr_autofree char *store = nr_store_dir(err);
+    if (!store)
+        return NULL;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    for (char *p = host; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_", *p))
+            *p = '_';
+    nr_autofree char *file =
+        nr_strdup_printf("%s/runtime-dir.%s", store, host[0] ? host : "localhost");
+    if (nr_mkdir_p(store, 0700, err) < 0)
+        return NULL;
+    nr_autoclose int fd =
+        open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        nr_error_errno(err, "cannot open '%s'", file);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022)) {
+        nr_error_msg(err, "'%s' is not a private file of yours", file);
+        return NULL;
+    }
+    while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+        ;
+    char prefix[64], buf[PATH_MAX] = "";
+    snprintf(prefix, sizeof prefix, "/tmp/nroot-%u.", (unsigned)getuid());
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    /* what the file names must be one of ours still: /tmp is cleaned */
+    if (strncmp(buf, prefix, strlen(prefix)) == 0 && !strchr(buf + strlen(prefix), '/') &&
+        overlay_safe(buf) && private_dir(buf, false))
+        return nr_xstrdup(buf);
+    snprintf(buf, sizeof buf, "%sXXXXXX", prefix);
+    if (!mkdtemp(buf)) {
+        nr_error_errno(err, "cannot create a runtime directory in /tmp");
+        return NULL;
+    }
+    nr_autofree char *line = nr_strdup_printf("%s\n", buf);
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, line, strlen(line), 0) != (ssize_t)strlen(line)) {
+        nr_error_errno(err, "cannot write '%s'", file);
+        rmdir(buf);
+        return NULL;
+    }
+    nr_notice("'%s' is not a private directory of yours (another user may have made it): using "
+              "'%s' instead, remembered in '%s'",
+              squatted, buf, file);
+    return nr_xstrdup(buf);
+}
+
+const char *nr_runtime_dir(NrError *err)
+{
+    static char *dir;
+    if (dir)
+        return dir;
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg && overlay_safe(xdg)) {
+        if ((dir = nroot_below(xdg)))
+            return dir;
+        /* XDG_RUNTIME_DIR=/tmp would share one directory among users */
+        nr_notice("XDG_RUNTIME_DIR '%s' is not a directory of yours that only you can write: "
+                  "ignored",
+                  xdg);
+    }
+    char run[64];
+    snprintf(run, sizeof run, "/run/user/%u", (unsigned)getuid());
+    if (private_dir(run, false) && (dir = nroot_below(run)))
+        return dir;
+    if (!tmp_holds()) {
+        nr_error_msg(err, "no private runtime directory: /tmp is writable by others without the "
+                          "sticky bit");
+        nr_error_hint(err, "set XDG_RUNTIME_DIR to a directory only you can write");
+        return NULL;
+    }
+    char *d = nr_strdup_printf("/tmp/nroot-%u", (unsigned)getuid());
+    mkdir(d, 0700);
+    if (private_dir(d, true))
+        return dir = d;
+    dir = private_fallback(d, err);
+    free(d);
+    return dir;
+}
+
+char *nr_runtime_subdir(const char *name, NrError *err)
+{
+    const char *rt = nr_runtime_dir(err);
+    if (!rt)
+        return NULL;
+    char *d = nr_strdup_printf("%s/%s", rt, name);
+    if (mkdir(d, 0700) < 0 && errno != EEXIST) {
+        nr_error_errno(err, "cannot create '%s'", d);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+const char *nr_ctr_runtime_root(NrError *err)
+{
+    static char *dir;
+    if (dir)
+        return dir;
+    return dir = nr_runtime_subdir("containers", err);
+}
