@@ -37,6 +37,8 @@ int nr_ctr_args_parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int 
 {
     memset(a, 0, sizeof *a);
     int rc = nr_cli_parse_ctr(cmd, argc, argv, a, err);
+    if (rc != NR_CLI_RUN)
+        nr_strv_clear(&a->env);   /* what the options gave before the one that failed */
     if (rc == NR_CLI_HELP)
         return 1;
     if (rc < 0)
