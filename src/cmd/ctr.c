@@ -37,16 +37,12 @@ int nr_ctr_args_parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int 
 {
     memset(a, 0, sizeof *a);
     int rc = nr_cli_parse_ctr(cmd, argc, argv, a, err);
-    if (rc != NR_CLI_RUN)
-        nr_strv_clear(&a->env);   /* what the options gave before the one that failed */
-    if (rc == NR_CLI_HELP)
-        return 1;
-    if (rc < 0)
-        return -1;
+    if (rc == NR_CLI_HELP || rc < 0)
+        goto fail;
     if (a->n_operands < min_operands) {
         nr_error_msg(err, "missing %s", a->n_operands == 1 ? "COMMAND" : "CONTAINER");
         nr_error_hint(err, "usage: %s", nr_cli_command(cmd)->usage);
-        return -1;
+        goto fail;
     }
     if (max_operands >= 0 && a->n_operands > max_operands) {
         if (max_operands == 0)
@@ -54,9 +50,12 @@ int nr_ctr_args_parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int 
         else
             nr_error_msg(err, "%s takes one container", cmd);
         nr_error_hint(err, "usage: %s", nr_cli_command(cmd)->usage);
-        return -1;
+        goto fail;
     }
     return 0;
+fail:
+    nr_strv_clear(&a->env); /* what the options gave: the caller gets nothing */
+    return rc == NR_CLI_HELP ? 1 : -1;
 }
 
 int nr_cmd_fail(const NrError *err)
