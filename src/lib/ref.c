@@ -6,7 +6,19 @@
  * same grammar is checked by hand, part by part, so that an error can say
  * which part is wrong.  The parts can be told apart by their separators:
  * no part but the domain contains '/' (so the first '/' ends it), neither
- * the path nor a tag contains ':' or '@', and a digest contains no '@'. */
+ * the path nor a tag contains ':' or '@', and a digest contains no '@'.
+ *
+ * Where nroot differs from ParseNormalizedNamed, on purpose:
+ *   - "docker://" before a reference is accepted and dropped (podman's and
+ *     skopeo's transport name); docker refuses it.
+ *   - digests are sha256 and sha512 only: go-digest also knows sha384
+ *     (when crypto/sha512 is linked), which no registry serves in practice.
+ *   - a first component with a '.' or ':' that is not a valid domain but a
+ *     valid path component ("foo_bar.com/x": '_' is no DNS character) is
+ *     refused: docker's regular expression then matches the whole name as a
+ *     path with an empty domain, a reference no registry can serve.
+ *   - the error messages are nroot's: one line naming the part that is
+ *     wrong, where docker says "invalid reference format". */
 #include <string.h>
 
 #include "nr-ref.h"

@@ -7,7 +7,11 @@
  * TestParseReferenceWithTagAndDigest, TestInvalidReferenceComponents;
  * reference_test.go: TestReferenceParse), with the result
  * ParseNormalizedNamed + TagNameOnly gives (FamiliarString for the familiar
- * form), then nroot's own: docker://, hostile input, the boundaries. */
+ * form), then nroot's own: docker://, hostile input, the boundaries.
+ * Every expected result of a case without "docker://" is what
+ * distribution/reference (commit 0965666) gives, except the two refusals
+ * marked "see ref.c"; checked by running both on these inputs and on
+ * 600,000 random ones. */
 #include "nr-ref.h"
 #include "nr-util.h"
 #include "unit.h"
@@ -240,6 +244,7 @@ static const Case cases[] = {
         "(64 given, not all of them)"),
     BAD("debian@sha512:" H64, "a sha512 digest is 128 lowercase hexadecimal digits (64 given)"),
     BAD("debian@md5:ffffffffffffffffffffffffffffffff", "digest algorithm 'md5' is not supported"),
+    /* go-digest knows sha384 too; nroot refuses it (see ref.c) */
     BAD("debian@sha384:" H64 "ffffffffffffffffffffffffffffffff",
         "digest algorithm 'sha384' is not supported"),
     BAD("debian@SHA256:" H64, "digest algorithm 'SHA256' is not supported"),
