@@ -55,8 +55,8 @@ typedef struct NrChallenge {
 bool nr_auth_challenge_parse(const char *hdr, NrChallenge *c);
 void nr_auth_challenge_clear(NrChallenge *c);
 /* credentials for registry (HOST[:PORT]) and repo: 1 found, 0 none, -1 error */
-int nr_auth_lookup(const char *registry, const char *repo, const char *config_dir,
-                   char **ret_user, char **ret_pass, NrError *err);
+int nr_auth_lookup(const char *registry, const char *repo, const char *config_dir, char **ret_user,
+                   char **ret_pass, NrError *err);
 
 /* ------------------------------------------------------------- http -- */
 
@@ -112,8 +112,7 @@ typedef enum {
     NR_NEXT_AUTH,     /* authenticated now: again */
     NR_NEXT_FAIL,     /* err set */
 } NrNext;
-NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_url,
-                    NrError *err);
+NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_url, NrError *err);
 /* a whole GET with redirects, auth and retries, the body in memory (max);
  * the final response's status in r->status */
 NrReq *nr_http_get(NrHttp *h, const char *url, const char *accept, size_t max, NrError *err);
