@@ -71,7 +71,7 @@ int nr_manifest_kind(const char *content_type, const char *buf, size_t len, bool
     char ct[128] = "";
     if (content_type)
         snprintf(ct, sizeof ct, "%.*s", (int)strcspn(content_type, "; "), content_type);
-    if (strstr(ct, "manifest.v1+"))
+    if (strncmp(ct, "application/vnd.docker.distribution.manifest.v1+", 48) == 0)
         return schema1(err);
     if (strcmp(ct, NR_MT_OCI_INDEX) == 0 || strcmp(ct, NR_MT_DOCKER_LIST) == 0) {
         *ret_index = true;
