@@ -2,7 +2,8 @@
 /* pull.h — nroot-pull, the registry client: the types its files share.
  * Private to src/pull/.
  *
- *   main.c      arguments, the pull from probe to the last blob, status lines
+ *   main.c      arguments, the pull from probe to the last blob
+ *   status.c    the lines on --status-fd
  *   http.c      one libcurl multi handle: requests, auth, redirects, retries
  *   auth.c      credentials (auth files, credential helpers), challenges
  *   tls.c       certs.d: extra CAs (an in-memory bundle), client pairs
