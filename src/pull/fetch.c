@@ -354,7 +354,5 @@ out:
     for (size_t i = 0; i < n; i++)
         job_clear(&jobs[i], h);
     free(jobs);
-    if (rc < 0)
-        nr_error_prefix(err, "cannot pull %s/%s", h->registry, h->repo);
     return rc;
 }
