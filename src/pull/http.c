@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "nr-util.h"
 #include "pull.h"
@@ -402,6 +403,13 @@ static int fetch_token(NrHttp *h, const NrChallenge *c, NrError *err)
     return rc;
 }
 
+static long long mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
 /* answer a 401's challenge: Basic with the credentials, Bearer with a token */
 static int authenticate(NrHttp *h, const char *www_auth, NrError *err)
 {
@@ -425,6 +433,7 @@ static int authenticate(NrHttp *h, const char *www_auth, NrError *err)
     }
     nr_auth_challenge_clear(&c);
     h->authed = rc == 0;
+    h->auth_at = mono_s();
     return rc;
 }
 
@@ -476,7 +485,9 @@ NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_
     if (s == 401) {
         nr_autofree char *origin = url_origin(r->url);
         bool ours = origin && strcmp(origin, h->api_host) == 0;
-        if (ours && !h->authed) {
+        /* once; again when the token may have expired (a long pull):
+         * registries hand out tokens for minutes */
+        if (ours && (!h->authed || mono_s() - h->auth_at >= NR_PULL_REAUTH_S)) {
             if (authenticate(h, r->www_auth, err) < 0)
                 return NR_NEXT_FAIL;
             return NR_NEXT_AUTH;

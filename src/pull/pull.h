@@ -23,6 +23,7 @@
 #define NR_PULL_DOC_MAX (4u << 20) /* manifests, indexes, configs: as containers/image */
 #define NR_PULL_ATTEMPTS 4         /* tries of one request on 5xx or a broken connection */
 #define NR_PULL_REDIRECTS 5
+#define NR_PULL_REAUTH_S 30 /* a 401 this long after the token: a new token */
 
 /* ------------------------------------------------------------ status -- */
 
@@ -93,7 +94,8 @@ typedef struct NrHttp {
     NrTls tls;
     char *user, *pass; /* NULL: anonymous */
     char *authz;       /* "Authorization: ..." header line, NULL none */
-    bool authed;       /* the challenge answered once (token fetched) */
+    bool authed;       /* the challenge answered (token fetched) ... */
+    long long auth_at; /* ... at this CLOCK_MONOTONIC second */
 } NrHttp;
 
 int nr_http_init(NrHttp *h, const char *registry, const char *repo, bool plain, bool verify,
