@@ -444,10 +444,13 @@ NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_
             r->result == CURLE_SSL_CONNECT_ERROR || r->result == CURLE_SSL_CERTPROBLEM) {
             nr_error_msg(err, "registry %s: TLS: %s", h->registry,
                          r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
-            nr_error_hint(err,
-                          "put its CA in ~/.config/containers/certs.d/%s/ca.crt, or pull "
-                          "with --tls-verify=false",
-                          h->registry);
+            if (strstr(r->errbuf, "wrong version number"))
+                nr_error_hint(err, "the registry answers plain HTTP (--plain-http)");
+            else
+                nr_error_hint(err,
+                              "put its CA in ~/.config/containers/certs.d/%s/ca.crt, or pull "
+                              "with --tls-verify=false",
+                              h->registry);
             return NR_NEXT_FAIL;
         }
         if (attempt < NR_PULL_ATTEMPTS && r->result != CURLE_UNSUPPORTED_PROTOCOL &&
