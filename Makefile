@@ -22,6 +22,8 @@ PKG_CONFIG ?= pkg-config
 # links libarchive and glib and runs only when an image is imported.
 NROOT_PKGS  := libcap libseccomp
 UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcrypto libcap libseccomp
+# nroot-pull, the registry client (libcurl), runs on the host as the user
+PULL_PKGS   := libcurl json-glib-1.0 libcrypto
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Wnull-dereference \
@@ -54,9 +56,11 @@ NROOT_DIRS  := cli cmd host inside state ns lib seccomp
 NROOT_SRCS  := src/main.c $(sort $(foreach d,$(NROOT_DIRS),$(wildcard src/$(d)/*.c)))
 UNPACK_SRCS := $(sort $(wildcard src/unpack/*.c)) src/seccomp/compile.c src/ns/sync.c \
                src/lib/error.c src/lib/util.c src/lib/ref.c
+PULL_SRCS   := $(sort $(wildcard src/pull/*.c)) src/lib/error.c src/lib/util.c src/lib/ref.c
 
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/nroot/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack/%.o)
+PULL_OBJS   := $(PULL_SRCS:src/%.c=$(BUILD)/pull/%.o)
 HEADERS     := $(wildcard include/*.h src/*/*.h)
 
 # libslirp is dlopen()ed when a container gets --net=slirp: its headers only
@@ -64,12 +68,14 @@ NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS) sli
 NROOT_LIBS    := $(shell $(PKG_CONFIG) --libs $(NROOT_PKGS)) -ldl
 UNPACK_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(UNPACK_PKGS))
 UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
+PULL_CFLAGS   := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PULL_PKGS))
+PULL_LIBS     := $(shell $(PKG_CONFIG) --libs $(PULL_PKGS))
 
-all: nroot nroot-unpack
+all: nroot nroot-unpack nroot-pull
 
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
-FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS)
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(PULL_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS) $(PULL_LIBS)
 ifneq ($(filter-out clean dist man demo format format-check deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
@@ -83,6 +89,9 @@ nroot: $(NROOT_OBJS)
 nroot-unpack: $(UNPACK_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(UNPACK_LIBS)
 
+nroot-pull: $(PULL_OBJS)
+	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PULL_LIBS)
+
 $(BUILD)/nroot/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(NROOT_CFLAGS) -c -o $@ $<
@@ -90,6 +99,10 @@ $(BUILD)/nroot/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 $(BUILD)/unpack/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(UNPACK_CFLAGS) -c -o $@ $<
+
+$(BUILD)/pull/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PULL_CFLAGS) -c -o $@ $<
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build, same binary names, so
 # `make asan && make check` runs the suite under the sanitizers.
@@ -126,6 +139,7 @@ install: all
 		$(DESTDIR)$(MANDIR)/man7
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
+	install -m 0755 nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.7; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -134,7 +148,8 @@ install: all
 	install -m 0644 completions/nroot.fish $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
+	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack \
+		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
 	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
@@ -173,6 +188,6 @@ rpm:
 -include tests/unit/unit.mk
 
 clean:
-	rm -rf $(BUILD) nroot nroot-unpack
+	rm -rf $(BUILD) nroot nroot-unpack nroot-pull
 
 .PHONY: all asan check demo format format-check man install uninstall dist deb rpm clean

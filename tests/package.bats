@@ -56,6 +56,7 @@ need_installed() {
     run dpkg-query -L nroot
     assert_line /usr/bin/nroot
     assert_line /usr/libexec/nroot/nroot-unpack
+    assert_line /usr/libexec/nroot/nroot-pull
     assert_line /usr/share/man/man7/nroot-rootless.7.gz
     [ "$(readlink -f "$(command -v nroot)")" = "$INSTALLED" ] || fail "nroot on PATH is $(command -v nroot)"
     run_nroot 0 --version
@@ -133,7 +134,7 @@ need_installed() {
     cp -a "$REPO_DIR"/{Makefile,README.md,src,include,man,completions} "$src/"
     run make -C "$src" -j2 -s install PREFIX=$p DESTDIR="$dest"
     [ "$status" = 0 ] || fail "make install failed: $output"
-    for f in bin/nroot libexec/nroot/nroot-unpack share/man/man1/nroot.1 \
+    for f in bin/nroot libexec/nroot/nroot-unpack libexec/nroot/nroot-pull share/man/man1/nroot.1 \
              share/man/man1/nroot-run.1 share/man/man7/nroot-rootless.7 \
              share/bash-completion/completions/nroot share/zsh/site-functions/_nroot \
              share/fish/vendor_completions.d/nroot.fish; do

@@ -12,11 +12,12 @@
 # so it gets only the ones it needs: the same objects as `nroot` and
 # `nroot-unpack` (their main.o left out), built with the same flags -- after
 # `make asan`, with ASan and UBSan, and the tests run under them.  A test of
-# nroot-unpack's code is named in UNIT_UNPACK.
+# nroot-unpack's code is named in UNIT_UNPACK, one of nroot-pull's in UNIT_PULL.
 
 UNIT_DIR    := $(BUILD)/unit
 UNIT_NAMES  := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
 UNIT_UNPACK := path
+UNIT_PULL   := pull
 UNIT_BINS   := $(UNIT_NAMES:%=$(UNIT_DIR)/%)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -28,17 +29,26 @@ $(UNIT_DIR)/libunpack.a: $(filter-out $(BUILD)/unpack/unpack/main.o,$(UNPACK_OBJ
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-unit_kind = $(if $(filter $(1),$(UNIT_UNPACK)),unpack,nroot)
+$(UNIT_DIR)/libpull.a: $(filter-out $(BUILD)/pull/pull/main.o,$(PULL_OBJS))
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+unit_kind = $(if $(filter $(1),$(UNIT_UNPACK)),unpack,$(if $(filter $(1),$(UNIT_PULL)),pull,nroot))
+UNIT_CFLAGS_nroot  = $(NROOT_CFLAGS)
+UNIT_CFLAGS_unpack = $(UNPACK_CFLAGS)
+UNIT_CFLAGS_pull   = $(PULL_CFLAGS)
+UNIT_LIBS_nroot    = $(NROOT_LIBS)
+UNIT_LIBS_unpack   = $(UNPACK_LIBS)
+UNIT_LIBS_pull     = $(PULL_LIBS)
 
 $(UNIT_DIR)/%.o: tests/unit/%.c tests/unit/unit.h $(HEADERS) Makefile tests/unit/unit.mk $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CMOCKA_CFLAGS) \
-		$(if $(filter unpack,$(call unit_kind,$*)),$(UNPACK_CFLAGS),$(NROOT_CFLAGS)) -c -o $@ $<
+		$(UNIT_CFLAGS_$(call unit_kind,$*)) -c -o $@ $<
 
 .SECONDEXPANSION:
 $(UNIT_BINS): $(UNIT_DIR)/%: $(UNIT_DIR)/%.o $(UNIT_DIR)/lib$$(call unit_kind,$$*).a
-	$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
-		$(if $(filter unpack,$(call unit_kind,$*)),$(UNPACK_LIBS),$(NROOT_LIBS))
+	$(CC) $(BASE_CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(UNIT_LIBS_$(call unit_kind,$*))
 
 unit-build: $(UNIT_BINS)
 .SECONDARY: $(UNIT_NAMES:%=$(UNIT_DIR)/%.o)
