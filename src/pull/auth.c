@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,9 +148,7 @@ static const char *canonical_host(const char *h, size_t n)
     return NULL;
 }
 
-/* an auths key as HOST[:PORT][/NAMESPACE...]: a URL's scheme and (for the
- * legacy https://HOST/v1/ form) its path dropped */
-static char *normalise_key(const char *key)
+char *nr_auth_normalise_key(const char *key)
 {
     const char *p = key;
     bool url = false;
@@ -281,8 +280,8 @@ static int run_helper(const char *name, const char *server, char **ret_user, cha
 }
 
 /* one file: 1 found, 0 not (or no such file), -1 error */
-static int lookup_file(const char *file, const char *registry, const char *repo, char **ret_user,
-                       char **ret_pass, NrError *err)
+int nr_auth_lookup_file(const char *file, const char *registry, const char *repo, char **ret_user,
+                        char **ret_pass, NrError *err)
 {
     if (access(file, F_OK) < 0)
         return 0;
@@ -311,7 +310,7 @@ static int lookup_file(const char *file, const char *registry, const char *repo,
     size_t best_len = 0;
     GList *keys = auths ? json_object_get_members(auths) : NULL;
     for (GList *k = keys; k; k = k->next) {
-        nr_autofree char *norm = normalise_key(k->data);
+        nr_autofree char *norm = nr_auth_normalise_key(k->data);
         size_t n = strlen(norm);
         bool match = strcmp(norm, registry) == 0 ||
                      (strncmp(full, norm, n) == 0 && full[n] == '/' && strchr(norm, '/'));
@@ -361,9 +360,22 @@ int nr_auth_lookup(const char *registry, const char *repo, const char *config_di
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (!files[i])
             continue;
-        int rc = lookup_file(files[i], reg, repo, ret_user, ret_pass, err);
+        int rc = nr_auth_lookup_file(files[i], reg, repo, ret_user, ret_pass, err);
         if (rc != 0)
             return rc;
     }
     return 0;
+}
+
+char *nr_auth_file_default(const char *config_dir)
+{
+    const char *env = getenv("REGISTRY_AUTH_FILE");
+    if (env && env[0])
+        return nr_xstrdup(env);
+    const char *run = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    if (run && run[0] == '/' && stat(run, &st) == 0 && S_ISDIR(st.st_mode) &&
+        st.st_uid == getuid() && access(run, W_OK | X_OK) == 0)
+        return nr_strdup_printf("%s/containers/auth.json", run);
+    return config_dir ? nr_strdup_printf("%s/auth.json", config_dir) : NULL;
 }

@@ -120,7 +120,8 @@ int nr_http_init(NrHttp *h, const char *registry, const char *repo, bool plain, 
         return nr_error_msg(err, "cannot initialise libcurl");
     curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     h->registry = nr_xstrdup(registry);
-    h->repo = nr_xstrdup(repo);
+    h->login = repo == NULL;
+    h->repo = repo ? nr_xstrdup(repo) : NULL;
     h->config_dir = config_dir ? nr_xstrdup(config_dir) : NULL;
     /* docker.io is a name; its API answers at registry-1.docker.io */
     const char *api = strcmp(registry, "docker.io") == 0 ? "registry-1.docker.io" : registry;
@@ -131,7 +132,7 @@ int nr_http_init(NrHttp *h, const char *registry, const char *repo, bool plain, 
     h->tls.verify = verify;
     if (!plain && nr_tls_load(&h->tls, registry, config_dir, err) < 0)
         return -1;
-    if (nr_auth_lookup(registry, repo, config_dir, &h->user, &h->pass, err) < 0)
+    if (!h->login && nr_auth_lookup(registry, repo, config_dir, &h->user, &h->pass, err) < 0)
         return -1;
     return 0;
 }
@@ -299,6 +300,9 @@ void nr_http_error_detail(const NrReq *r, char *buf, size_t size)
 
 int nr_http_denied(NrHttp *h, const char *what, NrError *err)
 {
+    if (h->login)
+        return nr_error_msg(err, "registry %s refused the credentials of '%s'", h->registry,
+                            h->user ? h->user : "");
     if (h->user)
         nr_error_msg(err, "registry %s refused the credentials of '%s' for %s", h->registry,
                      h->user, what);
@@ -335,14 +339,19 @@ static int fetch_token(NrHttp *h, const NrChallenge *c, NrError *err)
         curl_url_cleanup(u);
         return nr_error_msg(err, "registry %s: invalid token realm '%s'", h->registry, c->realm);
     }
-    nr_autofree char *scope =
-        c->scope ? nr_xstrdup(c->scope) : nr_strdup_printf("repository:%s:pull", h->repo);
+    /* the login check asks for no scope: a token for the service alone,
+     * as docker and podman log in */
+    nr_autofree char *scope = c->scope  ? nr_xstrdup(c->scope)
+                              : h->repo ? nr_strdup_printf("repository:%s:pull", h->repo)
+                                        : NULL;
     if (c->service) {
         nr_autofree char *q = nr_strdup_printf("service=%s", c->service);
         curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
     }
-    nr_autofree char *q = nr_strdup_printf("scope=%s", scope);
-    curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
+    if (scope) {
+        nr_autofree char *q = nr_strdup_printf("scope=%s", scope);
+        curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE);
+    }
     char *url = NULL;
     curl_url_get(u, CURLUPART_URL, &url, 0);
     curl_url_cleanup(u);
@@ -442,6 +451,7 @@ NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_
     if (r->result != CURLE_OK && !(r->result == CURLE_WRITE_ERROR && (r->write || r->too_big))) {
         if (r->result == CURLE_PEER_FAILED_VERIFICATION || r->result == CURLE_SSL_CACERT_BADFILE ||
             r->result == CURLE_SSL_CONNECT_ERROR || r->result == CURLE_SSL_CERTPROBLEM) {
+            h->tls_failed = true;
             nr_error_msg(err, "registry %s: TLS: %s", h->registry,
                          r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
             if (strstr(r->errbuf, "wrong version number"))

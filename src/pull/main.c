@@ -21,7 +21,19 @@
  *   done | error <message>
  * The manifest and config lines come before any layer is fetched, so an
  * importer can start while the layers arrive.  Exit 0, else 125 with one
- * line on stderr. */
+ * line on stderr.
+ *
+ * For nroot login and logout (login.c), which edit the containers auth.json
+ * (--authfile FILE, default $REGISTRY_AUTH_FILE, else
+ * ${XDG_RUNTIME_DIR}/containers/auth.json, else CONFIG_DIR/auth.json):
+ *   nroot-pull --login --registry HOST[:PORT] [--authfile FILE]
+ *              [--tls-verify=false] [--plain-http] [--config-dir DIR]
+ *       USER, newline, PASSWORD, newline on stdin; checked with GET /v2/
+ *       (Basic or the token flow), then written; "Login Succeeded!"
+ *   nroot-pull --logout --registry HOST[:PORT] | --all  [--authfile FILE]
+ *   nroot-pull --get-login --registry HOST[:PORT] [--authfile FILE]
+ *       the user name stored for the registry (without --authfile: where
+ *       a pull looks) */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,8 +47,9 @@
 #include "pull.h"
 
 typedef struct Opts {
-    const char *registry, *repo, *reference, *cache, *platform, *config_dir;
-    bool verify, plain;
+    const char *registry, *repo, *reference, *cache, *platform, *config_dir, *authfile;
+    bool verify, plain, all;
+    enum { MODE_PULL, MODE_LOGIN, MODE_LOGOUT, MODE_GET_LOGIN } mode;
     int parallel;
 } Opts;
 
@@ -45,7 +58,14 @@ static const char usage[] =
     "                  --cache DIR [--platform OS/ARCH[/VARIANT]] [--tls-verify=false]\n"
     "                  [--plain-http] [--parallel N] [--status-fd N] [--config-dir DIR]\n"
     "Fetch an image's manifest, config and layers from a registry into the blob\n"
-    "cache DIR (an OCI layout), each blob verified against its digest.\n";
+    "cache DIR (an OCI layout), each blob verified against its digest.\n"
+    "\n"
+    "       nroot-pull --login --registry HOST[:PORT] [--authfile FILE]\n"
+    "                  [--tls-verify=false] [--plain-http] [--config-dir DIR]\n"
+    "       nroot-pull --logout --registry HOST[:PORT]|--all [--authfile FILE]\n"
+    "       nroot-pull --get-login --registry HOST[:PORT] [--authfile FILE]\n"
+    "Check USER and PASSWORD (two lines on stdin) with the registry and store them\n"
+    "in the containers auth.json; remove them; print the stored user name.\n";
 
 static bool valid_repo(const char *s)
 {
@@ -76,7 +96,23 @@ static bool valid_registry(const char *s)
 
 static int parse_args(int argc, char **argv, Opts *o, NrError *err)
 {
-    enum { O_REG = 256, O_REPO, O_REF, O_CACHE, O_PLAT, O_TLS, O_PLAIN, O_PAR, O_FD, O_CONF };
+    enum {
+        O_REG = 256,
+        O_REPO,
+        O_REF,
+        O_CACHE,
+        O_PLAT,
+        O_TLS,
+        O_PLAIN,
+        O_PAR,
+        O_FD,
+        O_CONF,
+        O_LOGIN,
+        O_LOGOUT,
+        O_GET_LOGIN,
+        O_ALL,
+        O_AUTHFILE,
+    };
     static const struct option longs[] = {
         { "registry", required_argument, NULL, O_REG },
         { "repo", required_argument, NULL, O_REPO },
@@ -88,6 +124,11 @@ static int parse_args(int argc, char **argv, Opts *o, NrError *err)
         { "parallel", required_argument, NULL, O_PAR },
         { "status-fd", required_argument, NULL, O_FD },
         { "config-dir", required_argument, NULL, O_CONF },
+        { "login", no_argument, NULL, O_LOGIN },
+        { "logout", no_argument, NULL, O_LOGOUT },
+        { "get-login", no_argument, NULL, O_GET_LOGIN },
+        { "all", no_argument, NULL, O_ALL },
+        { "authfile", required_argument, NULL, O_AUTHFILE },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { 0 },
@@ -105,6 +146,19 @@ static int parse_args(int argc, char **argv, Opts *o, NrError *err)
         case O_PLAT: o->platform = optarg; break;
         case O_CONF: o->config_dir = optarg; break;
         case O_PLAIN: o->plain = true; break;
+        case O_ALL: o->all = true; break;
+        case O_AUTHFILE:
+            if (!optarg[0])
+                return nr_error_msg(err, "--authfile needs a file name");
+            o->authfile = optarg;
+            break;
+        case O_LOGIN:
+        case O_LOGOUT:
+        case O_GET_LOGIN:
+            if (o->mode != MODE_PULL)
+                return nr_error_msg(err, "--login, --logout and --get-login exclude each other");
+            o->mode = c == O_LOGIN ? MODE_LOGIN : c == O_LOGOUT ? MODE_LOGOUT : MODE_GET_LOGIN;
+            break;
         case O_TLS:
             if (!optarg || strcmp(optarg, "true") == 0)
                 o->verify = true;
@@ -131,6 +185,18 @@ static int parse_args(int argc, char **argv, Opts *o, NrError *err)
     }
     if (optind < argc)
         return nr_error_msg(err, "unexpected argument '%s'", argv[optind]);
+    if (o->mode != MODE_PULL) {
+        /* the registry is checked (and normalised) by login.c */
+        if (o->repo || o->reference || o->cache || o->platform || o->parallel != 3)
+            return nr_error_msg(err, "--login, --logout and --get-login pull nothing");
+        if (o->all && o->mode != MODE_LOGOUT)
+            return nr_error_msg(err, "--all goes with --logout");
+        if (!o->registry == !o->all)
+            return nr_error_msg(err, "--registry (or, with --logout, --all) is required");
+        return 0;
+    }
+    if (o->all || o->authfile)
+        return nr_error_msg(err, "--all and --authfile go with --login, --logout, --get-login");
     if (!o->registry || !o->repo || !o->reference || !o->cache)
         return nr_error_msg(err, "--registry, --repo, --reference and --cache are required");
     if (!valid_registry(o->registry))
@@ -257,6 +323,18 @@ int main(int argc, char **argv)
         else if (home && home[0])
             config_dir = nr_strdup_printf("%s/.config/containers", home);
         o.config_dir = config_dir;
+    }
+    if (rc == 0 && o.mode != MODE_PULL) {
+        if (o.mode == MODE_LOGIN)
+            rc = nr_login(o.registry, o.authfile, o.config_dir, o.plain, o.verify, &err);
+        else if (o.mode == MODE_LOGOUT)
+            rc = nr_logout(o.all ? NULL : o.registry, o.authfile, o.config_dir, &err);
+        else
+            rc = nr_login_get(o.registry, o.authfile, o.config_dir, &err);
+        if (rc == 0)
+            return 0;
+        nr_error_print(&err);
+        return err.code ? err.code : NR_EXIT_FAILURE;
     }
     NrCache c = { .blobs = -1 };
     NrHttp h = { 0 };

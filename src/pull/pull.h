@@ -7,6 +7,8 @@
  *   http.c      one libcurl multi handle: requests, auth, redirects, retries
  *   auth.c      credentials (auth files, credential helpers), challenges
  *   tls.c       certs.d: extra CAs (an in-memory bundle), client pairs
+ *   login.c     --login, --logout, --get-login: the credential check and the
+ *               containers auth.json
  *   manifest.c  manifests and indexes, the platform chosen
  *   cache.c     the blob cache (an OCI layout): locks, .partial, verify
  *   fetch.c     blob downloads in parallel, resumed, verified as they stream */
@@ -59,6 +61,16 @@ void nr_auth_challenge_clear(NrChallenge *c);
 /* credentials for registry (HOST[:PORT]) and repo: 1 found, 0 none, -1 error */
 int nr_auth_lookup(const char *registry, const char *repo, const char *config_dir, char **ret_user,
                    char **ret_pass, NrError *err);
+/* the same in one auth file (no such file: 0) */
+int nr_auth_lookup_file(const char *file, const char *registry, const char *repo, char **ret_user,
+                        char **ret_pass, NrError *err);
+/* an auths key as HOST[:PORT][/NAMESPACE...]: a URL's scheme and (for the
+ * legacy https://HOST/v1/ form) its path dropped, docker.io for Docker Hub */
+char *nr_auth_normalise_key(const char *key);
+/* the auth file login writes and logout edits: $REGISTRY_AUTH_FILE, else
+ * ${XDG_RUNTIME_DIR}/containers/auth.json when that directory is ours and
+ * writable, else CONFIG_DIR/auth.json; NULL when none can be named */
+char *nr_auth_file_default(const char *config_dir);
 
 /* ------------------------------------------------------------- http -- */
 
@@ -93,11 +105,14 @@ typedef struct NrHttp {
     char *config_dir;
     NrTls tls;
     char *user, *pass; /* NULL: anonymous */
+    bool login;        /* nroot login's check: no auth file, no scope, no hint */
+    bool tls_failed;   /* a request failed in the TLS handshake (no credentials sent) */
     char *authz;       /* "Authorization: ..." header line, NULL none */
     bool authed;       /* the challenge answered (token fetched) ... */
     long long auth_at; /* ... at this CLOCK_MONOTONIC second */
 } NrHttp;
 
+/* repo NULL: the login check (h->login; the caller sets user and pass) */
 int nr_http_init(NrHttp *h, const char *registry, const char *repo, bool plain, bool verify,
                  const char *config_dir, NrError *err);
 void nr_http_clear(NrHttp *h);
@@ -185,6 +200,17 @@ int nr_manifest_parse(const char *buf, size_t len, NrManifest *m, NrError *err);
 void nr_manifest_clear(NrManifest *m);
 /* the host's platform in Go's names: "linux/amd64", "linux/arm64/v8", ... */
 const char *nr_manifest_host_platform(void);
+
+/* ------------------------------------------------------------ login -- */
+
+/* user and password from stdin ("USER\nPASSWORD\n"), checked against the
+ * registry's /v2/, then written to the auth file (NULL: the default) */
+int nr_login(const char *registry, const char *authfile, const char *config_dir, bool plain,
+             bool verify, NrError *err);
+/* registry NULL: every registry of the file */
+int nr_logout(const char *registry, const char *authfile, const char *config_dir, NrError *err);
+/* print the user name stored for the registry */
+int nr_login_get(const char *registry, const char *authfile, const char *config_dir, NrError *err);
 
 /* ------------------------------------------------------------ fetch -- */
 
