@@ -46,6 +46,14 @@ typedef struct NrCtrArgs {
     int n_operands;
 } NrCtrArgs;
 
+/* the parsed options of login and logout */
+typedef struct NrLoginArgs {
+    const char *username, *password, *authfile;
+    bool password_stdin, get_login, all, tls_verify;
+    char **operands;
+    int n_operands;
+} NrLoginArgs;
+
 enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
 const NrCommand *nr_cli_command(const char *name);
 /* every command, in the order of --help */
@@ -53,6 +61,7 @@ const NrCommand *nr_cli_commands(size_t *ret_n);
 int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
 int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
 int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
+int nr_cli_parse_login(const char *cmd, int argc, char **argv, NrLoginArgs *a, NrError *err);
 void nr_cli_main_help(void);
 void nr_cli_help(const NrCommand *c);
 /* complete.c: `nroot __complete WORD...`, the candidates the shell

@@ -253,6 +253,47 @@ static const NrOption export_options[] = {
     OPT_HELP_ENTRY,
 };
 
+/* login and logout (src/cmd/login.c): ids of their own, dispatched by name */
+enum {
+    OPT_LOGIN_USERNAME = 'u',
+    OPT_LOGIN_PASSWORD = 'p',
+    OPT_LOGIN_ALL = 'a',
+    OPT_LOGIN_PASSWORD_STDIN = 1024,
+    OPT_LOGIN_AUTHFILE,
+    OPT_LOGIN_TLS_VERIFY,
+    OPT_LOGIN_GET_LOGIN,
+};
+
+#define OPT_AUTHFILE_ENTRY(what) \
+    { \
+        "authfile", OPT_LOGIN_AUTHFILE, "FILE", "General", what, NULL \
+    }
+
+static const NrOption login_options[] = {
+    { "username", OPT_LOGIN_USERNAME, "USER", "General",
+      "the user name (asked on a terminal when not given)", NULL },
+    { "password", OPT_LOGIN_PASSWORD, "PASSWORD", "General",
+      "the password; other users can read it in the process list: prefer --password-stdin", NULL },
+    { "password-stdin", OPT_LOGIN_PASSWORD_STDIN, NULL, "General",
+      "read the password from stdin (one line; needs --username)", NULL },
+    OPT_AUTHFILE_ENTRY("the auth file to write (default $REGISTRY_AUTH_FILE, else "
+                       "${XDG_RUNTIME_DIR}/containers/auth.json, else "
+                       "~/.config/containers/auth.json)"),
+    { "tls-verify", OPT_LOGIN_TLS_VERIFY, "BOOL", "General",
+      "false: do not verify the registry's certificate, and use plain HTTP if it answers "
+      "only that (default true)",
+      "true false" },
+    { "get-login", OPT_LOGIN_GET_LOGIN, NULL, "General",
+      "print the user name stored for REGISTRY and log in to nothing", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption logout_options[] = {
+    { "all", OPT_LOGIN_ALL, NULL, "General", "remove the credentials of every registry", NULL },
+    OPT_AUTHFILE_ENTRY("the auth file to edit (default as for 'nroot login')"),
+    OPT_HELP_ENTRY,
+};
+
 #define COMMAND(n, opts, usage, summary, desc) \
     { \
         n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] \
@@ -331,6 +372,16 @@ static const NrCommand commands[] = {
             "Write the merged filesystem of CONTAINER (the image with the container's\n"
             "changes) as a rootfs tarball that 'nroot run' and 'nroot import' take.\n"
             "Mounted filesystems (volumes, /proc, /dev) are not included."),
+    COMMAND("login", login_options, "nroot login [OPTIONS] REGISTRY",
+            "log in to a registry: check and store credentials",
+            "Check a user name and password with REGISTRY (HOST[:PORT]; docker.io for\n"
+            "Docker Hub) and store them in the containers auth file, where 'nroot pull'\n"
+            "and podman find them.  Without --password or --password-stdin the password\n"
+            "is asked on the terminal, not echoed."),
+    COMMAND("logout", logout_options, "nroot logout [OPTIONS] REGISTRY|--all",
+            "log out of a registry: remove stored credentials",
+            "Remove the credentials of REGISTRY (or, with --all, of every registry) from\n"
+            "the containers auth file 'nroot login' writes; its other contents stay."),
 };
 
 static const char *const groups[] = { "Image",    "Container",   "Terminal", "Filesystem",
@@ -806,6 +857,42 @@ int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrErr
         } else
             first = command;
     }
+    if (first < 0)
+        return first == GETOPT_HELP ? NR_CLI_HELP : -1;
+    a->operands = &argv[first];
+    a->n_operands = argc - first;
+    return NR_CLI_RUN;
+}
+
+static int login_option(void *data, const NrOption *o, const char *arg, NrError *err)
+{
+    NrLoginArgs *a = data;
+    int v;
+    switch (o->id) {
+    case OPT_LOGIN_USERNAME: a->username = arg; return 0;
+    case OPT_LOGIN_PASSWORD: a->password = arg; return 0;
+    case OPT_LOGIN_PASSWORD_STDIN: a->password_stdin = true; return 0;
+    case OPT_LOGIN_ALL: a->all = true; return 0;
+    case OPT_LOGIN_GET_LOGIN: a->get_login = true; return 0;
+    case OPT_LOGIN_AUTHFILE:
+        if (!*arg)
+            return nr_error_msg(err, "--authfile needs a file name");
+        a->authfile = arg;
+        return 0;
+    case OPT_LOGIN_TLS_VERIFY:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->tls_verify = v == 0;
+        return 0;
+    }
+    return nr_error_msg(err, "option --%s is not handled", o->name);
+}
+
+int nr_cli_parse_login(const char *cmd, int argc, char **argv, NrLoginArgs *a, NrError *err)
+{
+    const NrCommand *c = nr_cli_command(cmd);
+    a->tls_verify = true;
+    int first = cli_getopt(c, argc, argv, login_option, a, NULL, err);
     if (first < 0)
         return first == GETOPT_HELP ? NR_CLI_HELP : -1;
     a->operands = &argv[first];
