@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# bench/lib.sh — what bench/startup, bench/import and bench/exec share: the root setup
+# bench/lib.sh — what bench/startup, bench/import, bench/exec and bench/pull share: the root setup
 # (packages, the cached rootfs and its tarball, the bench user), the private
 # mount namespace, running as the bench user, the results directory and the
 # nroot snapshot.  Sourced by them, not run.
@@ -179,8 +179,8 @@ make_out_dir() {
     done
 }
 
-# Benchmark a snapshot of the nroot binary (and its helper nroot-unpack, which
-# nroot finds next to itself): a rebuild during the run cannot break it, and
+# Benchmark a snapshot of the nroot binary (and its helpers nroot-unpack and
+# nroot-pull, which nroot finds next to itself): a rebuild during the run cannot break it, and
 # the bench user can reach it wherever the repo lives.  NROOT_SRC keeps the
 # original path.
 snapshot_nroot() {
@@ -188,10 +188,12 @@ snapshot_nroot() {
     if [ -f "$NROOT" ] && cp "$NROOT" "$OUT/nroot" && chmod 755 "$OUT/nroot"; then
         NROOT=$OUT/nroot
         local helper
-        helper=$(dirname "$NROOT_SRC")/nroot-unpack
-        if [ -f "$helper" ] && cp "$helper" "$OUT/nroot-unpack"; then
-            chmod 755 "$OUT/nroot-unpack"
-        fi
+        for helper in nroot-unpack nroot-pull; do
+            if [ -f "$(dirname "$NROOT_SRC")/$helper" ] &&
+               cp "$(dirname "$NROOT_SRC")/$helper" "$OUT/$helper"; then
+                chmod 755 "$OUT/$helper"
+            fi
+        done
     fi
 }
 
