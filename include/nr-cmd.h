@@ -36,3 +36,5 @@ int nr_cmd_import(int argc, char **argv);
 int nr_cmd_images(int argc, char **argv);
 int nr_cmd_rmi(int argc, char **argv);
 int nr_cmd_prune(int argc, char **argv);
+/* pull.c */
+int nr_cmd_pull(int argc, char **argv);
