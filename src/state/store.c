@@ -1093,8 +1093,10 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     char dirname[128];
     int r = 0;
     /* --pull=always and newer ask the registry even when the store has a
-     * name for the reference (an id never is one) */
-    bool ask = opts && (opts->pull == NR_PULL_ALWAYS || opts->pull == NR_PULL_NEWER);
+     * name for the reference (an id never is one); a --platform is looked
+     * up by its by-ref link, as the name is the last platform pulled */
+    bool ask =
+        opts && (opts->pull == NR_PULL_ALWAYS || opts->pull == NR_PULL_NEWER || opts->platform);
     if (ask && saved == ENOENT && nr_ref_looks_like(image) &&
         (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 0)
         return nr_store_pull(image, runmap, opts, ret, err);
