@@ -128,14 +128,25 @@ images_count() { "$NROOT" images -q | wc -l; }
     [ "$(images_count)" = 1 ]
 }
 
-@test "registry: --pull=newer keeps the local image when the registry cannot be asked" {
+@test "registry: --pull=newer asks the registry, and keeps the local image when it cannot" {
     reg_use plain
     local ref=$REG_HOST/nroot-test/busybox:latest
     run_nroot 0 pull --tls-verify=false "$ref"
-    # the same reference through a port nobody listens on cannot be asked:
-    # pulled once under another name, then the registry gone for it
+    reg_mark
     run_nroot 0 run --pull=newer --tls-verify=false "$ref" /bin/sh -c 'echo ok'
     assert_output ok
+    [ "$(reg_requests GET '/manifests/')" -ge 1 ]
+    assert_equal "$(reg_requests GET '/blobs/')" 0
+    # a registry of its own, stopped after the pull: it cannot be asked
+    reg_start plain --name gone
+    reg_push "$OCI/busybox:latest" nroot-test/busybox:latest
+    ref=$REG_HOST/nroot-test/busybox:latest
+    run_nroot 0 pull -q --tls-verify=false "$ref"
+    reg_stop gone
+    run_nroot 0 run --pull=newer --tls-verify=false "$ref" /bin/sh -c 'echo still'
+    assert_output still
+    [[ $stderr == *notice:* ]] || fail "no notice: $stderr"
+    run_nroot 125 run --pull=always --tls-verify=false "$ref" /bin/true
 }
 
 @test "registry: a multi-platform index: the host's platform, or --platform" {
