@@ -1047,8 +1047,14 @@ int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImport
     ret->lock_fd = -1;
     struct stat st;
     if (stat(path, &st) < 0) {
-        if (errno == ENOENT && nr_ref_looks_like(path))
-            return nr_store_pull(path, runmap, opts, ret, err);
+        if (errno == ENOENT && nr_ref_looks_like(path)) {
+            if (nr_store_pull(path, runmap, opts, ret, err) == 0)
+                return 0;
+            if (!opts || opts->pull != NR_PULL_NEVER)
+                nr_error_prefix(err, "image '%s': no such file or directory, and the pull failed",
+                                path);
+            return -1;
+        }
         return nr_error_errno(err, "image '%s'", path);
     }
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
@@ -1111,8 +1117,17 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     }
     if (r < 0)
         return -1;
-    if (saved == ENOENT && nr_ref_looks_like(image))
-        return nr_store_pull(image, runmap, opts, ret, err);
+    if (saved == ENOENT && nr_ref_looks_like(image)) {
+        /* a mistyped file name is said as such, with why the pull failed */
+        if (nr_store_pull(image, runmap, opts, ret, err) == 0)
+            return 0;
+        if (!opts || opts->pull != NR_PULL_NEVER)
+            nr_error_prefix(err,
+                            "image '%s': no such file, directory or image name, and the pull "
+                            "failed",
+                            image);
+        return -1;
+    }
     errno = saved;
     if (saved == ENOENT) {
         nr_error_msg(err, "image '%s': no such file, directory or image name", image);
