@@ -30,7 +30,10 @@ typedef struct NrCommand {
 typedef struct NrImageArgs {
     const char *name, *ref;
     NrUsernsMode userns;
-    bool quiet, json, no_trunc, force;
+    bool quiet, json, no_trunc, force, digests;
+    int pull;             /* NrPullPolicy */
+    const char *platform; /* --platform */
+    bool tls_no_verify;   /* --tls-verify=false */
     char **operands;
     int n_operands;
 } NrImageArgs;

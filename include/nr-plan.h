@@ -36,6 +36,9 @@ typedef struct NrVolume {
 typedef struct NrRunConfig {
     const char *image;      /* as given on the command line */
     const char *image_ref;  /* --image-ref */
+    int pull;               /* --pull (NrPullPolicy) */
+    const char *platform;   /* --platform */
+    bool tls_no_verify;     /* --tls-verify=false */
     NrImage img;            /* the resolved image */
     char *lower;            /* resolved read-only root directory */
     char **args;            /* arguments after IMAGE, NULL if none */

@@ -12,9 +12,22 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
+/* --pull: when a registry reference is pulled (podman's meanings) */
+typedef enum NrPullPolicy {
+    NR_PULL_MISSING, /* only when the store has no image for it (default) */
+    NR_PULL_ALWAYS,  /* every time (cached blobs are not downloaded again) */
+    NR_PULL_NEVER,   /* never: the store's image or an error */
+    NR_PULL_NEWER,   /* when the registry's manifest differs; the store's
+                      * image, with a notice, when the registry cannot be asked */
+} NrPullPolicy;
+
 typedef struct NrImportOpts {
     const char *ref; /* --image-ref */
     bool progress;   /* draw a progress bar if stderr is a terminal */
+    /* registry references */
+    NrPullPolicy pull;
+    const char *platform; /* --platform os/arch[/variant], NULL: the host's */
+    bool tls_no_verify;   /* --tls-verify=false */
 } NrImportOpts;
 
 /* the store's directory ($NROOT_STORE, $XDG_DATA_HOME/nroot, ~/.local/share/nroot) */
@@ -27,7 +40,14 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
  * root filesystem directory's absolute path): resolved in the store only,
  * never as a path relative to the working directory */
 int nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, NrError *err);
-/* a path only, always into the store (`nroot import`) */
+/* a registry reference (nr_ref_parse) into the store, pulled by nroot-pull
+ * into the blob cache STORE/blobs/sha256/ as opts->pull says, then
+ * imported from it; the image is named by the canonical reference and
+ * found by it again without the network (STORE/by-ref/) */
+int nr_store_pull(const char *ref, const NrIdMap *runmap, const NrImportOpts *opts, NrImage *ret,
+                  NrError *err);
+/* a path only, always into the store (`nroot import`); a missing path that
+ * looks like a registry reference is pulled (nr_store_pull) */
 int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
                          NrImage *ret, NrError *err);
 void nr_image_clear(NrImage *img);
@@ -47,7 +67,9 @@ typedef struct NrStoreImage {
     NrStrv names;
     NrStrv links;   /* by-file keys pointing here */
     NrStrv sources; /* every file or layout imported as this image */
+    NrStrv refs;    /* by-ref link names pointing here (pulled references) */
     char *source, *format;
+    char *ref, *manifest; /* pulled: the canonical reference, the manifest digest */
     uint64_t size;
     int64_t created;
 } NrStoreImage;
@@ -82,5 +104,11 @@ int nr_store_link_remove(const char *store, const char *key);
  * links of a killed nroot (all of them when the caller holds the store
  * lock, `locked`) */
 void nr_store_remove_dangling(const char *store, bool locked);
+/* remove the blobs of the cache no image's manifest names, and stale
+ * .partial files no pull holds; their size to *reclaimed.  Skipped (0)
+ * while a pull is under way. */
+int nr_store_prune_blobs(const char *store, uint64_t *reclaimed, NrError *err);
+/* remove the by-ref links of image `img` whose reference is `name` */
+void nr_store_ref_remove(const char *store, const NrStoreImage *img, const char *name);
 /* the nroot-unpack helper ($NROOT_UNPACK, beside nroot, or installed) */
 char *nr_store_helper_path(void);

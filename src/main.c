@@ -43,7 +43,7 @@ int main(int argc, char **argv)
         { "start", nr_cmd_start },   { "exec", nr_cmd_exec },     { "stop", nr_cmd_stop },
         { "wait", nr_cmd_wait },     { "logs", nr_cmd_logs },     { "rm", nr_cmd_rm },
         { "export", nr_cmd_export }, { "info", nr_cmd_info },     { "__complete", nr_cli_complete },
-        { "login", nr_cmd_login },   { "logout", nr_cmd_logout },
+        { "pull", nr_cmd_pull },     { "login", nr_cmd_login },   { "logout", nr_cmd_logout },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)

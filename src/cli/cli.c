@@ -42,6 +42,10 @@ enum {
     OPT_RM,
     OPT_TAIL,
     OPT_SECURITY_OPT,
+    OPT_PULL,
+    OPT_PLATFORM,
+    OPT_TLS_VERIFY,
+    OPT_DIGESTS,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -58,6 +62,25 @@ enum {
     { \
         "image-ref", OPT_IMAGE_REF, "NAME[:TAG]", "Image", \
             "pick one image of an archive or OCI layout that holds several", NULL \
+    }
+#define OPT_PULL_ENTRY \
+    { \
+        "pull", OPT_PULL, "POLICY", "Image", \
+            "when to pull a registry reference: missing (when the store has no image for it; " \
+            "the default), always, never, newer (when the registry's manifest differs; the " \
+            "store's image if the registry cannot be asked)", \
+            "missing always never newer" \
+    }
+#define OPT_PLATFORM_ENTRY \
+    { \
+        "platform", OPT_PLATFORM, "OS/ARCH[/VARIANT]", "Image", \
+            "the image of a multi-platform reference to pull (default: the host's)", NULL \
+    }
+#define OPT_TLS_VERIFY_ENTRY \
+    { \
+        "tls-verify", OPT_TLS_VERIFY, "BOOL", "Image", \
+            "false: do not verify the registry's TLS certificate, and allow plain HTTP", \
+            "true false" \
     }
 #define OPT_USERNS_ENTRY \
     { \
@@ -106,6 +129,9 @@ enum {
 
 static const NrOption run_options[] = {
     OPT_IMAGE_REF_ENTRY,
+    OPT_PULL_ENTRY,
+    OPT_PLATFORM_ENTRY,
+    OPT_TLS_VERIFY_ENTRY,
     { "name", OPT_NAME, "NAME", "Container",
       "name the container: it keeps its files after it ends, and 'nroot run --name' or "
       "'nroot start' resumes it (letters, digits, '_', '.', '-')",
@@ -171,14 +197,27 @@ static const NrOption import_options[] = {
       "names the archive gives its image are used",
       NULL },
     OPT_IMAGE_REF_ENTRY,
+    OPT_PULL_ENTRY,
+    OPT_PLATFORM_ENTRY,
+    OPT_TLS_VERIFY_ENTRY,
     OPT_USERNS_ENTRY,
     OPT_QUIET_ENTRY("no notices and no progress bar (warnings and errors still go to stderr)"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption pull_options[] = {
+    OPT_PLATFORM_ENTRY,
+    OPT_TLS_VERIFY_ENTRY,
+    OPT_USERNS_ENTRY,
+    OPT_QUIET_ENTRY("no notices and no progress (the ids and errors are still printed)"),
     OPT_HELP_ENTRY,
 };
 
 static const NrOption images_options[] = {
     { "format", OPT_FORMAT, "FORMAT", "General", "table (default) or json", "table json" },
     { "no-trunc", OPT_NO_TRUNC, NULL, "General", "show full image ids", NULL },
+    { "digests", OPT_DIGESTS, NULL, "General",
+      "show the manifest digest pulled images came as (a DIGEST column)", NULL },
     OPT_QUIET_ENTRY("print only image ids"),
     OPT_HELP_ENTRY,
 };
@@ -308,15 +347,27 @@ static const NrCommand commands[] = {
             "Archives are unpacked once into the store and reused.  Without COMMAND the\n"
             "image's default command runs (/bin/sh if it has none).  Writes go to a\n"
             "throw-away layer; the image is never modified.\n\n"
+            "IMAGE may also be a registry reference (docker.io/library/debian:12, debian,\n"
+            "quay.io/org/app@sha256:...): it is pulled into the store on first use\n"
+            "(--pull).  A file or directory of that name wins.\n\n"
             "Options may also follow IMAGE when a '--' ends them: 'nroot run IMAGE --net=none\n"
             "-- make'.  Without that '--', or when the word after IMAGE is not an option,\n"
             "everything after IMAGE is the command."),
-    COMMAND("import", import_options, "nroot import [OPTIONS] FILE|DIR",
+    COMMAND("import", import_options, "nroot import [OPTIONS] FILE|DIR|REF",
             "unpack an image into the store and print its id",
             "Unpack FILE (a rootfs tarball, docker-archive or oci-archive) or DIR (an OCI\n"
             "layout or an unpacked 'docker save' directory) into the store, as 'nroot run'\n"
             "would on first use, and print the image id.  'nroot run NAME' then runs it by\n"
-            "name."),
+            "name.  REF, a registry reference that is not a file, is pulled (--pull)."),
+    COMMAND("pull", pull_options, "nroot pull [OPTIONS] REF...",
+            "pull images from a registry into the store and print their ids",
+            "Pull each REF (docker.io/library/debian:12, debian, host:port/path:tag,\n"
+            "...@sha256:DIGEST) from its registry: its manifest (the host's platform of a\n"
+            "multi-platform image, or --platform), config and layers, each verified against\n"
+            "its digest, into the store's blob cache, then import it.  Blobs already in the\n"
+            "cache are not downloaded again.  Credentials come from the containers\n"
+            "auth.json files and ~/.docker/config.json, CAs and client certificates from\n"
+            "the certs.d directories."),
     COMMAND("images", images_options, "nroot images [OPTIONS]", "list the images in the store",
             "List the images in the store: one line per name (unnamed images as <none>),\n"
             "newest first."),
@@ -485,6 +536,25 @@ static int parse_choice(const NrOption *o, const char *val, NrError *err)
             return idx;
     nr_error_msg(err, "invalid value '%s' for --%s: expected one of: %s", val, o->name, o->values);
     return -1;
+}
+
+/* os/arch[/variant]: lowercase letters, digits, '_' and '.' */
+static int check_platform(const char *v, NrError *err)
+{
+    int parts = 1;
+    bool ok = *v && v[strlen(v) - 1] != '/' && *v != '/' && !strstr(v, "//");
+    for (const char *p = v; *p && ok; p++) {
+        if (*p == '/')
+            parts++;
+        else
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.';
+    }
+    if (!ok || parts < 2 || parts > 3 || strlen(v) > 64)
+        return nr_error_msg(err,
+                            "invalid --platform '%s': expected OS/ARCH[/VARIANT], e.g. "
+                            "linux/arm64",
+                            v);
+    return 0;
 }
 
 static const NrOption *find_opt_in(const NrCommand *c, int id)
@@ -681,6 +751,21 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         cfg->image_ref = arg;
         return 0;
     case OPT_ENTRYPOINT: cfg->entrypoint = arg; return 0;
+    case OPT_PULL:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        cfg->pull = v;
+        return 0;
+    case OPT_PLATFORM:
+        if (check_platform(arg, err) < 0)
+            return -1;
+        cfg->platform = arg;
+        return 0;
+    case OPT_TLS_VERIFY:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        cfg->tls_no_verify = v == 1;
+        return 0;
     case OPT_NAME:
         if (!nr_ctr_name_valid(arg))
             return nr_error_msg(err,
@@ -769,6 +854,22 @@ static int image_option(void *data, const NrOption *o, const char *arg, NrError 
         return 0;
     case OPT_NO_TRUNC: a->no_trunc = true; return 0;
     case OPT_FORCE: a->force = true; return 0;
+    case OPT_DIGESTS: a->digests = true; return 0;
+    case OPT_PULL:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->pull = v;
+        return 0;
+    case OPT_PLATFORM:
+        if (check_platform(arg, err) < 0)
+            return -1;
+        a->platform = arg;
+        return 0;
+    case OPT_TLS_VERIFY:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->tls_no_verify = v == 1;
+        return 0;
     }
     return nr_error_msg(err, "option --%s is not handled", o->name);
 }

@@ -76,7 +76,11 @@ int nr_cmd_import(int argc, char **argv)
     NrIdMap map;
     if (nr_userns_plan(a.userns, false, &map, &err) < 0)
         return fail(&err);
-    NrImportOpts io = { .ref = a.ref, .progress = isatty(STDERR_FILENO) && !a.quiet };
+    NrImportOpts io = { .ref = a.ref,
+                        .progress = isatty(STDERR_FILENO) && !a.quiet,
+                        .pull = (NrPullPolicy)a.pull,
+                        .platform = a.platform,
+                        .tls_no_verify = a.tls_no_verify };
     NrImage img;
     if (nr_store_import_path(a.operands[0], &map, &io, &img, &err) < 0)
         return fail(&err);
@@ -146,6 +150,10 @@ static void print_json(const NrStoreImage *imgs, size_t n)
         nr_json_string(m->format);
         printf(", \"idmap\": ");
         nr_json_string(m->tag);
+        printf(", \"ref\": ");
+        nr_json_string(m->ref);
+        printf(", \"manifest\": ");
+        nr_json_string(m->manifest);
         printf("}");
     }
     printf("%s]\n", n ? "\n" : "");
@@ -182,16 +190,26 @@ int nr_cmd_images(int argc, char **argv)
                     w = (int)strlen(imgs[i].names.v[j]);
         if (w < 6)
             w = 6;
-        printf("%-*s  %-*s  %-8s  %s\n", w, "NAME", idlen, "ID", "SIZE", "CREATED");
+        if (a.digests)
+            printf("%-*s  %-71s  %-*s  %-8s  %s\n", w, "NAME", "DIGEST", idlen, "ID", "SIZE",
+                   "CREATED");
+        else
+            printf("%-*s  %-*s  %-8s  %s\n", w, "NAME", idlen, "ID", "SIZE", "CREATED");
         for (size_t i = 0; i < n; i++) {
             char size[16], age[48];
             human_size(imgs[i].size, size, sizeof size);
             human_age(imgs[i].created, age, sizeof age);
             size_t rows = imgs[i].names.n ? imgs[i].names.n : 1;
             for (size_t j = 0; j < rows; j++)
-                printf("%-*s  %-*.*s  %-8s  %s\n", w,
-                       imgs[i].names.n ? imgs[i].names.v[j] : "<none>", idlen, idlen, imgs[i].id,
-                       size, age);
+                if (a.digests)
+                    printf("%-*s  %-71s  %-*.*s  %-8s  %s\n", w,
+                           imgs[i].names.n ? imgs[i].names.v[j] : "<none>",
+                           imgs[i].manifest ? imgs[i].manifest : "<none>", idlen, idlen, imgs[i].id,
+                           size, age);
+                else
+                    printf("%-*s  %-*.*s  %-8s  %s\n", w,
+                           imgs[i].names.n ? imgs[i].names.v[j] : "<none>", idlen, idlen,
+                           imgs[i].id, size, age);
         }
     }
     nr_store_list_free(imgs, n);
@@ -289,6 +307,7 @@ int nr_cmd_rmi(int argc, char **argv)
                 status = NR_EXIT_FAILURE;
                 continue;
             }
+            nr_store_ref_remove(store, img, name);
             printf("Untagged: %s\n", name);
             for (size_t j = 0; j < img->names.n; j++)
                 if (strcmp(img->names.v[j], name) == 0) {
@@ -379,7 +398,7 @@ int nr_cmd_prune(int argc, char **argv)
             else
                 live++;
         }
-        if (live || m->names.n || nr_store_image_busy(store, m->dirname))
+        if (live || m->names.n || m->refs.n || nr_store_image_busy(store, m->dirname))
             continue;
         /* the size `images` shows (the image's files; nroot cannot walk
          * directories of subordinate ids to count their blocks) */
@@ -395,6 +414,12 @@ int nr_cmd_prune(int argc, char **argv)
     }
     nr_store_list_free(imgs, n);
     nr_ctr_list_free(ctrs, n_ctrs);
+    /* the blobs of the cache no image left needs */
+    NrError be = { 0 };
+    if (lock >= 0 && nr_store_prune_blobs(store, &reclaimed, &be) < 0) {
+        nr_error_print(&be);
+        status = NR_EXIT_FAILURE;
+    }
     if (lock >= 0)
         close(lock);
     char size[16];

@@ -216,7 +216,11 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
-    NrImportOpts io = { .ref = cfg->image_ref, .progress = isatty(STDERR_FILENO) };
+    NrImportOpts io = { .ref = cfg->image_ref,
+                        .progress = isatty(STDERR_FILENO),
+                        .pull = (NrPullPolicy)cfg->pull,
+                        .platform = cfg->platform,
+                        .tls_no_verify = cfg->tls_no_verify };
     if (image_is_key ? nr_store_resolve_key(cfg->image, &cfg->map, &cfg->img, err) < 0
                      : nr_store_resolve(cfg->image, &cfg->map, &io, &cfg->img, err) < 0)
         return -1;

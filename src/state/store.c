@@ -7,6 +7,14 @@
  *   STORE/images/<id>-<maptag>/sources  "<key> <path>" of each file imported as it
  *   STORE/by-file/<key>                 symlink -> ../images/<id>-<maptag> (the fast path)
  *   STORE/names/<name>                  symlink -> ../images/<id>-<maptag> ('/' as '%')
+ *   STORE/by-ref/<maptag>-<ref>         symlink -> ../images/<id>-<maptag>: the image a
+ *                                       registry reference was last pulled as (<ref>
+ *                                       canonical, '/' as '%', +<platform> if given)
+ *   STORE/oci-layout, STORE/blobs/sha256/<hex>
+ *                                       the blob cache nroot-pull fills (an OCI
+ *                                       layout: manifests, configs, layers)
+ *   STORE/pull.lock                     shared by pulls under way, so that prune
+ *                                       leaves the blob cache alone meanwhile
  *   STORE/tmp/import-XXXXXX             imports in progress, removals
  *   STORE/tmp/replaced-XXXXXX/image     a tree an import replaced (see below), kept
  *                                       while a container still runs on it
@@ -41,8 +49,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 
+#include "fetch.h"
 #include "nr-error.h"
+#include "nr-fs.h"
 #include "nr-image.h"
+#include "nr-ref.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
 #include "nr-userns.h"
@@ -298,7 +309,7 @@ int nr_store_lock(const char *store, int *ret_fd, NrError *err)
 
 static int make_dirs(const char *store, NrError *err)
 {
-    static const char *const subdirs[] = { "images", "by-file", "names", "tmp" };
+    static const char *const subdirs[] = { "images", "by-file", "names", "tmp", "by-ref" };
     for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
         char p[PATH_MAX];
         snprintf(p, sizeof p, "%s/%s", store, subdirs[i]);
@@ -316,8 +327,17 @@ typedef struct UnpackJob {
     const char *root;
     const char *name; /* for messages */
     const char *ref;
+    const char *manifest; /* a pull: the manifest digest in the blob cache */
     bool owners, progress;
 } UnpackJob;
+
+/* a registry pull's import: from the blob cache, by its manifest */
+typedef struct Pulled {
+    const char *ref;      /* the canonical reference */
+    const char *manifest; /* sha256:<hex> */
+    const char *link;     /* the by-ref link to point at the image */
+    const char *platform; /* --platform, or NULL */
+} Pulled;
 
 char *nr_store_helper_path(void)
 {
@@ -358,6 +378,8 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
     syscall(SYS_close_range, 6U, ~0U, 0U);
     nr_spawn_become_root();
     nr_autofree char *ref = nr_strdup_printf("--image-ref=%s", job->ref ? job->ref : "");
+    nr_autofree char *manifest =
+        job->manifest ? nr_strdup_printf("--manifest=%s", job->manifest) : NULL;
     char *argv[] = { "nroot-unpack",
                      "--image-fd=3",
                      "--sync-fd=4",
@@ -367,6 +389,7 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
                      (char *)job->name,
                      job->owners ? "--owners" : "--",
                      job->progress ? "--progress" : "--",
+                     manifest ? manifest : "--",
                      NULL };
     execv(helper, argv);
     nr_error_errno(err, "cannot run the unpack helper '%s'", helper);
@@ -427,6 +450,19 @@ static int add_source(const char *dir, const char *key, const char *path)
     int rc = nr_write_all(fd, line, strlen(line));
     close(fd);
     return rc;
+}
+
+/* the image, imported before from a file, is also what a reference was
+ * pulled as: the last ref= and manifest= of info say so */
+static void add_pulled(const char *dir, const Pulled *pl)
+{
+    char p[PATH_MAX + 8];
+    snprintf(p, sizeof p, "%s/info", dir);
+    nr_autoclose int fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    nr_autofree char *line = nr_strdup_printf("ref=%s\nmanifest=%s\nplatform=%s\n", pl->ref,
+                                              pl->manifest, pl->platform ? pl->platform : "");
+    if (fd >= 0)
+        nr_write_all(fd, line, strlen(line));
 }
 
 /* the names this archive gives the image join those others gave it */
@@ -500,7 +536,7 @@ static int replace_tree(const char *store, const char *final, const char *tmpdir
 }
 
 static int do_import(const char *store, const char *image, const char *key, const NrIdMap *map,
-                     const NrImportOpts *opts, char *ret_dirname, NrError *err)
+                     const NrImportOpts *opts, const Pulled *pl, char *ret_dirname, NrError *err)
 {
     nr_autoclose int fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
@@ -525,8 +561,11 @@ static int do_import(const char *store, const char *image, const char *key, cons
     UnpackJob job = { .image_fd = fd,
                       .meta_fd = meta,
                       .root = root,
-                      .name = image,
-                      .ref = opts ? opts->ref : NULL,
+                      .name = pl ? pl->ref : image,
+                      .ref = pl     ? NULL
+                             : opts ? opts->ref
+                                    : NULL,
+                      .manifest = pl ? pl->manifest : NULL,
                       .owners = map->helpers,
                       .progress = opts && opts->progress && !nr_quiet };
     int sync_fd = -1, status = 0;
@@ -541,25 +580,33 @@ static int do_import(const char *store, const char *image, const char *key, cons
     close(sync_fd);
     if (rc < 0 || status != 0) {
         if (rc == 0)
-            nr_error_msg(&e, "unpacking '%s' failed (status %d)", image, status);
+            nr_error_msg(&e, "unpacking '%s' failed (status %d)", job.name, status);
         *err = e;
         goto fail_tmp;
     }
     if (!parse_result(text, &r)) {
-        nr_error_msg(err, "unpacking '%s': the helper reported no image id", image);
+        nr_error_msg(err, "unpacking '%s': the helper reported no image id", job.name);
         goto fail_tmp;
     }
-    report_counts(image, &r, map);
+    report_counts(job.name, &r, map);
 
     char info[PATH_MAX * 2];
-    snprintf(info, sizeof info,
-             "source=%s\nformat=%s\nchain=%s\nref=%s\nsize=%llu\ncreated=%lld\n"
-             "idmap=%s\nrung=%s\n",
-             abspath, r.format, r.chain, opts && opts->ref ? opts->ref : "", r.bytes,
-             (long long)time(NULL), map->tag, map->rung);
+    if (pl) /* no source file: the reference and the manifest it was pulled as */
+        snprintf(info, sizeof info,
+                 "format=%s\nchain=%s\nref=%s\nmanifest=%s\nplatform=%s\nsize=%llu\n"
+                 "created=%lld\nidmap=%s\nrung=%s\n",
+                 r.format, r.chain, pl->ref, pl->manifest, pl->platform ? pl->platform : "",
+                 r.bytes, (long long)time(NULL), map->tag, map->rung);
+    else
+        snprintf(info, sizeof info,
+                 "source=%s\nformat=%s\nchain=%s\nref=%s\nsize=%llu\ncreated=%lld\n"
+                 "idmap=%s\nrung=%s\n",
+                 abspath, r.format, r.chain, opts && opts->ref ? opts->ref : "", r.bytes,
+                 (long long)time(NULL), map->tag, map->rung);
     if (nr_write_file_at(meta, "info", info, 0644, err) < 0)
         goto fail_tmp;
-    add_source(tmpdir, key, abspath);
+    if (!pl)
+        add_source(tmpdir, key, abspath);
 
     char final[PATH_MAX];
     snprintf(ret_dirname, 128, "%s-%s", r.id, map->tag);
@@ -571,7 +618,10 @@ static int do_import(const char *store, const char *image, const char *key, cons
         }
         if (same_chain(final, r.chain)) {
             /* the same image is already there, imported from another file */
-            add_source(final, key, abspath);
+            if (!pl)
+                add_source(final, key, abspath);
+            else
+                add_pulled(final, pl);
             merge_tags(tmpdir, final);
             NrError ignored = { 0 };
             if (nr_spawn_rmtree(tmpdir, map, &ignored) < 0)
@@ -581,7 +631,10 @@ static int do_import(const char *store, const char *image, const char *key, cons
         }
     }
     char link[PATH_MAX];
-    snprintf(link, sizeof link, "%s/by-file/%s", store, key);
+    if (pl)
+        snprintf(link, sizeof link, "%s", pl->link);
+    else
+        snprintf(link, sizeof link, "%s/by-file/%s", store, key);
     return replace_link(link, ret_dirname, err);
 
 fail_tmp:;
@@ -614,7 +667,7 @@ static int import_path(const char *store, const char *path, const NrIdMap *map,
         if (!live_image_link(store, link, dirname, sizeof dirname)) {
             if (lock >= 0)
                 nr_store_clean_tmp(store, map);
-            rc = do_import(store, path, key, map, opts, dirname, err);
+            rc = do_import(store, path, key, map, opts, NULL, dirname, err);
         }
         if (lock >= 0)
             close(lock);
@@ -737,6 +790,213 @@ static int find_id(const char *store, const char *prefix, const char *tag, char 
     return 1;
 }
 
+/* ---- registry references ---- */
+
+/* the last non-empty value of `key` in an info file's text */
+static bool info_value(const char *info, const char *key, char *buf, size_t size)
+{
+    bool found = false;
+    size_t kn = strlen(key);
+    for (const char *l = info; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        size_t n = strcspn(l, "\n");
+        if (n > kn + 1 && strncmp(l, key, kn) == 0 && l[kn] == '=') {
+            snprintf(buf, size, "%.*s", (int)(n - kn - 1), l + kn + 1);
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* does images/<dirname> record `manifest` as the one it was pulled as? */
+static bool image_has_manifest(const char *store, const char *dirname, const char *manifest)
+{
+    char p[PATH_MAX], have[80];
+    snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
+    NrError ignored = { 0 };
+    nr_autofree char *info = nr_read_file(p, NULL, &ignored);
+    return info && info_value(info, "manifest", have, sizeof have) && strcmp(have, manifest) == 0;
+}
+
+/* STORE/by-ref/<maptag>-<canonical ref>[+<platform>], '/' as '%'; a name
+ * too long for a file name is hashed */
+static void ref_link(const char *store, const char *canon, const char *platform, const char *tag,
+                     char *buf, size_t size)
+{
+    char name[600];
+    int n =
+        snprintf(name, sizeof name, "%s%s%s", canon, platform ? "+" : "", platform ? platform : "");
+    if (n < 0 || n > 200)
+        snprintf(name, sizeof name, "h%016llx",
+                 (unsigned long long)nr_fnv1a(name, strlen(name), NR_FNV_INIT));
+    for (char *p = name; *p; p++)
+        if (*p == '/')
+            *p = '%';
+    snprintf(buf, size, "%s/by-ref/%s-%s", store, tag, name);
+}
+
+/* the blob cache's oci-layout and blobs/sha256/<hex> are in the store's
+ * own directory: `hex` there, whole? */
+static bool cache_has(const char *store, const char *digest)
+{
+    char p[PATH_MAX];
+    if (strncmp(digest, "sha256:", 7) != 0)
+        return false;
+    snprintf(p, sizeof p, "%s/blobs/sha256/%s", store, digest + 7);
+    return access(p, F_OK) == 0;
+}
+
+/* import what the cache holds of `manifest` as the image of `ref` (under
+ * the store lock): the image its by-ref link names when that was pulled as
+ * the same manifest, else a new import; then its name (the reference with
+ * its tag) points at it */
+static int import_pulled(const char *store, const NrIdMap *map, const NrImportOpts *opts,
+                         const NrRef *ref, const char *manifest, const char *link, char *dirname,
+                         NrError *err)
+{
+    int lock = -1;
+    if (nr_store_lock(store, &lock, err) < 0)
+        return -1;
+    int rc = 0;
+    char have[128];
+    if (live_image_link(store, link, have, sizeof have) &&
+        image_has_manifest(store, have, manifest)) {
+        snprintf(dirname, 128, "%s", have);
+    } else {
+        if (lock >= 0)
+            nr_store_clean_tmp(store, map);
+        Pulled pl = { .ref = nr_ref_string(ref),
+                      .manifest = manifest,
+                      .link = link,
+                      .platform = opts->platform };
+        rc = do_import(store, store, NULL, map, opts, &pl, dirname, err);
+    }
+    if (rc == 0 && ref->tag) {
+        nr_autofree char *name = nr_strdup_printf("%s:%s", ref->name, ref->tag);
+        char nl[PATH_MAX];
+        if (nr_store_name_valid(name)) {
+            name_path(store, name, nl, sizeof nl);
+            rc = replace_link(nl, dirname, err);
+        }
+    }
+    if (lock >= 0)
+        close(lock);
+    return rc;
+}
+
+/* held shared from before nroot-pull starts until the import is done:
+ * prune leaves the blob cache alone while one is held */
+static int pull_lock(const char *store)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/pull.lock", store);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        while (flock(fd, LOCK_SH) < 0 && errno == EINTR)
+            ;
+    return fd;
+}
+
+int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *opts, NrImage *ret,
+                  NrError *err)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->lock_fd = -1;
+    NrImportOpts none = { 0 };
+    if (!opts)
+        opts = &none;
+    NrRef ref;
+    if (nr_ref_parse(text, &ref, err) < 0)
+        return -1;
+    NrIdMap map;
+    nr_userns_unpack_map(runmap, &map);
+    int rc = -1, plock = -1;
+    nr_autofree char *label = nr_xstrdup(nr_ref_familiar(&ref));
+    nr_autofree char *store = nr_store_dir(err);
+    if (!store || make_dirs(store, err) < 0)
+        goto out;
+    const char *canon = nr_ref_string(&ref);
+    char link[PATH_MAX], dirname[128];
+    ref_link(store, canon, opts->platform, map.tag, link, sizeof link);
+    bool have = live_image_link(store, link, dirname, sizeof dirname);
+    if (have && (opts->pull == NR_PULL_MISSING || opts->pull == NR_PULL_NEVER)) {
+        rc = open_image(store, dirname, ret, err);
+        goto out;
+    }
+    if (opts->pull == NR_PULL_NEVER) {
+        nr_error_msg(err, "image '%s' is not in the store, and --pull=never", text);
+        nr_error_hint(err, "pull it first: nroot pull %s", text);
+        goto out;
+    }
+    plock = pull_lock(store);
+    NrFetch f = { .registry = nr_ref_registry_host(&ref),
+                  .repo = ref.path,
+                  .reference = nr_ref_manifest_ref(&ref),
+                  .cache = store,
+                  .platform = opts->platform,
+                  .label = label,
+                  .tls_no_verify = opts->tls_no_verify,
+                  .progress = opts->progress };
+    char manifest[80];
+    NrError e = { 0 };
+    int fr = nr_fetch_image(&f, manifest, &e);
+    if (fr < 0 && opts->tls_no_verify && strstr(e.hint, "--plain-http")) {
+        /* --tls-verify=false and a registry that answers plain HTTP: as podman */
+        memset(&e, 0, sizeof e);
+        f.plain_http = true;
+        fr = nr_fetch_image(&f, manifest, &e);
+    }
+    if (fr < 0) {
+        if (have && opts->pull == NR_PULL_NEWER) {
+            nr_notice("cannot ask the registry for a newer %s (%s): using the image in the store",
+                      label, e.msg);
+            rc = open_image(store, dirname, ret, err);
+            goto out;
+        }
+        if (strstr(e.hint, "--plain-http")) {
+            e.hint[0] = '\0';
+            nr_error_hint(&e, "the registry answers plain HTTP: pull with --tls-verify=false");
+        }
+        *err = e;
+        goto out;
+    }
+    if (import_pulled(store, &map, opts, &ref, manifest, link, dirname, err) == 0)
+        rc = open_image(store, dirname, ret, err);
+out:
+    if (plock >= 0)
+        close(plock);
+    nr_ref_clear(&ref);
+    return rc;
+}
+
+/* a pulled image again under another mapping: from the blob cache when it
+ * still holds the manifest (-1 with *tried false when it does not) */
+static int pulled_again(const char *store, const char *info, const NrIdMap *map,
+                        const NrImportOpts *opts, NrImage *img, bool *tried, NrError *err)
+{
+    char refs[1024], manifest[80], platform[128] = "";
+    *tried = false;
+    if (!info_value(info, "manifest", manifest, sizeof manifest) ||
+        !info_value(info, "ref", refs, sizeof refs) || !cache_has(store, manifest))
+        return -1;
+    info_value(info, "platform", platform, sizeof platform);
+    NrRef ref;
+    NrError ignored = { 0 };
+    if (nr_ref_parse(refs, &ref, &ignored) < 0)
+        return -1;
+    *tried = true;
+    NrImportOpts again = { .progress = opts && opts->progress,
+                           .platform = platform[0] ? platform : NULL };
+    char link[PATH_MAX], dirname[128];
+    ref_link(store, nr_ref_string(&ref), again.platform, map->tag, link, sizeof link);
+    nr_notice("image '%s' was pulled with another id mapping: importing it again", refs);
+    int plock = pull_lock(store);
+    int rc = import_pulled(store, map, &again, &ref, manifest, link, dirname, err);
+    if (plock >= 0)
+        close(plock);
+    nr_ref_clear(&ref);
+    return rc < 0 ? -1 : open_image(store, dirname, img, err);
+}
+
 /* the image named in the store was unpacked under another id mapping */
 static int other_mapping(const char *store, const char *image, const char *dirname,
                          const NrIdMap *map, const NrImportOpts *opts, NrImage *img, NrError *err)
@@ -750,6 +1010,12 @@ static int other_mapping(const char *store, const char *image, const char *dirna
      * picking the same image of it as then */
     snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
     nr_autofree char *info = nr_read_file(p, NULL, err);
+    if (info && strncmp(info, "source=", 7) != 0) {
+        bool tried;
+        int rc = pulled_again(store, info, map, opts, img, &tried, err);
+        if (tried)
+            return rc;
+    }
     char *src = info ? strstr(info, "source=") : NULL, *ref = info ? strstr(info, "\nref=") : NULL;
     if (src) {
         src += 7;
@@ -780,8 +1046,17 @@ int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImport
     memset(ret, 0, sizeof *ret);
     ret->lock_fd = -1;
     struct stat st;
-    if (stat(path, &st) < 0)
+    if (stat(path, &st) < 0) {
+        if (errno == ENOENT && nr_ref_looks_like(path)) {
+            if (nr_store_pull(path, runmap, opts, ret, err) == 0)
+                return 0;
+            if (!opts || opts->pull != NR_PULL_NEVER)
+                nr_error_prefix(err, "image '%s': no such file or directory, and the pull failed",
+                                path);
+            return -1;
+        }
         return nr_error_errno(err, "image '%s'", path);
+    }
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
         return nr_error_msg(err, "image '%s' is neither a directory nor a regular file", path);
     NrIdMap map;
@@ -823,6 +1098,16 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
         return -1;
     char dirname[128];
     int r = 0;
+    /* --pull=always and newer ask the registry even when the store has a
+     * name for the reference (an id never is one); a --platform is looked
+     * up by its by-ref link, as the name is the last platform pulled */
+    bool ask =
+        opts && (opts->pull == NR_PULL_ALWAYS || opts->pull == NR_PULL_NEWER || opts->platform);
+    if (ask && saved == ENOENT && nr_ref_looks_like(image) &&
+        (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 0)
+        return nr_store_pull(image, runmap, opts, ret, err);
+    if (r < 0)
+        return -1;
     if ((saved == ENOENT || saved == ENOTDIR) &&
         (find_name(store, image, dirname, sizeof dirname, NULL, 0) ||
          (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 1)) {
@@ -832,6 +1117,17 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     }
     if (r < 0)
         return -1;
+    if (saved == ENOENT && nr_ref_looks_like(image)) {
+        /* a mistyped file name is said as such, with why the pull failed */
+        if (nr_store_pull(image, runmap, opts, ret, err) == 0)
+            return 0;
+        if (!opts || opts->pull != NR_PULL_NEVER)
+            nr_error_prefix(err,
+                            "image '%s': no such file, directory or image name, and the pull "
+                            "failed",
+                            image);
+        return -1;
+    }
     errno = saved;
     if (saved == ENOENT) {
         nr_error_msg(err, "image '%s': no such file, directory or image name", image);
@@ -921,10 +1217,19 @@ static void info_kv(void *data, const char *k, char *v)
         s->size = strtoull(v, NULL, 10);
     else if (strcmp(k, "created") == 0 && is_number(v))
         s->created = strtoll(v, NULL, 10);
+    else if (strcmp(k, "manifest") == 0 && strlen(v) == 7 + 64 && strncmp(v, "sha256:", 7) == 0 &&
+             strspn(v + 7, "0123456789abcdef") == 64) {
+        free(s->manifest); /* the last one: a file's image pulled later */
+        s->manifest = nr_xstrdup(v);
+    } else if (strcmp(k, "ref") == 0 && *v && strlen(v) < 1024 && nr_ref_looks_like(v)) {
+        free(s->ref);
+        s->ref = nr_xstrdup(v);
+    }
 }
 
-/* for each link in STORE/sub: fn(link name, image dirname) */
-static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, size_t n, bool names)
+/* each link in STORE/sub to its image's names (names/), links (by-file/) or
+ * refs (by-ref/) */
+static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, size_t n, int names)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s", store, sub);
@@ -942,7 +1247,7 @@ static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, s
         for (size_t i = 0; i < n; i++) {
             if (strcmp(imgs[i].dirname, target) != 0)
                 continue;
-            if (names) {
+            if (names == 1) {
                 char *nm = nr_xstrdup(de->d_name);
                 for (char *p = nm; *p; p++)
                     if (*p == '%')
@@ -953,7 +1258,7 @@ static void scan_links(const char *store, const char *sub, NrStoreImage *imgs, s
                 else
                     free(nm);
             } else
-                nr_strv_push(&imgs[i].links, de->d_name);
+                nr_strv_push(names == 2 ? &imgs[i].refs : &imgs[i].links, de->d_name);
         }
     }
     closedir(d);
@@ -1009,10 +1314,15 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
             nr_kv_read(info, info_kv, s, &ignored);
         if (snprintf(info, sizeof info, "%s/%s/sources", dir, de->d_name) < (int)sizeof info)
             read_sources(info, &s->sources);
+        if (!s->manifest) { /* ref= of a file's import is its --image-ref */
+            free(s->ref);
+            s->ref = NULL;
+        }
     }
     closedir(d);
-    scan_links(store, "names", imgs, n, true);
-    scan_links(store, "by-file", imgs, n, false);
+    scan_links(store, "names", imgs, n, 1);
+    scan_links(store, "by-file", imgs, n, 0);
+    scan_links(store, "by-ref", imgs, n, 2);
     if (n)
         qsort(imgs, n, sizeof *imgs, cmp_images);
     *ret = imgs;
@@ -1026,6 +1336,9 @@ void nr_store_list_free(NrStoreImage *imgs, size_t n)
         nr_strv_clear(&imgs[i].names);
         nr_strv_clear(&imgs[i].links);
         nr_strv_clear(&imgs[i].sources);
+        nr_strv_clear(&imgs[i].refs);
+        free(imgs[i].ref);
+        free(imgs[i].manifest);
         free(imgs[i].source);
         free(imgs[i].format);
     }
@@ -1063,6 +1376,11 @@ int nr_store_image_remove(const char *store, const NrStoreImage *img, const NrId
         nr_store_name_remove(store, img->names.v[i], err);
     for (size_t i = 0; i < img->links.n; i++)
         nr_store_link_remove(store, img->links.v[i]);
+    for (size_t i = 0; i < img->refs.n; i++) {
+        char link[PATH_MAX];
+        snprintf(link, sizeof link, "%s/by-ref/%s", store, img->refs.v[i]);
+        unlink(link);
+    }
     char dst[PATH_MAX + 16];
     snprintf(dst, sizeof dst, "%s/image", to);
     if (rename(from, dst) < 0) {
@@ -1113,8 +1431,8 @@ bool nr_store_link_dead(const char *store, const char *key)
 
 void nr_store_remove_dangling(const char *store, bool locked)
 {
-    static const char *const subs[] = { "by-file", "names" };
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const subs[] = { "by-file", "names", "by-ref" };
+    for (size_t i = 0; i < 3; i++) {
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", store, subs[i]);
         DIR *d = opendir(dir);
@@ -1144,5 +1462,100 @@ void nr_store_remove_dangling(const char *store, bool locked)
                 unlink(link);
         }
         closedir(d);
+    }
+}
+
+/* ---- the blob cache ---- */
+
+/* every "sha256:<hex>" a manifest names (its config and layers): the
+ * launcher has no JSON parser, and a digest string in a manifest names a
+ * blob of it or nothing */
+static void manifest_blobs(const char *store, const char *manifest, NrStrv *keep)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/blobs/sha256/%s", store, manifest + 7);
+    nr_strv_push(keep, manifest + 7);
+    NrError ignored = { 0 };
+    nr_autofree char *text = nr_read_file(p, NULL, &ignored);
+    for (const char *s = text; s && (s = strstr(s, "sha256:")); s += 7)
+        if (strspn(s + 7, "0123456789abcdef") == 64) {
+            char hex[65];
+            snprintf(hex, sizeof hex, "%.64s", s + 7);
+            nr_strv_push(keep, hex);
+        }
+}
+
+int nr_store_prune_blobs(const char *store, uint64_t *reclaimed, NrError *err)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/pull.lock", store);
+    nr_autoclose int plock = open(p, O_RDWR | O_CLOEXEC);
+    if (plock >= 0 && flock(plock, LOCK_EX | LOCK_NB) < 0) {
+        nr_notice("a pull is under way: the blob cache is left as it is");
+        return 0;
+    }
+    snprintf(p, sizeof p, "%s/blobs/sha256", store);
+    DIR *d = opendir(p);
+    if (!d)
+        return 0;
+    NrStoreImage *imgs = NULL;
+    size_t n = 0;
+    if (nr_store_list(store, &imgs, &n, err) < 0) {
+        closedir(d);
+        return -1;
+    }
+    NrStrv keep = { 0 };
+    for (size_t i = 0; i < n; i++)
+        if (imgs[i].manifest)
+            manifest_blobs(store, imgs[i].manifest, &keep);
+    nr_store_list_free(imgs, n);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        bool partial = len == 64 + 8 && strcmp(nm + 64, ".partial") == 0;
+        if (strspn(nm, "0123456789abcdef") != 64 || (len != 64 && !partial))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (partial) {
+            /* a download whose nroot-pull is gone: its lock is free */
+            nr_autoclose int fd = openat(dirfd(d), nm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+                continue;
+        } else {
+            bool kept = false;
+            for (size_t i = 0; i < keep.n && !kept; i++)
+                kept = strcmp(keep.v[i], nm) == 0;
+            if (kept)
+                continue;
+        }
+        if (unlinkat(dirfd(d), nm, 0) == 0)
+            *reclaimed += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    nr_strv_clear(&keep);
+    return 0;
+}
+
+void nr_store_ref_remove(const char *store, const NrStoreImage *img, const char *name)
+{
+    for (size_t i = 0; i < img->refs.n; i++) {
+        /* <maptag>-<ref, '/' as '%'>[+<platform>] */
+        const char *r = img->refs.v[i];
+        if (strlen(r) < 18)
+            continue;
+        char ref[600];
+        snprintf(ref, sizeof ref, "%s", r + 17);
+        ref[strcspn(ref, "+")] = '\0';
+        for (char *c = ref; *c; c++)
+            if (*c == '%')
+                *c = '/';
+        if (strcmp(ref, name) != 0)
+            continue;
+        char link[PATH_MAX];
+        snprintf(link, sizeof link, "%s/by-ref/%s", store, r);
+        unlink(link);
     }
 }

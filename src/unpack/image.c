@@ -162,11 +162,18 @@ int nr_unpack_image(NrUnpackJob *job, NrError *err)
     if (fstat(job->image_fd, &st) < 0)
         return nr_error_errno(err, "'%s'", job->name);
     g_autofree char *what = g_strdup_printf("'%s'", job->name);
+    if (S_ISREG(st.st_mode) && job->manifest)
+        return nr_error_msg(err, "--manifest: %s is not an OCI layout directory", what);
     if (S_ISREG(st.st_mode))
         return unpack_file(job, &st, what, err);
     if (!S_ISDIR(st.st_mode))
         return nr_error_msg(err, "%s is neither a file nor a directory", what);
     NrSource src = { .fd = job->image_fd, .what = what };
+    if (job->manifest) {
+        /* a registry pull's blob cache: the manifest is named, no index */
+        job->format = "registry";
+        return nr_oci_unpack_manifest(job, &src, job->manifest, err);
+    }
     if (faccessat(job->image_fd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
         job->format = "oci-layout";
         return nr_oci_unpack(job, &src, err);

@@ -7,8 +7,9 @@
 typedef struct NrUnpackJob {
     int image_fd; /* regular file or directory */
     int meta_fd;
-    const char *name; /* the image as the user named it */
-    const char *ref;  /* --image-ref, or NULL */
+    const char *name;     /* the image as the user named it */
+    const char *ref;      /* --image-ref, or NULL */
+    const char *manifest; /* --manifest: the manifest digest in a layout, or NULL */
     NrProgress *progress;
     NrLayers layers;
     char id[72];        /* out: content id (sha256 hex) */

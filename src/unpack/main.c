@@ -17,6 +17,10 @@
  * own digest for a tarball)
  * and the file `config` in the bookkeeping directory (config.c).
  *
+ * --manifest=sha256:HEX imports the image of that manifest from an OCI
+ * layout directory (the blob cache `nroot pull` fills) without reading its
+ * index.json.
+ *
  * This file is the helper's main: its arguments, entering the root, and the
  * dispatch to the import (image.c), `--export` (export.c) and
  * `--seccomp-compile` (seccomp.c); nothing calls back into it. */
@@ -95,7 +99,7 @@ int main(int argc, char **argv)
         return 0;
     }
     int image_fd = -1, sync_fd = -1, meta_fd = -1;
-    const char *root = NULL, *name = NULL, *ref = NULL;
+    const char *root = NULL, *name = NULL, *ref = NULL, *manifest = NULL;
     bool owners = false, progress = false;
     for (int i = 1; i < argc; i++) {
         if (sscanf(argv[i], "--image-fd=%d", &image_fd) == 1 ||
@@ -104,6 +108,8 @@ int main(int argc, char **argv)
             continue;
         if (strncmp(argv[i], "--image-ref=", 12) == 0)
             ref = argv[i] + 12;
+        else if (strncmp(argv[i], "--manifest=", 11) == 0)
+            manifest = argv[i] + 11;
         else if (strcmp(argv[i], "--owners") == 0)
             owners = true;
         else if (strcmp(argv[i], "--progress") == 0)
@@ -126,6 +132,7 @@ int main(int argc, char **argv)
                         .meta_fd = meta_fd,
                         .name = name,
                         .ref = ref && *ref ? ref : NULL,
+                        .manifest = manifest && *manifest ? manifest : NULL,
                         .progress = &bar,
                         .layers = { .owners = owners } };
     umask(0);

@@ -145,6 +145,32 @@ int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *r
     return 0;
 }
 
+/* the image manifest `md` (of `msize` bytes, -1: unknown) read from the
+ * layout, then applied; `names` (may be NULL) are the index's names of it */
+static int apply_manifest(NrUnpackJob *job, NrSource *src, const NrDigest *md, int64_t msize,
+                          GPtrArray *names, NrError *err)
+{
+    g_autofree char *mpath = nr_digest_path(md);
+    g_autoptr(GBytes) mb = NULL;
+    if (nr_blob_read(src, mpath, md, msize, &mb, NULL, err) < 0)
+        return -1;
+    gsize len;
+    const char *data = g_bytes_get_data(mb, &len);
+    NrManifest m;
+    if (nr_oci_manifest(data, len, src->what, &m, err) < 0) {
+        nr_manifest_clear(&m);
+        return -1;
+    }
+    for (guint i = 0; names && i < names->len; i++) {
+        const char *nm = names->pdata[i];
+        if (strchr(nm, ':') || strchr(nm, '/')) /* a bare tag ("latest") names nothing */
+            g_ptr_array_add(m.names, g_strdup(nm));
+    }
+    int rc = nr_manifest_apply(job, src, &m, true, err);
+    nr_manifest_clear(&m);
+    return rc;
+}
+
 /* an OCI image layout (or a tar of one): index.json lists the manifests,
  * which name the config and the layers by digest */
 int nr_oci_unpack(NrUnpackJob *job, NrSource *src, NrError *err)
@@ -171,23 +197,15 @@ int nr_oci_unpack(NrUnpackJob *job, NrSource *src, NrError *err)
     int64_t msize;
     if (descriptor(src->what, c->obj, &md, &msize, err) < 0)
         return -1;
-    g_autofree char *mpath = nr_digest_path(&md);
-    g_autoptr(GBytes) mb = NULL;
-    if (nr_blob_read(src, mpath, &md, msize, &mb, NULL, err) < 0)
-        return -1;
-    gsize len;
-    const char *data = g_bytes_get_data(mb, &len);
-    NrManifest m;
-    if (nr_oci_manifest(data, len, src->what, &m, err) < 0) {
-        nr_manifest_clear(&m);
-        return -1;
-    }
-    for (guint i = 0; i < c->names->len; i++) {
-        const char *nm = c->names->pdata[i];
-        if (strchr(nm, ':') || strchr(nm, '/')) /* a bare tag ("latest") names nothing */
-            g_ptr_array_add(m.names, g_strdup(nm));
-    }
-    int rc = nr_manifest_apply(job, src, &m, true, err);
-    nr_manifest_clear(&m);
-    return rc;
+    return apply_manifest(job, src, &md, msize, c->names, err);
+}
+
+/* the image whose manifest is the blob `digest` of the layout in `src`
+ * (no index.json needed: the blob cache a registry pull fills) */
+int nr_oci_unpack_manifest(NrUnpackJob *job, NrSource *src, const char *digest, NrError *err)
+{
+    NrDigest md;
+    if (!nr_digest_parse(digest, &md))
+        return nr_error_msg(err, "--manifest: '%s' is not a supported digest", digest);
+    return apply_manifest(job, src, &md, -1, NULL, err);
 }

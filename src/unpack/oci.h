@@ -15,3 +15,6 @@ int nr_oci_index(const char *buf, size_t len, const char *what, const char *ref,
 int nr_oci_manifest(const char *buf, size_t len, const char *what, NrManifest *ret, NrError *err);
 /* import the OCI image layout in `src` */
 int nr_oci_unpack(NrUnpackJob *job, NrSource *src, NrError *err);
+/* import the image whose manifest is the blob `digest` ("sha256:<hex>") of
+ * the layout in `src`, without its index.json (a registry pull's cache) */
+int nr_oci_unpack_manifest(NrUnpackJob *job, NrSource *src, const char *digest, NrError *err);

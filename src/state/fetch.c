@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* fetch.c — an image from a registry into the store's blob cache, by the
+ * nroot-pull helper (libcurl stays out of the launcher).
+ *
+ * nroot-pull runs as the user on the host, in no namespace: the host's
+ * resolver, CAs and auth files.  It writes one status line per event on a
+ * pipe (src/pull/main.c lists them); this side keeps the manifest digest,
+ * draws the progress line from the layer and progress lines, and turns a
+ * failure into one NrError: nroot-pull's own error line and hint (its
+ * stderr), code 125.  Its other stderr lines (warnings) are passed on.
+ *
+ * Without streaming the import starts when nroot-pull is done; the status
+ * reader already sees the manifest line first, so an importer can later be
+ * started from on_line() while the layers still arrive. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "nr-util.h"
+
+#define MAX_BLOBS 512
+
+char *nr_fetch_helper_path(void)
+{
+    const char *env = getenv("NROOT_PULL");
+    if (env && *env)
+        return nr_xstrdup(env);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            char *p = nr_strdup_printf("%s/nroot-pull", self);
+            if (access(p, X_OK) == 0)
+                return p;
+            free(p);
+            p = nr_strdup_printf("%s/../libexec/nroot/nroot-pull", self);
+            if (access(p, X_OK) == 0)
+                return p;
+            free(p);
+        }
+    }
+    return nr_xstrdup(NR_LIBEXECDIR "/nroot-pull");
+}
+
+typedef struct Blob {
+    char digest[80];
+    unsigned long long done, total;
+} Blob;
+
+typedef struct Reader {
+    char buf[4096];
+    size_t len;
+    bool eof;
+} Reader;
+
+typedef struct State {
+    const NrFetch *f;
+    char manifest[80];
+    Blob blobs[MAX_BLOBS];
+    size_t n_blobs;
+    char status_err[1024], err_line[1024], hint[512];
+    bool drawn, draw;
+    struct timespec start, last;
+} State;
+
+static double elapsed(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void clear_line(State *s)
+{
+    if (s->drawn)
+        fputs("\r\033[K", stderr);
+    s->drawn = false;
+}
+
+static void draw(State *s, bool force)
+{
+    if (!s->draw || !s->n_blobs)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!force && s->drawn && elapsed(&s->last, &now) < 0.25)
+        return;
+    s->last = now;
+    unsigned long long done = 0, total = 0;
+    size_t whole = 0;
+    for (size_t i = 0; i < s->n_blobs; i++) {
+        done += s->blobs[i].done;
+        total += s->blobs[i].total;
+        whole += s->blobs[i].total && s->blobs[i].done >= s->blobs[i].total;
+    }
+    double t = elapsed(&s->start, &now);
+    fprintf(stderr, "\r\033[Kpulling %s: %zu/%zu layers, %.1f/%.1f MB, %.1f MB/s", s->f->label,
+            whole, s->n_blobs, (double)done / 1e6, (double)total / 1e6,
+            t > 0.05 ? (double)done / 1e6 / t : 0.0);
+    fflush(stderr);
+    s->drawn = true;
+}
+
+static Blob *blob_of(State *s, const char *digest)
+{
+    for (size_t i = 0; i < s->n_blobs; i++)
+        if (strcmp(s->blobs[i].digest, digest) == 0)
+            return &s->blobs[i];
+    return NULL;
+}
+
+/* one status line of nroot-pull */
+static void on_line(State *s, char *line)
+{
+    char a[80] = "", b[80] = "";
+    unsigned long long x = 0, y = 0;
+    if (sscanf(line, "manifest %79s", a) == 1) {
+        snprintf(s->manifest, sizeof s->manifest, "%s", a);
+    } else if (sscanf(line, "layer %llu %79s %llu", &x, a, &y) == 3) {
+        if (!blob_of(s, a) && s->n_blobs < MAX_BLOBS) {
+            Blob *n = &s->blobs[s->n_blobs++];
+            snprintf(n->digest, sizeof n->digest, "%s", a);
+            n->total = y;
+        }
+        draw(s, false);
+    } else if (sscanf(line, "progress %79s %llu %llu", a, &x, &y) == 3) {
+        Blob *bl = blob_of(s, a);
+        if (bl)
+            bl->done = x;
+        draw(s, false);
+    } else if (sscanf(line, "blob %79s %79s", a, b) == 2 && strcmp(b, "done") == 0) {
+        Blob *bl = blob_of(s, a);
+        if (bl)
+            bl->done = bl->total;
+        draw(s, false);
+    } else if (strncmp(line, "error ", 6) == 0) {
+        snprintf(s->status_err, sizeof s->status_err, "%s", line + 6);
+    }
+}
+
+/* one line nroot-pull wrote to stderr: its error and hint are kept for the
+ * one error nroot prints, the rest (warnings) passed on */
+static void on_stderr(State *s, char *line)
+{
+    const char *p;
+    if ((p = strstr(line, ": error: ")) && p - line < 16)
+        snprintf(s->err_line, sizeof s->err_line, "%s", p + 9);
+    else if ((p = strstr(line, ": hint: ")) && p - line < 16)
+        snprintf(s->hint, sizeof s->hint, "%s", p + 8);
+    else {
+        clear_line(s);
+        fprintf(stderr, "%s\n", line);
+    }
+}
+
+/* read what is there; call fn for each whole line */
+static void pump(State *s, int fd, Reader *r, void (*fn)(State *, char *))
+{
+    ssize_t n = read(fd, r->buf + r->len, sizeof r->buf - 1 - r->len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        r->eof = true;
+        if (r->len) { /* a last line without its newline */
+            r->buf[r->len] = '\0';
+            fn(s, r->buf);
+            r->len = 0;
+        }
+        return;
+    }
+    r->len += (size_t)n;
+    char *start = r->buf, *nl;
+    while ((nl = memchr(start, '\n', r->len - (size_t)(start - r->buf)))) {
+        *nl = '\0';
+        fn(s, start);
+        start = nl + 1;
+    }
+    size_t left = r->len - (size_t)(start - r->buf);
+    if (left == sizeof r->buf - 1) { /* a line too long: cut it */
+        r->buf[left] = '\0';
+        fn(s, r->buf);
+        left = 0;
+    }
+    memmove(r->buf, start, left);
+    r->len = left;
+}
+
+int nr_fetch_image(const NrFetch *f, char ret_manifest[80], NrError *err)
+{
+    int status_pipe[2], err_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) < 0)
+        return nr_error_errno(err, "pipe");
+    if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+        close(status_pipe[0]);
+        close(status_pipe[1]);
+        return nr_error_errno(err, "pipe");
+    }
+    nr_autofree char *helper = nr_fetch_helper_path();
+    nr_autofree char *reg = nr_strdup_printf("--registry=%s", f->registry);
+    nr_autofree char *repo = nr_strdup_printf("--repo=%s", f->repo);
+    nr_autofree char *refa = nr_strdup_printf("--reference=%s", f->reference);
+    nr_autofree char *cache = nr_strdup_printf("--cache=%s", f->cache);
+    nr_autofree char *plat = f->platform ? nr_strdup_printf("--platform=%s", f->platform) : NULL;
+    char *argv[16];
+    int n = 0;
+    argv[n++] = "nroot-pull";
+    argv[n++] = reg;
+    argv[n++] = repo;
+    argv[n++] = refa;
+    argv[n++] = cache;
+    argv[n++] = "--status-fd=3";
+    if (plat)
+        argv[n++] = plat;
+    if (f->tls_no_verify)
+        argv[n++] = "--tls-verify=false";
+    if (f->plain_http)
+        argv[n++] = "--plain-http";
+    argv[n] = NULL;
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        nr_error_errno(err, "cannot start the pull helper");
+        goto fail_pipes;
+    }
+    if (pid == 0) {
+        /* the status pipe on 3, stderr on the error pipe; nothing else */
+        int st = fcntl(status_pipe[1], F_DUPFD_CLOEXEC, 10);
+        int er = fcntl(err_pipe[1], F_DUPFD_CLOEXEC, 10);
+        if (st < 0 || er < 0 || dup2(st, 3) < 0 || dup2(er, 2) < 0)
+            _exit(NR_EXIT_FAILURE);
+        syscall(SYS_close_range, 4U, ~0U, 0U);
+        signal(SIGPIPE, SIG_DFL);
+        execv(helper, argv);
+        dprintf(2, "nroot: error: cannot run the pull helper '%s': %s\n", helper, strerror(errno));
+        dprintf(2, "nroot: hint: set $NROOT_PULL to the nroot-pull binary, or reinstall nroot\n");
+        _exit(NR_EXIT_FAILURE);
+    }
+    close(status_pipe[1]);
+    close(err_pipe[1]);
+
+    State *s = calloc(1, sizeof *s);
+    if (!s) {
+        close(status_pipe[0]);
+        close(err_pipe[0]);
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        return nr_error_errno(err, "out of memory");
+    }
+    s->f = f;
+    s->draw = f->progress && !nr_quiet && isatty(STDERR_FILENO);
+    clock_gettime(CLOCK_MONOTONIC, &s->start);
+    Reader rs = { 0 }, re = { 0 };
+    while (!rs.eof || !re.eof) {
+        struct pollfd p[2] = { { .fd = rs.eof ? -1 : status_pipe[0], .events = POLLIN },
+                               { .fd = re.eof ? -1 : err_pipe[0], .events = POLLIN } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[0].revents)
+            pump(s, status_pipe[0], &rs, on_line);
+        if (p[1].revents)
+            pump(s, err_pipe[0], &re, on_stderr);
+    }
+    close(status_pipe[0]);
+    close(err_pipe[0]);
+    int wst = 0;
+    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+        ;
+    if (s->draw && s->drawn)
+        draw(s, true);
+    clear_line(s);
+    int rc = 0;
+    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
+        if (s->err_line[0])
+            nr_error_msg(err, "%s", s->err_line);
+        else if (s->status_err[0])
+            nr_error_msg(err, "%s", s->status_err);
+        else if (WIFSIGNALED(wst))
+            nr_error_msg(err, "pulling %s: the pull helper was killed by signal %d", f->label,
+                         WTERMSIG(wst));
+        else
+            nr_error_msg(err, "pulling %s failed (status %d)", f->label, WEXITSTATUS(wst));
+        if (s->hint[0])
+            nr_error_hint(err, "%s", s->hint);
+        rc = -1;
+    } else if (strncmp(s->manifest, "sha256:", 7) != 0 || strlen(s->manifest) != 7 + 64) {
+        rc = nr_error_msg(err, "pulling %s: the pull helper reported no manifest", f->label);
+    } else {
+        memcpy(ret_manifest, s->manifest, strlen(s->manifest) + 1);
+    }
+    free(s);
+    return rc;
+
+fail_pipes:
+    close(status_pipe[0]);
+    close(status_pipe[1]);
+    close(err_pipe[0]);
+    close(err_pipe[1]);
+    return -1;
+}
