@@ -37,8 +37,9 @@ extern int nr_pull_status_fd;
 
 typedef struct NrTls {
     bool verify;
-    char *ca_blob; /* system bundle + certs.d *.crt; NULL: libcurl's default */
+    char *ca_blob; /* certs.d *.crt (+ the system's bundle without capath) */
     size_t ca_len;
+    char *capath;     /* the system's hashed CA directory; NULL: its bundle */
     char *cert, *key; /* client pair from certs.d */
 } NrTls;
 
