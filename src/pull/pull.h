@@ -111,6 +111,7 @@ typedef struct NrHttp {
     char *authz;       /* "Authorization: ..." header line, NULL none */
     bool authed;       /* the challenge answered (token fetched) ... */
     long long auth_at; /* ... at this CLOCK_MONOTONIC second */
+    bool probing;      /* nr_http_probe of a pull: a challenge answered is enough */
 } NrHttp;
 
 /* repo NULL: the login check (h->login; the caller sets user and pass) */
