@@ -290,7 +290,7 @@ EOF
     run "$PULL" --registry "$reg" --repo test/layers --reference v1 --cache "$CACHE" $v \
         --status-fd 3 3>"$BATS_TEST_TMPDIR/status"
     assert_failure 125
-    assert_line "nroot: error: registry $reg refused the credentials of 'tester' for its API"
+    assert_line "nroot: error: registry $reg refused the credentials of 'tester' for test/layers"
     assert_line "nroot: hint: log in with: nroot login $reg"
     run tail -n 1 "$BATS_TEST_TMPDIR/status"
     assert_output --partial "error registry $reg refused the credentials"

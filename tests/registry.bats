@@ -128,6 +128,24 @@ images_count() { "$NROOT" images -q | wc -l; }
     [ "$(images_count)" = 1 ]
 }
 
+@test "registry: a re-pull of a cached image (TLS, auth) fetches no blob and runs no import" {
+    reg_use htpasswd
+    reg_certs_d
+    reg_auth_json
+    local ref=$REG_HOST/nroot-test/busybox:latest
+    run_nroot 0 pull -q "$ref"
+    local id=$output
+    reg_mark
+    # an import would run nroot-unpack: here one that fails
+    printf '#!/bin/sh\necho "nroot-unpack ran" >&2\nexit 1\n' >"$BATS_TEST_TMPDIR/no-unpack"
+    chmod +x "$BATS_TEST_TMPDIR/no-unpack"
+    NROOT_UNPACK=$BATS_TEST_TMPDIR/no-unpack run_nroot 0 pull -q "$ref"
+    assert_output "$id"
+    [ "$(reg_requests GET '/manifests/')" -ge 1 ]
+    assert_equal "$(reg_requests GET '/blobs/')" 0
+    [ "$(images_count)" = 1 ]
+}
+
 @test "registry: --pull=newer asks the registry, and keeps the local image when it cannot" {
     reg_use plain
     local ref=$REG_HOST/nroot-test/busybox:latest

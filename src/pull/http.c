@@ -547,20 +547,32 @@ NrReq *nr_http_get(NrHttp *h, const char *url, const char *accept, size_t max, N
             cur = next;
             redirects++;
             break;
-        case NR_NEXT_AUTH: break;
+        case NR_NEXT_AUTH:
+            if (h->probing)
+                return r; /* the 401 answered: see nr_http_probe */
+            break;
         }
         nr_http_req_free(h, r);
     }
 }
 
+/* GET /v2/: is it a registry, and its challenge answered.  A pull does
+ * not ask /v2/ again with the answer: the manifest request is the first
+ * with it (as podman does; one round trip, and for Basic one password
+ * check on the registry, fewer), and its 401 says the credentials are
+ * refused.  The login check asks again: that answer is its purpose. */
 int nr_http_probe(NrHttp *h, NrError *err)
 {
     nr_autofree char *url = nr_strdup_printf("%s/v2/", h->base);
+    h->probing = !h->login;
     NrReq *r = nr_http_get(h, url, NULL, 64u << 10, err);
+    h->probing = false;
     if (!r)
         return -1;
     int rc = 0;
-    if (r->status == 401)
+    if (r->status == 401 && h->authed && !h->login)
+        rc = 0;
+    else if (r->status == 401)
         rc = nr_http_denied(h, "its API", err);
     else if (r->status == 404)
         rc = nr_error_msg(err, "%s is not a registry (no /v2/ API)", h->registry);

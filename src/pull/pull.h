@@ -37,8 +37,9 @@ extern int nr_pull_status_fd;
 
 typedef struct NrTls {
     bool verify;
-    char *ca_blob; /* system bundle + certs.d *.crt; NULL: libcurl's default */
+    char *ca_blob; /* certs.d *.crt (+ the system's bundle without capath) */
     size_t ca_len;
+    char *capath;     /* the system's hashed CA directory; NULL: its bundle */
     char *cert, *key; /* client pair from certs.d */
 } NrTls;
 
@@ -110,6 +111,7 @@ typedef struct NrHttp {
     char *authz;       /* "Authorization: ..." header line, NULL none */
     bool authed;       /* the challenge answered (token fetched) ... */
     long long auth_at; /* ... at this CLOCK_MONOTONIC second */
+    bool probing;      /* nr_http_probe of a pull: a challenge answered is enough */
 } NrHttp;
 
 /* repo NULL: the login check (h->login; the caller sets user and pass) */
