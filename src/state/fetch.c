@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -366,6 +367,8 @@ NrFetchRun *nr_fetch_start(const NrFetch *f, char ret_manifest[80], NrError *err
             _exit(NR_EXIT_FAILURE);
         syscall(SYS_close_range, 4U, ~0U, 0U);
         signal(SIGPIPE, SIG_DFL);
+        /* nroot killed: the download stops, its .partial kept for a resume */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(helper, argv);
         dprintf(2, "nroot: error: cannot run the pull helper '%s': %s\n", helper, strerror(errno));
         dprintf(2, "nroot: hint: set $NROOT_PULL to the nroot-pull binary, or reinstall nroot\n");
