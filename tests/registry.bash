@@ -18,7 +18,7 @@
 # that started it: if bats dies, they die with it.  Do not call reg_start
 # under `run` or in $(...): the subshell's end would stop the registry.
 #
-# reg_start MODE [--name NAME] [--redirect] [--mtls]
+# reg_start MODE [--name NAME] [--redirect [--throttle BYTES_PER_S]] [--mtls]
 #   MODE htpasswd: HTTPS (a certificate of the test CA for 127.0.0.1,
 #        127.0.0.2 and localhost), Basic auth of the users below.
 #   MODE token: HTTPS, token auth; the realm is reg-fixture.py's token
@@ -29,6 +29,8 @@
 #        middleware) to reg-fixture.py's blob server on 127.0.0.2 — another
 #        host — which serves the bytes and logs every request's headers.
 #   --mtls: the registry requires a client certificate of the test CA.
+#   --throttle BYTES_PER_S (with --redirect): the blob server sends every
+#        blob at that rate (a slow download, to watch a pull midway).
 #   NAME (default MODE) tells several registries of one file apart;
 #   reg_use NAME makes one the current registry again.
 # It exports, for the current registry:
@@ -207,13 +209,14 @@ reg_wait_port() {
 }
 
 reg_start() {
-    local mode=${1:-} name='' redirect='' mtls=''
+    local mode=${1:-} name='' redirect='' mtls='' throttle=0
     shift || true
     while [ $# -gt 0 ]; do
         case $1 in
             --name) name=$2; shift 2 ;;
             --redirect) redirect=1; shift ;;
             --mtls) mtls=1; shift ;;
+            --throttle) throttle=$2; shift 2 ;;
             *) echo "reg_start: unknown option $1" >&2; return 1 ;;
         esac
     done
@@ -248,7 +251,7 @@ reg_start() {
     if [ -n "$redirect" ]; then
         reg_spawn "$dir" "$dir/blobs.out" "$dir/blobs.err" "$REG_PY" "$REG_FIXTURE" blobs \
             --addr 127.0.0.2 --portfile "$dir/blobs.port" --log "$dir/blobs.log" "${tls[@]}" \
-            --root "$dir/storage"
+            --root "$dir/storage" --throttle "$throttle"
         pid=$(tail -n 1 "$dir/pids")
         port=$(reg_wait_port "$dir/blobs.port" "$pid") ||
             { cat "$dir/blobs.err" >&2; echo "reg_start: the blob server did not start" >&2; reg_stop "$name"; return 1; }

@@ -5,8 +5,8 @@
 # registry.bash): auth modes, --pull policies, platforms, layer
 # compressions, the shared blob cache, corrupt blobs, concurrent pulls,
 # redirects, TLS, and the id of a pulled image against the import of the
-# same image as an archive.  Without streaming: nroot-pull completes, then
-# nroot-unpack imports from the cache.
+# same image as an archive.  The import streams (nroot-unpack follows the
+# layers nroot-pull still downloads): tests/pull-stream.bats watches that.
 
 load helpers
 load registry

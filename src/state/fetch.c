@@ -9,9 +9,10 @@
  * failure into one NrError: nroot-pull's own error line and hint (its
  * stderr), code 125.  Its other stderr lines (warnings) are passed on.
  *
- * Without streaming the import starts when nroot-pull is done; the status
- * reader already sees the manifest line first, so an importer can later be
- * started from on_line() while the layers still arrive. */
+ * The import streams: nr_fetch_start returns once the manifest and config
+ * lines have come (both blobs whole in the cache), nroot-pull still
+ * fetching the layers; the store runs nroot-unpack meanwhile, calling
+ * nr_fetch_pump while it waits, and nr_fetch_finish at the end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,6 +71,7 @@ typedef struct Reader {
 typedef struct State {
     const NrFetch *f;
     char manifest[80];
+    bool config; /* the config line came: manifest and config are in the cache */
     Blob blobs[MAX_BLOBS];
     size_t n_blobs;
     char status_err[1024], err_line[1024], hint[512];
@@ -127,6 +130,8 @@ static void on_line(State *s, char *line)
     unsigned long long x = 0, y = 0;
     if (sscanf(line, "manifest %79s", a) == 1) {
         snprintf(s->manifest, sizeof s->manifest, "%s", a);
+    } else if (sscanf(line, "config %79s", a) == 1) {
+        s->config = true;
     } else if (sscanf(line, "layer %llu %79s %llu", &x, a, &y) == 3) {
         if (!blob_of(s, a) && s->n_blobs < MAX_BLOBS) {
             Blob *n = &s->blobs[s->n_blobs++];
@@ -196,15 +201,130 @@ static void pump(State *s, int fd, Reader *r, void (*fn)(State *, char *))
     r->len = left;
 }
 
-int nr_fetch_image(const NrFetch *f, char ret_manifest[80], NrError *err)
+struct NrFetchRun {
+    State s;
+    pid_t pid;
+    int status_fd, err_fd;
+    Reader rs, re;
+    bool exited, finished;
+    int wst, rc;
+    NrError err;
+};
+
+static bool ended(NrFetchRun *r)
+{
+    return r->rs.eof && r->re.eof;
+}
+
+static void reap(NrFetchRun *r)
+{
+    if (r->exited || !ended(r))
+        return;
+    while (waitpid(r->pid, &r->wst, 0) < 0 && errno == EINTR)
+        ;
+    r->exited = true;
+}
+
+bool nr_fetch_pump(NrFetchRun *r, int extra_fd, int timeout_ms)
+{
+    if (ended(r)) {
+        reap(r);
+        if (extra_fd >= 0) {
+            struct pollfd p = { .fd = extra_fd, .events = POLLIN };
+            poll(&p, 1, timeout_ms);
+        }
+        return true;
+    }
+    struct pollfd p[3] = { { .fd = r->rs.eof ? -1 : r->status_fd, .events = POLLIN },
+                           { .fd = r->re.eof ? -1 : r->err_fd, .events = POLLIN },
+                           { .fd = extra_fd, .events = POLLIN } };
+    if (poll(p, 3, timeout_ms) < 0)
+        return false;
+    if (p[0].revents)
+        pump(&r->s, r->status_fd, &r->rs, on_line);
+    if (p[1].revents)
+        pump(&r->s, r->err_fd, &r->re, on_stderr);
+    reap(r);
+    return ended(r);
+}
+
+bool nr_fetch_failed(NrFetchRun *r)
+{
+    return r->exited && (!WIFEXITED(r->wst) || WEXITSTATUS(r->wst) != 0);
+}
+
+void nr_fetch_kill(NrFetchRun *r)
+{
+    if (!r->exited)
+        kill(r->pid, SIGTERM);
+}
+
+int nr_fetch_finish(NrFetchRun *r, char ret_manifest[80], NrError *err)
+{
+    if (!r->finished) {
+        while (!nr_fetch_pump(r, -1, -1) || !r->exited)
+            ;
+        State *s = &r->s;
+        const NrFetch *f = s->f;
+        if (s->draw && s->drawn)
+            draw(s, true);
+        clear_line(s);
+        r->finished = true;
+        r->rc = -1;
+        int wst = r->wst;
+        if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
+            if (s->err_line[0])
+                nr_error_msg(&r->err, "%s", s->err_line);
+            else if (s->status_err[0])
+                nr_error_msg(&r->err, "%s", s->status_err);
+            else if (WIFSIGNALED(wst))
+                nr_error_msg(&r->err, "pulling %s: the pull helper was killed by signal %d",
+                             f->label, WTERMSIG(wst));
+            else
+                nr_error_msg(&r->err, "pulling %s failed (status %d)", f->label, WEXITSTATUS(wst));
+            if (s->hint[0])
+                nr_error_hint(&r->err, "%s", s->hint);
+        } else if (strncmp(s->manifest, "sha256:", 7) != 0 || strlen(s->manifest) != 7 + 64) {
+            nr_error_msg(&r->err, "pulling %s: the pull helper reported no manifest", f->label);
+        } else {
+            r->rc = 0;
+        }
+    }
+    if (r->rc < 0) {
+        *err = r->err;
+        return -1;
+    }
+    if (ret_manifest)
+        memcpy(ret_manifest, r->s.manifest, strlen(r->s.manifest) + 1);
+    return 0;
+}
+
+void nr_fetch_free(NrFetchRun *r)
+{
+    if (!r)
+        return;
+    if (!r->finished) {
+        nr_fetch_kill(r);
+        NrError ignored = { 0 };
+        nr_fetch_finish(r, NULL, &ignored);
+    }
+    close(r->status_fd);
+    close(r->err_fd);
+    free(r);
+}
+
+NrFetchRun *nr_fetch_start(const NrFetch *f, char ret_manifest[80], NrError *err)
 {
     int status_pipe[2], err_pipe[2];
-    if (pipe2(status_pipe, O_CLOEXEC) < 0)
-        return nr_error_errno(err, "pipe");
+    if (pipe2(status_pipe, O_CLOEXEC) < 0) {
+        nr_error_errno(err, "pipe");
+        return NULL;
+    }
     if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+        nr_error_errno(err, "pipe");
         close(status_pipe[0]);
         close(status_pipe[1]);
-        return nr_error_errno(err, "pipe");
+        return NULL;
     }
     nr_autofree char *helper = nr_fetch_helper_path();
     nr_autofree char *reg = nr_strdup_printf("--registry=%s", f->registry);
@@ -228,9 +348,15 @@ int nr_fetch_image(const NrFetch *f, char ret_manifest[80], NrError *err)
         argv[n++] = "--plain-http";
     argv[n] = NULL;
 
+    NrFetchRun *r = calloc(1, sizeof *r);
+    if (!r) {
+        nr_error_errno(err, "out of memory");
+        goto fail_pipes;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         nr_error_errno(err, "cannot start the pull helper");
+        free(r);
         goto fail_pipes;
     }
     if (pid == 0) {
@@ -241,6 +367,8 @@ int nr_fetch_image(const NrFetch *f, char ret_manifest[80], NrError *err)
             _exit(NR_EXIT_FAILURE);
         syscall(SYS_close_range, 4U, ~0U, 0U);
         signal(SIGPIPE, SIG_DFL);
+        /* nroot killed: the download stops, its .partial kept for a resume */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         execv(helper, argv);
         dprintf(2, "nroot: error: cannot run the pull helper '%s': %s\n", helper, strerror(errno));
         dprintf(2, "nroot: hint: set $NROOT_PULL to the nroot-pull binary, or reinstall nroot\n");
@@ -248,66 +376,40 @@ int nr_fetch_image(const NrFetch *f, char ret_manifest[80], NrError *err)
     }
     close(status_pipe[1]);
     close(err_pipe[1]);
-
-    State *s = calloc(1, sizeof *s);
-    if (!s) {
-        close(status_pipe[0]);
-        close(err_pipe[0]);
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        return nr_error_errno(err, "out of memory");
-    }
+    r->pid = pid;
+    r->status_fd = status_pipe[0];
+    r->err_fd = err_pipe[0];
+    State *s = &r->s;
     s->f = f;
     s->draw = f->progress && !nr_quiet && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &s->start);
-    Reader rs = { 0 }, re = { 0 };
-    while (!rs.eof || !re.eof) {
-        struct pollfd p[2] = { { .fd = rs.eof ? -1 : status_pipe[0], .events = POLLIN },
-                               { .fd = re.eof ? -1 : err_pipe[0], .events = POLLIN } };
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        if (p[0].revents)
-            pump(s, status_pipe[0], &rs, on_line);
-        if (p[1].revents)
-            pump(s, err_pipe[0], &re, on_stderr);
-    }
-    close(status_pipe[0]);
-    close(err_pipe[0]);
-    int wst = 0;
-    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+    /* until the manifest and config are in the cache, or it has ended */
+    while (!(s->manifest[0] && s->config) && !nr_fetch_pump(r, -1, -1))
         ;
-    if (s->draw && s->drawn)
-        draw(s, true);
-    clear_line(s);
-    int rc = 0;
-    if (!WIFEXITED(wst) || WEXITSTATUS(wst) != 0) {
-        if (s->err_line[0])
-            nr_error_msg(err, "%s", s->err_line);
-        else if (s->status_err[0])
-            nr_error_msg(err, "%s", s->status_err);
-        else if (WIFSIGNALED(wst))
-            nr_error_msg(err, "pulling %s: the pull helper was killed by signal %d", f->label,
-                         WTERMSIG(wst));
-        else
-            nr_error_msg(err, "pulling %s failed (status %d)", f->label, WEXITSTATUS(wst));
-        if (s->hint[0])
-            nr_error_hint(err, "%s", s->hint);
-        rc = -1;
-    } else if (strncmp(s->manifest, "sha256:", 7) != 0 || strlen(s->manifest) != 7 + 64) {
-        rc = nr_error_msg(err, "pulling %s: the pull helper reported no manifest", f->label);
-    } else {
-        memcpy(ret_manifest, s->manifest, strlen(s->manifest) + 1);
+    if (!(s->manifest[0] && s->config) || nr_fetch_failed(r)) {
+        if (nr_fetch_finish(r, ret_manifest, err) < 0) {
+            nr_fetch_free(r);
+            return NULL;
+        }
+        return r; /* done (an image without a config line: never streamed) */
     }
-    free(s);
-    return rc;
+    memcpy(ret_manifest, s->manifest, strlen(s->manifest) + 1);
+    return r;
 
 fail_pipes:
     close(status_pipe[0]);
     close(status_pipe[1]);
     close(err_pipe[0]);
     close(err_pipe[1]);
-    return -1;
+    return NULL;
+}
+
+int nr_fetch_image(const NrFetch *f, char ret_manifest[80], NrError *err)
+{
+    NrFetchRun *r = nr_fetch_start(f, ret_manifest, err);
+    if (!r)
+        return -1;
+    int rc = nr_fetch_finish(r, ret_manifest, err);
+    nr_fetch_free(r);
+    return rc;
 }

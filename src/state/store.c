@@ -47,6 +47,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "fetch.h"
@@ -329,6 +330,7 @@ typedef struct UnpackJob {
     const char *ref;
     const char *manifest; /* a pull: the manifest digest in the blob cache */
     bool owners, progress;
+    bool follow; /* its layers are still downloading */
 } UnpackJob;
 
 /* a registry pull's import: from the blob cache, by its manifest */
@@ -337,6 +339,7 @@ typedef struct Pulled {
     const char *manifest; /* sha256:<hex> */
     const char *link;     /* the by-ref link to point at the image */
     const char *platform; /* --platform, or NULL */
+    NrFetchRun *run;      /* nroot-pull still fetching the layers, or NULL */
 } Pulled;
 
 char *nr_store_helper_path(void)
@@ -390,6 +393,7 @@ static int unpack_child(void *data, int sync_fd, NrError *err)
                      job->owners ? "--owners" : "--",
                      job->progress ? "--progress" : "--",
                      manifest ? manifest : "--",
+                     job->follow ? "--follow" : "--",
                      NULL };
     execv(helper, argv);
     nr_error_errno(err, "cannot run the unpack helper '%s'", helper);
@@ -535,6 +539,28 @@ static int replace_tree(const char *store, const char *final, const char *tmpdir
     return 0;
 }
 
+/* while nroot-unpack (pid) reads the layers nroot-pull still downloads:
+ * nroot-pull's status is read until nroot-unpack ends (0) or nroot-pull
+ * fails (-1) */
+static int follow_fetch(NrFetchRun *run, pid_t pid)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    int rc = 0;
+    for (;;) {
+        nr_fetch_pump(run, pfd, pfd >= 0 ? -1 : 50);
+        if (nr_fetch_failed(run)) {
+            rc = -1;
+            break;
+        }
+        siginfo_t si = { 0 };
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+            break;
+    }
+    if (pfd >= 0)
+        close(pfd);
+    return rc;
+}
+
 static int do_import(const char *store, const char *image, const char *key, const NrIdMap *map,
                      const NrImportOpts *opts, const Pulled *pl, char *ret_dirname, NrError *err)
 {
@@ -567,7 +593,8 @@ static int do_import(const char *store, const char *image, const char *key, cons
                                     : NULL,
                       .manifest = pl ? pl->manifest : NULL,
                       .owners = map->helpers,
-                      .progress = opts && opts->progress && !nr_quiet };
+                      .progress = opts && opts->progress && !nr_quiet,
+                      .follow = pl && pl->run };
     int sync_fd = -1, status = 0;
     NrError e = { 0 };
     char text[sizeof e.msg] = "";
@@ -575,6 +602,8 @@ static int do_import(const char *store, const char *image, const char *key, cons
     pid_t pid = nr_spawn(0, map, unpack_child, &job, &sync_fd, err);
     if (pid < 0)
         goto fail_tmp;
+    if (job.follow && follow_fetch(pl->run, pid) < 0)
+        kill(pid, SIGKILL); /* nroot-pull failed: its error is the one said */
     /* the helper's last message is its result; its failure comes as ERROR */
     int rc = nr_spawn_wait(pid, sync_fd, &status, text, &e);
     close(sync_fd);
@@ -582,8 +611,21 @@ static int do_import(const char *store, const char *image, const char *key, cons
         if (rc == 0)
             nr_error_msg(&e, "unpacking '%s' failed (status %d)", job.name, status);
         *err = e;
+        if (job.follow) { /* nroot-pull's failure explains the import's */
+            /* a failed download ends nroot-pull by itself soon */
+            for (int i = 0; i < 20 && !nr_fetch_pump(pl->run, -1, 100); i++)
+                ;
+            nr_fetch_kill(pl->run);
+            NrError fe = { 0 };
+            if (nr_fetch_finish(pl->run, NULL, &fe) < 0 && fe.msg[0] &&
+                !strstr(fe.msg, "killed by signal"))
+                *err = fe;
+        }
         goto fail_tmp;
     }
+    /* all layers read: nroot-pull has renamed the last, and ends */
+    if (job.follow && nr_fetch_finish(pl->run, NULL, err) < 0)
+        goto fail_tmp;
     if (!parse_result(text, &r)) {
         nr_error_msg(err, "unpacking '%s': the helper reported no image id", job.name);
         goto fail_tmp;
@@ -851,7 +893,7 @@ static bool cache_has(const char *store, const char *digest)
  * its tag) points at it */
 static int import_pulled(const char *store, const NrIdMap *map, const NrImportOpts *opts,
                          const NrRef *ref, const char *manifest, const char *link, char *dirname,
-                         NrError *err)
+                         NrFetchRun *run, NrError *err)
 {
     int lock = -1;
     if (nr_store_lock(store, &lock, err) < 0)
@@ -867,9 +909,13 @@ static int import_pulled(const char *store, const NrIdMap *map, const NrImportOp
         Pulled pl = { .ref = nr_ref_string(ref),
                       .manifest = manifest,
                       .link = link,
-                      .platform = opts->platform };
+                      .platform = opts->platform,
+                      .run = run };
         rc = do_import(store, store, NULL, map, opts, &pl, dirname, err);
     }
+    /* the image was there already, or is imported: nroot-pull's end too */
+    if (rc == 0 && run)
+        rc = nr_fetch_finish(run, NULL, err);
     if (rc == 0 && ref->tag) {
         nr_autofree char *name = nr_strdup_printf("%s:%s", ref->name, ref->tag);
         char nl[PATH_MAX];
@@ -910,6 +956,7 @@ int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *o
     NrIdMap map;
     nr_userns_unpack_map(runmap, &map);
     int rc = -1, plock = -1;
+    NrFetchRun *run = NULL;
     nr_autofree char *label = nr_xstrdup(nr_ref_familiar(&ref));
     nr_autofree char *store = nr_store_dir(err);
     if (!store || make_dirs(store, err) < 0)
@@ -938,12 +985,22 @@ int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *o
                   .progress = opts->progress };
     char manifest[80];
     NrError e = { 0 };
-    int fr = nr_fetch_image(&f, manifest, &e);
-    if (fr < 0 && opts->tls_no_verify && strstr(e.hint, "--plain-http")) {
+    /* the import starts when the manifest and config are in, the layers
+     * still arriving ($NROOT_PULL_STREAM=0: after the whole download) */
+    const char *st = getenv("NROOT_PULL_STREAM");
+    bool stream = !st || strcmp(st, "0") != 0;
+    run = nr_fetch_start(&f, manifest, &e);
+    if (!run && opts->tls_no_verify && strstr(e.hint, "--plain-http")) {
         /* --tls-verify=false and a registry that answers plain HTTP: as podman */
         memset(&e, 0, sizeof e);
         f.plain_http = true;
-        fr = nr_fetch_image(&f, manifest, &e);
+        run = nr_fetch_start(&f, manifest, &e);
+    }
+    int fr = run ? 0 : -1;
+    if (run && !stream) {
+        fr = nr_fetch_finish(run, manifest, &e);
+        nr_fetch_free(run);
+        run = NULL;
     }
     if (fr < 0) {
         if (have && opts->pull == NR_PULL_NEWER) {
@@ -959,9 +1016,10 @@ int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *o
         *err = e;
         goto out;
     }
-    if (import_pulled(store, &map, opts, &ref, manifest, link, dirname, err) == 0)
+    if (import_pulled(store, &map, opts, &ref, manifest, link, dirname, run, err) == 0)
         rc = open_image(store, dirname, ret, err);
 out:
+    nr_fetch_free(run);
     if (plock >= 0)
         close(plock);
     nr_ref_clear(&ref);
@@ -990,7 +1048,7 @@ static int pulled_again(const char *store, const char *info, const NrIdMap *map,
     ref_link(store, nr_ref_string(&ref), again.platform, map->tag, link, sizeof link);
     nr_notice("image '%s' was pulled with another id mapping: importing it again", refs);
     int plock = pull_lock(store);
-    int rc = import_pulled(store, map, &again, &ref, manifest, link, dirname, err);
+    int rc = import_pulled(store, map, &again, &ref, manifest, link, dirname, NULL, err);
     if (plock >= 0)
         close(plock);
     nr_ref_clear(&ref);

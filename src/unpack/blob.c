@@ -15,6 +15,7 @@
 
 #include "blob.h"
 #include "digest.h"
+#include "follow.h"
 #include "json.h"
 #include "path.h"
 #include "stream.h"
@@ -22,6 +23,11 @@
 void nr_blob_close(NrBlob *b)
 {
     nr_stream_clear(&b->s);
+    if (b->follow) {
+        nr_follow_clear(b->follow);
+        g_free(b->follow);
+        b->follow = NULL;
+    }
     if (b->outer)
         archive_read_free(b->outer);
     if (b->fd >= 0)
@@ -133,6 +139,29 @@ int nr_blob_open(NrSource *src, const char *name, NrDigestType dt, NrProgress *p
     fcntl(b->fd, F_SETFL, 0);
     b->size = (uint64_t)st.st_size;
     nr_stream_init(&b->s, b->fd, NULL, b->size, dt, progress);
+    return 0;
+}
+
+int nr_blob_open_layer(NrSource *src, const char *name, int64_t size, NrDigestType dt,
+                       NrProgress *progress, NrBlob *b, NrError *err)
+{
+    static const char prefix[] = "blobs/sha256/";
+    const char *hex = name + strlen(prefix);
+    if (!src->follow || src->tar || src->spool || strncmp(name, prefix, strlen(prefix)) != 0 ||
+        strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64 ||
+        faccessat(src->fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return nr_blob_open(src, name, dt, progress, b, err);
+    memset(b, 0, sizeof *b);
+    b->fd = -1;
+    struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+    int dir = (int)syscall(SYS_openat2, src->fd, "blobs/sha256", &how, sizeof how);
+    if (dir < 0)
+        return nr_error_errno(err, "%s: cannot open 'blobs/sha256'", src->what);
+    b->follow = g_new0(NrFollow, 1);
+    nr_follow_init(b->follow, dir, src->notify, hex);
+    b->size = size >= 0 ? (uint64_t)size : 0;
+    nr_stream_init_follow(&b->s, b->follow, b->size, dt, progress);
     return 0;
 }
 

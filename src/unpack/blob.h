@@ -26,6 +26,8 @@ typedef struct NrSource {
     GHashTable *index; /* name -> NrEntry (tar and spool) */
     int64_t n_spooled;
     const char *what; /* "'file'" for messages */
+    bool follow;      /* a pull's blob cache, its layers maybe still downloading */
+    int notify;       /* inotify on its blobs/sha256 (follow.c), or -1 */
 } NrSource;
 
 /* one open file of the image, read through `s` */
@@ -36,6 +38,7 @@ typedef struct NrBlob {
     uint64_t size;
     int64_t off; /* tar: where the member reader reads next */
     guint8 *buf;
+    struct NrFollow *follow; /* a layer read while it downloads */
 } NrBlob;
 
 /* open `name` (a regular file, through the archive's links), its stream
@@ -43,6 +46,11 @@ typedef struct NrBlob {
 int nr_blob_open(NrSource *src, const char *name, NrDigestType dt, NrProgress *progress, NrBlob *b,
                  NrError *err);
 void nr_blob_close(NrBlob *b);
+/* a layer of `size` bytes (-1: unknown): nr_blob_open, or in a pull's
+ * blob cache (src->follow) a blob not yet whole, followed as it arrives
+ * (b->follow set, b->size the descriptor's) */
+int nr_blob_open_layer(NrSource *src, const char *name, int64_t size, NrDigestType dt,
+                       NrProgress *progress, NrBlob *b, NrError *err);
 /* read a whole (small) file; checked against `want` (and `size` if >= 0);
  * its digest in hex (want's type, else sha256; 64 digits at most) to
  * `ret_sha256` if not NULL */

@@ -168,8 +168,10 @@ int nr_unpack_image(NrUnpackJob *job, NrError *err)
         return unpack_file(job, &st, what, err);
     if (!S_ISDIR(st.st_mode))
         return nr_error_msg(err, "%s is neither a file nor a directory", what);
-    NrSource src = { .fd = job->image_fd, .what = what };
+    NrSource src = { .fd = job->image_fd, .what = what, .notify = -1 };
     if (job->manifest) {
+        src.follow = job->follow;
+        src.notify = job->notify;
         /* a registry pull's blob cache: the manifest is named, no index */
         job->format = "registry";
         return nr_oci_unpack_manifest(job, &src, job->manifest, err);

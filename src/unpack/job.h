@@ -10,6 +10,8 @@ typedef struct NrUnpackJob {
     const char *name;     /* the image as the user named it */
     const char *ref;      /* --image-ref, or NULL */
     const char *manifest; /* --manifest: the manifest digest in a layout, or NULL */
+    bool follow;          /* --follow: the layers may still be downloading (follow.c) */
+    int notify;           /* then inotify on the cache's blobs/sha256, or -1 */
     NrProgress *progress;
     NrLayers layers;
     char id[72];        /* out: content id (sha256 hex) */

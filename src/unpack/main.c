@@ -19,7 +19,9 @@
  *
  * --manifest=sha256:HEX imports the image of that manifest from an OCI
  * layout directory (the blob cache `nroot pull` fills) without reading its
- * index.json.
+ * index.json.  With --follow its layers may still be downloading: a blob
+ * not yet whole is read as it arrives (follow.c; the inotify fd on the
+ * cache is made here, before the pivot hides the cache's path).
  *
  * This file is the helper's main: its arguments, entering the root, and the
  * dispatch to the import (image.c), `--export` (export.c) and
@@ -38,6 +40,7 @@
 
 #include "nr-spawn.h"
 #include "export.h"
+#include "follow.h"
 #include "image.h"
 #include "seccomp.h"
 #include "stream.h"
@@ -100,7 +103,7 @@ int main(int argc, char **argv)
     }
     int image_fd = -1, sync_fd = -1, meta_fd = -1;
     const char *root = NULL, *name = NULL, *ref = NULL, *manifest = NULL;
-    bool owners = false, progress = false;
+    bool owners = false, progress = false, follow = false;
     for (int i = 1; i < argc; i++) {
         if (sscanf(argv[i], "--image-fd=%d", &image_fd) == 1 ||
             sscanf(argv[i], "--sync-fd=%d", &sync_fd) == 1 ||
@@ -114,6 +117,8 @@ int main(int argc, char **argv)
             owners = true;
         else if (strcmp(argv[i], "--progress") == 0)
             progress = true;
+        else if (strcmp(argv[i], "--follow") == 0)
+            follow = true;
         else if (!root)
             root = argv[i];
         else if (!name)
@@ -133,6 +138,8 @@ int main(int argc, char **argv)
                         .name = name,
                         .ref = ref && *ref ? ref : NULL,
                         .manifest = manifest && *manifest ? manifest : NULL,
+                        .follow = follow && manifest && *manifest,
+                        .notify = follow ? nr_follow_notify(image_fd) : -1,
                         .progress = &bar,
                         .layers = { .owners = owners } };
     umask(0);

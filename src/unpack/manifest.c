@@ -97,6 +97,10 @@ static int apply_layers(NrUnpackJob *job, NrSource *src, Layer *layers, guint n,
                             src->what, n, NR_MAX_LAYERS);
     uint64_t total = 0;
     for (guint i = 0; i < n; i++) {
+        if (src->follow && layers[i].size >= 0) { /* maybe still downloading */
+            total += (uint64_t)layers[i].size;
+            continue;
+        }
         NrBlob b;
         if (nr_blob_open(src, layers[i].name, NR_SHA256, NULL, &b, err) < 0)
             return -1;
@@ -110,7 +114,7 @@ static int apply_layers(NrUnpackJob *job, NrSource *src, Layer *layers, guint n,
         Layer *ly = &layers[i];
         NrDigestType t = ly->has_raw ? ly->raw.type : NR_SHA256;
         NrBlob b;
-        if (nr_blob_open(src, ly->name, t, job->progress, &b, err) < 0)
+        if (nr_blob_open_layer(src, ly->name, ly->size, t, job->progress, &b, err) < 0)
             return -1;
         g_autofree char *what =
             g_strdup_printf("%s: layer %u of %u ('%s')", src->what, i + 1, n, ly->name);
@@ -127,6 +131,12 @@ static int apply_layers(NrUnpackJob *job, NrSource *src, Layer *layers, guint n,
         rc = apply_layer(job, src, ly, &b, what, diff, err);
         if (rc == 0 && nr_stream_drain(&b.s) < 0)
             rc = nr_error_errno(err, "%s: cannot read '%s'", src->what, ly->name);
+        if (rc == 0 && b.follow && ly->size >= 0 && b.s.bytes != (uint64_t)ly->size)
+            rc = nr_error_msg(err,
+                              "%s: blob '%s' has %llu bytes where its descriptor says %lld: "
+                              "the file is corrupt or was altered",
+                              src->what, ly->name, (unsigned long long)b.s.bytes,
+                              (long long)ly->size);
         if (rc == 0 && ly->has_raw)
             rc = nr_digest_check(&b.s, &ly->raw, src->what, ly->name, err);
         if (rc == 0) {

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "follow.h"
 #include "nr-error.h"
 #include "stream.h"
 
@@ -88,7 +89,19 @@ typedef struct NrChunk {
     int err;
 } NrChunk;
 
-static NrChunk wake_up; /* pushed to make a waiting reader look at `stop` */
+static NrChunk wake_up;
+
+/* read(2) of the stream's file, or of the blob it follows */
+static ssize_t fd_read(NrStream *s, void *buf, size_t len)
+{
+    if (s->follow)
+        return nr_follow_read(s->follow, buf, len);
+    ssize_t n;
+    do
+        n = read(s->fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    return n;
+} /* pushed to make a waiting reader look at `stop` */
 
 static gpointer reader_thread(gpointer data)
 {
@@ -97,9 +110,7 @@ static gpointer reader_thread(gpointer data)
         NrChunk *c = g_async_queue_pop(s->empty);
         if (c == &wake_up || g_atomic_int_get(&s->stop))
             break;
-        do
-            c->len = read(s->fd, c->data, CHUNK_SIZE);
-        while (c->len < 0 && errno == EINTR);
+        c->len = fd_read(s, c->data, CHUNK_SIZE);
         c->err = c->len < 0 ? errno : 0;
         if (c->len > 0)
             EVP_DigestUpdate(s->md, c->data, (size_t)c->len);
@@ -110,12 +121,15 @@ static gpointer reader_thread(gpointer data)
     return NULL;
 }
 
-void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, NrDigestType digest,
-                    NrProgress *progress)
+static void stream_start(NrStream *s, int fd, struct archive *outer, uint64_t size,
+                         NrDigestType digest, NrProgress *progress, NrFollow *follow)
 {
     memset(s, 0, sizeof *s);
     s->fd = fd;
     s->outer = outer;
+    s->follow = follow;
+    if (follow)
+        follow->stop = &s->stop;
     s->remaining = size;
     s->md = EVP_MD_CTX_new();
     if (!s->md ||
@@ -137,6 +151,18 @@ void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, N
     }
     s->buf_size = 1 << 20;
     s->buf = g_malloc(s->buf_size);
+}
+
+void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, NrDigestType digest,
+                    NrProgress *progress)
+{
+    stream_start(s, fd, outer, size, digest, progress, NULL);
+}
+
+void nr_stream_init_follow(NrStream *s, struct NrFollow *follow, uint64_t size, NrDigestType digest,
+                           NrProgress *progress)
+{
+    stream_start(s, -1, NULL, size, digest, progress, follow);
 }
 
 /* end the reader thread (at once, unless it has reached the end) */
@@ -209,9 +235,7 @@ la_ssize_t nr_stream_read(struct archive *a, void *data, const void **ret_buf)
             return -1;
         }
     } else {
-        do
-            n = read(s->fd, s->buf, s->buf_size);
-        while (n < 0 && errno == EINTR);
+        n = fd_read(s, s->buf, s->buf_size);
         if (n < 0) {
             if (a)
                 archive_set_error(a, errno, "read error");

@@ -40,9 +40,15 @@ typedef struct NrStream {
     NrProgress *progress;
     guint8 *buf;
     size_t buf_size;
+    struct NrFollow *follow; /* read through this (a blob still downloading), not fd */
 } NrStream;
 void nr_stream_init(NrStream *s, int fd, struct archive *outer, uint64_t size, NrDigestType digest,
                     NrProgress *progress);
+/* the same over a blob that is still downloading (follow.c), `size` bytes
+ * expected */
+struct NrFollow;
+void nr_stream_init_follow(NrStream *s, struct NrFollow *follow, uint64_t size, NrDigestType digest,
+                           NrProgress *progress);
 /* the digest in hex of what was read (ends the digest: read no more) */
 const char *nr_stream_digest(NrStream *s);
 void nr_stream_clear(NrStream *s);

@@ -270,12 +270,17 @@ class BlobHandler(Handler):
         with open(full, "rb") as f:
             f.seek(start)
             left = end - start + 1
+            rate = self.server.opts.throttle
+            step = max(1024, rate // 20) if rate else 65536
             while left > 0:
-                chunk = f.read(min(left, 65536))
+                chunk = f.read(min(left, step))
                 if not chunk:
                     break
                 self.wfile.write(chunk)
                 left -= len(chunk)
+                if rate:
+                    self.wfile.flush()
+                    time.sleep(len(chunk) / rate)
 
 
 # ----------------------------------------------------------------- layout --
@@ -487,6 +492,7 @@ def main():
     p.add_argument("--public-prefix", default="public/")
     p.add_argument("--ttl", type=int, default=300)
     p.add_argument("--root")
+    p.add_argument("--throttle", type=int, default=0, help="blobs: bytes a second")
     p.add_argument("--layout")
     p.add_argument("--ref")
     p.add_argument("--base")
