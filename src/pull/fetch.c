@@ -164,7 +164,8 @@ static int begin(Job *j, NrCache *c, NrError *err)
     int rc = nr_cache_lock_partial(c, j->hex, &j->fd, err);
     if (rc < 0)
         return -1;
-    if (rc == 2) {
+    if (rc == 2) { /* whole in the cache already: nothing downloaded */
+        nr_pull_status("blob %s present", j->b->digest);
         finish_ok(j);
         return 0;
     }

@@ -17,6 +17,8 @@
  *   config sha256:<hex>                 (in the cache when written)
  *   layer N sha256:<hex> <size>         (N from 1, every layer, in order)
  *   progress sha256:<hex> <done> <total>  (at most 4 a second per blob)
+ *   blob sha256:<hex> present           (it was whole in the cache: no download;
+ *                                        its done line follows)
  *   blob sha256:<hex> done              (whole and verified in the cache)
  *   done | error <message>
  * The manifest and config lines come before any layer is fetched, so an

@@ -5,7 +5,8 @@
  * nroot-pull runs as the user on the host, in no namespace: the host's
  * resolver, CAs and auth files.  It writes one status line per event on a
  * pipe (src/pull/main.c lists them); this side keeps the manifest digest,
- * draws the progress line from the layer and progress lines, and turns a
+ * feeds the layer, progress and blob lines to the per-layer progress on a
+ * terminal (pullbar.c), and turns a
  * failure into one NrError: nroot-pull's own error line and hint (its
  * stderr), code 125.  Its other stderr lines (warnings) are passed on.
  *
@@ -24,13 +25,11 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
 #include "nr-util.h"
-
-#define MAX_BLOBS 512
+#include "pullbar.h"
 
 char *nr_fetch_helper_path(void)
 {
@@ -57,11 +56,6 @@ char *nr_fetch_helper_path(void)
     return nr_xstrdup(NR_LIBEXECDIR "/nroot-pull");
 }
 
-typedef struct Blob {
-    char digest[80];
-    unsigned long long done, total;
-} Blob;
-
 typedef struct Reader {
     char buf[4096];
     size_t len;
@@ -72,56 +66,9 @@ typedef struct State {
     const NrFetch *f;
     char manifest[80];
     bool config; /* the config line came: manifest and config are in the cache */
-    Blob blobs[MAX_BLOBS];
-    size_t n_blobs;
     char status_err[1024], err_line[1024], hint[512];
-    bool drawn, draw;
-    struct timespec start, last;
+    NrPullbar bar;
 } State;
-
-static double elapsed(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-static void clear_line(State *s)
-{
-    if (s->drawn)
-        fputs("\r\033[K", stderr);
-    s->drawn = false;
-}
-
-static void draw(State *s, bool force)
-{
-    if (!s->draw || !s->n_blobs)
-        return;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!force && s->drawn && elapsed(&s->last, &now) < 0.25)
-        return;
-    s->last = now;
-    unsigned long long done = 0, total = 0;
-    size_t whole = 0;
-    for (size_t i = 0; i < s->n_blobs; i++) {
-        done += s->blobs[i].done;
-        total += s->blobs[i].total;
-        whole += s->blobs[i].total && s->blobs[i].done >= s->blobs[i].total;
-    }
-    double t = elapsed(&s->start, &now);
-    fprintf(stderr, "\r\033[Kpulling %s: %zu/%zu layers, %.1f/%.1f MB, %.1f MB/s", s->f->label,
-            whole, s->n_blobs, (double)done / 1e6, (double)total / 1e6,
-            t > 0.05 ? (double)done / 1e6 / t : 0.0);
-    fflush(stderr);
-    s->drawn = true;
-}
-
-static Blob *blob_of(State *s, const char *digest)
-{
-    for (size_t i = 0; i < s->n_blobs; i++)
-        if (strcmp(s->blobs[i].digest, digest) == 0)
-            return &s->blobs[i];
-    return NULL;
-}
 
 /* one status line of nroot-pull */
 static void on_line(State *s, char *line)
@@ -133,22 +80,14 @@ static void on_line(State *s, char *line)
     } else if (sscanf(line, "config %79s", a) == 1) {
         s->config = true;
     } else if (sscanf(line, "layer %llu %79s %llu", &x, a, &y) == 3) {
-        if (!blob_of(s, a) && s->n_blobs < MAX_BLOBS) {
-            Blob *n = &s->blobs[s->n_blobs++];
-            snprintf(n->digest, sizeof n->digest, "%s", a);
-            n->total = y;
-        }
-        draw(s, false);
+        nr_pullbar_layer(&s->bar, a, y);
     } else if (sscanf(line, "progress %79s %llu %llu", a, &x, &y) == 3) {
-        Blob *bl = blob_of(s, a);
-        if (bl)
-            bl->done = x;
-        draw(s, false);
-    } else if (sscanf(line, "blob %79s %79s", a, b) == 2 && strcmp(b, "done") == 0) {
-        Blob *bl = blob_of(s, a);
-        if (bl)
-            bl->done = bl->total;
-        draw(s, false);
+        nr_pullbar_progress(&s->bar, a, x);
+    } else if (sscanf(line, "blob %79s %79s", a, b) == 2) {
+        if (strcmp(b, "done") == 0)
+            nr_pullbar_done(&s->bar, a);
+        else if (strcmp(b, "present") == 0)
+            nr_pullbar_present(&s->bar, a);
     } else if (strncmp(line, "error ", 6) == 0) {
         snprintf(s->status_err, sizeof s->status_err, "%s", line + 6);
     }
@@ -163,10 +102,8 @@ static void on_stderr(State *s, char *line)
         snprintf(s->err_line, sizeof s->err_line, "%s", p + 9);
     else if ((p = strstr(line, ": hint: ")) && p - line < 16)
         snprintf(s->hint, sizeof s->hint, "%s", p + 8);
-    else {
-        clear_line(s);
-        fprintf(stderr, "%s\n", line);
-    }
+    else
+        nr_pullbar_print(&s->bar, line);
 }
 
 /* read what is there; call fn for each whole line */
@@ -266,9 +203,7 @@ int nr_fetch_finish(NrFetchRun *r, char ret_manifest[80], NrError *err)
             ;
         State *s = &r->s;
         const NrFetch *f = s->f;
-        if (s->draw && s->drawn)
-            draw(s, true);
-        clear_line(s);
+        nr_pullbar_end(&s->bar);
         r->finished = true;
         r->rc = -1;
         int wst = r->wst;
@@ -381,8 +316,7 @@ NrFetchRun *nr_fetch_start(const NrFetch *f, char ret_manifest[80], NrError *err
     r->err_fd = err_pipe[0];
     State *s = &r->s;
     s->f = f;
-    s->draw = f->progress && !nr_quiet && isatty(STDERR_FILENO);
-    clock_gettime(CLOCK_MONOTONIC, &s->start);
+    nr_pullbar_init(&s->bar, f->progress);
     /* until the manifest and config are in the cache, or it has ended */
     while (!(s->manifest[0] && s->config) && !nr_fetch_pump(r, -1, -1))
         ;

@@ -593,7 +593,8 @@ static int do_import(const char *store, const char *image, const char *key, cons
                                     : NULL,
                       .manifest = pl ? pl->manifest : NULL,
                       .owners = map->helpers,
-                      .progress = opts && opts->progress && !nr_quiet,
+                      /* following a download: its per-layer lines are the progress */
+                      .progress = opts && opts->progress && !nr_quiet && !(pl && pl->run),
                       .follow = pl && pl->run };
     int sync_fd = -1, status = 0;
     NrError e = { 0 };
