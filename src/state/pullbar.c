@@ -147,7 +147,7 @@ size_t nr_pullbar_render(const NrPullbar *b, int cols, int rows, char *buf, size
 
 static void draw(NrPullbar *b, bool force)
 {
-    if (b->fd < 0 || !b->n)
+    if (b->fd < 0 || !b->n || !b->dirty)
         return;
     int64_t now = now_ns();
     if (!force && b->lines && now - b->last_ns < FRAME_NS)
@@ -179,6 +179,7 @@ static void draw(NrPullbar *b, bool force)
     fflush(stderr);
     nr_write_all(b->fd, frame, off);
     b->lines = lines;
+    b->dirty = false;
 }
 
 void nr_pullbar_layer(NrPullbar *b, const char *digest, unsigned long long total)
@@ -188,6 +189,7 @@ void nr_pullbar_layer(NrPullbar *b, const char *digest, unsigned long long total
     NrPullbarLayer *l = &b->layers[b->n++];
     snprintf(l->digest, sizeof l->digest, "%s", digest);
     l->total = total;
+    b->dirty = true;
     draw(b, false);
 }
 
@@ -204,6 +206,7 @@ void nr_pullbar_progress(NrPullbar *b, const char *digest, unsigned long long do
     l->sample_ns = now;
     l->sample = done;
     l->done = done;
+    b->dirty = true;
     draw(b, false);
 }
 
@@ -211,7 +214,7 @@ void nr_pullbar_present(NrPullbar *b, const char *digest)
 {
     NrPullbarLayer *l = layer_of(b, digest);
     if (l)
-        l->present = true;
+        b->dirty = l->present = true;
     draw(b, false);
 }
 
@@ -219,7 +222,7 @@ void nr_pullbar_done(NrPullbar *b, const char *digest)
 {
     NrPullbarLayer *l = layer_of(b, digest);
     if (l) {
-        l->whole = true;
+        b->dirty = l->whole = true;
         l->done = l->total;
     }
     draw(b, false);
@@ -234,6 +237,7 @@ void nr_pullbar_print(NrPullbar *b, const char *line)
         fflush(stderr);
         nr_write_all(b->fd, up, (size_t)k);
         b->lines = 0;
+        b->dirty = true;
     }
     fprintf(stderr, "%s\n", line);
     fflush(stderr);

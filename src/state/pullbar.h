@@ -21,6 +21,7 @@ typedef struct NrPullbar {
     int fd;       /* the terminal (stderr), or -1: nothing is drawn */
     size_t lines; /* lines of the last frame on screen, the cursor below them */
     int64_t last_ns;
+    bool dirty; /* changed since the last frame */
     size_t n;
     NrPullbarLayer layers[NR_PULLBAR_MAX];
 } NrPullbar;
