@@ -110,5 +110,3 @@ void nr_store_remove_dangling(const char *store, bool locked);
 int nr_store_prune_blobs(const char *store, uint64_t *reclaimed, NrError *err);
 /* remove the by-ref links of image `img` whose reference is `name` */
 void nr_store_ref_remove(const char *store, const NrStoreImage *img, const char *name);
-/* the nroot-unpack helper ($NROOT_UNPACK, beside nroot, or installed) */
-char *nr_store_helper_path(void);

@@ -84,6 +84,10 @@ int nr_keyring_new_session(NrError *err);
 int nr_kv_read(const char *path, void (*fn)(void *, const char *, char *), void *data,
                NrError *err);
 void nr_kv_put(FILE *f, const char *key, const char *value);
+/* a helper program: $ENVVAR, else next to nroot (the build tree), else
+ * ../libexec/nroot beside it (a relocated install), else the compiled-in
+ * LIBEXECDIR */
+char *nr_helper_path(const char *name, const char *envvar);
 void nr_human_duration(int64_t seconds, char *buf, size_t size);
 void nr_json_string(const char *s);
 /* text from images, containers or files, fit for a terminal: control

@@ -39,7 +39,7 @@
  * as the working directory: the helper writes the tarball to `out` */
 static _Noreturn void exec_export_helper(int out, const char *name, NrError *err)
 {
-    nr_autofree char *helper = nr_store_helper_path();
+    nr_autofree char *helper = nr_helper_path("nroot-unpack", "NROOT_UNPACK");
     if (dup2(out, STDOUT_FILENO) < 0) {
         nr_error_errno(err, "dup2");
         _exit(NR_EXIT_FAILURE);

@@ -24,36 +24,12 @@
 #define USER_MAX 256
 #define PASS_MAX (16u << 10) /* registry tokens as passwords run to a few KiB */
 
-/* nroot-pull: $NROOT_PULL, next to nroot (the build tree), or installed */
-static char *pull_helper_path(void)
-{
-    const char *env = getenv("NROOT_PULL");
-    if (env && *env)
-        return nr_xstrdup(env);
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            const char *const where[] = { "", "/../libexec/nroot" };
-            for (size_t i = 0; i < 2; i++) {
-                char *p = nr_strdup_printf("%s%s/nroot-pull", self, where[i]);
-                if (access(p, X_OK) == 0)
-                    return p;
-                free(p);
-            }
-        }
-    }
-    return nr_xstrdup(NR_LIBEXECDIR "/nroot-pull");
-}
 
 /* exec nroot-pull with argv (stdin_fd, if >= 0, as its stdin): its exit
  * status and its messages are the command's */
 static int exec_helper(char **argv, int stdin_fd, NrError *err)
 {
-    nr_autofree char *helper = pull_helper_path();
+    nr_autofree char *helper = nr_helper_path("nroot-pull", "NROOT_PULL");
     fflush(stdout);
     if (stdin_fd >= 0 && stdin_fd != STDIN_FILENO && dup2(stdin_fd, STDIN_FILENO) < 0)
         return nr_error_errno(err, "dup2");

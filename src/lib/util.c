@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -503,4 +504,28 @@ void nr_signals_default(void)
         if (s != SIGKILL && s != SIGSTOP)
             signal(s, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+char *nr_helper_path(const char *name, const char *envvar)
+{
+    const char *env = getenv(envvar);
+    if (env && *env)
+        return nr_xstrdup(env);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            const char *const where[] = { "", "/../libexec/nroot" };
+            for (size_t i = 0; i < 2; i++) {
+                char *p = nr_strdup_printf("%s%s/%s", self, where[i], name);
+                if (access(p, X_OK) == 0)
+                    return p;
+                free(p);
+            }
+        }
+    }
+    return nr_strdup_printf("%s/%s", NR_LIBEXECDIR, name);
 }

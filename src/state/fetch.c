@@ -31,30 +31,6 @@
 #include "nr-util.h"
 #include "pullbar.h"
 
-char *nr_fetch_helper_path(void)
-{
-    const char *env = getenv("NROOT_PULL");
-    if (env && *env)
-        return nr_xstrdup(env);
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            char *p = nr_strdup_printf("%s/nroot-pull", self);
-            if (access(p, X_OK) == 0)
-                return p;
-            free(p);
-            p = nr_strdup_printf("%s/../libexec/nroot/nroot-pull", self);
-            if (access(p, X_OK) == 0)
-                return p;
-            free(p);
-        }
-    }
-    return nr_xstrdup(NR_LIBEXECDIR "/nroot-pull");
-}
 
 typedef struct Reader {
     char buf[4096];
@@ -261,7 +237,7 @@ NrFetchRun *nr_fetch_start(const NrFetch *f, char ret_manifest[80], NrError *err
         close(status_pipe[1]);
         return NULL;
     }
-    nr_autofree char *helper = nr_fetch_helper_path();
+    nr_autofree char *helper = nr_helper_path("nroot-pull", "NROOT_PULL");
     nr_autofree char *reg = nr_strdup_printf("--registry=%s", f->registry);
     nr_autofree char *repo = nr_strdup_printf("--repo=%s", f->repo);
     nr_autofree char *refa = nr_strdup_printf("--reference=%s", f->reference);

@@ -39,5 +39,3 @@ void nr_fetch_kill(NrFetchRun *r);
 int nr_fetch_finish(NrFetchRun *r, char ret_manifest[80], NrError *err);
 /* killed and waited for if not finished */
 void nr_fetch_free(NrFetchRun *r);
-/* the nroot-pull helper ($NROOT_PULL, beside nroot, or installed) */
-char *nr_fetch_helper_path(void);

@@ -342,35 +342,11 @@ typedef struct Pulled {
     NrFetchRun *run;      /* nroot-pull still fetching the layers, or NULL */
 } Pulled;
 
-char *nr_store_helper_path(void)
-{
-    const char *env = getenv("NROOT_UNPACK");
-    if (env && *env)
-        return nr_xstrdup(env);
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            char *p = nr_strdup_printf("%s/nroot-unpack", self);
-            if (access(p, X_OK) == 0)
-                return p;
-            free(p);
-            p = nr_strdup_printf("%s/../libexec/nroot/nroot-unpack", self);
-            if (access(p, X_OK) == 0)
-                return p;
-            free(p);
-        }
-    }
-    return nr_xstrdup(NR_LIBEXECDIR "/nroot-unpack");
-}
 
 static int unpack_child(void *data, int sync_fd, NrError *err)
 {
     UnpackJob *job = data;
-    nr_autofree char *helper = nr_store_helper_path();
+    nr_autofree char *helper = nr_helper_path("nroot-unpack", "NROOT_UNPACK");
     /* fds 3, 4 and 5 are the image, the sync socket and the bookkeeping
      * directory, nothing else: all are moved out of the way first, since
      * any of them may sit on 3, 4 or 5 */
