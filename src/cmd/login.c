@@ -24,7 +24,6 @@
 #define USER_MAX 256
 #define PASS_MAX (16u << 10) /* registry tokens as passwords run to a few KiB */
 
-
 /* exec nroot-pull with argv (stdin_fd, if >= 0, as its stdin): its exit
  * status and its messages are the command's */
 static int exec_helper(char **argv, int stdin_fd, NrError *err)

@@ -156,7 +156,8 @@ int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *
     /* the default profile's cache, or the helper that compiles a JSON one */
     NrError ignored = { 0 };
     nr_autofree char *cache = cfg->seccomp_profile ? NULL : nr_runtime_subdir("seccomp", &ignored);
-    nr_autofree char *helper = cfg->seccomp_profile ? nr_helper_path("nroot-unpack", "NROOT_UNPACK") : NULL;
+    nr_autofree char *helper =
+        cfg->seccomp_profile ? nr_helper_path("nroot-unpack", "NROOT_UNPACK") : NULL;
     NrFilterDirs at = { .rt_dir = rt_dir, .cache_dir = cache, .helper = helper };
     return recorded ? nr_seccomp_recorded(cfg, &at, err) : nr_seccomp_prepare(cfg, &at, err);
 }

@@ -31,7 +31,6 @@
 #include "nr-util.h"
 #include "pullbar.h"
 
-
 typedef struct Reader {
     char buf[4096];
     size_t len;

@@ -342,7 +342,6 @@ typedef struct Pulled {
     NrFetchRun *run;      /* nroot-pull still fetching the layers, or NULL */
 } Pulled;
 
-
 static int unpack_child(void *data, int sync_fd, NrError *err)
 {
     UnpackJob *job = data;
