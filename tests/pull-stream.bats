@@ -99,3 +99,39 @@ first_layer() { reg_manifest "$1" latest | jq -r '.layers[0].digest'; }
     NROOT_PULL_STREAM=0 run_nroot 0 pull -q --tls-verify=false "$ref"
     assert_equal "$output" "$streamed"
 }
+
+@test "pull-stream: a pull waiting for another nroot's store lock downloads meanwhile, then imports" {
+    local ref=$REG_HOST/nroot-test/layers:latest d i whole=''
+    mkdir -p "$STORE"
+    # another nroot holding the store (an import, a prune) for a while
+    # (the subshell becomes the sleep: killing it lets the lock go)
+    (
+        exec 9>>"$STORE/lock"
+        flock 9
+        exec sleep 60
+    ) &
+    local holder=$!
+    sleep 0.2
+    "$NROOT" pull --tls-verify=false "$ref" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+    local pid=$!
+    mapfile -t blobs < <(reg_manifest nroot-test/layers latest | jq -r '.layers[].digest')
+    for i in $(seq 1 1200); do
+        whole=1
+        for d in "${blobs[@]}"; do
+            [ -f "$STORE/blobs/sha256/${d#sha256:}" ] || whole=''
+        done
+        [ -n "$whole" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null || fail "the pull ended while the lock was held: $(cat "$BATS_TEST_TMPDIR/err")"
+    [ -n "$whole" ] || fail "the layers did not download while the store was locked"
+    [ "$(images_count)" = 0 ]
+    kill "$holder"
+    wait "$holder" || true
+    wait "$pid" || fail "the pull failed: $(cat "$BATS_TEST_TMPDIR/err")"
+    grep -q 'waiting for another nroot' "$BATS_TEST_TMPDIR/err" || fail "no notice: $(cat "$BATS_TEST_TMPDIR/err")"
+    [ "$(images_count)" = 1 ]
+    run_nroot 0 run "$ref" /bin/sh -c 'echo ok'
+    assert_output ok
+}

@@ -279,7 +279,10 @@ void nr_store_clean_tmp(const char *store, const NrIdMap *map)
     closedir(d);
 }
 
-int nr_store_lock(const char *store, int *ret_fd, NrError *err)
+/* the store lock; while another nroot holds it, `run` (if not NULL) has
+ * its status read, so that nroot-pull never blocks on a full pipe and its
+ * downloads go on meanwhile */
+static int store_lock(const char *store, NrFetchRun *run, int *ret_fd, NrError *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/lock", store);
@@ -297,6 +300,12 @@ int nr_store_lock(const char *store, int *ret_fd, NrError *err)
             return 0;
         }
         nr_notice("waiting for another nroot to finish with the store %s", store);
+        /* nroot-pull ended (or none): the lock is all there is to wait for */
+        while (run && !nr_fetch_pump(run, -1, 100))
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                *ret_fd = fd;
+                return 0;
+            }
         while (flock(fd, LOCK_EX) < 0)
             if (errno != EINTR) {
                 nr_error_errno(err, "cannot lock '%s'", path);
@@ -306,6 +315,11 @@ int nr_store_lock(const char *store, int *ret_fd, NrError *err)
     }
     *ret_fd = fd;
     return 0;
+}
+
+int nr_store_lock(const char *store, int *ret_fd, NrError *err)
+{
+    return store_lock(store, NULL, ret_fd, err);
 }
 
 static int make_dirs(const char *store, NrError *err)
@@ -872,7 +886,7 @@ static int import_pulled(const char *store, const NrIdMap *map, const NrImportOp
                          NrFetchRun *run, NrError *err)
 {
     int lock = -1;
-    if (nr_store_lock(store, &lock, err) < 0)
+    if (store_lock(store, run, &lock, err) < 0)
         return -1;
     int rc = 0;
     char have[128];
