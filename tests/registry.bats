@@ -270,3 +270,90 @@ images_count() { "$NROOT" images -q | wc -l; }
     [ -z "$(ls "$STORE/blobs/sha256")" ]
     run_nroot 125 run --pull=never "$ref" /bin/true
 }
+
+@test "registry: a registry asking a client certificate (mTLS) gets the one in certs.d" {
+    reg_start htpasswd --mtls --name mtls
+    reg_push "$OCI/busybox:latest" nroot-test/busybox:latest
+    reg_auth_json
+    # the CA alone: the registry refuses the handshake
+    local d=$XDG_CONFIG_HOME/containers/certs.d/$REG_HOST
+    mkdir -p "$d"
+    cp "$REG_CA" "$d/ca.crt"
+    run_nroot 125 pull -q "$REG_HOST/nroot-test/busybox:latest"
+    [ "$(grep -c 'error:' <<<"$stderr")" = 1 ] || fail "not one error line: $stderr"
+    [[ $stderr == *"$REG_HOST"* ]] || fail "the registry is not named: $stderr"
+    # the client pair beside it (client.cert + client.key, as podman's certs.d)
+    reg_certs_d
+    [ -f "$d/client.cert" ] && [ -f "$d/client.key" ]
+    run_nroot 0 pull -q "$REG_HOST/nroot-test/busybox:latest"
+    run_nroot 0 run "$REG_HOST/nroot-test/busybox:latest" /bin/sh -c 'echo mtls'
+    assert_output mtls
+    reg_stop mtls
+}
+
+@test "registry: credentials from a credential helper (credHelpers, then credsStore); a failing one is one line" {
+    reg_use htpasswd
+    reg_certs_d
+    local bin=$BATS_TEST_TMPDIR/bin ref=$REG_HOST/nroot-test/busybox:latest
+    mkdir -p "$bin" "$HOME/.docker"
+    cat >"$bin/docker-credential-nrtest" <<EOF
+#!/bin/sh
+[ "\$1" = get ] || exit 3
+read -r server
+echo "\$server" >>"$BATS_TEST_TMPDIR/helper.log"
+printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}\n' "\$server" "$REG_USER" "$REG_PASS"
+EOF
+    printf '#!/bin/sh\necho "credentials not found in native keychain"\nexit 1\n' >"$bin/docker-credential-empty"
+    printf '#!/bin/sh\necho "the keyring is locked" >&2\nexit 1\n' >"$bin/docker-credential-broken"
+    chmod +x "$bin"/docker-credential-*
+    export PATH=$bin:$PATH
+    printf '{"credHelpers": {"%s": "nrtest"}, "auths": {"%s": {"auth": "eDp5"}}}\n' \
+        "$REG_HOST" "$REG_HOST" >"$HOME/.docker/config.json"
+    run_nroot 0 pull -q "$ref"
+    assert_equal "$(cat "$BATS_TEST_TMPDIR/helper.log")" "$REG_HOST"
+    # the default store for every registry
+    rm_tree "$STORE"
+    printf '{"credsStore": "nrtest"}\n' >"$HOME/.docker/config.json"
+    run_nroot 0 pull -q "$ref"
+    assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/helper.log")" 2
+    # a helper without this registry's credentials: anonymous, refused
+    rm_tree "$STORE"
+    printf '{"credsStore": "empty"}\n' >"$HOME/.docker/config.json"
+    run_nroot 125 pull -q "$ref"
+    assert_nroot_error "requires authentication"
+    # a helper that fails: one line naming it
+    printf '{"credHelpers": {"%s": "broken"}}\n' "$REG_HOST" >"$HOME/.docker/config.json"
+    run_nroot 125 pull -q "$ref"
+    [ "$(grep -c 'error:' <<<"$stderr")" = 1 ] || fail "not one error line: $stderr"
+    [[ $stderr == *docker-credential-broken* ]] || fail "the helper is not named: $stderr"
+    # a helper that is not installed
+    printf '{"credHelpers": {"%s": "absent"}}\n' "$REG_HOST" >"$HOME/.docker/config.json"
+    run_nroot 125 pull -q "$ref"
+    [[ $stderr == *docker-credential-absent* ]] || fail "the helper is not named: $stderr"
+    [ "$(images_count)" = 0 ]
+}
+
+@test "registry: HTTPS_PROXY is honoured (the proxy sees the tunnel), NO_PROXY bypasses it" {
+    reg_use htpasswd
+    reg_certs_d
+    reg_auth_json
+    local ref=$REG_HOST/nroot-test/busybox:latest port i
+    python3 "$BATS_TEST_DIRNAME/helper/connect-proxy.py" "$BATS_TEST_TMPDIR/proxy.port" \
+        "$BATS_TEST_TMPDIR/proxy.log" &
+    BG_PIDS+=($!)
+    for i in $(seq 1 100); do
+        [ -f "$BATS_TEST_TMPDIR/proxy.port" ] && break
+        sleep 0.05
+    done
+    port=$(cat "$BATS_TEST_TMPDIR/proxy.port")
+    HTTPS_PROXY=http://127.0.0.1:$port NO_PROXY='' run_nroot 0 pull -q "$ref"
+    grep -qx "CONNECT $REG_HOST" "$BATS_TEST_TMPDIR/proxy.log" ||
+        fail "the proxy saw no tunnel to $REG_HOST: $(cat "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null)"
+    # a proxy that is down: one line, 125
+    rm_tree "$STORE"
+    https_proxy=http://127.0.0.1:1 NO_PROXY='' run_nroot 125 pull -q "$ref"
+    [ "$(grep -c 'error:' <<<"$stderr")" = 1 ] || fail "not one error line: $stderr"
+    [ "$(images_count)" = 0 ]
+    # NO_PROXY names the registry: no proxy
+    https_proxy=http://127.0.0.1:1 NO_PROXY=127.0.0.1 run_nroot 0 pull -q "$ref"
+}
