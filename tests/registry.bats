@@ -282,6 +282,7 @@ images_count() { "$NROOT" images -q | wc -l; }
     run_nroot 125 pull -q "$REG_HOST/nroot-test/busybox:latest"
     [ "$(grep -c 'error:' <<<"$stderr")" = 1 ] || fail "not one error line: $stderr"
     [[ $stderr == *"$REG_HOST"* ]] || fail "the registry is not named: $stderr"
+    [[ $stderr == *"hint: the registry may ask a client certificate"* ]] || fail "no hint: $stderr"
     # the client pair beside it (client.cert + client.key, as podman's certs.d)
     reg_certs_d
     [ -f "$d/client.cert" ] && [ -f "$d/client.key" ]
@@ -329,7 +330,7 @@ EOF
     # a helper that is not installed
     printf '{"credHelpers": {"%s": "absent"}}\n' "$REG_HOST" >"$HOME/.docker/config.json"
     run_nroot 125 pull -q "$ref"
-    [[ $stderr == *docker-credential-absent* ]] || fail "the helper is not named: $stderr"
+    assert_nroot_error "docker-credential-absent for $REG_HOST is not in PATH"
     [ "$(images_count)" = 0 ]
 }
 
@@ -353,6 +354,8 @@ EOF
     rm_tree "$STORE"
     https_proxy=http://127.0.0.1:1 NO_PROXY='' run_nroot 125 pull -q "$ref"
     [ "$(grep -c 'error:' <<<"$stderr")" = 1 ] || fail "not one error line: $stderr"
+    assert_nroot_error
+    [[ $stderr == *'hint: the connection goes through the proxy http://127.0.0.1:1 ($https_proxy)'* ]] || fail "the proxy is not named: $stderr"
     [ "$(images_count)" = 0 ]
     # NO_PROXY names the registry: no proxy
     https_proxy=http://127.0.0.1:1 NO_PROXY=127.0.0.1 run_nroot 0 pull -q "$ref"

@@ -238,6 +238,9 @@ static int run_helper(const char *name, const char *server, char **ret_user, cha
     if (rc != 0) {
         close(in[1]);
         close(out[0]);
+        if (rc == ENOENT || rc == EACCES) /* EACCES: some PATH entry is closed to us */
+            return nr_error_msg(err, "the credential helper %s for %s is not in PATH", prog,
+                                server);
         errno = rc;
         return nr_error_errno(err, "cannot run the credential helper %s", prog);
     }

@@ -446,6 +446,54 @@ static int authenticate(NrHttp *h, const char *www_auth, NrError *err)
     return rc;
 }
 
+/* the server's TLS alert says it wants a client certificate (with TLS 1.3
+ * it comes after the handshake, as a read error) */
+static bool client_cert_hint(const NrHttp *h, const NrReq *r, NrError *err)
+{
+    if (!strstr(r->errbuf, "certificate required") && !strstr(r->errbuf, "alert bad certificate") &&
+        !strstr(r->errbuf, "alert handshake failure"))
+        return false;
+    nr_error_hint(err,
+                  "the registry may ask a client certificate: client.cert and client.key in "
+                  "~/.config/containers/certs.d/%s/",
+                  h->registry);
+    return true;
+}
+
+/* a connection that failed went through a proxy: name it (curl's own
+ * message names only the host it could not reach) */
+static void proxy_hint(const NrHttp *h, const NrReq *r, NrError *err)
+{
+    /* a host $NO_PROXY names (roughly: curl matches its domain suffixes) */
+    const char *np = getenv("no_proxy") ? getenv("no_proxy") : getenv("NO_PROXY");
+    nr_autofree char *host = nr_xstrdup(h->registry);
+    host[strcspn(host, host[0] == '[' ? "]" : ":")] = '\0';
+    if (np && (strcmp(np, "*") == 0 || strstr(np, host[0] == '[' ? host + 1 : host)))
+        return;
+    if (r->result != CURLE_COULDNT_CONNECT && r->result != CURLE_COULDNT_RESOLVE_PROXY &&
+        r->result != CURLE_RECV_ERROR && r->result != CURLE_OPERATION_TIMEDOUT)
+        return;
+    char *url = NULL;
+    if (curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url)
+        return;
+    /* curl's order; it takes no HTTP_PROXY in capitals */
+    bool https = strncmp(url, "https:", 6) == 0;
+    const char *const vars[] = { https ? "https_proxy" : "http_proxy", "HTTPS_PROXY", "all_proxy",
+                                 "ALL_PROXY" };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        if (i == 1 && !https)
+            continue;
+        const char *v = getenv(vars[i]);
+        if (v && v[0]) {
+            nr_error_hint(err,
+                          "the connection goes through the proxy %s ($%s); hosts in $NO_PROXY "
+                          "are reached directly",
+                          v, vars[i]);
+            return;
+        }
+    }
+}
+
 NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_url, NrError *err)
 {
     if (r->result != CURLE_OK && !(r->result == CURLE_WRITE_ERROR && (r->write || r->too_big))) {
@@ -456,6 +504,8 @@ NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_
                          r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
             if (strstr(r->errbuf, "wrong version number"))
                 nr_error_hint(err, "the registry answers plain HTTP (--plain-http)");
+            else if (client_cert_hint(h, r, err))
+                ;
             else
                 nr_error_hint(err,
                               "put its CA in ~/.config/containers/certs.d/%s/ca.crt, or pull "
@@ -468,6 +518,8 @@ NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_
             return NR_NEXT_RETRY;
         nr_error_msg(err, "registry %s: %s", h->registry,
                      r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+        if (!client_cert_hint(h, r, err))
+            proxy_hint(h, r, err);
         return NR_NEXT_FAIL;
     }
     long s = r->status;
