@@ -18,67 +18,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BIG (1 << 18) // ints: 1 MiB
+#define BIG (1 << 18)   // ints: 1 MiB
 
 static void fail(int rank, const char *what)
 {
-	printf("mpi-ring: rank %d: error: %s\n", rank, what);
-	fflush(stdout);
-	MPI_Abort(MPI_COMM_WORLD, 1);
+    printf("mpi-ring: rank %d: error: %s\n", rank, what);
+    fflush(stdout);
+    MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
 int main(int argc, char **argv)
 {
-	int rank, size, len, token, sum, want = 0;
-	char host[MPI_MAX_PROCESSOR_NAME];
+    int rank, size, len, token, sum, want = 0;
+    char host[MPI_MAX_PROCESSOR_NAME];
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
-		printf("mpi-ring: error: MPI_Init failed\n");
-		return 1;
-	}
-	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-	MPI_Comm_size(MPI_COMM_WORLD, &size);
-	MPI_Get_processor_name(host, &len);
-	printf("mpi-ring: rank %d of %d on %s\n", rank, size, host);
-	for (int i = 0; i < size; i++)
-		want += i;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+        printf("mpi-ring: error: MPI_Init failed\n");
+        return 1;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Get_processor_name(host, &len);
+    printf("mpi-ring: rank %d of %d on %s\n", rank, size, host);
+    for (int i = 0; i < size; i++)
+        want += i;
 
-	if (size > 1) {
-		int next = (rank + 1) % size, prev = (rank + size - 1) % size;
-		if (rank == 0) {
-			token = 0;
-			MPI_Send(&token, 1, MPI_INT, next, 0, MPI_COMM_WORLD);
-			MPI_Recv(&token, 1, MPI_INT, prev, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-			if (token != want)
-				fail(rank, "the ring's sum is wrong");
-			printf("mpi-ring: rank 0: ring sum %d\n", token);
-		} else {
-			MPI_Recv(&token, 1, MPI_INT, prev, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-			token += rank;
-			MPI_Send(&token, 1, MPI_INT, next, 0, MPI_COMM_WORLD);
-		}
-	}
+    if (size > 1) {
+        int next = (rank + 1) % size, prev = (rank + size - 1) % size;
+        if (rank == 0) {
+            token = 0;
+            MPI_Send(&token, 1, MPI_INT, next, 0, MPI_COMM_WORLD);
+            MPI_Recv(&token, 1, MPI_INT, prev, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (token != want)
+                fail(rank, "the ring's sum is wrong");
+            printf("mpi-ring: rank 0: ring sum %d\n", token);
+        } else {
+            MPI_Recv(&token, 1, MPI_INT, prev, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            token += rank;
+            MPI_Send(&token, 1, MPI_INT, next, 0, MPI_COMM_WORLD);
+        }
+    }
 
-	MPI_Allreduce(&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-	if (sum != want)
-		fail(rank, "the allreduce's sum is wrong");
+    MPI_Allreduce(&rank, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (sum != want)
+        fail(rank, "the allreduce's sum is wrong");
 
-	int *in = malloc(BIG * sizeof *in), *out = malloc(BIG * sizeof *out);
-	if (!in || !out)
-		fail(rank, "out of memory");
-	for (int i = 0; i < BIG; i++)
-		in[i] = rank + i;
-	MPI_Allreduce(in, out, BIG, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-	for (int i = 0; i < BIG; i++)
-		if (out[i] != want + size * i)
-			fail(rank, "the big allreduce is wrong");
-	printf("mpi-ring: rank %d: allreduce sum %d, big ok\n", rank, sum);
-	free(in);
-	free(out);
+    int *in = malloc(BIG * sizeof *in), *out = malloc(BIG * sizeof *out);
+    if (!in || !out)
+        fail(rank, "out of memory");
+    for (int i = 0; i < BIG; i++)
+        in[i] = rank + i;
+    MPI_Allreduce(in, out, BIG, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    for (int i = 0; i < BIG; i++)
+        if (out[i] != want + size * i)
+            fail(rank, "the big allreduce is wrong");
+    printf("mpi-ring: rank %d: allreduce sum %d, big ok\n", rank, sum);
+    free(in);
+    free(out);
 
-	MPI_Barrier(MPI_COMM_WORLD);
-	printf("mpi-ring: rank %d: ok\n", rank);
-	MPI_Finalize();
-	return 0;
+    MPI_Barrier(MPI_COMM_WORLD);
+    printf("mpi-ring: rank %d: ok\n", rank);
+    MPI_Finalize();
+    return 0;
 }
