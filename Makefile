@@ -7,6 +7,8 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
+LIBDIR     ?= $(PREFIX)/lib
+SYSCONFDIR ?= $(PREFIX)/etc
 MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
@@ -71,11 +73,20 @@ UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
 PULL_CFLAGS   := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PULL_PKGS))
 PULL_LIBS     := $(shell $(PKG_CONFIG) --libs $(PULL_PKGS))
 
-all: nroot nroot-unpack nroot-pull
+# The SPANK plugin (src/slurm, nroot-slurm(8)) and the helper slurmstepd execs
+# for its tasks: built where Slurm's spank.h is (libslurm-dev; pkg-config
+# when a slurm.pc is shipped, Debian 12 has none).  `make spank` asks for it.
+SLURM_CFLAGS := $(shell $(PKG_CONFIG) --cflags slurm 2>/dev/null)
+ifneq ($(shell $(PKG_CONFIG) --exists slurm 2>/dev/null && echo y)$(wildcard /usr/include/slurm/spank.h),)
+SPANK_BINS := spank_nroot.so nroot-spank-exec
+endif
+SPANK_CPPFLAGS := -DNR_BINDIR='"$(BINDIR)"' $(SLURM_CFLAGS)
+
+all: nroot nroot-unpack nroot-pull $(SPANK_BINS)
 
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
-FLAGS_NOW := $(CC) $(CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(PULL_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS) $(PULL_LIBS)
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(SPANK_CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(PULL_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS) $(PULL_LIBS)
 ifneq ($(filter-out clean dist man demo format format-check deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
@@ -103,6 +114,16 @@ $(BUILD)/unpack/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 $(BUILD)/pull/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PULL_CFLAGS) -c -o $@ $<
+
+spank: spank_nroot.so nroot-spank-exec
+
+# slurm_error() and the spank_*() calls resolve in srun and slurmstepd
+spank_nroot.so: src/slurm/spank_nroot.c src/slurm/spank_nroot.lds Makefile $(BUILD)/flags
+	$(CC) $(CPPFLAGS) $(SPANK_CPPFLAGS) $(BASE_CFLAGS) -fPIC -shared -Wl,-z,relro -Wl,-z,now \
+		-Wl,--version-script=src/slurm/spank_nroot.lds $(LDFLAGS) -o $@ $<
+
+nroot-spank-exec: src/slurm/spank-exec.c Makefile $(BUILD)/flags
+	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $<
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build, same binary names, so
 # `make asan && make check` runs the suite under the sanitizers.
@@ -146,6 +167,16 @@ install: all
 	install -m 0644 completions/nroot.bash $(DESTDIR)$(BASHCOMPDIR)/nroot
 	install -m 0644 completions/_nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot
 	install -m 0644 completions/nroot.fish $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
+ifneq ($(SPANK_BINS),)
+	install -d $(DESTDIR)$(LIBDIR)/nroot $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d
+	install -m 0644 spank_nroot.so $(DESTDIR)$(LIBDIR)/nroot/spank_nroot.so
+	install -m 0755 nroot-spank-exec $(DESTDIR)$(LIBDIR)/nroot/nroot-spank-exec
+	install -m 0644 man/nroot-slurm.8 $(DESTDIR)$(MANDIR)/man8/nroot-slurm.8
+	printf '%s\n' '# nroot-slurm(8): srun, sbatch and salloc --container-image=IMAGE' \
+		'optional $(LIBDIR)/nroot/spank_nroot.so nroot=$(BINDIR)/nroot' \
+		> $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/nroot.conf
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack \
@@ -154,6 +185,9 @@ uninstall:
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
 	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
+	rm -f $(DESTDIR)$(LIBDIR)/nroot/spank_nroot.so $(DESTDIR)$(LIBDIR)/nroot/nroot-spank-exec \
+		$(DESTDIR)$(MANDIR)/man8/nroot-slurm.8 $(DESTDIR)$(SYSCONFDIR)/slurm/plugstack.conf.d/nroot.conf
+	-rmdir $(DESTDIR)$(LIBDIR)/nroot
 
 dist:
 	git archive --format=tar.gz --prefix=nroot-$(VERSION)/ -o nroot-$(VERSION).tar.gz HEAD
@@ -188,6 +222,6 @@ rpm:
 -include tests/unit/unit.mk
 
 clean:
-	rm -rf $(BUILD) nroot nroot-unpack nroot-pull
+	rm -rf $(BUILD) nroot nroot-unpack nroot-pull spank_nroot.so nroot-spank-exec
 
-.PHONY: all asan check demo format format-check man install uninstall dist deb rpm clean
+.PHONY: all spank asan check demo format format-check man install uninstall dist deb rpm clean

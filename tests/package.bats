@@ -153,3 +153,30 @@ need_installed() {
     run find "$dest" -type f
     assert_output ''
 }
+
+@test "package: nroot-slurm holds the SPANK plugin, its helper, the plugstack.conf snippet and nroot-slurm(8)" {
+    local c=$REPO_DIR/packaging/debian/control
+    run sed -n '/^Package: nroot-slurm$/,/^Description/p' "$c"
+    assert_output --regexp 'Depends:[^:]*nroot \(= \$\{binary:Version\}\)'
+    run grep -E '^(BuildRequires: +slurm-devel|%package slurm|%files slurm)' "$REPO_DIR/packaging/rpm/nroot.spec"
+    assert_line '%package slurm'
+    assert_line '%files slurm'
+    local deb
+    deb=$(ls "$REPO_DIR"/build/deb/nroot-slurm_*.deb 2>/dev/null | head -1)
+    if [ -n "$deb" ]; then
+        run dpkg-deb -c "$deb"
+        assert_output --partial ./usr/lib/nroot/spank_nroot.so
+        assert_output --partial ./usr/lib/nroot/nroot-spank-exec
+        assert_output --partial ./etc/slurm/plugstack.conf.d/nroot.conf
+        assert_output --partial ./usr/share/man/man8/nroot-slurm.8.gz
+        run sh -c "dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./etc/slurm/plugstack.conf.d/nroot.conf"
+        assert_line 'optional /usr/lib/nroot/spank_nroot.so nroot=/usr/bin/nroot'
+        run dpkg-deb -c "$(ls "$REPO_DIR"/build/deb/nroot_*.deb | head -1)"
+        refute_output --partial spank_nroot
+    fi
+    if command -v dpkg-query >/dev/null && dpkg-query -W nroot-slurm >/dev/null 2>&1; then
+        run dpkg-query -L nroot-slurm
+        assert_line /usr/lib/nroot/spank_nroot.so
+        assert_line /etc/slurm/plugstack.conf.d/nroot.conf
+    fi
+}
