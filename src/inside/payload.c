@@ -217,9 +217,9 @@ static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
     gethostname(hn, sizeof hn - 1);
     if (cfg->env_host)
         host_env(env);
-    /* the host's PATH (--env-host) is kept unless the image has its own */
-    if (!cfg->env_host || !getenv("PATH"))
-        env_set(env, "PATH=" DEFAULT_PATH);
+    /* the container's PATH, not the host's (whose directories it does not
+     * have): the image's, else the default; -e PATH passes the host's */
+    env_set(env, "PATH=" DEFAULT_PATH);
     snprintf(buf, sizeof buf, "HOSTNAME=%s", hn);
     env_set(env, buf);
     snprintf(buf, sizeof buf, "HOME=%s", id->home);
