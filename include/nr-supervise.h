@@ -33,8 +33,9 @@ typedef struct NrSupervise {
     bool (*keep_ns)(void *data, int slot, int fd);
     /* run --join: after the command's end, called every pass (at least
      * every 100 ms): true while the container must stay for others; once
-     * false PID 1 is killed, and the status is the command's */
-    bool (*linger)(void *data);
+     * false PID 1 is killed, and the status is the command's.  `hurry`: a
+     * signal came for the command that ended (stop waiting for more) */
+    bool (*linger)(void *data, bool hurry);
     void *data;
 } NrSupervise;
 

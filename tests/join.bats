@@ -255,3 +255,28 @@ pmi"
     assert_output server
     assert_equal "$(cat "$JOIN/pmix/rank0")" rank
 }
+
+@test "join: with --name the named container is the shared one; a later run resumes its layer" {
+    start_join 1 "$JOIN/a" run -q --join=s1 --name shared "$IMG" sh -c 'echo up; echo one >/kept; sleep 2; exit 1'
+    wait_for 100 file_has "$JOIN/a" '^up$' || fail "no start: $(cat "$JOIN/a.err")"
+    # another key, the same name: it joins the running container
+    run_nroot 2 run -q --join=s2 --name shared "$IMG" sh -c 'cat /kept; exit 2'
+    assert_output one
+    wait_exit "${PIDS[1]}" 100 || fail "the creator did not end"
+    assert_equal "$WAIT_STATUS" 1
+    # ended: the next one resumes its layer
+    run_nroot 0 run -q --join=s3 --name shared "$IMG" cat /kept
+    assert_output one
+    assert_no_join_state
+}
+
+@test "join: a signal to a creator whose command ended ends its wait for --join-count" {
+    start_join 1 "$JOIN/a" run -q --join=sig --join-count 5 "$IMG" sh -c 'echo up; exit 4'
+    wait_for 100 file_has "$JOIN/a" '^up$' || fail "no start: $(cat "$JOIN/a.err")"
+    sleep 0.5
+    kill -0 "${PIDS[1]}" || fail "the creator did not wait for the count"
+    kill -TERM "${PIDS[1]}"
+    wait_exit "${PIDS[1]}" 50 || fail "the creator still waits after SIGTERM"
+    assert_equal "$WAIT_STATUS" 4
+    assert_no_join_state
+}

@@ -335,9 +335,12 @@ static void on_started(void *data, pid_t init_pid)
 }
 
 /* --join, once the creator's command ended: the container stays while
- * the others need it */
-static bool join_linger(void *data)
+ * the others need it; a signal for the creator (Ctrl-C, scancel) ends the
+ * wait for --join-count, not the commands that came */
+static bool join_linger(void *data, bool hurry)
 {
+    if (hurry)
+        join.deadline = 0;
     return !nr_join_may_end(&join);
 }
 

@@ -47,6 +47,7 @@ typedef struct Loop {
     int joiner_status; /* exec: -1 until the joiner is reaped */
     bool done;
     bool lingering; /* run --join: the command ended, others may still be in */
+    bool hurry;     /* a signal came while lingering */
     bool exited;    /* status is the process's own */
     int status;
     NrError err; /* what the container or the command reported */
@@ -245,7 +246,7 @@ static void on_signal(Loop *l)
         if (!l->exec)
             check_pid1(l);
     } else if (l->lingering)
-        return; /* the command is gone; the others have nroots of their own */
+        l->hurry = true; /* the command is gone; the others have nroots of their own */
     else if (l->pid)
         kill(l->pid, sig);
     else
@@ -256,7 +257,7 @@ static void on_signal(Loop *l)
  * others are gone */
 static void check_linger(Loop *l)
 {
-    if (!l->lingering || l->done || l->s->linger(l->s->data))
+    if (!l->lingering || l->done || l->s->linger(l->s->data, l->hurry))
         return;
     kill(l->pid, SIGKILL);
     l->done = true;
