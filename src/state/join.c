@@ -112,13 +112,16 @@ static char *path_of(const NrJoin *j, const char *what)
     return nr_strdup_printf("%s.%s", j->base, what);
 }
 
-/* BASE.lock, locked (blocking); a lock file a creator removed meanwhile is
+/* BASE.lock, locked (wait: blocking; 1 when held elsewhere, or when it
+ * does not exist and !create); a lock file a creator removed meanwhile is
  * opened again */
-static int take_lock(NrJoin *j, bool wait, NrError *err)
+static int take_lock(NrJoin *j, bool wait, bool create, NrError *err)
 {
     nr_autofree char *path = path_of(j, "lock");
     for (;;) {
-        int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = open(path, O_RDWR | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && !create && errno == ENOENT)
+            return 1;
         if (fd < 0)
             return nr_error_errno(err, "cannot open '%s'", path);
         int r;
@@ -224,7 +227,7 @@ int nr_join_enter(NrJoin *j, char ret_id[129], NrError *err)
 {
     int64_t give_up = now_ms() + JOIN_RETRY_S * 1000;
     for (;;) {
-        if (take_lock(j, true, err) < 0)
+        if (take_lock(j, true, true, err) < 0)
             return -1;
         read_record(j, ret_id);
         if (ret_id[0]) {
@@ -275,7 +278,7 @@ int nr_join_ready(NrJoin *j, const char *id, NrError *err)
 bool nr_join_may_end(NrJoin *j)
 {
     NrError ignored = { 0 };
-    if (take_lock(j, false, &ignored) != 0)
+    if (take_lock(j, false, true, &ignored) != 0)
         return false;
     if (j->count && read_count(j) < j->count && now_ms() < j->deadline) {
         drop_lock(j);
@@ -298,7 +301,8 @@ void nr_join_leave(NrJoin *j)
         close(j->users_fd);
     j->users_fd = -1;
     NrError ignored = { 0 };
-    if (!j->base || take_lock(j, false, &ignored) != 0)
+    /* no lock file: the creator ended and removed the key's files */
+    if (!j->base || take_lock(j, false, false, &ignored) != 0)
         return;
     char id[129];
     read_record(j, id);
