@@ -280,3 +280,52 @@ pmi"
     assert_equal "$WAIT_STATUS" 4
     assert_no_join_state
 }
+
+@test "join: the ranks of a key read each other's memory with process_vm_readv (CMA), in the default seccomp profile" {
+    need_tool gcc
+    mkdir "$JOIN/bin"
+    cat >"$JOIN/cma.c" <<'C'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+static char buf[64] = "from the other rank";
+/* cma serve FILE: write pid and address, wait; cma read FILE: read them */
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    if (strcmp(argv[1], "serve") == 0) {
+        FILE *f = fopen(argv[2], "w");
+        fprintf(f, "%d %p\n", getpid(), (void *)buf);
+        fclose(f);
+        sleep(20);
+        return 0;
+    }
+    int pid;
+    void *addr;
+    FILE *f = fopen(argv[2], "r");
+    if (!f || fscanf(f, "%d %p", &pid, &addr) != 2)
+        return 2;
+    char got[64] = "";
+    struct iovec l = { got, sizeof got }, r = { addr, sizeof got };
+    if (process_vm_readv(pid, &l, 1, &r, 1, 0) < 0) {
+        printf("process_vm_readv: %s\n", strerror(errno));
+        return 1;
+    }
+    printf("%s\n", got);
+    return 0;
+}
+C
+    gcc -static -O1 -o "$JOIN/bin/cma" "$JOIN/cma.c" 2>/dev/null || skip "gcc cannot link a static program here"
+    start_join 1 "$JOIN/a" run -q --join=cma -v "$JOIN/bin:/x:ro" "$IMG" /x/cma serve /dev/shm/addr
+    wait_for 100 pgrep -f "/x/cma serve /dev/shm/addr" >/dev/null ||
+        fail "the first rank did not start: $(cat "$JOIN/a.err")"
+    run_nroot 0 run -q --join=cma "$IMG" sh -c 'i=0; while [ ! -s /dev/shm/addr ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; /x/cma read /dev/shm/addr'
+    assert_output "from the other rank"
+    kill -TERM "${PIDS[1]}"
+    wait_exit "${PIDS[1]}" 100 || fail "the first rank did not end"
+    assert_equal "$WAIT_STATUS" 143
+}
