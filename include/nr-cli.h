@@ -20,6 +20,9 @@ typedef struct NrOption {
     const char *values; /* fixed choices, for help and completion */
 } NrOption;
 
+/* an optional value ("[KEY]"): --name or --name=VALUE, never a separate word */
+#define NR_OPT_OPTIONAL(o) ((o)->arg && (o)->arg[0] == '[')
+
 typedef struct NrCommand {
     const char *name, *usage, *summary, *description;
     const NrOption *opts;
@@ -45,6 +48,9 @@ typedef struct NrCtrArgs {
     long tail; /* logs --tail, -1 when not given */
     const char *output, *workdir, *user;
     NrStrv env;
+    bool env_host; /* exec --env-host */
+    int *preserve; /* exec --preserve-fds / --preserve-fd */
+    size_t n_preserve;
     char **operands;
     int n_operands;
 } NrCtrArgs;
@@ -62,6 +68,8 @@ const NrCommand *nr_cli_command(const char *name);
 /* every command, in the order of --help */
 const NrCommand *nr_cli_commands(size_t *ret_n);
 int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err);
+/* one more -v HOST:CTR[:ro] for cfg, checked as the command line's are */
+int nr_cli_volume(NrRunConfig *cfg, const char *spec, NrError *err);
 int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
 int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
 int nr_cli_parse_login(const char *cmd, int argc, char **argv, NrLoginArgs *a, NrError *err);

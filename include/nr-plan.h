@@ -74,4 +74,11 @@ typedef struct NrRunConfig {
     const char *seccomp_profile; /* --security-opt seccomp=: "unconfined", an absolute
                                     * path to a JSON profile, or NULL: nroot's default */
     struct NrBpf *seccomp;       /* the compiled filter (seccomp.c), NULL: none */
+    bool env_host;               /* --env-host: the host's environment, under the image's */
+    int *preserve_fds;           /* --preserve-fds/--preserve-fd/PMI_FD: fds the command gets at
+                                  * their own numbers, sorted, unique */
+    size_t n_preserve_fds;
+    bool join;            /* --join: a container shared by the processes of one key */
+    const char *join_key; /* its KEY, NULL: the default (Slurm's step) */
+    unsigned join_count;  /* --join-count: participants to wait for, 0: unknown */
 } NrRunConfig;

@@ -31,6 +31,11 @@ typedef struct NrSupervise {
     void (*overlay)(void *data, NrOverlayMode kind);
     /* run: NR_SYNC_NS, the fd of namespace `slot`; true when it took fd */
     bool (*keep_ns)(void *data, int slot, int fd);
+    /* run --join: after the command's end, called every pass (at least
+     * every 100 ms): true while the container must stay for others; once
+     * false PID 1 is killed, and the status is the command's.  `hurry`: a
+     * signal came for the command that ended (stop waiting for more) */
+    bool (*linger)(void *data, bool hurry);
     void *data;
 } NrSupervise;
 

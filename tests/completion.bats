@@ -100,7 +100,7 @@ complete_bash() {
     complete_bash run --rm "$IMG" -e X=1 --vol
     assert_output -- --volume
     complete_bash exec somectr --e
-    assert_output "$(printf -- '--env\n--env-file')"
+    assert_output "$(printf -- '--env\n--env-file\n--env-host')"
     # after '--', or after a word that is no option, the words are the
     # command's: files, not nroot's options
     complete_bash run "$IMG" -- --vol

@@ -12,6 +12,7 @@
 #include "nr-cli.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
+#include "nr-join.h"
 #include "nr-plan.h"
 #include "nr-store.h"
 #include "nr-userns.h"
@@ -46,6 +47,12 @@ enum {
     OPT_PLATFORM,
     OPT_TLS_VERIFY,
     OPT_DIGESTS,
+    OPT_ENV_HOST,
+    OPT_PRESERVE_FDS,
+    OPT_PRESERVE_FD,
+    OPT_JOIN,
+    OPT_JOIN_COUNT,
+    OPT_HPC,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -116,6 +123,26 @@ enum {
         "env-file", OPT_ENV_FILE, "FILE", "Environment", \
             "read KEY=VALUE lines from FILE ('#' starts a comment) (repeatable)", NULL \
     }
+#define OPT_ENV_HOST_ENTRY \
+    { \
+        "env-host", OPT_ENV_HOST, NULL, "Environment", \
+            "pass nroot's environment to the command; what the image sets keeps the image's " \
+            "value, -e wins over both", \
+            NULL \
+    }
+#define OPT_PRESERVE_ENTRIES \
+    { "preserve-fds", \
+      OPT_PRESERVE_FDS, \
+      "N", \
+      "Environment", \
+      "pass nroot's fds 3 to 3+N-1 to the command at the same numbers", \
+      NULL }, \
+    { \
+        "preserve-fd", OPT_PRESERVE_FD, "FD[,FD...]", "Environment", \
+            "pass the listed fds of nroot's to the command at the same numbers (PMI_FD in the " \
+            "command's environment always passes)", \
+            NULL \
+    }
 #define OPT_WORKDIR_ENTRY \
     { \
         "workdir", OPT_WORKDIR, "DIR", "Filesystem", \
@@ -142,6 +169,16 @@ static const NrOption run_options[] = {
       NULL },
     { "rm", OPT_RM, NULL, "Container",
       "remove a named container when it ends (unnamed containers always are)", NULL },
+    { "join", OPT_JOIN, "[KEY]", "Container",
+      "share one container among the commands started with the same KEY on this host: the "
+      "first creates it, the others enter it (under Slurm KEY defaults to the job step)",
+      NULL },
+    { "join-count", OPT_JOIN_COUNT, "N", "Container",
+      "with --join: keep the container until N commands have joined it (at most 60 s; under "
+      "Slurm the step's tasks on this node)",
+      NULL },
+    { "hpc", OPT_HPC, NULL, "Container", "for MPI ranks under Slurm: --net=host --env-host --join",
+      NULL },
     { "entrypoint", OPT_ENTRYPOINT, "CMD", "Image",
       "run CMD instead of the image's entrypoint ('' clears it); the image's default "
       "arguments are then not used",
@@ -170,6 +207,8 @@ static const NrOption run_options[] = {
       NULL },
     OPT_ENV_ENTRY,
     OPT_ENV_FILE_ENTRY,
+    OPT_ENV_HOST_ENTRY,
+    OPT_PRESERVE_ENTRIES,
     { "hostname", OPT_HOSTNAME, "NAME", "Environment",
       "the container's host name (default: its short id)", NULL },
     { "net", OPT_NET, "MODE", "Network",
@@ -278,6 +317,8 @@ static const NrOption exec_options[] = {
     OPT_USER_ENTRY,
     OPT_ENV_ENTRY,
     OPT_ENV_FILE_ENTRY,
+    OPT_ENV_HOST_ENTRY,
+    OPT_PRESERVE_ENTRIES,
     OPT_HELP_ENTRY,
 };
 
@@ -480,12 +521,14 @@ void nr_cli_help(const NrCommand *c)
             if (!o->group || strcmp(o->group, groups[g]) != 0)
                 continue;
             char left[64];
+            /* an optional value: --join[=KEY] */
+            bool opt = NR_OPT_OPTIONAL(o);
+            const char *eq = !o->arg ? "" : opt ? "[=" : "=";
+            const char *arg = !o->arg ? "" : opt ? o->arg + 1 : o->arg;
             if (o->id < 256)
-                snprintf(left, sizeof left, "-%c, --%s%s%s", o->id, o->name, o->arg ? "=" : "",
-                         o->arg ? o->arg : "");
+                snprintf(left, sizeof left, "-%c, --%s%s%s", o->id, o->name, eq, arg);
             else
-                snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? "=" : "",
-                         o->arg ? o->arg : "");
+                snprintf(left, sizeof left, "    --%s%s%s", o->name, eq, arg);
             printf("  %-26s", left);
             int col = 28;
             if (strlen(left) >= 26) {
@@ -600,8 +643,10 @@ static int cli_getopt(const NrCommand *c, int argc, char **argv, OptionHandler h
     shortopts[s] = '\0';
     for (size_t i = 0; i < c->n_opts; i++) {
         const NrOption *o = &c->opts[i];
-        longopts[i] =
-            (struct option){ o->name, o->arg ? required_argument : no_argument, NULL, o->id };
+        int has = !o->arg              ? no_argument
+                  : NR_OPT_OPTIONAL(o) ? optional_argument
+                                       : required_argument;
+        longopts[i] = (struct option){ o->name, has, NULL, o->id };
         if (o->id < 256 && !strchr(shortopts, o->id)) {
             shortopts[s++] = (char)o->id;
             if (o->arg)
@@ -776,6 +821,34 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         return 0;
     case OPT_DETACH: cfg->detach = true; return 0;
     case OPT_RM: cfg->rm = true; return 0;
+    case OPT_ENV_HOST: cfg->env_host = true; return 0;
+    case OPT_PRESERVE_FDS:
+    case OPT_PRESERVE_FD:
+        return nr_cli_add_preserve(&cfg->preserve_fds, &cfg->n_preserve_fds, arg,
+                                   o->id == OPT_PRESERVE_FDS, err);
+    case OPT_HPC:
+        cfg->net = NR_NET_HOST;
+        cfg->net_given = true;
+        cfg->env_host = true;
+        cfg->join = true;
+        return 0;
+    case OPT_JOIN:
+        cfg->join = true;
+        if (arg && !nr_join_key_valid(arg))
+            return nr_error_msg(err,
+                                "invalid --join key '%s': letters, digits, '_', '.' and '-', "
+                                "starting with a letter or digit, at most 128",
+                                arg);
+        cfg->join_key = arg;
+        return 0;
+    case OPT_JOIN_COUNT: {
+        uint32_t k;
+        if (!nr_parse_u32(arg, &k) || k < 1 || k > 100000)
+            return nr_error_msg(err, "invalid --join-count '%s': a number of commands (1 and up)",
+                                arg);
+        cfg->join_count = k;
+        return 0;
+    }
     }
     return nr_error_msg(err, "option --%s is not handled", o->name);
 }
@@ -809,6 +882,13 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     if (cfg->n_ports && cfg->net != NR_NET_SLIRP)
         return nr_error_msg(err, "--publish needs the slirp network, not --net=%s",
                             cfg->net == NR_NET_HOST ? "host" : "none");
+    if (cfg->join && cfg->detach)
+        return nr_error_msg(err, "--join cannot be used with --detach");
+    if (cfg->join_count && !cfg->join)
+        return nr_error_msg(err, "--join-count needs --join");
+    if (nr_cli_finish_preserve(&cfg->preserve_fds, &cfg->n_preserve_fds, &cfg->env, cfg->env_host,
+                               err) < 0)
+        return -1;
 
     if (first >= argc) {
         nr_error_msg(err, "missing IMAGE");
@@ -818,6 +898,11 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     cfg->image = argv[first];
     cfg->args = cmd < argc ? &argv[cmd] : NULL;
     return NR_CLI_RUN;
+}
+
+int nr_cli_volume(NrRunConfig *cfg, const char *spec, NrError *err)
+{
+    return nr_cli_parse_volume(cfg, spec, err);
 }
 
 static int image_option(void *data, const NrOption *o, const char *arg, NrError *err)
@@ -929,6 +1014,11 @@ static int ctr_option(void *data, const NrOption *o, const char *arg, NrError *e
         a->user = arg;
     } else if (strcmp(n, "env") == 0)
         return nr_cli_add_env(&a->env, arg, "", err);
+    else if (strcmp(n, "env-host") == 0)
+        a->env_host = true;
+    else if (strcmp(n, "preserve-fds") == 0 || strcmp(n, "preserve-fd") == 0)
+        return nr_cli_add_preserve(&a->preserve, &a->n_preserve, arg,
+                                   strcmp(n, "preserve-fds") == 0, err);
     else if (strcmp(n, "env-file") == 0)
         return nr_cli_read_env_file(&a->env, arg, err);
     else if (strcmp(n, "tail") == 0) {
@@ -960,6 +1050,8 @@ int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrErr
     }
     if (first < 0)
         return first == GETOPT_HELP ? NR_CLI_HELP : -1;
+    if (nr_cli_finish_preserve(&a->preserve, &a->n_preserve, &a->env, a->env_host, err) < 0)
+        return -1;
     a->operands = &argv[first];
     a->n_operands = argc - first;
     return NR_CLI_RUN;

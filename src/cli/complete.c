@@ -48,7 +48,7 @@ static const NrOption *option_needing_value(const NrCommand *c, const char *w)
         o = find_long(c, w + 2, strlen(w + 2));
     else if (w[0] == '-' && w[1] && w[1] != '-' && !w[2])
         o = find_short(c, w[1]);
-    return o && o->arg ? o : NULL;
+    return o && o->arg && !NR_OPT_OPTIONAL(o) ? o : NULL;
 }
 
 /* the values of an option: its fixed choices, or files */

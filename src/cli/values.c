@@ -245,3 +245,86 @@ int nr_cli_parse_security_opt(NrRunConfig *cfg, const char *spec, NrError *err)
         return nr_error_errno(err, "--security-opt: seccomp profile '%s'", v);
     return 0;
 }
+
+/* ---- --preserve-fds, --preserve-fd ---- */
+
+#define NR_PRESERVE_MAX 4096 /* no fd number at or above this is taken */
+
+static void push_fd(int **v, size_t *n, int fd)
+{
+    int *w = nr_xmalloc((*n + 1) * sizeof *w);
+    if (*n)
+        memcpy(w, *v, *n * sizeof *w);
+    free(*v);
+    w[(*n)++] = fd;
+    *v = w;
+}
+
+int nr_cli_add_preserve(int **v, size_t *n, const char *arg, bool count, NrError *err)
+{
+    uint32_t k;
+    if (count) {
+        if (!nr_parse_u32(arg, &k) || k > NR_PRESERVE_MAX - 3)
+            return nr_error_msg(err, "invalid --preserve-fds '%s': a number of fds (3 and up)",
+                                arg);
+        for (uint32_t i = 0; i < k; i++)
+            push_fd(v, n, (int)(3 + i));
+        return 0;
+    }
+    nr_autofree char *list = nr_xstrdup(arg);
+    char *save = NULL;
+    int any = 0;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save), any++) {
+        if (!nr_parse_u32(t, &k) || k < 3 || k >= NR_PRESERVE_MAX)
+            return nr_error_msg(err,
+                                "invalid --preserve-fd '%s': fd numbers of 3 and up, separated "
+                                "by ','",
+                                arg);
+        push_fd(v, n, (int)k);
+    }
+    if (!any)
+        return nr_error_msg(err, "--preserve-fd needs fd numbers, e.g. 3,5");
+    return 0;
+}
+
+static int cmp_fd(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+    return (a > b) - (a < b);
+}
+
+/* PMI_FD as the command will see it: the last -e wins, else the host's */
+static const char *pmi_fd(const NrStrv *env, bool env_host)
+{
+    const char *v = NULL;
+    for (size_t i = 0; i < env->n; i++)
+        if (strncmp(env->v[i], "PMI_FD=", 7) == 0)
+            v = env->v[i] + 7;
+    return v ? v : env_host ? getenv("PMI_FD") : NULL;
+}
+
+int nr_cli_finish_preserve(int **v, size_t *n, const NrStrv *env, bool env_host, NrError *err)
+{
+    const char *pmi = pmi_fd(env, env_host);
+    uint32_t k;
+    if (pmi && *pmi) {
+        if (!nr_parse_u32(pmi, &k) || k < 3 || k >= NR_PRESERVE_MAX)
+            return nr_error_msg(err, "PMI_FD '%s' is not an fd number of 3 and up", pmi);
+        push_fd(v, n, (int)k);
+    }
+    if (!*n)
+        return 0;
+    qsort(*v, *n, sizeof **v, cmp_fd);
+    size_t m = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (m == 0 || (*v)[m - 1] != (*v)[i])
+            (*v)[m++] = (*v)[i];
+    *n = m;
+    for (size_t i = 0; i < m; i++) {
+        int fd = (*v)[i];
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+            return nr_error_msg(err, "fd %d is to be passed to the command, but it is not open%s",
+                                fd, pmi && (uint32_t)fd == k ? " (PMI_FD)" : "");
+    }
+    return 0;
+}

@@ -21,3 +21,11 @@ int nr_cli_check_hostname(const char *h, NrError *err);
 int nr_cli_parse_port(NrRunConfig *cfg, const char *spec, NrError *err);
 /* --security-opt seccomp=unconfined|PROFILE, no-new-privileges */
 int nr_cli_parse_security_opt(NrRunConfig *cfg, const char *spec, NrError *err);
+/* --preserve-fds N (count: fds 3..3+N-1) or --preserve-fd FD[,FD...]:
+ * appended to *v */
+int nr_cli_add_preserve(int **v, size_t *n, const char *arg, bool count, NrError *err);
+/* the preserved fds complete: PMI_FD of the command's environment (-e, or
+ * the host's with env_host) added, sorted, duplicates dropped, each
+ * checked open in nroot; the caller's fds are marked close-on-exec, so
+ * that nothing but the command (payload.c) inherits them */
+int nr_cli_finish_preserve(int **v, size_t *n, const NrStrv *env, bool env_host, NrError *err);

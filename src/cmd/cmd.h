@@ -21,3 +21,8 @@ int nr_cmd_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err);
 /* the same with its mapping planned (no notice) and its image resolved
  * (exec, export) */
 int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err);
+
+/* exec.c: run cfg's command in the running container c (its namespaces
+ * and root, as `nroot exec` does), relay its stdio and wait for it; its
+ * exit status (errors printed) */
+int nr_cmd_exec_in(NrCtr *c, NrRunConfig *cfg);

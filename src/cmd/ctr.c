@@ -55,6 +55,9 @@ int nr_ctr_args_parse(const char *cmd, int argc, char **argv, NrCtrArgs *a, int 
     return 0;
 fail:
     nr_strv_clear(&a->env); /* what the options gave: the caller gets nothing */
+    free(a->preserve);
+    a->preserve = NULL;
+    a->n_preserve = 0;
     return rc == NR_CLI_HELP ? 1 : -1;
 }
 

@@ -101,12 +101,17 @@ static _Noreturn void exec_join(ExecJob *j)
             nr_error_errno(&e, "cannot set up the command's stdio");
             exec_fail(j, &e);
         }
-    int keep[NR_NS_SLOTS + 2], n = 0;
+    /* the caller's fds the command gets (--preserve-fd, PMI_FD) stay too */
+    size_t cap = NR_NS_SLOTS + 2 + j->cfg->n_preserve_fds;
+    nr_autofree int *keep = nr_xmalloc(cap * sizeof *keep);
+    int n = 0;
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (j->fds[i] >= 0)
             keep[n++] = j->fds[i];
     keep[n++] = j->sock;
     keep[n++] = j->errfd;
+    for (size_t i = 0; i < j->cfg->n_preserve_fds; i++)
+        keep[n++] = j->cfg->preserve_fds[i];
     qsort(keep, (size_t)n, sizeof *keep, cmp_int);
     nr_close_range_except(3U, keep, n);
     /* --net=host: the network is the host's, where this process is */
@@ -183,43 +188,33 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
     }
     for (size_t i = 0; i < a->env.n; i++)
         nr_strv_push(&cfg->env, a->env.v[i]);
+    cfg->env_host = a->env_host;
+    cfg->preserve_fds = a->preserve;
+    cfg->n_preserve_fds = a->n_preserve;
     cfg->pty = a->tty;
     cfg->interactive = a->interactive;
     cfg->tty = isatty(STDIN_FILENO);
     return 0;
 }
 
-int nr_cmd_exec(int argc, char **argv)
+int nr_cmd_exec_in(NrCtr *c, NrRunConfig *cfg)
 {
-    NrCtrArgs a;
     NrError err = { 0 };
-    int r = nr_ctr_args_parse("exec", argc, argv, &a, 2, -1, &err);
-    if (r)
-        return r > 0 ? 0 : nr_cmd_fail(&err);
-    /* first of all: nothing the caller left open (`7<$HOME`) and nothing
-     * opened below (the image's lock) can reach the container */
-    nr_close_fds_except(-1);
-    nr_stdio_fill();
-    static NrRunConfig cfg;
     static ExecJob j;
-    NrCtr c;
-    if (exec_prepare(&a, &c, &cfg, &err) < 0 || nr_ctr_open_namespaces(&c, j.fds, &err) < 0) {
-        nr_ctr_clear(&c);
+    if (nr_ctr_open_namespaces(c, j.fds, &err) < 0)
         return nr_cmd_fail(&err);
-    }
     /* with SYS_ADMIN only the payload's nested namespaces keep the mounts
      * locked: an nroot that did not record them cannot exec safely */
-    if (nr_mounts_lock_wanted(&cfg) &&
+    if (nr_mounts_lock_wanted(cfg) &&
         (j.fds[NR_NS_NESTED_USER] < 0 || j.fds[NR_NS_NESTED_MNT] < 0)) {
         nr_error_msg(&err,
                      "container '%s' has --cap-add=SYS_ADMIN, but the namespaces where its "
                      "mounts are locked are not known",
-                     nr_ctr_display_name(&c));
+                     nr_ctr_display_name(c));
         nr_error_hint(&err, "stop it and start it again with this nroot");
-        nr_ctr_clear(&c);
         return nr_cmd_fail(&err);
     }
-    nr_supervise_block(cfg.pty);
+    nr_supervise_block(cfg->pty);
     /* the caller's stdio never enters the container: pipes, or with -t
      * the container's own pty (the joiner gets /dev/null) */
     static const bool all[3] = { true, true, true };
@@ -227,9 +222,9 @@ int nr_cmd_exec(int argc, char **argv)
     int sp[2], ep[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(ep, O_CLOEXEC) < 0)
         return nr_error_errno(&err, "socketpair"), nr_cmd_fail(&err);
-    if (nr_relay_plan(all, cfg.pty, cfg.interactive, j.stdio, &relay, &err) < 0)
+    if (nr_relay_plan(all, cfg->pty, cfg->interactive, j.stdio, &relay, &err) < 0)
         return nr_cmd_fail(&err);
-    j.cfg = &cfg;
+    j.cfg = cfg;
     j.sock = sp[1];
     j.errfd = ep[1];
     j.nroot = getpid();
@@ -249,14 +244,40 @@ int nr_cmd_exec(int argc, char **argv)
             close(j.fds[i]);
     for (int fd = 0; fd < 3; fd++)
         close(j.stdio[fd]);
+    /* the command has the caller's fds it was to get; nroot needs them no more */
+    for (size_t i = 0; i < cfg->n_preserve_fds; i++)
+        close(cfg->preserve_fds[i]);
     /* until the command ends (its end is the end of exec), or the joiner
      * failed; the pty and the relay copy what it wrote before any message */
     NrSupervise sv = {
-        .cfg = &cfg, .sync_fd = sp[0], .joiner = joiner, .err_fd = ep[0], .relay = relay
+        .cfg = cfg, .sync_fd = sp[0], .joiner = joiner, .err_fd = ep[0], .relay = relay
     };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
         nr_error_print(&err);
+    close(sp[0]);
+    return status;
+}
+
+int nr_cmd_exec(int argc, char **argv)
+{
+    NrCtrArgs a;
+    NrError err = { 0 };
+    int r = nr_ctr_args_parse("exec", argc, argv, &a, 2, -1, &err);
+    if (r)
+        return r > 0 ? 0 : nr_cmd_fail(&err);
+    /* first of all: nothing the caller left open (`7<$HOME`) and nothing
+     * opened below (the image's lock) can reach the container, but the
+     * fds the command is to get (--preserve-fd, PMI_FD) */
+    nr_close_range_except(3U, a.preserve, (int)a.n_preserve);
+    nr_stdio_fill();
+    static NrRunConfig cfg;
+    NrCtr c;
+    if (exec_prepare(&a, &c, &cfg, &err) < 0) {
+        nr_ctr_clear(&c);
+        return nr_cmd_fail(&err);
+    }
+    int status = nr_cmd_exec_in(&c, &cfg);
     nr_ctr_clear(&c);
     /* _exit: no exit-time work in a process whose children were in the
      * container (LeakSanitizer's tracer, in sanitizer builds, must not

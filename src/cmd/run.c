@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cmd.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -22,6 +23,7 @@
 #include "nr-filter.h"
 #include "nr-image.h"
 #include "nr-init.h"
+#include "nr-join.h"
 #include "nr-mounts.h"
 #include "nr-net.h"
 #include "nr-plan.h"
@@ -41,6 +43,27 @@ static int state_fd = -1;                   /* RT/containers/<id>/state, locked 
 static int ctr_lock = -1;                   /* STORE/containers/<name>/lock, held while it runs */
 static int child_stdio[3] = { -1, -1, -1 }; /* PID 1's stdio instead of a terminal */
 static NrRelay *relay;                      /* copies between those pipes and nroot's stdio */
+static NrJoin join = { .lock_fd = -1, .users_fd = -1 }; /* --join: the key */
+
+/* every fd of nroot's closed but `also` and the caller's fds the command
+ * is to get (--preserve-fd, PMI_FD: PID 1 closes them once it forked it) */
+static void keep_only(const NrRunConfig *cfg, int also)
+{
+    size_t n = cfg->n_preserve_fds;
+    nr_autofree int *keep = nr_xmalloc((n + 1) * sizeof *keep);
+    size_t k = 0;
+    bool placed = also < 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!placed && also < cfg->preserve_fds[i]) {
+            keep[k++] = also;
+            placed = true;
+        }
+        keep[k++] = cfg->preserve_fds[i];
+    }
+    if (!placed)
+        keep[k++] = also;
+    nr_close_range_except(3U, keep, (int)k);
+}
 
 /* #3 child: runs inside every new namespace as root of the user namespace */
 static int run_child(void *data, int sync_fd, NrError *err)
@@ -57,7 +80,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0 && dup2(child_stdio[fd], fd) < 0)
             return nr_error_errno(err, "cannot set up the container's stdio");
-    nr_close_fds_except(sync_fd);
+    keep_only(cfg, sync_fd);
     if (nr_keyring_new_session(err) < 0)
         return -1;
     const char *hostname = cfg->hostname ? cfg->hostname : cfg->cid;
@@ -300,8 +323,100 @@ static void finish_record(const NrRunConfig *cfg, int status)
 /* NR_SYNC_STARTED: the command runs */
 static void on_started(void *data, pid_t init_pid)
 {
-    write_live_state(data, init_pid);
+    const NrRunConfig *cfg = data;
+    write_live_state(cfg, init_pid);
     nr_detach_report(&(NrError){ 0 });
+    if (cfg->join) {
+        /* joiners may come: they wait on the key's lock until now */
+        NrError e = { 0 };
+        if (nr_join_ready(&join, ctr.name[0] ? ctr.name : ctr.id, &e) < 0)
+            nr_warn("--join: %s: %s", e.msg, strerror(e.errnum));
+    }
+}
+
+/* --join, once the creator's command ended: the container stays while
+ * the others need it; a signal for the creator (Ctrl-C, scancel) ends the
+ * wait for --join-count, not the commands that came */
+static bool join_linger(void *data, bool hurry)
+{
+    if (hurry)
+        join.deadline = 0;
+    return !nr_join_may_end(&join);
+}
+
+/* the last value of NAME in the command's environment: -e, else the
+ * host's with --env-host */
+static const char *command_env(const NrRunConfig *cfg, const char *name)
+{
+    const char *v = NULL;
+    size_t len = strlen(name);
+    for (size_t i = 0; i < cfg->env.n; i++)
+        if (strncmp(cfg->env.v[i], name, len) == 0 && cfg->env.v[i][len] == '=')
+            v = cfg->env.v[i] + len + 1;
+    return v ? v : cfg->env_host ? getenv(name) : NULL;
+}
+
+/* --join: PMIx's rendezvous directory, read-write at its own path */
+static int bind_pmix(NrRunConfig *cfg, NrError *err)
+{
+    const char *dir = command_env(cfg, "PMIX_SERVER_TMPDIR");
+    struct stat st;
+    if (!dir || dir[0] != '/' || strchr(dir, ':') || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    nr_autofree char *spec = nr_strdup_printf("%s:%s", dir, dir);
+    return nr_cli_volume(cfg, spec, err);
+}
+
+/* --join, a container of the key runs: the command enters it as `nroot
+ * exec` does, with its own command, environment, working directory, user
+ * and fds; the container's options are the creator's */
+static _Noreturn void run_joined(const NrRunConfig *own, const char *id)
+{
+    static NrRunConfig cfg;
+    NrError err = { 0 };
+    NrCtr c;
+    int status;
+    if (nr_ctr_find(id, &c, &err) < 0 || nr_cmd_ctr_resolved(&c, &cfg, &err) < 0) {
+        status = nr_cmd_fail(&err);
+        goto out;
+    }
+    cfg.entrypoint = own->entrypoint;
+    cfg.args = own->args;
+    cfg.workdir = own->workdir;
+    cfg.user = own->user;
+    cfg.user_from_image = false;
+    cfg.env = own->env;
+    cfg.env_host = own->env_host;
+    cfg.preserve_fds = own->preserve_fds;
+    cfg.n_preserve_fds = own->n_preserve_fds;
+    cfg.pty = own->pty;
+    cfg.interactive = own->interactive;
+    cfg.tty = isatty(STDIN_FILENO);
+    if (nr_run_apply_image(&cfg, &err) < 0 || nr_run_filter(&cfg, c.rt_dir, true, &err) < 0) {
+        status = nr_cmd_fail(&err);
+        goto out;
+    }
+    nr_stdio_fill();
+    status = nr_cmd_exec_in(&c, &cfg);
+out:
+    nr_ctr_clear(&c);
+    nr_join_leave(&join);
+    fflush(NULL);
+    _exit(status);
+}
+
+/* --join: the key taken; returns as its creator, or never (a joiner) */
+static int take_join(NrRunConfig *cfg, NrError *err)
+{
+    if (nr_join_open(cfg->join_key, cfg->name, cfg->join_count, &join, err) < 0)
+        return -1;
+    char id[129];
+    int r = nr_join_enter(&join, id, err);
+    if (r < 0)
+        return -1;
+    if (r == 1)
+        run_joined(cfg, id);
+    return 0;
 }
 
 /* NR_SYNC_OVERLAY: the layer is read back by the overlay that made it */
@@ -340,8 +455,9 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     /* a container in the background must not keep what its caller had
      * open beyond stdio (a test runner's pipe, a shell's script) */
     if (rc == NR_CLI_RUN && cfg.detach)
-        nr_close_fds_except(-1);
-    if (rc < 0 || prepare(&cfg, saved != NULL, &err) < 0 ||
+        keep_only(&cfg, -1);
+    if (rc < 0 || (cfg.join && take_join(&cfg, &err) < 0) ||
+        prepare(&cfg, saved != NULL, &err) < 0 || (cfg.join && bind_pmix(&cfg, &err) < 0) ||
         (cfg.detach && nr_detach(&cfg, ctr.store_dir ? ctr.store_dir : ctr.rt_dir, &err) < 0) ||
         plan_stdio(&cfg, &err) < 0) {
         nr_detach_report(&err);
@@ -360,6 +476,9 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);
+    /* the container has the caller's fds it was to pass on */
+    for (size_t i = 0; i < cfg.n_preserve_fds; i++)
+        close(cfg.preserve_fds[i]);
     if (pid < 0) {
         nr_detach_report(&err);
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
@@ -376,6 +495,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .started = on_started,
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
+                       .linger = cfg.join ? join_linger : NULL,
                        .data = &cfg };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)

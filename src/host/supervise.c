@@ -46,7 +46,9 @@ typedef struct Loop {
     sigset_t early;    /* exec: signals that came before the pid */
     int joiner_status; /* exec: -1 until the joiner is reaped */
     bool done;
-    bool exited; /* status is the process's own */
+    bool lingering; /* run --join: the command ended, others may still be in */
+    bool hurry;     /* a signal came while lingering */
+    bool exited;    /* status is the process's own */
     int status;
     NrError err; /* what the container or the command reported */
 } Loop;
@@ -158,8 +160,13 @@ static void on_error(Loop *l, NrSyncMsg *m)
 
 static void on_exit_status(Loop *l, NrSyncMsg *m)
 {
+    if (l->exited)
+        return;
     l->status = m->err.code;
-    l->exited = l->done = true;
+    l->exited = true;
+    /* --join: PID 1 stays for the commands that joined */
+    l->lingering = l->s->linger != NULL;
+    l->done = !l->lingering;
 }
 
 /* exec: the joiner forked the command; it goes on once nroot knows it */
@@ -238,10 +245,22 @@ static void on_signal(Loop *l)
     } else if (sig == SIGCHLD) {
         if (!l->exec)
             check_pid1(l);
-    } else if (l->pid)
+    } else if (l->lingering)
+        l->hurry = true; /* the command is gone; the others have nroots of their own */
+    else if (l->pid)
         kill(l->pid, sig);
     else
         sigaddset(&l->early, sig);
+}
+
+/* run --join, once the command ended: the end of the container when the
+ * others are gone */
+static void check_linger(Loop *l)
+{
+    if (!l->lingering || l->done || l->s->linger(l->s->data, l->hurry))
+        return;
+    kill(l->pid, SIGKILL);
+    l->done = true;
 }
 
 /* exec, after every pass: the joiner ends once it sent the pid (or failed:
@@ -378,7 +397,7 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
         nr_portfwd_start(s->ports, s->sync_fd);
     nr_portfwd_poll_grow(&l.pfd, &l.cap, P_FIXED);
     while (!l.done) {
-        int timeout = -1;
+        int timeout = l.lingering ? 100 : -1;
         int n = fill(&l, &timeout);
         int pr = poll(l.pfd, (nfds_t)n, timeout);
         if (pr < 0 && errno != EINTR)
@@ -386,6 +405,7 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
         dispatch(&l, pr);
         if (l.exec)
             check_exec(&l);
+        check_linger(&l);
     }
     close(l.sfd);
     free(l.pfd);

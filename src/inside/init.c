@@ -122,6 +122,10 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
     close(ep[1]);
+    /* the caller's fds the payload got (--preserve-fd, PMI_FD) are the
+     * payload's: PID 1 keeps none (a socket must see its end with them) */
+    for (size_t i = 0; i < cfg->n_preserve_fds; i++)
+        close(cfg->preserve_fds[i]);
     if (lock[0] >= 0) {
         /* --cap-add=SYS_ADMIN: the payload's nested user namespace (mounts.c) */
         close(lock[1]);
@@ -180,7 +184,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
                 continue;
         }
         if (sig != SIGCHLD) {
-            kill(pid, sig);
+            if (pid > 0)
+                kill(pid, sig);
             continue;
         }
         int status;
@@ -194,7 +199,12 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
             NrError ex = { .code =
                                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status) };
             nr_sync_send(sync_fd, NR_SYNC_EXIT, &ex);
-            _exit(ex.code);
+            if (!cfg->join)
+                _exit(ex.code);
+            /* --join: the container stays for the commands that joined it,
+             * until the parent ends it; PID 1 reaps their orphans, and its
+             * payload's pid may now be another's */
+            pid = 0;
         }
     }
 }

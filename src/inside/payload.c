@@ -201,10 +201,24 @@ static void env_set(NrStrv *env, const char *kv)
     nr_strv_push(env, kv);
 }
 
+/* --env-host: nroot's environment but its own variables (NROOT_*) and
+ * those the container sets itself below */
+static void host_env(NrStrv *env)
+{
+    for (char **e = environ; e && *e; e++)
+        if (strchr(*e, '=') && strncmp(*e, "NROOT_", 6) != 0 && strncmp(*e, "HOSTNAME=", 9) != 0 &&
+            strncmp(*e, "TERM=", 5) != 0)
+            env_set(env, *e);
+}
+
 static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
 {
     char buf[512], hn[65] = "";
     gethostname(hn, sizeof hn - 1);
+    if (cfg->env_host)
+        host_env(env);
+    /* the container's PATH, not the host's (whose directories it does not
+     * have): the image's, else the default; -e PATH passes the host's */
     env_set(env, "PATH=" DEFAULT_PATH);
     snprintf(buf, sizeof buf, "HOSTNAME=%s", hn);
     env_set(env, buf);
@@ -316,6 +330,12 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
         for (int fd = 3; fd < 1024; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
+    /* but those the caller passed on (--preserve-fd, PMI_FD), at their
+     * own numbers: nothing of nroot's sits there (they were open in nroot
+     * from its start) */
+    for (size_t i = 0; i < cfg->n_preserve_fds; i++)
+        if (fcntl(cfg->preserve_fds[i], F_SETFD, 0) < 0)
+            return nr_error_errno(err, "fd %d, to be passed to the command", cfg->preserve_fds[i]);
     if (nr_seccomp_apply(cfg, err) < 0)
         return -1;
     environ = env.v; /* execvp searches the container's PATH */

@@ -94,7 +94,17 @@ static void put_line(const char *prefix, const char *text, const char *suffix)
 
 void nr_error_print(const NrError *err)
 {
-    put_line("nroot: error: ", err->msg, err->errnum ? strerror(err->errnum) : NULL);
+    /* in a Slurm step the lines of many nodes meet in one output: each
+     * names its node */
+    const char *node = getenv("SLURMD_NODENAME");
+    if (getenv("SLURM_STEP_ID") && node && *node && strlen(node) < 64 &&
+        strspn(node, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") ==
+            strlen(node)) {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "nroot: error: %s: ", node);
+        put_line(prefix, err->msg, err->errnum ? strerror(err->errnum) : NULL);
+    } else
+        put_line("nroot: error: ", err->msg, err->errnum ? strerror(err->errnum) : NULL);
     if (err->hint[0])
         put_line("nroot: hint: ", err->hint, NULL);
 }
