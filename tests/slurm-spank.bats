@@ -10,7 +10,7 @@ load slurm
 REPO_DIR=${NROOT_TEST_REPO:-$BATS_TEST_DIRNAME/..}
 
 setup() {
-    slurm_need
+    slurm_setup
     [ -e "$REPO_DIR/spank_nroot.so" ] || skip "spank_nroot.so is not built (make spank: needs libslurm-dev)"
     IMG=$IMAGES/rootfs.tar.gz
     WORK=$(mktemp -d "${BATS_TMPDIR:-/tmp}/spank.XXXXXX")
@@ -21,11 +21,12 @@ setup() {
 teardown() {
     cd /
     [ -z "${WORK:-}" ] || rm -rf "$WORK"
+    slurm_teardown
 }
 
 # srun with a bound: a hung step fails the test instead of the suite
 srun_t() {
-    timeout 120 srun "$@"
+    slurm_srun "$@"
 }
 
 @test "spank: a bad option value is one line from srun and nothing starts" {
@@ -40,16 +41,22 @@ srun_t() {
     assert_output "srun: error: Invalid --container-env argument: 1BAD"
 }
 
-@test "spank: four tasks share one container, with the image's files" {
-    run srun_t -n4 --container-image="$IMG" sh -c \
-        'echo $SLURM_PROCID $(readlink /proc/self/ns/user /proc/self/ns/mnt /proc/self/ns/ipc /proc/self/ns/pid) $(cat /data/unchanged.txt)'
+@test "spank: four tasks share one container, with the image's files; one import" {
+    # 4 tasks on 2 CPUs: -O; the namespaces one a line (busybox readlink takes one file)
+    run srun_t -O -n4 --container-image="$IMG" sh -c \
+        'echo $SLURM_PROCID $(for n in user mnt ipc pid; do readlink /proc/self/ns/$n; done) $(cat /data/unchanged.txt)'
     assert_success
     [ "$(echo "$output" | wc -l)" = 4 ] || fail "not four lines: $output"
     [ "$(echo "$output" | cut -d' ' -f1 | sort | tr '\n' ' ')" = "0 1 2 3 " ] || fail "ranks: $output"
     [ "$(echo "$output" | cut -d' ' -f2- | sort -u | wc -l)" = 1 ] || fail "not one container: $output"
+    [ "$(echo "$output" | head -n1 | wc -w)" = 6 ] || fail "not four namespaces: $output"
     assert_output --partial original
     # the host's own namespaces are not the container's
     [[ "$output" != *"$(readlink /proc/self/ns/mnt)"* ]] || fail "the tasks ran on the host"
+    # one import: the plugin's (user_init, once per node); the tasks found
+    # the image in the store and did not unpack it again
+    [ "$(ls "$STORE/images" | wc -l)" = 1 ] || fail "images: $(ls "$STORE/images")"
+    [ "$(wc -l < "$STORE/images"/*/sources)" = 1 ] || fail "sources: $(cat "$STORE/images"/*/sources)"
 }
 
 @test "spank: an image that fails on the node fails every task with 125 and one line naming it" {
@@ -94,7 +101,7 @@ read-only"
 
 @test "spank: sbatch --container-image runs the batch script in the container" {
     printf '#!/bin/sh\ncat /data/unchanged.txt\n' > "$WORK/job.sh"
-    run timeout 120 sbatch --wait -o "$WORK/out" --container-image="$IMG" "$WORK/job.sh"
+    run slurm_sbatch --wait -o "$WORK/out" --container-image="$IMG" "$WORK/job.sh"
     assert_success
     [ "$(cat "$WORK/out")" = original ] || fail "batch output: $(cat "$WORK/out")"
 }
@@ -105,4 +112,37 @@ read-only"
     run srun_t -n1 --container-image="$IMG" --container-name=$name cat /state
     assert_output kept
     run_nroot 0 rm $name
+}
+
+@test "spank: steps inside salloc run in the container" {
+    run slurm_salloc -n2 --container-image="$IMG" srun cat /data/unchanged.txt
+    assert_success
+    [ "$(echo "$output" | grep -c '^original$')" = 2 ] || fail "salloc's step: $output"
+    # the option on srun inside a plain allocation
+    run slurm_salloc -n1 srun --container-image="$IMG" cat /data/unchanged.txt
+    assert_success
+    assert_line original
+}
+
+@test "spank: scancel mid-step leaves no process and no mount on the node" {
+    mkdir -p "$WORK/up"
+    slurm_srun -n2 --container-image="$IMG" --container-mounts="$WORK/up:/up" \
+        sh -c 'touch /up/$SLURM_PROCID; exec sleep 300' >/dev/null 2>&1 &
+    BG_PIDS+=($!)
+    local i job
+    for ((i = 0; i < 300; i++)); do
+        [ -e "$WORK/up/0" ] && [ -e "$WORK/up/1" ] && break
+        sleep 0.1
+    done
+    [ -e "$WORK/up/1" ] || fail "the tasks did not start: $(ls "$WORK/up")"
+    job=$(slurm_jobs)
+    [ -n "$job" ] || fail "no job"
+    [ -n "$(slurm_leftovers "$job")" ] || fail "the step's processes are not seen"
+    timeout 20 scancel "$job"
+    slurm_wait_gone "$job"
+    slurm_wait_no_leftovers 20 "$job"
+    [ -z "$(slurm_mounts_under "$STORE")" ] || fail "mounts left: $(slurm_mounts_under "$STORE")"
+    [ -z "$(slurm_mounts_under "$XDG_RUNTIME_DIR")" ] || fail "mounts left: $(slurm_mounts_under "$XDG_RUNTIME_DIR")"
+    [ -z "$(ls -A "$XDG_RUNTIME_DIR/nroot/join" 2>/dev/null)" ] ||
+        fail "join files left: $(ls -A "$XDG_RUNTIME_DIR/nroot/join")"
 }

@@ -61,6 +61,8 @@ static struct {
     char *helper;
     bool enabled;        // remote: this step runs in a container
     bool batch;          // remote: the batch step (its script is bound in)
+    char key[64];        // remote: --join=KEY (slurm-JOB.STEP, slurm-JOB.batch)
+    uint32_t tasks;      // remote: the step's tasks on this node (--join-count)
     char err[ERR_MAX];   // remote: the failure the tasks report
 } st = { .remap_root = -1, .writable = -1 };
 
@@ -274,7 +276,7 @@ static int find_helper(void)
 
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
-    uint32_t step = 0;
+    uint32_t step = 0, job = 0;
 
     if (spank_context() != S_CTX_REMOTE || (!st.image && !st.name))
         return 0;
@@ -283,6 +285,16 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     if (step == SLURM_EXTERN_CONT)
         return 0;   // the extern step has no task of the user's
     st.batch = (step == SLURM_BATCH_SCRIPT);
+    // the key is explicit: the batch step has no SLURM_STEP_ID for nroot's
+    // default, and the count is the node's, whatever the task's environment
+    if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS)
+        job = 0;
+    if (st.batch)
+        snprintf(st.key, sizeof(st.key), "slurm-%u.batch", job);
+    else
+        snprintf(st.key, sizeof(st.key), "slurm-%u.%u", job, step);
+    if (spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &st.tasks) != ESPANK_SUCCESS)
+        st.tasks = 0;
     if (find_helper() < 0) {
         slurm_error("nroot: %s: %s", st.helper ? st.helper : HELPER_NAME,
                     "missing: install it next to spank_nroot.so");
@@ -465,7 +477,15 @@ static void enc_command(Enc *e, const char *argv0)
     enc_str(e, "run");
     enc_str(e, "--net=host");
     enc_str(e, "--env-host");
-    enc_str(e, "--join");
+    {
+        char arg[96];
+        snprintf(arg, sizeof(arg), "--join=%s", st.key);
+        enc_str(e, arg);
+        if (st.tasks) {
+            snprintf(arg, sizeof(arg), "--join-count=%u", st.tasks);
+            enc_str(e, arg);
+        }
+    }
     if (st.remap_root != 1)
         enc_str(e, "--userns=keep-id");
     if (st.mounts)
