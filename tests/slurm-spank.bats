@@ -82,21 +82,25 @@ read-only"
 }
 
 @test "spank: the user's own uid by default, root with --container-remap-root" {
-    run srun_t -n1 --container-image="$IMG" id -u
+    # stdout only: in mode single nroot notes its one-id mapping on stderr
+    run --separate-stderr srun_t -n1 --container-image="$IMG" id -u
     assert_output "$(id -u)"
-    run srun_t -n1 --container-image="$IMG" --no-container-remap-root id -u
+    run --separate-stderr srun_t -n1 --container-image="$IMG" --no-container-remap-root id -u
     assert_output "$(id -u)"
-    run srun_t -n1 --container-image="$IMG" --container-remap-root id -u
+    run --separate-stderr srun_t -n1 --container-image="$IMG" --container-remap-root id -u
     assert_output 0
 }
 
-@test "spank: PMI-2 reaches the tasks: ranks, and PMI_FD a socket" {
+@test "spank: PMI-2 reaches the tasks: pmi2-probe (ranks, size, PMI_FD a socket, fence)" {
     srun --mpi=list 2>&1 | grep -q pmi2 || skip "no mpi/pmi2 plugin"
     run srun_t -n2 --mpi=pmi2 --container-image="$IMG" sh -c \
-        'echo $PMI_RANK $PMI_SIZE $(readlink /proc/self/fd/$PMI_FD | cut -d: -f1)'
+        'echo $PMI_RANK $PMI_SIZE $(readlink /proc/self/fd/$PMI_FD | cut -d: -f1); exec pmi2-probe'
     assert_success
     assert_line "0 2 socket"
     assert_line "1 2 socket"
+    assert_line "pmi2-probe: rank=0 size=2"
+    assert_line "pmi2-probe: rank=1 size=2"
+    [ "$(echo "$output" | grep -c 'fence ok')" = 2 ] || fail "fence: $output"
 }
 
 @test "spank: sbatch --container-image runs the batch script in the container" {
