@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# bench/lib.sh — what bench/startup, bench/import, bench/exec and bench/pull share: the root setup
+# bench/lib.sh — what bench/startup, bench/import, bench/exec, bench/pull and bench/slurm share: the root setup
 # (packages, the cached rootfs and its tarball, the bench user), the private
 # mount namespace, running as the bench user, the results directory and the
 # nroot snapshot.  Sourced by them, not run.
