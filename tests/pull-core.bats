@@ -303,3 +303,19 @@ EOF
     assert_success
     cache_verified
 }
+
+@test "pull-core: NROOT_PULL_PARALLEL sets the parallel downloads (1 to 32); --parallel wins" {
+    NROOT_PULL_PARALLEL=1 pull_plain --repo test/layers --reference v1
+    assert_success
+    cache_verified
+    rm -rf "$CACHE"
+    NROOT_PULL_PARALLEL=0 pull_plain --repo test/layers --reference v1
+    assert_failure 125
+    assert_output "nroot: error: \$NROOT_PULL_PARALLEL takes 1 to 32, not '0'"
+    NROOT_PULL_PARALLEL=many pull_plain --repo test/layers --reference v1
+    assert_failure 125
+    [ ! -e "$CACHE/blobs" ] || [ -z "$(ls "$CACHE/blobs/sha256")" ]
+    NROOT_PULL_PARALLEL=many pull_plain --repo test/layers --reference v1 --parallel 2
+    assert_success
+    cache_verified
+}

@@ -448,10 +448,28 @@ static int authenticate(NrHttp *h, const char *www_auth, NrError *err)
 
 /* the server's TLS alert says it wants a client certificate (with TLS 1.3
  * it comes after the handshake, as a read error) */
+static bool cert_alert(const NrReq *r)
+{
+    return strstr(r->errbuf, "certificate required") ||
+           strstr(r->errbuf, "alert bad certificate") ||
+           strstr(r->errbuf, "alert handshake failure");
+}
+
 static bool client_cert_hint(const NrHttp *h, const NrReq *r, NrError *err)
 {
-    if (!strstr(r->errbuf, "certificate required") && !strstr(r->errbuf, "alert bad certificate") &&
-        !strstr(r->errbuf, "alert handshake failure"))
+    bool alert = cert_alert(r);
+    /* or the server hung up right after the handshake (the alert lost in
+     * the race with the close), and we offered no certificate */
+    char *url = NULL;
+    bool https = curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url &&
+                 strncmp(url, "https:", 6) == 0;
+    bool hangup = https && !h->tls.cert &&
+                  (r->result == CURLE_RECV_ERROR || r->result == CURLE_SEND_ERROR ||
+                   r->result == CURLE_GOT_NOTHING) &&
+                  (strstr(r->errbuf, "errno 107") || strstr(r->errbuf, "reset by peer") ||
+                   strstr(r->errbuf, "Empty reply") || strstr(r->errbuf, "SSL_read") ||
+                   strstr(r->errbuf, "SSL_write"));
+    if (!alert && !hangup)
         return false;
     nr_error_hint(err,
                   "the registry may ask a client certificate: client.cert and client.key in "
@@ -513,8 +531,9 @@ NrNext nr_http_next(NrHttp *h, NrReq *r, int attempt, int redirects, char **ret_
                               h->registry);
             return NR_NEXT_FAIL;
         }
+        /* a server's refusal of our certificate will not change on a retry */
         if (attempt < NR_PULL_ATTEMPTS && r->result != CURLE_UNSUPPORTED_PROTOCOL &&
-            r->result != CURLE_URL_MALFORMAT)
+            r->result != CURLE_URL_MALFORMAT && !cert_alert(r))
             return NR_NEXT_RETRY;
         nr_error_msg(err, "registry %s: %s", h->registry,
                      r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));

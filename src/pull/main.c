@@ -139,6 +139,7 @@ static int parse_args(int argc, char **argv, Opts *o, NrError *err)
     opterr = 0;
     int c;
     uint32_t v;
+    bool par_given = false;
     while ((c = getopt_long(argc, argv, "+hV", longs, NULL)) != -1) {
         switch (c) {
         case O_REG: o->registry = optarg; break;
@@ -173,6 +174,7 @@ static int parse_args(int argc, char **argv, Opts *o, NrError *err)
             if (!nr_parse_u32(optarg, &v) || v < 1 || v > 32)
                 return nr_error_msg(err, "--parallel takes 1 to 32, not '%s'", optarg);
             o->parallel = (int)v;
+            par_given = true;
             break;
         case O_FD:
             if (!nr_parse_u32(optarg, &v) || v < 3 || v > 65535 || fcntl((int)v, F_GETFD) < 0)
@@ -187,6 +189,13 @@ static int parse_args(int argc, char **argv, Opts *o, NrError *err)
     }
     if (optind < argc)
         return nr_error_msg(err, "unexpected argument '%s'", argv[optind]);
+    /* the launcher's pulls: the parallel downloads from the environment */
+    const char *penv = getenv("NROOT_PULL_PARALLEL");
+    if (!par_given && o->mode == MODE_PULL && penv && penv[0]) {
+        if (!nr_parse_u32(penv, &v) || v < 1 || v > 32)
+            return nr_error_msg(err, "$NROOT_PULL_PARALLEL takes 1 to 32, not '%s'", penv);
+        o->parallel = (int)v;
+    }
     if (o->mode != MODE_PULL) {
         /* the registry is checked (and normalised) by login.c */
         if (o->repo || o->reference || o->cache || o->platform || o->parallel != 3)

@@ -9,9 +9,10 @@ static NrPullbar *bar_of(size_t n)
     static NrPullbar b;
     nr_pullbar_init(&b, false); /* nothing drawn: only rendered here */
     for (size_t i = 0; i < n; i++) {
-        char d[80];
+        char d[96]; /* %02zx of a size_t can take 16 digits */
         snprintf(d, sizeof d,
-                 "sha256:%02zx23456789abcdef0123456789abcdef0123456789abcdef0123456789ab", i);
+                 "sha256:%02zx23456789abcdef0123456789abcdef0123456789abcdef0123456789ab",
+                 i & 0xff);
         nr_pullbar_layer(&b, d, 2900000);
     }
     return &b;
