@@ -166,6 +166,15 @@ start_join() {
     assert_nroot_error "--detach"
 }
 
+@test "join: a creator whose container cannot start leaves no key behind; the next comer creates" {
+    run_nroot 125 run --join=broken "$BATS_TEST_TMPDIR/no-such-image" true
+    assert_nroot_error "no-such-image"
+    assert_no_join_state
+    run_nroot 0 run -q --join=broken "$IMG" echo next
+    assert_output next
+    assert_no_join_state
+}
+
 @test "join: in a Slurm step the key is the step's and the count its tasks on the node; errors name the node" {
     export SLURM_JOB_ID=77 SLURM_STEP_ID=3 SLURM_STEP_TASKS_PER_NODE='1,2(x2)' SLURM_NODEID=1
     export SLURMD_NODENAME=node-a
