@@ -204,6 +204,11 @@ start_join() {
     assert_output "from-image yes unset host-bar /opt/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     FOO=from-host run_nroot 0 run -q --env-host -e FOO=given "$OCI/busybox" sh -c 'echo $FOO'
     assert_output given
+    # the host's preloaded libraries are not the container's; -e passes them
+    LD_PRELOAD=libc.so.6 LD_AUDIT= run_nroot 0 run -q --env-host "$IMG" sh -c 'echo ${LD_PRELOAD-unset} ${LD_AUDIT-unset}'
+    assert_output "unset unset"
+    LD_PRELOAD=libc.so.6 run_nroot 0 run -q --env-host -e LD_PRELOAD "$IMG" sh -c 'echo $LD_PRELOAD'
+    assert_output libc.so.6
     # an image without a PATH of its own: nroot's default, not the host's
     ONLY_HOST=yes run_nroot 0 run -q --env-host "$IMG" sh -c 'echo $ONLY_HOST $PATH'
     assert_output "yes /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
