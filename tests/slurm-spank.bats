@@ -86,6 +86,14 @@ srun_t() {
     [ ! -e "$WORK/ran" ]
 }
 
+@test "spank: the task's TMPDIR is bound in; one with a ':' (which -v cannot say) is not, and the task runs" {
+    mkdir -p "$WORK/tmp" "$WORK/t:mp"
+    seen=$(TMPDIR=$WORK/tmp srun_t -n1 --container-image="$IMG" sh -c 'touch "$TMPDIR/x" && echo ok')
+    [ "$seen" = ok ] && [ -e "$WORK/tmp/x" ] || fail "TMPDIR not bound: $seen"
+    seen=$(TMPDIR=$WORK/t:mp srun_t -n1 --container-image="$IMG" echo ran)
+    [ "$seen" = ran ] || fail "a TMPDIR with ':' failed the task: $seen"
+}
+
 @test "spank: --container-mounts, --container-workdir, --container-env" {
     mkdir -p "$WORK/in" && echo from-host > "$WORK/in/f"
     run srun_t -n1 --container-image="$IMG" --container-mounts="$WORK/in:/mnt/in:ro" \
