@@ -48,6 +48,11 @@ int nr_join_ready(NrJoin *j, const char *id, NrError *err);
  * key's files are then removed and no one can join any more */
 bool nr_join_may_end(NrJoin *j);
 
+/* a creator that did not start its container (an error before
+ * nr_join_ready): the key's files go while its lock is still held, so
+ * that nothing is left and the next comer creates */
+void nr_join_abandon(NrJoin *j);
+
 /* a joiner whose command ended: the key's files are removed if their
  * container is gone (its creator was killed) */
 void nr_join_leave(NrJoin *j);

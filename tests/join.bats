@@ -166,6 +166,15 @@ start_join() {
     assert_nroot_error "--detach"
 }
 
+@test "join: a creator whose container cannot start leaves no key behind; the next comer creates" {
+    run_nroot 125 run --join=broken "$BATS_TEST_TMPDIR/no-such-image" true
+    assert_nroot_error "no-such-image"
+    assert_no_join_state
+    run_nroot 0 run -q --join=broken "$IMG" echo next
+    assert_output next
+    assert_no_join_state
+}
+
 @test "join: in a Slurm step the key is the step's and the count its tasks on the node; errors name the node" {
     export SLURM_JOB_ID=77 SLURM_STEP_ID=3 SLURM_STEP_TASKS_PER_NODE='1,2(x2)' SLURM_NODEID=1
     export SLURMD_NODENAME=node-a
@@ -195,6 +204,11 @@ start_join() {
     assert_output "from-image yes unset host-bar /opt/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     FOO=from-host run_nroot 0 run -q --env-host -e FOO=given "$OCI/busybox" sh -c 'echo $FOO'
     assert_output given
+    # the host's preloaded libraries are not the container's; -e passes them
+    LD_PRELOAD=libc.so.6 LD_AUDIT= run_nroot 0 run -q --env-host "$IMG" sh -c 'echo ${LD_PRELOAD-unset} ${LD_AUDIT-unset}'
+    assert_output "unset unset"
+    LD_PRELOAD=libc.so.6 run_nroot 0 run -q --env-host -e LD_PRELOAD "$IMG" sh -c 'echo $LD_PRELOAD'
+    assert_output libc.so.6
     # an image without a PATH of its own: nroot's default, not the host's
     ONLY_HOST=yes run_nroot 0 run -q --env-host "$IMG" sh -c 'echo $ONLY_HOST $PATH'
     assert_output "yes /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

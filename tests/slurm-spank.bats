@@ -69,6 +69,31 @@ srun_t() {
     assert_line --regexp "srun: error: .*: tasks? 0-1: Exited with exit code 125"
 }
 
+@test "spank: an import failure with a hint reports its cause, not the hint" {
+    # nroot import's error line is followed by a hint line: the cause is the error
+    echo garbage > "$WORK/bad.tar"
+    run srun_t -n2 --container-image="$WORK/bad.tar" true
+    assert_failure
+    [ "$(echo "$output" | grep -c '^nroot: error: ')" = 1 ] || fail "not one nroot line: $output"
+    assert_line --regexp "^nroot: error: [^ ]+: .*bad\.tar.*: Unrecognized archive format$"
+    refute_output --partial "hint"
+}
+
+@test "spank: an image that looks like an option of nroot run's is refused by srun" {
+    run srun_t -n1 --container-image=--cap-add=ALL touch "$WORK/ran"
+    assert_failure
+    assert_output "srun: error: Invalid --container-image argument: --cap-add=ALL"
+    [ ! -e "$WORK/ran" ]
+}
+
+@test "spank: the task's TMPDIR is bound in; one with a ':' (which -v cannot say) is not, and the task runs" {
+    mkdir -p "$WORK/tmp" "$WORK/t:mp"
+    seen=$(TMPDIR=$WORK/tmp srun_t -n1 --container-image="$IMG" sh -c 'touch "$TMPDIR/x" && echo ok')
+    [ "$seen" = ok ] && [ -e "$WORK/tmp/x" ] || fail "TMPDIR not bound: $seen"
+    seen=$(TMPDIR=$WORK/t:mp srun_t -n1 --container-image="$IMG" echo ran)
+    [ "$seen" = ran ] || fail "a TMPDIR with ':' failed the task: $seen"
+}
+
 @test "spank: --container-mounts, --container-workdir, --container-env" {
     mkdir -p "$WORK/in" && echo from-host > "$WORK/in/f"
     run srun_t -n1 --container-image="$IMG" --container-mounts="$WORK/in:/mnt/in:ro" \

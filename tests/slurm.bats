@@ -34,6 +34,20 @@ teardown() {
     [ -z "$(ls -A "$XDG_RUNTIME_DIR/nroot/join" 2>/dev/null)" ] || fail "join files left"
 }
 
+@test "srun nroot run --hpc: a single-id mapping's notice comes from the creator only, not from the tasks that join" {
+    # mode single (no newuidmap): the creator maps one id and says so; the
+    # joiners enter its user namespace and map nothing
+    run --separate-stderr slurm_srun -O -n4 "$NROOT" run --hpc "$IMG" -- true
+    assert_success
+    local notices
+    notices=$(echo "$stderr" | grep -c 'single-id mapping' || true)
+    if [ "$NROOT_TEST_MODE" = single ]; then
+        [ "$notices" = 1 ] || fail "not one notice: $stderr"
+    else
+        [ "$notices" = 0 ] || fail "a notice: $stderr"
+    fi
+}
+
 @test "srun nroot run --hpc: PMI-2 for real (pmi2-probe: ranks, size, PMI_FD a socket, fence)" {
     srun --mpi=list 2>&1 | grep -q pmi2 || skip "no mpi/pmi2 plugin"
     run slurm_srun -n2 --mpi=pmi2 "$NROOT" run --hpc "$IMG" -- pmi2-probe

@@ -463,6 +463,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         nr_detach_report(&err);
         if (ctr.rt_dir)
             nr_ctr_remove_runtime(ctr.rt_dir);
+        nr_join_abandon(&join);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
 
@@ -482,6 +483,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (pid < 0) {
         nr_detach_report(&err);
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
+        nr_join_abandon(&join);
         return err.code ? err.code : NR_EXIT_FAILURE;
     }
     /* until PID 1's EXIT message, a failure report, or its death; every
@@ -503,6 +505,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     relay = NULL;
     ports = NULL;
     finish_record(&cfg, status);
+    /* --join: a container that never started leaves no key behind */
+    nr_join_abandon(&join);
     close(sync_fd);
     return status;
 }

@@ -201,14 +201,22 @@ static void env_set(NrStrv *env, const char *kv)
     nr_strv_push(env, kv);
 }
 
-/* --env-host: nroot's environment but its own variables (NROOT_*) and
- * those the container sets itself below */
+/* --env-host: nroot's environment but its own variables (NROOT_*), those
+ * the container sets itself below, and the dynamic loader's LD_PRELOAD and
+ * LD_AUDIT: they name the host's libraries (a cluster's module, XALT,
+ * darshan), which the container's ld.so would load into every program,
+ * built for another libc, or complain about in every program (-e passes
+ * them) */
 static void host_env(NrStrv *env)
 {
-    for (char **e = environ; e && *e; e++)
-        if (strchr(*e, '=') && strncmp(*e, "NROOT_", 6) != 0 && strncmp(*e, "HOSTNAME=", 9) != 0 &&
-            strncmp(*e, "TERM=", 5) != 0)
+    static const char *const never[] = { "HOSTNAME=", "TERM=", "LD_PRELOAD=", "LD_AUDIT=" };
+    for (char **e = environ; e && *e; e++) {
+        bool pass = strchr(*e, '=') && strncmp(*e, "NROOT_", 6) != 0;
+        for (size_t i = 0; pass && i < sizeof never / sizeof never[0]; i++)
+            pass = strncmp(*e, never[i], strlen(never[i])) != 0;
+        if (pass)
             env_set(env, *e);
+    }
 }
 
 static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)

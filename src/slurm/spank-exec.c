@@ -72,9 +72,10 @@ int main(int argc, char **argv)
     args[a++] = dec[0];   // nroot
     args[a++] = dec[1];   // run
     // slurmstepd made TMPDIR after task_init (TaskProlog may set it): a
-    // directory of the host other than /tmp is bound where it is
-    if (tmp && tmp[0] == '/' && strcmp(tmp, "/tmp") != 0 && stat(tmp, &sb) == 0 &&
-        S_ISDIR(sb.st_mode) && asprintf(&tmpvol, "%s:%s", tmp, tmp) > 0) {
+    // directory of the host other than /tmp is bound where it is (not one
+    // with a ':', which -v cannot say: the task would fail)
+    if (tmp && tmp[0] == '/' && strcmp(tmp, "/tmp") != 0 && !strchr(tmp, ':') &&
+        stat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode) && asprintf(&tmpvol, "%s:%s", tmp, tmp) > 0) {
         args[a++] = "-v";
         args[a++] = tmpvol;
     }

@@ -33,8 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/close_range.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,9 +157,11 @@ static int keep(char **slot, const char *v)
     return 0;
 }
 
+// not empty, and not an option of nroot run's: the image stands among
+// them (./-x names a file that starts with '-')
 static int opt_image(int val, const char *arg, int remote)
 {
-    return (arg && *arg) ? keep(&st.image, arg) : -1;
+    return (arg && *arg && *arg != '-') ? keep(&st.image, arg) : -1;
 }
 
 static int opt_mounts(int val, const char *arg, int remote)
@@ -317,12 +319,27 @@ static void copy_str(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-// the last non-empty line of what the child wrote, without "nroot: error: "
+// one line of the child's: an error line replaces any line before it;
+// another line (a hint) only a line that is not an error
+static void take_line(char *line, size_t size, const char *text, bool *got_err)
+{
+    bool is_err = !strncmp(text, "nroot: error: ", 14);
+
+    if (!text[0] || (*got_err && !is_err))
+        return;
+    copy_str(line, size, text);
+    *got_err = is_err;
+}
+
+// the cause in what the child wrote: its last "nroot: error: " line (the
+// hint after it is not the cause), else its last non-empty line; without
+// "nroot: error: "
 static void read_last_line(int fd, char *line, size_t size)
 {
     char buf[4096];
     size_t len = 0;
     ssize_t n;
+    bool got_err = false;
 
     line[0] = '\0';
     for (;;) {
@@ -335,19 +352,18 @@ static void read_last_line(int fd, char *line, size_t size)
         buf[len] = '\0';
         for (char *nl; (nl = strchr(buf, '\n'));) {
             *nl = '\0';
-            if (buf[0])
-                copy_str(line, size, buf);
+            take_line(line, size, buf, &got_err);
             len -= (size_t)(nl + 1 - buf);
             memmove(buf, nl + 1, len + 1);
         }
         if (len == sizeof(buf) - 1) {   // a line too long: keep its start
-            copy_str(line, size, buf);
+            take_line(line, size, buf, &got_err);
             len = 0;
         }
     }
     if (len) {
         buf[len] = '\0';
-        copy_str(line, size, buf);
+        take_line(line, size, buf, &got_err);
     }
     if (!strncmp(line, "nroot: error: ", 14))
         memmove(line, line + 14, strlen(line + 14) + 1);
@@ -387,6 +403,11 @@ static void import_image(spank_t sp)
         if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(pipefd[1], 2) < 0 ||
             setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
             _exit(125);
+        // nothing of slurmstepd's (its sockets to slurmd and srun, not all
+        // close-on-exec) reaches nroot and the helpers it runs
+        if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+            for (int fd = 3; fd < 1024; fd++)
+                close(fd);
         execve(st.nroot, argv, env);
         dprintf(2, "nroot: error: cannot execute %s: %s\n", st.nroot, strerror(errno));
         _exit(125);

@@ -295,6 +295,20 @@ bool nr_join_may_end(NrJoin *j)
     return true;
 }
 
+void nr_join_abandon(NrJoin *j)
+{
+    if (j->lock_fd < 0)
+        return;
+    /* only the files of the lock held: once nr_join_may_end removed them,
+     * the path may be a newer creator's */
+    nr_autofree char *path = path_of(j, "lock");
+    struct stat a, b;
+    if (fstat(j->lock_fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev)
+        remove_files(j);
+    drop_lock(j);
+}
+
 void nr_join_leave(NrJoin *j)
 {
     if (j->users_fd >= 0)
