@@ -343,3 +343,14 @@ C
     wait_exit "${PIDS[1]}" 100 || fail "the first rank did not end"
     assert_equal "$WAIT_STATUS" 143
 }
+
+@test "join: with --name, a run of that name still ending (not of the key) is waited for, a bounded while" {
+    # a creator's last moments look like this: its key files gone, the
+    # named container still held; a detached run of the name stands in
+    run_nroot 0 run -d -q --name ending "$IMG" sh -c 'echo kept >/kept; sleep 2'
+    local t0=$SECONDS
+    run_nroot 0 run -q --join=jx --name ending "$IMG" cat /kept
+    assert_output kept
+    [ $((SECONDS - t0)) -le 10 ] || fail "waited $((SECONDS - t0)) s"
+    assert_no_join_state
+}

@@ -190,6 +190,14 @@ int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *
 static int claim_named(NrRunConfig *cfg, NrError *err)
 {
     int r = nr_ctr_claim(cfg->name, &ctr, &ctr_lock, err);
+    /* --join: the key was free, so a run of this name that still holds it
+     * is its last creator ending (its key files already gone): wait for
+     * it, a bounded while, instead of failing the task */
+    for (int i = 0; r == 1 && cfg->join && i < 100; i++) {
+        struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        r = nr_ctr_claim(cfg->name, &ctr, &ctr_lock, err);
+    }
     if (r < 0)
         return -1;
     if (r == 1) {
