@@ -44,7 +44,7 @@ HARDEN   := -fPIE
 LDFLAGS  += -fsanitize=address,undefined
 endif
 CPPFLAGS += -D_GNU_SOURCE -Iinclude -DNR_VERSION='"$(VERSION)"' \
-            -DNR_LIBEXECDIR='"$(LIBEXECDIR)/nroot"'
+            -DNR_LIBEXECDIR='"$(LIBEXECDIR)/nroot"' -DNR_SYSCONFDIR='"$(SYSCONFDIR)"'
 BASE_CFLAGS := -std=gnu17 $(OPT) $(WARN) $(HARDEN) $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 ifeq ($(WERROR),1)

@@ -6,9 +6,11 @@
 
 /* what a resolved image brings to a run */
 typedef struct NrImage {
-    char *lower; /* the read-only root directory */
-    char *dir;   /* STORE/images/<dirname>, NULL for a plain directory */
-    char id[65]; /* "" for a plain directory */
+    char *lower;    /* the read-only root directory, NULL when squashfs is set */
+    char *squashfs; /* a squashfs file holding the root (mounted read-only by
+                     * squashfuse_ll as the overlay's lower layer), else NULL */
+    char *dir;      /* STORE/images/<dirname>, NULL for a plain directory */
+    char id[65];    /* "" for a plain directory */
     NrStrv env, entrypoint, cmd;
     char *workdir, *user;
     NrStrv tags; /* names the archive gave the image (RepoTags) */

@@ -40,7 +40,8 @@ typedef struct NrRunConfig {
     const char *platform;   /* --platform */
     bool tls_no_verify;     /* --tls-verify=false */
     NrImage img;            /* the resolved image */
-    char *lower;            /* resolved read-only root directory */
+    char *lower;            /* resolved read-only root directory (NULL: squashfs) */
+    char *squashfs;         /* or a squashfs file to mount as the lower layer */
     char **args;            /* arguments after IMAGE, NULL if none */
     const char *entrypoint; /* --entrypoint, NULL if not given */
     char **argv;            /* command to run: entrypoint + (args or image cmd) */

@@ -104,6 +104,7 @@ int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     if (nr_store_resolve_key(c->image_key ? c->image_key : "", &cfg->map, &cfg->img, err) < 0)
         return -1;
     cfg->lower = cfg->img.lower;
+    cfg->squashfs = cfg->img.squashfs;
     return 0;
 }
 

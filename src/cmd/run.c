@@ -262,6 +262,7 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                             "archive or OCI layout",
                             cfg->image);
     cfg->lower = cfg->img.lower;
+    cfg->squashfs = cfg->img.squashfs;
     if (nr_run_apply_image(cfg, err) < 0)
         return -1;
     new_cid(cfg->cid);

@@ -229,6 +229,7 @@ static int open_image(const char *store, const char *dirname, NrImage *img, NrEr
 void nr_image_clear(NrImage *img)
 {
     free(img->lower);
+    free(img->squashfs);
     free(img->dir);
     nr_strv_clear(&img->env);
     nr_strv_clear(&img->entrypoint);

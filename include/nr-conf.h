@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nr-conf.h — nroot's configuration file: the settings an administrator or
+ * a user gives once instead of on every command line.  Read from
+ * SYSCONFDIR/nroot/nroot.conf (the administrator's), then
+ * $XDG_CONFIG_HOME/nroot/nroot.conf (default ~/.config/nroot/nroot.conf,
+ * the user's, which wins key by key).  $NROOT_CONFIG names the user's file
+ * instead (tests, and users who keep several).  Lines `key = value`; `#`
+ * starts a comment line; blank lines are skipped; a line without `=` is
+ * warned about once and ignored. */
+#pragma once
+
+/* the value of KEY (trimmed), NULL if neither file sets it.  The files are
+ * read once, on the first call; the strings live as long as the process. */
+const char *nr_conf_get(const char *key);
+/* the files read (for `nroot info`): "PATH" or "PATH (missing)", one per line */
+const char *nr_conf_sources(void);
+/* tests: forget what was read */
+void nr_conf_reset(void);

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* conf.c — nroot.conf: key = value settings of the administrator and the user
+ * (nr-conf.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nr-conf.h"
+#include "nr-error.h"
+#include "nr-util.h"
+
+#ifndef NR_SYSCONFDIR
+#define NR_SYSCONFDIR "/etc"
+#endif
+
+typedef struct Entry {
+    char *key, *value;
+} Entry;
+
+static Entry *entries;
+static size_t n_entries;
+static char sources[2 * 4200];
+static int loaded;
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static void set(const char *key, const char *value)
+{
+    for (size_t i = 0; i < n_entries; i++)
+        if (strcmp(entries[i].key, key) == 0) {
+            free(entries[i].value);
+            entries[i].value = nr_xstrdup(value);
+            return;
+        }
+    Entry *e = realloc(entries, (n_entries + 1) * sizeof *e);
+    if (!e)
+        return;
+    entries = e;
+    entries[n_entries].key = nr_xstrdup(key);
+    entries[n_entries].value = nr_xstrdup(value);
+    n_entries++;
+}
+
+static void load(const char *path)
+{
+    size_t used = strlen(sources);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        snprintf(sources + used, sizeof sources - used, "%s (%s)\n", path,
+                 errno == ENOENT ? "missing" : strerror(errno));
+        return;
+    }
+    snprintf(sources + used, sizeof sources - used, "%s\n", path);
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned lineno = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        lineno++;
+        char *l = trim(line);
+        if (!*l || *l == '#')
+            continue;
+        char *eq = strchr(l, '=');
+        if (!eq) {
+            nr_notice("%s:%u: not a 'key = value' line, ignored", path, lineno);
+            continue;
+        }
+        *eq = '\0';
+        char *k = trim(l), *v = trim(eq + 1);
+        size_t n = strlen(v);
+        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+            v[n - 1] = '\0';
+            v++;
+        }
+        if (*k)
+            set(k, v);
+    }
+    free(line);
+    fclose(f);
+}
+
+static void load_all(void)
+{
+    if (loaded)
+        return;
+    loaded = 1;
+    load(NR_SYSCONFDIR "/nroot/nroot.conf");
+    const char *own = getenv("NROOT_CONFIG");
+    if (own && *own) {
+        load(own);
+        return;
+    }
+    char path[4096];
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    if (xdg && *xdg == '/')
+        snprintf(path, sizeof path, "%s/nroot/nroot.conf", xdg);
+    else if (home && *home == '/')
+        snprintf(path, sizeof path, "%s/.config/nroot/nroot.conf", home);
+    else
+        return;
+    load(path);
+}
+
+const char *nr_conf_get(const char *key)
+{
+    load_all();
+    for (size_t i = 0; i < n_entries; i++)
+        if (strcmp(entries[i].key, key) == 0)
+            return entries[i].value;
+    return NULL;
+}
+
+const char *nr_conf_sources(void)
+{
+    load_all();
+    return sources;
+}
+
+void nr_conf_reset(void)
+{
+    for (size_t i = 0; i < n_entries; i++) {
+        free(entries[i].key);
+        free(entries[i].value);
+    }
+    free(entries);
+    entries = NULL;
+    n_entries = 0;
+    sources[0] = '\0';
+    loaded = 0;
+}
