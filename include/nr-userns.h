@@ -44,6 +44,7 @@ typedef struct NrIdHost {
     gid_t gid;
     const char *user;            /* the caller's name; NULL: not in passwd */
     bool has_subuid, has_subgid; /* a range in /etc/subuid, /etc/subgid */
+    const char *subid_module;    /* or from this nsswitch module; NULL: the files */
     uint32_t subuid_start, subuid_count, subgid_start, subgid_count;
     bool helpers;                        /* ranges, and newuidmap and newgidmap usable */
     const char *why_uidmap, *why_gidmap; /* why newuidmap (newgidmap) is not */
@@ -68,6 +69,29 @@ bool nr_userns_subid_range(const char *file, const char *user, uid_t id, uint32_
  * whose NAME is `user` or the number `id`, COUNT not 0 */
 bool nr_userns_subid_scan(FILE *f, const char *user, uid_t id, uint32_t *ret_start,
                           uint32_t *ret_count);
+
+/* where the caller's subordinate ranges came from (src/ns/subid.c) */
+typedef enum NrSubidSource {
+    NR_SUBID_PARSER, /* nroot read /etc/subuid and /etc/subgid itself */
+    NR_SUBID_FILES,  /* libsubid read them: its nsswitch module could not be used */
+    NR_SUBID_NSS,    /* libsubid asked the nsswitch module `module` */
+} NrSubidSource;
+typedef struct NrSubids {
+    NrSubidSource source;
+    char module[64]; /* the `subid:` module of /etc/nsswitch.conf; "" none */
+    char why[256];   /* why libsubid did not answer, or not from its module */
+    bool has_uid, has_gid;
+    uint32_t uid_start, uid_count, gid_start, gid_count;
+} NrSubids;
+/* The caller's first subordinate uid and gid ranges: through libsubid
+ * (dlopen()ed) when /etc/nsswitch.conf names a `subid:` module other than
+ * files, else, or when libsubid is missing or fails, from the files. */
+void nr_userns_subids(const char *user, uid_t uid, NrSubids *ret);
+/* the module of the first `subid:` line of nsswitch.conf text, as libsubid
+ * reads it; false if none (or too long for `size`) */
+bool nr_userns_nss_subid(FILE *f, char *ret_module, size_t size);
+/* "nss module NAME" or the file (/etc/subuid, /etc/subgid) the range is from */
+const char *nr_userns_subid_from(const NrSubids *s, bool gid, char *buf, size_t size);
 /* an executable in PATH that can map ids for us: setuid root or with file
  * capabilities; else false with the reason in *why */
 bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why);

@@ -185,58 +185,53 @@ static bool check_userns(void)
     return false;
 }
 
-/* the range from /etc/subuid, else from getsubids (nsswitch `subid:`) */
-static bool subid_source(bool gid, const char *user, uid_t uid, char *buf, size_t size)
-{
-    const char *file = gid ? "/etc/subgid" : "/etc/subuid";
-    uint32_t start, count;
-    if (nr_userns_subid_range(file, user, uid, &start, &count)) {
-        snprintf(buf, size, "%u-%u (%u ids) from %s", start, start + count - 1, count, file);
-        return true;
-    }
-    if (!user)
-        return false;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "getsubids %s '%s' 2>/dev/null", gid ? "-g" : "", user);
-    if (strchr(user, '\''))
-        return false;
-    FILE *p = popen(cmd, "re");
-    if (!p)
-        return false;
-    char line[256] = "";
-    bool ok = fgets(line, sizeof line, p) != NULL;
-    pclose(p);
-    /* "0: NAME START COUNT" */
-    char name[128];
-    if (ok && sscanf(line, "%*[^:]: %127s %u %u", name, &start, &count) == 3 && count > 0) {
-        snprintf(buf, size,
-                 "%u-%u (%u ids) from getsubids (an nsswitch subid service), which "
-                 "nroot does not read yet: a single-id mapping is used",
-                 start, start + count - 1, count);
-        return false;
-    }
-    return false;
-}
-
+/* the caller's ranges, from where the id-map ladder takes them (src/ns/subid.c) */
 static void check_subids(void)
 {
     uid_t uid = getuid();
     struct passwd *pw = getpwuid(uid);
     const char *user = pw ? pw->pw_name : NULL;
-    char u[256], g[256];
-    u[0] = g[0] = '\0';
-    bool hu = subid_source(false, user, uid, u, sizeof u),
-         hg = subid_source(true, user, uid, g, sizeof g);
-    Item *it = item("subordinate uids", hu ? OK : WARN, "%s",
-                    u[0] ? u : "none: a single-id mapping is used");
-    if (!hu)
-        fix(it, "usermod --add-subuids 100000-165535 %s (an entry in /etc/subuid)",
-            user ? user : "USER");
-    it = item("subordinate gids", hg ? OK : WARN, "%s",
-              g[0] ? g : "none: a single-id mapping is used");
-    if (!hg)
-        fix(it, "usermod --add-subgids 100000-165535 %s (an entry in /etc/subgid)",
-            user ? user : "USER");
+    NrSubids s;
+    nr_userns_subids(user, uid, &s);
+    static const char *const via[] = {
+        [NR_SUBID_PARSER] = "nroot's parser",
+        [NR_SUBID_FILES] = "files via libsubid",
+        [NR_SUBID_NSS] = "nss module",
+    };
+    /* a module is named but did not answer: newuidmap asks it too */
+    bool missed = s.source != NR_SUBID_NSS && s.module[0] && strcmp(s.module, "files") != 0;
+    Item *it =
+        item("subid source", missed ? WARN : OK, "%s%s%s%s%s%s", via[s.source],
+             s.source == NR_SUBID_NSS ? " " : "", s.source == NR_SUBID_NSS ? s.module : "",
+             s.module[0] ? " (nsswitch.conf: subid: " : "", s.module, s.module[0] ? ")" : "");
+    if (s.why[0])
+        snprintf(it->value + strlen(it->value), sizeof it->value - strlen(it->value), "; %s",
+                 s.why);
+    if (s.source == NR_SUBID_FILES)
+        fix(it, "install libsubid_%s.so where the dynamic linker finds it", s.module);
+    else if (missed && strncmp(s.why, "libsubid.so", 11) == 0)
+        fix(it, "apt-get install libsubid4 (dnf install shadow-utils-subid)");
+    else if (missed)
+        fix(it, "check the service behind nss module %s", s.module);
+    for (int gid = 0; gid < 2; gid++) {
+        bool has = gid ? s.has_gid : s.has_uid;
+        uint32_t start = gid ? s.gid_start : s.uid_start, count = gid ? s.gid_count : s.uid_count;
+        char from[96];
+        nr_userns_subid_from(&s, gid, from, sizeof from);
+        if (has) {
+            item(gid ? "subordinate gids" : "subordinate uids", OK, "%u-%u (%u ids) from %s", start,
+                 start + (count - 1), count, from);
+            continue;
+        }
+        it = item(gid ? "subordinate gids" : "subordinate uids", WARN,
+                  "none from %s: a single-id mapping is used", from);
+        if (s.source == NR_SUBID_NSS)
+            fix(it, "grant %s a range in the service behind nss module %s", user ? user : "USER",
+                s.module);
+        else
+            fix(it, "usermod --add-sub%cids 100000-165535 %s (an entry in %s)", gid ? 'g' : 'u',
+                user ? user : "USER", from);
+    }
     static const char *const helpers[] = { "newuidmap", "newgidmap" };
     for (int i = 0; i < 2; i++) {
         char path[256];

@@ -142,13 +142,18 @@ int nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *m, NrError *err)
 {
     NrIdHost h = { .uid = getuid(), .gid = getgid(), .quiet = quiet };
     char newuidmap[sizeof m->newuidmap] = "", newgidmap[sizeof m->newgidmap] = "";
+    NrSubids s;
     if (mode != NR_USERNS_SINGLE) {
         struct passwd *pw = getpwuid(h.uid);
         h.user = pw ? pw->pw_name : NULL;
-        h.has_subuid =
-            nr_userns_subid_range("/etc/subuid", h.user, h.uid, &h.subuid_start, &h.subuid_count);
-        h.has_subgid =
-            nr_userns_subid_range("/etc/subgid", h.user, h.uid, &h.subgid_start, &h.subgid_count);
+        nr_userns_subids(h.user, h.uid, &s);
+        h.has_subuid = s.has_uid;
+        h.subuid_start = s.uid_start;
+        h.subuid_count = s.uid_count;
+        h.has_subgid = s.has_gid;
+        h.subgid_start = s.gid_start;
+        h.subgid_count = s.gid_count;
+        h.subid_module = s.source == NR_SUBID_NSS ? s.module : NULL;
         h.helpers =
             h.has_subuid && h.has_subgid &&
             nr_userns_find_helper("newuidmap", newuidmap, sizeof newuidmap, &h.why_uidmap) &&
@@ -179,9 +184,12 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
     const char *why_u = h->why_uidmap, *why_g = h->why_gidmap;
     char reason[512] = "";
     if (!has_uid || !has_gid)
-        snprintf(reason, sizeof reason, "no subordinate %s range for user %s in %s",
-                 has_uid ? "gid" : "uid", user ? user : "?",
-                 has_uid ? "/etc/subgid" : "/etc/subuid");
+        snprintf(reason, sizeof reason, "no subordinate %s range for user %s %s %s%s",
+                 has_uid ? "gid" : "uid", user ? user : "?", h->subid_module ? "from" : "in",
+                 h->subid_module ? "nss module " : "",
+                 h->subid_module ? h->subid_module
+                 : has_uid       ? "/etc/subgid"
+                                 : "/etc/subuid");
     else if (!helpers)
         snprintf(reason, sizeof reason, "%s %s", why_u ? "newuidmap" : "newgidmap",
                  why_u ? why_u : why_g);
@@ -192,7 +200,12 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
     } else if (!helpers) {
         if (mode == NR_USERNS_SUBIDS) {
             nr_error_msg(err, "--userns=subids: %s", reason);
-            if (!has_uid || !has_gid)
+            if ((!has_uid || !has_gid) && h->subid_module)
+                nr_error_hint(err,
+                              "ask an administrator to grant you a range in the service "
+                              "behind nss module %s (nsswitch.conf's subid: line)",
+                              h->subid_module);
+            else if (!has_uid || !has_gid)
                 nr_error_hint(err,
                               "ask an administrator to run: usermod --add-subuids 100000-165535 "
                               "--add-subgids 100000-165535 %s",

@@ -97,6 +97,58 @@ static void test_subid_range_file(void **state)
     assert_false(nr_userns_subid_range(unit_path("missing"), "alice", 1000, &s, &c));
 }
 
+/* ---- nsswitch.conf's subid: line, as libsubid reads it ---- */
+
+static void module_is(const char *text, const char *module)
+{
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    assert_non_null(f);
+    char buf[64] = "unset";
+    bool found = nr_userns_nss_subid(f, buf, sizeof buf);
+    fclose(f);
+    if (!module) {
+        if (found)
+            fail_msg("a module \"%s\" in \"%s\"", buf, text);
+        assert_string_equal(buf, "unset");
+        return;
+    }
+    if (!found)
+        fail_msg("no module in \"%s\"", text);
+    assert_string_equal(buf, module);
+}
+
+static void test_nss_subid(void **state)
+{
+    module_is("subid: sss\n", "sss");
+    module_is("passwd: files systemd\nsubid:\tsss\n", "sss");
+    module_is("subid:sss", "sss");            /* no blank, no newline */
+    module_is("SUBID: ldap files\n", "ldap"); /* any case; the first word alone */
+    module_is("subid: files\n", "files");     /* the caller tells files apart */
+    module_is("subid:\nsubid: sss\n", "sss"); /* an empty line does not count */
+    module_is("subid: a\nsubid: b\n", "a");   /* the first that names one */
+    module_is("subid:  \t sss  \t\n", "sss");
+    module_is("", NULL);
+    module_is("passwd: files\n", NULL);
+    module_is("#subid: sss\n", NULL);
+    module_is(" subid: sss\n", NULL); /* libsubid wants it at the line's start */
+    module_is("subids: sss\n", NULL);
+    module_is("subid sss\n", NULL);
+    /* too long for the buffer: none, not a truncated name */
+    char text[200] = "subid: ";
+    memset(text + 7, 'x', 100);
+    strcpy(text + 107, "\n");
+    module_is(text, NULL);
+    /* a line longer than the line buffer is passed over whole */
+    char long_line[1200];
+    memset(long_line, ' ', 1000);
+    strcpy(long_line + 1000, "\nsubid: tail\n");
+    memcpy(long_line, "passwd:", 7);
+    module_is(long_line, "tail");
+    memset(long_line, 'x', 1000);
+    strcpy(long_line + 1000, "subid: no\n");
+    module_is(long_line, NULL);
+}
+
 /* ---- planning ---- */
 
 static NrIdHost host_with(uid_t uid, gid_t gid, bool ranges, bool helpers)
@@ -287,6 +339,13 @@ static void test_plan_refuses(void **state)
     h.why_gidmap = "is neither setuid root nor has file capabilities";
     assert_nr_error(nr_userns_plan_host(NR_USERNS_SUBIDS, &h, &m, &err), err,
                     "newgidmap is neither setuid root");
+    /* the ranges came from an nsswitch module: it is named, not the files */
+    h = host_with(1000, 1000, false, false);
+    h.subid_module = "sss";
+    assert_nr_error(nr_userns_plan_host(NR_USERNS_SUBIDS, &h, &m, &err), err,
+                    "--userns=subids: no subordinate uid range for user alice from nss module sss");
+    assert_non_null(strstr(err.hint, "nss module sss"));
+    assert_null(strstr(err.hint, "usermod"));
 }
 
 static void test_check_ids(void **state)
@@ -310,10 +369,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subid_scan),       cmocka_unit_test(test_subid_scan_hostile),
-        cmocka_unit_test(test_subid_range_file), cmocka_unit_test(test_plan_subids),
-        cmocka_unit_test(test_plan_single),      cmocka_unit_test(test_plan_keepid),
-        cmocka_unit_test(test_plan_tags),        cmocka_unit_test(test_plan_refuses),
-        cmocka_unit_test(test_check_ids),
+        cmocka_unit_test(test_subid_range_file), cmocka_unit_test(test_nss_subid),
+        cmocka_unit_test(test_plan_subids),      cmocka_unit_test(test_plan_single),
+        cmocka_unit_test(test_plan_keepid),      cmocka_unit_test(test_plan_tags),
+        cmocka_unit_test(test_plan_refuses),     cmocka_unit_test(test_check_ids),
     };
     return cmocka_run_group_tests_name("userns", tests, NULL, NULL);
 }
