@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* userns.c — subordinate id ranges and the id-map ladder.
  *
- * Rung 1 (subids): /etc/subuid and /etc/subgid grant a range and the setuid
+ * Rung 1 (subids): /etc/subuid and /etc/subgid (or an nsswitch subid module,
+ * through libsubid: subid.c) grant a range and the setuid
  * helpers newuidmap/newgidmap exist: container root is the caller, ids 1..N
  * land on the subordinate range.  Rung 2 (single): only the caller's own id
  * is mapped, to 0.  Rung 3 (keep-id): the caller's ids are mapped to
