@@ -37,7 +37,7 @@ typedef struct Item {
     char fix[512];
 } Item;
 
-enum { MAX_ITEMS = 24 };
+enum { MAX_ITEMS = 48 };
 static Item items[MAX_ITEMS];
 static int n_items;
 
