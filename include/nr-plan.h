@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "nr-devices.h"
 #include "nr-image.h"
 #include "nr-userns.h"
 #include "nr-util.h"
@@ -82,4 +83,6 @@ typedef struct NrRunConfig {
     bool join;            /* --join: a container shared by the processes of one key */
     const char *join_key; /* its KEY, NULL: the default (Slurm's step) */
     unsigned join_count;  /* --join-count: participants to wait for, 0: unknown */
+    NrStrv devices;       /* --device, --gpus: CDI names or host paths, in order (cdi.c) */
+    NrDevices dev;        /* what they resolve to, applied by the child (devices.c) */
 } NrRunConfig;

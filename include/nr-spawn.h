@@ -57,6 +57,8 @@ enum {
     NR_SYNC_GO,          /* exec: nroot -> the command: nroot knows it, go on */
     NR_SYNC_OVERLAY,     /* child -> parent: a named container's layer was mounted by
                          * overlay err.code (NrOverlayMode): the parent records it */
+    NR_SYNC_HOOKS,       /* child -> parent: run the createRuntime hooks (devices.c), then
+                         * answer GO; a failing hook ends the container */
 };
 
 typedef struct NrSyncMsg {

@@ -9,6 +9,7 @@
 
 #include "values.h"
 #include "nr-caps.h"
+#include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
@@ -53,6 +54,8 @@ enum {
     OPT_JOIN,
     OPT_JOIN_COUNT,
     OPT_HPC,
+    OPT_DEVICE,
+    OPT_GPUS,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -190,6 +193,15 @@ static const NrOption run_options[] = {
       "bind-mount the host path HOST at CTR; ':ro' makes it read-only (repeatable)", NULL },
     { "read-only", OPT_READ_ONLY, NULL, "Filesystem",
       "mount the image read-only, with no writable layer", NULL },
+    { "device", OPT_DEVICE, "DEVICE", "Devices",
+      "a CDI device VENDOR/CLASS=NAME (its nodes, mounts, environment and hooks, from the "
+      "specs in /etc/cdi and /var/run/cdi), or a host device node /dev/X[:/dev/Y][:rwm] "
+      "(repeatable)",
+      NULL },
+    { "gpus", OPT_GPUS, "GPUS", "Devices",
+      "NVIDIA GPUs through CDI: all (nvidia.com/gpu=all), N (the first N: nvidia.com/gpu=0 "
+      "to N-1) or device=ID[,ID...]",
+      NULL },
     { "overlay", OPT_OVERLAY, "MODE", "Filesystem",
       "copy-on-write layer: kernel overlayfs, fuse-overlayfs, or auto (kernel, falling "
       "back to fuse; default, or $NROOT_OVERLAY)",
@@ -476,8 +488,9 @@ static const NrCommand commands[] = {
             "the containers auth file 'nroot login' writes; its other contents stay."),
 };
 
-static const char *const groups[] = { "Image",    "Container",   "Terminal", "Filesystem",
-                                      "Identity", "Environment", "Network",  "General" };
+static const char *const groups[] = { "Image",       "Container", "Terminal",
+                                      "Filesystem",  "Devices",   "Identity",
+                                      "Environment", "Network",   "General" };
 
 const NrCommand *nr_cli_commands(size_t *ret_n)
 {
@@ -740,6 +753,8 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_QUIET: nr_quiet = true; return 0;
     case OPT_VOLUME: return nr_cli_parse_volume(cfg, arg, err);
     case OPT_READ_ONLY: cfg->read_only = true; return 0;
+    case OPT_DEVICE: return nr_cdi_add_device(&cfg->devices, arg, err);
+    case OPT_GPUS: return nr_cdi_add_gpus(&cfg->devices, arg, err);
     case OPT_TTY: cfg->pty = true; return 0;
     case OPT_INTERACTIVE: cfg->interactive = true; return 0;
     case OPT_OVERLAY:

@@ -20,6 +20,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-error.h"
@@ -418,6 +419,42 @@ static void check_store(void)
     item("runtime directory", rt ? OK : FAIL, "%s", rt ? rt : err.msg);
 }
 
+/* ---- devices: the CDI specs found (cdi.c) ---- */
+
+typedef struct CdiSeen {
+    char devices[512];
+    int bad;
+} CdiSeen;
+
+static void cdi_spec(void *data, const char *path, const char *kind, const char *devices,
+                     const char *problem)
+{
+    CdiSeen *seen = data;
+    if (problem) {
+        if (seen->bad++ < 3)
+            fix(item("cdi spec", WARN, "%s: %s", path, problem),
+                "correct or remove the file: it is skipped");
+        return;
+    }
+    size_t n = strlen(seen->devices);
+    snprintf(seen->devices + n, sizeof seen->devices - n, "%s%s=%s (%s)", n ? "; " : "", kind,
+             devices, path);
+}
+
+static void info_cdi(void)
+{
+    const char *dirs = nr_cdi_spec_dirs();
+    item("cdi spec dirs", OK, "%s", dirs);
+    CdiSeen seen = { 0 };
+    nr_cdi_list(cdi_spec, &seen);
+    if (seen.devices[0])
+        item("cdi devices", OK, "%s", seen.devices);
+    else
+        fix(item("cdi devices", OK, "none (--device VENDOR/CLASS=NAME and --gpus need a spec)"),
+            "a driver's tool writes the specs, e.g. 'nvidia-ctk cdi generate --output "
+            "/etc/cdi/nvidia.yaml'");
+}
+
 /* ---- output ---- */
 
 static const char *state_name(State s)
@@ -482,6 +519,7 @@ int nr_cmd_info(int argc, char **argv)
     check_network();
     check_cgroups();
     check_store();
+    info_cdi();
     bool usable = userns && overlay;
     if (a.json)
         print_json(usable);

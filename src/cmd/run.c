@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -93,11 +94,15 @@ static int run_child(void *data, int sync_fd, NrError *err)
     char *root = NULL;
     if (nr_rootfs_mount(cfg, sync_fd, &root, err) < 0)
         return -1;
-    if (nr_mounts_setup(cfg, root, err) < 0 || nr_rootfs_pivot(root, err) < 0) {
+    if (nr_mounts_setup(cfg, root, err) < 0 ||
+        nr_devices_setup(&cfg->dev, cfg->cid, root, sync_fd, err) < 0 ||
+        nr_rootfs_pivot(root, err) < 0) {
         free(root);
         return -1;
     }
     free(root);
+    if (nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
+        return -1;
     nr_init_main(cfg, sync_fd);
 }
 
@@ -263,7 +268,7 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                             cfg->image);
     cfg->lower = cfg->img.lower;
     cfg->squashfs = cfg->img.squashfs;
-    if (nr_run_apply_image(cfg, err) < 0)
+    if (nr_run_apply_image(cfg, err) < 0 || nr_cdi_resolve(cfg, err) < 0)
         return -1;
     new_cid(cfg->cid);
     if (cfg->name && claim_named(cfg, err) < 0)
@@ -291,7 +296,7 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     cfg->scratch = scratch;
     cfg->tty = isatty(STDIN_FILENO);
-    return 0;
+    return nr_cdi_write_bundle(cfg, ctr.rt_dir, err);
 }
 
 /* A terminal on nroot's stdio never enters the container, where a process
@@ -334,6 +339,9 @@ static void on_started(void *data, pid_t init_pid)
 {
     const NrRunConfig *cfg = data;
     write_live_state(cfg, init_pid);
+    NrError he = { 0 };
+    if (nr_cdi_run_hooks(cfg, NR_HOOK_POSTSTART, init_pid, &he) < 0)
+        nr_warn("%s", he.msg);
     nr_detach_report(&(NrError){ 0 });
     if (cfg->join) {
         /* joiners may come: they wait on the key's lock until now */
@@ -513,6 +521,9 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         nr_detach_report(&err);
     relay = NULL;
     ports = NULL;
+    NrError he = { 0 };
+    if (nr_cdi_run_hooks(&cfg, NR_HOOK_POSTSTOP, 0, &he) < 0)
+        nr_warn("%s", he.msg);
     finish_record(&cfg, status);
     /* --join: a container that never started leaves no key behind */
     nr_join_abandon(&join);

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+#include "nr-cdi.h"
 #include "nr-error.h"
 #include "nr-fuse.h"
 #include "nr-plan.h"
@@ -181,6 +182,16 @@ static void on_pid(Loop *l, NrSyncMsg *m)
             kill(l->pid, sig);
 }
 
+/* the child's devices are in place: the createRuntime hooks, in nroot's
+ * namespaces (devices.c waits for GO) */
+static void on_hooks(Loop *l, NrSyncMsg *m)
+{
+    if (nr_cdi_run_hooks(l->cfg, NR_HOOK_CREATE_RUNTIME, l->pid, &l->err) < 0)
+        give_up(l);
+    else
+        nr_sync_send(l->s->sync_fd, NR_SYNC_GO, NULL);
+}
+
 enum { RUN = 1, EXEC = 2 };
 
 /* who may send what: PID 1 to run, the joiner and the command to exec */
@@ -193,6 +204,7 @@ static const struct {
     [NR_SYNC_PTY] = { on_pty, RUN | EXEC },  [NR_SYNC_NS] = { on_ns, RUN },
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
+    [NR_SYNC_HOOKS] = { on_hooks, RUN },
 };
 
 static void on_sync(Loop *l)

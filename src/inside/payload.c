@@ -240,6 +240,9 @@ static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
     }
     for (size_t i = 0; i < cfg->img.env.n; i++)
         env_set(env, cfg->img.env.v[i]);
+    /* the devices' (CDI specs): over the image's, under -e */
+    for (size_t i = 0; i < cfg->dev.env.n; i++)
+        env_set(env, cfg->dev.env.v[i]);
     for (size_t i = 0; i < cfg->env.n; i++)
         env_set(env, cfg->env.v[i]);
 }
@@ -306,11 +309,14 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
     if (nr_caps_bound(cfg->caps, err) < 0)
         return -1;
     if (cfg->map.helpers) {
-        gid_t groups[64];
+        gid_t groups[128];
         int n = 0;
         for (int i = 0; i < id.n_groups; i++)
             if (nr_userns_gid_mapped(&cfg->map, id.groups[i]))
                 groups[n++] = id.groups[i];
+        /* the devices' additionalGids (cdi.c kept the mapped ones) */
+        for (size_t i = 0; i < cfg->dev.n_gids && n < 128; i++)
+            groups[n++] = cfg->dev.gids[i];
         if (setgroups((size_t)n, groups) < 0)
             return nr_error_errno(err, "setgroups");
     }

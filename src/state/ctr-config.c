@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "ctr-files.h"
+#include "nr-cdi.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-plan.h"
@@ -114,6 +115,8 @@ static bool valid_image_key(const char *v)
  *   port.N.spec=[IP:]HOSTPORT:PORT[/udp]   as given, for messages
  *   port.N.proto=tcp|udp  port.N.host_ip=(empty: all)|IPv4|IPv6
  *   port.N.host_port=1-65535  port.N.port=1-65535
+ *   device=VENDOR/CLASS=NAME|/HOST[:/CTR][:PERMS] ...   --device, --gpus (as CDI names),
+ *                              resolved again at each start
  *
  * tty, interactive, image_key (and the record's id, name, image, created,
  * cmd) are the record's keys.  Every value is checked as the command line
@@ -271,6 +274,9 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
     else if (strcmp(k, "env") == 0) {
         if ((*ok = v[0] != '=' && strchr(v, '=')))
             nr_strv_push(&plan_of(r->c)->env, v);
+    } else if (strcmp(k, "device") == 0) {
+        NrError e = { 0 };
+        *ok = nr_cdi_add_device(&plan_of(r->c)->devices, v, &e) == 0;
     } else if (strcmp(k, "workdir") == 0) {
         if ((*ok = abs_path(v)))
             set_str(&plan_of(r->c)->workdir, v);
@@ -487,6 +493,8 @@ static void put_plan(FILE *f, const NrRunConfig *p)
         nr_kv_put(f, "argument", *a);
     for (size_t i = 0; i < p->env.n; i++)
         nr_kv_put(f, "env", p->env.v[i]);
+    for (size_t i = 0; i < p->devices.n; i++)
+        nr_kv_put(f, "device", p->devices.v[i]);
     /* what the command line gave: the image's own come from the image again */
     if (p->workdir && !(p->img.workdir && p->workdir == p->img.workdir))
         nr_kv_put(f, "workdir", p->workdir);
@@ -776,6 +784,8 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     }
     for (size_t i = 0; i < p->env.n; i++)
         nr_strv_push(&cfg->env, p->env.v[i]);
+    for (size_t i = 0; i < p->devices.n; i++)
+        nr_strv_push(&cfg->devices, p->devices.v[i]);
     cfg->userns = p->userns;
     cfg->net = p->net;
     cfg->net_given = p->net_given;
