@@ -106,6 +106,16 @@ fifo
     assert_line fifo
 }
 
+@test "rootemu: only what the container's root could do: --cap-drop CHOWN leaves chown failing, setuid still faked" {
+    nrun -q --userns=single --cap-drop CHOWN "$IMG" sh -c '
+        touch /x; chown 1:1 /x 2>/dev/null && echo chown=faked || echo chown=refused
+        mknod /null c 1 3 2>/dev/null && echo mknod=faked || echo mknod=refused'
+    assert_output "chown=refused
+mknod=faked"
+    nrun -q --userns=single --cap-drop ALL "$IMG" sh -c 'touch /x; chown 1:1 /x 2>/dev/null && echo faked || echo refused'
+    assert_output refused
+}
+
 @test "rootemu: auto follows the mapping: on with a single id, off with subordinate ids (real chown); on forces it" {
     if [ "$NROOT_TEST_MODE" = single ]; then
         nrun -q "$IMG" sh -c 'touch /x && chown 1:1 /x && stat -c "%u:%g" /x'

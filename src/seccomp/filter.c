@@ -137,10 +137,9 @@ static int bpf_write(const char *path, const struct NrBpf *b, const char *key, N
 
 /* ---- the default profile, compiled once per key ---- */
 
-static uint64_t profile_caps(const NrRunConfig *cfg)
+static uint64_t profile_caps(const NrSeccompProfile *p, const NrRunConfig *cfg)
 {
     /* only the capabilities some rule looks at make a different filter */
-    const NrSeccompProfile *p = nr_seccomp_default();
     uint64_t used = 0;
     for (size_t i = 0; i < p->n_rules; i++)
         used |= p->rules[i].caps_all | p->rules[i].caps_none;
@@ -190,8 +189,8 @@ static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, 
 
 static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrError *err)
 {
-    return builtin_filter(nr_seccomp_default(), nr_seccomp_default_digest(), profile_caps(cfg), dir,
-                          err);
+    const NrSeccompProfile *p = nr_seccomp_default();
+    return builtin_filter(p, nr_seccomp_default_digest(), profile_caps(p, cfg), dir, err);
 }
 
 /* ---- a JSON profile, compiled by nroot-unpack ---- */
@@ -274,7 +273,8 @@ static int make_rootemu(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     if (cfg->root_emulation != NR_ROOTEMU_ON)
         return 0;
     const NrSeccompProfile *p = nr_seccomp_rootemu();
-    cfg->rootemu = builtin_filter(p, nr_seccomp_digest(p), 0, at->cache_dir, err);
+    cfg->rootemu =
+        builtin_filter(p, nr_seccomp_digest(p), profile_caps(p, cfg), at->cache_dir, err);
     return cfg->rootemu ? 0 : -1;
 }
 

@@ -13,7 +13,11 @@
  *   - setfsuid/setfsgid, but not with -1, which only asks for the current
  *     id (enroot's refinement: the answer stays true);
  *   - mknod/mknodat of character and block devices only (the mode's S_IFMT
- *     bits): fifos, sockets and regular files are made for real.
+ *     bits): fifos, sockets and regular files are made for real;
+ * the id calls only where the capability that lets root make them
+ * (CAP_CHOWN, CAP_SETUID, CAP_SETGID) is in the container's bounding set;
+ * device nodes always (podman's default set has no CAP_MKNOD, and a user
+ * namespace refuses them even with it).
  * Left out of charliecloud's list: capset (the payload is root with real
  * capabilities in its namespace; a faked capset would leave capabilities a
  * program meant to drop) and kexec_load (charliecloud's probe that its
@@ -22,6 +26,7 @@
  * Stacked filters all run and the strictest action wins; between two
  * errno answers the filter loaded last decides, so this one, loaded after
  * the profile, turns a profile's EPERM for these calls into success too. */
+#include <linux/capability.h>
 #include <seccomp.h>
 #include <sys/stat.h>
 
@@ -37,16 +42,24 @@
 /* argument 0 is not (uid_t)-1 */
 #define NOT_QUERY ARGS({ 0, SCMP_CMP_NE, 0xffffffffU, 0 })
 
+#define CHOWN NR_CAP(CAP_CHOWN)
+#define SETUID NR_CAP(CAP_SETUID)
+#define SETGID NR_CAP(CAP_SETGID)
+
+/* an id call only where the container's root could make it: with the
+ * capability in the bounding set (--cap-drop CHOWN leaves chown failing) */
 static const NrSeccompRule rules[] = {
-    { "chown fchown lchown fchownat setuid setgid setreuid setregid setresuid setresgid "
-      "setgroups",
-      FAKE, 0, 0, 0, NULL, 0 },
+    { "chown fchown lchown fchownat", FAKE, CHOWN, 0, 0, NULL, 0 },
+    { "setuid setreuid setresuid", FAKE, SETUID, 0, 0, NULL, 0 },
+    { "setgid setregid setresgid setgroups", FAKE, SETGID, 0, 0, NULL, 0 },
     /* i386's 32-bit id calls (chown, setuid... are its 16-bit ones there) */
-    { "chown32 fchown32 lchown32 setuid32 setgid32 setreuid32 setregid32 setresuid32 "
-      "setresgid32 setgroups32",
-      FAKE, 0, 0, NR_ARCH_X86, NULL, 0 },
-    { "setfsuid setfsgid", FAKE, 0, 0, 0, NOT_QUERY },
-    { "setfsuid32 setfsgid32", FAKE, 0, 0, NR_ARCH_X86, NOT_QUERY },
+    { "chown32 fchown32 lchown32", FAKE, CHOWN, 0, NR_ARCH_X86, NULL, 0 },
+    { "setuid32 setreuid32 setresuid32", FAKE, SETUID, 0, NR_ARCH_X86, NULL, 0 },
+    { "setgid32 setregid32 setresgid32 setgroups32", FAKE, SETGID, 0, NR_ARCH_X86, NULL, 0 },
+    { "setfsuid", FAKE, SETUID, 0, 0, NOT_QUERY },
+    { "setfsgid", FAKE, SETGID, 0, 0, NOT_QUERY },
+    { "setfsuid32", FAKE, SETUID, 0, NR_ARCH_X86, NOT_QUERY },
+    { "setfsgid32", FAKE, SETGID, 0, NR_ARCH_X86, NOT_QUERY },
     { "mknod", FAKE, 0, 0, 0, MODE_IS(1, S_IFCHR) },
     { "mknod", FAKE, 0, 0, 0, MODE_IS(1, S_IFBLK) },
     { "mknodat", FAKE, 0, 0, 0, MODE_IS(2, S_IFCHR) },
