@@ -26,6 +26,10 @@ typedef struct NrPort {
     bool udp;
 } NrPort;
 typedef enum NrOverlayMode { NR_OVERLAY_AUTO, NR_OVERLAY_KERNEL, NR_OVERLAY_FUSE } NrOverlayMode;
+/* --root-emulation, in the order of its choices in cli.c; auto is
+ * resolved against the id map (nr_rootemu_resolve) before anything records
+ * it, so a container's records say on or off */
+typedef enum NrRootEmu { NR_ROOTEMU_AUTO, NR_ROOTEMU_ON, NR_ROOTEMU_OFF } NrRootEmu;
 
 typedef struct NrVolume {
     char *src; /* absolute, resolved host path */
@@ -76,6 +80,8 @@ typedef struct NrRunConfig {
     const char *seccomp_profile; /* --security-opt seccomp=: "unconfined", an absolute
                                     * path to a JSON profile, or NULL: nroot's default */
     struct NrBpf *seccomp;       /* the compiled filter (seccomp.c), NULL: none */
+    NrRootEmu root_emulation;    /* --root-emulation (seccomp/rootemu.c) */
+    struct NrBpf *rootemu;       /* its filter, stacked after the profile, NULL: none */
     bool env_host;               /* --env-host: the host's environment, under the image's */
     int *preserve_fds;           /* --preserve-fds/--preserve-fd/PMI_FD: fds the command gets at
                                   * their own numbers, sorted, unique */

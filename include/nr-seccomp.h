@@ -47,6 +47,11 @@ typedef struct NrSeccompProfile {
  * changes with any rule (part of the cache key) */
 const NrSeccompProfile *nr_seccomp_default(void);
 uint64_t nr_seccomp_default_digest(void);
+/* root emulation's filter (seccomp/rootemu.c): the id-changing calls
+ * answered with success, nothing done */
+const NrSeccompProfile *nr_seccomp_rootemu(void);
+/* a digest of a profile's rules: changes with any rule */
+uint64_t nr_seccomp_digest(const NrSeccompProfile *p);
 
 /* Compile `p` for the capability set `caps` (NR_CAP bits, plus
  * NR_SECCOMP_HOSTNET) and write the BPF program to out_fd at its offset.

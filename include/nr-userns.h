@@ -35,9 +35,12 @@ typedef struct NrIdMap {
 } NrIdMap;
 
 /* Choose a mapping for `mode`.  May print the single-id notice, unless
- * quiet (the mapping is wanted for something other than a run: removing
- * files, entering a running container). */
-int nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *ret_map, NrError *err);
+ * NR_USERNS_QUIET (the mapping is wanted for something other than a run:
+ * removing files, entering a running container); NR_USERNS_ROOTEMU: the
+ * notice says root emulation is on (the run's --root-emulation is not off). */
+#define NR_USERNS_QUIET 1u
+#define NR_USERNS_ROOTEMU 2u
+int nr_userns_plan(NrUsernsMode mode, unsigned flags, NrIdMap *ret_map, NrError *err);
 /* what nr_userns_plan finds on the machine, and plans from */
 typedef struct NrIdHost {
     uid_t uid;
@@ -48,7 +51,8 @@ typedef struct NrIdHost {
     uint32_t subuid_start, subuid_count, subgid_start, subgid_count;
     bool helpers;                        /* ranges, and newuidmap and newgidmap usable */
     const char *why_uidmap, *why_gidmap; /* why newuidmap (newgidmap) is not */
-    bool quiet;                          /* no single-id notice (nr_userns_plan's quiet) */
+    bool quiet;                          /* no single-id notice (NR_USERNS_QUIET) */
+    bool rootemu;                        /* the notice says root emulation (NR_USERNS_ROOTEMU) */
 } NrIdHost;
 /* the mapping for `mode` on such a machine, without the helpers' paths
  * (pure but for the single-id notice) */

@@ -32,7 +32,7 @@ config_of() { echo "$STORE/containers/$1/config"; }
     run_nroot 0 run --name all --net=none --hostname optbox -e A=1 --env-file "$BATS_TEST_TMPDIR/env" \
         -w /tmp -v "$BATS_TEST_TMPDIR/vol:/vol:ro" --read-only \
         --cap-drop ALL --cap-add SYS_CHROOT --cap-add KILL --security-opt seccomp=unconfined \
-        "$IMG" sh -c "$PROBE"
+        --root-emulation=off "$IMG" sh -c "$PROBE"
     local first=$output
     [ "$(sed -n 1p <<<"$first")" = optbox ] || fail "no hostname: $first"
     assert_line "A=1 F=from-file"
@@ -47,6 +47,7 @@ config_of() { echo "$STORE/containers/$1/config"; }
     # the config keeps them as data, not as arguments
     file_has "$(config_of all)" '^version=1$' || fail "no version: $(cat "$(config_of all)")"
     file_has "$(config_of all)" '^net=none$' || fail "no net: $(cat "$(config_of all)")"
+    file_has "$(config_of all)" '^root_emulation=off$' || fail "no root_emulation: $(cat "$(config_of all)")"
     ! file_has "$(config_of all)" '^arg=' || fail "arguments kept: $(cat "$(config_of all)")"
 
     # stopped (it ended), started in the foreground: the same, word for word

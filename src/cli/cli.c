@@ -11,6 +11,7 @@
 #include "nr-caps.h"
 #include "nr-cdi.h"
 #include "nr-cli.h"
+#include "nr-conf.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-join.h"
@@ -56,6 +57,7 @@ enum {
     OPT_HPC,
     OPT_DEVICE,
     OPT_GPUS,
+    OPT_ROOT_EMULATION,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -217,6 +219,11 @@ static const NrOption run_options[] = {
       "seccomp=unconfined (no seccomp profile), seccomp=PROFILE.json (a docker/podman "
       "profile instead of nroot's default), or no-new-privileges (always on)",
       NULL },
+    { "root-emulation", OPT_ROOT_EMULATION, "MODE", "Identity",
+      "make chown, setuid, setgroups and mknod of devices succeed without effect: auto (where "
+      "only your id is mapped; default, or $NROOT_ROOT_EMULATION, or nroot.conf's "
+      "root-emulation), on, off",
+      "auto on off" },
     OPT_ENV_ENTRY,
     OPT_ENV_FILE_ENTRY,
     OPT_ENV_HOST_ENTRY,
@@ -841,6 +848,11 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_PRESERVE_FD:
         return nr_cli_add_preserve(&cfg->preserve_fds, &cfg->n_preserve_fds, arg,
                                    o->id == OPT_PRESERVE_FDS, err);
+    case OPT_ROOT_EMULATION:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        cfg->root_emulation = (NrRootEmu)v;
+        return 0;
     case OPT_HPC:
         cfg->net = NR_NET_HOST;
         cfg->net_given = true;
@@ -868,6 +880,27 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     return nr_error_msg(err, "option --%s is not handled", o->name);
 }
 
+/* --root-emulation's default: $NROOT_ROOT_EMULATION, else nroot.conf's
+ * root-emulation, else auto; the option wins over both */
+static int default_root_emulation(NrRunConfig *cfg, NrError *err)
+{
+    const char *where = "$NROOT_ROOT_EMULATION";
+    const char *v = getenv("NROOT_ROOT_EMULATION");
+    if (!v || !*v) {
+        where = "nroot.conf: root-emulation";
+        v = nr_conf_get("root-emulation");
+    }
+    if (!v || !*v)
+        return 0;
+    int c = parse_choice(find_opt(OPT_ROOT_EMULATION), v, err);
+    if (c < 0) {
+        nr_error_prefix(err, "%s", where);
+        return -1;
+    }
+    cfg->root_emulation = (NrRootEmu)c;
+    return 0;
+}
+
 int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
 {
     cfg->caps = nr_caps_default();
@@ -880,6 +913,8 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
         }
         cfg->overlay = (NrOverlayMode)c;
     }
+    if (default_root_emulation(cfg, err) < 0)
+        return -1;
     cfg->net = NR_NET_SLIRP;
     RunCtx ctx = { .cfg = cfg };
     const NrCommand *run = nr_cli_command("run");

@@ -23,7 +23,9 @@
 #include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
+#include "nr-conf.h"
 #include "nr-error.h"
+#include "nr-filter.h"
 #include "nr-runtime.h"
 #include "nr-store.h"
 #include "nr-userns.h"
@@ -455,6 +457,38 @@ static void info_cdi(void)
             "/etc/cdi/nvidia.yaml'");
 }
 
+/* root emulation's default for runs (their --root-emulation wins) */
+static void info_rootemu(void)
+{
+    const char *from = "$NROOT_ROOT_EMULATION";
+    const char *v = getenv("NROOT_ROOT_EMULATION");
+    if (!v || !*v) {
+        from = "nroot.conf";
+        v = nr_conf_get("root-emulation");
+    }
+    if (!v || !*v) {
+        from = "the default";
+        v = "auto";
+    }
+    if (strcmp(v, "auto") != 0 && strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+        Item *it = item("root emulation", WARN,
+                        "'%s' from %s is not auto, on or off: runs refuse it", v, from);
+        fix(it, "root-emulation = auto, on or off");
+        return;
+    }
+    if (strcmp(v, "auto") != 0) {
+        item("root emulation", OK, "%s (%s)", v, from);
+        return;
+    }
+    NrIdMap map;
+    NrError e = { 0 };
+    bool on = nr_userns_plan(NR_USERNS_AUTO, NR_USERNS_QUIET, &map, &e) == 0 &&
+              nr_rootemu_resolve(NR_ROOTEMU_AUTO, &map) == NR_ROOTEMU_ON;
+    item("root emulation", OK, "auto (%s): %s", from,
+         on ? "on, only your id is mapped: chown and setuid succeed without effect"
+            : "off, subordinate ids are mapped: chown and setuid are real");
+}
+
 /* ---- output ---- */
 
 static const char *state_name(State s)
@@ -520,6 +554,7 @@ int nr_cmd_info(int argc, char **argv)
     check_cgroups();
     check_store();
     info_cdi();
+    info_rootemu();
     bool usable = userns && overlay;
     if (a.json)
         print_json(usable);

@@ -249,8 +249,10 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
-    if (nr_userns_plan(cfg->userns, false, &cfg->map, err) < 0)
+    if (nr_userns_plan(cfg->userns, cfg->root_emulation == NR_ROOTEMU_OFF ? 0 : NR_USERNS_ROOTEMU,
+                       &cfg->map, err) < 0)
         return -1;
+    cfg->root_emulation = nr_rootemu_resolve(cfg->root_emulation, &cfg->map);
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
     NrImportOpts io = { .ref = cfg->image_ref,

@@ -269,31 +269,29 @@ static char *host_resolv(NrNetMode net)
     return r;
 }
 
-static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch_etc,
-                         const char *name, const char *content, NrError *err)
+/* bind the file src at DIR/NAME of the image, made there (in the writable
+ * layer) if missing; a DIR the container cannot open (an image whose /etc
+ * is owned by an id outside the mapping) keeps its own files */
+static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, const char *name,
+                        const char *src, NrError *err)
 {
-    char src[PATH_MAX + 32], rel[64];
-    snprintf(src, sizeof src, "%s/%s", scratch_etc, name);
-    if (nr_write_file_at(AT_FDCWD, src, content, 0644, err) < 0)
-        return -1;
-    /* an image whose /etc the container cannot write (owned by an id
-     * outside the mapping) keeps its own files */
+    char rel[PATH_MAX];
     NrError ignored = { 0 };
-    nr_autoclose int etc = nr_fs_open_in_root(rootfd, "etc", !cfg->read_only, true, &ignored);
-    if (etc < 0)
+    nr_autoclose int d = nr_fs_open_in_root(rootfd, dir, false, true, &ignored);
+    if (d < 0)
         return 0;
     struct stat st;
-    bool exists = fstatat(etc, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool exists = fstatat(d, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (exists && !S_ISREG(st.st_mode) && !cfg->read_only) {
         /* e.g. resolv.conf -> ../run/systemd/resolve/stub-resolv.conf:
          * replaced by a file in the writable layer */
         if (!S_ISLNK(st.st_mode))
             return 0;
-        if (unlinkat(etc, name, 0) < 0)
+        if (unlinkat(d, name, 0) < 0)
             return 0;
         exists = false;
     }
-    snprintf(rel, sizeof rel, "etc/%s", name);
+    snprintf(rel, sizeof rel, "%s/%s", dir, name);
     nr_autoclose int fd =
         nr_fs_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
     if (fd < 0)
@@ -301,8 +299,44 @@ static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;
     if (mount_on(fd, src, NULL, MS_BIND, NULL) < 0)
-        return nr_error_errno(err, "cannot bind /etc/%s", name);
+        return nr_error_errno(err, "cannot bind /%s", rel);
     return 0;
+}
+
+static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch_etc,
+                         const char *name, const char *content, NrError *err)
+{
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof src, "%s/%s", scratch_etc, name);
+    if (nr_write_file_at(AT_FDCWD, src, content, 0644, err) < 0)
+        return -1;
+    /* /etc itself is made if missing (not /etc/apt below) */
+    NrError ignored = { 0 };
+    nr_autoclose int etc = nr_fs_open_in_root(rootfd, "etc", !cfg->read_only, true, &ignored);
+    if (etc < 0)
+        return 0;
+    return bind_in_root(cfg, rootfd, "etc", name, src, err);
+}
+
+/* Root emulation and apt: apt drops to its sandbox user _apt and then
+ * checks that getuid() and the others say _apt, which calls answered
+ * without effect cannot make true ("Could not switch group").  An image
+ * with apt gets a drop-in that keeps the sandbox user but skips those
+ * checks (apt's own APT::Sandbox::Verify options), read-only, in this
+ * container only.  enroot writes APT::Sandbox::User "root" instead. */
+static int setup_apt(const NrRunConfig *cfg, int rootfd, const char *scratch_etc, NrError *err)
+{
+    if (cfg->root_emulation != NR_ROOTEMU_ON)
+        return 0;
+    char src[PATH_MAX + 32];
+    snprintf(src, sizeof src, "%s/apt-root-emulation.conf", scratch_etc);
+    if (nr_write_file_at(AT_FDCWD, src,
+                         "// nroot --root-emulation: setuid and setgroups succeed without effect\n"
+                         "APT::Sandbox::Verify::IDs \"false\";\n"
+                         "APT::Sandbox::Verify::Groups \"false\";\n",
+                         0644, err) < 0)
+        return -1;
+    return bind_in_root(cfg, rootfd, "etc/apt/apt.conf.d", "99nroot-root-emulation", src, err);
 }
 
 static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, NrError *err)
@@ -325,7 +359,8 @@ static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, N
     nr_autofree char *resolv = host_resolv(cfg->net);
     if (bind_etc_file(cfg, rootfd, etc, "hosts", hosts, err) < 0 ||
         bind_etc_file(cfg, rootfd, etc, "hostname", hn, err) < 0 ||
-        bind_etc_file(cfg, rootfd, etc, "resolv.conf", resolv, err) < 0)
+        bind_etc_file(cfg, rootfd, etc, "resolv.conf", resolv, err) < 0 ||
+        setup_apt(cfg, rootfd, etc, err) < 0)
         return -1;
     return 0;
 }

@@ -139,9 +139,12 @@ static int keep_ranges(NrIdRange *r, uint32_t id, uint32_t start, uint32_t count
     return n;
 }
 
-int nr_userns_plan(NrUsernsMode mode, bool quiet, NrIdMap *m, NrError *err)
+int nr_userns_plan(NrUsernsMode mode, unsigned flags, NrIdMap *m, NrError *err)
 {
-    NrIdHost h = { .uid = getuid(), .gid = getgid(), .quiet = quiet };
+    NrIdHost h = { .uid = getuid(),
+                   .gid = getgid(),
+                   .quiet = flags & NR_USERNS_QUIET,
+                   .rootemu = flags & NR_USERNS_ROOTEMU };
     char newuidmap[sizeof m->newuidmap] = "", newgidmap[sizeof m->newgidmap] = "";
     NrSubids s;
     if (mode != NR_USERNS_SINGLE) {
@@ -220,9 +223,12 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrErro
         map_single(m, uid, gid, false);
         m->rung = "single";
         if (!h->quiet)
-            nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside; "
+            nr_notice("%s; using a single-id mapping (only uid/gid 0 exist inside%s; "
                       "see nroot-run(1); --userns=single silences this)",
-                      reason);
+                      reason,
+                      h->rootemu ? ", root emulation makes chown and setuid succeed without "
+                                   "effect"
+                                 : "");
     } else if (mode == NR_USERNS_KEEPID) {
         m->helpers = true;
         m->n_uid = keep_ranges(m->uid, uid, us, uc);

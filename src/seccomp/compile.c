@@ -105,6 +105,23 @@ static scmp_filter_ctx abi_filter(const NrSeccompProfile *p, uint64_t caps, unsi
     return ctx;
 }
 
+uint64_t nr_seccomp_digest(const NrSeccompProfile *p)
+{
+    uint64_t h = NR_FNV_INIT;
+    for (size_t i = 0; i < p->n_rules; i++) {
+        const NrSeccompRule *r = &p->rules[i];
+        h = nr_fnv1a(r->names, strlen(r->names) + 1, h);
+        uint64_t v[5] = { r->action, r->caps_all, r->caps_none, r->arches, r->n_args };
+        h = nr_fnv1a(v, sizeof v, h);
+        for (size_t a = 0; a < r->n_args; a++) {
+            uint64_t w[4] = { r->args[a].index, (uint64_t)r->args[a].op, r->args[a].value,
+                              r->args[a].value2 };
+            h = nr_fnv1a(w, sizeof w, h);
+        }
+    }
+    return h;
+}
+
 int nr_seccomp_compile(const NrSeccompProfile *p, uint64_t caps, int out_fd, NrStrv *ret_unknown,
                        NrError *err)
 {

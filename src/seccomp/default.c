@@ -196,17 +196,5 @@ const NrSeccompProfile *nr_seccomp_default(void)
 
 uint64_t nr_seccomp_default_digest(void)
 {
-    uint64_t h = NR_FNV_INIT;
-    for (size_t i = 0; i < profile.n_rules; i++) {
-        const NrSeccompRule *r = &rules[i];
-        h = nr_fnv1a(r->names, __builtin_strlen(r->names) + 1, h);
-        uint64_t v[5] = { r->action, r->caps_all, r->caps_none, r->arches, r->n_args };
-        h = nr_fnv1a(v, sizeof v, h);
-        for (size_t a = 0; a < r->n_args; a++) {
-            uint64_t w[4] = { r->args[a].index, (uint64_t)r->args[a].op, r->args[a].value,
-                              r->args[a].value2 };
-            h = nr_fnv1a(w, sizeof w, h);
-        }
-    }
-    return h;
+    return nr_seccomp_digest(&profile);
 }

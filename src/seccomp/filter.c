@@ -137,10 +137,9 @@ static int bpf_write(const char *path, const struct NrBpf *b, const char *key, N
 
 /* ---- the default profile, compiled once per key ---- */
 
-static uint64_t profile_caps(const NrRunConfig *cfg)
+static uint64_t profile_caps(const NrSeccompProfile *p, const NrRunConfig *cfg)
 {
     /* only the capabilities some rule looks at make a different filter */
-    const NrSeccompProfile *p = nr_seccomp_default();
     uint64_t used = 0;
     for (size_t i = 0; i < p->n_rules; i++)
         used |= p->rules[i].caps_all | p->rules[i].caps_none;
@@ -150,27 +149,29 @@ static uint64_t profile_caps(const NrRunConfig *cfg)
     return caps & used;
 }
 
-static struct NrBpf *compile_default(uint64_t caps, NrError *err)
+static struct NrBpf *compile_builtin(const NrSeccompProfile *p, uint64_t caps, NrError *err)
 {
     nr_autoclose int fd = memfd_create("nroot-seccomp", MFD_CLOEXEC);
     if (fd < 0)
         return nr_error_errno(err, "memfd_create"), NULL;
-    if (nr_seccomp_compile(nr_seccomp_default(), caps, fd, NULL, err) < 0)
+    if (nr_seccomp_compile(p, caps, fd, NULL, err) < 0)
         return NULL;
     return bpf_from_raw(fd, 0, err);
 }
 
-static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrError *err)
+/* one of nroot's own profiles (the default, root emulation's), from the
+ * cache when it holds the program of these rules, caps and versions */
+static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, uint64_t caps,
+                                    const char *dir, NrError *err)
 {
-    uint64_t caps = profile_caps(cfg);
     const struct scmp_version *v = seccomp_version();
     char key[sizeof((NrBpfHeader *)0)->key];
-    snprintf(key, sizeof key, "default nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx",
-             NR_VERSION, v->major, v->minor, v->micro,
-             (unsigned long long)nr_seccomp_default_digest(), (unsigned long long)caps);
+    snprintf(key, sizeof key, "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx", p->name,
+             NR_VERSION, v->major, v->minor, v->micro, (unsigned long long)digest,
+             (unsigned long long)caps);
     NrError ignored = { 0 };
     nr_autofree char *path =
-        dir ? nr_strdup_printf("%s/default-%016llx.bpf", dir,
+        dir ? nr_strdup_printf("%s/%s-%016llx.bpf", dir, p->name,
                                (unsigned long long)nr_fnv1a(key, strlen(key), NR_FNV_INIT))
             : NULL;
     if (path) {
@@ -179,11 +180,17 @@ static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrE
         if (b)
             return b;
     }
-    struct NrBpf *b = compile_default(caps, err);
+    struct NrBpf *b = compile_builtin(p, caps, err);
     /* a cache that cannot be written costs time, not the run */
     if (b && path)
         (void)bpf_write(path, b, key, &ignored);
     return b;
+}
+
+static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrError *err)
+{
+    const NrSeccompProfile *p = nr_seccomp_default();
+    return builtin_filter(p, nr_seccomp_default_digest(), profile_caps(p, cfg), dir, err);
 }
 
 /* ---- a JSON profile, compiled by nroot-unpack ---- */
@@ -258,22 +265,67 @@ static int make_filter(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     return cfg->seccomp ? 0 : -1;
 }
 
-int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
+/* cfg->root_emulation, resolved before (nr_rootemu_resolve) */
+static int make_rootemu(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
-    if (make_filter(cfg, at, err) < 0)
-        return -1;
-    nr_autofree char *path = nr_strdup_printf("%s/seccomp", at->rt_dir);
-    if (!cfg->seccomp) {
+    free(cfg->rootemu);
+    cfg->rootemu = NULL;
+    if (cfg->root_emulation != NR_ROOTEMU_ON)
+        return 0;
+    const NrSeccompProfile *p = nr_seccomp_rootemu();
+    cfg->rootemu =
+        builtin_filter(p, nr_seccomp_digest(p), profile_caps(p, cfg), at->cache_dir, err);
+    return cfg->rootemu ? 0 : -1;
+}
+
+/* RT/NAME: the program b, or none (the file removed) */
+static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *b, const char *key,
+                  NrError *err)
+{
+    nr_autofree char *path = nr_strdup_printf("%s/%s", at->rt_dir, name);
+    if (!b) {
         if (unlink(path) < 0 && errno != ENOENT)
             return nr_error_errno(err, "cannot remove '%s'", path);
         return 0;
     }
-    return bpf_write(path, cfg->seccomp, cfg->seccomp_profile ? cfg->seccomp_profile : "default",
-                     err);
+    return bpf_write(path, b, key, err);
+}
+
+int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
+{
+    if (make_filter(cfg, at, err) < 0 || make_rootemu(cfg, at, err) < 0)
+        return -1;
+    const char *key = cfg->seccomp_profile ? cfg->seccomp_profile : "default";
+    if (record(at, "seccomp", cfg->seccomp, key, err) < 0 ||
+        record(at, "rootemu", cfg->rootemu, "rootemu", err) < 0)
+        return -1;
+    return 0;
+}
+
+/* exec and --join's joiners: root emulation as the container has it (no
+ * file: none, also from an nroot that had no root emulation) */
+static int recorded_rootemu(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
+{
+    free(cfg->rootemu);
+    cfg->rootemu = NULL;
+    nr_autofree char *path = nr_strdup_printf("%s/rootemu", at->rt_dir);
+    nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        cfg->root_emulation = NR_ROOTEMU_OFF;
+        return 0;
+    }
+    if (fd < 0)
+        return nr_error_errno(err, "cannot read the container's root emulation filter '%s'", path);
+    if (!(cfg->rootemu = bpf_read(fd, "rootemu")))
+        return nr_error_msg(err, "the container's root emulation filter '%s' is damaged", path);
+    cfg->root_emulation = NR_ROOTEMU_ON;
+    return 0;
 }
 
 int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
+    if (recorded_rootemu(cfg, at, err) < 0)
+        return -1;
     free(cfg->seccomp);
     cfg->seccomp = NULL;
     if (cfg->seccomp_profile && strcmp(cfg->seccomp_profile, unconfined) == 0)
@@ -291,13 +343,23 @@ int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 
 /* ---- in the payload, the last step before exec ---- */
 
+static int load(const struct NrBpf *b)
+{
+    struct sock_fprog prog = { .len = (unsigned short)b->n,
+                               .filter = (struct sock_filter *)b->insns };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, b->flags, &prog);
+}
+
+/* the profile, then root emulation's filter: loaded last, its answer wins
+ * over the profile's errno for the calls it fakes (rootemu.c) */
 int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err)
 {
-    if (!cfg->seccomp)
-        return 0;
-    struct sock_fprog prog = { .len = (unsigned short)cfg->seccomp->n,
-                               .filter = cfg->seccomp->insns };
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, cfg->seccomp->flags, &prog) < 0)
+    if (cfg->seccomp && load(cfg->seccomp) < 0)
         return nr_error_errno(err, "cannot load the seccomp profile");
+    if (cfg->rootemu && load(cfg->rootemu) < 0) {
+        nr_error_errno(err, "cannot load the root emulation filter");
+        nr_error_hint(err, "--root-emulation=off runs without it");
+        return -1;
+    }
     return 0;
 }

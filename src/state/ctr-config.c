@@ -108,6 +108,8 @@ static bool valid_image_key(const char *v)
  *   read_only=0|1
  *   caps=0xHEX                 the bounding set, bit N = capability N
  *   seccomp=unconfined|/PROFILE.json
+ *   root_emulation=auto|on|off --root-emulation, as resolved for the run (on|off;
+ *                              absent: auto, as before there was one)
  *   hostname=NAME
  *   image_ref=NAME[:TAG]       --image-ref (the image resolves by image_key)
  *   rm=0|1                     --rm
@@ -127,6 +129,7 @@ static bool valid_image_key(const char *v)
 static const char *const userns_names[] = { "auto", "subids", "single", "keep-id" };
 static const char *const net_names[] = { "none", "host", "slirp" };
 static const char *const overlay_names[] = { "auto", "kernel", "fuse" };
+static const char *const rootemu_names[] = { "auto", "on", "off" };
 
 static int choice(const char *v, const char *const *names, int n)
 {
@@ -300,6 +303,9 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
             plan_of(r->c)->net = (NrNetMode)m;
             plan_of(r->c)->net_given = true;
         }
+    } else if (strcmp(k, "root_emulation") == 0) {
+        if ((*ok = (m = CHOICE(v, rootemu_names)) >= 0))
+            plan_of(r->c)->root_emulation = (NrRootEmu)m;
     } else if (strcmp(k, "overlay") == 0) {
         if ((*ok = (m = CHOICE(v, overlay_names)) >= 0))
             plan_of(r->c)->overlay = (NrOverlayMode)m;
@@ -510,6 +516,7 @@ static void put_plan(FILE *f, const NrRunConfig *p)
     nr_kv_put(f, "caps", num);
     if (p->seccomp_profile)
         nr_kv_put(f, "seccomp", p->seccomp_profile);
+    nr_kv_put(f, "root_emulation", rootemu_names[p->root_emulation]);
     if (p->hostname)
         nr_kv_put(f, "hostname", p->hostname);
     nr_kv_put(f, "rm", p->rm ? "1" : "0");
@@ -791,6 +798,7 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     cfg->net_given = p->net_given;
     cfg->host_loopback = p->host_loopback;
     cfg->overlay = p->overlay;
+    cfg->root_emulation = p->root_emulation;
     cfg->read_only = p->read_only;
     cfg->caps = p->caps;
     cfg->rm = p->rm;
