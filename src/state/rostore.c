@@ -16,9 +16,9 @@
  * tag names host ids), so an image of a read-only store is taken under any
  * tag, in this order: the run's own tag (the publisher is the user, or ran
  * with the same mapping), `squashfs` (the same under every mapping), then
- * whatever tag the name points at.  A tree of another mapping is run as it
- * is, with a notice: its files belong to ids the run does not map (they
- * show as nobody) and are readable as their modes let everyone read them;
+ * whatever tag the name points at.  A tree whose owners the run does not
+ * map (another mapping's, another user's) is run as it is, with a notice:
+ * its files show as nobody's and are readable as their modes let everyone;
  * the kernel overlay refuses to copy such files and directories up, so
  * existing ones cannot be changed.  Squashfs images (loose or with the tag
  * `squashfs`) have none of that. */
@@ -219,6 +219,21 @@ static bool host_mapped(const NrIdRange *r, int n, uint32_t id)
     return false;
 }
 
+/* a tree whose root belongs to ids the run does not map (another user's,
+ * or unpacked with subordinate ids a single-id run lacks) runs as it is,
+ * said once */
+static void note_owner(const char *image, const char *store, const char *lower,
+                       const NrIdMap *runmap)
+{
+    struct stat st;
+    if (lower && runmap && stat(lower, &st) == 0 &&
+        (!host_mapped(runmap->uid, runmap->n_uid, st.st_uid) ||
+         !host_mapped(runmap->gid, runmap->n_gid, st.st_gid)))
+        nr_notice("image '%s' of the read-only store %s belongs to ids this run does not map: "
+                  "its files show as owned by nobody and cannot be changed",
+                  image, store);
+}
+
 /* image `image` of the nroot store `store`; map is the unpack mapping of
  * runmap */
 static int resolve_nroot(const char *store, const char *image, const NrIdMap *runmap,
@@ -241,13 +256,7 @@ static int resolve_nroot(const char *store, const char *image, const NrIdMap *ru
         nr_image_clear(ret);
         return nr_error_prefix(err, "read-only store '%s'", store), -1;
     }
-    struct stat st;
-    if (strcmp(dirname + 65, map->tag) != 0 && ret->lower && stat(ret->lower, &st) == 0 &&
-        (!host_mapped(runmap->uid, runmap->n_uid, st.st_uid) ||
-         !host_mapped(runmap->gid, runmap->n_gid, st.st_gid)))
-        nr_notice("image '%s' of the read-only store %s was unpacked with another id mapping: "
-                  "its files show as owned by nobody and cannot be changed",
-                  image, store);
+    note_owner(image, store, ret->lower, runmap);
     return 1;
 }
 
@@ -284,7 +293,8 @@ static bool is_root_tree(int dfd, const char *name)
 
 /* NAME.sqsh, NAME.squashfs, NAME.sqfs, then NAME itself (a squashfs file
  * or a root tree) */
-static int resolve_loose(const char *store, const char *image, NrImage *ret, NrError *err)
+static int resolve_loose(const char *store, const char *image, const NrIdMap *runmap, NrImage *ret,
+                         NrError *err)
 {
     if (!loose_name_valid(image))
         return 0;
@@ -313,6 +323,7 @@ static int resolve_loose(const char *store, const char *image, NrImage *ret, NrE
         }
         if (k == 3 && is_root_tree(dfd, file)) {
             ret->lower = nr_xstrdup(real);
+            note_owner(image, store, ret->lower, runmap);
             return 1;
         }
     }
@@ -335,7 +346,7 @@ int nr_rostore_resolve(const char *image, const NrIdMap *runmap, const NrImportO
         if (kind == NR_ROSTORE_NROOT)
             r = resolve_nroot(d->v[i], image, runmap, &map, opts, ret, err);
         else if (kind == NR_ROSTORE_LOOSE && !(opts && opts->platform))
-            r = resolve_loose(d->v[i], image, ret, err);
+            r = resolve_loose(d->v[i], image, runmap, ret, err);
         if (r != 0)
             return r;
     }
@@ -356,7 +367,7 @@ const char *nr_rostore_holder(const char *spec, const char *tag)
             NrImage img;
             memset(&img, 0, sizeof img);
             img.lock_fd = -1;
-            int r = resolve_loose(d->v[i], spec, &img, &ignored);
+            int r = resolve_loose(d->v[i], spec, NULL, &img, &ignored);
             nr_image_clear(&img);
             if (r != 0)
                 return d->v[i];
