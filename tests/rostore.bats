@@ -285,3 +285,29 @@ count_lines() {
     run_nroot 0 images --format json
     [ "$(grep -c '"store"' <<<"$output")" = 1 ]
 }
+
+@test "rostore: a registry reference published in the store (by-ref/) is found, with --platform too, never pulled" {
+    make_ro_store
+    # what `NROOT_STORE=DIR nroot pull` leaves: by-ref/<maptag>-<canonical
+    # reference, '/' as '%'>[+<platform>] -> ../images/<dirname>
+    local dirname
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    chmod u+w "$RO" "$RO/by-ref"
+    ln -s "../images/$dirname" "$RO/by-ref/0123456789abcdef-docker.io%library%pubimg:1"
+    ln -s "../images/$dirname" "$RO/by-ref/0123456789abcdef-quay.io%org%app:2+linux%amd64"
+    ln -s "../images/$dirname" "$RO/by-ref/0123456789abcdef-localhost:1%app:3"
+    chmod a-w "$RO" "$RO/by-ref"
+    nrun --pull=never pubimg:1 cat /marker
+    assert_output ro
+    nrun docker.io/library/pubimg:1 cat /marker
+    assert_output ro
+    nrun --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output ro
+    assert_store_has_no_image "$STORE"
+    nrun --pull=never localhost:1/app:3 cat /marker
+    assert_output ro
+    # --pull=always asks the registry (none listens on port 1), not the
+    # read-only stores
+    run_nroot 125 run --pull=always localhost:1/app:3 cat /marker
+    refute_output --partial ro
+}
