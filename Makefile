@@ -160,11 +160,12 @@ man/%: man/%.md
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/nroot $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man7
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	install -m 0755 nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.7; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/; done
 	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0644 completions/nroot.bash $(DESTDIR)$(BASHCOMPDIR)/nroot
@@ -186,6 +187,7 @@ uninstall:
 		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
 	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/nroot $(DESTDIR)$(ZSHCOMPDIR)/_nroot $(DESTDIR)$(FISHCOMPDIR)/nroot.fish
 	rm -f $(DESTDIR)$(LIBDIR)/nroot/spank_nroot.so $(DESTDIR)$(LIBDIR)/nroot/nroot-spank-exec \

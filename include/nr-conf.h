@@ -16,3 +16,6 @@ const char *nr_conf_get(const char *key);
 const char *nr_conf_sources(void);
 /* tests: forget what was read */
 void nr_conf_reset(void);
+/* tests: read `path` (kept, not copied) as the administrator's file (NULL:
+ * the default again); forgets what was read */
+void nr_conf_set_system_file(const char *path);

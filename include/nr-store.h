@@ -51,6 +51,13 @@ int nr_store_pull(const char *ref, const NrIdMap *runmap, const NrImportOpts *op
 int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImportOpts *opts,
                          NrImage *ret, NrError *err);
 void nr_image_clear(NrImage *img);
+/* fill `ret` from STORE/images/<dirname> and hold the image's shared lock
+ * (an O_RDONLY open and flock: nothing is written, so it serves read-only
+ * stores too) */
+int nr_store_open(const char *store, const char *dirname, NrImage *ret, NrError *err);
+/* STORE/by-ref/<tag>-<canonical ref>[+<platform>] of a registry reference */
+void nr_store_ref_link(const char *store, const char *canon, const char *platform, const char *tag,
+                       char *buf, size_t size);
 /* the by-file/ cache key of an imported file or layout: `id` is what stat()
  * says of its path, `main` of the file whose change is the image's (the file
  * itself, a layout's index.json or manifest.json); `ref` the --image-ref

@@ -2,6 +2,7 @@
 /* image.c — the image commands: import, images, rmi, prune.  The store
  * itself (layout, atomic changes, locking) is store.c's. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-image.h"
+#include "nr-rostore.h"
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
@@ -122,41 +124,127 @@ static void human_age(int64_t created, char *buf, size_t size)
     snprintf(buf, size, "%s ago", d);
 }
 
-static void print_json(const NrStoreImage *imgs, size_t n)
+static void print_json_image(const NrStoreImage *m, const char *store, size_t i)
+{
+    char when[32];
+    time_t t = (time_t)m->created;
+    struct tm tm;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    printf("%s\n  {\"id\": ", i ? "," : "");
+    nr_json_string(m->id);
+    printf(", \"names\": [");
+    for (size_t j = 0; j < m->names.n; j++) {
+        printf("%s", j ? ", " : "");
+        nr_json_string(m->names.v[j]);
+    }
+    printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size,
+           when);
+    nr_json_string(m->source);
+    printf(", \"sources\": [");
+    for (size_t j = 0; j < m->sources.n; j++) {
+        printf("%s", j ? ", " : "");
+        nr_json_string(m->sources.v[j]);
+    }
+    printf("], \"format\": ");
+    nr_json_string(m->format);
+    printf(", \"idmap\": ");
+    nr_json_string(m->tag);
+    printf(", \"ref\": ");
+    nr_json_string(m->ref);
+    printf(", \"manifest\": ");
+    nr_json_string(m->manifest);
+    if (store) { /* a read-only store's image (the user's own have no such key) */
+        printf(", \"store\": ");
+        nr_json_string(store);
+    }
+    printf("}");
+}
+
+/* the images of one store: the user's own (store NULL) or a read-only one */
+typedef struct Group {
+    const char *store;
+    NrStoreImage *imgs;
+    size_t n;
+} Group;
+
+static void print_json(const Group *groups, size_t n_groups)
 {
     printf("[");
-    for (size_t i = 0; i < n; i++) {
-        const NrStoreImage *m = &imgs[i];
-        char when[32];
-        time_t t = (time_t)m->created;
-        struct tm tm;
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-        printf("%s\n  {\"id\": ", i ? "," : "");
-        nr_json_string(m->id);
-        printf(", \"names\": [");
-        for (size_t j = 0; j < m->names.n; j++) {
-            printf("%s", j ? ", " : "");
-            nr_json_string(m->names.v[j]);
+    size_t k = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g].n; i++, k++)
+            print_json_image(&groups[g].imgs[i], groups[g].store, k);
+    printf("%s]\n", k ? "\n" : "");
+}
+
+static void print_ids(const Group *groups, size_t n_groups, int idlen)
+{
+    NrStrv seen = { 0 };
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g].n; i++) {
+            const char *id = groups[g].imgs[i].id;
+            bool dup = !id[0]; /* a loose image of a read-only store has none */
+            for (size_t j = 0; j < seen.n && !dup; j++)
+                dup = strcmp(seen.v[j], id) == 0;
+            if (!dup) {
+                nr_strv_push(&seen, id);
+                printf("%.*s\n", idlen, id);
+            }
         }
-        printf("], \"size\": %llu, \"created\": \"%s\", \"source\": ", (unsigned long long)m->size,
-               when);
-        nr_json_string(m->source);
-        printf(", \"sources\": [");
-        for (size_t j = 0; j < m->sources.n; j++) {
-            printf("%s", j ? ", " : "");
-            nr_json_string(m->sources.v[j]);
+    nr_strv_clear(&seen);
+}
+
+/* the table; a STORE column when a read-only store has images */
+static void print_table(const Group *groups, size_t n_groups, const NrImageArgs *a)
+{
+    int idlen = a->no_trunc ? 64 : 12, w = 6, aw = 7;
+    bool ro = false;
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g].n; i++) {
+            const NrStoreImage *m = &groups[g].imgs[i];
+            ro |= groups[g].store != NULL;
+            for (size_t j = 0; j < m->names.n; j++)
+                if ((int)strlen(m->names.v[j]) > w)
+                    w = (int)strlen(m->names.v[j]);
+            char age[48];
+            human_age(m->created, age, sizeof age);
+            if ((int)strlen(age) > aw)
+                aw = (int)strlen(age);
         }
-        printf("], \"format\": ");
-        nr_json_string(m->format);
-        printf(", \"idmap\": ");
-        nr_json_string(m->tag);
-        printf(", \"ref\": ");
-        nr_json_string(m->ref);
-        printf(", \"manifest\": ");
-        nr_json_string(m->manifest);
-        printf("}");
-    }
-    printf("%s]\n", n ? "\n" : "");
+    printf("%-*s  ", w, "NAME");
+    if (a->digests)
+        printf("%-71s  ", "DIGEST");
+    printf("%-*s  %-8s  ", idlen, "ID", "SIZE");
+    if (ro)
+        printf("%-*s  STORE\n", aw, "CREATED");
+    else
+        printf("CREATED\n");
+    for (size_t g = 0; g < n_groups; g++)
+        for (size_t i = 0; i < groups[g].n; i++) {
+            const NrStoreImage *m = &groups[g].imgs[i];
+            char size[16], age[48];
+            human_size(m->size, size, sizeof size);
+            if (!m->size && groups[g].store) /* a loose tree: not walked */
+                snprintf(size, sizeof size, "-");
+            human_age(m->created, age, sizeof age);
+            size_t rows = m->names.n ? m->names.n : 1;
+            for (size_t j = 0; j < rows; j++) {
+                printf("%-*s  ", w, m->names.n ? m->names.v[j] : "<none>");
+                if (a->digests)
+                    printf("%-71s  ", m->manifest ? m->manifest : "<none>");
+                printf("%-*.*s  %-8s  ", idlen, idlen, m->id[0] ? m->id : "-", size);
+                if (!ro) {
+                    printf("%s\n", age);
+                    continue;
+                }
+                printf("%-*s  ", aw, age);
+                if (groups[g].store)
+                    nr_escape_put(stdout, groups[g].store);
+                else
+                    printf("-");
+                putchar('\n');
+            }
+        }
 }
 
 int nr_cmd_images(int argc, char **argv)
@@ -167,52 +255,34 @@ int nr_cmd_images(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     nr_autofree char *store = nr_store_dir(&err);
-    NrStoreImage *imgs = NULL;
-    size_t n = 0;
-    if (!store || nr_store_list(store, &imgs, &n, &err) < 0)
+    const NrStrv *ro = nr_rostore_dirs();
+    Group *groups = calloc(1 + ro->n, sizeof *groups);
+    size_t n_groups = 1;
+    if (!groups || !store || nr_store_list(store, &groups[0].imgs, &groups[0].n, &err) < 0) {
+        free(groups);
         return fail(&err);
-    int idlen = a.no_trunc ? 64 : 12;
-    if (a.quiet) {
-        for (size_t i = 0; i < n; i++) {
-            bool dup = false;
-            for (size_t j = 0; j < i; j++)
-                dup |= strcmp(imgs[j].id, imgs[i].id) == 0;
-            if (!dup)
-                printf("%.*s\n", idlen, imgs[i].id);
-        }
-    } else if (a.json) {
-        print_json(imgs, n);
-    } else {
-        int w = 4;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < imgs[i].names.n; j++)
-                if ((int)strlen(imgs[i].names.v[j]) > w)
-                    w = (int)strlen(imgs[i].names.v[j]);
-        if (w < 6)
-            w = 6;
-        if (a.digests)
-            printf("%-*s  %-71s  %-*s  %-8s  %s\n", w, "NAME", "DIGEST", idlen, "ID", "SIZE",
-                   "CREATED");
-        else
-            printf("%-*s  %-*s  %-8s  %s\n", w, "NAME", idlen, "ID", "SIZE", "CREATED");
-        for (size_t i = 0; i < n; i++) {
-            char size[16], age[48];
-            human_size(imgs[i].size, size, sizeof size);
-            human_age(imgs[i].created, age, sizeof age);
-            size_t rows = imgs[i].names.n ? imgs[i].names.n : 1;
-            for (size_t j = 0; j < rows; j++)
-                if (a.digests)
-                    printf("%-*s  %-71s  %-*.*s  %-8s  %s\n", w,
-                           imgs[i].names.n ? imgs[i].names.v[j] : "<none>",
-                           imgs[i].manifest ? imgs[i].manifest : "<none>", idlen, idlen, imgs[i].id,
-                           size, age);
-                else
-                    printf("%-*s  %-*.*s  %-8s  %s\n", w,
-                           imgs[i].names.n ? imgs[i].names.v[j] : "<none>", idlen, idlen,
-                           imgs[i].id, size, age);
+    }
+    /* then each read-only store's, in their order; one that cannot be
+     * read was warned about and has none */
+    for (size_t i = 0; i < ro->n; i++) {
+        Group *g = &groups[n_groups];
+        NrError e = { 0 };
+        if (nr_rostore_list(i, &g->imgs, &g->n, &e) < 0)
+            nr_warn("%s", e.msg);
+        else if (g->n) {
+            g->store = ro->v[i];
+            n_groups++;
         }
     }
-    nr_store_list_free(imgs, n);
+    if (a.quiet)
+        print_ids(groups, n_groups, a.no_trunc ? 64 : 12);
+    else if (a.json)
+        print_json(groups, n_groups);
+    else
+        print_table(groups, n_groups, &a);
+    for (size_t g = 0; g < n_groups; g++)
+        nr_store_list_free(groups[g].imgs, groups[g].n);
+    free(groups);
     return 0;
 }
 
@@ -291,7 +361,13 @@ int nr_cmd_rmi(int argc, char **argv)
         int kind =
             nr_store_lookup(store, spec, map.tag, dirname, sizeof dirname, name, sizeof name, &e);
         NrStoreImage *img = kind > 0 ? find_image(imgs, n, dirname) : NULL;
-        if (kind == 0 || (kind > 0 && !img)) {
+        const char *ro = kind == 0 ? nr_rostore_holder(spec, map.tag) : NULL;
+        if (ro) /* published there: the publisher's to remove */
+            nr_error_msg(&e,
+                         "image '%s' is in the read-only store %s: nroot never removes "
+                         "anything there",
+                         spec, ro);
+        else if (kind == 0 || (kind > 0 && !img)) {
             nr_error_msg(&e, "no such image '%s'", spec);
             nr_error_hint(&e, "see 'nroot images'");
         }
@@ -359,6 +435,8 @@ int nr_cmd_prune(int argc, char **argv)
         }
     /* and those of runs killed before they wrote a config */
     nr_ctr_prune_runtime(ctrs, n_ctrs);
+    if (nr_rostore_dirs()->n)
+        nr_notice("the read-only stores are left as they are: prune removes only from %s", store);
     if (access(store, F_OK) < 0) {
         nr_ctr_list_free(ctrs, n_ctrs);
         printf("Total reclaimed space: 0B\n");

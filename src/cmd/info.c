@@ -26,6 +26,7 @@
 #include "nr-conf.h"
 #include "nr-error.h"
 #include "nr-filter.h"
+#include "nr-rostore.h"
 #include "nr-runtime.h"
 #include "nr-store.h"
 #include "nr-userns.h"
@@ -489,6 +490,54 @@ static void info_rootemu(void)
             : "off, subordinate ids are mapped: chown and setuid are real");
 }
 
+/* the read-only stores (nr-rostore.h), each with what it holds */
+static void info_rostore(void)
+{
+    const NrStrv *d = nr_rostore_dirs();
+    const char *env = getenv("NROOT_READONLY_STORES");
+    const char *from = env ? "$NROOT_READONLY_STORES" : "readonly-stores in nroot.conf";
+    if (!d->n) {
+        item("read-only stores", OK, "none (%s)",
+             env ? "$NROOT_READONLY_STORES is empty" : "readonly-stores is not set");
+        return;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        int e = 0;
+        NrRoStoreKind kind = nr_rostore_probe(i, false, &e);
+        if (kind == NR_ROSTORE_MISSING || kind == NR_ROSTORE_UNREADABLE) {
+            Item *it = item("read-only store", WARN, "%s: %s, left out", d->v[i],
+                            kind == NR_ROSTORE_MISSING ? "no such directory" : strerror(e));
+            fix(it, "mount it, make it readable (chmod a+rX), or take it out of %s", from);
+            continue;
+        }
+        NrStoreImage *imgs = NULL;
+        size_t n = 0;
+        NrError err = { 0 };
+        if (nr_rostore_list(i, &imgs, &n, &err) < 0) {
+            item("read-only store", WARN, "%s", err.msg);
+            continue;
+        }
+        nr_store_list_free(imgs, n);
+        item("read-only store", OK, "%s: %s, %zu image%s (from %s)", d->v[i],
+             kind == NR_ROSTORE_NROOT ? "an nroot store" : "squashfs files and root trees", n,
+             n == 1 ? "" : "s", from);
+    }
+}
+
+/* the configuration files read, in their order (the later wins) */
+static void info_conf(void)
+{
+    char files[512] = "";
+    size_t used = 0;
+    for (const char *p = nr_conf_sources(); *p && used + 3 < sizeof files; p++)
+        if (*p != '\n')
+            files[used++] = *p;
+        else if (p[1])
+            used += (size_t)snprintf(files + used, sizeof files - used, "; ");
+    files[used < sizeof files ? used : sizeof files - 1] = '\0';
+    item("nroot.conf", OK, "%s", files);
+}
+
 /* ---- output ---- */
 
 static const char *state_name(State s)
@@ -555,6 +604,8 @@ int nr_cmd_info(int argc, char **argv)
     check_store();
     info_cdi();
     info_rootemu();
+    info_conf();
+    info_rostore();
     bool usable = userns && overlay;
     if (a.json)
         print_json(usable);

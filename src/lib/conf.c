@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nr-conf.h"
 #include "nr-error.h"
@@ -19,6 +20,7 @@ typedef struct Entry {
     char *key, *value;
 } Entry;
 
+static const char *system_file = NR_SYSCONFDIR "/nroot/nroot.conf";
 static Entry *entries;
 static size_t n_entries;
 static char sources[2 * 4200];
@@ -55,6 +57,13 @@ static void load(const char *path)
 {
     size_t used = strlen(sources);
     FILE *f = fopen(path, "re");
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* a directory opens, and reads as nothing: say so */
+        fclose(f);
+        f = NULL;
+        errno = EISDIR;
+    }
     if (!f) {
         snprintf(sources + used, sizeof sources - used, "%s (%s)\n", path,
                  errno == ENOENT ? "missing" : strerror(errno));
@@ -93,7 +102,7 @@ static void load_all(void)
     if (loaded)
         return;
     loaded = 1;
-    load(NR_SYSCONFDIR "/nroot/nroot.conf");
+    load(system_file);
     const char *own = getenv("NROOT_CONFIG");
     if (own && *own) {
         load(own);
@@ -136,4 +145,10 @@ void nr_conf_reset(void)
     n_entries = 0;
     sources[0] = '\0';
     loaded = 0;
+}
+
+void nr_conf_set_system_file(const char *path)
+{
+    system_file = path ? path : NR_SYSCONFDIR "/nroot/nroot.conf";
+    nr_conf_reset();
 }

@@ -55,6 +55,7 @@
 #include "nr-fs.h"
 #include "nr-image.h"
 #include "nr-ref.h"
+#include "nr-rostore.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
 #include "nr-userns.h"
@@ -224,6 +225,13 @@ static int open_image(const char *store, const char *dirname, NrImage *img, NrEr
     if (access(p, F_OK) == 0 && nr_kv_read(p, config_kv, img, err) < 0)
         return -1;
     return 0;
+}
+
+int nr_store_open(const char *store, const char *dirname, NrImage *ret, NrError *err)
+{
+    memset(ret, 0, sizeof *ret);
+    ret->lock_fd = -1;
+    return open_image(store, dirname, ret, err);
 }
 
 void nr_image_clear(NrImage *img)
@@ -867,6 +875,12 @@ static void ref_link(const char *store, const char *canon, const char *platform,
     snprintf(buf, size, "%s/by-ref/%s-%s", store, tag, name);
 }
 
+void nr_store_ref_link(const char *store, const char *canon, const char *platform, const char *tag,
+                       char *buf, size_t size)
+{
+    ref_link(store, canon, platform, tag, buf, size);
+}
+
 /* the blob cache's oci-layout and blobs/sha256/<hex> are in the store's
  * own directory: `hex` there, whole? */
 static bool cache_has(const char *store, const char *digest)
@@ -1152,9 +1166,15 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
      * up by its by-ref link, as the name is the last platform pulled */
     bool ask =
         opts && (opts->pull == NR_PULL_ALWAYS || opts->pull == NR_PULL_NEWER || opts->platform);
+    /* the read-only stores come after the user's own, and not when the
+     * registry is to be asked (--pull=always, newer) */
+    bool ro = !opts || (opts->pull != NR_PULL_ALWAYS && opts->pull != NR_PULL_NEWER);
     if (ask && saved == ENOENT && nr_ref_looks_like(image) &&
-        (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 0)
+        (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 0) {
+        if (ro && (r = nr_rostore_resolve(image, runmap, opts, ret, err)) != 0)
+            return r < 0 ? -1 : 0;
         return nr_store_pull(image, runmap, opts, ret, err);
+    }
     if (r < 0)
         return -1;
     if ((saved == ENOENT || saved == ENOTDIR) &&
@@ -1166,6 +1186,9 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     }
     if (r < 0)
         return -1;
+    if ((saved == ENOENT || saved == ENOTDIR) && ro &&
+        (r = nr_rostore_resolve(image, runmap, opts, ret, err)) != 0)
+        return r < 0 ? -1 : 0;
     if (saved == ENOENT && nr_ref_looks_like(image)) {
         /* a mistyped file name is said as such, with why the pull failed */
         if (nr_store_pull(image, runmap, opts, ret, err) == 0)
@@ -1208,6 +1231,8 @@ int nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, N
     int r = find_id(store, key, map.tag, dirname, sizeof dirname, err);
     if (r < 0)
         return -1;
+    if (r == 0 && (r = nr_rostore_resolve(key, runmap, NULL, ret, err)) != 0)
+        return r < 0 ? -1 : 0;
     if (r == 0) {
         nr_error_msg(err, "image %.12s is no longer in the store", key);
         nr_error_hint(err, "import the image again ('nroot import FILE')");
