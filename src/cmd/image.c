@@ -80,7 +80,8 @@ int nr_cmd_import(int argc, char **argv)
                         .progress = isatty(STDERR_FILENO) && !a.quiet,
                         .pull = (NrPullPolicy)a.pull,
                         .platform = a.platform,
-                        .tls_no_verify = a.tls_no_verify };
+                        .tls_no_verify = a.tls_no_verify,
+                        .format = a.format };
     NrImage img;
     if (nr_store_import_path(a.operands[0], &map, &io, &img, &err) < 0)
         return fail(&err);
