@@ -151,6 +151,7 @@ static void print_json(const NrStoreImage *imgs, size_t n)
         nr_json_string(m->format);
         printf(", \"idmap\": ");
         nr_json_string(m->tag);
+        printf(", \"storage\": \"%s\"", strcmp(m->tag, "squashfs") == 0 ? "squashfs" : "tree");
         printf(", \"ref\": ");
         nr_json_string(m->ref);
         printf(", \"manifest\": ");
@@ -191,26 +192,34 @@ int nr_cmd_images(int argc, char **argv)
                     w = (int)strlen(imgs[i].names.v[j]);
         if (w < 6)
             w = 6;
+        /* a STORAGE column when some image is kept as a squashfs file */
+        bool sqsh = false;
+        for (size_t i = 0; i < n; i++)
+            sqsh |= strcmp(imgs[i].tag, "squashfs") == 0;
         if (a.digests)
-            printf("%-*s  %-71s  %-*s  %-8s  %s\n", w, "NAME", "DIGEST", idlen, "ID", "SIZE",
-                   "CREATED");
+            printf("%-*s  %-71s  %-*s  %-8s  %s%s\n", w, "NAME", "DIGEST", idlen, "ID", "SIZE",
+                   sqsh ? "STORAGE   " : "", "CREATED");
         else
-            printf("%-*s  %-*s  %-8s  %s\n", w, "NAME", idlen, "ID", "SIZE", "CREATED");
+            printf("%-*s  %-*s  %-8s  %s%s\n", w, "NAME", idlen, "ID", "SIZE",
+                   sqsh ? "STORAGE   " : "", "CREATED");
         for (size_t i = 0; i < n; i++) {
             char size[16], age[48];
             human_size(imgs[i].size, size, sizeof size);
             human_age(imgs[i].created, age, sizeof age);
             size_t rows = imgs[i].names.n ? imgs[i].names.n : 1;
+            const char *storage = !sqsh                                  ? ""
+                                  : strcmp(imgs[i].tag, "squashfs") == 0 ? "squashfs  "
+                                                                         : "tree      ";
             for (size_t j = 0; j < rows; j++)
                 if (a.digests)
-                    printf("%-*s  %-71s  %-*.*s  %-8s  %s\n", w,
+                    printf("%-*s  %-71s  %-*.*s  %-8s  %s%s\n", w,
                            imgs[i].names.n ? imgs[i].names.v[j] : "<none>",
                            imgs[i].manifest ? imgs[i].manifest : "<none>", idlen, idlen, imgs[i].id,
-                           size, age);
+                           size, storage, age);
                 else
-                    printf("%-*s  %-*.*s  %-8s  %s\n", w,
+                    printf("%-*s  %-*.*s  %-8s  %s%s\n", w,
                            imgs[i].names.n ? imgs[i].names.v[j] : "<none>", idlen, idlen,
-                           imgs[i].id, size, age);
+                           imgs[i].id, size, storage, age);
         }
     }
     nr_store_list_free(imgs, n);

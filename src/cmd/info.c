@@ -22,8 +22,10 @@
 
 #include "nr-cli.h"
 #include "nr-cmd.h"
+#include "nr-conf.h"
 #include "nr-error.h"
 #include "nr-runtime.h"
+#include "nr-squashfs.h"
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
@@ -423,6 +425,32 @@ static void check_store(void)
     item("runtime directory", rt ? OK : FAIL, "%s", rt ? rt : err.msg);
 }
 
+/* mksquashfs (export --format=squashfs, images kept as squashfs) and the
+ * image-format setting */
+static void info_sqsh_out(void)
+{
+    char prog[PATH_MAX], version[32];
+    NrError err = { 0 };
+    if (nr_squashfs_find(prog, sizeof prog, &err) < 0) {
+        Item *it = item("mksquashfs", WARN,
+                        "not found: no export --format=squashfs, no images kept as squashfs");
+        fix(it, "install squashfs-tools");
+    } else {
+        nr_squashfs_version(prog, version, sizeof version);
+        item("mksquashfs", OK, "%s%s%s", prog, version[0] ? " " : "", version);
+    }
+    bool sqsh = false;
+    const char *env = getenv("NROOT_IMAGE_FORMAT");
+    const char *from = env && *env                   ? " ($NROOT_IMAGE_FORMAT)"
+                       : nr_conf_get("image-format") ? " (nroot.conf)"
+                                                     : " (default)";
+    if (nr_store_image_format(NULL, &sqsh, &err) < 0) {
+        Item *it = item("image format", WARN, "%s", err.msg);
+        fix(it, "set image-format to tree or squashfs");
+    } else
+        item("image format", OK, "%s%s", sqsh ? "squashfs" : "tree", from);
+}
+
 /* ---- output ---- */
 
 static const char *state_name(State s)
@@ -487,6 +515,7 @@ int nr_cmd_info(int argc, char **argv)
     check_network();
     check_cgroups();
     check_store();
+    info_sqsh_out();
     bool usable = userns && overlay;
     if (a.json)
         print_json(usable);
