@@ -6,6 +6,7 @@
  * container's ids. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,6 +29,7 @@
 #include "nr-cmd.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
+#include "nr-fs.h"
 #include "nr-fuse.h"
 #include "nr-plan.h"
 #include "nr-rootfs.h"
@@ -80,6 +82,49 @@ typedef struct ExportJob {
     const char *name;
 } ExportJob;
 
+/* The skeleton layer a read-only mount puts on top (mount points and
+ * /etc files the image lacks, made now) would give the export the time of
+ * the export: each of its entries gets the time the container's layer or
+ * image has for that path, or 0 if neither has it, so that two exports of
+ * one container are the same bytes. */
+static int skel_fds[2] = { -1, -1 }; /* the layer, the image */
+static const char *skel_root;
+
+static int skel_time(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    const char *rel = path + strlen(skel_root);
+    rel = *rel == '/' ? rel + 1 : *rel ? rel : ".";
+    struct timespec t[2] = { { 0, 0 }, { 0, 0 } };
+    for (int i = 0; i < 2; i++) {
+        struct stat have;
+        nr_autoclose int fd =
+            skel_fds[i] < 0 ? -1 : nr_fs_openat_in_root(skel_fds[i], rel, O_PATH | O_NOFOLLOW);
+        if (fd >= 0 && fstat(fd, &have) == 0 &&
+            !(S_ISCHR(have.st_mode) && have.st_rdev == 0)) { /* a whiteout: gone */
+            t[0] = have.st_atim;
+            t[1] = have.st_mtim;
+            break;
+        }
+    }
+    utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW);
+    return 0;
+}
+
+static void skel_times(const char *scratch)
+{
+    char skel[PATH_MAX], p[PATH_MAX];
+    snprintf(skel, sizeof skel, "%s/skel", scratch);
+    snprintf(p, sizeof p, "%s/ctr/upper", scratch);
+    skel_fds[0] = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    snprintf(p, sizeof p, "%s/lower", scratch);
+    skel_fds[1] = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    skel_root = skel;
+    nftw(skel, skel_time, 8, FTW_PHYS | FTW_DEPTH | FTW_MOUNT);
+    for (int i = 0; i < 2; i++)
+        if (skel_fds[i] >= 0)
+            close(skel_fds[i]);
+}
+
 /* a stopped named container: its layer over its image, mounted read-only
  * in a mount namespace of this child's own */
 static int export_child(void *data, int sync_fd, NrError *err)
@@ -92,6 +137,7 @@ static int export_child(void *data, int sync_fd, NrError *err)
     char *root = NULL;
     if (nr_rootfs_mount(j->cfg, sync_fd, &root, err) < 0)
         return -1;
+    skel_times(j->cfg->scratch);
     if (chdir(root) < 0)
         return nr_error_errno(err, "cannot enter '%s'", root);
     free(root);
@@ -286,6 +332,18 @@ static int export_image(const char *spec, const Writer *w, NrError *err)
     return rc;
 }
 
+/* is `spec` a path, or a name or id in the store?  (else the operand was
+ * neither a container nor an image) */
+static bool image_known(const char *spec)
+{
+    struct stat st;
+    NrError e = { 0 };
+    nr_autofree char *store = nr_store_dir(&e);
+    char d[128];
+    return stat(spec, &st) == 0 || !store ||
+           nr_store_lookup(store, spec, "", d, sizeof d, NULL, 0, &e) != 0;
+}
+
 int nr_cmd_export(int argc, char **argv)
 {
     NrCtrArgs a;
@@ -340,7 +398,7 @@ int nr_cmd_export(int argc, char **argv)
     int rc = !ctr        ? export_image(a.operands[0], &w, &err)
              : c.running ? export_running(&c, &w, &err)
                          : export_stopped(&c, &w, &err);
-    if (rc < 0 && !ctr && strstr(err.msg, "no such file, directory or image name")) {
+    if (rc < 0 && !ctr && !image_known(a.operands[0])) {
         memset(&err, 0, sizeof err);
         nr_error_msg(&err, "no such container or image '%s'", a.operands[0]);
         nr_error_hint(&err, "see 'nroot ps -a' and 'nroot images'");
