@@ -191,7 +191,7 @@ owned_tar() {
     run_nroot 125 export --format=squashfs -o "$BATS_TEST_TMPDIR/no/such/dir/x.sqsh" img
     assert_nroot_error "cannot create '.*/no/such/dir/x.sqsh'"
     run_nroot 125 export --format=squashfs -o "$BATS_TEST_TMPDIR/x.sqsh" no-such-thing
-    assert_nroot_error "no such container or image 'no-such-thing'"
+    assert_nroot_error "no such container 'no-such-thing', and no image of that name"
     [ ! -e "$BATS_TEST_TMPDIR/x.sqsh" ]
     [ "$(ls -R "$STORE")" = "$before" ]
 }

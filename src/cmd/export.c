@@ -400,7 +400,7 @@ int nr_cmd_export(int argc, char **argv)
                          : export_stopped(&c, &w, &err);
     if (rc < 0 && !ctr && !image_known(a.operands[0])) {
         memset(&err, 0, sizeof err);
-        nr_error_msg(&err, "no such container or image '%s'", a.operands[0]);
+        nr_error_msg(&err, "no such container '%s', and no image of that name", a.operands[0]);
         nr_error_hint(&err, "see 'nroot ps -a' and 'nroot images'");
     }
     if (a.output) {
