@@ -37,6 +37,7 @@ typedef struct NrImageArgs {
     int pull;             /* NrPullPolicy */
     const char *platform; /* --platform */
     bool tls_no_verify;   /* --tls-verify=false */
+    const char *format;   /* import --format: tree or squashfs, NULL: the setting */
     char **operands;
     int n_operands;
 } NrImageArgs;
@@ -44,8 +45,9 @@ typedef struct NrImageArgs {
 /* the parsed options of the container commands (start, stop, exec, ...) */
 typedef struct NrCtrArgs {
     bool attach, interactive, tty, follow, all, quiet, json, no_trunc, force;
-    int time;  /* stop --time, -1 when not given */
-    long tail; /* logs --tail, -1 when not given */
+    bool squashfs; /* export --format=squashfs */
+    int time;      /* stop --time, -1 when not given */
+    long tail;     /* logs --tail, -1 when not given */
     const char *output, *workdir, *user;
     NrStrv env;
     bool env_host; /* exec --env-host */

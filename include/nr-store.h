@@ -28,7 +28,16 @@ typedef struct NrImportOpts {
     NrPullPolicy pull;
     const char *platform; /* --platform os/arch[/variant], NULL: the host's */
     bool tls_no_verify;   /* --tls-verify=false */
+    /* how new imports are kept: "tree" or "squashfs" (import --format: an
+     * image kept the other way does not do); NULL: the image-format
+     * setting (nr_store_image_format), either kind does */
+    const char *format;
 } NrImportOpts;
+
+/* the image format new imports keep: `given` (--format), else
+ * $NROOT_IMAGE_FORMAT, else image-format in nroot.conf, else tree; -1 on a
+ * value other than tree and squashfs */
+int nr_store_image_format(const char *given, bool *ret_squashfs, NrError *err);
 
 /* the store's directory ($NROOT_STORE, $XDG_DATA_HOME/nroot, ~/.local/share/nroot) */
 char *nr_store_dir(NrError *err);

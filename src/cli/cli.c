@@ -254,6 +254,11 @@ static const NrOption import_options[] = {
       "name the image (letters, digits, '_', '.', '-', ':' and '/'); without it, the "
       "names the archive gives its image are used",
       NULL },
+    { "format", OPT_FORMAT, "FORMAT", "Image",
+      "keep the image as a tree of files (tree) or as one squashfs file (squashfs, made "
+      "with mksquashfs); default: the image-format setting ($NROOT_IMAGE_FORMAT, "
+      "nroot.conf), else tree",
+      "tree squashfs" },
     OPT_IMAGE_REF_ENTRY,
     OPT_PULL_ENTRY,
     OPT_PLATFORM_ENTRY,
@@ -347,8 +352,14 @@ static const NrOption info_options[] = {
 };
 
 static const NrOption export_options[] = {
-    { "output", OPT_OUTPUT, "FILE", "General", "write the tarball to FILE instead of stdout",
+    { "output", OPT_OUTPUT, "FILE", "General",
+      "write to FILE instead of stdout (needed for squashfs: mksquashfs cannot write to a "
+      "pipe)",
       NULL },
+    { "format", OPT_FORMAT, "FORMAT", "General",
+      "tar (a rootfs tarball, the default) or squashfs (a zstd-compressed, reproducible "
+      "squashfs file made with mksquashfs, which 'nroot run' takes)",
+      "tar squashfs" },
     OPT_HELP_ENTRY,
 };
 
@@ -478,11 +489,14 @@ static const NrCommand commands[] = {
             "cgroups, the store's file system) and print, for each, its state and the fix\n"
             "an administrator would apply.  Exit status 0 when nroot can run containers\n"
             "here, 1 when it cannot."),
-    COMMAND("export", export_options, "nroot export [OPTIONS] CONTAINER",
-            "write a container's filesystem as a tarball",
+    COMMAND("export", export_options, "nroot export [OPTIONS] CONTAINER|IMAGE",
+            "write a container's or an image's filesystem as a tarball or squashfs file",
             "Write the merged filesystem of CONTAINER (the image with the container's\n"
-            "changes) as a rootfs tarball that 'nroot run' and 'nroot import' take.\n"
-            "Mounted filesystems (volumes, /proc, /dev) are not included."),
+            "changes), or the root filesystem of IMAGE (a name or id from 'nroot images',\n"
+            "or what 'nroot run' takes), as a rootfs tarball that 'nroot run' and 'nroot\n"
+            "import' take, or with --format=squashfs as a squashfs file.  Owners are the\n"
+            "ids the container sees.  Mounted filesystems (volumes, /proc, /dev) are not\n"
+            "included."),
     COMMAND("login", login_options, "nroot login [OPTIONS] REGISTRY",
             "log in to a registry: check and store credentials",
             "Check a user name and password with REGISTRY (HOST[:PORT]; docker.io for\n"
@@ -985,7 +999,10 @@ static int image_option(void *data, const NrOption *o, const char *arg, NrError 
     case OPT_FORMAT:
         if ((v = parse_choice(o, arg, err)) < 0)
             return -1;
-        a->json = v == 1;
+        if (strcmp(o->values, "tree squashfs") == 0) /* import */
+            a->format = arg;
+        else
+            a->json = v == 1;
         return 0;
     case OPT_NO_TRUNC: a->no_trunc = true; return 0;
     case OPT_FORCE: a->force = true; return 0;
@@ -1044,7 +1061,10 @@ static int ctr_option(void *data, const NrOption *o, const char *arg, NrError *e
     else if (strcmp(n, "format") == 0) {
         if ((v = parse_choice(o, arg, err)) < 0)
             return -1;
-        a->json = v == 1;
+        if (strcmp(o->values, "tar squashfs") == 0) /* export */
+            a->squashfs = v == 1;
+        else
+            a->json = v == 1;
     } else if (strcmp(n, "time") == 0) {
         uint32_t t;
         if (!nr_parse_u32(arg, &t) || t > 86400 * 365)

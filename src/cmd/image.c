@@ -82,7 +82,8 @@ int nr_cmd_import(int argc, char **argv)
                         .progress = isatty(STDERR_FILENO) && !a.quiet,
                         .pull = (NrPullPolicy)a.pull,
                         .platform = a.platform,
-                        .tls_no_verify = a.tls_no_verify };
+                        .tls_no_verify = a.tls_no_verify,
+                        .format = a.format };
     NrImage img;
     if (nr_store_import_path(a.operands[0], &map, &io, &img, &err) < 0)
         return fail(&err);
@@ -124,6 +125,15 @@ static void human_age(int64_t created, char *buf, size_t size)
     snprintf(buf, size, "%s ago", d);
 }
 
+/* how the image is kept: a squashfs file (the tag of such images in a store,
+ * a loose file of a read-only store) or a tree */
+static const char *storage_of(const NrStoreImage *m)
+{
+    bool sqsh =
+        strcmp(m->tag, "squashfs") == 0 || (m->format && strcmp(m->format, "squashfs") == 0);
+    return sqsh ? "squashfs" : "tree";
+}
+
 static void print_json_image(const NrStoreImage *m, const char *store, size_t i)
 {
     char when[32];
@@ -149,6 +159,7 @@ static void print_json_image(const NrStoreImage *m, const char *store, size_t i)
     nr_json_string(m->format);
     printf(", \"idmap\": ");
     nr_json_string(m->tag);
+    printf(", \"storage\": \"%s\"", storage_of(m));
     printf(", \"ref\": ");
     nr_json_string(m->ref);
     printf(", \"manifest\": ");
@@ -198,11 +209,12 @@ static void print_ids(const Group *groups, size_t n_groups, int idlen)
 static void print_table(const Group *groups, size_t n_groups, const NrImageArgs *a)
 {
     int idlen = a->no_trunc ? 64 : 12, w = 6, aw = 7;
-    bool ro = false;
+    bool ro = false, sqsh = false; /* a STORAGE column when some image is a squashfs file */
     for (size_t g = 0; g < n_groups; g++)
         for (size_t i = 0; i < groups[g].n; i++) {
             const NrStoreImage *m = &groups[g].imgs[i];
             ro |= groups[g].store != NULL;
+            sqsh |= strcmp(storage_of(m), "squashfs") == 0;
             for (size_t j = 0; j < m->names.n; j++)
                 if ((int)strlen(m->names.v[j]) > w)
                     w = (int)strlen(m->names.v[j]);
@@ -215,6 +227,8 @@ static void print_table(const Group *groups, size_t n_groups, const NrImageArgs 
     if (a->digests)
         printf("%-71s  ", "DIGEST");
     printf("%-*s  %-8s  ", idlen, "ID", "SIZE");
+    if (sqsh)
+        printf("%-8s  ", "STORAGE");
     if (ro)
         printf("%-*s  STORE\n", aw, "CREATED");
     else
@@ -233,6 +247,8 @@ static void print_table(const Group *groups, size_t n_groups, const NrImageArgs 
                 if (a->digests)
                     printf("%-71s  ", m->manifest ? m->manifest : "<none>");
                 printf("%-*.*s  %-8s  ", idlen, idlen, m->id[0] ? m->id : "-", size);
+                if (sqsh)
+                    printf("%-8s  ", storage_of(m));
                 if (!ro) {
                     printf("%s\n", age);
                     continue;

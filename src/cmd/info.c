@@ -28,6 +28,7 @@
 #include "nr-filter.h"
 #include "nr-rostore.h"
 #include "nr-runtime.h"
+#include "nr-squashfs.h"
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
@@ -538,6 +539,32 @@ static void info_conf(void)
     item("nroot.conf", OK, "%s", files);
 }
 
+/* mksquashfs (export --format=squashfs, images kept as squashfs) and the
+ * image-format setting */
+static void info_sqsh_out(void)
+{
+    char prog[PATH_MAX], version[32];
+    NrError err = { 0 };
+    if (nr_squashfs_find(prog, sizeof prog, &err) < 0) {
+        Item *it = item("mksquashfs", WARN,
+                        "not found: no export --format=squashfs, no images kept as squashfs");
+        fix(it, "install squashfs-tools");
+    } else {
+        nr_squashfs_version(prog, version, sizeof version);
+        item("mksquashfs", OK, "%s%s%s", prog, version[0] ? " " : "", version);
+    }
+    bool sqsh = false;
+    const char *env = getenv("NROOT_IMAGE_FORMAT");
+    const char *from = env && *env                   ? " ($NROOT_IMAGE_FORMAT)"
+                       : nr_conf_get("image-format") ? " (nroot.conf)"
+                                                     : " (default)";
+    if (nr_store_image_format(NULL, &sqsh, &err) < 0) {
+        Item *it = item("image format", WARN, "%s", err.msg);
+        fix(it, "set image-format to tree or squashfs");
+    } else
+        item("image format", OK, "%s%s", sqsh ? "squashfs" : "tree", from);
+}
+
 /* ---- output ---- */
 
 static const char *state_name(State s)
@@ -606,6 +633,7 @@ int nr_cmd_info(int argc, char **argv)
     info_rootemu();
     info_conf();
     info_rostore();
+    info_sqsh_out();
     bool usable = userns && overlay;
     if (a.json)
         print_json(usable);

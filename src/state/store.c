@@ -2,6 +2,10 @@
 /* store.c — where images live, and importing each one once.
  *
  *   STORE/images/<id>-<maptag>/rootfs   the flattened tree (read-only lower layer)
+ *   STORE/images/<id>-squashfs/rootfs.sqsh
+ *                                       the same tree as one squashfs file (image-format
+ *                                       = squashfs): it records the container's ids, so
+ *                                       it serves every id mapping
  *   STORE/images/<id>-<maptag>/info     key=value facts about the import
  *   STORE/images/<id>-<maptag>/config   the image config (written by nroot-unpack)
  *   STORE/images/<id>-<maptag>/sources  "<key> <path>" of each file imported as it
@@ -54,9 +58,11 @@
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-image.h"
+#include "nr-conf.h"
 #include "nr-ref.h"
 #include "nr-rostore.h"
 #include "nr-spawn.h"
+#include "nr-squashfs.h"
 #include "nr-store.h"
 #include "nr-userns.h"
 #include "nr-util.h"
@@ -131,11 +137,16 @@ void nr_store_source_key(const struct stat *id, const struct stat *main, const c
     snprintf(buf, size, "%016llx-%s", (unsigned long long)nr_fnv1a(v, sizeof v, NR_FNV_INIT), tag);
 }
 
-/* "<64hex>-<16hex>" */
+/* the map tag of images kept as one squashfs file (STORE/images/<id>-squashfs) */
+#define SQSH_TAG "squashfs"
+
+/* "<64hex>-<16hex>", or "<64hex>-squashfs" */
 static bool valid_dirname(const char *d)
 {
     size_t n = strlen(d);
-    if (n != 64 + 1 + 16 || d[64] != '-')
+    if (n == 64 + 1 + strlen(SQSH_TAG) && strcmp(d + 65, SQSH_TAG) == 0)
+        n = 64;
+    else if (n != 64 + 1 + 16 || d[64] != '-')
         return false;
     for (size_t i = 0; i < n; i++)
         if (i != 64 && !((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f')))
@@ -207,11 +218,41 @@ static void config_kv(void *data, const char *k, char *v)
         img->user = nr_xstrdup(v);
 }
 
+/* is images/<dirname> usable by a run whose unpack mapping has `tag`?  (a
+ * squashfs image is, under every mapping) */
+static bool tag_usable(const char *dirname, const char *tag)
+{
+    return strcmp(dirname + 65, tag) == 0 || strcmp(dirname + 65, SQSH_TAG) == 0;
+}
+
+int nr_store_image_format(const char *given, bool *ret_squashfs, NrError *err)
+{
+    const char *what = "--format";
+    if (!given && (given = getenv("NROOT_IMAGE_FORMAT")) && *given)
+        what = "$NROOT_IMAGE_FORMAT";
+    else if (!given || !*given) {
+        given = nr_conf_get("image-format");
+        what = "image-format in nroot.conf";
+    }
+    if (!given || !*given || strcmp(given, "tree") == 0) {
+        *ret_squashfs = false;
+        return 0;
+    }
+    if (strcmp(given, SQSH_TAG) == 0) {
+        *ret_squashfs = true;
+        return 0;
+    }
+    return nr_error_msg(err, "invalid %s '%s': expected tree or squashfs", what, given);
+}
+
 /* fill `img` from images/<dirname>; hold the image's shared lock */
 static int open_image(const char *store, const char *dirname, NrImage *img, NrError *err)
 {
     img->dir = nr_strdup_printf("%s/images/%s", store, dirname);
-    img->lower = nr_strdup_printf("%s/rootfs", img->dir);
+    if (strcmp(dirname + 65, SQSH_TAG) == 0)
+        img->squashfs = nr_strdup_printf("%s/rootfs.sqsh", img->dir);
+    else
+        img->lower = nr_strdup_printf("%s/rootfs", img->dir);
     snprintf(img->id, sizeof img->id, "%.64s", dirname);
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/info", img->dir);
@@ -559,9 +600,32 @@ static int follow_fetch(NrFetchRun *run, pid_t pid)
     return rc;
 }
 
-static int do_import(const char *store, const char *image, const char *key, const NrIdMap *map,
-                     const NrImportOpts *opts, const Pulled *pl, char *ret_dirname, NrError *err)
+/* the unpacked tree `root` as tmpdir/rootfs.sqsh (in the user namespace
+ * of the unpack, so its ids are the container's), then the tree removed;
+ * its size to *ret_size */
+static int squash_tree(const char *prog, const char *tmpdir, const char *root, const NrIdMap *map,
+                       bool progress, unsigned long long *ret_size, NrError *err)
 {
+    char dest[PATH_MAX + 16];
+    snprintf(dest, sizeof dest, "%s/rootfs.sqsh", tmpdir);
+    if (nr_squashfs_make(prog, root, dest, map, progress, err) < 0)
+        return -1;
+    if (nr_spawn_rmtree(root, map, err) < 0)
+        return -1;
+    struct stat st;
+    if (stat(dest, &st) < 0)
+        return nr_error_errno(err, "'%s'", dest);
+    *ret_size = (unsigned long long)st.st_size;
+    return 0;
+}
+
+static int do_import(const char *store, const char *image, const char *key, const NrIdMap *map,
+                     const NrImportOpts *opts, const Pulled *pl, bool sqsh, char *ret_dirname,
+                     NrError *err)
+{
+    char mksquashfs[PATH_MAX];
+    if (sqsh && nr_squashfs_find(mksquashfs, sizeof mksquashfs, err) < 0)
+        return -1;
     nr_autoclose int fd = open(image, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return nr_error_errno(err, "cannot open image '%s'", image);
@@ -630,6 +694,8 @@ static int do_import(const char *store, const char *image, const char *key, cons
         goto fail_tmp;
     }
     report_counts(job.name, &r, map);
+    if (sqsh && squash_tree(mksquashfs, tmpdir, root, map, job.progress, &r.bytes, err) < 0)
+        goto fail_tmp;
 
     char info[PATH_MAX * 2];
     if (pl) /* no source file: the reference and the manifest it was pulled as */
@@ -650,7 +716,7 @@ static int do_import(const char *store, const char *image, const char *key, cons
         add_source(tmpdir, key, abspath);
 
     char final[PATH_MAX];
-    snprintf(ret_dirname, 128, "%s-%s", r.id, map->tag);
+    snprintf(ret_dirname, 128, "%s-%s", r.id, sqsh ? SQSH_TAG : map->tag);
     snprintf(final, sizeof final, "%s/images/%s", store, ret_dirname);
     if (rename(tmpdir, final) < 0) {
         if (errno != EEXIST && errno != ENOTEMPTY) {
@@ -685,16 +751,36 @@ fail_tmp:;
     return -1;
 }
 
+/* the image format new imports keep (opts->format, else the setting) in
+ * *sqsh; *strict when --format asked for it (an image of the other
+ * format does not do) */
+static int import_format(const NrImportOpts *opts, bool *sqsh, bool *strict, NrError *err)
+{
+    *strict = opts && opts->format;
+    return nr_store_image_format(opts ? opts->format : NULL, sqsh, err);
+}
+
 /* the image for `path` under `map`: the cached one, or a new import */
 static int import_path(const char *store, const char *path, const NrIdMap *map,
                        const NrImportOpts *opts, NrImage *img, NrError *err)
 {
     char key[64], link[PATH_MAX], dirname[128];
-    if (!source_key(path, opts ? opts->ref : NULL, map->tag, key, sizeof key)) {
+    bool sqsh, strict;
+    if (import_format(opts, &sqsh, &strict, err) < 0)
+        return -1;
+    const char *ref = opts ? opts->ref : NULL;
+    if (!source_key(path, ref, sqsh ? SQSH_TAG : map->tag, key, sizeof key)) {
         struct stat st;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && dir_kind(path) == KIND_OCI_DIR)
             return nr_error_msg(err, "'%s': an OCI image layout without index.json", path);
         return nr_error_errno(err, "image '%s'", path);
+    }
+    /* the file imported in the other format does as well, unless --format said */
+    char other[64], olink[PATH_MAX];
+    if (!strict && source_key(path, ref, sqsh ? map->tag : SQSH_TAG, other, sizeof other)) {
+        snprintf(olink, sizeof olink, "%s/by-file/%s", store, other);
+        if (live_image_link(store, olink, dirname, sizeof dirname))
+            return open_image(store, dirname, img, err);
     }
     snprintf(link, sizeof link, "%s/by-file/%s", store, key);
     if (!live_image_link(store, link, dirname, sizeof dirname)) {
@@ -708,7 +794,7 @@ static int import_path(const char *store, const char *path, const NrIdMap *map,
         if (!live_image_link(store, link, dirname, sizeof dirname)) {
             if (lock >= 0)
                 nr_store_clean_tmp(store, map);
-            rc = do_import(store, path, key, map, opts, NULL, dirname, err);
+            rc = do_import(store, path, key, map, opts, NULL, sqsh, dirname, err);
         }
         if (lock >= 0)
             close(lock);
@@ -818,8 +904,11 @@ static int find_id(const char *store, const char *prefix, const char *tag, char 
             snprintf(found, sizeof found, "%.64s", de->d_name);
             best[0] = '\0';
         }
-        if (!best[0] || strcmp(de->d_name + 65, tag) == 0)
-            memcpy(best, de->d_name, 64 + 1 + 16 + 1); /* valid_dirname: that long */
+        /* this mapping's tree, else a squashfs image (any mapping's), else another's */
+        bool mine = strcmp(de->d_name + 65, tag) == 0;
+        bool sqsh = strcmp(de->d_name + 65, SQSH_TAG) == 0;
+        if (!best[0] || mine || (sqsh && strcmp(best + 65, tag) != 0))
+            snprintf(best, sizeof best, "%.81s", de->d_name); /* valid_dirname: that long */
     }
     closedir(d);
     if (ids > 1)
@@ -900,6 +989,9 @@ static int import_pulled(const char *store, const NrIdMap *map, const NrImportOp
                          const NrRef *ref, const char *manifest, const char *link, char *dirname,
                          NrFetchRun *run, NrError *err)
 {
+    bool sqsh, strict;
+    if (import_format(opts, &sqsh, &strict, err) < 0)
+        return -1;
     int lock = -1;
     if (store_lock(store, run, &lock, err) < 0)
         return -1;
@@ -916,7 +1008,7 @@ static int import_pulled(const char *store, const NrIdMap *map, const NrImportOp
                       .link = link,
                       .platform = opts->platform,
                       .run = run };
-        rc = do_import(store, store, NULL, map, opts, &pl, dirname, err);
+        rc = do_import(store, store, NULL, map, opts, &pl, sqsh, dirname, err);
     }
     /* the image was there already, or is imported: nroot-pull's end too */
     if (rc == 0 && run)
@@ -968,8 +1060,16 @@ int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *o
         goto out;
     const char *canon = nr_ref_string(&ref);
     char link[PATH_MAX], dirname[128];
-    ref_link(store, canon, opts->platform, map.tag, link, sizeof link);
+    bool sqsh, strict;
+    if (import_format(opts, &sqsh, &strict, err) < 0)
+        goto out;
+    ref_link(store, canon, opts->platform, sqsh ? SQSH_TAG : map.tag, link, sizeof link);
     bool have = live_image_link(store, link, dirname, sizeof dirname);
+    if (!have && !strict) { /* pulled before in the other format: that does too */
+        char olink[PATH_MAX];
+        ref_link(store, canon, opts->platform, sqsh ? map.tag : SQSH_TAG, olink, sizeof olink);
+        have = live_image_link(store, olink, dirname, sizeof dirname);
+    }
     if (have && (opts->pull == NR_PULL_MISSING || opts->pull == NR_PULL_NEVER)) {
         rc = open_image(store, dirname, ret, err);
         goto out;
@@ -1050,7 +1150,10 @@ static int pulled_again(const char *store, const char *info, const NrIdMap *map,
     NrImportOpts again = { .progress = opts && opts->progress,
                            .platform = platform[0] ? platform : NULL };
     char link[PATH_MAX], dirname[128];
-    ref_link(store, nr_ref_string(&ref), again.platform, map->tag, link, sizeof link);
+    bool sqsh = false;
+    nr_store_image_format(NULL, &sqsh, &ignored);
+    ref_link(store, nr_ref_string(&ref), again.platform, sqsh ? SQSH_TAG : map->tag, link,
+             sizeof link);
     nr_notice("image '%s' was pulled with another id mapping: importing it again", refs);
     int plock = pull_lock(store);
     int rc = import_pulled(store, map, &again, &ref, manifest, link, dirname, NULL, err);
@@ -1065,10 +1168,12 @@ static int other_mapping(const char *store, const char *image, const char *dirna
                          const NrIdMap *map, const NrImportOpts *opts, NrImage *img, NrError *err)
 {
     char same[128], p[PATH_MAX];
-    snprintf(same, sizeof same, "%.64s-%s", dirname, map->tag);
-    snprintf(p, sizeof p, "%s/images/%s", store, same);
-    if (access(p, F_OK) == 0)
-        return open_image(store, same, img, err);
+    for (int i = 0; i < 2; i++) {
+        snprintf(same, sizeof same, "%.64s-%s", dirname, i ? SQSH_TAG : map->tag);
+        snprintf(p, sizeof p, "%s/images/%s/info", store, same);
+        if (access(p, F_OK) == 0)
+            return open_image(store, same, img, err);
+    }
     /* import it again from where it came from, if that is still there,
      * picking the same image of it as then */
     snprintf(p, sizeof p, "%s/images/%s/info", store, dirname);
@@ -1127,6 +1232,11 @@ int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImport
     nr_autofree char *store = nr_store_dir(err);
     if (!store)
         return -1;
+    if (S_ISREG(st.st_mode) && nr_squashfs_is(path))
+        return nr_error_msg(err,
+                            "'%s' is a squashfs image: run it directly, there is nothing to "
+                            "import",
+                            path);
     if (S_ISDIR(st.st_mode) && dir_kind(path) == KIND_PLAIN_DIR) {
         /* a root filesystem directory: taken into the store as a tarball would be */
         return nr_error_msg(err,
@@ -1180,7 +1290,7 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     if ((saved == ENOENT || saved == ENOTDIR) &&
         (find_name(store, image, dirname, sizeof dirname, NULL, 0) ||
          (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 1)) {
-        if (strcmp(dirname + 65, map.tag) != 0)
+        if (!tag_usable(dirname, map.tag))
             return other_mapping(store, image, dirname, &map, opts, ret, err);
         return open_image(store, dirname, ret, err);
     }
@@ -1239,7 +1349,7 @@ int nr_store_resolve_key(const char *key, const NrIdMap *runmap, NrImage *ret, N
         return -1;
     }
     NrImportOpts none = { 0 };
-    if (strcmp(dirname + 65, map.tag) != 0)
+    if (!tag_usable(dirname, map.tag))
         return other_mapping(store, key, dirname, &map, &none, ret, err);
     return open_image(store, dirname, ret, err);
 }
@@ -1616,12 +1726,12 @@ int nr_store_prune_blobs(const char *store, uint64_t *reclaimed, NrError *err)
 void nr_store_ref_remove(const char *store, const NrStoreImage *img, const char *name)
 {
     for (size_t i = 0; i < img->refs.n; i++) {
-        /* <maptag>-<ref, '/' as '%'>[+<platform>] */
-        const char *r = img->refs.v[i];
-        if (strlen(r) < 18)
+        /* <maptag>-<ref, '/' as '%'>[+<platform>] (the tag: 16 hex digits or "squashfs") */
+        const char *r = img->refs.v[i], *dash = strchr(r, '-');
+        if (!dash || !dash[1])
             continue;
         char ref[600];
-        snprintf(ref, sizeof ref, "%s", r + 17);
+        snprintf(ref, sizeof ref, "%s", dash + 1);
         ref[strcspn(ref, "+")] = '\0';
         for (char *c = ref; *c; c++)
             if (*c == '%')
