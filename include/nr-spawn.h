@@ -57,6 +57,9 @@ enum {
     NR_SYNC_GO,          /* exec: nroot -> the command: nroot knows it, go on */
     NR_SYNC_OVERLAY,     /* child -> parent: a named container's layer was mounted by
                          * overlay err.code (NrOverlayMode): the parent records it */
+    NR_SYNC_SQUASHFS,    /* #3s child -> parent: start squashfuse_ll for the squashfs
+                         * image in the mount namespace passed (SCM_RIGHTS); err.hint
+                         * holds the scratch dir */
 };
 
 typedef struct NrSyncMsg {

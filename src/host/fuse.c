@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuse.c — the parent's side of fuse-overlayfs (NR_SYNC_FUSE, #3a): the
- * daemon is started by nroot, outside the container's pid namespace, in a
- * mount namespace of its own that is a peer of the container's; nroot
- * reaps it, and flushes a kept layer before it goes. */
+/* fuse.c — the parent's side of the fuse daemons the child asks for:
+ * fuse-overlayfs (NR_SYNC_FUSE, #3a) and squashfuse_ll for a squashfs
+ * image (NR_SYNC_SQUASHFS, #3s).  Each is started by nroot, outside the
+ * container's pid namespace, in the container's user namespace and a mount
+ * namespace of its own that is a peer of the container's; nroot reaps it,
+ * and flushes a kept layer before fuse-overlayfs goes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,12 +26,13 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-/* parent: the helper that becomes fuse-overlayfs.  It must not carry
- * anything of nroot's into the container's namespaces: it is not dumpable
- * until its exec, keeps no fd but the mount namespace's, and dies with
- * nroot. */
-static _Noreturn void fuse_helper(pid_t nroot, int mntfd, const char *prog, const char *opts,
-                                  const char *scratch)
+/* parent: the helper that becomes a fuse daemon (fuse-overlayfs,
+ * squashfuse_ll).  It must not carry anything of nroot's into the
+ * container's namespaces: it is not dumpable until its exec, keeps no fd
+ * but the mount namespace's, and dies with nroot.  It runs `argv` from the
+ * scratch dir, its stdout and stderr on the scratch's `log`. */
+static _Noreturn void daemon_helper(pid_t nroot, int mntfd, const char *scratch, const char *log,
+                                    const char *prog, char *const argv[])
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != nroot)
@@ -53,40 +56,66 @@ static _Noreturn void fuse_helper(pid_t nroot, int mntfd, const char *prog, cons
     close(user);
     close(mntfd);
     /* a mount namespace of its own, a peer of the container's at the
-     * scratch dir */
+     * scratch dir: the mount propagates there, and goes with this process
+     * (no other holds the namespace), even when nroot is killed */
     if (unshare(CLONE_NEWNS) < 0 || chdir(scratch) < 0)
         _exit(NR_EXIT_FAILURE);
-    int log = open(NR_FUSE_LOG, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (log < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+    int lfd = open(log, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (lfd < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0)
         _exit(NR_EXIT_FAILURE);
-    close(log);
+    close(lfd);
     nr_spawn_become_root();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != nroot)
         _exit(NR_EXIT_FAILURE);
     /* in the foreground: nroot is its parent, reaps it, and its death
      * signal stays armed */
-    execl(prog, "fuse-overlayfs", "-f", "-o", opts, NR_FUSE_ROOT, (char *)NULL);
+    execv(prog, argv);
     dprintf(2, "cannot run '%s': %s\n", prog, strerror(errno));
     _exit(errno == ENOENT ? NR_EXIT_NOTFOUND : NR_EXIT_CANNOT);
 }
 
-pid_t nr_fuse_start(const NrSyncMsg *req, NrError *err)
+/* fork the helper for the child's request: its mount namespace in
+ * req->fd, the scratch dir in req->err.hint */
+static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *log, char *argv[],
+                          NrError *err)
 {
     char prog[PATH_MAX];
     const char *why = NULL;
     if (req->fd < 0)
-        return nr_error_msg(err, "fuse-overlayfs: no mount namespace came with the request");
-    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why))
-        return nr_error_msg(err, "fuse-overlayfs %s", why);
+        return nr_error_msg(err, "%s: no mount namespace came with the request", name);
+    if (!nr_userns_find_program(name, prog, sizeof prog, &why))
+        return nr_error_msg(err, "%s %s", name, why);
     pid_t nroot = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
-        return nr_error_errno(err, "cannot start fuse-overlayfs");
+        return nr_error_errno(err, "cannot start %s", name);
     if (pid == 0)
-        fuse_helper(nroot, req->fd, prog, req->err.msg, req->err.hint);
+        daemon_helper(nroot, req->fd, req->err.hint, log, prog, argv);
     return pid;
+}
+
+pid_t nr_fuse_start(const NrSyncMsg *req, NrError *err)
+{
+    char *argv[] = { "fuse-overlayfs", "-f", "-o", (char *)req->err.msg, NR_FUSE_ROOT, NULL };
+    return start_daemon(req, "fuse-overlayfs", NR_FUSE_LOG, argv, err);
+}
+
+pid_t nr_squashfuse_start(const NrSyncMsg *req, const char *image, NrError *err)
+{
+    if (!image)
+        return nr_error_msg(err, "squashfuse_ll: the container has no squashfs image");
+    /* read-only.  The ids the image records are the container's: the
+     * daemon is root of its user namespace, so 0 is the container's root
+     * and an id the mapping lacks shows as nobody.  No allow_other: the
+     * overlay reads it with its mounter's credentials, the same root.  The
+     * kernel keeps what it read (squashfuse_ll answers with endless entry
+     * and attribute timeouts and keeps files' page cache), and its worker
+     * threads come as requests do (at most 10, its default) */
+    char *argv[] = { "squashfuse_ll",    "-f", "-o", "ro,nodev,nosuid,noatime", (char *)image,
+                     NR_SQUASHFUSE_ROOT, NULL };
+    return start_daemon(req, "squashfuse_ll", NR_SQUASHFUSE_LOG, argv, err);
 }
 
 void nr_fuse_stop(pid_t pid, const char *scratch, bool keep)

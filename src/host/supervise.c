@@ -42,6 +42,7 @@ typedef struct Loop {
     NrSlirp *net;
     NrPty *pty;
     pid_t fuse_pid;
+    pid_t squashfuse_pid;
     pid_t pid;         /* where signals go; exec: 0 until NR_SYNC_PID */
     sigset_t early;    /* exec: signals that came before the pid */
     int joiner_status; /* exec: -1 until the joiner is reaped */
@@ -117,6 +118,14 @@ static void on_fuse(Loop *l, NrSyncMsg *m)
         give_up(l);
 }
 
+/* #3s parent: the squashfs image's daemon, outside the container */
+static void on_squashfs(Loop *l, NrSyncMsg *m)
+{
+    if (l->squashfuse_pid == 0 && m->fd >= 0 &&
+        (l->squashfuse_pid = nr_squashfuse_start(m, l->cfg->squashfs, &l->err)) < 0)
+        give_up(l);
+}
+
 static void on_pty(Loop *l, NrSyncMsg *m)
 {
     if (l->cfg->pty && !l->pty && m->fd >= 0) {
@@ -188,11 +197,12 @@ static const struct {
     Handler fn;
     unsigned to;
 } handlers[] = {
-    [NR_SYNC_ERROR] = { on_error, RUN },     [NR_SYNC_EXIT] = { on_exit_status, RUN },
-    [NR_SYNC_TAP] = { on_tap, RUN },         [NR_SYNC_CONNECTED] = { on_connected, RUN },
-    [NR_SYNC_PTY] = { on_pty, RUN | EXEC },  [NR_SYNC_NS] = { on_ns, RUN },
-    [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
-    [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
+    [NR_SYNC_ERROR] = { on_error, RUN },       [NR_SYNC_EXIT] = { on_exit_status, RUN },
+    [NR_SYNC_TAP] = { on_tap, RUN },           [NR_SYNC_CONNECTED] = { on_connected, RUN },
+    [NR_SYNC_PTY] = { on_pty, RUN | EXEC },    [NR_SYNC_NS] = { on_ns, RUN },
+    [NR_SYNC_STARTED] = { on_started, RUN },   [NR_SYNC_FUSE] = { on_fuse, RUN },
+    [NR_SYNC_PID] = { on_pid, EXEC },          [NR_SYNC_OVERLAY] = { on_overlay, RUN },
+    [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -360,6 +370,7 @@ static void finish(Loop *l)
     }
     /* the container is gone: its overlay's daemon goes too */
     nr_fuse_stop(l->fuse_pid, l->cfg->scratch, l->cfg->ctr_dir && !l->cfg->read_only);
+    nr_fuse_stop(l->squashfuse_pid, l->cfg->scratch, false); /* its lower layer, after it */
     nr_pty_free(l->pty);     /* the rest of the output, the host terminal's mode */
     nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);
