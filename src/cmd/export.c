@@ -118,7 +118,7 @@ static int export_stopped(NrCtr *c, int out, NrError *err)
             if (msg.type == NR_SYNC_FUSE && fuse == 0 && (fuse = nr_fuse_start(&msg, &cerr)) < 0)
                 kill(pid, SIGKILL);
             else if (msg.type == NR_SYNC_SQUASHFS && squashfuse == 0 &&
-                     (squashfuse = nr_squashfuse_start(&msg, cfg.squashfs, &cerr)) < 0)
+                     (squashfuse = nr_squashfuse_start(&msg, &cfg, &cerr)) < 0)
                 kill(pid, SIGKILL);
             else if (msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;

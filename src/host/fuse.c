@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -21,10 +22,26 @@
 
 #include "nr-error.h"
 #include "nr-fuse.h"
+#include "nr-plan.h"
 #include "nr-rootfs.h"
 #include "nr-spawn.h"
 #include "nr-userns.h"
 #include "nr-util.h"
+
+/* an id other than 0 loses its capabilities at exec: CAP_SYS_ADMIN (of
+ * the container's user namespace) is kept as an ambient one, for the
+ * daemon's mount */
+static int keep_mount_cap(void)
+{
+    cap_t c = cap_get_proc();
+    cap_value_t v = CAP_SYS_ADMIN;
+    int r = c && cap_set_flag(c, CAP_INHERITABLE, 1, &v, CAP_SET) == 0 && cap_set_proc(c) == 0 &&
+                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0) == 0
+                ? 0
+                : -1;
+    cap_free(c);
+    return r;
+}
 
 /* parent: the helper that becomes a fuse daemon (fuse-overlayfs,
  * squashfuse_ll).  It must not carry anything of nroot's into the
@@ -32,7 +49,7 @@
  * but the mount namespace's, and dies with nroot.  It runs `argv` from the
  * scratch dir, its stdout and stderr on the scratch's `log`. */
 static _Noreturn void daemon_helper(pid_t nroot, int mntfd, const char *scratch, const char *log,
-                                    const char *prog, char *const argv[])
+                                    bool as_child, const char *prog, char *const argv[])
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != nroot)
@@ -64,7 +81,14 @@ static _Noreturn void daemon_helper(pid_t nroot, int mntfd, const char *scratch,
     if (lfd < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0)
         _exit(NR_EXIT_FAILURE);
     close(lfd);
-    nr_spawn_become_root();
+    /* fuse-overlayfs runs as root of the namespace; squashfuse_ll as the
+     * container's child does (`as_child`: our own ids, root but with
+     * --userns=keep-id), for the only process it lets in without
+     * allow_other is the one whose ids are those it mounted with */
+    if (!as_child)
+        nr_spawn_become_root();
+    else if (getuid() != 0 && keep_mount_cap() < 0)
+        _exit(NR_EXIT_FAILURE);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != nroot)
         _exit(NR_EXIT_FAILURE);
@@ -77,8 +101,8 @@ static _Noreturn void daemon_helper(pid_t nroot, int mntfd, const char *scratch,
 
 /* fork the helper for the child's request: its mount namespace in
  * req->fd, the scratch dir in req->err.hint */
-static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *log, char *argv[],
-                          NrError *err)
+static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *log, bool as_child,
+                          char *argv[], NrError *err)
 {
     char prog[PATH_MAX];
     const char *why = NULL;
@@ -92,30 +116,40 @@ static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *lo
     if (pid < 0)
         return nr_error_errno(err, "cannot start %s", name);
     if (pid == 0)
-        daemon_helper(nroot, req->fd, req->err.hint, log, prog, argv);
+        daemon_helper(nroot, req->fd, req->err.hint, log, as_child, prog, argv);
     return pid;
 }
 
 pid_t nr_fuse_start(const NrSyncMsg *req, NrError *err)
 {
     char *argv[] = { "fuse-overlayfs", "-f", "-o", (char *)req->err.msg, NR_FUSE_ROOT, NULL };
-    return start_daemon(req, "fuse-overlayfs", NR_FUSE_LOG, argv, err);
+    return start_daemon(req, "fuse-overlayfs", NR_FUSE_LOG, false, argv, err);
 }
 
-pid_t nr_squashfuse_start(const NrSyncMsg *req, const char *image, NrError *err)
+pid_t nr_squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, NrError *err)
 {
-    if (!image)
+    if (!cfg->squashfs)
         return nr_error_msg(err, "squashfuse_ll: the container has no squashfs image");
     /* read-only.  The ids the image records are the container's: the
-     * daemon is root of its user namespace, so 0 is the container's root
-     * and an id the mapping lacks shows as nobody.  No allow_other: the
-     * overlay reads it with its mounter's credentials, the same root.  The
-     * kernel keeps what it read (squashfuse_ll answers with endless entry
-     * and attribute timeouts and keeps files' page cache), and its worker
-     * threads come as requests do (at most 10, its default) */
-    char *argv[] = { "squashfuse_ll",    "-f", "-o", "ro,nodev,nosuid,noatime", (char *)image,
-                     NR_SQUASHFUSE_ROOT, NULL };
-    return start_daemon(req, "squashfuse_ll", NR_SQUASHFUSE_LOG, argv, err);
+     * daemon is in its user namespace, so 0 is the container's root and an
+     * id the mapping lacks shows as nobody.  The overlay reads it with its
+     * mounter's credentials, the child's, which the daemon has too
+     * (daemon_helper): no allow_other, but where the child is not root
+     * there (--userns=keep-id), as fuse-overlayfs, which is, must read it
+     * too; it lets in the processes of the container's user namespace
+     * only, none of which has the mount in its table.  The kernel keeps
+     * what it read (squashfuse_ll answers with endless entry and attribute
+     * timeouts and keeps files' page cache), and its worker threads come
+     * as requests do (at most 10, its default) */
+    char *argv[] = { "squashfuse_ll",
+                     "-f",
+                     "-o",
+                     cfg->map.user_uid != 0 ? "ro,nodev,nosuid,noatime,allow_other"
+                                            : "ro,nodev,nosuid,noatime",
+                     cfg->squashfs,
+                     NR_SQUASHFUSE_ROOT,
+                     NULL };
+    return start_daemon(req, "squashfuse_ll", NR_SQUASHFUSE_LOG, true, argv, err);
 }
 
 void nr_fuse_stop(pid_t pid, const char *scratch, bool keep)

@@ -122,7 +122,7 @@ static void on_fuse(Loop *l, NrSyncMsg *m)
 static void on_squashfs(Loop *l, NrSyncMsg *m)
 {
     if (l->squashfuse_pid == 0 && m->fd >= 0 &&
-        (l->squashfuse_pid = nr_squashfuse_start(m, l->cfg->squashfs, &l->err)) < 0)
+        (l->squashfuse_pid = nr_squashfuse_start(m, l->cfg, &l->err)) < 0)
         give_up(l);
 }
 
