@@ -325,6 +325,11 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
             return -1;
         }
     }
+    /* a squashfs lower layer has no POSIX ACLs, and as a fuse mount in a
+     * user namespace it refuses to be asked (EOPNOTSUPP), which
+     * fuse-overlayfs would pass on to every command not run as root */
+    if (cfg->squashfs)
+        snprintf(fopts + strlen(fopts), sizeof fopts - strlen(fopts), ",noacl");
     if (mount_fuse(cfg, sync_fd, fopts, root, err) < 0) {
         if (kerr.code) {
             /* both refused: say why the kernel did too */
