@@ -115,6 +115,30 @@ tmp"
     assert_nothing_left "$SQ"
 }
 
+@test "squashfs: a command not run as root reads it too (-u, --userns=keep-id), with either overlay" {
+    local o
+    for o in kernel fuse; do
+        if [ "$o" = fuse ] && ! fuse_usable; then
+            echo "# no fuse-overlayfs: $FUSE_WHY" >&3
+            continue
+        fi
+        # a single id has no user 1000
+        if [ "$NROOT_TEST_MODE" != single ]; then
+            nrun --overlay="$o" -u 1000 "$SQ" sh -c 'id -u; cat /data/unchanged.txt; ls /root 2>/dev/null || echo denied'
+            assert_output "1000
+original
+denied"
+        fi
+        # fuse-overlayfs cannot mount as anything but root of the namespace,
+        # which --userns=keep-id with a single id lacks
+        [ "$o" = fuse ] && [ "$NROOT_TEST_MODE" = single ] && continue
+        nrun --overlay="$o" --userns=keep-id "$SQ" sh -c 'id -u; cat /data/unchanged.txt'
+        assert_output "$(id -u)
+original"
+    done
+    assert_nothing_left "$SQ"
+}
+
 @test "squashfs: ids are the image's: 0 is root, an id the mapping lacks is nobody" {
     as_mapped_root true
     [ "$MAPPED_ROOT_OK" = yes ] || skip "no subordinate range to make a file owned by 42"
