@@ -47,6 +47,12 @@ squashfuse_mounts() {
         xargs -r grep -l 'fuse.squashfuse_ll' 2>/dev/null || true
 }
 
+# the overlays to try: the kernel's, and fuse-overlayfs where it can be used
+overlays() {
+    echo kernel
+    if fuse_usable; then echo fuse; else echo "# no fuse-overlayfs: $FUSE_WHY" >&3; fi
+}
+
 # named containers keep files in the store, images none
 assert_no_images() {
     [ -z "$(ls -A "$STORE/images" 2>/dev/null)" ] || fail "the store has images: $(ls -la "$STORE/images")"
@@ -97,11 +103,7 @@ tmp"
 
 @test "squashfs: the kernel overlay and fuse-overlayfs both take it as the lower layer" {
     local o
-    for o in kernel fuse; do
-        if [ "$o" = fuse ] && ! fuse_usable; then
-            echo "# no fuse-overlayfs: $FUSE_WHY" >&3
-            continue
-        fi
+    for o in $(overlays); do
         nrun --overlay="$o" "$SQ" sh -c 'echo x > /data/w && cat /data/w /data/unchanged.txt &&
             grep " / / " /proc/self/mountinfo'
         assert_line --index 0 x
@@ -117,11 +119,7 @@ tmp"
 
 @test "squashfs: a command not run as root reads it too (-u, --userns=keep-id), with either overlay" {
     local o
-    for o in kernel fuse; do
-        if [ "$o" = fuse ] && ! fuse_usable; then
-            echo "# no fuse-overlayfs: $FUSE_WHY" >&3
-            continue
-        fi
+    for o in $(overlays); do
         # a single id has no user 1000
         if [ "$NROOT_TEST_MODE" != single ]; then
             nrun --overlay="$o" -u 1000 "$SQ" sh -c 'id -u; cat /data/unchanged.txt; ls /root 2>/dev/null || echo denied'
