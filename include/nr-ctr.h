@@ -26,7 +26,7 @@ typedef struct NrCtr {
     char id[13];
     char name[129];  /* "" for an unnamed container */
     char *image;     /* as given to run, for people */
-    char *image_key; /* what resolves it again: an image id or a directory */
+    char *image_key; /* what resolves it again: an image id, a directory or a squashfs file */
     NrOverlayMode
         overlay; /* the overlay that made its layer, AUTO: none yet (STORE/containers/<name>/overlay) */
     NrUsernsMode userns; /* its id mapping: the ids its files hold */

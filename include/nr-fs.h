@@ -18,3 +18,6 @@ bool nr_fs_exists_in_root(int rootfd, const char *path);
 int nr_fs_rmtree(const char *path, NrError *err);
 /* the disk space of a tree, in bytes (st_blocks) */
 uint64_t nr_fs_du(const char *path);
+/* is `path` a regular file holding a squashfs image (the superblock's
+ * magic "hsqs", little-endian, at offset 0), whatever its name? */
+bool nr_fs_is_squashfs(const char *path);

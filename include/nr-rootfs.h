@@ -12,6 +12,9 @@
 /* in the scratch directory: fuse-overlayfs's log and mount point */
 #define NR_FUSE_LOG "fuse-overlayfs.log"
 #define NR_FUSE_ROOT "root"
+/* ... squashfuse_ll's log, and its mount point: the overlay's lower layer */
+#define NR_SQUASHFUSE_LOG "squashfuse.log"
+#define NR_SQUASHFUSE_ROOT "lower"
 
 /* scratch tmpfs + overlay (kernel or fuse) at <scratch>/root */
 int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrError *err);

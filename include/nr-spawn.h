@@ -59,6 +59,9 @@ enum {
                          * overlay err.code (NrOverlayMode): the parent records it */
     NR_SYNC_HOOKS,       /* child -> parent: run the createRuntime hooks (devices.c), then
                          * answer GO; a failing hook ends the container */
+    NR_SYNC_SQUASHFS,    /* #3s child -> parent: start squashfuse_ll for the squashfs
+                         * image in the mount namespace passed (SCM_RIGHTS); err.hint
+                         * holds the scratch dir */
 };
 
 typedef struct NrSyncMsg {

@@ -325,6 +325,28 @@ static void check_network(void)
         dlclose(h);
 }
 
+/* squashfs images (`nroot run IMAGE.sqsh`): squashfuse_ll and its
+ * version, which `-V` prints as "squashfuse X.Y.Z (c) ..." among its usage */
+static void info_sqsh_run(void)
+{
+    char path[PATH_MAX], cmd[PATH_MAX + 32], line[256], version[64] = "";
+    const char *why = NULL;
+    if (!nr_userns_find_program("squashfuse_ll", path, sizeof path, &why)) {
+        Item *it = item("squashfuse_ll", WARN, "not installed: squashfs images cannot be run");
+        fix(it, "apt-get install squashfuse");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' -V 2>&1", path);
+    FILE *p = strchr(path, '\'') ? NULL : popen(cmd, "re");
+    while (p && fgets(line, sizeof line, p))
+        if (!version[0])
+            sscanf(line, "squashfuse %63[0-9.]", version);
+    if (p)
+        pclose(p);
+    item("squashfuse_ll", OK, "%s (squashfuse %s): squashfs images run without unpacking", path,
+         version[0] ? version : "of an unknown version");
+}
+
 #define CGROUP2_MAGIC 0x63677270
 #define NFS_MAGIC 0x6969
 #define SMB_MAGIC 0xfe534d42
@@ -627,6 +649,7 @@ int nr_cmd_info(int argc, char **argv)
         check_subids();
     bool overlay = userns && check_overlay();
     check_network();
+    info_sqsh_run();
     check_cgroups();
     check_store();
     info_cdi();

@@ -43,6 +43,7 @@ typedef struct Loop {
     NrSlirp *net;
     NrPty *pty;
     pid_t fuse_pid;
+    pid_t squashfuse_pid;
     pid_t pid;         /* where signals go; exec: 0 until NR_SYNC_PID */
     sigset_t early;    /* exec: signals that came before the pid */
     int joiner_status; /* exec: -1 until the joiner is reaped */
@@ -115,6 +116,14 @@ static void on_tap(Loop *l, NrSyncMsg *m)
 static void on_fuse(Loop *l, NrSyncMsg *m)
 {
     if (l->fuse_pid == 0 && m->fd >= 0 && (l->fuse_pid = nr_fuse_start(m, &l->err)) < 0)
+        give_up(l);
+}
+
+/* #3s parent: the squashfs image's daemon, outside the container */
+static void on_squashfs(Loop *l, NrSyncMsg *m)
+{
+    if (l->squashfuse_pid == 0 && m->fd >= 0 &&
+        (l->squashfuse_pid = nr_squashfuse_start(m, l->cfg, &l->err)) < 0)
         give_up(l);
 }
 
@@ -204,7 +213,7 @@ static const struct {
     [NR_SYNC_PTY] = { on_pty, RUN | EXEC },  [NR_SYNC_NS] = { on_ns, RUN },
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
-    [NR_SYNC_HOOKS] = { on_hooks, RUN },
+    [NR_SYNC_HOOKS] = { on_hooks, RUN },     [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -372,6 +381,7 @@ static void finish(Loop *l)
     }
     /* the container is gone: its overlay's daemon goes too */
     nr_fuse_stop(l->fuse_pid, l->cfg->scratch, l->cfg->ctr_dir && !l->cfg->read_only);
+    nr_fuse_stop(l->squashfuse_pid, l->cfg->scratch, false); /* its lower layer, after it */
     nr_pty_free(l->pty);     /* the rest of the output, the host terminal's mode */
     nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);

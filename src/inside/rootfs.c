@@ -5,7 +5,8 @@
  * user namespace, fuse-overlayfs as fallback), and pivot_root.
  *
  * Layout of the scratch tmpfs (mounted over cfg->scratch, which only this
- * mount namespace sees):  lower/ (bind of the image)  upper/ work/  root/
+ * mount namespace sees):  lower/ (bind of the image, or the squashfs image
+ * squashfuse_ll mounts)  upper/ work/  root/
  * (the overlay)  etc/ (generated hosts, hostname, resolv.conf)  skel/
  * (mount points a read-only image lacks). */
 #include <errno.h>
@@ -60,12 +61,12 @@ static int skel_entry(int sk, const char *path, bool dir, NrError *err)
 
 /* Mount points a read-only image lacks are provided by an extra lower
  * layer on the scratch tmpfs, so the image needs no writable layer. */
-static int make_skel(const NrRunConfig *cfg, const char *skel, NrError *err)
+static int make_skel(const NrRunConfig *cfg, const char *lower, const char *skel, NrError *err)
 {
-    nr_autoclose int img = open(cfg->lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    nr_autoclose int img = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
     nr_autoclose int sk = open(skel, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (img < 0 || sk < 0)
-        return nr_error_errno(err, "cannot open '%s'", img < 0 ? cfg->lower : skel);
+        return nr_error_errno(err, "cannot open '%s'", img < 0 ? lower : skel);
     static const char *const dirs[] = { "proc", "dev", "sys", "tmp", "etc" };
     static const char *const files[] = { "etc/hosts", "etc/hostname", "etc/resolv.conf" };
     /* existence is judged inside the image's root: its symlinks must not
@@ -91,18 +92,19 @@ static int mount_kernel(const char *opts, const char *root, NrError *err)
     return 0;
 }
 
-/* fuse-overlayfs runs outside the container's pid namespace (#3a): the
- * child asks nroot, which starts it in the child's user namespace and in a
- * copy of its mount namespace, a peer of ours at the scratch dir (its mount
- * propagates here, and our pivot_root, which moves the root of every
- * process of a namespace that sits on the old root, leaves it alone).  No
- * process of the container can see, signal or trace it, or reach the
- * host's files through its /proc/PID/root. */
+/* The fuse daemons run outside the container's pid namespace: fuse-overlayfs
+ * for the overlay (#3a), squashfuse_ll for a squashfs image's lower layer
+ * (#3s).  The child asks nroot, which starts each in the child's user
+ * namespace and in a copy of its mount namespace, a peer of ours at the
+ * scratch dir (its mount propagates here, and our pivot_root, which moves
+ * the root of every process of a namespace that sits on the old root,
+ * leaves it alone).  No process of the container can see, signal or trace
+ * it, or reach the host's files through its /proc/PID/root. */
 #define FUSE_WAIT_MS 10000
 
 /* the daemon's log (its stdout and stderr): the last line says why it
  * failed; earlier ones are warnings */
-static int fuse_failed(const char *log, NrError *err)
+static int fuse_failed(const char *name, const char *log, NrError *err)
 {
     char buf[4096] = "", *msg = buf;
     nr_autoclose int fd = open(log, O_RDONLY | O_CLOEXEC);
@@ -113,63 +115,64 @@ static int fuse_failed(const char *log, NrError *err)
     char *nl = strrchr(buf, '\n');
     if (nl)
         msg = nl + 1;
-    return nr_error_msg(err, "fuse-overlayfs failed%s%s", msg[0] ? ": " : "", msg);
+    return nr_error_msg(err, "%s failed%s%s", name, msg[0] ? ": " : "", msg);
 }
 
-static bool fuse_mounted(const char *root)
+static bool fuse_mounted(const char *mnt)
 {
     struct statfs sf;
-    return statfs(root, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+    return statfs(mnt, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
 }
 
-/* #3b child: the overlay is there when its mount propagates into this
- * namespace (a poll on mountinfo wakes on every change of its mount
- * table); the daemon is gone when its log is closed, for the last time */
-static int wait_fuse(const char *root, const char *log, NrError *err)
+/* #3b child: the daemon's file system is there when its mount propagates
+ * into this namespace (a poll on mountinfo wakes on every change of its
+ * mount table); the daemon is gone when its log is closed, for the last
+ * time */
+static int wait_fuse(const char *name, const char *mnt, const char *log, NrError *err)
 {
     nr_autoclose int mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
     nr_autoclose int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (mi < 0 || in < 0 || inotify_add_watch(in, log, IN_CLOSE_WRITE) < 0)
-        return nr_error_errno(err, "cannot watch the start of fuse-overlayfs");
+        return nr_error_errno(err, "cannot watch the start of %s", name);
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        if (fuse_mounted(root))
+        if (fuse_mounted(mnt))
             return 0;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long left =
             FUSE_WAIT_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
         if (left <= 0)
-            return nr_error_msg(err, "fuse-overlayfs did not mount the root within %d s",
-                                FUSE_WAIT_MS / 1000);
+            return nr_error_msg(err, "%s did not mount within %d s", name, FUSE_WAIT_MS / 1000);
         struct pollfd p[2] = { { .fd = mi, .events = POLLPRI }, { .fd = in, .events = POLLIN } };
         if (poll(p, 2, (int)left) < 0 && errno != EINTR)
             return nr_error_errno(err, "poll");
         if (p[1].revents & POLLIN)
-            return fuse_mounted(root) ? 0 : fuse_failed(log, err);
+            return fuse_mounted(mnt) ? 0 : fuse_failed(name, log, err);
     }
 }
 
-static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, const char *root,
-                      NrError *err)
+static int check_fuse_dev(const char *what, NrError *err)
 {
-    if (access("/dev/fuse", R_OK | W_OK) < 0) {
-        nr_error_errno(err, "cannot use fuse-overlayfs: /dev/fuse");
-        nr_error_hint(err, errno == ENOENT
-                               ? "an administrator can run 'modprobe fuse' (see 'nroot info')"
-                               : "an administrator can run 'chmod 0666 /dev/fuse' "
-                                 "(distributions ship it so; see 'nroot info')");
-        return -1;
-    }
-    char prog[PATH_MAX];
-    const char *why = NULL;
-    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why)) {
-        nr_error_msg(err, "fuse-overlayfs is not installed");
-        nr_error_hint(err, "install it (apt-get install fuse-overlayfs)");
-        return -1;
-    }
+    if (access("/dev/fuse", R_OK | W_OK) == 0)
+        return 0;
+    nr_error_errno(err, "cannot use %s: /dev/fuse", what);
+    nr_error_hint(err, errno == ENOENT
+                           ? "an administrator can run 'modprobe fuse' (see 'nroot info')"
+                           : "an administrator can run 'chmod 0666 /dev/fuse' "
+                             "(distributions ship it so; see 'nroot info')");
+    return -1;
+}
+
+/* #3a/#3s child: ask nroot for the daemon `name` (message `type`, with
+ * its options `opts` and the scratch dir they are relative to) and wait
+ * until it has mounted at `mnt`; `log` (in the scratch dir) takes what it
+ * says */
+static int ask_daemon(const NrRunConfig *cfg, int sync_fd, uint32_t type, const char *name,
+                      const char *opts, const char *mnt, const char *logname, NrError *err)
+{
     char log[PATH_MAX];
-    snprintf(log, sizeof log, "%s/" NR_FUSE_LOG, cfg->scratch);
+    snprintf(log, sizeof log, "%s/%s", cfg->scratch, logname);
     /* made here and closed before it is watched: the daemon's close is
      * the only one seen */
     int lfd = open(log, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -178,21 +181,57 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
     close(lfd);
     if (mount(NULL, cfg->scratch, NULL, MS_SHARED, NULL) < 0)
         return nr_error_errno(err, "cannot share '%s'", cfg->scratch);
-    /* #3a child -> parent: our mount namespace (the user namespace is its
+    /* child -> parent: our mount namespace (the user namespace is its
      * owner), the options, and the scratch dir they are relative to */
     NrError req = { 0 };
     if (snprintf(req.msg, sizeof req.msg, "%s", opts) >= (int)sizeof req.msg ||
         snprintf(req.hint, sizeof req.hint, "%s", cfg->scratch) >= (int)sizeof req.hint)
-        return nr_error_msg(err, "fuse-overlayfs: the runtime directory '%s' has too long a path",
+        return nr_error_msg(err, "%s: the runtime directory '%s' has too long a path", name,
                             cfg->scratch);
-    nr_autoclose int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    if (mnt < 0 || nr_sync_send_fd_err(sync_fd, NR_SYNC_FUSE, mnt, &req) < 0)
-        return nr_error_errno(err, "cannot ask nroot to start fuse-overlayfs");
-    int r = wait_fuse(root, log, err);
+    nr_autoclose int mnt_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    if (mnt_ns < 0 || nr_sync_send_fd_err(sync_fd, type, mnt_ns, &req) < 0)
+        return nr_error_errno(err, "cannot ask nroot to start %s", name);
+    int r = wait_fuse(name, mnt, log, err);
     /* pivot_root wants no shared mount under the new root's parent */
     if (mount(NULL, cfg->scratch, NULL, MS_PRIVATE | MS_REC, NULL) < 0 && r == 0)
         return nr_error_errno(err, "cannot make '%s' private", cfg->scratch);
     return r;
+}
+
+static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, const char *root,
+                      NrError *err)
+{
+    if (check_fuse_dev("fuse-overlayfs", err) < 0)
+        return -1;
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why)) {
+        nr_error_msg(err, "fuse-overlayfs is not installed");
+        nr_error_hint(err, "install it (apt-get install fuse-overlayfs)");
+        return -1;
+    }
+    /* #3a */
+    return ask_daemon(cfg, sync_fd, NR_SYNC_FUSE, "fuse-overlayfs", opts, root, NR_FUSE_LOG, err);
+}
+
+/* a squashfs image: squashfuse_ll mounts it read-only at `lower` (#3s),
+ * for the overlay to take as its lower layer as it would a directory */
+static int mount_squashfs(const NrRunConfig *cfg, int sync_fd, const char *lower, NrError *err)
+{
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    if (!nr_userns_find_program("squashfuse_ll", prog, sizeof prog, &why))
+        return nr_error_msg(err,
+                            "cannot mount the squashfs image '%s': squashfuse_ll %s (install "
+                            "the package squashfuse)",
+                            cfg->squashfs, why);
+    if (check_fuse_dev("the squashfs image", err) < 0 ||
+        ask_daemon(cfg, sync_fd, NR_SYNC_SQUASHFS, "squashfuse_ll", "", lower, NR_SQUASHFUSE_LOG,
+                   err) < 0) {
+        nr_error_prefix(err, "cannot mount the squashfs image '%s'", cfg->squashfs);
+        return -1;
+    }
+    return 0;
 }
 
 /* a named container's layer is read back by the overlay that made it:
@@ -227,8 +266,12 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         if (mkdir(dirs[i], 0755) < 0)
             return nr_error_errno(err, "cannot create '%s'", dirs[i]);
     /* a bind gives the lower layer a short name: the legacy mount data
-     * string is one page, and fuse-overlayfs has no escaping */
-    if (mount(cfg->lower, lower, NULL, MS_BIND | MS_REC, NULL) < 0)
+     * string is one page, and fuse-overlayfs has no escaping; a squashfs
+     * image is mounted there */
+    if (cfg->squashfs) {
+        if (mount_squashfs(cfg, sync_fd, lower, err) < 0)
+            return -1;
+    } else if (mount(cfg->lower, lower, NULL, MS_BIND | MS_REC, NULL) < 0)
         return nr_error_errno(err, "cannot bind the image '%s'", cfg->lower);
     if (cfg->ctr_dir) {
         if (mount(cfg->ctr_dir, ctr, NULL, MS_BIND, NULL) < 0)
@@ -249,7 +292,7 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
      * escaping, and they travel in one sync message */
     const char *ru = cfg->ctr_dir ? "ctr/upper" : "upper", *rw = cfg->ctr_dir ? "ctr/work" : "work";
     if (cfg->read_only) {
-        if (make_skel(cfg, skel, err) < 0)
+        if (make_skel(cfg, lower, skel, err) < 0)
             return -1;
         /* a named container's files, read-only too */
         if (cfg->ctr_dir) {
@@ -282,6 +325,11 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
             return -1;
         }
     }
+    /* a squashfs lower layer has no POSIX ACLs, and as a fuse mount in a
+     * user namespace it refuses to be asked (EOPNOTSUPP), which
+     * fuse-overlayfs would pass on to every command not run as root */
+    if (cfg->squashfs)
+        snprintf(fopts + strlen(fopts), sizeof fopts - strlen(fopts), ",noacl");
     if (mount_fuse(cfg, sync_fd, fopts, root, err) < 0) {
         if (kerr.code) {
             /* both refused: say why the kernel did too */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fs.c — file-system helpers with no policy: paths resolved inside a tree
  * with openat2's RESOLVE_IN_ROOT (a symlink in an image is followed inside
- * it, never out to the host), removing and measuring trees. */
+ * it, never out to the host), removing and measuring trees, telling a
+ * squashfs file by its magic. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -109,4 +110,15 @@ uint64_t nr_fs_du(const char *path)
     du_total = 0;
     nftw(path, du_entry, 32, FTW_PHYS | FTW_MOUNT);
     return du_total;
+}
+
+bool nr_fs_is_squashfs(const char *path)
+{
+    /* O_NONBLOCK: a FIFO named like an image must not hang the lookup */
+    nr_autoclose int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    char magic[4];
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+           pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic &&
+           memcmp(magic, "hsqs", sizeof magic) == 0;
 }

@@ -76,7 +76,8 @@ static bool parse_bool(const char *v, bool *ret)
     return true;
 }
 
-/* an image id (64 lowercase hex digits) or a root filesystem directory */
+/* an image id (64 lowercase hex digits), or the path of a root filesystem
+ * directory or squashfs file */
 static bool valid_image_key(const char *v)
 {
     size_t n = strlen(v);
@@ -612,7 +613,8 @@ NrOverlayMode nr_ctr_read_overlay(const char *store_dir)
 
 const char *nr_ctr_image_key(const NrRunConfig *plan)
 {
-    return plan->img.dir ? plan->img.id : plan->lower;
+    /* a plain directory or squashfs file: its absolute path */
+    return plan->img.dir ? plan->img.id : plan->lower ? plan->lower : plan->squashfs;
 }
 
 int nr_ctr_claim(const char *name, NrCtr *c, int *ret_lock, NrError *err)

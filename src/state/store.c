@@ -1244,6 +1244,11 @@ int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImport
                             "nothing to import",
                             path);
     }
+    if (S_ISREG(st.st_mode) && nr_fs_is_squashfs(path))
+        return nr_error_msg(err,
+                            "'%s' is a squashfs image: run it directly, there is nothing to "
+                            "import",
+                            path);
     return import_path(store, path, &map, opts, ret, err);
 }
 
@@ -1259,6 +1264,15 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
             if (!realpath(image, real))
                 return nr_error_errno(err, "image '%s'", image);
             ret->lower = nr_xstrdup(real);
+            return 0;
+        }
+        /* a squashfs file, told by its content: mounted as it is (by
+         * squashfuse_ll, for the run), nothing goes into the store */
+        if (S_ISREG(st.st_mode) && nr_fs_is_squashfs(image)) {
+            char real[PATH_MAX];
+            if (!realpath(image, real))
+                return nr_error_errno(err, "image '%s'", image);
+            ret->squashfs = nr_xstrdup(real);
             return 0;
         }
         return nr_store_import_path(image, runmap, opts, ret, err);
@@ -1313,8 +1327,8 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     errno = saved;
     if (saved == ENOENT) {
         nr_error_msg(err, "image '%s': no such file, directory or image name", image);
-        nr_error_hint(err, "give a root filesystem directory, a tarball, a docker-archive, an OCI "
-                           "image, or a name from 'nroot images'");
+        nr_error_hint(err, "give a root filesystem directory, a tarball, a squashfs file, a "
+                           "docker-archive, an OCI image, or a name from 'nroot images'");
         return -1;
     }
     return nr_error_errno(err, "image '%s'", image);

@@ -1,0 +1,268 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# squashfs.bats — `nroot run IMAGE.sqsh`: a squashfs file (told by its
+# magic) mounted read-only by squashfuse_ll as the overlay's lower layer,
+# nothing unpacked into the store; the daemon goes with nroot, even after
+# kill -9; named containers, --join, --read-only, the kernel overlay and
+# fuse-overlayfs.  The .sqsh files are made here with mksquashfs from the
+# busybox test image.
+
+load helpers
+
+eval "helpers_$(declare -f setup)"
+
+setup_file() {
+    command -v mksquashfs >/dev/null && command -v squashfuse_ll >/dev/null || return 0
+    # the busybox image, every file owned by root, as an image would be
+    mksquashfs "$NROOT_TEST_IMAGES/rootfs" "$BATS_FILE_TMPDIR/busybox.sqsh" -all-root -noappend \
+        -quiet -no-progress >/dev/null
+}
+
+setup() {
+    helpers_setup
+    need_tool mksquashfs squashfuse_ll
+    SQ=$BATS_FILE_TMPDIR/busybox.sqsh
+    [ -f "$SQ" ] || fail "mksquashfs did not make $SQ"
+}
+
+teardown() {
+    teardown_containers
+}
+
+# the squashfuse_ll processes (zombies left out: a killed nroot's are
+# reaped by whoever inherits them) that mount FILE
+squashfuse_of() {
+    local p
+    for p in $(pgrep -u "$(id -u)" -x squashfuse_ll); do
+        case $(ps -o stat= -p "$p" 2>/dev/null) in Z* | "") continue ;; esac
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " && echo "$p"
+    done
+    return 0
+}
+
+# the processes of ours whose mount table holds a squashfs lower layer of
+# this test's runtime directory
+squashfuse_mounts() {
+    grep -lF -- "$XDG_RUNTIME_DIR/nroot/mnt/lower " /proc/[0-9]*/mountinfo 2>/dev/null |
+        xargs -r grep -l 'fuse.squashfuse_ll' 2>/dev/null || true
+}
+
+# the overlays to try: the kernel's, and fuse-overlayfs where it can be used
+overlays() {
+    echo kernel
+    if fuse_usable; then echo fuse; else echo "# no fuse-overlayfs: $FUSE_WHY" >&3; fi
+}
+
+# named containers keep files in the store, images none
+assert_no_images() {
+    [ -z "$(ls -A "$STORE/images" 2>/dev/null)" ] || fail "the store has images: $(ls -la "$STORE/images")"
+}
+
+assert_nothing_left() {
+    wait_for 50 eval '[ -z "$(squashfuse_of "$1")" ]' ||
+        fail "squashfuse_ll still runs: $(squashfuse_of "$1")"
+    wait_for 50 eval '[ -z "$(squashfuse_mounts)" ]' ||
+        fail "a squashfs mount is left in: $(squashfuse_mounts)"
+    ! findmnt -rn -t fuse.squashfuse_ll | grep -qF "$BATS_TEST_TMPDIR" ||
+        fail "a squashfs mount is left on the host"
+}
+
+@test "squashfs: a .sqsh runs with an empty store, and no tree appears in it" {
+    nrun "$SQ" sh -c 'cat /data/unchanged.txt; stat -c "%u %g" /bin/busybox; ls /data'
+    assert_line --index 0 original
+    assert_line --index 1 "0 0"
+    assert_line todelete.txt
+    assert_store_has_no_image "$STORE"
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: writes go to the throw-away layer and vanish after the run" {
+    nrun "$SQ" sh -c 'echo hi > /data/new.txt && echo more >> /data/existing.txt &&
+        rm /data/todelete.txt && rm -r /data/dir && touch /bin/busybox && cat /data/new.txt'
+    assert_output hi
+    nrun "$SQ" sh -c 'test ! -e /data/new.txt && test -e /data/todelete.txt && test -d /data/dir &&
+        ! grep -q more /data/existing.txt && echo clean'
+    assert_output clean
+}
+
+@test "squashfs: --read-only has no writable layer" {
+    run_nroot 0 run --read-only "$SQ" sh -c 'touch /x 2>/dev/null && echo wrote || echo refused
+        cat /data/unchanged.txt; echo tmp > /tmp/t && cat /tmp/t'
+    assert_output "refused
+original
+tmp"
+}
+
+@test "squashfs: a squashfs file is told by its content, not its name" {
+    cp "$SQ" "$BATS_TEST_TMPDIR/busybox"
+    cd "$BATS_TEST_TMPDIR"
+    nrun busybox cat /data/unchanged.txt
+    assert_output original
+    assert_store_has_no_image "$STORE"
+}
+
+@test "squashfs: the kernel overlay and fuse-overlayfs both take it as the lower layer" {
+    local o
+    for o in $(overlays); do
+        nrun --overlay="$o" "$SQ" sh -c 'echo x > /data/w && cat /data/w /data/unchanged.txt &&
+            grep " / / " /proc/self/mountinfo'
+        assert_line --index 0 x
+        assert_line --index 1 original
+        if [ "$o" = fuse ]; then
+            assert_line --partial " - fuse.fuse-overlayfs "
+        else
+            assert_line --partial " - overlay overlay "
+        fi
+    done
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: a command not run as root reads it too (-u, --userns=keep-id), with either overlay" {
+    local o
+    for o in $(overlays); do
+        # a single id has no user 1000
+        if [ "$NROOT_TEST_MODE" != single ]; then
+            nrun --overlay="$o" -u 1000 "$SQ" sh -c 'id -u; cat /data/unchanged.txt; ls /root 2>/dev/null || echo denied'
+            assert_output "1000
+original
+denied"
+        fi
+        # fuse-overlayfs cannot mount as anything but root of the namespace,
+        # which --userns=keep-id with a single id lacks
+        [ "$o" = fuse ] && [ "$NROOT_TEST_MODE" = single ] && continue
+        nrun --overlay="$o" --userns=keep-id "$SQ" sh -c 'id -u; cat /data/unchanged.txt'
+        assert_output "$(id -u)
+original"
+    done
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: ids are the image's: 0 is root, an id the mapping lacks is nobody" {
+    as_mapped_root true
+    [ "$MAPPED_ROOT_OK" = yes ] || skip "no subordinate range to make a file owned by 42"
+    local t=$BATS_TEST_TMPDIR/tree
+    # made as root of a user namespace with the range: the ids it records
+    # are 0 and 42
+    as_mapped_root sh -c 'cp -a "$1" "$2" && chown -R 0:0 "$2" && mkdir "$2/o42" &&
+        chown 42:42 "$2/o42" && mksquashfs "$2" "$3" -noappend -quiet -no-progress >/dev/null' \
+        sh "$IMG" "$t" "$BATS_TEST_TMPDIR/ids.sqsh"
+    nrun "$BATS_TEST_TMPDIR/ids.sqsh" stat -c "%n %u %g" /bin/busybox /o42
+    assert_line --index 0 "/bin/busybox 0 0"
+    if [ "$NROOT_TEST_MODE" = single ]; then
+        assert_line --index 1 "/o42 65534 65534"
+    else
+        assert_line --index 1 "/o42 42 42"
+    fi
+}
+
+@test "squashfs: kill -9 of nroot leaves no mount and no squashfuse_ll process" {
+    start_nroot "$BATS_TEST_TMPDIR/out" run "$SQ" sh -c 'echo up; exec sleep 60'
+    wait_for 100 file_has "$BATS_TEST_TMPDIR/out" up || fail "it did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    # what is checked after the kill is there while it runs
+    [ -n "$(squashfuse_of "$SQ")" ] || fail "no squashfuse_ll runs for $SQ"
+    [ -n "$(squashfuse_mounts)" ] || fail "no process of ours sees the squashfs mount"
+    kill -9 "$NROOT_PID"
+    wait "$NROOT_PID" 2>/dev/null || true
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: 16 concurrent runs of one .sqsh" {
+    local i pids=()
+    for i in $(seq 1 16); do
+        "$NROOT" run -q "$SQ" sh -c "cat /data/unchanged.txt && echo $i > /data/n && cat /data/n" \
+            >"$BATS_TEST_TMPDIR/o$i" 2>"$BATS_TEST_TMPDIR/e$i" </dev/null &
+        pids[i]=$!
+        BG_PIDS+=("$!")
+    done
+    for i in $(seq 1 16); do
+        wait_exit "${pids[i]}" 600 || fail "run $i did not end"
+        [ "$WAIT_STATUS" = 0 ] || fail "run $i: status $WAIT_STATUS: $(cat "$BATS_TEST_TMPDIR/e$i")"
+        [ "$(cat "$BATS_TEST_TMPDIR/o$i")" = "original
+$i" ] || fail "run $i wrote: $(cat "$BATS_TEST_TMPDIR/o$i")"
+    done
+    assert_store_has_no_image "$STORE"
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: a corrupt file is one line and 125, and the store is untouched" {
+    head -c 100000 "$SQ" >"$BATS_TEST_TMPDIR/truncated.sqsh"
+    { printf hsqs; head -c 4096 /dev/zero | tr '\0' x; } >"$BATS_TEST_TMPDIR/garbage.sqsh"
+    local f
+    for f in truncated garbage; do
+        run_nroot 125 run "$BATS_TEST_TMPDIR/$f.sqsh" true
+        assert_nroot_error "cannot mount the squashfs image '.*/$f.sqsh': squashfuse_ll failed: ."
+        assert_nothing_left "$BATS_TEST_TMPDIR/$f.sqsh"
+    done
+    assert_store_has_no_image "$STORE"
+    # and a good one still runs
+    nrun "$SQ" true
+}
+
+@test "squashfs: without squashfuse_ll, one line naming the package" {
+    local bin=$BATS_TEST_TMPDIR/bin p
+    mkdir "$bin"
+    for p in newuidmap newgidmap fuse-overlayfs; do
+        p=$(PATH=$NROOT_TEST_SYS_PATH:$PATH command -v "$p") && ln -s "$p" "$bin/"
+    done
+    run --separate-stderr env PATH="$bin" "$NROOT" run "$SQ" true
+    assert_nroot_error "squashfuse_ll .*\(install the package squashfuse\)"
+    assert_store_has_no_image "$STORE"
+}
+
+@test "squashfs: import of a .sqsh says to run it, nothing is imported" {
+    run_nroot 125 import "$SQ"
+    assert_nroot_error "is a squashfs image: run it directly"
+    assert_store_has_no_image "$STORE"
+}
+
+@test "squashfs: a named container keeps the path: start mounts it again, exec joins" {
+    nrun --name sq "$SQ" sh -c 'echo a >> /f; cat /f'
+    assert_output a
+    grep -qx "image_key=$SQ" "$STORE/containers/sq/config" ||
+        fail "the recorded key is not the path: $(grep image "$STORE/containers/sq/config")"
+    run_nroot 0 start -a sq
+    assert_output "a
+a"
+    run_nroot 0 run -d --name sqd "$SQ" sleep 60
+    run_nroot 0 exec sqd sh -c 'cat /data/unchanged.txt; echo e > /e'
+    assert_output original
+    run_nroot 0 exec sqd cat /e
+    assert_output e
+    run_nroot 0 rm -f sqd
+    assert_nothing_left "$SQ"
+    assert_no_images
+}
+
+@test "squashfs: --join tasks share one container and one squashfs mount" {
+    local i pids=() ctl=$BATS_TEST_TMPDIR/ctl
+    mkdir "$ctl"
+    export NROOT_JOIN_TIMEOUT=20
+    for i in 1 2 3 4; do
+        "$NROOT" run -q --join=sqk --join-count 4 -v "$ctl:/ctl" "$SQ" sh -c "
+            touch /rank$i /ctl/rank$i
+            i=0; while [ ! -e /ctl/go ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i+1)); done
+            ls / | grep -c rank" >"$BATS_TEST_TMPDIR/o$i" 2>"$BATS_TEST_TMPDIR/e$i" </dev/null &
+        pids[i]=$!
+        BG_PIDS+=("$!")
+    done
+    wait_for 300 eval '[ "$(ls "$ctl" | grep -c rank)" = 4 ]' ||
+        fail "the tasks did not start: $(cat "$BATS_TEST_TMPDIR"/e*)"
+    [ "$(squashfuse_of "$SQ" | wc -l)" = 1 ] ||
+        fail "not one squashfuse_ll for the 4 tasks: $(squashfuse_of "$SQ")"
+    touch "$ctl/go"
+    for i in 1 2 3 4; do
+        wait_exit "${pids[i]}" 300 || fail "task $i did not end"
+        [ "$WAIT_STATUS" = 0 ] || fail "task $i: status $WAIT_STATUS: $(cat "$BATS_TEST_TMPDIR/e$i")"
+        # one root for all: each saw the others' files
+        [ "$(cat "$BATS_TEST_TMPDIR/o$i")" = 4 ] || fail "task $i saw: $(cat "$BATS_TEST_TMPDIR/o$i")"
+    done
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: nroot info names squashfuse_ll and its version, or the package" {
+    run_nroot 0 info
+    assert_line --regexp '^squashfuse_ll +ok +/.*squashfuse_ll \(squashfuse [0-9][0-9.]*\)'
+    run env PATH=/nonexistent "$NROOT" info
+    assert_line --regexp '^squashfuse_ll +warning +not installed'
+    assert_line --regexp 'fix: apt-get install squashfuse$'
+}
