@@ -21,3 +21,5 @@ uint64_t nr_fs_du(const char *path);
 /* is `path` a regular file holding a squashfs image (the superblock's
  * magic "hsqs", little-endian, at offset 0), whatever its name? */
 bool nr_fs_is_squashfs(const char *path);
+/* the same for `name` relative to the directory `dfd` */
+bool nr_fs_is_squashfs_at(int dfd, const char *name);

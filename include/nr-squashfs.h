@@ -36,5 +36,3 @@ void nr_squashfs_exec(const char *prog, const char *src, const char *dest, bool 
  * root: files of subordinate ids are read and keep their ids */
 int nr_squashfs_make(const char *prog, const char *src, const char *dest, const NrIdMap *map,
                      bool progress, NrError *err);
-/* does the file start with the squashfs magic ("hsqs")? */
-bool nr_squashfs_is(const char *path);

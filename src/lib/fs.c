@@ -114,8 +114,13 @@ uint64_t nr_fs_du(const char *path)
 
 bool nr_fs_is_squashfs(const char *path)
 {
+    return nr_fs_is_squashfs_at(AT_FDCWD, path);
+}
+
+bool nr_fs_is_squashfs_at(int dfd, const char *name)
+{
     /* O_NONBLOCK: a FIFO named like an image must not hang the lookup */
-    nr_autoclose int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    nr_autoclose int fd = openat(dfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     char magic[4];
     return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&

@@ -32,6 +32,7 @@
 
 #include "nr-conf.h"
 #include "nr-error.h"
+#include "nr-fs.h"
 #include "nr-image.h"
 #include "nr-ref.h"
 #include "nr-rostore.h"
@@ -270,13 +271,6 @@ static bool loose_name_valid(const char *name)
     return nr_store_name_valid(name) && !strchr(name, '/');
 }
 
-static bool has_squashfs_magic(int dfd, const char *name)
-{
-    nr_autoclose int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    char magic[4];
-    return fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "hsqs", 4) == 0;
-}
-
 /* a plain directory, not an image layout (those are imported, and a
  * read-only store is never imported into) */
 static bool is_root_tree(int dfd, const char *name)
@@ -312,7 +306,7 @@ static int resolve_loose(const char *store, const char *image, const NrIdMap *ru
         if (!realpath(path, real))
             return nr_error_errno(err, "image '%s' of the read-only store %s", image, store);
         if (S_ISREG(st.st_mode)) {
-            if (!has_squashfs_magic(dfd, file)) {
+            if (!nr_fs_is_squashfs_at(dfd, file)) {
                 if (k == 3)
                     continue; /* NAME itself: only as a squashfs file */
                 return nr_error_msg(err, "'%s' in the read-only store is not a squashfs image",
@@ -404,7 +398,7 @@ static int list_loose(const char *store, NrStoreImage **ret, size_t *ret_n, NrEr
                 }
             }
             /* by its content, as a run takes it */
-            format = has_squashfs_magic(dirfd(d), de->d_name) ? "squashfs" : NULL;
+            format = nr_fs_is_squashfs_at(dirfd(d), de->d_name) ? "squashfs" : NULL;
         } else if (is_root_tree(dirfd(d), de->d_name))
             format = "tree";
         if (!format || !loose_name_valid(name))

@@ -129,10 +129,3 @@ int nr_squashfs_make(const char *prog, const char *src, const char *dest, const 
         rc = nr_error_msg(err, "mksquashfs failed (status %d) making '%s'", status, dest);
     return rc;
 }
-
-bool nr_squashfs_is(const char *path)
-{
-    nr_autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    char magic[4];
-    return fd >= 0 && read(fd, magic, 4) == 4 && memcmp(magic, "hsqs", 4) == 0;
-}

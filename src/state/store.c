@@ -1232,11 +1232,6 @@ int nr_store_import_path(const char *path, const NrIdMap *runmap, const NrImport
     nr_autofree char *store = nr_store_dir(err);
     if (!store)
         return -1;
-    if (S_ISREG(st.st_mode) && nr_squashfs_is(path))
-        return nr_error_msg(err,
-                            "'%s' is a squashfs image: run it directly, there is nothing to "
-                            "import",
-                            path);
     if (S_ISDIR(st.st_mode) && dir_kind(path) == KIND_PLAIN_DIR) {
         /* a root filesystem directory: taken into the store as a tarball would be */
         return nr_error_msg(err,

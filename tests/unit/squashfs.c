@@ -99,30 +99,12 @@ static void test_format_precedence(void **state)
     nr_conf_reset();
 }
 
-static void test_magic(void **state)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/tmp/nroot-unit-sqsh-%d", (int)getpid());
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs("hsqs....", f);
-    fclose(f);
-    assert_true(nr_squashfs_is(p));
-    f = fopen(p, "w");
-    fputs("hsq", f);
-    fclose(f);
-    assert_false(nr_squashfs_is(p));
-    unlink(p);
-    assert_false(nr_squashfs_is(p));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argv),
         cmocka_unit_test(test_argv_epoch_progress),
         cmocka_unit_test(test_format_precedence),
-        cmocka_unit_test(test_magic),
     };
     return cmocka_run_group_tests_name("squashfs", tests, NULL, NULL);
 }
