@@ -4,9 +4,8 @@
 # containers, images kept as squashfs files in the store (import --format,
 # the image-format setting), and what the image commands do with them.
 #
-# The contents are checked with unsquashfs -lln.  The tests marked "needs
-# sqsh-run" run a squashfs (nroot run X.sqsh, a store image kept as
-# squashfs): they skip until nroot can (`nroot info` names squashfuse).
+# The contents are checked with unsquashfs -lln, and by running them
+# (squashfuse_ll, tests/squashfs.bats).
 
 load helpers
 
@@ -15,8 +14,7 @@ need_squashfs_tools() {
 }
 
 need_sqsh_run() {
-    "$NROOT" info 2>/dev/null | grep -qi squashfuse ||
-        skip "needs the sqsh-run branch (nroot run of a squashfs file)"
+    need_tool squashfuse_ll
 }
 
 # the listing of a squashfs file as "MODE UID/GID PATH[ -> TARGET]" (sizes of
@@ -227,7 +225,7 @@ owned_tar() {
     assert_store_has_no_image "$STORE"
 }
 
-@test "squashfs-out: export -> run round trip lists the same files as the source (needs sqsh-run)" {
+@test "squashfs-out: export -> run round trip lists the same files as the source" {
     need_squashfs_tools
     need_sqsh_run
     local list='find / -xdev -type d | sort | xargs stat -c "%n %a %u"; find / -xdev ! -type d | sort | xargs stat -c "%n %a %s %u"'
@@ -238,7 +236,7 @@ owned_tar() {
     [ "$output" = "$want" ] || diff <(echo "$want") <(echo "$output")
 }
 
-@test "squashfs-out: an image kept as squashfs runs under every mapping (needs sqsh-run)" {
+@test "squashfs-out: an image kept as squashfs runs under every mapping" {
     need_squashfs_tools
     need_sqsh_run
     NROOT_IMAGE_FORMAT=squashfs nrun --name c "$IMAGES/rootfs.tar" cat /data/unchanged.txt
