@@ -65,8 +65,11 @@ UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack/%.o)
 PULL_OBJS   := $(PULL_SRCS:src/%.c=$(BUILD)/pull/%.o)
 HEADERS     := $(wildcard include/*.h src/*/*.h)
 
-# libslirp is dlopen()ed when a container gets --net=slirp: its headers only
-NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS) slirp)
+# libslirp (--net=slirp) and libyaml (CDI specs, --device) are dlopen()ed
+# when a container needs them: their headers only.  libsubid (an nsswitch
+# subid: provider) has no pkg-config file; src/ns/subid.c declares the
+# four calls it makes.
+NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS) slirp yaml-0.1)
 NROOT_LIBS    := $(shell $(PKG_CONFIG) --libs $(NROOT_PKGS)) -ldl
 UNPACK_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(UNPACK_PKGS))
 UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
