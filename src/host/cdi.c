@@ -147,8 +147,17 @@ int nr_cdi_add_device(NrStrv *devices, const char *arg, NrError *err)
     return 0;
 }
 
-int nr_cdi_add_gpus(NrStrv *devices, const char *arg, NrError *err)
+int nr_cdi_add_gpus(NrStrv *devices, const char *given, NrError *err)
 {
+    /* docker's quoted form, --gpus '"device=0,1"' (its value is a CSV
+     * field, and a list needs the quotes there): the same without them */
+    nr_autofree char *unquoted = nr_xstrdup(given);
+    const char *arg = unquoted;
+    size_t len = strlen(unquoted);
+    if (len >= 2 && unquoted[0] == '"' && unquoted[len - 1] == '"') {
+        unquoted[len - 1] = '\0';
+        arg++;
+    }
     uint32_t n;
     if (strcmp(arg, "all") == 0) {
         nr_strv_push(devices, "nvidia.com/gpu=all");
@@ -164,12 +173,7 @@ int nr_cdi_add_gpus(NrStrv *devices, const char *arg, NrError *err)
     }
     if (strncmp(arg, "device=", 7) == 0 && arg[7]) {
         nr_autofree char *copy = nr_xstrdup(arg + 7);
-        /* docker's quoted form: --gpus '"device=0,1"' */
-        size_t len = strlen(copy);
         char *list = copy;
-        if (len >= 2 && copy[len - 1] == '"') {
-            copy[len - 1] = '\0';
-        }
         size_t before = devices->n;
         for (char *id = strsep(&list, ","); id; id = strsep(&list, ",")) {
             nr_autofree char *d = nr_strdup_printf("nvidia.com/gpu=%s", id);
@@ -177,7 +181,7 @@ int nr_cdi_add_gpus(NrStrv *devices, const char *arg, NrError *err)
                 while (devices->n > before)
                     free(devices->v[--devices->n]), devices->v[devices->n] = NULL;
                 return nr_error_msg(err, "invalid --gpus '%s': '%s' is not a GPU index or UUID",
-                                    arg, id);
+                                    given, id);
             }
             nr_strv_push(devices, d);
         }
@@ -186,7 +190,7 @@ int nr_cdi_add_gpus(NrStrv *devices, const char *arg, NrError *err)
     return nr_error_msg(err,
                         "invalid --gpus '%s': all, a number N (the first N), or "
                         "device=ID[,ID...]",
-                        arg);
+                        given);
 }
 
 const char *nr_cdi_spec_dirs(void)

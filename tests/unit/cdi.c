@@ -50,6 +50,13 @@ static void test_gpus(void **state)
     assert_int_equal(nr_cdi_add_gpus(&d, "2", &err), 0);
     assert_int_equal(nr_cdi_add_gpus(&d, "device=3,GPU-abc", &err), 0);
     assert_int_equal(d.n, 5);
+    /* docker's quoted form (a CSV field): --gpus '"device=0,1"' */
+    assert_int_equal(nr_cdi_add_gpus(&d, "\"device=0,1\"", &err), 0);
+    assert_int_equal(nr_cdi_add_gpus(&d, "\"all\"", &err), 0);
+    assert_int_equal(d.n, 8);
+    assert_string_equal(d.v[5], "nvidia.com/gpu=0");
+    assert_string_equal(d.v[6], "nvidia.com/gpu=1");
+    assert_string_equal(d.v[7], "nvidia.com/gpu=all");
     assert_string_equal(d.v[0], "nvidia.com/gpu=all");
     assert_string_equal(d.v[1], "nvidia.com/gpu=0");
     assert_string_equal(d.v[2], "nvidia.com/gpu=1");
@@ -59,7 +66,9 @@ static void test_gpus(void **state)
     assert_int_equal(nr_cdi_add_gpus(&d, "device=", &err), -1);
     assert_int_equal(nr_cdi_add_gpus(&d, "device=1,-x", &err), -1);
     assert_int_equal(nr_cdi_add_gpus(&d, "lots", &err), -1);
-    assert_int_equal(d.n, 5);
+    assert_int_equal(nr_cdi_add_gpus(&d, "\"device=0", &err), -1);
+    assert_int_equal(nr_cdi_add_gpus(&d, "\"\"", &err), -1);
+    assert_int_equal(d.n, 8);
     nr_strv_clear(&d);
 }
 
