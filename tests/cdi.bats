@@ -130,6 +130,21 @@ check_inside() {
     assert_nroot_error "unknown CDI device 'nvidia.com/gpu=7' \(known: nvidia.com/gpu=0, nvidia.com/gpu=all\)"
 }
 
+@test "cdi: --read-only gets mount points for the spec's mounts and its nodes outside /dev" {
+    need_debian
+    write_spec yaml
+    # a read-only root cannot take ldconfig's cache: no hook; a node
+    # outside /dev's tmpfs, where the image has no such file
+    sed -i '/^  hooks:/,$d' "$SPECS/fake.yaml"
+    sed -i 's|^        - path: /dev/fakegpu|        - path: /opt/fake/gpu0\n          hostPath: /dev/null\n&|' "$SPECS/fake.yaml"
+    nrun -q --net=none --read-only --device example.com/fakegpu=0 \
+        -v "$BATS_FILE_TMPDIR/bin/fakeprog:/usr/local/bin/fakeprog:ro" "$DEBIAN" \
+        sh -c 'test -c /opt/fake/gpu0 && test -c /dev/fakegpu && echo devices; LD_LIBRARY_PATH=/usr/lib/fake fakeprog; touch /x 2>/dev/null || echo read-only'
+    assert_line devices
+    assert_line "fake 42"
+    assert_line read-only
+}
+
 @test "cdi: an unknown device is one line listing the known ones" {
     write_spec yaml
     run_nroot 125 run --net=none --device example.com/fakegpu=9 "$IMG" true
