@@ -224,6 +224,43 @@ poststop"
     assert_nroot_error "the createContainer hook '/bin/false' failed \(exit status 1\)"
 }
 
+@test "cdi: hooks get stdio and no other fd, not the caller's fds the command gets" {
+    SPECS=$BATS_TEST_TMPDIR/cdi
+    mkdir -p "$SPECS"
+    export NROOT_CDI_SPEC_DIRS=$SPECS
+    # the hook shell's fds 3 to 9, each looked at by the shell itself (ls
+    # would show its own; a shell keeps its script at 10 or above)
+    cat >"$BATS_TEST_TMPDIR/fds" <<'EOF'
+#!/bin/sh
+fds=
+for fd in 3 4 5 6 7 8 9; do [ -e /proc/self/fd/$fd ] && fds="$fds $fd"; done
+echo "open:$fds" >"${0%/*}/fds.$1"
+EOF
+    chmod +x "$BATS_TEST_TMPDIR/fds"
+    cat >"$SPECS/fds.yaml" <<EOF
+cdiVersion: 0.8.0
+kind: example.com/fds
+devices:
+  - name: all
+    containerEdits:
+      hooks:
+        - {hookName: createRuntime, path: $BATS_TEST_TMPDIR/fds, args: [fds, createRuntime]}
+        - {hookName: createContainer, path: $BATS_TEST_TMPDIR/fds, args: [fds, createContainer]}
+        - {hookName: startContainer, path: /bin/sh, args: [sh, -c, 'fds=; for fd in 3 4 5 6 7 8 9; do [ -e /proc/self/fd/\$fd ] && fds="\$fds \$fd"; done; echo "open:\$fds" >/tmp/fds']}
+        - {hookName: poststop, path: $BATS_TEST_TMPDIR/fds, args: [fds, poststop]}
+EOF
+    # fd 3 open in nroot and passed on: the command gets it, no hook does
+    run bash -c '"$1" run -q --net=none --preserve-fds 1 --device example.com/fds=all "$2" sh -c "cat /tmp/fds; test -e /proc/self/fd/3 && echo payload has 3" 3</dev/null' \
+        _ "$NROOT" "$IMG"
+    assert_success
+    assert_output "open:
+payload has 3"
+    for stage in createRuntime createContainer poststop; do
+        run cat "$BATS_TEST_TMPDIR/fds.$stage"
+        assert_output "open:"
+    done
+}
+
 @test "cdi: a named container keeps its devices for start" {
     write_spec yaml
     run_nroot 0 run -q --net=none --name gpu --device example.com/fakegpu=0 "$IMG" sh -c 'test -c /dev/fakegpu && echo "$FAKE_VISIBLE"'
