@@ -224,6 +224,27 @@ poststop"
     assert_nroot_error "the createContainer hook '/bin/false' failed \(exit status 1\)"
 }
 
+@test "cdi: a startContainer hook runs as the command does: its user, capabilities, no_new_privs, seccomp" {
+    SPECS=$BATS_TEST_TMPDIR/cdi
+    mkdir -p "$SPECS"
+    export NROOT_CDI_SPEC_DIRS=$SPECS
+    cat >"$SPECS/s.yaml" <<EOF
+cdiVersion: 0.8.0
+kind: example.com/start
+devices:
+  - name: all
+    containerEdits:
+      hooks:
+        - {hookName: startContainer, path: /bin/sh, args: [sh, -c, 'grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status >/tmp/hook']}
+EOF
+    run_nroot 0 run -q --net=none --cap-drop ALL --device example.com/start=all "$IMG" \
+        sh -c 'grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | cmp - /tmp/hook && echo same; cat /tmp/hook'
+    assert_line same
+    assert_line --regexp '^CapEff:[[:space:]]+0+$'
+    assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+    assert_line --regexp '^Seccomp:[[:space:]]+2$'
+}
+
 @test "cdi: hooks get stdio and no other fd, not the caller's fds the command gets" {
     SPECS=$BATS_TEST_TMPDIR/cdi
     mkdir -p "$SPECS"

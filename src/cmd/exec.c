@@ -78,7 +78,7 @@ static _Noreturn void exec_command(const ExecJob *j)
         exec_fail(j, &e);
     if (!j->cfg->pty)
         setsid(); /* no controlling terminal; -t: the pty becomes it */
-    nr_payload_exec(j->cfg, slave, &e);
+    nr_payload_exec(j->cfg, slave, false, &e);
     exec_fail(j, &e);
 }
 

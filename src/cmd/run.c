@@ -101,8 +101,6 @@ static int run_child(void *data, int sync_fd, NrError *err)
         return -1;
     }
     free(root);
-    if (nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
-        return -1;
     nr_init_main(cfg, sync_fd);
 }
 

@@ -5,7 +5,9 @@
  * user cannot mknod, the user namespace's root neither), each mount of a
  * CDI spec a bind with its flags; then the hooks: createRuntime by the
  * parent (asked over the sync socket, it answers GO), createContainer here
- * in the container's mount namespace, startContainer after pivot_root. */
+ * in the container's mount namespace; startContainer in the command's
+ * process (payload.c) once it is the command's user, capabilities and
+ * seccomp filters, just before its exec, as runc runs them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,7 +82,8 @@ static int run_stage(const NrDevices *dev, const char *cid, NrHookStage stage, c
 {
     if (!has_stage(dev, stage))
         return 0;
-    /* in the container's pid namespace this process is 1 */
+    /* the process's pid in the container: 1 before pivot_root, the
+     * command's for startContainer */
     nr_autofree char *state = nr_hook_state(cid, status, getpid(), dev->bundle);
     return nr_hooks_run(dev->hooks, dev->n_hooks, stage, state ? state : "{}", err);
 }
