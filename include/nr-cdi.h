@@ -17,6 +17,11 @@ const char *nr_cdi_spec_dirs(void);
 /* cfg->devices into cfg->dev (cfg->map decides which additional groups
  * are kept): an unknown device is an error naming the known ones */
 int nr_cdi_resolve(NrRunConfig *cfg, NrError *err);
+/* `nroot exec` and --join's joiners: of cfg->devices only what the
+ * container's command got from them, its environment and (mapped)
+ * additional groups; quietly: the container's start warned already, and
+ * a device that fails now is left out */
+void nr_cdi_resolve_command(NrRunConfig *cfg);
 /* the hooks' bundle: RT_DIR/bundle/config.json with root.path as the
  * child sees it before pivot_root (nothing if there are no hooks) */
 int nr_cdi_write_bundle(NrRunConfig *cfg, const char *rt_dir, NrError *err);

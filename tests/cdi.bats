@@ -34,6 +34,10 @@ EOF
     chmod +x "$d/ldconfig-hook"
 }
 
+teardown() {
+    teardown_containers
+}
+
 teardown_file() {
     rm_tree "$BATS_FILE_TMPDIR/data"
 }
@@ -291,6 +295,21 @@ payload has 3"
     run_nroot 0 start -a gpu
     assert_output 0
     run_nroot 0 rm gpu
+}
+
+@test "cdi: exec gets the devices' environment without a word about the specs; export reads none" {
+    write_spec yaml
+    run_nroot 0 run -d -q --name dev --net=none --device example.com/fakegpu=0 "$IMG" sleep 1000
+    # a spec broken after the start: the start would warn, exec does not
+    printf 'cdiVersion: [\n' >"$SPECS/broken.yml"
+    run_nroot 0 exec dev sh -c 'echo "visible=$FAKE_VISIBLE"'
+    assert_output "visible=0"
+    [ -z "$stderr" ] || fail "exec printed: $stderr"
+    run_nroot 0 rm -f dev
+    run_nroot 0 run -q --name stopped --net=none --device example.com/fakegpu=0 "$IMG" true
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/stopped.tar" stopped
+    [ -z "$stderr" ] || fail "export printed: $stderr"
+    run_nroot 0 rm stopped
 }
 
 @test "cdi: nroot info shows the spec directories and the devices found" {

@@ -397,6 +397,7 @@ static _Noreturn void run_joined(const NrRunConfig *own, const char *id)
         status = nr_cmd_fail(&err);
         goto out;
     }
+    nr_cdi_resolve_command(&cfg); /* the devices' environment, as exec */
     cfg.entrypoint = own->entrypoint;
     cfg.args = own->args;
     cfg.workdir = own->workdir;

@@ -175,7 +175,8 @@ static bool parse_int(const char *s, long long min, long long max, long long *re
 typedef struct Out {
     NrDevices *dev;
     const NrIdMap *map;
-    NrStrv *unmapped; /* additional groups not mapped */
+    NrStrv *unmapped;  /* additional groups not mapped */
+    bool command_only; /* only what the command gets: env, additionalGids */
 } Out;
 
 #define BAD(nd, ...) \
@@ -433,10 +434,11 @@ static int edits(yaml_document_t *d, yaml_node_t *nd, Out *o, NrError *err)
         return 0;
     if (nd->type != YAML_MAPPING_NODE)
         BAD(nd, "containerEdits must be a mapping");
+    Out *setup = o && !o->command_only ? o : NULL; /* the container's set-up */
     if (edit_env(d, get(d, nd, "env"), o, err) < 0 ||
-        edit_nodes(d, get(d, nd, "deviceNodes"), o, err) < 0 ||
-        edit_mounts(d, get(d, nd, "mounts"), o, err) < 0 ||
-        edit_hooks(d, get(d, nd, "hooks"), o, err) < 0)
+        edit_nodes(d, get(d, nd, "deviceNodes"), setup, err) < 0 ||
+        edit_mounts(d, get(d, nd, "mounts"), setup, err) < 0 ||
+        edit_hooks(d, get(d, nd, "hooks"), setup, err) < 0)
         return -1;
     yaml_node_t *g = get(d, nd, "additionalGids");
     return edit_gids(d, g ? g : get(d, nd, "additionalGIDs"), o, err);
@@ -770,6 +772,25 @@ int nr_cdi_resolve(NrRunConfig *cfg, NrError *err)
     }
     nr_strv_clear(&unmapped);
     return 0;
+}
+
+void nr_cdi_resolve_command(NrRunConfig *cfg)
+{
+    bool any_cdi = false;
+    for (size_t i = 0; i < cfg->devices.n; i++)
+        any_cdi |= cfg->devices.v[i][0] != '/';
+    NrError e = { 0 };
+    if (!any_cdi || read_specs(&e) < 0)
+        return;
+    NrStrv unmapped = { 0 };
+    Out o = { .dev = &cfg->dev, .map = &cfg->map, .unmapped = &unmapped, .command_only = true };
+    nr_autofree bool *done = calloc(specs.n + 1, sizeof *done);
+    for (size_t i = 0; done && i < cfg->devices.n; i++) {
+        NrError skipped = { 0 };
+        if (cfg->devices.v[i][0] != '/')
+            (void)resolve_one(cfg->devices.v[i], &o, done, &skipped);
+    }
+    nr_strv_clear(&unmapped);
 }
 
 int nr_cdi_write_bundle(NrRunConfig *cfg, const char *rt_dir, NrError *err)
