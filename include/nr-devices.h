@@ -43,5 +43,6 @@ typedef struct NrDevices {
  * parent: asked over sync_fd) and the createContainer hooks */
 int nr_devices_setup(const NrDevices *dev, const char *cid, const char *root, int sync_fd,
                      NrError *err);
-/* the child after pivot_root: the startContainer hooks */
+/* the container's first command (payload.c), as its user with its caps
+ * and seccomp filters, just before its exec: the startContainer hooks */
 int nr_devices_start_hooks(const NrDevices *dev, const char *cid, NrError *err);

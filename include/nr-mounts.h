@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* nr-mounts.h — what the child mounts under the new root before
- * pivot_root (inside/mounts.c), and the lock of those mounts for a payload
- * with SYS_ADMIN. */
+ * pivot_root (inside/mounts.c), the two mount helpers devices.c shares, and
+ * the lock of those mounts for a payload with SYS_ADMIN. */
 #pragma once
 #include <stdbool.h>
 #include <sys/types.h>
@@ -9,6 +9,13 @@
 #include "nr-error.h"
 #include "nr-plan.h"
 
+/* mount(2) onto the file or directory open as `fd` (an O_PATH fd
+ * resolved in the root); -1 with errno */
+int nr_mounts_on(int fd, const char *src, const char *type, unsigned long flags, const char *data);
+/* MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC of `flags` set on the mount at
+ * `fd` and those below it (mount_setattr, else a remount); `what` names it
+ * in the error */
+int nr_mounts_restrict(int fd, unsigned long flags, const char *what, NrError *err);
 /* everything mounted under the new root before pivot_root */
 int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
 /* with SYS_ADMIN the payload gets a nested user and mount

@@ -6,9 +6,10 @@
 #include "nr-plan.h"
 
 /* the command, in the container: stdio (the terminal `slave` with
- * -t), user, environment, capabilities, seccomp, exec.  Returns only on
- * failure. */
-int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err);
+ * -t), user, environment, capabilities, seccomp, exec.  The container's
+ * first command (`first`: PID 1's, not exec's) runs the startContainer
+ * hooks of its devices just before its exec.  Returns only on failure. */
+int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err);
 /* -t: a pseudo-terminal of the container's devpts; the master goes
  * over `sock` (NR_SYNC_PTY) to the nroot that relays it, the slave is
  * returned */

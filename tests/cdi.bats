@@ -34,6 +34,10 @@ EOF
     chmod +x "$d/ldconfig-hook"
 }
 
+teardown() {
+    teardown_containers
+}
+
 teardown_file() {
     rm_tree "$BATS_FILE_TMPDIR/data"
 }
@@ -130,6 +134,21 @@ check_inside() {
     assert_nroot_error "unknown CDI device 'nvidia.com/gpu=7' \(known: nvidia.com/gpu=0, nvidia.com/gpu=all\)"
 }
 
+@test "cdi: --read-only gets mount points for the spec's mounts and its nodes outside /dev" {
+    need_debian
+    write_spec yaml
+    # a read-only root cannot take ldconfig's cache: no hook; a node
+    # outside /dev's tmpfs, where the image has no such file
+    sed -i '/^  hooks:/,$d' "$SPECS/fake.yaml"
+    sed -i 's|^        - path: /dev/fakegpu|        - path: /opt/fake/gpu0\n          hostPath: /dev/null\n&|' "$SPECS/fake.yaml"
+    nrun -q --net=none --read-only --device example.com/fakegpu=0 \
+        -v "$BATS_FILE_TMPDIR/bin/fakeprog:/usr/local/bin/fakeprog:ro" "$DEBIAN" \
+        sh -c 'test -c /opt/fake/gpu0 && test -c /dev/fakegpu && echo devices; LD_LIBRARY_PATH=/usr/lib/fake fakeprog; touch /x 2>/dev/null || echo read-only'
+    assert_line devices
+    assert_line "fake 42"
+    assert_line read-only
+}
+
 @test "cdi: an unknown device is one line listing the known ones" {
     write_spec yaml
     run_nroot 125 run --net=none --device example.com/fakegpu=9 "$IMG" true
@@ -209,6 +228,64 @@ poststop"
     assert_nroot_error "the createContainer hook '/bin/false' failed \(exit status 1\)"
 }
 
+@test "cdi: a startContainer hook runs as the command does: its user, capabilities, no_new_privs, seccomp" {
+    SPECS=$BATS_TEST_TMPDIR/cdi
+    mkdir -p "$SPECS"
+    export NROOT_CDI_SPEC_DIRS=$SPECS
+    cat >"$SPECS/s.yaml" <<EOF
+cdiVersion: 0.8.0
+kind: example.com/start
+devices:
+  - name: all
+    containerEdits:
+      hooks:
+        - {hookName: startContainer, path: /bin/sh, args: [sh, -c, 'grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status >/tmp/hook']}
+EOF
+    run_nroot 0 run -q --net=none --cap-drop ALL --device example.com/start=all "$IMG" \
+        sh -c 'grep -E "^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | cmp - /tmp/hook && echo same; cat /tmp/hook'
+    assert_line same
+    assert_line --regexp '^CapEff:[[:space:]]+0+$'
+    assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+    assert_line --regexp '^Seccomp:[[:space:]]+2$'
+}
+
+@test "cdi: hooks get stdio and no other fd, not the caller's fds the command gets" {
+    SPECS=$BATS_TEST_TMPDIR/cdi
+    mkdir -p "$SPECS"
+    export NROOT_CDI_SPEC_DIRS=$SPECS
+    # the hook shell's fds 3 to 9, each looked at by the shell itself (ls
+    # would show its own; a shell keeps its script at 10 or above)
+    cat >"$BATS_TEST_TMPDIR/fds" <<'EOF'
+#!/bin/sh
+fds=
+for fd in 3 4 5 6 7 8 9; do [ -e /proc/self/fd/$fd ] && fds="$fds $fd"; done
+echo "open:$fds" >"${0%/*}/fds.$1"
+EOF
+    chmod +x "$BATS_TEST_TMPDIR/fds"
+    cat >"$SPECS/fds.yaml" <<EOF
+cdiVersion: 0.8.0
+kind: example.com/fds
+devices:
+  - name: all
+    containerEdits:
+      hooks:
+        - {hookName: createRuntime, path: $BATS_TEST_TMPDIR/fds, args: [fds, createRuntime]}
+        - {hookName: createContainer, path: $BATS_TEST_TMPDIR/fds, args: [fds, createContainer]}
+        - {hookName: startContainer, path: /bin/sh, args: [sh, -c, 'fds=; for fd in 3 4 5 6 7 8 9; do [ -e /proc/self/fd/\$fd ] && fds="\$fds \$fd"; done; echo "open:\$fds" >/tmp/fds']}
+        - {hookName: poststop, path: $BATS_TEST_TMPDIR/fds, args: [fds, poststop]}
+EOF
+    # fd 3 open in nroot and passed on: the command gets it, no hook does
+    run bash -c '"$1" run -q --net=none --preserve-fds 1 --device example.com/fds=all "$2" sh -c "cat /tmp/fds; test -e /proc/self/fd/3 && echo payload has 3" 3</dev/null' \
+        _ "$NROOT" "$IMG"
+    assert_success
+    assert_output "open:
+payload has 3"
+    for stage in createRuntime createContainer poststop; do
+        run cat "$BATS_TEST_TMPDIR/fds.$stage"
+        assert_output "open:"
+    done
+}
+
 @test "cdi: a named container keeps its devices for start" {
     write_spec yaml
     run_nroot 0 run -q --net=none --name gpu --device example.com/fakegpu=0 "$IMG" sh -c 'test -c /dev/fakegpu && echo "$FAKE_VISIBLE"'
@@ -218,6 +295,21 @@ poststop"
     run_nroot 0 start -a gpu
     assert_output 0
     run_nroot 0 rm gpu
+}
+
+@test "cdi: exec gets the devices' environment without a word about the specs; export reads none" {
+    write_spec yaml
+    run_nroot 0 run -d -q --name dev --net=none --device example.com/fakegpu=0 "$IMG" sleep 1000
+    # a spec broken after the start: the start would warn, exec does not
+    printf 'cdiVersion: [\n' >"$SPECS/broken.yml"
+    run_nroot 0 exec dev sh -c 'echo "visible=$FAKE_VISIBLE"'
+    assert_output "visible=0"
+    [ -z "$stderr" ] || fail "exec printed: $stderr"
+    run_nroot 0 rm -f dev
+    run_nroot 0 run -q --name stopped --net=none --device example.com/fakegpu=0 "$IMG" true
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/stopped.tar" stopped
+    [ -z "$stderr" ] || fail "export printed: $stderr"
+    run_nroot 0 rm stopped
 }
 
 @test "cdi: nroot info shows the spec directories and the devices found" {

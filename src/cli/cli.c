@@ -9,7 +9,7 @@
 
 #include "values.h"
 #include "nr-caps.h"
-#include "nr-cdi.h"
+#include "nr-devname.h"
 #include "nr-cli.h"
 #include "nr-conf.h"
 #include "nr-ctr.h"
@@ -774,8 +774,8 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_QUIET: nr_quiet = true; return 0;
     case OPT_VOLUME: return nr_cli_parse_volume(cfg, arg, err);
     case OPT_READ_ONLY: cfg->read_only = true; return 0;
-    case OPT_DEVICE: return nr_cdi_add_device(&cfg->devices, arg, err);
-    case OPT_GPUS: return nr_cdi_add_gpus(&cfg->devices, arg, err);
+    case OPT_DEVICE: return nr_devname_add_device(&cfg->devices, arg, err);
+    case OPT_GPUS: return nr_devname_add_gpus(&cfg->devices, arg, err);
     case OPT_TTY: cfg->pty = true; return 0;
     case OPT_INTERACTIVE: cfg->interactive = true; return 0;
     case OPT_OVERLAY:

@@ -19,7 +19,8 @@ const char *nr_ctr_display_name(const NrCtr *c);
  * exec, export); the image as its key, not resolved */
 int nr_cmd_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err);
 /* the same with its mapping planned (no notice) and its image resolved
- * (exec, export) */
+ * (exec, export); not its devices: exec and --join add their environment
+ * (nr_cdi_resolve_command), export needs none */
 int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err);
 
 /* exec.c: run cfg's command in the running container c (its namespaces

@@ -21,7 +21,6 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -106,11 +105,6 @@ int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err)
         return -1;
     cfg->lower = cfg->img.lower;
     cfg->squashfs = cfg->img.squashfs;
-    /* exec and --join's joiners: the devices' environment (their nodes
-     * and mounts are in the container already) */
-    NrError e = { 0 };
-    if (nr_cdi_resolve(cfg, &e) < 0)
-        nr_warn("the container's devices: %s", e.msg);
     return 0;
 }
 

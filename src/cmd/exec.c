@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -78,7 +79,7 @@ static _Noreturn void exec_command(const ExecJob *j)
         exec_fail(j, &e);
     if (!j->cfg->pty)
         setsid(); /* no controlling terminal; -t: the pty becomes it */
-    nr_payload_exec(j->cfg, slave, &e);
+    nr_payload_exec(j->cfg, slave, false, &e);
     exec_fail(j, &e);
 }
 
@@ -176,8 +177,11 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
             nr_error_hint(err, "'nroot start %s' starts it", a->operands[0]);
         return -1;
     }
-    if (nr_cmd_ctr_resolved(c, cfg, err) < 0 || nr_run_apply_image(cfg, err) < 0 ||
-        nr_run_filter(cfg, c->rt_dir, true, err) < 0)
+    if (nr_cmd_ctr_resolved(c, cfg, err) < 0)
+        return -1;
+    /* the devices' environment (their nodes and mounts are in place) */
+    nr_cdi_resolve_command(cfg);
+    if (nr_run_apply_image(cfg, err) < 0 || nr_run_filter(cfg, c->rt_dir, true, err) < 0)
         return -1;
     cfg->argv = &a->operands[1];
     if (a->workdir)

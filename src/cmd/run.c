@@ -101,8 +101,6 @@ static int run_child(void *data, int sync_fd, NrError *err)
         return -1;
     }
     free(root);
-    if (nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
-        return -1;
     nr_init_main(cfg, sync_fd);
 }
 
@@ -399,6 +397,7 @@ static _Noreturn void run_joined(const NrRunConfig *own, const char *id)
         status = nr_cmd_fail(&err);
         goto out;
     }
+    nr_cdi_resolve_command(&cfg); /* the devices' environment, as exec */
     cfg.entrypoint = own->entrypoint;
     cfg.args = own->args;
     cfg.workdir = own->workdir;

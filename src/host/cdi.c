@@ -14,7 +14,6 @@
  * same directory are a conflict).  JSON is YAML's flow style: one parser,
  * libyaml, loaded with dlopen() when a spec is read, so a run without a
  * device does not pay for it and the launcher does not link it. */
-#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,6 +28,7 @@
 
 #include "nr-cdi.h"
 #include "nr-conf.h"
+#include "nr-devname.h"
 #include "nr-error.h"
 #include "nr-hook.h"
 #include "nr-plan.h"
@@ -70,123 +70,6 @@ static int load_libyaml(NrError *err)
 #undef SYM
     yl.handle = h;
     return 0;
-}
-
-/* ---- names ---- */
-
-static bool alnum(char c)
-{
-    return isascii((unsigned char)c) && isalnum((unsigned char)c);
-}
-
-/* vendor and class: a letter first, a letter or digit last, '_', '-' and
- * '.' between; a device name: a letter or digit first, ':' allowed too */
-static bool part_valid(const char *s, size_t n, bool device)
-{
-    if (n == 0 || !alnum(s[0]) || (!device && !isalpha((unsigned char)s[0])) || !alnum(s[n - 1]))
-        return false;
-    for (size_t i = 1; i + 1 < n; i++)
-        if (!alnum(s[i]) && !strchr(device ? "_-.:" : "_-.", s[i]))
-            return false;
-    return true;
-}
-
-static bool kind_valid(const char *kind)
-{
-    const char *slash = strchr(kind, '/');
-    return slash && part_valid(kind, (size_t)(slash - kind), false) &&
-           part_valid(slash + 1, strlen(slash + 1), false);
-}
-
-bool nr_cdi_name_valid(const char *q)
-{
-    const char *eq = strchr(q, '=');
-    if (!eq)
-        return false;
-    char kind[256];
-    if ((size_t)(eq - q) >= sizeof kind)
-        return false;
-    memcpy(kind, q, (size_t)(eq - q));
-    kind[eq - q] = '\0';
-    return kind_valid(kind) && part_valid(eq + 1, strlen(eq + 1), true);
-}
-
-/* ---- the command line ---- */
-
-static bool is_perms(const char *s)
-{
-    return *s && strspn(s, "rwm") == strlen(s);
-}
-
-int nr_cdi_add_device(NrStrv *devices, const char *arg, NrError *err)
-{
-    if (arg[0] == '/') {
-        /* HOST[:CTR][:PERMS], as podman */
-        nr_autofree char *copy = nr_xstrdup(arg);
-        char *p = copy, *host = strsep(&p, ":"), *ctr = strsep(&p, ":"), *perms = strsep(&p, ":");
-        if (ctr && !perms && is_perms(ctr)) {
-            perms = ctr;
-            ctr = NULL;
-        }
-        if (p || (ctr && ctr[0] != '/') || (perms && !is_perms(perms)) || !host[1])
-            return nr_error_msg(err,
-                                "invalid --device '%s': HOST[:CONTAINER][:PERMISSIONS] with "
-                                "absolute paths and permissions of r, w and m",
-                                arg);
-        nr_strv_push(devices, arg);
-        return 0;
-    }
-    if (!nr_cdi_name_valid(arg)) {
-        nr_error_msg(
-            err, "invalid --device '%s': a host device path or a CDI name VENDOR/CLASS=NAME", arg);
-        nr_error_hint(err, "e.g. --device nvidia.com/gpu=0 or --device /dev/fuse; 'nroot info' "
-                           "lists the CDI devices found");
-        return -1;
-    }
-    nr_strv_push(devices, arg);
-    return 0;
-}
-
-int nr_cdi_add_gpus(NrStrv *devices, const char *arg, NrError *err)
-{
-    uint32_t n;
-    if (strcmp(arg, "all") == 0) {
-        nr_strv_push(devices, "nvidia.com/gpu=all");
-        return 0;
-    }
-    if (nr_parse_u32(arg, &n) && n >= 1 && n <= 1024) {
-        /* docker's count: the first N */
-        for (uint32_t i = 0; i < n; i++) {
-            nr_autofree char *d = nr_strdup_printf("nvidia.com/gpu=%u", (unsigned)i);
-            nr_strv_push(devices, d);
-        }
-        return 0;
-    }
-    if (strncmp(arg, "device=", 7) == 0 && arg[7]) {
-        nr_autofree char *copy = nr_xstrdup(arg + 7);
-        /* docker's quoted form: --gpus '"device=0,1"' */
-        size_t len = strlen(copy);
-        char *list = copy;
-        if (len >= 2 && copy[len - 1] == '"') {
-            copy[len - 1] = '\0';
-        }
-        size_t before = devices->n;
-        for (char *id = strsep(&list, ","); id; id = strsep(&list, ",")) {
-            nr_autofree char *d = nr_strdup_printf("nvidia.com/gpu=%s", id);
-            if (!nr_cdi_name_valid(d)) {
-                while (devices->n > before)
-                    free(devices->v[--devices->n]), devices->v[devices->n] = NULL;
-                return nr_error_msg(err, "invalid --gpus '%s': '%s' is not a GPU index or UUID",
-                                    arg, id);
-            }
-            nr_strv_push(devices, d);
-        }
-        return 0;
-    }
-    return nr_error_msg(err,
-                        "invalid --gpus '%s': all, a number N (the first N), or "
-                        "device=ID[,ID...]",
-                        arg);
 }
 
 const char *nr_cdi_spec_dirs(void)
@@ -292,7 +175,8 @@ static bool parse_int(const char *s, long long min, long long max, long long *re
 typedef struct Out {
     NrDevices *dev;
     const NrIdMap *map;
-    NrStrv *unmapped; /* additional groups not mapped */
+    NrStrv *unmapped;  /* additional groups not mapped */
+    bool command_only; /* only what the command gets: env, additionalGids */
 } Out;
 
 #define BAD(nd, ...) \
@@ -380,7 +264,7 @@ static int edit_nodes(yaml_document_t *d, yaml_node_t *nd, Out *o, NrError *err)
             BAD(n, "the hostPath of device node '%s' is not an absolute path", path);
         if (type && !(strlen(type) == 1 && strchr("cbup", type[0])))
             BAD(n, "device node '%s': type '%s' is none of c, b, u, p", path, type);
-        if (perms && *perms && !is_perms(perms))
+        if (perms && *perms && !nr_devname_perms_valid(perms))
             BAD(n, "device node '%s': permissions '%s' are not of r, w, m", path, perms);
         static const char *const ints[] = { "major", "minor", "fileMode", "uid", "gid" };
         for (size_t k = 0; k < 5; k++) {
@@ -550,10 +434,11 @@ static int edits(yaml_document_t *d, yaml_node_t *nd, Out *o, NrError *err)
         return 0;
     if (nd->type != YAML_MAPPING_NODE)
         BAD(nd, "containerEdits must be a mapping");
+    Out *setup = o && !o->command_only ? o : NULL; /* the container's set-up */
     if (edit_env(d, get(d, nd, "env"), o, err) < 0 ||
-        edit_nodes(d, get(d, nd, "deviceNodes"), o, err) < 0 ||
-        edit_mounts(d, get(d, nd, "mounts"), o, err) < 0 ||
-        edit_hooks(d, get(d, nd, "hooks"), o, err) < 0)
+        edit_nodes(d, get(d, nd, "deviceNodes"), setup, err) < 0 ||
+        edit_mounts(d, get(d, nd, "mounts"), setup, err) < 0 ||
+        edit_hooks(d, get(d, nd, "hooks"), setup, err) < 0)
         return -1;
     yaml_node_t *g = get(d, nd, "additionalGids");
     return edit_gids(d, g ? g : get(d, nd, "additionalGIDs"), o, err);
@@ -590,7 +475,7 @@ static int check_spec(Spec *s, NrError *err)
     yaml_node_t *kind = get(d, root, "kind");
     if (!kind)
         return nr_error_msg(err, "no kind");
-    if (!scalar(kind) || !kind_valid(scalar(kind)))
+    if (!scalar(kind) || !nr_devname_kind_valid(scalar(kind)))
         BAD(kind, "kind '%s' is not VENDOR/CLASS", scalar(kind) ? scalar(kind) : "?");
     s->kind = scalar(kind);
     yaml_node_t *devs = get(d, root, "devices");
@@ -601,7 +486,7 @@ static int check_spec(Spec *s, NrError *err)
         const char *name = scalar(get(d, dv, "name"));
         if (!dv || dv->type != YAML_MAPPING_NODE)
             BAD(devs, "devices must be a list of mappings");
-        if (!name || !part_valid(name, strlen(name), true))
+        if (!name || !nr_devname_name_valid(name))
             BAD(dv, "device name '%s' is not valid (letters, digits, '_', '-', '.', ':')",
                 name ? name : "");
         for (size_t j = 0; j < i; j++)
@@ -887,6 +772,25 @@ int nr_cdi_resolve(NrRunConfig *cfg, NrError *err)
     }
     nr_strv_clear(&unmapped);
     return 0;
+}
+
+void nr_cdi_resolve_command(NrRunConfig *cfg)
+{
+    bool any_cdi = false;
+    for (size_t i = 0; i < cfg->devices.n; i++)
+        any_cdi |= cfg->devices.v[i][0] != '/';
+    NrError e = { 0 };
+    if (!any_cdi || read_specs(&e) < 0)
+        return;
+    NrStrv unmapped = { 0 };
+    Out o = { .dev = &cfg->dev, .map = &cfg->map, .unmapped = &unmapped, .command_only = true };
+    nr_autofree bool *done = calloc(specs.n + 1, sizeof *done);
+    for (size_t i = 0; done && i < cfg->devices.n; i++) {
+        NrError skipped = { 0 };
+        if (cfg->devices.v[i][0] != '/')
+            (void)resolve_one(cfg->devices.v[i], &o, done, &skipped);
+    }
+    nr_strv_clear(&unmapped);
 }
 
 int nr_cdi_write_bundle(NrRunConfig *cfg, const char *rt_dir, NrError *err)

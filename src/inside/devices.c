@@ -5,7 +5,9 @@
  * user cannot mknod, the user namespace's root neither), each mount of a
  * CDI spec a bind with its flags; then the hooks: createRuntime by the
  * parent (asked over the sync socket, it answers GO), createContainer here
- * in the container's mount namespace, startContainer after pivot_root. */
+ * in the container's mount namespace; startContainer in the command's
+ * process (payload.c) once it is the command's user, capabilities and
+ * seccomp filters, just before its exec, as runc runs them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,61 +16,15 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nr-devices.h"
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-hook.h"
+#include "nr-mounts.h"
 #include "nr-spawn.h"
 #include "nr-util.h"
-
-#ifndef MOUNT_ATTR_RDONLY
-#define MOUNT_ATTR_RDONLY 0x00000001
-#define MOUNT_ATTR_NOSUID 0x00000002
-#define MOUNT_ATTR_NODEV 0x00000004
-#define MOUNT_ATTR_NOEXEC 0x00000008
-struct mount_attr {
-    __u64 attr_set, attr_clr, propagation, userns_fd;
-};
-#endif
-#ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
-#endif
-
-static int bind_on(int fd, const char *src, bool rec)
-{
-    char target[64];
-    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    return mount(src, target, NULL, MS_BIND | (rec ? MS_REC : 0), NULL);
-}
-
-/* ro, nosuid, nodev, noexec on the bind at `path` (and below it) */
-static int restrict_mount(int rootfd, const char *path, unsigned long flags, NrError *err)
-{
-    nr_autoclose int fd = nr_fs_open_in_root(rootfd, path, false, false, err);
-    if (fd < 0)
-        return -1;
-    struct mount_attr attr = { 0 };
-    attr.attr_set =
-        (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
-        (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
-    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
-        return 0;
-    /* older kernels: a remount, restating the flags the kernel locked */
-    struct statvfs sv;
-    unsigned long f = MS_BIND | MS_REMOUNT | flags;
-    if (fstatvfs(fd, &sv) == 0)
-        f |= sv.f_flag & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
-                          MS_NODIRATIME | MS_RELATIME);
-    char target[64];
-    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    if (mount(NULL, target, NULL, f, NULL) < 0)
-        return nr_error_errno(err, "cannot restrict the mount on '%s'", path);
-    return 0;
-}
 
 static int setup_nodes(const NrDevices *dev, int rootfd, NrError *err)
 {
@@ -83,7 +39,7 @@ static int setup_nodes(const NrDevices *dev, int rootfd, NrError *err)
         struct stat st;
         if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
             return nr_error_msg(err, "device '%s': a directory is there", n->path);
-        if (bind_on(fd, n->host, false) < 0)
+        if (nr_mounts_on(fd, n->host, NULL, MS_BIND, NULL) < 0)
             return nr_error_errno(err, "cannot bind the device '%s' on '%s'", n->host, n->path);
     }
     return 0;
@@ -101,9 +57,13 @@ static int setup_mounts(const NrDevices *dev, int rootfd, NrError *err)
             nr_error_prefix(err, "mount '%s'", m->path);
             return -1;
         }
-        if (bind_on(fd, m->host, m->rec) < 0)
+        if (nr_mounts_on(fd, m->host, NULL, MS_BIND | (m->rec ? MS_REC : 0), NULL) < 0)
             return nr_error_errno(err, "cannot mount '%s' on '%s'", m->host, m->path);
-        if (m->flags && restrict_mount(rootfd, m->path, m->flags, err) < 0)
+        if (!m->flags)
+            continue;
+        /* the bind just made, on top of what fd saw */
+        nr_autoclose int nfd = nr_fs_open_in_root(rootfd, m->path, false, false, err);
+        if (nfd < 0 || nr_mounts_restrict(nfd, m->flags, m->path, err) < 0)
             return -1;
     }
     return 0;
@@ -122,7 +82,8 @@ static int run_stage(const NrDevices *dev, const char *cid, NrHookStage stage, c
 {
     if (!has_stage(dev, stage))
         return 0;
-    /* in the container's pid namespace this process is 1 */
+    /* the process's pid in the container: 1 before pivot_root, the
+     * command's for startContainer */
     nr_autofree char *state = nr_hook_state(cid, status, getpid(), dev->bundle);
     return nr_hooks_run(dev->hooks, dev->n_hooks, stage, state ? state : "{}", err);
 }

@@ -117,7 +117,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         close(ep[0]);
         close(sync_fd);
         if (lock[1] < 0 || (close(lock[0]), nr_mounts_lock_enter(lock[1], &e) == 0))
-            nr_payload_exec(cfg, slave, &e);
+            nr_payload_exec(cfg, slave, true, &e);
         nr_write_all(ep[1], &e, sizeof e);
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }

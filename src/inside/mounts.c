@@ -28,6 +28,9 @@
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
 struct mount_attr {
     __u64 attr_set, attr_clr, propagation, userns_fd;
 };
@@ -36,29 +39,34 @@ struct mount_attr {
 #define AT_RECURSIVE 0x8000
 #endif
 
-static int mount_on(int fd, const char *src, const char *type, unsigned long flags,
-                    const char *data)
+int nr_mounts_on(int fd, const char *src, const char *type, unsigned long flags, const char *data)
 {
     char target[64];
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
     return mount(src, target, type, flags, data);
 }
 
-/* Make the mount on `fd` (and below it) read-only.  The flags the kernel
- * locked on a mount from a more privileged namespace (nosuid, nodev,
- * noexec, atime) must be restated by a legacy remount, or it fails. */
-static int make_readonly(int fd, const char *what, NrError *err)
+/* The flags the kernel locked on a mount from a more privileged namespace
+ * (ro, nosuid, nodev, noexec, atime) must be restated by a legacy remount,
+ * or it fails. */
+int nr_mounts_restrict(int fd, unsigned long flags, const char *what, NrError *err)
 {
-    struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+    struct mount_attr attr = { 0 };
+    attr.attr_set =
+        (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+        (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
     if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) == 0)
         return 0;
     struct statvfs sv;
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    unsigned long f = MS_BIND | MS_REMOUNT | flags;
     if (fstatvfs(fd, &sv) == 0)
-        flags |= sv.f_flag &
-                 (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
-    if (mount_on(fd, NULL, NULL, flags, NULL) < 0)
-        return nr_error_errno(err, "cannot make '%s' read-only", what);
+        f |= sv.f_flag & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                          MS_NODIRATIME | MS_RELATIME);
+    if (nr_mounts_on(fd, NULL, NULL, f, NULL) < 0) {
+        if (flags == MS_RDONLY)
+            return nr_error_errno(err, "cannot make '%s' read-only", what);
+        return nr_error_errno(err, "cannot restrict the mount on '%s'", what);
+    }
     return 0;
 }
 
@@ -69,7 +77,7 @@ static int mount_in(int rootfd, const char *path, bool create, const char *src, 
     nr_autoclose int fd = nr_fs_open_in_root(rootfd, path, create, true, err);
     if (fd < 0)
         return -1;
-    if (mount_on(fd, src, type, flags, data) < 0)
+    if (nr_mounts_on(fd, src, type, flags, data) < 0)
         return nr_error_errno(err, "cannot mount %s on '%s'", type ? type : src, path);
     return 0;
 }
@@ -86,7 +94,7 @@ static int bind_readonly_in(int rootfd, const char *path, NrError *err)
     nr_autoclose int nfd = nr_fs_openat_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
     if (nfd < 0)
         return nr_error_errno(err, "'%s'", path);
-    return make_readonly(nfd, path, err);
+    return nr_mounts_restrict(nfd, MS_RDONLY, path, err);
 }
 
 static int mask_in(int rootfd, const char *path, NrError *err)
@@ -98,9 +106,9 @@ static int mask_in(int rootfd, const char *path, NrError *err)
     if (fstat(fd, &st) < 0)
         return nr_error_errno(err, "'%s'", path);
     int r = S_ISDIR(st.st_mode)
-                ? mount_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                           "size=0,mode=0555")
-                : mount_on(fd, "/dev/null", NULL, MS_BIND, NULL);
+                ? nr_mounts_on(fd, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                               "size=0,mode=0555")
+                : nr_mounts_on(fd, "/dev/null", NULL, MS_BIND, NULL);
     if (r < 0)
         return nr_error_errno(err, "cannot mask '%s'", path);
     return 0;
@@ -123,10 +131,10 @@ static int setup_proc(const NrRunConfig *cfg, int rootfd, NrError *err)
     nr_autoclose int fd = nr_fs_open_in_root(rootfd, "proc", create, true, err);
     if (fd < 0)
         return -1;
-    if (mount_on(fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+    if (nr_mounts_on(fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
         /* a fresh procfs needs a fully visible /proc on the host; inside
          * some containers it is masked: fall back to the host's */
-        if (mount_on(fd, "/proc", NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (nr_mounts_on(fd, "/proc", NULL, MS_BIND | MS_REC, NULL) < 0)
             return nr_error_errno(err, "cannot mount /proc");
         nr_notice("the kernel refused a new /proc (host /proc is partly masked); "
                   "using a bind of the host's, which shows host processes");
@@ -145,17 +153,17 @@ static int setup_sys(const NrRunConfig *cfg, int rootfd, NrError *err)
         return -1;
     unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     /* sysfs can be mounted only by the owner of the network namespace */
-    if (cfg->net == NR_NET_HOST || mount_on(fd, "sysfs", "sysfs", fl, NULL) < 0) {
-        if (mount_on(fd, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+    if (cfg->net == NR_NET_HOST || nr_mounts_on(fd, "sysfs", "sysfs", fl, NULL) < 0) {
+        if (nr_mounts_on(fd, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
             return nr_error_errno(err, "cannot mount /sys");
         nr_autoclose int nfd = nr_fs_openat_in_root(rootfd, "sys", O_PATH);
-        if (nfd < 0 || make_readonly(nfd, "/sys", err) < 0)
+        if (nfd < 0 || nr_mounts_restrict(nfd, MS_RDONLY, "/sys", err) < 0)
             return -1;
     } else {
         nr_autoclose int cg = nr_fs_openat_in_root(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY);
         /* the container's own cgroup (v2) tree, when the host has one */
         if (cg >= 0)
-            (void)mount_on(cg, "cgroup2", "cgroup2", fl, NULL);
+            (void)nr_mounts_on(cg, "cgroup2", "cgroup2", fl, NULL);
     }
     for (size_t i = 0; i < sizeof proc_masked / sizeof proc_masked[0]; i++)
         if (mask_in(rootfd, proc_masked[i], err) < 0)
@@ -170,7 +178,7 @@ static int mount_at(int dfd, const char *name, const char *src, const char *type
     nr_autoclose int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    return mount_on(fd, src, type, flags, data);
+    return nr_mounts_on(fd, src, type, flags, data);
 }
 
 static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
@@ -298,7 +306,7 @@ static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, con
         return 0;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         return 0;
-    if (mount_on(fd, src, NULL, MS_BIND, NULL) < 0)
+    if (nr_mounts_on(fd, src, NULL, MS_BIND, NULL) < 0)
         return nr_error_errno(err, "cannot bind /%s", rel);
     return 0;
 }
@@ -383,11 +391,11 @@ static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
             return nr_error_msg(err, "volume '%s:%s': cannot mount a %s on a %s", v->src, v->dst,
                                 v->src_is_dir ? "directory" : "file",
                                 v->src_is_dir ? "file" : "directory");
-        if (mount_on(fd, v->src, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (nr_mounts_on(fd, v->src, NULL, MS_BIND | MS_REC, NULL) < 0)
             return nr_error_errno(err, "cannot mount volume '%s' on '%s'", v->src, v->dst);
         if (v->ro) {
             nr_autoclose int nfd = nr_fs_open_in_root(rootfd, v->dst, false, true, err);
-            if (nfd < 0 || make_readonly(nfd, v->dst, err) < 0)
+            if (nfd < 0 || nr_mounts_restrict(nfd, MS_RDONLY, v->dst, err) < 0)
                 return -1;
         }
     }

@@ -24,6 +24,7 @@
 #include <termios.h>
 
 #include "nr-caps.h"
+#include "nr-devices.h"
 #include "nr-error.h"
 #include "nr-filter.h"
 #include "nr-payload.h"
@@ -273,7 +274,7 @@ static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
 
 /* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
  * container's namespaces).  Returns only on failure. */
-int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
+int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
 {
     nr_signals_default();
 
@@ -351,6 +352,11 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, NrError *err)
         if (fcntl(cfg->preserve_fds[i], F_SETFD, 0) < 0)
             return nr_error_errno(err, "fd %d, to be passed to the command", cfg->preserve_fds[i]);
     if (nr_seccomp_apply(cfg, err) < 0)
+        return -1;
+    /* the devices' startContainer hooks, as runc runs them: as the
+     * command's user, with its capabilities, no_new_privs and seccomp
+     * filters (their path is the image's: the image supplies them) */
+    if (first && nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
         return -1;
     environ = env.v; /* execvp searches the container's PATH */
     const char *cmd = cfg->argv[0];

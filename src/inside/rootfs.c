@@ -59,6 +59,24 @@ static int skel_entry(int sk, const char *path, bool dir, NrError *err)
     return 0;
 }
 
+/* the mount points of the devices (--device, --gpus): their nodes and
+ * the mounts of their CDI specs (devices.c binds them), as for volumes */
+static int skel_devices(const NrDevices *dev, int img, int sk, NrError *err)
+{
+    for (size_t i = 0; i < dev->n_nodes; i++)
+        if (!nr_fs_exists_in_root(img, dev->nodes[i].path) &&
+            skel_entry(sk, dev->nodes[i].path, false, err) < 0)
+            return -1;
+    for (size_t i = 0; i < dev->n_mounts; i++) {
+        const NrDevMount *m = &dev->mounts[i];
+        struct stat st;
+        bool dir = stat(m->host, &st) == 0 && S_ISDIR(st.st_mode);
+        if (!nr_fs_exists_in_root(img, m->path) && skel_entry(sk, m->path, dir, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Mount points a read-only image lacks are provided by an extra lower
  * layer on the scratch tmpfs, so the image needs no writable layer. */
 static int make_skel(const NrRunConfig *cfg, const char *lower, const char *skel, NrError *err)
@@ -82,7 +100,7 @@ static int make_skel(const NrRunConfig *cfg, const char *lower, const char *skel
         if (!nr_fs_exists_in_root(img, v->dst) && skel_entry(sk, v->dst, v->src_is_dir, err) < 0)
             return -1;
     }
-    return 0;
+    return skel_devices(&cfg->dev, img, sk, err);
 }
 
 static int mount_kernel(const char *opts, const char *root, NrError *err)

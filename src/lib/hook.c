@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,9 +73,16 @@ char *nr_hook_state(const char *id, const char *status, pid_t pid, const char *b
 static _Noreturn void hook_child(const NrHook *h, int in)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (dup2(in, STDIN_FILENO) < 0)
+    if (in == STDIN_FILENO ? fcntl(in, F_SETFD, 0) < 0 : dup2(in, STDIN_FILENO) < 0)
         _exit(127);
-    /* nothing else of nroot's: every other fd is close-on-exec */
+    /* stdio and nothing else: not nroot's fds (close-on-exec anyway), nor
+     * those the caller gave nroot and the command (--preserve-fd, PMI_FD)
+     * or left open by accident */
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close((int)fd);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "ctr-files.h"
-#include "nr-cdi.h"
+#include "nr-devname.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-plan.h"
@@ -280,7 +280,7 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
             nr_strv_push(&plan_of(r->c)->env, v);
     } else if (strcmp(k, "device") == 0) {
         NrError e = { 0 };
-        *ok = nr_cdi_add_device(&plan_of(r->c)->devices, v, &e) == 0;
+        *ok = nr_devname_add_device(&plan_of(r->c)->devices, v, &e) == 0;
     } else if (strcmp(k, "workdir") == 0) {
         if ((*ok = abs_path(v)))
             set_str(&plan_of(r->c)->workdir, v);

@@ -5,38 +5,39 @@
 #include <string.h>
 
 #include "nr-cdi.h"
+#include "nr-devname.h"
 #include "nr-hook.h"
 #include "unit.h"
 
 static void test_names(void **state)
 {
-    assert_true(nr_cdi_name_valid("nvidia.com/gpu=0"));
-    assert_true(nr_cdi_name_valid("nvidia.com/gpu=all"));
-    assert_true(nr_cdi_name_valid("nvidia.com/gpu=GPU-1a2b:3"));
-    assert_true(nr_cdi_name_valid("a/b=c"));
-    assert_false(nr_cdi_name_valid("nvidia.com/gpu"));     /* no name */
-    assert_false(nr_cdi_name_valid("gpu=0"));              /* no class */
-    assert_false(nr_cdi_name_valid("1vendor.com/gpu=0"));  /* vendor starts with a digit */
-    assert_false(nr_cdi_name_valid("vendor./gpu=0"));      /* ends with a dot */
-    assert_false(nr_cdi_name_valid("vendor.com/gpu=-0"));  /* name starts with '-' */
-    assert_false(nr_cdi_name_valid("vendor.com/gpu=0:"));  /* ends with ':' */
-    assert_false(nr_cdi_name_valid("vendor.com/gpu=a b")); /* a space */
-    assert_false(nr_cdi_name_valid("vendor.com/gp/u=0"));
+    assert_true(nr_devname_valid("nvidia.com/gpu=0"));
+    assert_true(nr_devname_valid("nvidia.com/gpu=all"));
+    assert_true(nr_devname_valid("nvidia.com/gpu=GPU-1a2b:3"));
+    assert_true(nr_devname_valid("a/b=c"));
+    assert_false(nr_devname_valid("nvidia.com/gpu"));     /* no name */
+    assert_false(nr_devname_valid("gpu=0"));              /* no class */
+    assert_false(nr_devname_valid("1vendor.com/gpu=0"));  /* vendor starts with a digit */
+    assert_false(nr_devname_valid("vendor./gpu=0"));      /* ends with a dot */
+    assert_false(nr_devname_valid("vendor.com/gpu=-0"));  /* name starts with '-' */
+    assert_false(nr_devname_valid("vendor.com/gpu=0:"));  /* ends with ':' */
+    assert_false(nr_devname_valid("vendor.com/gpu=a b")); /* a space */
+    assert_false(nr_devname_valid("vendor.com/gp/u=0"));
 }
 
 static void test_device_option(void **state)
 {
     NrStrv d = { 0 };
     NrError err = { 0 };
-    assert_int_equal(nr_cdi_add_device(&d, "vendor.com/fpga=x", &err), 0);
-    assert_int_equal(nr_cdi_add_device(&d, "/dev/fuse", &err), 0);
-    assert_int_equal(nr_cdi_add_device(&d, "/dev/fuse:rw", &err), 0);
-    assert_int_equal(nr_cdi_add_device(&d, "/dev/fuse:/dev/f:rwm", &err), 0);
+    assert_int_equal(nr_devname_add_device(&d, "vendor.com/fpga=x", &err), 0);
+    assert_int_equal(nr_devname_add_device(&d, "/dev/fuse", &err), 0);
+    assert_int_equal(nr_devname_add_device(&d, "/dev/fuse:rw", &err), 0);
+    assert_int_equal(nr_devname_add_device(&d, "/dev/fuse:/dev/f:rwm", &err), 0);
     assert_int_equal(d.n, 4);
-    assert_int_equal(nr_cdi_add_device(&d, "/dev/fuse:f", &err), -1);
-    assert_int_equal(nr_cdi_add_device(&d, "/dev/fuse:/dev/f:rx", &err), -1);
-    assert_int_equal(nr_cdi_add_device(&d, "/dev/fuse:/dev/f:r:w", &err), -1);
-    assert_int_equal(nr_cdi_add_device(&d, "fpga", &err), -1);
+    assert_int_equal(nr_devname_add_device(&d, "/dev/fuse:f", &err), -1);
+    assert_int_equal(nr_devname_add_device(&d, "/dev/fuse:/dev/f:rx", &err), -1);
+    assert_int_equal(nr_devname_add_device(&d, "/dev/fuse:/dev/f:r:w", &err), -1);
+    assert_int_equal(nr_devname_add_device(&d, "fpga", &err), -1);
     assert_int_equal(err.code, 125);
     assert_int_equal(d.n, 4);
     nr_strv_clear(&d);
@@ -46,20 +47,29 @@ static void test_gpus(void **state)
 {
     NrStrv d = { 0 };
     NrError err = { 0 };
-    assert_int_equal(nr_cdi_add_gpus(&d, "all", &err), 0);
-    assert_int_equal(nr_cdi_add_gpus(&d, "2", &err), 0);
-    assert_int_equal(nr_cdi_add_gpus(&d, "device=3,GPU-abc", &err), 0);
+    assert_int_equal(nr_devname_add_gpus(&d, "all", &err), 0);
+    assert_int_equal(nr_devname_add_gpus(&d, "2", &err), 0);
+    assert_int_equal(nr_devname_add_gpus(&d, "device=3,GPU-abc", &err), 0);
     assert_int_equal(d.n, 5);
+    /* docker's quoted form (a CSV field): --gpus '"device=0,1"' */
+    assert_int_equal(nr_devname_add_gpus(&d, "\"device=0,1\"", &err), 0);
+    assert_int_equal(nr_devname_add_gpus(&d, "\"all\"", &err), 0);
+    assert_int_equal(d.n, 8);
+    assert_string_equal(d.v[5], "nvidia.com/gpu=0");
+    assert_string_equal(d.v[6], "nvidia.com/gpu=1");
+    assert_string_equal(d.v[7], "nvidia.com/gpu=all");
     assert_string_equal(d.v[0], "nvidia.com/gpu=all");
     assert_string_equal(d.v[1], "nvidia.com/gpu=0");
     assert_string_equal(d.v[2], "nvidia.com/gpu=1");
     assert_string_equal(d.v[3], "nvidia.com/gpu=3");
     assert_string_equal(d.v[4], "nvidia.com/gpu=GPU-abc");
-    assert_int_equal(nr_cdi_add_gpus(&d, "0", &err), -1);
-    assert_int_equal(nr_cdi_add_gpus(&d, "device=", &err), -1);
-    assert_int_equal(nr_cdi_add_gpus(&d, "device=1,-x", &err), -1);
-    assert_int_equal(nr_cdi_add_gpus(&d, "lots", &err), -1);
-    assert_int_equal(d.n, 5);
+    assert_int_equal(nr_devname_add_gpus(&d, "0", &err), -1);
+    assert_int_equal(nr_devname_add_gpus(&d, "device=", &err), -1);
+    assert_int_equal(nr_devname_add_gpus(&d, "device=1,-x", &err), -1);
+    assert_int_equal(nr_devname_add_gpus(&d, "lots", &err), -1);
+    assert_int_equal(nr_devname_add_gpus(&d, "\"device=0", &err), -1);
+    assert_int_equal(nr_devname_add_gpus(&d, "\"\"", &err), -1);
+    assert_int_equal(d.n, 8);
     nr_strv_clear(&d);
 }
 
