@@ -376,6 +376,20 @@ int nr_cmd_export(int argc, char **argv)
     bool ctr = nr_ctr_find(a.operands[0], &c, &cerr) == 0;
     if (!ctr && !strstr(cerr.msg, "no such container"))
         return nr_cmd_fail(&cerr);
+    /* mksquashfs reads the tree by name, in the host's mount namespace:
+     * a running container could swap a directory for a symlink to the
+     * user's files between its scan and its read (the tarball's own walk
+     * never follows one) */
+    if (ctr && c.running && a.squashfs) {
+        nr_error_msg(&err,
+                     "container '%s' is running: --format=squashfs exports stopped "
+                     "containers only",
+                     nr_ctr_display_name(&c));
+        nr_error_hint(&err, "stop it first (nroot stop %s), or export the tar format",
+                      nr_ctr_display_name(&c));
+        nr_ctr_clear(&c);
+        return nr_cmd_fail(&err);
+    }
     int out = STDOUT_FILENO;
     char tmp[PATH_MAX] = "", dest[PATH_MAX] = "";
     if (a.output) {
