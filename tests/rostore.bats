@@ -310,3 +310,28 @@ count_lines() {
     run_nroot 125 run --pull=always localhost:1/app:3 cat /marker
     refute_output --partial ro
 }
+
+@test "rostore: the user's own image of a reference and platform wins over a read-only store's, --pull=missing" {
+    make_ro_store
+    local dirname
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    chmod u+w "$RO" "$RO/by-ref"
+    ln -s "../images/$dirname" "$RO/by-ref/0123456789abcdef-quay.io%org%app:2+linux%amd64"
+    chmod a-w "$RO" "$RO/by-ref"
+    # the same reference and platform in the user's own store, as a pull
+    # would have left it (the link under the run's map tag)
+    local mine=$BATS_TEST_TMPDIR/mine.tar own
+    marked_tar "$mine" mine
+    run_nroot 0 import -q --name mine "$mine"
+    own=$(basename "$(readlink "$STORE/names/mine")")
+    mkdir -p "$STORE/by-ref"
+    ln -s "../images/$own" "$STORE/by-ref/${own#*-}-quay.io%org%app:2+linux%amd64"
+    nrun --pull=missing --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output mine
+    nrun --pull=never --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output mine
+    # without it, the read-only store's
+    rm "$STORE/by-ref/${own#*-}-quay.io%org%app:2+linux%amd64"
+    nrun --pull=missing --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output ro
+}

@@ -1039,6 +1039,28 @@ static int pull_lock(const char *store)
     return fd;
 }
 
+/* the user's own image of `ref` (its by-ref link for the platform, in the
+ * format imports keep, or unless the format is strict the other): 1 and
+ * its dirname, 0 if none; `link` the link a pull would make */
+static int own_ref(const char *store, const NrRef *ref, const NrIdMap *map,
+                   const NrImportOpts *opts, char *link, size_t link_size, char *dirname,
+                   size_t size, NrError *err)
+{
+    const char *canon = nr_ref_string(ref);
+    bool sqsh, strict;
+    if (import_format(opts, &sqsh, &strict, err) < 0)
+        return -1;
+    ref_link(store, canon, opts->platform, sqsh ? SQSH_TAG : map->tag, link, link_size);
+    if (live_image_link(store, link, dirname, size))
+        return 1;
+    if (strict)
+        return 0;
+    /* pulled before in the other format: that does too */
+    char olink[PATH_MAX];
+    ref_link(store, canon, opts->platform, sqsh ? map->tag : SQSH_TAG, olink, sizeof olink);
+    return live_image_link(store, olink, dirname, size) ? 1 : 0;
+}
+
 int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *opts, NrImage *ret,
                   NrError *err)
 {
@@ -1058,18 +1080,11 @@ int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *o
     nr_autofree char *store = nr_store_dir(err);
     if (!store || make_dirs(store, err) < 0)
         goto out;
-    const char *canon = nr_ref_string(&ref);
     char link[PATH_MAX], dirname[128];
-    bool sqsh, strict;
-    if (import_format(opts, &sqsh, &strict, err) < 0)
+    int h = own_ref(store, &ref, &map, opts, link, sizeof link, dirname, sizeof dirname, err);
+    if (h < 0)
         goto out;
-    ref_link(store, canon, opts->platform, sqsh ? SQSH_TAG : map.tag, link, sizeof link);
-    bool have = live_image_link(store, link, dirname, sizeof dirname);
-    if (!have && !strict) { /* pulled before in the other format: that does too */
-        char olink[PATH_MAX];
-        ref_link(store, canon, opts->platform, sqsh ? map.tag : SQSH_TAG, olink, sizeof olink);
-        have = live_image_link(store, olink, dirname, sizeof dirname);
-    }
+    bool have = h == 1;
     if (have && (opts->pull == NR_PULL_MISSING || opts->pull == NR_PULL_NEVER)) {
         rc = open_image(store, dirname, ret, err);
         goto out;
@@ -1290,8 +1305,25 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     bool ro = !opts || (opts->pull != NR_PULL_ALWAYS && opts->pull != NR_PULL_NEWER);
     if (ask && saved == ENOENT && nr_ref_looks_like(image) &&
         (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 0) {
-        if (ro && (r = nr_rostore_resolve(image, runmap, opts, ret, err)) != 0)
-            return r < 0 ? -1 : 0;
+        if (ro) {
+            /* the user's own image of that reference and platform first:
+             * the read-only stores are searched after it */
+            NrRef ref;
+            NrError ignored = { 0 };
+            char link[PATH_MAX];
+            int h = 0;
+            if (nr_ref_parse(image, &ref, &ignored) == 0) {
+                h = own_ref(store, &ref, &map, opts, link, sizeof link, dirname, sizeof dirname,
+                            err);
+                nr_ref_clear(&ref);
+            }
+            if (h < 0)
+                return -1;
+            if (h)
+                return open_image(store, dirname, ret, err);
+            if ((r = nr_rostore_resolve(image, runmap, opts, ret, err)) != 0)
+                return r < 0 ? -1 : 0;
+        }
         return nr_store_pull(image, runmap, opts, ret, err);
     }
     if (r < 0)
