@@ -335,3 +335,33 @@ count_lines() {
     nrun --pull=missing --platform linux/amd64 quay.io/org/app:2 cat /marker
     assert_output ro
 }
+
+@test "rostore: a FIFO named info in a read-only store is one line, not a hang" {
+    make_ro_store
+    local dirname
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    chmod u+w "$RO/images/$dirname"
+    rm -f "$RO/images/$dirname/info"
+    mkfifo "$RO/images/$dirname/info"
+    chmod a-w "$RO/images/$dirname"
+    NROOT_TEST_TIMEOUT=10 run_nroot 125 run shared true
+    assert_nroot_error "info is not a file"
+    NROOT_TEST_TIMEOUT=10 run_nroot 125 run "${RO_ID:0:12}" true
+    assert_nroot_error "info is not a file"
+}
+
+@test "rostore: a by-ref link to something not an image's directory name is ignored" {
+    make_ro_store
+    local dirname bogus
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    bogus=$(printf 'z%.0s' {1..81})
+    chmod u+w "$RO" "$RO/by-ref" "$RO/images"
+    mkdir "$RO/images/$bogus"
+    : >"$RO/images/$bogus/info"
+    ln -s "../$dirname/rootfs" "$RO/images/$bogus/rootfs"
+    ln -s "../images/$bogus" "$RO/by-ref/0123456789abcdef-docker.io%library%bogus:1"
+    chmod -R a-w "$RO" 2>/dev/null || true
+    run_nroot 125 run --pull=never bogus:1 cat /marker
+    assert_nroot_error "not in the store"
+    refute_output ro
+}

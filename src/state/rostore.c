@@ -196,7 +196,7 @@ static bool find_ref(const char *store, const char *image, const char *tag, cons
             continue;
         target[n] = '\0';
         const char *img = target + 10;
-        if (strncmp(target, "../images/", 10) != 0 || strchr(img, '/') || strlen(img) >= 100)
+        if (strncmp(target, "../images/", 10) != 0 || !nr_store_dirname_valid(img))
             continue;
         char info[PATH_MAX];
         if (snprintf(info, sizeof info, "%s/images/%.100s/info", store, img) >= (int)sizeof info ||

@@ -141,7 +141,7 @@ void nr_store_source_key(const struct stat *id, const struct stat *main, const c
 #define SQSH_TAG "squashfs"
 
 /* "<64hex>-<16hex>", or "<64hex>-squashfs" */
-static bool valid_dirname(const char *d)
+bool nr_store_dirname_valid(const char *d)
 {
     size_t n = strlen(d);
     if (n == 64 + 1 + strlen(SQSH_TAG) && strcmp(d + 65, SQSH_TAG) == 0)
@@ -162,7 +162,7 @@ static bool read_image_link(const char *link, char *ret, size_t size)
     if (n <= 0)
         return false;
     target[n] = '\0';
-    if (strncmp(target, "../images/", 10) != 0 || !valid_dirname(target + 10))
+    if (strncmp(target, "../images/", 10) != 0 || !nr_store_dirname_valid(target + 10))
         return false;
     snprintf(ret, size, "%s", target + 10);
     return true;
@@ -256,9 +256,16 @@ static int open_image(const char *store, const char *dirname, NrImage *img, NrEr
     snprintf(img->id, sizeof img->id, "%.64s", dirname);
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/info", img->dir);
-    img->lock_fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO named info (a hostile read-only store) must not
+     * hang the lookup; only a regular file will do */
+    img->lock_fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
     if (img->lock_fd < 0)
         return nr_error_errno(err, "image %.12s in the store is damaged", dirname);
+    if (fstat(img->lock_fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return nr_error_msg(err, "image %.12s in the store is damaged: its info is not a file",
+                            dirname);
+    fcntl(img->lock_fd, F_SETFL, O_RDONLY);
     /* rmi and prune leave an image alone while a run holds this; a
      * filesystem without locks just cannot tell */
     flock(img->lock_fd, LOCK_SH | LOCK_NB);
@@ -295,7 +302,7 @@ void nr_image_clear(NrImage *img)
 /* is the lock of an image's info file held by a run? */
 static bool tree_busy(const char *info)
 {
-    nr_autoclose int fd = open(info, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    nr_autoclose int fd = open(info, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return false;
     if (flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -897,7 +904,7 @@ static int find_id(const char *store, const char *prefix, const char *tag, char 
     char found[65] = "", best[128] = "";
     int ids = 0;
     while ((de = readdir(d))) {
-        if (!valid_dirname(de->d_name) || strncmp(de->d_name, prefix, n) != 0)
+        if (!nr_store_dirname_valid(de->d_name) || strncmp(de->d_name, prefix, n) != 0)
             continue;
         if (strncmp(found, de->d_name, 64) != 0) {
             ids++;
@@ -1522,7 +1529,7 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!valid_dirname(de->d_name))
+        if (!nr_store_dirname_valid(de->d_name))
             continue;
         NrStoreImage *grown = realloc(imgs, (n + 1) * sizeof *imgs);
         if (!grown)
