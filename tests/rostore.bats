@@ -365,3 +365,25 @@ count_lines() {
     assert_nroot_error "not in the store"
     refute_output ro
 }
+
+@test "rostore: export of a read-only store's image, tar and squashfs; a failure keeps its own message" {
+    need_tool mksquashfs unsquashfs
+    make_ro_store
+    local before
+    before=$(snapshot "$RO")
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/ro.tar" shared
+    tar -xOf "$BATS_TEST_TMPDIR/ro.tar" ./marker | grep -qx ro
+    run_nroot 0 export --format=squashfs -o "$BATS_TEST_TMPDIR/ro.sqsh" shared
+    unsquashfs -cat "$BATS_TEST_TMPDIR/ro.sqsh" marker | grep -qx ro
+    # a mksquashfs that fails: its failure is said, not "no such image"
+    local bin=$BATS_TEST_TMPDIR/fakebin
+    mkdir -p "$bin"
+    printf '#!/bin/sh\necho "fake mksquashfs: disk full" >&2\nexit 1\n' >"$bin/mksquashfs"
+    chmod +x "$bin/mksquashfs"
+    PATH=$bin:$PATH run_nroot any export --format=squashfs -o "$BATS_TEST_TMPDIR/bad.sqsh" shared
+    [ "$status" -ne 0 ] || fail "the failed export exited 0"
+    [[ $stderr == *"fake mksquashfs: disk full"* ]] || fail "mksquashfs's message is lost: $stderr"
+    [[ $stderr != *"no image of that name"* ]] || fail "the failure was said as a missing image: $stderr"
+    [ ! -e "$BATS_TEST_TMPDIR/bad.sqsh" ]
+    assert_unchanged "$RO" "$before"
+}

@@ -33,6 +33,7 @@
 #include "nr-fuse.h"
 #include "nr-plan.h"
 #include "nr-rootfs.h"
+#include "nr-rostore.h"
 #include "nr-runtime.h"
 #include "nr-spawn.h"
 #include "nr-squashfs.h"
@@ -337,8 +338,9 @@ static int export_image(const char *spec, const Writer *w, NrError *err)
     return rc;
 }
 
-/* is `spec` a path, or a name or id in the store?  (else the operand was
- * neither a container nor an image) */
+/* is `spec` a path, or a name or id in the user's store or a read-only
+ * one?  (else the operand was neither a container nor an image, and the
+ * export's own error says less than that) */
 static bool image_known(const char *spec)
 {
     struct stat st;
@@ -346,7 +348,8 @@ static bool image_known(const char *spec)
     nr_autofree char *store = nr_store_dir(&e);
     char d[128];
     return stat(spec, &st) == 0 || !store ||
-           nr_store_lookup(store, spec, "", d, sizeof d, NULL, 0, &e) != 0;
+           nr_store_lookup(store, spec, "", d, sizeof d, NULL, 0, &e) != 0 ||
+           nr_rostore_holder(spec, "") != NULL;
 }
 
 int nr_cmd_export(int argc, char **argv)
