@@ -131,10 +131,17 @@ count_lines() {
     nrun shared cat /marker
     assert_output ro
     run_nroot 0 info
-    assert_output --regexp "read-only store +ok +$RO: an nroot store, 1 image \(from readonly-stores in nroot.conf\)"
-    # an empty variable: no read-only store at all
+    assert_output --regexp "read-only store +ok +$RO: an nroot store, 1 image \(from $XDG_CONFIG_HOME/nroot/nroot.conf\)"
+    # an empty variable: no read-only store at all (the key's default)
     NROOT_READONLY_STORES= run_nroot 125 run shared true
     assert_nroot_error "no such file, directory or image name"
+    NROOT_READONLY_STORES= run_nroot 0 info
+    assert_output --regexp 'read-only stores +ok +none \(\$NROOT_READONLY_STORES is empty\)'
+    # an empty value in the file: the default too
+    echo 'readonly-stores =' >>"$XDG_CONFIG_HOME/nroot/nroot.conf"
+    run_nroot 0 info
+    assert_output --regexp "read-only stores +ok +none \($XDG_CONFIG_HOME/nroot/nroot.conf: readonly-stores is empty\)"
+    run_nroot 125 run shared true
 }
 
 @test "rostore: a missing and an unreadable store: one warning each, once, and the run goes on" {

@@ -170,7 +170,7 @@ owned_tar() {
     mkdir -p "$XDG_CONFIG_HOME/nroot"
     echo 'image-format = squashfs' >"$XDG_CONFIG_HOME/nroot/nroot.conf"
     run_nroot 0 info
-    assert_output --regexp 'image format +ok +squashfs \(nroot.conf\)'
+    assert_output --regexp "image format +ok +squashfs \\($XDG_CONFIG_HOME/nroot/nroot.conf\\)"
     assert_output --regexp 'mksquashfs +ok +/.*mksquashfs [0-9]'
     run_nroot 0 import "$IMAGES/rootfs.tar"
     local id=$output
@@ -184,6 +184,12 @@ owned_tar() {
     assert_nroot_error "invalid \\\$NROOT_IMAGE_FORMAT 'bogus'"
     run_nroot 125 import --format=bogus "$IMAGES/rootfs.tar.xz"
     assert_nroot_error
+    # an empty variable is the key's default (tree), over the file
+    NROOT_IMAGE_FORMAT= run_nroot 0 info
+    assert_output --regexp 'image format +ok +tree \(\$NROOT_IMAGE_FORMAT\)'
+    echo 'image-format = bogus' >"$XDG_CONFIG_HOME/nroot/nroot.conf"
+    run_nroot 125 import "$IMAGES/rootfs.tar.xz"
+    assert_nroot_error "invalid image-format 'bogus' in $XDG_CONFIG_HOME/nroot/nroot.conf"
 }
 
 @test "squashfs-out: --format=squashfs needs -o; a bad -o path is one line and leaves the store as it was" {

@@ -227,14 +227,12 @@ static bool tag_usable(const char *dirname, const char *tag)
 
 int nr_store_image_format(const char *given, bool *ret_squashfs, NrError *err)
 {
-    const char *what = "--format";
-    if (!given && (given = getenv("NROOT_IMAGE_FORMAT")) && *given)
-        what = "$NROOT_IMAGE_FORMAT";
-    else if (!given || !*given) {
-        given = nr_conf_get("image-format");
-        what = "image-format in nroot.conf";
+    const char *what = "--format", *from = "";
+    if (!given || !*given) {
+        given = nr_conf_value("image-format", "NROOT_IMAGE_FORMAT", &from);
+        what = from;
     }
-    if (!given || !*given || strcmp(given, "tree") == 0) {
+    if (!given || strcmp(given, "tree") == 0) {
         *ret_squashfs = false;
         return 0;
     }
@@ -242,6 +240,9 @@ int nr_store_image_format(const char *given, bool *ret_squashfs, NrError *err)
         *ret_squashfs = true;
         return 0;
     }
+    if (*from && *from != '$') /* a file's */
+        return nr_error_msg(err, "invalid image-format '%s' in %s: expected tree or squashfs",
+                            given, from);
     return nr_error_msg(err, "invalid %s '%s': expected tree or squashfs", what, given);
 }
 
