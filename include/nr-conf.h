@@ -12,6 +12,14 @@
 /* the value of KEY (trimmed), NULL if neither file sets it.  The files are
  * read once, on the first call; the strings live as long as the process. */
 const char *nr_conf_get(const char *key);
+/* KEY's value by nroot's one rule for a setting that an environment
+ * variable gives too: ENVVAR (NULL: none), when set, wins over the files,
+ * even when empty; else the later file that sets KEY.  An empty value means
+ * the key's built-in default, as one not set anywhere: NULL is returned
+ * for both, and the caller uses its default.  *ret_from (if not NULL) says
+ * where the answer came from, for messages and `nroot info`: "$ENVVAR",
+ * the path of the file, or "default". */
+const char *nr_conf_value(const char *key, const char *envvar, const char **ret_from);
 /* the files read (for `nroot info`): "PATH" or "PATH (missing)", one per line */
 const char *nr_conf_sources(void);
 /* tests: forget what was read */

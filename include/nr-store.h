@@ -91,6 +91,9 @@ typedef struct NrStoreImage {
 } NrStoreImage;
 
 bool nr_store_name_valid(const char *name);
+/* is `d` an image's directory name in images/: "<64 hex>-<16 hex map tag>"
+ * or "<64 hex>-squashfs" */
+bool nr_store_dirname_valid(const char *d);
 /* a NAME (1, the stored name in ret_name) or an ID prefix (2) -> the image's
  * dirname; 0 if neither, -1 on an ambiguous id */
 int nr_store_lookup(const char *store, const char *spec, const char *tag, char *ret_dirname,

@@ -360,6 +360,25 @@ start_bg() {
     assert_output x
 }
 
+@test "export: a running container that swaps a directory for a symlink to the host's files exports none of them" {
+    # the walk opens every entry from its parent's fd with O_NOFOLLOW: a
+    # directory replaced by a symlink between the look and the read is
+    # left out, never followed to the host (this races; 20 tries)
+    mkdir -p "$BATS_TEST_TMPDIR/host/sub"
+    echo secret > "$BATS_TEST_TMPDIR/host/host-canary"
+    echo secret > "$BATS_TEST_TMPDIR/host/sub/host-canary"
+    run_nroot 0 run -d --name swap "$IMG" sh -c '
+        mkdir -p /d/sub; touch /d/sub/a /d/sub/b /d/sub/c; touch /ready
+        while :; do mv /d /d.x; ln -s "$0" /d; rm /d; mv /d.x /d; done' "$BATS_TEST_TMPDIR/host"
+    wait_for 50 run_nroot 0 exec swap test -e /ready
+    local i
+    for ((i = 0; i < 20; i++)); do
+        "$NROOT" export swap > "$BATS_TEST_TMPDIR/swap.tar" 2>/dev/null || fail "export $i failed"
+        ! tar -tf "$BATS_TEST_TMPDIR/swap.tar" | grep -q host-canary || fail "the host's files were exported"
+    done
+    run_nroot 0 rm -f swap
+}
+
 @test "export: an unnamed container that ended has nothing to export" {
     run_nroot 0 run -d "$IMG" sh -c 'exit 0'
     local id=$output

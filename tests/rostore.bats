@@ -131,10 +131,17 @@ count_lines() {
     nrun shared cat /marker
     assert_output ro
     run_nroot 0 info
-    assert_output --regexp "read-only store +ok +$RO: an nroot store, 1 image \(from readonly-stores in nroot.conf\)"
-    # an empty variable: no read-only store at all
+    assert_output --regexp "read-only store +ok +$RO: an nroot store, 1 image \(from $XDG_CONFIG_HOME/nroot/nroot.conf\)"
+    # an empty variable: no read-only store at all (the key's default)
     NROOT_READONLY_STORES= run_nroot 125 run shared true
     assert_nroot_error "no such file, directory or image name"
+    NROOT_READONLY_STORES= run_nroot 0 info
+    assert_output --regexp 'read-only stores +ok +none \(\$NROOT_READONLY_STORES is empty\)'
+    # an empty value in the file: the default too
+    echo 'readonly-stores =' >>"$XDG_CONFIG_HOME/nroot/nroot.conf"
+    run_nroot 0 info
+    assert_output --regexp "read-only stores +ok +none \($XDG_CONFIG_HOME/nroot/nroot.conf: readonly-stores is empty\)"
+    run_nroot 125 run shared true
 }
 
 @test "rostore: a missing and an unreadable store: one warning each, once, and the run goes on" {
@@ -309,4 +316,81 @@ count_lines() {
     # read-only stores
     run_nroot 125 run --pull=always localhost:1/app:3 cat /marker
     refute_output --partial ro
+}
+
+@test "rostore: the user's own image of a reference and platform wins over a read-only store's, --pull=missing" {
+    make_ro_store
+    local dirname
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    chmod u+w "$RO" "$RO/by-ref"
+    ln -s "../images/$dirname" "$RO/by-ref/0123456789abcdef-quay.io%org%app:2+linux%amd64"
+    chmod a-w "$RO" "$RO/by-ref"
+    # the same reference and platform in the user's own store, as a pull
+    # would have left it (the link under the run's map tag)
+    local mine=$BATS_TEST_TMPDIR/mine.tar own
+    marked_tar "$mine" mine
+    run_nroot 0 import -q --name mine "$mine"
+    own=$(basename "$(readlink "$STORE/names/mine")")
+    mkdir -p "$STORE/by-ref"
+    ln -s "../images/$own" "$STORE/by-ref/${own#*-}-quay.io%org%app:2+linux%amd64"
+    nrun --pull=missing --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output mine
+    nrun --pull=never --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output mine
+    # without it, the read-only store's
+    rm "$STORE/by-ref/${own#*-}-quay.io%org%app:2+linux%amd64"
+    nrun --pull=missing --platform linux/amd64 quay.io/org/app:2 cat /marker
+    assert_output ro
+}
+
+@test "rostore: a FIFO named info in a read-only store is one line, not a hang" {
+    make_ro_store
+    local dirname
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    chmod u+w "$RO/images/$dirname"
+    rm -f "$RO/images/$dirname/info"
+    mkfifo "$RO/images/$dirname/info"
+    chmod a-w "$RO/images/$dirname"
+    NROOT_TEST_TIMEOUT=10 run_nroot 125 run shared true
+    assert_nroot_error "info is not a file"
+    NROOT_TEST_TIMEOUT=10 run_nroot 125 run "${RO_ID:0:12}" true
+    assert_nroot_error "info is not a file"
+}
+
+@test "rostore: a by-ref link to something not an image's directory name is ignored" {
+    make_ro_store
+    local dirname bogus
+    dirname=$(basename "$(dirname "$(readlink -f "$RO/names/shared")/x")")
+    bogus=$(printf 'z%.0s' {1..81})
+    chmod u+w "$RO" "$RO/by-ref" "$RO/images"
+    mkdir "$RO/images/$bogus"
+    : >"$RO/images/$bogus/info"
+    ln -s "../$dirname/rootfs" "$RO/images/$bogus/rootfs"
+    ln -s "../images/$bogus" "$RO/by-ref/0123456789abcdef-docker.io%library%bogus:1"
+    chmod -R a-w "$RO" 2>/dev/null || true
+    run_nroot 125 run --pull=never bogus:1 cat /marker
+    assert_nroot_error "not in the store"
+    refute_output ro
+}
+
+@test "rostore: export of a read-only store's image, tar and squashfs; a failure keeps its own message" {
+    need_tool mksquashfs unsquashfs
+    make_ro_store
+    local before
+    before=$(snapshot "$RO")
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/ro.tar" shared
+    tar -xOf "$BATS_TEST_TMPDIR/ro.tar" ./marker | grep -qx ro
+    run_nroot 0 export --format=squashfs -o "$BATS_TEST_TMPDIR/ro.sqsh" shared
+    unsquashfs -cat "$BATS_TEST_TMPDIR/ro.sqsh" marker | grep -qx ro
+    # a mksquashfs that fails: its failure is said, not "no such image"
+    local bin=$BATS_TEST_TMPDIR/fakebin
+    mkdir -p "$bin"
+    printf '#!/bin/sh\necho "fake mksquashfs: disk full" >&2\nexit 1\n' >"$bin/mksquashfs"
+    chmod +x "$bin/mksquashfs"
+    PATH=$bin:$PATH run_nroot any export --format=squashfs -o "$BATS_TEST_TMPDIR/bad.sqsh" shared
+    [ "$status" -ne 0 ] || fail "the failed export exited 0"
+    [[ $stderr == *"fake mksquashfs: disk full"* ]] || fail "mksquashfs's message is lost: $stderr"
+    [[ $stderr != *"no image of that name"* ]] || fail "the failure was said as a missing image: $stderr"
+    [ ! -e "$BATS_TEST_TMPDIR/bad.sqsh" ]
+    assert_unchanged "$RO" "$before"
 }

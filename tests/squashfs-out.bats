@@ -82,14 +82,23 @@ owned_tar() {
     run_nroot 0 rm c
 }
 
-@test "squashfs-out: a running container exports, without what is mounted on it" {
+@test "squashfs-out: a running container is refused (mksquashfs reads by name), store and container unchanged" {
     need_squashfs_tools
     start_nroot "$BATS_TEST_TMPDIR/out" run --name r "$IMG" sh -c 'echo x >/data/live; sleep 60'
     wait_for 10 "$NROOT" exec r test -f /data/live
-    run_nroot 0 export --format=squashfs -o "$BATS_TEST_TMPDIR/r.sqsh" r
-    run unsquashfs -lln "$BATS_TEST_TMPDIR/r.sqsh"
-    assert_output --partial 'squashfs-root/data/live'
-    refute_output --partial 'squashfs-root/proc/'
+    local before
+    before=$(tree_sum "$STORE")
+    run_nroot 125 export --format=squashfs -o "$BATS_TEST_TMPDIR/r.sqsh" r
+    assert_nroot_error "container 'r' is running: --format=squashfs exports stopped containers only"
+    [[ $(nroot_hint) == *"stop it first (nroot stop r), or export the tar format"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/r.sqsh" ]
+    [ "$(ls "$BATS_TEST_TMPDIR" | grep -c 'sqsh\.')" = 0 ]
+    [ "$(tree_sum "$STORE")" = "$before" ]
+    run_nroot 0 exec r cat /data/live
+    assert_output x
+    # the tarball is still there for it
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/r.tar" r
+    tar -tf "$BATS_TEST_TMPDIR/r.tar" | grep -qx './data/live'
     run_nroot 0 rm -f r
 }
 
@@ -161,7 +170,7 @@ owned_tar() {
     mkdir -p "$XDG_CONFIG_HOME/nroot"
     echo 'image-format = squashfs' >"$XDG_CONFIG_HOME/nroot/nroot.conf"
     run_nroot 0 info
-    assert_output --regexp 'image format +ok +squashfs \(nroot.conf\)'
+    assert_output --regexp "image format +ok +squashfs \\($XDG_CONFIG_HOME/nroot/nroot.conf\\)"
     assert_output --regexp 'mksquashfs +ok +/.*mksquashfs [0-9]'
     run_nroot 0 import "$IMAGES/rootfs.tar"
     local id=$output
@@ -175,6 +184,12 @@ owned_tar() {
     assert_nroot_error "invalid \\\$NROOT_IMAGE_FORMAT 'bogus'"
     run_nroot 125 import --format=bogus "$IMAGES/rootfs.tar.xz"
     assert_nroot_error
+    # an empty variable is the key's default (tree), over the file
+    NROOT_IMAGE_FORMAT= run_nroot 0 info
+    assert_output --regexp 'image format +ok +tree \(\$NROOT_IMAGE_FORMAT\)'
+    echo 'image-format = bogus' >"$XDG_CONFIG_HOME/nroot/nroot.conf"
+    run_nroot 125 import "$IMAGES/rootfs.tar.xz"
+    assert_nroot_error "invalid image-format 'bogus' in $XDG_CONFIG_HOME/nroot/nroot.conf"
 }
 
 @test "squashfs-out: --format=squashfs needs -o; a bad -o path is one line and leaves the store as it was" {

@@ -895,20 +895,17 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
 }
 
 /* --root-emulation's default: $NROOT_ROOT_EMULATION, else nroot.conf's
- * root-emulation, else auto; the option wins over both */
+ * root-emulation (nr_conf_value's rule), else auto; the option wins over
+ * both */
 static int default_root_emulation(NrRunConfig *cfg, NrError *err)
 {
-    const char *where = "$NROOT_ROOT_EMULATION";
-    const char *v = getenv("NROOT_ROOT_EMULATION");
-    if (!v || !*v) {
-        where = "nroot.conf: root-emulation";
-        v = nr_conf_get("root-emulation");
-    }
-    if (!v || !*v)
+    const char *from;
+    const char *v = nr_conf_value("root-emulation", "NROOT_ROOT_EMULATION", &from);
+    if (!v)
         return 0;
     int c = parse_choice(find_opt(OPT_ROOT_EMULATION), v, err);
     if (c < 0) {
-        nr_error_prefix(err, "%s", where);
+        nr_error_prefix(err, "%s%s", from, *from == '$' ? "" : ": root-emulation");
         return -1;
     }
     cfg->root_emulation = (NrRootEmu)c;

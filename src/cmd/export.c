@@ -33,6 +33,7 @@
 #include "nr-fuse.h"
 #include "nr-plan.h"
 #include "nr-rootfs.h"
+#include "nr-rostore.h"
 #include "nr-runtime.h"
 #include "nr-spawn.h"
 #include "nr-squashfs.h"
@@ -337,8 +338,9 @@ static int export_image(const char *spec, const Writer *w, NrError *err)
     return rc;
 }
 
-/* is `spec` a path, or a name or id in the store?  (else the operand was
- * neither a container nor an image) */
+/* is `spec` a path, or a name or id in the user's store or a read-only
+ * one?  (else the operand was neither a container nor an image, and the
+ * export's own error says less than that) */
 static bool image_known(const char *spec)
 {
     struct stat st;
@@ -346,7 +348,8 @@ static bool image_known(const char *spec)
     nr_autofree char *store = nr_store_dir(&e);
     char d[128];
     return stat(spec, &st) == 0 || !store ||
-           nr_store_lookup(store, spec, "", d, sizeof d, NULL, 0, &e) != 0;
+           nr_store_lookup(store, spec, "", d, sizeof d, NULL, 0, &e) != 0 ||
+           nr_rostore_holder(spec, "") != NULL;
 }
 
 int nr_cmd_export(int argc, char **argv)
@@ -376,6 +379,20 @@ int nr_cmd_export(int argc, char **argv)
     bool ctr = nr_ctr_find(a.operands[0], &c, &cerr) == 0;
     if (!ctr && !strstr(cerr.msg, "no such container"))
         return nr_cmd_fail(&cerr);
+    /* mksquashfs reads the tree by name, in the host's mount namespace:
+     * a running container could swap a directory for a symlink to the
+     * user's files between its scan and its read (the tarball's own walk
+     * never follows one) */
+    if (ctr && c.running && a.squashfs) {
+        nr_error_msg(&err,
+                     "container '%s' is running: --format=squashfs exports stopped "
+                     "containers only",
+                     nr_ctr_display_name(&c));
+        nr_error_hint(&err, "stop it first (nroot stop %s), or export the tar format",
+                      nr_ctr_display_name(&c));
+        nr_ctr_clear(&c);
+        return nr_cmd_fail(&err);
+    }
     int out = STDOUT_FILENO;
     char tmp[PATH_MAX] = "", dest[PATH_MAX] = "";
     if (a.output) {

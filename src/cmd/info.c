@@ -484,16 +484,12 @@ static void info_cdi(void)
 /* root emulation's default for runs (their --root-emulation wins) */
 static void info_rootemu(void)
 {
-    const char *from = "$NROOT_ROOT_EMULATION";
-    const char *v = getenv("NROOT_ROOT_EMULATION");
-    if (!v || !*v) {
-        from = "nroot.conf";
-        v = nr_conf_get("root-emulation");
-    }
-    if (!v || !*v) {
-        from = "the default";
+    const char *from;
+    const char *v = nr_conf_value("root-emulation", "NROOT_ROOT_EMULATION", &from);
+    if (!v)
         v = "auto";
-    }
+    if (strcmp(from, "default") == 0)
+        from = "the default";
     if (strcmp(v, "auto") != 0 && strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
         Item *it = item("root emulation", WARN,
                         "'%s' from %s is not auto, on or off: runs refuse it", v, from);
@@ -517,11 +513,14 @@ static void info_rootemu(void)
 static void info_rostore(void)
 {
     const NrStrv *d = nr_rostore_dirs();
-    const char *env = getenv("NROOT_READONLY_STORES");
-    const char *from = env ? "$NROOT_READONLY_STORES" : "readonly-stores in nroot.conf";
+    const char *from;
+    const char *v = nr_conf_value("readonly-stores", "NROOT_READONLY_STORES", &from);
     if (!d->n) {
-        item("read-only stores", OK, "none (%s)",
-             env ? "$NROOT_READONLY_STORES is empty" : "readonly-stores is not set");
+        item("read-only stores", OK, "none (%s%s)", from,
+             strcmp(from, "default") == 0 ? ""
+             : v                          ? ": none usable"
+             : *from == '$'               ? " is empty"
+                                          : ": readonly-stores is empty");
         return;
     }
     for (size_t i = 0; i < d->n; i++) {
@@ -576,15 +575,13 @@ static void info_sqsh_out(void)
         item("mksquashfs", OK, "%s%s%s", prog, version[0] ? " " : "", version);
     }
     bool sqsh = false;
-    const char *env = getenv("NROOT_IMAGE_FORMAT");
-    const char *from = env && *env                   ? " ($NROOT_IMAGE_FORMAT)"
-                       : nr_conf_get("image-format") ? " (nroot.conf)"
-                                                     : " (default)";
+    const char *from;
+    nr_conf_value("image-format", "NROOT_IMAGE_FORMAT", &from);
     if (nr_store_image_format(NULL, &sqsh, &err) < 0) {
         Item *it = item("image format", WARN, "%s", err.msg);
         fix(it, "set image-format to tree or squashfs");
     } else
-        item("image format", OK, "%s%s", sqsh ? "squashfs" : "tree", from);
+        item("image format", OK, "%s (%s)", sqsh ? "squashfs" : "tree", from);
 }
 
 /* ---- output ---- */

@@ -74,10 +74,8 @@ static int load_libyaml(NrError *err)
 
 const char *nr_cdi_spec_dirs(void)
 {
-    const char *v = getenv("NROOT_CDI_SPEC_DIRS");
-    if (!v || !*v)
-        v = nr_conf_get("cdi-spec-dirs");
-    return v && *v ? v : "/etc/cdi:/var/run/cdi";
+    const char *v = nr_conf_value("cdi-spec-dirs", "NROOT_CDI_SPEC_DIRS", NULL);
+    return v ? v : "/etc/cdi:/var/run/cdi";
 }
 
 /* ---- the spec files ---- */

@@ -18,6 +18,7 @@
 
 typedef struct Entry {
     char *key, *value;
+    const char *file; /* where it was set (a string of files[]) */
 } Entry;
 
 static const char *system_file = NR_SYSCONFDIR "/nroot/nroot.conf";
@@ -25,6 +26,7 @@ static Entry *entries;
 static size_t n_entries;
 static char sources[2 * 4200];
 static int loaded;
+static char *files[2]; /* the paths read, for nr_conf_value's `from` */
 
 static char *trim(char *s)
 {
@@ -36,12 +38,13 @@ static char *trim(char *s)
     return s;
 }
 
-static void set(const char *key, const char *value)
+static void set(const char *key, const char *value, const char *file)
 {
     for (size_t i = 0; i < n_entries; i++)
         if (strcmp(entries[i].key, key) == 0) {
             free(entries[i].value);
             entries[i].value = nr_xstrdup(value);
+            entries[i].file = file;
             return;
         }
     Entry *e = realloc(entries, (n_entries + 1) * sizeof *e);
@@ -50,12 +53,15 @@ static void set(const char *key, const char *value)
     entries = e;
     entries[n_entries].key = nr_xstrdup(key);
     entries[n_entries].value = nr_xstrdup(value);
+    entries[n_entries].file = file;
     n_entries++;
 }
 
-static void load(const char *path)
+static void load(const char *path, int which)
 {
     size_t used = strlen(sources);
+    free(files[which]);
+    files[which] = nr_xstrdup(path);
     FILE *f = fopen(path, "re");
     struct stat st;
     if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -91,7 +97,7 @@ static void load(const char *path)
             v++;
         }
         if (*k)
-            set(k, v);
+            set(k, v, files[which]);
     }
     free(line);
     fclose(f);
@@ -102,10 +108,10 @@ static void load_all(void)
     if (loaded)
         return;
     loaded = 1;
-    load(system_file);
+    load(system_file, 0);
     const char *own = getenv("NROOT_CONFIG");
     if (own && *own) {
-        load(own);
+        load(own, 1);
         return;
     }
     char path[4096];
@@ -116,7 +122,7 @@ static void load_all(void)
         snprintf(path, sizeof path, "%s/.config/nroot/nroot.conf", home);
     else
         return;
-    load(path);
+    load(path, 1);
 }
 
 const char *nr_conf_get(const char *key)
@@ -126,6 +132,38 @@ const char *nr_conf_get(const char *key)
         if (strcmp(entries[i].key, key) == 0)
             return entries[i].value;
     return NULL;
+}
+
+const char *nr_conf_value(const char *key, const char *envvar, const char **ret_from)
+{
+    /* "$VAR" for `from`: one string per variable asked about, kept */
+    static struct {
+        const char *var;
+        char *from;
+    } named[16];
+    const char *v = envvar ? getenv(envvar) : NULL;
+    const char *from = "default";
+    if (v) {
+        size_t i = 0;
+        while (i < 16 && named[i].var && strcmp(named[i].var, envvar) != 0)
+            i++;
+        if (i < 16 && !named[i].var) {
+            named[i].var = envvar;
+            named[i].from = nr_strdup_printf("$%s", envvar);
+        }
+        from = i < 16 ? named[i].from : "the environment";
+    } else {
+        load_all();
+        for (size_t i = 0; i < n_entries; i++)
+            if (strcmp(entries[i].key, key) == 0) {
+                v = entries[i].value;
+                from = entries[i].file;
+                break;
+            }
+    }
+    if (ret_from)
+        *ret_from = from;
+    return v && *v ? v : NULL;
 }
 
 const char *nr_conf_sources(void)

@@ -81,13 +81,13 @@ const NrStrv *nr_rostore_dirs(void)
     if (loaded)
         return &dirs;
     loaded = true;
-    const char *env = getenv("NROOT_READONLY_STORES");
-    const char *list = env ? env : nr_conf_get("readonly-stores");
+    const char *from;
+    const char *list = nr_conf_value("readonly-stores", "NROOT_READONLY_STORES", &from);
     NrStrv all = { 0 }, bad = { 0 };
     nr_rostore_parse(list, &all, &bad);
     for (size_t i = 0; i < bad.n; i++)
-        nr_warn("read-only store '%s' (%s): not an absolute path, left out", bad.v[i],
-                env ? "$NROOT_READONLY_STORES" : "readonly-stores in nroot.conf");
+        nr_warn("read-only store '%s' (%s%s): not an absolute path, left out", bad.v[i], from,
+                *from == '$' ? "" : ": readonly-stores");
     NrError ignored = { 0 };
     nr_autofree char *own = nr_store_dir(&ignored);
     for (size_t i = 0; i < all.n; i++)
@@ -196,7 +196,7 @@ static bool find_ref(const char *store, const char *image, const char *tag, cons
             continue;
         target[n] = '\0';
         const char *img = target + 10;
-        if (strncmp(target, "../images/", 10) != 0 || strchr(img, '/') || strlen(img) >= 100)
+        if (strncmp(target, "../images/", 10) != 0 || !nr_store_dirname_valid(img))
             continue;
         char info[PATH_MAX];
         if (snprintf(info, sizeof info, "%s/images/%.100s/info", store, img) >= (int)sizeof info ||

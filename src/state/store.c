@@ -141,7 +141,7 @@ void nr_store_source_key(const struct stat *id, const struct stat *main, const c
 #define SQSH_TAG "squashfs"
 
 /* "<64hex>-<16hex>", or "<64hex>-squashfs" */
-static bool valid_dirname(const char *d)
+bool nr_store_dirname_valid(const char *d)
 {
     size_t n = strlen(d);
     if (n == 64 + 1 + strlen(SQSH_TAG) && strcmp(d + 65, SQSH_TAG) == 0)
@@ -162,7 +162,7 @@ static bool read_image_link(const char *link, char *ret, size_t size)
     if (n <= 0)
         return false;
     target[n] = '\0';
-    if (strncmp(target, "../images/", 10) != 0 || !valid_dirname(target + 10))
+    if (strncmp(target, "../images/", 10) != 0 || !nr_store_dirname_valid(target + 10))
         return false;
     snprintf(ret, size, "%s", target + 10);
     return true;
@@ -227,14 +227,12 @@ static bool tag_usable(const char *dirname, const char *tag)
 
 int nr_store_image_format(const char *given, bool *ret_squashfs, NrError *err)
 {
-    const char *what = "--format";
-    if (!given && (given = getenv("NROOT_IMAGE_FORMAT")) && *given)
-        what = "$NROOT_IMAGE_FORMAT";
-    else if (!given || !*given) {
-        given = nr_conf_get("image-format");
-        what = "image-format in nroot.conf";
+    const char *what = "--format", *from = "";
+    if (!given || !*given) {
+        given = nr_conf_value("image-format", "NROOT_IMAGE_FORMAT", &from);
+        what = from;
     }
-    if (!given || !*given || strcmp(given, "tree") == 0) {
+    if (!given || strcmp(given, "tree") == 0) {
         *ret_squashfs = false;
         return 0;
     }
@@ -242,6 +240,9 @@ int nr_store_image_format(const char *given, bool *ret_squashfs, NrError *err)
         *ret_squashfs = true;
         return 0;
     }
+    if (*from && *from != '$') /* a file's */
+        return nr_error_msg(err, "invalid image-format '%s' in %s: expected tree or squashfs",
+                            given, from);
     return nr_error_msg(err, "invalid %s '%s': expected tree or squashfs", what, given);
 }
 
@@ -256,9 +257,16 @@ static int open_image(const char *store, const char *dirname, NrImage *img, NrEr
     snprintf(img->id, sizeof img->id, "%.64s", dirname);
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/info", img->dir);
-    img->lock_fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO named info (a hostile read-only store) must not
+     * hang the lookup; only a regular file will do */
+    img->lock_fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st;
     if (img->lock_fd < 0)
         return nr_error_errno(err, "image %.12s in the store is damaged", dirname);
+    if (fstat(img->lock_fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return nr_error_msg(err, "image %.12s in the store is damaged: its info is not a file",
+                            dirname);
+    fcntl(img->lock_fd, F_SETFL, O_RDONLY);
     /* rmi and prune leave an image alone while a run holds this; a
      * filesystem without locks just cannot tell */
     flock(img->lock_fd, LOCK_SH | LOCK_NB);
@@ -295,7 +303,7 @@ void nr_image_clear(NrImage *img)
 /* is the lock of an image's info file held by a run? */
 static bool tree_busy(const char *info)
 {
-    nr_autoclose int fd = open(info, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    nr_autoclose int fd = open(info, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return false;
     if (flock(fd, LOCK_EX | LOCK_NB) < 0)
@@ -897,7 +905,7 @@ static int find_id(const char *store, const char *prefix, const char *tag, char 
     char found[65] = "", best[128] = "";
     int ids = 0;
     while ((de = readdir(d))) {
-        if (!valid_dirname(de->d_name) || strncmp(de->d_name, prefix, n) != 0)
+        if (!nr_store_dirname_valid(de->d_name) || strncmp(de->d_name, prefix, n) != 0)
             continue;
         if (strncmp(found, de->d_name, 64) != 0) {
             ids++;
@@ -1039,6 +1047,28 @@ static int pull_lock(const char *store)
     return fd;
 }
 
+/* the user's own image of `ref` (its by-ref link for the platform, in the
+ * format imports keep, or unless the format is strict the other): 1 and
+ * its dirname, 0 if none; `link` the link a pull would make */
+static int own_ref(const char *store, const NrRef *ref, const NrIdMap *map,
+                   const NrImportOpts *opts, char *link, size_t link_size, char *dirname,
+                   size_t size, NrError *err)
+{
+    const char *canon = nr_ref_string(ref);
+    bool sqsh, strict;
+    if (import_format(opts, &sqsh, &strict, err) < 0)
+        return -1;
+    ref_link(store, canon, opts->platform, sqsh ? SQSH_TAG : map->tag, link, link_size);
+    if (live_image_link(store, link, dirname, size))
+        return 1;
+    if (strict)
+        return 0;
+    /* pulled before in the other format: that does too */
+    char olink[PATH_MAX];
+    ref_link(store, canon, opts->platform, sqsh ? map->tag : SQSH_TAG, olink, sizeof olink);
+    return live_image_link(store, olink, dirname, size) ? 1 : 0;
+}
+
 int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *opts, NrImage *ret,
                   NrError *err)
 {
@@ -1058,18 +1088,11 @@ int nr_store_pull(const char *text, const NrIdMap *runmap, const NrImportOpts *o
     nr_autofree char *store = nr_store_dir(err);
     if (!store || make_dirs(store, err) < 0)
         goto out;
-    const char *canon = nr_ref_string(&ref);
     char link[PATH_MAX], dirname[128];
-    bool sqsh, strict;
-    if (import_format(opts, &sqsh, &strict, err) < 0)
+    int h = own_ref(store, &ref, &map, opts, link, sizeof link, dirname, sizeof dirname, err);
+    if (h < 0)
         goto out;
-    ref_link(store, canon, opts->platform, sqsh ? SQSH_TAG : map.tag, link, sizeof link);
-    bool have = live_image_link(store, link, dirname, sizeof dirname);
-    if (!have && !strict) { /* pulled before in the other format: that does too */
-        char olink[PATH_MAX];
-        ref_link(store, canon, opts->platform, sqsh ? map.tag : SQSH_TAG, olink, sizeof olink);
-        have = live_image_link(store, olink, dirname, sizeof dirname);
-    }
+    bool have = h == 1;
     if (have && (opts->pull == NR_PULL_MISSING || opts->pull == NR_PULL_NEVER)) {
         rc = open_image(store, dirname, ret, err);
         goto out;
@@ -1290,8 +1313,25 @@ int nr_store_resolve(const char *image, const NrIdMap *runmap, const NrImportOpt
     bool ro = !opts || (opts->pull != NR_PULL_ALWAYS && opts->pull != NR_PULL_NEWER);
     if (ask && saved == ENOENT && nr_ref_looks_like(image) &&
         (r = find_id(store, image, map.tag, dirname, sizeof dirname, err)) == 0) {
-        if (ro && (r = nr_rostore_resolve(image, runmap, opts, ret, err)) != 0)
-            return r < 0 ? -1 : 0;
+        if (ro) {
+            /* the user's own image of that reference and platform first:
+             * the read-only stores are searched after it */
+            NrRef ref;
+            NrError ignored = { 0 };
+            char link[PATH_MAX];
+            int h = 0;
+            if (nr_ref_parse(image, &ref, &ignored) == 0) {
+                h = own_ref(store, &ref, &map, opts, link, sizeof link, dirname, sizeof dirname,
+                            err);
+                nr_ref_clear(&ref);
+            }
+            if (h < 0)
+                return -1;
+            if (h)
+                return open_image(store, dirname, ret, err);
+            if ((r = nr_rostore_resolve(image, runmap, opts, ret, err)) != 0)
+                return r < 0 ? -1 : 0;
+        }
         return nr_store_pull(image, runmap, opts, ret, err);
     }
     if (r < 0)
@@ -1490,7 +1530,7 @@ int nr_store_list(const char *store, NrStoreImage **ret, size_t *ret_n, NrError 
     size_t n = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!valid_dirname(de->d_name))
+        if (!nr_store_dirname_valid(de->d_name))
             continue;
         NrStoreImage *grown = realloc(imgs, (n + 1) * sizeof *imgs);
         if (!grown)

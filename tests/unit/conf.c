@@ -187,6 +187,48 @@ static void test_long_lines(void **state)
     assert_int_equal(strlen(v), n);
 }
 
+/* nr_conf_value: a set variable wins over the files, even empty; an empty
+ * value anywhere is the key's default (NULL); `from` says where */
+static void test_value_rule(void **state)
+{
+    write_text(sys_path, "image-format = squashfs\nreadonly-stores = /sys/a\ncdi-spec-dirs = /x\n");
+    write_text(user_path, "readonly-stores = /user/b\nroot-emulation =\n");
+    setenv("NROOT_CONFIG", user_path, 1);
+    unsetenv("NR_UNIT_A");
+    unsetenv("NR_UNIT_B");
+    const char *from = NULL;
+    /* no variable: the later file that sets it */
+    assert_string_equal(nr_conf_value("readonly-stores", "NR_UNIT_A", &from), "/user/b");
+    assert_string_equal(from, user_path);
+    assert_string_equal(nr_conf_value("image-format", "NR_UNIT_A", &from), "squashfs");
+    assert_string_equal(from, sys_path);
+    /* an empty value in a file: the default, said as that file's */
+    from = NULL;
+    assert_null(nr_conf_value("root-emulation", "NR_UNIT_A", &from));
+    assert_string_equal(from, user_path);
+    /* set nowhere */
+    assert_null(nr_conf_value("no-such-key", "NR_UNIT_A", &from));
+    assert_string_equal(from, "default");
+    assert_null(nr_conf_value("no-such-key", NULL, NULL));
+    /* the variable wins, even over a file's empty value */
+    setenv("NR_UNIT_A", "on", 1);
+    assert_string_equal(nr_conf_value("root-emulation", "NR_UNIT_A", &from), "on");
+    assert_string_equal(from, "$NR_UNIT_A");
+    /* set and empty: the default, not the files' value */
+    setenv("NR_UNIT_B", "", 1);
+    assert_null(nr_conf_value("readonly-stores", "NR_UNIT_B", &from));
+    assert_string_equal(from, "$NR_UNIT_B");
+    assert_null(nr_conf_value("cdi-spec-dirs", "NR_UNIT_B", &from));
+    /* the `from` strings stay as they were */
+    const char *a = NULL, *b = NULL;
+    nr_conf_value("x", "NR_UNIT_A", &a);
+    nr_conf_value("x", "NR_UNIT_B", &b);
+    assert_string_equal(a, "$NR_UNIT_A");
+    assert_string_equal(b, "$NR_UNIT_B");
+    unsetenv("NR_UNIT_A");
+    unsetenv("NR_UNIT_B");
+}
+
 int main(void)
 {
     nr_quiet = true; /* the notice of a line without '=' */
@@ -198,6 +240,7 @@ int main(void)
         cmocka_unit_test_setup(test_read_once, setup),
         cmocka_unit_test_setup(test_not_a_file, setup),
         cmocka_unit_test_setup(test_long_lines, setup),
+        cmocka_unit_test_setup(test_value_rule, setup),
     };
     return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

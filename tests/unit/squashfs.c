@@ -83,9 +83,9 @@ static void test_format_precedence(void **state)
     assert_false(sq);
     assert_nr_ok(nr_store_image_format("squashfs", &sq, &err), err); /* --format over both */
     assert_true(sq);
-    setenv("NROOT_IMAGE_FORMAT", "", 1); /* empty: as unset */
+    setenv("NROOT_IMAGE_FORMAT", "", 1); /* set and empty: the default, over the file */
     assert_nr_ok(nr_store_image_format(NULL, &sq, &err), err);
-    assert_true(sq);
+    assert_false(sq);
     setenv("NROOT_IMAGE_FORMAT", "sqsh", 1);
     int rc = nr_store_image_format(NULL, &sq, &err);
     assert_nr_error(rc, err, "$NROOT_IMAGE_FORMAT 'sqsh'");
@@ -93,7 +93,7 @@ static void test_format_precedence(void **state)
     write_conf("image-format = Tree\n");
     memset(&err, 0, sizeof err);
     rc = nr_store_image_format(NULL, &sq, &err);
-    assert_nr_error(rc, err, "nroot.conf");
+    assert_nr_error(rc, err, "image-format 'Tree' in /tmp/nroot-unit-conf-");
     unlink(conf_path);
     unsetenv("NROOT_CONFIG");
     nr_conf_reset();
