@@ -94,6 +94,17 @@ fifo
 0"
 }
 
+@test "rootemu: mknod c 0 0, the overlay whiteout the kernel lets anyone make, is made for real; b 0 0 is faked" {
+    # on /tmp, a tmpfs: overlayfs itself refuses to make a whiteout
+    nrun -q --userns=single --root-emulation=on "$IMG" sh -c '
+        mknod /tmp/w c 0 0 && stat -c "%F %t:%T" /tmp/w
+        mknod /tmp/b b 0 0 && echo blk=ok
+        [ -e /tmp/b ] || echo no-blk'
+    assert_output "character special file 0:0
+blk=ok
+no-blk"
+}
+
 @test "rootemu: --root-emulation=off: chown and device mknod fail as without it, mkfifo works" {
     run_nroot 0 run -q --userns=single --root-emulation=off "$IMG" sh -c '
         touch /x; chown 1:1 /x 2>&1; echo chown=$?
@@ -226,22 +237,24 @@ mknod=faked"
     local probe=$BATS_TEST_TMPDIR/probe32
     gcc -m32 -static -O2 -o "$probe" "$BATS_TEST_DIRNAME/helper/rootemu-probe.c" 2>"$BATS_TEST_TMPDIR/cc.err" ||
         skip "gcc -m32 -static cannot build here (gcc-multilib): $(tail -n 1 "$BATS_TEST_TMPDIR/cc.err")"
-    nrun -q --userns=single -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /n; /probe /x /n'
+    nrun -q --userns=single -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /tmp/n; /probe /x /tmp/n'
     local c
     for c in chown32 chown16 lchown16 fchown32 setgroups32 setresgid32 setgid32 setresuid32 \
-        setuid32 setuid16 mknod_chr mknod_fifo getuid32; do
+        setuid32 setuid16 mknod_chr mknod_fifo mknod_whiteout getuid32; do
         assert_line "$c=0"
     done
     assert_line "owner=0:0"
     assert_line "dev=absent"
     assert_line "fifo=fifo"
+    assert_line "whiteout=0:0"
     # off: the same calls fail, EINVAL (22) or EPERM (1)
-    nrun -q --userns=single --root-emulation=off -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /n; /probe /x /n'
+    nrun -q --userns=single --root-emulation=off -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /tmp/n; /probe /x /tmp/n'
     assert_line "chown32=-22"
     assert_line "setuid32=-22"
     assert_line "setgroups32=-1"
     assert_line "mknod_chr=-1"
     assert_line "fifo=fifo"
+    assert_line "whiteout=0:0"
 }
 
 # ------------------------------------------------------------- Debian --
