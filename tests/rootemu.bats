@@ -295,6 +295,18 @@ postinst-ran
 install ok installed'
 }
 
+@test "rootemu: debian: the apt drop-in is read-only: root inside cannot turn apt's checks back on" {
+    need_debian
+    nrun -q --userns=single "$DEBIAN" sh -c '
+        f=/etc/apt/apt.conf.d/99nroot-root-emulation
+        grep -c "Verify.*false" $f
+        echo "APT::Sandbox::Verify::IDs \"true\";" 2>&1 >>$f | grep -o "Read-only file system"
+        grep -c Verify $f'
+    assert_output "2
+Read-only file system
+2"
+}
+
 @test "rootemu: debian: with --root-emulation=off, dpkg -i and apt-get update fail as today" {
     need_debian
     make_repo
