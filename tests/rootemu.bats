@@ -307,6 +307,23 @@ Read-only file system
 2"
 }
 
+@test "rootemu: debian: the drop-in's mount point is not in a named container's layer, nor in its export" {
+    need_debian
+    local probe='echo x >/etc/apt/apt.conf.d/50mine; grep -c Verify /etc/apt/apt.conf.d/99nroot-root-emulation'
+    nrun -q --name re-apt --userns=single "$DEBIAN" sh -c "$probe"
+    assert_output 2
+    local layer=$STORE/containers/re-apt/upper/etc/apt/apt.conf.d
+    [ -e "$layer/50mine" ] || fail "the container's layer is not at $layer"
+    [ ! -e "$layer/99nroot-root-emulation" ] || fail "the mount point is in the container's layer"
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/re.tar" re-apt
+    tar -tf "$BATS_TEST_TMPDIR/re.tar" >"$BATS_TEST_TMPDIR/list"
+    grep -qx './etc/apt/apt.conf.d/50mine' "$BATS_TEST_TMPDIR/list" || fail "no 50mine: $(grep apt.conf.d "$BATS_TEST_TMPDIR/list")"
+    ! grep -q '99nroot-root-emulation' "$BATS_TEST_TMPDIR/list" || fail "the export has the drop-in's mount point"
+    # started again, it has the drop-in again
+    run_nroot 0 start -a re-apt
+    assert_output 2
+}
+
 @test "rootemu: debian: with --root-emulation=off, dpkg -i and apt-get update fail as today" {
     need_debian
     make_repo

@@ -343,8 +343,7 @@ static int setup_apt(const NrRunConfig *cfg, int rootfd, const char *scratch_etc
                          "APT::Sandbox::Verify::Groups \"false\";\n",
                          0644, err) < 0)
         return -1;
-    return bind_in_root(cfg, rootfd, "etc/apt/apt.conf.d", "99nroot-root-emulation", src, true,
-                        err);
+    return bind_in_root(cfg, rootfd, NR_ROOTEMU_APT_DIR, NR_ROOTEMU_APT_FILE, src, true, err);
 }
 
 static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, NrError *err)
