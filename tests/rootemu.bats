@@ -145,6 +145,25 @@ mknod=faked"
     assert_output 1
 }
 
+@test "rootemu: a command that starts as another user gets no emulation: -u and keep-id with on, exec -u" {
+    local probe='touch /tmp/x; chown 0:0 /tmp/x 2>/dev/null && echo faked || echo refused; id -u'
+    # keep-id: the command is your own id, without capabilities
+    run_nroot 0 run -q --userns=keep-id --root-emulation=on "$IMG" sh -c "$probe"
+    assert_line --index 0 refused
+    skip_unless_subids
+    nrun -q --root-emulation=on -u 1000 "$IMG" sh -c "$probe"
+    assert_output "refused
+1000"
+    run_nroot 0 run -d -q --name re-user --root-emulation=on "$IMG" sleep 60
+    run_nroot 0 exec -u 1000 re-user sh -c "$probe"
+    assert_output "refused
+1000"
+    # root's commands in the same container keep it
+    run_nroot 0 exec re-user sh -c "$probe"
+    assert_output "faked
+0"
+}
+
 @test "rootemu: the single-id notice says root emulation, in its one line; off or -q, it does not" {
     skip_unless_mode single
     run_nroot 0 run "$IMG" true
