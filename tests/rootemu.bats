@@ -324,6 +324,9 @@ install ok installed'
     assert_output "2
 Read-only file system
 2"
+    # --read-only: the mount point is in the skeleton over the image
+    nrun -q --userns=single --read-only "$DEBIAN" grep -c Verify /etc/apt/apt.conf.d/99nroot-root-emulation
+    assert_output 2
 }
 
 @test "rootemu: debian: the drop-in's mount point is not in a named container's layer, nor in its export" {
