@@ -21,5 +21,6 @@ int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
 /* --root-emulation=auto made on or off for the id map: on where root is
  * the one id mapped (the single rung) */
 NrRootEmu nr_rootemu_resolve(NrRootEmu mode, const NrIdMap *map);
-/* in the payload, the last step before exec: load the filters */
-int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err);
+/* in the payload, the last step before exec: load the filters; root
+ * emulation's only for a command that starts as root (`root`) */
+int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err);

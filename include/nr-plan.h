@@ -30,6 +30,10 @@ typedef enum NrOverlayMode { NR_OVERLAY_AUTO, NR_OVERLAY_KERNEL, NR_OVERLAY_FUSE
  * resolved against the id map (nr_rootemu_resolve) before anything records
  * it, so a container's records say on or off */
 typedef enum NrRootEmu { NR_ROOTEMU_AUTO, NR_ROOTEMU_ON, NR_ROOTEMU_OFF } NrRootEmu;
+/* root emulation's apt drop-in (inside/mounts.c binds it; its mount point
+ * is in the skeleton layer, inside/rootfs.c) */
+#define NR_ROOTEMU_APT_DIR "etc/apt/apt.conf.d"
+#define NR_ROOTEMU_APT_FILE "99nroot-root-emulation"
 
 typedef struct NrVolume {
     char *src; /* absolute, resolved host path */

@@ -94,6 +94,17 @@ fifo
 0"
 }
 
+@test "rootemu: mknod c 0 0, the overlay whiteout the kernel lets anyone make, is made for real; b 0 0 is faked" {
+    # on /tmp, a tmpfs: overlayfs itself refuses to make a whiteout
+    nrun -q --userns=single --root-emulation=on "$IMG" sh -c '
+        mknod /tmp/w c 0 0 && stat -c "%F %t:%T" /tmp/w
+        mknod /tmp/b b 0 0 && echo blk=ok
+        [ -e /tmp/b ] || echo no-blk'
+    assert_output "character special file 0:0
+blk=ok
+no-blk"
+}
+
 @test "rootemu: --root-emulation=off: chown and device mknod fail as without it, mkfifo works" {
     run_nroot 0 run -q --userns=single --root-emulation=off "$IMG" sh -c '
         touch /x; chown 1:1 /x 2>&1; echo chown=$?
@@ -132,6 +143,25 @@ mknod=faked"
 @test "rootemu: keep-id is not emulated by auto: the command is your own id, and chown to root fails" {
     run_nroot 0 run -q --userns=keep-id "$IMG" sh -c 'touch /tmp/x; chown 0 /tmp/x 2>/dev/null; echo $?'
     assert_output 1
+}
+
+@test "rootemu: a command that starts as another user gets no emulation: -u and keep-id with on, exec -u" {
+    local probe='touch /tmp/x; chown 0:0 /tmp/x 2>/dev/null && echo faked || echo refused; id -u'
+    # keep-id: the command is your own id, without capabilities
+    run_nroot 0 run -q --userns=keep-id --root-emulation=on "$IMG" sh -c "$probe"
+    assert_line --index 0 refused
+    skip_unless_subids
+    nrun -q --root-emulation=on -u 1000 "$IMG" sh -c "$probe"
+    assert_output "refused
+1000"
+    run_nroot 0 run -d -q --name re-user --root-emulation=on "$IMG" sleep 60
+    run_nroot 0 exec -u 1000 re-user sh -c "$probe"
+    assert_output "refused
+1000"
+    # root's commands in the same container keep it
+    run_nroot 0 exec re-user sh -c "$probe"
+    assert_output "faked
+0"
 }
 
 @test "rootemu: the single-id notice says root emulation, in its one line; off or -q, it does not" {
@@ -226,22 +256,24 @@ mknod=faked"
     local probe=$BATS_TEST_TMPDIR/probe32
     gcc -m32 -static -O2 -o "$probe" "$BATS_TEST_DIRNAME/helper/rootemu-probe.c" 2>"$BATS_TEST_TMPDIR/cc.err" ||
         skip "gcc -m32 -static cannot build here (gcc-multilib): $(tail -n 1 "$BATS_TEST_TMPDIR/cc.err")"
-    nrun -q --userns=single -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /n; /probe /x /n'
+    nrun -q --userns=single -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /tmp/n; /probe /x /tmp/n'
     local c
     for c in chown32 chown16 lchown16 fchown32 setgroups32 setresgid32 setgid32 setresuid32 \
-        setuid32 setuid16 mknod_chr mknod_fifo getuid32; do
+        setuid32 setuid16 mknod_chr mknod_fifo mknod_whiteout getuid32; do
         assert_line "$c=0"
     done
     assert_line "owner=0:0"
     assert_line "dev=absent"
     assert_line "fifo=fifo"
+    assert_line "whiteout=0:0"
     # off: the same calls fail, EINVAL (22) or EPERM (1)
-    nrun -q --userns=single --root-emulation=off -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /n; /probe /x /n'
+    nrun -q --userns=single --root-emulation=off -v "$probe:/probe:ro" "$IMG" sh -c 'touch /x; mkdir /tmp/n; /probe /x /tmp/n'
     assert_line "chown32=-22"
     assert_line "setuid32=-22"
     assert_line "setgroups32=-1"
     assert_line "mknod_chr=-1"
     assert_line "fifo=fifo"
+    assert_line "whiteout=0:0"
 }
 
 # ------------------------------------------------------------- Debian --
@@ -280,6 +312,38 @@ install ok installed"
     assert_output 'APT::Sandbox::User "_apt";
 postinst-ran
 install ok installed'
+}
+
+@test "rootemu: debian: the apt drop-in is read-only: root inside cannot turn apt's checks back on" {
+    need_debian
+    nrun -q --userns=single "$DEBIAN" sh -c '
+        f=/etc/apt/apt.conf.d/99nroot-root-emulation
+        grep -c "Verify.*false" $f
+        echo "APT::Sandbox::Verify::IDs \"true\";" 2>&1 >>$f | grep -o "Read-only file system"
+        grep -c Verify $f'
+    assert_output "2
+Read-only file system
+2"
+    # --read-only: the mount point is in the skeleton over the image
+    nrun -q --userns=single --read-only "$DEBIAN" grep -c Verify /etc/apt/apt.conf.d/99nroot-root-emulation
+    assert_output 2
+}
+
+@test "rootemu: debian: the drop-in's mount point is not in a named container's layer, nor in its export" {
+    need_debian
+    local probe='echo x >/etc/apt/apt.conf.d/50mine; grep -c Verify /etc/apt/apt.conf.d/99nroot-root-emulation'
+    nrun -q --name re-apt --userns=single "$DEBIAN" sh -c "$probe"
+    assert_output 2
+    local layer=$STORE/containers/re-apt/upper/etc/apt/apt.conf.d
+    [ -e "$layer/50mine" ] || fail "the container's layer is not at $layer"
+    [ ! -e "$layer/99nroot-root-emulation" ] || fail "the mount point is in the container's layer"
+    run_nroot 0 export -o "$BATS_TEST_TMPDIR/re.tar" re-apt
+    tar -tf "$BATS_TEST_TMPDIR/re.tar" >"$BATS_TEST_TMPDIR/list"
+    grep -qx './etc/apt/apt.conf.d/50mine' "$BATS_TEST_TMPDIR/list" || fail "no 50mine: $(grep apt.conf.d "$BATS_TEST_TMPDIR/list")"
+    ! grep -q '99nroot-root-emulation' "$BATS_TEST_TMPDIR/list" || fail "the export has the drop-in's mount point"
+    # started again, it has the drop-in again
+    run_nroot 0 start -a re-apt
+    assert_output 2
 }
 
 @test "rootemu: debian: with --root-emulation=off, dpkg -i and apt-get update fail as today" {

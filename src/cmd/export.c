@@ -168,6 +168,8 @@ static int export_stopped(NrCtr *c, const Writer *w, NrError *err)
     cfg.ctr_dir = c->store_dir;
     cfg.read_only = true;
     cfg.n_volumes = 0;
+    /* nor the mount point of root emulation's apt drop-in (rootfs.c) */
+    cfg.root_emulation = NR_ROOTEMU_OFF;
     char *scratch = nr_runtime_subdir("mnt", err);
     if (!scratch)
         goto out;

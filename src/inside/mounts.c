@@ -278,10 +278,11 @@ static char *host_resolv(NrNetMode net)
 }
 
 /* bind the file src at DIR/NAME of the image, made there (in the writable
- * layer) if missing; a DIR the container cannot open (an image whose /etc
- * is owned by an id outside the mapping) keeps its own files */
+ * layer) if missing, read-only with `ro`; a DIR the container cannot open
+ * (an image whose /etc is owned by an id outside the mapping) keeps its
+ * own files */
 static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, const char *name,
-                        const char *src, NrError *err)
+                        const char *src, bool ro, NrError *err)
 {
     char rel[PATH_MAX];
     NrError ignored = { 0 };
@@ -308,6 +309,12 @@ static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, con
         return 0;
     if (nr_mounts_on(fd, src, NULL, MS_BIND, NULL) < 0)
         return nr_error_errno(err, "cannot bind /%s", rel);
+    if (!ro)
+        return 0;
+    /* the bind mount itself, opened anew (fd is the file under it) */
+    nr_autoclose int bfd = nr_fs_open_in_root(rootfd, rel, false, false, err);
+    if (bfd < 0 || nr_mounts_restrict(bfd, MS_RDONLY, rel, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -323,7 +330,7 @@ static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch
     nr_autoclose int etc = nr_fs_open_in_root(rootfd, "etc", !cfg->read_only, true, &ignored);
     if (etc < 0)
         return 0;
-    return bind_in_root(cfg, rootfd, "etc", name, src, err);
+    return bind_in_root(cfg, rootfd, "etc", name, src, false, err);
 }
 
 /* Root emulation and apt: apt drops to its sandbox user _apt and then
@@ -344,7 +351,7 @@ static int setup_apt(const NrRunConfig *cfg, int rootfd, const char *scratch_etc
                          "APT::Sandbox::Verify::Groups \"false\";\n",
                          0644, err) < 0)
         return -1;
-    return bind_in_root(cfg, rootfd, "etc/apt/apt.conf.d", "99nroot-root-emulation", src, err);
+    return bind_in_root(cfg, rootfd, NR_ROOTEMU_APT_DIR, NR_ROOTEMU_APT_FILE, src, true, err);
 }
 
 static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, NrError *err)

@@ -351,7 +351,7 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
     for (size_t i = 0; i < cfg->n_preserve_fds; i++)
         if (fcntl(cfg->preserve_fds[i], F_SETFD, 0) < 0)
             return nr_error_errno(err, "fd %d, to be passed to the command", cfg->preserve_fds[i]);
-    if (nr_seccomp_apply(cfg, err) < 0)
+    if (nr_seccomp_apply(cfg, id.uid == 0, err) < 0)
         return -1;
     /* the devices' startContainer hooks, as runc runs them: as the
      * command's user, with its capabilities, no_new_privs and seccomp

@@ -8,7 +8,8 @@
  * mount namespace sees):  lower/ (bind of the image, or the squashfs image
  * squashfuse_ll mounts)  upper/ work/  root/
  * (the overlay)  etc/ (generated hosts, hostname, resolv.conf)  skel/
- * (mount points a read-only image lacks). */
+ * (mount points the image lacks: with --read-only all, a lower layer over
+ * the image; else only root emulation's apt drop-in's, under it). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -77,6 +78,32 @@ static int skel_devices(const NrDevices *dev, int img, int sk, NrError *err)
     return 0;
 }
 
+/* Root emulation's apt drop-in (mounts.c binds it) needs a file to be
+ * mounted on.  Where the image has /etc/apt/apt.conf.d but not the file,
+ * it is made in the skeleton, not in the writable layer: a named
+ * container's layer would keep it, and `nroot export` ship it.  1: made. */
+static int skel_apt(const NrRunConfig *cfg, int img, int sk, NrError *err)
+{
+    const char *file = NR_ROOTEMU_APT_DIR "/" NR_ROOTEMU_APT_FILE;
+    if (cfg->root_emulation != NR_ROOTEMU_ON || !nr_fs_exists_in_root(img, NR_ROOTEMU_APT_DIR) ||
+        nr_fs_exists_in_root(img, file))
+        return 0;
+    return skel_entry(sk, file, false, err) < 0 ? -1 : 1;
+}
+
+/* the skeleton of a writable root: only what skel_apt makes (the other
+ * mount points go to the writable layer, which needs no skeleton); 1: the
+ * skeleton is used */
+static int make_writable_skel(const NrRunConfig *cfg, const char *lower, const char *skel,
+                              NrError *err)
+{
+    nr_autoclose int img = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    nr_autoclose int sk = open(skel, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (img < 0 || sk < 0)
+        return nr_error_errno(err, "cannot open '%s'", img < 0 ? lower : skel);
+    return skel_apt(cfg, img, sk, err);
+}
+
 /* Mount points a read-only image lacks are provided by an extra lower
  * layer on the scratch tmpfs, so the image needs no writable layer. */
 static int make_skel(const NrRunConfig *cfg, const char *lower, const char *skel, NrError *err)
@@ -95,6 +122,8 @@ static int make_skel(const NrRunConfig *cfg, const char *lower, const char *skel
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         if (!nr_fs_exists_in_root(img, files[i]) && skel_entry(sk, files[i], false, err) < 0)
             return -1;
+    if (skel_apt(cfg, img, sk, err) < 0)
+        return -1;
     for (size_t i = 0; i < cfg->n_volumes; i++) {
         const NrVolume *v = &cfg->volumes[i];
         if (!nr_fs_exists_in_root(img, v->dst) && skel_entry(sk, v->dst, v->src_is_dir, err) < 0)
@@ -321,8 +350,16 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
             snprintf(fopts, sizeof fopts, "lowerdir=skel:lower");
         }
     } else {
-        snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", el, eu, ew);
-        snprintf(fopts, sizeof fopts, "lowerdir=lower,upperdir=%s,workdir=%s", ru, rw);
+        /* a skeleton, if any, goes under the image: the directories it
+         * shares with the image keep the image's owner, mode and times,
+         * also when a copy-up brings them into the writable layer */
+        int sk = make_writable_skel(cfg, lower, skel, err);
+        if (sk < 0)
+            return -1;
+        snprintf(opts, sizeof opts, "lowerdir=%s%s%s,upperdir=%s,workdir=%s", el, sk ? ":" : "",
+                 sk ? es : "", eu, ew);
+        snprintf(fopts, sizeof fopts, "lowerdir=lower%s,upperdir=%s,workdir=%s", sk ? ":skel" : "",
+                 ru, rw);
     }
 
     NrError kerr = { 0 };

@@ -351,12 +351,17 @@ static int load(const struct NrBpf *b)
 }
 
 /* the profile, then root emulation's filter: loaded last, its answer wins
- * over the profile's errno for the calls it fakes (rootemu.c) */
-int nr_seccomp_apply(const NrRunConfig *cfg, NrError *err)
+ * over the profile's errno for the calls it fakes (rootemu.c).  The filter
+ * is keyed on the bounding set, not on the caller's uid, which seccomp
+ * cannot see: a command that starts as another user (-u 1000, exec -u,
+ * keep-id) has no capabilities, could make none of these calls, and gets
+ * no filter, so its chown and setuid fail as they would.  What a root
+ * command runs inherits it: su or a daemon's switch to its user stay root. */
+int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err)
 {
     if (cfg->seccomp && load(cfg->seccomp) < 0)
         return nr_error_errno(err, "cannot load the seccomp profile");
-    if (cfg->rootemu && load(cfg->rootemu) < 0) {
+    if (root && cfg->rootemu && load(cfg->rootemu) < 0) {
         nr_error_errno(err, "cannot load the root emulation filter");
         nr_error_hint(err, "--root-emulation=off runs without it");
         return -1;

@@ -13,7 +13,10 @@
  *   - setfsuid/setfsgid, but not with -1, which only asks for the current
  *     id (enroot's refinement: the answer stays true);
  *   - mknod/mknodat of character and block devices only (the mode's S_IFMT
- *     bits): fifos, sockets and regular files are made for real;
+ *     bits): fifos, sockets and regular files are made for real, and so is
+ *     character device 0:0, the overlay whiteout, which the kernel lets
+ *     anyone make since Linux 5.8 (fuse-overlayfs and buildah make them:
+ *     faked, they would be told 0 and find no file);
  * the id calls only where the capability that lets root make them
  * (CAP_CHOWN, CAP_SETUID, CAP_SETGID) is in the container's bounding set;
  * device nodes always (podman's default set has no CAP_MKNOD, and a user
@@ -37,8 +40,15 @@
 #define ARGS(...) \
     (const NrSeccompArg[]){ __VA_ARGS__ }, \
         sizeof(const NrSeccompArg[]){ __VA_ARGS__ } / sizeof(NrSeccompArg)
-/* argument i is a device node's mode: S_IFCHR or S_IFBLK */
-#define MODE_IS(i, type) ARGS({ (i), SCMP_CMP_MASKED_EQ, S_IFMT, (type) })
+/* argument m is the mode of a device node of that type */
+#define MODE_IS(m, type) ARGS({ (m), SCMP_CMP_MASKED_EQ, S_IFMT, (type) })
+/* argument m is S_IFCHR and argument d, the device number, is not 0 (0:0 is
+ * the whiteout).  The kernel reads d as an unsigned int; on x86_64
+ * libseccomp compares the whole 64-bit register, so a caller leaving
+ * garbage above bit 31 of a 0 is faked as before (glibc zero-extends);
+ * for the 32-bit ABIs (i386, x32) it compares the low 32 bits alone. */
+#define CHR_NOT_WHITEOUT(m, d) \
+    ARGS({ (m), SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR }, { (d), SCMP_CMP_NE, 0, 0 })
 /* argument 0 is not (uid_t)-1 */
 #define NOT_QUERY ARGS({ 0, SCMP_CMP_NE, 0xffffffffU, 0 })
 
@@ -60,9 +70,9 @@ static const NrSeccompRule rules[] = {
     { "setfsgid", FAKE, SETGID, 0, 0, NOT_QUERY },
     { "setfsuid32", FAKE, SETUID, 0, NR_ARCH_X86, NOT_QUERY },
     { "setfsgid32", FAKE, SETGID, 0, NR_ARCH_X86, NOT_QUERY },
-    { "mknod", FAKE, 0, 0, 0, MODE_IS(1, S_IFCHR) },
+    { "mknod", FAKE, 0, 0, 0, CHR_NOT_WHITEOUT(1, 2) },
     { "mknod", FAKE, 0, 0, 0, MODE_IS(1, S_IFBLK) },
-    { "mknodat", FAKE, 0, 0, 0, MODE_IS(2, S_IFCHR) },
+    { "mknodat", FAKE, 0, 0, 0, CHR_NOT_WHITEOUT(2, 3) },
     { "mknodat", FAKE, 0, 0, 0, MODE_IS(2, S_IFBLK) },
 };
 

@@ -51,8 +51,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *file = argv[1];
-    char dev[4096], fifo[4096];
+    char dev[4096], fifo[4096], wh[4096];
     snprintf(dev, sizeof dev, "%s/dev", argv[2]);
+    snprintf(wh, sizeof wh, "%s/whiteout", argv[2]);
     snprintf(fifo, sizeof fifo, "%s/fifo", argv[2]);
     unsigned gid = 1;
     show("chown32", sys3(I386_CHOWN32, (long)file, 1, 1));
@@ -72,11 +73,17 @@ int main(int argc, char **argv)
     show("setfsuid32", sys3(I386_SETFSUID32, 1, 0, 0));
     show("mknod_chr", sys3(I386_MKNOD, (long)dev, S_IFCHR | 0600, (1 << 8) | 3));
     show("mknod_fifo", sys3(I386_MKNOD, (long)fifo, S_IFIFO | 0600, 0));
+    /* 0:0, the overlay whiteout: made for real (DIR on a tmpfs: overlayfs
+     * refuses to make one) */
+    show("mknod_whiteout", sys3(I386_MKNOD, (long)wh, S_IFCHR | 0600, 0));
     show("getuid32", sys3(I386_GETUID32, 0, 0, 0));
     struct stat st;
     if (stat(file, &st) == 0)
         printf("owner=%u:%u\n", (unsigned)st.st_uid, (unsigned)st.st_gid);
     printf("dev=%s\n", stat(dev, &st) == 0 ? "exists" : "absent");
     printf("fifo=%s\n", stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode) ? "fifo" : "absent");
+    printf("whiteout=%s\n", stat(wh, &st) != 0                       ? "absent"
+                            : S_ISCHR(st.st_mode) && st.st_rdev == 0 ? "0:0"
+                                                                     : "other");
     return 0;
 }

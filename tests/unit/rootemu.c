@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/rootemu.c — src/seccomp/rootemu.c: auto decided by the id
  * map, and root emulation's filter, loaded in a child as an unprivileged
- * user, answering the id calls with success and leaving the rest real. */
+ * user, answering the id calls with success and leaving the rest real
+ * (fifos and the whiteout device 0:0 among them). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -46,12 +47,25 @@ static void test_profile(void **state)
     /* every id rule asks for the capability that lets root make the call;
      * device nodes are faked without one */
     uint64_t used = 0;
+    int chr = 0;
     for (size_t i = 0; i < p->n_rules; i++) {
-        bool mknod = strncmp(p->rules[i].names, "mknod", 5) == 0;
-        assert_true(mknod ? p->rules[i].caps_all == 0 : p->rules[i].caps_all != 0);
-        used |= p->rules[i].caps_all;
+        const NrSeccompRule *r = &p->rules[i];
+        bool mknod = strncmp(r->names, "mknod", 5) == 0;
+        assert_true(mknod ? r->caps_all == 0 : r->caps_all != 0);
+        used |= r->caps_all;
+        if (!mknod || r->args[0].value2 != S_IFCHR)
+            continue;
+        /* a character device only with a number that is not 0:0 (the
+         * whiteout): mknod's third argument, mknodat's fourth */
+        unsigned dev = strcmp(r->names, "mknod") == 0 ? 2 : 3;
+        assert_int_equal(r->n_args, 2);
+        assert_int_equal(r->args[1].index, dev);
+        assert_int_equal(r->args[1].op, SCMP_CMP_NE);
+        assert_int_equal(r->args[1].value, 0);
+        chr++;
     }
     assert_int_equal(used, NR_CAP(CAP_CHOWN) | NR_CAP(CAP_SETUID) | NR_CAP(CAP_SETGID));
+    assert_int_equal(chr, 2);
 }
 
 /* the filter in a child of an unprivileged caller (chown to another id,
@@ -97,6 +111,18 @@ static void test_filter(void **state)
         snprintf(path, sizeof path, "%s/null", dir);
         if (mknod(path, S_IFCHR | 0600, makedev(1, 3)) != 0 || access(path, F_OK) == 0)
             _exit(5);
+        /* a block device, whatever its number */
+        snprintf(path, sizeof path, "%s/blk", dir);
+        if (mknodat(AT_FDCWD, path, S_IFBLK | 0600, 0) != 0 || access(path, F_OK) == 0)
+            _exit(8);
+        /* character device 0:0, the overlay whiteout anyone may make
+         * (Linux 5.8): made for real, or refused as the kernel would */
+        snprintf(path, sizeof path, "%s/whiteout", dir);
+        int wh = mknodat(AT_FDCWD, path, S_IFCHR | 0600, makedev(0, 0));
+        if (wh == 0 && (stat(path, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != 0))
+            _exit(9);
+        if (wh != 0 && errno != EPERM && errno != EINVAL)
+            _exit(10);
         snprintf(path, sizeof path, "%s/fifo", dir);
         if (mknod(path, S_IFIFO | 0600, 0) != 0 || stat(path, &st) != 0 || !S_ISFIFO(st.st_mode))
             _exit(6);
