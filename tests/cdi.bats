@@ -10,7 +10,6 @@
 
 load helpers
 
-DEBIAN=${NROOT_TEST_IMAGES:-}/debian.tar.zst
 
 setup_file() {
     local d=$BATS_FILE_TMPDIR
@@ -39,7 +38,7 @@ teardown() {
 }
 
 teardown_file() {
-    rm_tree "$BATS_FILE_TMPDIR/data"
+    teardown_debian_store
 }
 
 # the fake spec in $SPECS, as YAML or JSON
@@ -93,18 +92,15 @@ EOF
     fi
 }
 
-need_debian() {
-    [ -s "$DEBIAN" ] || skip "no Debian image: $(cat "${DEBIAN%.tar.zst}.unavailable" 2>/dev/null || echo "not built")"
+need_debian_fake() {
+    need_debian
     [ -x "$BATS_FILE_TMPDIR/bin/fakeprog" ] || skip "gcc could not build libfake and its program"
-    export XDG_DATA_HOME=$BATS_FILE_TMPDIR/data
-    STORE=$XDG_DATA_HOME/nroot
-    mkdir -p "$XDG_DATA_HOME"
 }
 
 # inside: the device, the library (a program linked against it runs), the
 # variable, the hook's state
 check_inside() {
-    need_debian
+    need_debian_fake
     nrun -q --net=none "$@" -v "$BATS_FILE_TMPDIR/bin/fakeprog:/usr/local/bin/fakeprog:ro" \
         "$DEBIAN" sh -c 'test -c /dev/fakegpu && echo device; fakeprog; echo "visible=$FAKE_VISIBLE"; cat /tmp/hook-state; ls /usr/lib/fake'
     assert_line device
@@ -135,7 +131,7 @@ check_inside() {
 }
 
 @test "cdi: --read-only gets mount points for the spec's mounts and its nodes outside /dev" {
-    need_debian
+    need_debian_fake
     write_spec yaml
     # a read-only root cannot take ldconfig's cache: no hook; a node
     # outside /dev's tmpfs, where the image has no such file

@@ -5,18 +5,8 @@
 
 load helpers
 
-DEBIAN=${NROOT_TEST_IMAGES:-}/debian.tar.zst
-
-# one store for the whole file: the image is unpacked once, not per test
-need_debian() {
-    [ -s "$DEBIAN" ] || skip "no Debian image: $(cat "${DEBIAN%.tar.zst}.unavailable" 2>/dev/null || echo "not built")"
-    export XDG_DATA_HOME=$BATS_FILE_TMPDIR/data
-    STORE=$XDG_DATA_HOME/nroot
-    mkdir -p "$XDG_DATA_HOME"
-}
-
 teardown_file() {
-    rm_tree "$BATS_FILE_TMPDIR/data"
+    teardown_debian_store
 }
 
 @test "debian: a minbase from mmdebstrap runs dpkg and apt-get" {

@@ -300,3 +300,17 @@ copy_image() {
     cp -a "$IMG" "$dst"
     echo "$dst"
 }
+
+# The Debian minbase image tests/run builds (debian.bats, rootemu.bats,
+# cdi.bats): one store per file, so the image is unpacked once, not per
+# test; the file's teardown_file removes it (teardown_debian_store)
+DEBIAN=${NROOT_TEST_IMAGES:-}/debian.tar.zst
+need_debian() {
+    [ -s "$DEBIAN" ] || skip "no Debian image: $(cat "${DEBIAN%.tar.zst}.unavailable" 2>/dev/null || echo "not built")"
+    export XDG_DATA_HOME=$BATS_FILE_TMPDIR/data
+    STORE=$XDG_DATA_HOME/nroot
+    mkdir -p "$XDG_DATA_HOME"
+}
+teardown_debian_store() {
+    rm_tree "$BATS_FILE_TMPDIR/data"
+}

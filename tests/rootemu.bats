@@ -20,18 +20,8 @@ teardown() {
     teardown_containers
 }
 
-DEBIAN=${NROOT_TEST_IMAGES:-}/debian.tar.zst
-
-# one store for the Debian tests of the file: the image is unpacked once
-need_debian() {
-    [ -s "$DEBIAN" ] || skip "no Debian image: $(cat "${DEBIAN%.tar.zst}.unavailable" 2>/dev/null || echo "not built")"
-    export XDG_DATA_HOME=$BATS_FILE_TMPDIR/data
-    STORE=$XDG_DATA_HOME/nroot
-    mkdir -p "$XDG_DATA_HOME"
-}
-
 teardown_file() {
-    rm_tree "$BATS_FILE_TMPDIR/data"
+    teardown_debian_store
 }
 
 # a package whose maintainer script gives files to _apt and to uid 42,
