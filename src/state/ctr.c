@@ -75,6 +75,7 @@ void nr_ctr_plan_free(NrRunConfig *p)
         free(*a);
     free(p->args);
     nr_strv_clear(&p->env);
+    nr_strv_clear(&p->devices);
     for (size_t i = 0; i < p->n_volumes; i++) {
         free(p->volumes[i].src);
         free(p->volumes[i].dst);
