@@ -41,52 +41,57 @@
 #define SQ_MAX_IO (1U << 20)
 /* a name in a directory or xattr: the format stores its length in 16 bits */
 #define SQ_NAME_BUF (65536 + 2)
+/* the caches of decompressed blocks (metadata 8 KiB, data and fragment
+ * blocks the image's block size, 128 KiB by default): 1 + 1 + 4 MiB */
+#define SQ_MD_BLOCKS 128
+#define SQ_DATA_BLOCKS 8
+#define SQ_FRAG_BLOCKS 32
 
 typedef struct {
     sqfs fs;
-    bool ok;
     char *name; /* SQ_NAME_BUF */
     char *buf;  /* SQ_MAX_IO, for reads */
-} SqThread;
+} SqImage;
 
 static int image_fd = -1;
 static size_t image_offset;
 static sqfs_inode_id root_id;
-static pthread_key_t thread_key;
+/* the image has an xattr table: else getxattr and listxattr answer ENOSYS
+ * and the kernel asks no more (overlayfs asks for its xattrs on every
+ * lookup in a lower layer: 40% of python's round trips), EOPNOTSUPP for
+ * the callers, as the kernel's squashfs says for such an image */
+static bool has_xattrs;
+static int debug;
+/* one view of the image for all worker threads, under `lock`:
+ * libsquashfuse's caches are not thread safe, and decompression (zstd:
+ * 2/3 of the server's time for python's imports) pays off only when the
+ * decompressed block is kept for the next request, whichever thread takes
+ * it.  The lock is not held while a thread waits for the kernel. */
+static SqImage image;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void thread_free(void *p)
+static SqImage *thread_get(void)
 {
-    SqThread *t = p;
-    if (!t)
-        return;
-    if (t->ok)
-        sqfs_destroy(&t->fs);
-    free(t->name);
-    free(t->buf);
-    free(t);
+    return &image;
 }
 
-/* this worker's view of the image, made at its first request */
-static SqThread *thread_get(void)
+/* libsquashfuse keeps 8 metadata blocks, 1 data block and 3 fragment
+ * blocks: small files share fragment blocks, and python's imports read
+ * them in no order, each miss a 128 KiB decompression */
+static int image_open(SqImage *im)
 {
-    SqThread *t = pthread_getspecific(thread_key);
-    if (t)
-        return t;
-    t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->name = malloc(SQ_NAME_BUF);
-    t->buf = malloc(SQ_MAX_IO);
-    if (!t->name || !t->buf || sqfs_init(&t->fs, image_fd, image_offset) != SQFS_OK) {
-        thread_free(t);
-        return NULL;
-    }
-    t->ok = true;
-    if (pthread_setspecific(thread_key, t) != 0) {
-        thread_free(t);
-        return NULL;
-    }
-    return t;
+    im->name = malloc(SQ_NAME_BUF);
+    im->buf = malloc(SQ_MAX_IO);
+    if (!im->name || !im->buf)
+        return -1;
+    sqfs_cache_destroy(&im->fs.md_cache);
+    sqfs_cache_destroy(&im->fs.data_cache);
+    sqfs_cache_destroy(&im->fs.frag_cache);
+    if (sqfs_block_cache_init(&im->fs.md_cache, SQ_MD_BLOCKS) != SQFS_OK ||
+        sqfs_block_cache_init(&im->fs.data_cache, SQ_DATA_BLOCKS) != SQFS_OK ||
+        sqfs_block_cache_init(&im->fs.frag_cache, SQ_FRAG_BLOCKS) != SQFS_OK)
+        return -1;
+    return 0;
 }
 
 /* node ids: 1 is the root, every other inode is its squashfs inode id + 2
@@ -102,9 +107,9 @@ static sqfs_inode_id ino_sqfs(fuse_ino_t ino)
 }
 
 /* the thread's fs and the inode `ino`, or an error already replied */
-static SqThread *get_inode(fuse_req_t req, fuse_ino_t ino, sqfs_inode *inode)
+static SqImage *get_inode(fuse_req_t req, fuse_ino_t ino, sqfs_inode *inode)
 {
-    SqThread *t = thread_get();
+    SqImage *t = thread_get();
     if (!t) {
         fuse_reply_err(req, ENOMEM);
         return NULL;
@@ -172,7 +177,7 @@ static void sq_init(void *userdata, struct fuse_conn_info *conn)
 static void sq_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     sqfs_inode dir, inode;
-    SqThread *t = get_inode(req, parent, &dir);
+    SqImage *t = get_inode(req, parent, &dir);
     if (!t)
         return;
     if (!S_ISDIR(dir.base.mode)) {
@@ -188,6 +193,9 @@ static void sq_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, len > SQUASHFS_NAME_LEN ? ENAMETOOLONG : EIO);
         return;
     }
+    if (debug)
+        fprintf(stderr, "nroot-squashfs: lookup %lu '%s': %s\n", (unsigned long)parent, name,
+                found ? "found" : "none");
     struct fuse_entry_param e;
     if (!found) {
         /* a negative entry the kernel keeps as long as the positive ones */
@@ -209,7 +217,7 @@ static void sq_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void sq_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     sqfs_inode inode;
-    SqThread *t = get_inode(req, ino, &inode);
+    SqImage *t = get_inode(req, ino, &inode);
     if (!t)
         return;
     struct stat st;
@@ -231,7 +239,7 @@ static void sq_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     sqfs_inode inode;
-    SqThread *t = get_inode(req, ino, &inode);
+    SqImage *t = get_inode(req, ino, &inode);
     if (!t)
         return;
     if (!S_ISREG(inode.base.mode)) {
@@ -255,7 +263,7 @@ static void sq_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void sq_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
     sqfs_inode inode;
-    SqThread *t = get_inode(req, ino, &inode);
+    SqImage *t = get_inode(req, ino, &inode);
     if (!t)
         return;
     if (!S_ISDIR(inode.base.mode)) {
@@ -313,22 +321,10 @@ static void sq_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
     free(buf);
 }
 
-static void sq_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi)
-{
-    sq_readdir_common(req, ino, size, off, false);
-}
-
-static void sq_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                           struct fuse_file_info *fi)
-{
-    sq_readdir_common(req, ino, size, off, true);
-}
-
 static void sq_readlink(fuse_req_t req, fuse_ino_t ino)
 {
     sqfs_inode inode;
-    SqThread *t = get_inode(req, ino, &inode);
+    SqImage *t = get_inode(req, ino, &inode);
     if (!t)
         return;
     if (!S_ISLNK(inode.base.mode)) {
@@ -351,8 +347,12 @@ static void sq_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void sq_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+    if (!has_xattrs) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     sqfs_inode inode;
-    SqThread *t = get_inode(req, ino, &inode);
+    SqImage *t = get_inode(req, ino, &inode);
     if (!t)
         return;
     sqfs_xattr x;
@@ -392,8 +392,12 @@ static void sq_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void sq_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+    if (!has_xattrs) {
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     sqfs_inode inode;
-    SqThread *t = get_inode(req, ino, &inode);
+    SqImage *t = get_inode(req, ino, &inode);
     if (!t)
         return;
     sqfs_xattr x;
@@ -426,7 +430,7 @@ static void sq_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 
 static void sq_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-    SqThread *t = thread_get();
+    SqImage *t = thread_get();
     if (!t) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -439,19 +443,75 @@ static void sq_statfs(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_statfs(req, &sv);
 }
 
+/* each request under the lock */
+#define LOCKED(call) \
+    do { \
+        pthread_mutex_lock(&lock); \
+        call; \
+        pthread_mutex_unlock(&lock); \
+    } while (0)
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    LOCKED(sq_lookup(req, parent, name));
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    LOCKED(sq_getattr(req, ino, fi));
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    LOCKED(sq_read(req, ino, size, off, fi));
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    LOCKED(sq_readdir_common(req, ino, size, off, false));
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+    LOCKED(sq_readdir_common(req, ino, size, off, true));
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    LOCKED(sq_readlink(req, ino));
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    LOCKED(sq_listxattr(req, ino, size));
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+    LOCKED(sq_getxattr(req, ino, name, size));
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    LOCKED(sq_statfs(req, ino));
+}
+
 static const struct fuse_lowlevel_ops ops = {
     .init = sq_init,
-    .lookup = sq_lookup,
-    .getattr = sq_getattr,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
     .open = sq_open,
     .opendir = sq_open,
-    .read = sq_read,
-    .readdir = sq_readdir,
-    .readdirplus = sq_readdirplus,
-    .readlink = sq_readlink,
-    .listxattr = sq_listxattr,
-    .getxattr = sq_getxattr,
-    .statfs = sq_statfs,
+    .read = op_read,
+    .readdir = op_readdir,
+    .readdirplus = op_readdirplus,
+    .readlink = op_readlink,
+    .listxattr = op_listxattr,
+    .getxattr = op_getxattr,
+    .statfs = op_statfs,
 };
 
 typedef struct {
@@ -483,8 +543,8 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
             return -1;
         }
         return 0;
-    case KEY_FOREGROUND: return 0;          /* always in the foreground */
-    case KEY_DEBUG: o->debug = 1; return 1; /* libfuse prints each request */
+    case KEY_FOREGROUND: return 0;                  /* always in the foreground */
+    case KEY_DEBUG: o->debug = debug = 1; return 1; /* libfuse prints each request */
     case KEY_HELP:
         printf("usage: nroot-squashfs [-f] [-d] [-o OPTIONS] IMAGE MOUNTPOINT\n");
         exit(0);
@@ -511,8 +571,8 @@ int main(int argc, char *argv[])
         return 1;
     }
     /* check the image once, here, before anything is mounted */
-    sqfs fs;
-    sqfs_err e = sqfs_init(&fs, image_fd, image_offset);
+    sqfs *fs = &image.fs;
+    sqfs_err e = sqfs_init(fs, image_fd, image_offset);
     if (e != SQFS_OK) {
         fprintf(stderr, "nroot-squashfs: '%s' is not a squashfs image it can read (%s)\n", o.image,
                 e == SQFS_BADFORMAT    ? "not squashfs"
@@ -521,16 +581,17 @@ int main(int argc, char *argv[])
                                        : "corrupt");
         return 1;
     }
-    root_id = sqfs_inode_root(&fs);
+    if (image_open(&image) < 0) {
+        fprintf(stderr, "nroot-squashfs: out of memory\n");
+        return 1;
+    }
+    root_id = sqfs_inode_root(fs);
+    has_xattrs = fs->xattr_info.xattr_ids > 0;
     sqfs_inode root;
-    bool bad_root = sqfs_inode_get(&fs, &root, root_id) != SQFS_OK || !S_ISDIR(root.base.mode);
-    sqfs_destroy(&fs);
-    if (bad_root) {
+    if (sqfs_inode_get(fs, &root, root_id) != SQFS_OK || !S_ISDIR(root.base.mode)) {
         fprintf(stderr, "nroot-squashfs: '%s': corrupt (no root directory)\n", o.image);
         return 1;
     }
-    if (pthread_key_create(&thread_key, thread_free) != 0)
-        return 1;
 
     int ret = 1;
     struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
@@ -544,7 +605,7 @@ int main(int argc, char *argv[])
     if (!cfg)
         goto out_unmount;
     fuse_loop_cfg_set_clone_fd(cfg, 1);
-    fuse_loop_cfg_set_max_threads(cfg, 8);
+    fuse_loop_cfg_set_max_threads(cfg, 4);
     ret = fuse_session_loop_mt(se, cfg) != 0 ? 1 : 0;
     fuse_loop_cfg_destroy(cfg);
 out_unmount:
