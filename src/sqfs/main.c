@@ -594,6 +594,10 @@ int main(int argc, char *argv[])
     }
 
     int ret = 1;
+    /* the mount shows as fuse.nroot-squashfs (squashfuse_ll's as
+     * fuse.squashfuse_ll), its source the server's name */
+    if (fuse_opt_add_arg(&args, "-osubtype=nroot-squashfs,fsname=nroot-squashfs") != 0)
+        goto out;
     struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, NULL);
     if (!se)
         goto out;
