@@ -26,6 +26,9 @@ NROOT_PKGS  := libcap libseccomp
 UNPACK_PKGS := libarchive glib-2.0 json-glib-1.0 libcrypto libcap libseccomp
 # nroot-pull, the registry client (libcurl), runs on the host as the user
 PULL_PKGS   := libcurl json-glib-1.0 libcrypto
+# nroot-squashfs, the FUSE server for squashfs images (`nroot run X.sqsh`):
+# built where libsquashfuse and libfuse3 are; nroot falls back to squashfuse_ll
+SQFS_PKGS   := squashfuse fuse3
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter -Wnull-dereference \
@@ -63,6 +66,8 @@ PULL_SRCS   := $(sort $(wildcard src/pull/*.c)) src/lib/error.c src/lib/util.c s
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/nroot/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack/%.o)
 PULL_OBJS   := $(PULL_SRCS:src/%.c=$(BUILD)/pull/%.o)
+SQFS_SRCS   := $(sort $(wildcard src/sqfs/*.c))
+SQFS_OBJS   := $(SQFS_SRCS:src/%.c=$(BUILD)/sqfs/%.o)
 HEADERS     := $(wildcard include/*.h src/*/*.h)
 
 # libslirp (--net=slirp) and libyaml (CDI specs, --device) are dlopen()ed
@@ -75,6 +80,12 @@ UNPACK_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(UNPACK_PKGS))
 UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
 PULL_CFLAGS   := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PULL_PKGS))
 PULL_LIBS     := $(shell $(PKG_CONFIG) --libs $(PULL_PKGS))
+ifeq ($(shell $(PKG_CONFIG) --exists $(SQFS_PKGS) && echo y),y)
+SQFS_BINS     := nroot-squashfs
+# <squashfuse/...>: its own -I would put its config.h, util.h... in our path
+SQFS_CFLAGS   := $(BASE_CFLAGS) $(filter-out %/squashfuse,$(shell $(PKG_CONFIG) --cflags $(SQFS_PKGS)))
+SQFS_LIBS     := $(shell $(PKG_CONFIG) --libs $(SQFS_PKGS))
+endif
 
 # The SPANK plugin (src/slurm, nroot-slurm(8)) and the helper slurmstepd execs
 # for its tasks: built where Slurm's spank.h is (libslurm-dev; pkg-config
@@ -85,11 +96,11 @@ SPANK_BINS := spank_nroot.so nroot-spank-exec
 endif
 SPANK_CPPFLAGS := -DNR_BINDIR='"$(BINDIR)"' $(SLURM_CFLAGS)
 
-all: nroot nroot-unpack nroot-pull $(SPANK_BINS)
+all: nroot nroot-unpack nroot-pull $(SQFS_BINS) $(SPANK_BINS)
 
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
-FLAGS_NOW := $(CC) $(CPPFLAGS) $(SPANK_CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(PULL_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS) $(PULL_LIBS)
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(SPANK_CPPFLAGS) $(NROOT_CFLAGS) $(UNPACK_CFLAGS) $(PULL_CFLAGS) $(LDHARDEN) $(LDFLAGS) $(NROOT_LIBS) $(UNPACK_LIBS) $(PULL_LIBS) $(SQFS_LIBS)
 ifneq ($(filter-out clean dist man demo format format-check deb rpm fuzz fuzz-replay fuzz-replay-build fuzz-coverage,$(or $(MAKECMDGOALS),all)),)
 ifneq ($(FLAGS_NOW),$(file <$(BUILD)/flags))
 $(shell mkdir -p $(BUILD))
@@ -106,6 +117,9 @@ nroot-unpack: $(UNPACK_OBJS)
 nroot-pull: $(PULL_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PULL_LIBS)
 
+nroot-squashfs: $(SQFS_OBJS)
+	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(SQFS_LIBS)
+
 $(BUILD)/nroot/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(NROOT_CFLAGS) -c -o $@ $<
@@ -117,6 +131,10 @@ $(BUILD)/unpack/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 $(BUILD)/pull/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PULL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/sqfs/%.o: src/%.c $(HEADERS) Makefile $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(SQFS_CFLAGS) -c -o $@ $<
 
 spank: spank_nroot.so nroot-spank-exec
 
@@ -167,6 +185,9 @@ install: all
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	install -m 0755 nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
+ifneq ($(SQFS_BINS),)
+	install -m 0755 nroot-squashfs $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-squashfs
+endif
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.7; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/; done
@@ -187,7 +208,7 @@ endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack \
-		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
+		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-squashfs
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
 	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
@@ -230,6 +251,6 @@ rpm:
 -include tests/unit/unit.mk
 
 clean:
-	rm -rf $(BUILD) nroot nroot-unpack nroot-pull spank_nroot.so nroot-spank-exec
+	rm -rf $(BUILD) nroot nroot-unpack nroot-pull nroot-squashfs spank_nroot.so nroot-spank-exec
 
 .PHONY: all spank asan check demo format format-check man install uninstall dist deb rpm clean

@@ -179,16 +179,16 @@ make_out_dir() {
     done
 }
 
-# Benchmark a snapshot of the nroot binary (and its helpers nroot-unpack and
-# nroot-pull, which nroot finds next to itself): a rebuild during the run cannot break it, and
-# the bench user can reach it wherever the repo lives.  NROOT_SRC keeps the
+# Benchmark a snapshot of the nroot binary (and its helpers nroot-unpack,
+# nroot-pull and nroot-squashfs, which nroot finds next to itself): a
+# rebuild during the run cannot break it, and the bench user can reach it wherever the repo lives.  NROOT_SRC keeps the
 # original path.
 snapshot_nroot() {
     NROOT_SRC=$NROOT
     if [ -f "$NROOT" ] && cp "$NROOT" "$OUT/nroot" && chmod 755 "$OUT/nroot"; then
         NROOT=$OUT/nroot
         local helper
-        for helper in nroot-unpack nroot-pull; do
+        for helper in nroot-unpack nroot-pull nroot-squashfs; do
             if [ -f "$(dirname "$NROOT_SRC")/$helper" ] &&
                cp "$(dirname "$NROOT_SRC")/$helper" "$OUT/$helper"; then
                 chmod 755 "$OUT/$helper"

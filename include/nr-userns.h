@@ -101,3 +101,7 @@ const char *nr_userns_subid_from(const NrSubids *s, bool gid, char *buf, size_t 
 bool nr_userns_find_helper(const char *name, char *ret_path, size_t size, const char **why);
 /* an executable in PATH */
 bool nr_userns_find_program(const char *name, char *ret_path, size_t size, const char **why);
+/* the FUSE server for squashfs images: nroot's own nroot-squashfs (a
+ * helper, $NROOT_SQUASHFS or beside nroot), else squashfuse_ll in PATH.
+ * Returns its name with its path in ret_path, or NULL with *why. */
+const char *nr_userns_find_squashfs(char *ret_path, size_t size, const char **why);

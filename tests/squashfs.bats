@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: Apache-2.0
 # squashfs.bats — `nroot run IMAGE.sqsh`: a squashfs file (told by its
-# magic) mounted read-only by squashfuse_ll as the overlay's lower layer,
+# magic) mounted read-only by nroot-squashfs (nroot's own server, else
+# squashfuse_ll) as the overlay's lower layer,
 # nothing unpacked into the store; the daemon goes with nroot, even after
 # kill -9; named containers, --join, --read-only, the kernel overlay and
 # fuse-overlayfs.  The .sqsh files are made here with mksquashfs from the
@@ -29,11 +30,11 @@ teardown() {
     teardown_containers
 }
 
-# the squashfuse_ll processes (zombies left out: a killed nroot's are
-# reaped by whoever inherits them) that mount FILE
+# the servers that mount FILE, nroot-squashfs or squashfuse_ll (zombies
+# left out: a killed nroot's are reaped by whoever inherits them)
 squashfuse_of() {
     local p
-    for p in $(pgrep -u "$(id -u)" -x squashfuse_ll); do
+    for p in $(pgrep -u "$(id -u)" -x 'squashfuse_ll|nroot-squashfs'); do
         case $(ps -o stat= -p "$p" 2>/dev/null) in Z* | "") continue ;; esac
         tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " && echo "$p"
     done
@@ -44,7 +45,7 @@ squashfuse_of() {
 # this test's runtime directory
 squashfuse_mounts() {
     grep -lF -- "$XDG_RUNTIME_DIR/nroot/mnt/lower " /proc/[0-9]*/mountinfo 2>/dev/null |
-        xargs -r grep -l 'fuse.squashfuse_ll' 2>/dev/null || true
+        xargs -r grep -lE 'fuse\.(squashfuse_ll|nroot-squashfs)' 2>/dev/null || true
 }
 
 # the overlays to try: the kernel's, and fuse-overlayfs where it can be used
@@ -60,10 +61,10 @@ assert_no_images() {
 
 assert_nothing_left() {
     wait_for 50 eval '[ -z "$(squashfuse_of "$1")" ]' ||
-        fail "squashfuse_ll still runs: $(squashfuse_of "$1")"
+        fail "the squashfs server still runs: $(squashfuse_of "$1")"
     wait_for 50 eval '[ -z "$(squashfuse_mounts)" ]' ||
         fail "a squashfs mount is left in: $(squashfuse_mounts)"
-    ! findmnt -rn -t fuse.squashfuse_ll | grep -qF "$BATS_TEST_TMPDIR" ||
+    ! findmnt -rn -t fuse.squashfuse_ll,fuse.nroot-squashfs | grep -qF "$BATS_TEST_TMPDIR" ||
         fail "a squashfs mount is left on the host"
 }
 
@@ -155,11 +156,11 @@ original"
     fi
 }
 
-@test "squashfs: kill -9 of nroot leaves no mount and no squashfuse_ll process" {
+@test "squashfs: kill -9 of nroot leaves no mount and no squashfs server process" {
     start_nroot "$BATS_TEST_TMPDIR/out" run "$SQ" sh -c 'echo up; exec sleep 60'
     wait_for 100 file_has "$BATS_TEST_TMPDIR/out" up || fail "it did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
     # what is checked after the kill is there while it runs
-    [ -n "$(squashfuse_of "$SQ")" ] || fail "no squashfuse_ll runs for $SQ"
+    [ -n "$(squashfuse_of "$SQ")" ] || fail "no squashfs server runs for $SQ"
     [ -n "$(squashfuse_mounts)" ] || fail "no process of ours sees the squashfs mount"
     kill -9 "$NROOT_PID"
     wait "$NROOT_PID" 2>/dev/null || true
@@ -190,7 +191,7 @@ $i" ] || fail "run $i wrote: $(cat "$BATS_TEST_TMPDIR/o$i")"
     local f
     for f in truncated garbage; do
         run_nroot 125 run "$BATS_TEST_TMPDIR/$f.sqsh" true
-        assert_nroot_error "cannot mount the squashfs image '.*/$f.sqsh': squashfuse_ll failed: ."
+        assert_nroot_error "cannot mount the squashfs image '.*/$f.sqsh': (squashfuse_ll|nroot-squashfs) failed: ."
         assert_nothing_left "$BATS_TEST_TMPDIR/$f.sqsh"
     done
     assert_store_has_no_image "$STORE"
@@ -198,13 +199,13 @@ $i" ] || fail "run $i wrote: $(cat "$BATS_TEST_TMPDIR/o$i")"
     nrun "$SQ" true
 }
 
-@test "squashfs: without squashfuse_ll, one line naming the package" {
+@test "squashfs: without nroot-squashfs and squashfuse_ll, one line naming the package" {
     local bin=$BATS_TEST_TMPDIR/bin p
     mkdir "$bin"
     for p in newuidmap newgidmap fuse-overlayfs; do
         p=$(PATH=$NROOT_TEST_SYS_PATH:$PATH command -v "$p") && ln -s "$p" "$bin/"
     done
-    run --separate-stderr env PATH="$bin" "$NROOT" run "$SQ" true
+    run --separate-stderr env PATH="$bin" NROOT_SQUASHFS=/nonexistent "$NROOT" run "$SQ" true
     assert_nroot_error "squashfuse_ll .*\(install the package squashfuse\)"
     assert_store_has_no_image "$STORE"
 }
@@ -248,7 +249,7 @@ a"
     wait_for 300 eval '[ "$(ls "$ctl" | grep -c rank)" = 4 ]' ||
         fail "the tasks did not start: $(cat "$BATS_TEST_TMPDIR"/e*)"
     [ "$(squashfuse_of "$SQ" | wc -l)" = 1 ] ||
-        fail "not one squashfuse_ll for the 4 tasks: $(squashfuse_of "$SQ")"
+        fail "not one squashfs server for the 4 tasks: $(squashfuse_of "$SQ")"
     touch "$ctl/go"
     for i in 1 2 3 4; do
         wait_exit "${pids[i]}" 300 || fail "task $i did not end"
@@ -259,10 +260,16 @@ a"
     assert_nothing_left "$SQ"
 }
 
-@test "squashfs: nroot info names squashfuse_ll and its version, or the package" {
+@test "squashfs: nroot info names the server: nroot-squashfs, squashfuse_ll and its version, or the package" {
     run_nroot 0 info
+    if [ -x "${NROOT%/*}/nroot-squashfs" ]; then
+        assert_line --regexp '^nroot-squashfs +ok +/.*nroot-squashfs: squashfs images run'
+    else
+        assert_line --regexp '^squashfuse_ll +ok +/.*squashfuse_ll \(squashfuse [0-9][0-9.]*\)'
+    fi
+    NROOT_SQUASHFS=/nonexistent run_nroot 0 info
     assert_line --regexp '^squashfuse_ll +ok +/.*squashfuse_ll \(squashfuse [0-9][0-9.]*\)'
-    run env PATH=/nonexistent "$NROOT" info
+    run env PATH=/nonexistent NROOT_SQUASHFS=/nonexistent "$NROOT" info
     assert_line --regexp '^squashfuse_ll +warning +not installed'
     assert_line --regexp 'fix: apt-get install squashfuse$'
 }

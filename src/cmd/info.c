@@ -325,13 +325,19 @@ static void check_network(void)
         dlclose(h);
 }
 
-/* squashfs images (`nroot run IMAGE.sqsh`): squashfuse_ll and its
- * version, which `-V` prints as "squashfuse X.Y.Z (c) ..." among its usage */
+/* squashfs images (`nroot run IMAGE.sqsh`): the server that mounts them,
+ * nroot's own nroot-squashfs, else squashfuse_ll and its version, which
+ * `-V` prints as "squashfuse X.Y.Z (c) ..." among its usage */
 static void info_sqsh_run(void)
 {
     char path[PATH_MAX], cmd[PATH_MAX + 32], line[256], version[64] = "";
     const char *why = NULL;
-    if (!nr_userns_find_program("squashfuse_ll", path, sizeof path, &why)) {
+    const char *name = nr_userns_find_squashfs(path, sizeof path, &why);
+    if (name && strcmp(name, "nroot-squashfs") == 0) {
+        item(name, OK, "%s: squashfs images run without unpacking", path);
+        return;
+    }
+    if (!name) {
         Item *it = item("squashfuse_ll", WARN, "not installed: squashfs images cannot be run");
         fix(it, "apt-get install squashfuse");
         return;

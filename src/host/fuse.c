@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuse.c — the parent's side of the fuse daemons the child asks for:
- * fuse-overlayfs (NR_SYNC_FUSE, #3a) and squashfuse_ll for a squashfs
- * image (NR_SYNC_SQUASHFS, #3s).  Each is started by nroot, outside the
+ * fuse-overlayfs (NR_SYNC_FUSE, #3a) and nroot-squashfs (or squashfuse_ll)
+ * for a squashfs image (NR_SYNC_SQUASHFS, #3s).  Each is started by nroot, outside the
  * container's pid namespace, in the container's user namespace and a mount
  * namespace of its own that is a peer of the container's; nroot reaps it,
  * and flushes a kept layer before fuse-overlayfs goes. */
@@ -101,15 +101,11 @@ static _Noreturn void daemon_helper(pid_t nroot, int mntfd, const char *scratch,
 
 /* fork the helper for the child's request: its mount namespace in
  * req->fd, the scratch dir in req->err.hint */
-static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *log, bool as_child,
-                          char *argv[], NrError *err)
+static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *prog, const char *log,
+                          bool as_child, char *argv[], NrError *err)
 {
-    char prog[PATH_MAX];
-    const char *why = NULL;
     if (req->fd < 0)
         return nr_error_msg(err, "%s: no mount namespace came with the request", name);
-    if (!nr_userns_find_program(name, prog, sizeof prog, &why))
-        return nr_error_msg(err, "%s %s", name, why);
     pid_t nroot = getpid();
     fflush(NULL);
     pid_t pid = fork();
@@ -122,14 +118,23 @@ static pid_t start_daemon(const NrSyncMsg *req, const char *name, const char *lo
 
 pid_t nr_fuse_start(const NrSyncMsg *req, NrError *err)
 {
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    if (!nr_userns_find_program("fuse-overlayfs", prog, sizeof prog, &why))
+        return nr_error_msg(err, "fuse-overlayfs %s", why);
     char *argv[] = { "fuse-overlayfs", "-f", "-o", (char *)req->err.msg, NR_FUSE_ROOT, NULL };
-    return start_daemon(req, "fuse-overlayfs", NR_FUSE_LOG, false, argv, err);
+    return start_daemon(req, "fuse-overlayfs", prog, NR_FUSE_LOG, false, argv, err);
 }
 
 pid_t nr_squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, NrError *err)
 {
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    const char *name = nr_userns_find_squashfs(prog, sizeof prog, &why);
+    if (!name)
+        return nr_error_msg(err, "squashfuse_ll %s", why);
     if (!cfg->squashfs)
-        return nr_error_msg(err, "squashfuse_ll: the container has no squashfs image");
+        return nr_error_msg(err, "%s: the container has no squashfs image", name);
     /* read-only.  The ids the image records are the container's: the
      * daemon is in its user namespace, so 0 is the container's root and an
      * id the mapping lacks shows as nobody.  The overlay reads it with its
@@ -138,10 +143,10 @@ pid_t nr_squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, NrError 
      * there (--userns=keep-id), as fuse-overlayfs, which is, must read it
      * too; it lets in the processes of the container's user namespace
      * only, none of which has the mount in its table.  The kernel keeps
-     * what it read (squashfuse_ll answers with endless entry and attribute
-     * timeouts and keeps files' page cache), and its worker threads come
-     * as requests do (at most 10, its default) */
-    char *argv[] = { "squashfuse_ll",
+     * what it read (both answer with endless entry and attribute timeouts
+     * and keep files' page cache), and their worker threads come as
+     * requests do.  nroot-squashfs takes squashfuse_ll's command line. */
+    char *argv[] = { (char *)name,
                      "-f",
                      "-o",
                      cfg->map.user_uid != 0 ? "ro,nodev,nosuid,noatime,allow_other"
@@ -149,7 +154,7 @@ pid_t nr_squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, NrError 
                      cfg->squashfs,
                      NR_SQUASHFUSE_ROOT,
                      NULL };
-    return start_daemon(req, "squashfuse_ll", NR_SQUASHFUSE_LOG, true, argv, err);
+    return start_daemon(req, name, prog, NR_SQUASHFUSE_LOG, true, argv, err);
 }
 
 void nr_fuse_stop(pid_t pid, const char *scratch, bool keep)

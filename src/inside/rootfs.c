@@ -261,20 +261,20 @@ static int mount_fuse(const NrRunConfig *cfg, int sync_fd, const char *opts, con
     return ask_daemon(cfg, sync_fd, NR_SYNC_FUSE, "fuse-overlayfs", opts, root, NR_FUSE_LOG, err);
 }
 
-/* a squashfs image: squashfuse_ll mounts it read-only at `lower` (#3s),
+/* a squashfs image: nroot-squashfs (else squashfuse_ll) mounts it read-only at `lower` (#3s),
  * for the overlay to take as its lower layer as it would a directory */
 static int mount_squashfs(const NrRunConfig *cfg, int sync_fd, const char *lower, NrError *err)
 {
     char prog[PATH_MAX];
     const char *why = NULL;
-    if (!nr_userns_find_program("squashfuse_ll", prog, sizeof prog, &why))
+    const char *name = nr_userns_find_squashfs(prog, sizeof prog, &why);
+    if (!name)
         return nr_error_msg(err,
                             "cannot mount the squashfs image '%s': squashfuse_ll %s (install "
                             "the package squashfuse)",
                             cfg->squashfs, why);
     if (check_fuse_dev("the squashfs image", err) < 0 ||
-        ask_daemon(cfg, sync_fd, NR_SYNC_SQUASHFS, "squashfuse_ll", "", lower, NR_SQUASHFUSE_LOG,
-                   err) < 0) {
+        ask_daemon(cfg, sync_fd, NR_SYNC_SQUASHFS, name, "", lower, NR_SQUASHFUSE_LOG, err) < 0) {
         nr_error_prefix(err, "cannot mount the squashfs image '%s'", cfg->squashfs);
         return -1;
     }
