@@ -347,22 +347,32 @@ static void sq_readlink(fuse_req_t req, fuse_ino_t ino)
     fuse_reply_readlink(req, t->buf);
 }
 
-static void sq_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+/* the xattrs of inode `ino`, or NULL once the request is answered (ENOSYS
+ * for an image without any, so the kernel stops asking) */
+static SqImage *xattr_open(fuse_req_t req, fuse_ino_t ino, sqfs_xattr *x)
 {
     if (!has_xattrs) {
         fuse_reply_err(req, ENOSYS);
-        return;
+        return NULL;
     }
     sqfs_inode inode;
     SqImage *t = get_inode(req, ino, &inode);
     if (!t)
-        return;
-    sqfs_xattr x;
-    size_t used = 0;
-    if (sqfs_xattr_open(&t->fs, &inode, &x) != SQFS_OK) {
+        return NULL;
+    if (sqfs_xattr_open(&t->fs, &inode, x) != SQFS_OK) {
         fuse_reply_err(req, EIO);
-        return;
+        return NULL;
     }
+    return t;
+}
+
+static void sq_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    sqfs_xattr x;
+    SqImage *t = xattr_open(req, ino, &x);
+    if (!t)
+        return;
+    size_t used = 0;
     while (x.remain) {
         if (sqfs_xattr_read(&x) != SQFS_OK) {
             fuse_reply_err(req, EIO);
@@ -394,19 +404,13 @@ static void sq_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void sq_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-    if (!has_xattrs) {
-        fuse_reply_err(req, ENOSYS);
-        return;
-    }
-    sqfs_inode inode;
-    SqImage *t = get_inode(req, ino, &inode);
+    sqfs_xattr x;
+    SqImage *t = xattr_open(req, ino, &x);
     if (!t)
         return;
-    sqfs_xattr x;
     bool found = false;
     size_t real = 0;
-    if (sqfs_xattr_open(&t->fs, &inode, &x) != SQFS_OK ||
-        sqfs_xattr_find(&x, name, &found) != SQFS_OK ||
+    if (sqfs_xattr_find(&x, name, &found) != SQFS_OK ||
         (found && sqfs_xattr_value_size(&x, &real) != SQFS_OK)) {
         fuse_reply_err(req, EIO);
         return;
