@@ -3,10 +3,11 @@
 # squashfs.bats — `nroot run IMAGE.sqsh`: a squashfs file (told by its
 # magic) mounted read-only by nroot-squashfs (nroot's own server, else
 # squashfuse_ll) as the overlay's lower layer,
-# nothing unpacked into the store; the daemon goes with nroot, even after
-# kill -9; named containers, --join, --read-only, the kernel overlay and
-# fuse-overlayfs.  The .sqsh files are made here with mksquashfs from the
-# busybox test image.
+# nothing unpacked into the store; the runs of one image share one server
+# (squashfs-linger: it goes that long after its last container, even after
+# kill -9; the tests set 0 unless they test the linger); named containers,
+# --join, --read-only, the kernel overlay and fuse-overlayfs.  The .sqsh
+# files are made here with mksquashfs from the busybox test image.
 
 load helpers
 
@@ -24,28 +25,46 @@ setup() {
     need_tool mksquashfs squashfuse_ll
     SQ=$BATS_FILE_TMPDIR/busybox.sqsh
     [ -f "$SQ" ] || fail "mksquashfs did not make $SQ"
+    export NROOT_SQUASHFS_LINGER=0
 }
 
 teardown() {
     teardown_containers
+    # a lingering shared server of this test's (its directory is gone with
+    # the test's, and it would go at the end of its linger)
+    local p
+    for p in $(pgrep -u "$(id -u)" -x nroot-squashfs); do
+        case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$BATS_TEST_TMPDIR"/*) kill -9 "$p" ;; esac
+    done
 }
 
-# the servers that mount FILE, nroot-squashfs or squashfuse_ll (zombies
-# left out: a killed nroot's are reaped by whoever inherits them)
+# the servers that mount FILE, nroot-squashfs or squashfuse_ll: a
+# container's own, FILE on its command line, or the shared one, FILE its fd
+# 4 (zombies left out: a killed nroot's are reaped by whoever inherits them)
 squashfuse_of() {
-    local p
+    local p f
+    f=$(readlink -f -- "$1")
     for p in $(pgrep -u "$(id -u)" -x 'squashfuse_ll|nroot-squashfs'); do
         case $(ps -o stat= -p "$p" 2>/dev/null) in Z* | "") continue ;; esac
-        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " && echo "$p"
+        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " ||
+            [ "$(readlink "/proc/$p/fd/4" 2>/dev/null)" = "$f" ]; then
+            echo "$p"
+        fi
     done
     return 0
 }
 
-# the processes of ours whose mount table holds a squashfs lower layer of
-# this test's runtime directory
+# the processes of ours whose mount table holds a squashfs mount of this
+# test's runtime directory: a container's lower layer, or a shared server's
 squashfuse_mounts() {
-    grep -lF -- "$XDG_RUNTIME_DIR/nroot/mnt/lower " /proc/[0-9]*/mountinfo 2>/dev/null |
+    grep -lE -- "$XDG_RUNTIME_DIR/nroot/(mnt/lower|squashfs/[0-9a-f]{16}/mnt) " \
+        /proc/[0-9]*/mountinfo 2>/dev/null |
         xargs -r grep -lE 'fuse\.(squashfuse_ll|nroot-squashfs)' 2>/dev/null || true
+}
+
+# the shared server needs nroot-squashfs
+need_shared() {
+    [ -x "${NROOT%/*}/nroot-squashfs" ] || skip "no nroot-squashfs next to nroot: no shared server"
 }
 
 # the overlays to try: the kernel's, and fuse-overlayfs where it can be used
@@ -272,4 +291,103 @@ a"
     run env PATH=/nonexistent NROOT_SQUASHFS=/nonexistent "$NROOT" info
     assert_line --regexp '^squashfuse_ll +warning +not installed'
     assert_line --regexp 'fix: apt-get install squashfuse$'
+}
+
+@test "squashfs: runs of one image share one server; it goes the linger after the last" {
+    need_shared
+    export NROOT_SQUASHFS_LINGER=3
+    nrun "$SQ" cat /data/unchanged.txt
+    assert_output original
+    local p1
+    p1=$(squashfuse_of "$SQ")
+    [ -n "$p1" ] || fail "no server lingers after the run"
+    [ "$(echo "$p1" | wc -l)" = 1 ] || fail "more than one server: $p1"
+    # the next run, and two at once, take the same one
+    nrun "$SQ" true
+    [ "$(squashfuse_of "$SQ")" = "$p1" ] || fail "another server: $(squashfuse_of "$SQ"), not $p1"
+    start_nroot "$BATS_TEST_TMPDIR/out" run "$SQ" sh -c 'echo up; exec sleep 60'
+    wait_for 100 file_has "$BATS_TEST_TMPDIR/out" up || fail "it did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    nrun "$SQ" sh -c 'echo w > /data/n && cat /data/unchanged.txt /data/n'
+    assert_output "original
+w"
+    [ "$(squashfuse_of "$SQ")" = "$p1" ] || fail "another server: $(squashfuse_of "$SQ"), not $p1"
+    # outside every container: the host's pid namespace, a session of its own
+    [ "$(readlink /proc/"$p1"/ns/pid)" = "$(readlink /proc/self/ns/pid)" ] ||
+        fail "the server is not in the host's pid namespace"
+    [ "$(ps -o sid= -p "$p1")" != "$(ps -o sid= -p "$NROOT_PID")" ] || fail "the server is in nroot's session"
+    # kill -9 of the last nroot: the server stays for the linger, then goes
+    kill -9 "$NROOT_PID"
+    wait "$NROOT_PID" 2>/dev/null || true
+    sleep 1
+    [ "$(squashfuse_of "$SQ")" = "$p1" ] || fail "the server did not linger"
+    assert_nothing_left "$SQ"
+    # and the next run starts a new one
+    nrun "$SQ" cat /data/unchanged.txt
+    assert_output original
+}
+
+@test "squashfs: a killed shared server: the next run starts another" {
+    need_shared
+    export NROOT_SQUASHFS_LINGER=60
+    nrun "$SQ" true
+    local p1 p2
+    p1=$(squashfuse_of "$SQ")
+    [ -n "$p1" ] || fail "no server lingers after the run"
+    kill -9 "$p1"
+    wait_for 50 eval '[ -z "$(squashfuse_of "$SQ")" ]' || fail "the server did not die"
+    nrun "$SQ" cat /data/unchanged.txt
+    assert_output original
+    p2=$(squashfuse_of "$SQ")
+    [ -n "$p2" ] && [ "$p2" != "$p1" ] || fail "no new server: '$p2'"
+}
+
+@test "squashfs: a new file under the image's name gets a server of its own" {
+    need_shared
+    export NROOT_SQUASHFS_LINGER=60
+    local x=$BATS_TEST_TMPDIR/x.sqsh t=$BATS_TEST_TMPDIR/tree
+    cp "$SQ" "$x"
+    nrun "$x" cat /data/unchanged.txt
+    assert_output original
+    cp -a "$IMG" "$t"
+    echo changed >"$t/data/unchanged.txt"
+    mksquashfs "$t" "$x.new" -all-root -noappend -quiet -no-progress >/dev/null
+    mv "$x.new" "$x"
+    nrun "$x" cat /data/unchanged.txt
+    assert_output changed
+    [ "$(pgrep -u "$(id -u)" -x nroot-squashfs | wc -l)" -ge 2 ] || fail "one server for two files"
+}
+
+@test "squashfs: squashfs-linger off: a server per run, nroot's child, gone with it" {
+    need_shared
+    export NROOT_SQUASHFS_LINGER=off
+    start_nroot "$BATS_TEST_TMPDIR/out" run "$SQ" sh -c 'echo up; exec sleep 60'
+    wait_for 100 file_has "$BATS_TEST_TMPDIR/out" up || fail "it did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    local p
+    p=$(squashfuse_of "$SQ")
+    [ -n "$p" ] || fail "no server"
+    [ "$(ps -o ppid= -p "$p" | tr -d ' ')" = "$NROOT_PID" ] || fail "the server is not nroot's child"
+    ! grep -q share= "/proc/$p/cmdline" || fail "a shared server: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+    kill -9 "$NROOT_PID"
+    wait "$NROOT_PID" 2>/dev/null || true
+    assert_nothing_left "$SQ"
+}
+
+@test "squashfs: a bad squashfs-linger is one line and 125" {
+    NROOT_SQUASHFS_LINGER=soon run_nroot 125 run "$SQ" true
+    assert_nroot_error "squashfs-linger 'soon' is neither a number of seconds"
+    printf 'squashfs-linger = -5\n' >"$BATS_TEST_TMPDIR/c.conf"
+    unset NROOT_SQUASHFS_LINGER
+    NROOT_CONFIG=$BATS_TEST_TMPDIR/c.conf run_nroot 125 run "$SQ" true
+    assert_nroot_error "c.conf: squashfs-linger '-5' is neither"
+    assert_store_has_no_image "$STORE"
+}
+
+@test "squashfs: another id map gets another server" {
+    need_shared
+    [ "$NROOT_TEST_MODE" = subids ] || skip "needs a subordinate range besides the single id"
+    export NROOT_SQUASHFS_LINGER=60
+    nrun "$SQ" true
+    nrun --userns=single "$SQ" stat -c %u /bin/busybox
+    assert_output 0
+    [ "$(squashfuse_of "$SQ" | wc -l)" = 2 ] || fail "not two servers: $(squashfuse_of "$SQ")"
 }

@@ -182,14 +182,15 @@ static int export_stopped(NrCtr *c, const Writer *w, NrError *err)
         /* #3a: a fuse-overlayfs layer is mounted by a daemon of ours, #3s
          * a squashfs image too; the child closes the socket when it runs
          * the helper */
-        pid_t fuse = 0, squashfuse = 0;
+        pid_t fuse = 0;
+        NrSquashfs sqfs = NR_SQUASHFS_INIT;
         NrError cerr = { 0 };
         NrSyncMsg msg;
         while (!cerr.code && nr_sync_recv(sync_fd, &msg) == 1) {
             if (msg.type == NR_SYNC_FUSE && fuse == 0 && (fuse = nr_fuse_start(&msg, &cerr)) < 0)
                 kill(pid, SIGKILL);
-            else if (msg.type == NR_SYNC_SQUASHFS && squashfuse == 0 &&
-                     (squashfuse = nr_squashfuse_start(&msg, &cfg, &cerr)) < 0)
+            else if (msg.type == NR_SYNC_SQUASHFS &&
+                     nr_squashfs_start(&msg, &cfg, sync_fd, &sqfs, &cerr) < 0)
                 kill(pid, SIGKILL);
             else if (msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
@@ -199,7 +200,7 @@ static int export_stopped(NrCtr *c, const Writer *w, NrError *err)
         rc = nr_spawn_wait(pid, sync_fd, &status, NULL, err);
         close(sync_fd);
         nr_fuse_stop(fuse, cfg.scratch, false);
-        nr_fuse_stop(squashfuse, cfg.scratch, false);
+        nr_squashfs_stop(&sqfs, cfg.scratch);
         if (cerr.code) {
             *err = cerr;
             rc = -1;

@@ -7,23 +7,34 @@
  * and flushes a kept layer before fuse-overlayfs goes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/nsfs.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nr-conf.h"
 #include "nr-error.h"
 #include "nr-fuse.h"
 #include "nr-plan.h"
 #include "nr-rootfs.h"
+#include "nr-runtime.h"
 #include "nr-spawn.h"
 #include "nr-userns.h"
 #include "nr-util.h"
@@ -126,15 +137,11 @@ pid_t nr_fuse_start(const NrSyncMsg *req, NrError *err)
     return start_daemon(req, "fuse-overlayfs", prog, NR_FUSE_LOG, false, argv, err);
 }
 
-pid_t nr_squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, NrError *err)
+/* one server for this container alone (squashfuse_ll; keep-id; sharing
+ * off), a child of ours */
+static pid_t squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, const char *name,
+                              const char *prog, NrError *err)
 {
-    char prog[PATH_MAX];
-    const char *why = NULL;
-    const char *name = nr_userns_find_squashfs(prog, sizeof prog, &why);
-    if (!name)
-        return nr_error_msg(err, "squashfuse_ll %s", why);
-    if (!cfg->squashfs)
-        return nr_error_msg(err, "%s: the container has no squashfs image", name);
     /* read-only.  The ids the image records are the container's: the
      * daemon is in its user namespace, so 0 is the container's root and an
      * id the mapping lacks shows as nobody.  The overlay reads it with its
@@ -155,6 +162,263 @@ pid_t nr_squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, NrError 
                      NR_SQUASHFUSE_ROOT,
                      NULL };
     return start_daemon(req, name, prog, NR_SQUASHFUSE_LOG, true, argv, err);
+}
+
+
+/* ---- one server per image and id map, shared by the user's containers ---- */
+
+#define SHARE_WAIT_MS 10000
+#define LINGER_DEFAULT 10
+#define LINGER_MAX 86400
+
+int nr_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
+{
+    const char *v = nr_conf_value("squashfs-linger", "NROOT_SQUASHFS_LINGER", ret_from);
+    *ret_secs = LINGER_DEFAULT;
+    if (!v)
+        return 0;
+    if (strcmp(v, "off") == 0) {
+        *ret_secs = -1;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 0 || n > LINGER_MAX) {
+        const char *from = ret_from && *ret_from ? *ret_from : "nroot.conf";
+        return nr_error_msg(err, "%s: squashfs-linger '%s' is neither a number of seconds (0 to %d) nor 'off'",
+                            from, v, LINGER_MAX);
+    }
+    *ret_secs = (int)n;
+    return 0;
+}
+
+/* the server's name for this image and id map: RT/squashfs/<16 hex> of the
+ * file's identity (a new file under the old name is another image), the
+ * server's and the map's */
+static void share_key(const struct stat *st, const NrIdMap *map, const char *prog, char out[17])
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "%ju:%ju:%jd:%jd.%ld:%jd.%ld:%s", (uintmax_t)st->st_dev,
+                     (uintmax_t)st->st_ino, (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec,
+                     st->st_mtim.tv_nsec, (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, prog);
+    for (int i = 0; i < map->n_uid && n > 0 && (size_t)n < sizeof buf; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, ":u%u,%u,%u", map->uid[i].inside,
+                      map->uid[i].outside, map->uid[i].count);
+    for (int i = 0; i < map->n_gid && n > 0 && (size_t)n < sizeof buf; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, ":g%u,%u,%u", map->gid[i].inside,
+                      map->gid[i].outside, map->gid[i].count);
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (const char *p = buf; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+/* the server: nroot-squashfs in the container's user namespace (its ids
+ * are the container's; the namespace lives on with it after the
+ * container) and a mount namespace of its own, copied from the host's,
+ * where it mounts the image at `mnt` of its directory; in a session of its
+ * own, no child of ours: it outlives this nroot, and a ^C on the terminal
+ * does not reach it.  fd 3 the listening socket, fd 4 the image (the file
+ * the key was made of; `image` only names it). */
+static _Noreturn void share_server(int dfd, int lfd, int img, const char *image, int mntfd,
+                                   const char *dir, const char *prog, int linger)
+{
+    if (setsid() < 0)
+        _exit(NR_EXIT_FAILURE);
+    pid_t p = fork();
+    if (p != 0)
+        _exit(p < 0 ? NR_EXIT_FAILURE : 0);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    nr_signals_default();
+    int log = openat(dfd, "log", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    /* above the numbers they go to first */
+    lfd = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
+    img = fcntl(img, F_DUPFD_CLOEXEC, 10);
+    mntfd = fcntl(mntfd, F_DUPFD_CLOEXEC, 10);
+    if (log < 0 || nul < 0 || lfd < 0 || img < 0 || mntfd < 0 || dup2(nul, 0) < 0 ||
+        dup2(log, 1) < 0 || dup2(log, 2) < 0 || dup2(lfd, 3) < 0 || dup2(img, 4) < 0 ||
+        dup2(mntfd, 5) < 0)
+        _exit(NR_EXIT_FAILURE);
+    if (syscall(SYS_close_range, 6U, ~0U, 0U) < 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 6; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
+    }
+    int user = ioctl(5, NS_GET_USERNS);
+    if (user < 0 || setns(user, CLONE_NEWUSER) < 0) {
+        dprintf(2, "nroot: cannot enter the container's user namespace: %s\n", strerror(errno));
+        _exit(NR_EXIT_FAILURE);
+    }
+    close(user);
+    close(5);
+    /* its mounts reach neither the host nor a container; the host's
+     * unmounts still reach it */
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+        chdir(dir) < 0) {
+        dprintf(2, "nroot: cannot make the server's mount namespace: %s\n", strerror(errno));
+        _exit(NR_EXIT_FAILURE);
+    }
+    char opts[128];
+    snprintf(opts, sizeof opts, "ro,nodev,nosuid,noatime,image_fd=4,share=3,linger=%d", linger);
+    char *argv[] = { "nroot-squashfs", "-f", "-o", opts, (char *)image, "mnt", NULL };
+    execv(prog, argv);
+    dprintf(2, "cannot run '%s': %s\n", prog, strerror(errno));
+    _exit(NR_EXIT_CANNOT);
+}
+
+/* the last line the server wrote to its log, for a failure */
+static void server_said(int dfd, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    nr_autoclose int fd = openat(dfd, "log", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    char *nl = strrchr(buf, '\n');
+    if (nl)
+        memmove(buf, nl + 1, strlen(nl + 1) + 1);
+}
+
+/* a clone of the shared mount (*ret_tree) and the connection that holds it
+ * while the container runs (*ret_conn): the running server's, or one
+ * started now */
+static int share_attach(const NrSyncMsg *req, const NrRunConfig *cfg, const char *prog, int linger,
+                        int *ret_tree, int *ret_conn, NrError *err)
+{
+    nr_autoclose int img = open(cfg->squashfs, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (img < 0 || fstat(img, &st) < 0)
+        return nr_error_errno(err, "cannot open '%s'", cfg->squashfs);
+    char key[17];
+    share_key(&st, &cfg->map, prog, key);
+    nr_autofree char *base = nr_runtime_subdir("squashfs", err);
+    if (!base)
+        return -1;
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s/%s", base, key) >= (int)sizeof dir)
+        return nr_error_msg(err, "the runtime directory '%s' has too long a path", base);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return nr_error_errno(err, "cannot create '%s'", dir);
+    nr_autoclose int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 || (mkdirat(dfd, "mnt", 0700) < 0 && errno != EEXIST))
+        return nr_error_errno(err, "cannot use '%s'", dir);
+    nr_autoclose int lock = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX) < 0)
+        return nr_error_errno(err, "cannot lock '%s/lock'", dir);
+    /* the socket by a short name: sun_path holds 108 bytes */
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/sock", dfd);
+    nr_autoclose int conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (conn < 0)
+        return nr_error_errno(err, "cannot make a socket");
+    if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        if (errno != ENOENT && errno != ECONNREFUSED)
+            return nr_error_errno(err, "cannot reach the squashfs server in '%s'", dir);
+        /* none, or a dead one's socket: a new server */
+        unlinkat(dfd, "sock", 0);
+        nr_autoclose int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 128) < 0)
+            return nr_error_errno(err, "cannot make the squashfs server's socket in '%s'", dir);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+            return nr_error_errno(err, "cannot start nroot-squashfs");
+        if (pid == 0)
+            share_server(dfd, lfd, img, cfg->squashfs, req->fd, dir, prog, linger);
+        int ws;
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+        if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0)
+            return nr_error_errno(err, "cannot reach the new squashfs server in '%s'", dir);
+    }
+    /* connected: the server counts us; others may come */
+    close(lock);
+    lock = -1;
+    struct pollfd p = { .fd = conn, .events = POLLIN };
+    int r;
+    while ((r = poll(&p, 1, SHARE_WAIT_MS)) < 0 && errno == EINTR)
+        ;
+    char line[512] = "";
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = { .iov_base = line, .iov_len = sizeof line - 1 };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+    };
+    ssize_t n = r > 0 ? recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) : -1;
+    int tree = -1;
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&tree, CMSG_DATA(c), sizeof tree);
+    if (n == 1 && line[0] == 0 && tree >= 0) {
+        *ret_tree = tree;
+        *ret_conn = conn;
+        conn = -1;
+        return 0;
+    }
+    if (tree >= 0)
+        close(tree);
+    if (n > 1) {
+        line[n] = '\0';
+        return nr_error_msg(err, "%s", line);
+    }
+    if (r == 0)
+        return nr_error_msg(err, "nroot-squashfs did not mount within %d s (see '%s/log')",
+                            SHARE_WAIT_MS / 1000, dir);
+    server_said(dfd, line, sizeof line);
+    return nr_error_msg(err, "nroot-squashfs failed%s%s", line[0] ? ": " : "", line);
+}
+
+int nr_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd, NrSquashfs *sq,
+                      NrError *err)
+{
+    if (sq->pid > 0 || sq->conn >= 0)
+        return 0;
+    char prog[PATH_MAX];
+    const char *why = NULL;
+    const char *name = nr_userns_find_squashfs(prog, sizeof prog, &why);
+    if (!name)
+        return nr_error_msg(err, "squashfuse_ll %s", why);
+    if (!cfg->squashfs)
+        return nr_error_msg(err, "%s: the container has no squashfs image", name);
+    if (req->fd < 0)
+        return nr_error_msg(err, "%s: no mount namespace came with the request", name);
+    int linger;
+    const char *from = NULL;
+    if (nr_squashfs_linger(&linger, &from, err) < 0)
+        return -1;
+    /* shared: nroot-squashfs, the container's root the user (a server
+     * without allow_other lets in its own user's ids only, which the
+     * overlay of another container of theirs has too) */
+    if (linger >= 0 && cfg->map.user_uid == 0 && strcmp(name, "nroot-squashfs") == 0) {
+        int tree = -1;
+        if (share_attach(req, cfg, prog, linger, &tree, &sq->conn, err) < 0) {
+            nr_error_prefix(err, "cannot mount the squashfs image '%s'", cfg->squashfs);
+            return -1;
+        }
+        int r = nr_sync_send_fd(sync_fd, NR_SYNC_SQUASHFS, tree);
+        close(tree);
+        return r < 0 ? nr_error_errno(err, "cannot pass the squashfs mount") : 0;
+    }
+    pid_t pid = squashfuse_start(req, cfg, name, prog, err);
+    if (pid < 0)
+        return -1;
+    sq->pid = pid;
+    return nr_sync_send(sync_fd, NR_SYNC_GO, NULL) < 0 ? nr_error_errno(err, "cannot answer the container") : 0;
+}
+
+void nr_squashfs_stop(NrSquashfs *sq, const char *scratch)
+{
+    nr_fuse_stop(sq->pid, scratch, false);
+    sq->pid = 0;
+    if (sq->conn >= 0)
+        close(sq->conn); /* the server counts one container less */
+    sq->conn = -1;
 }
 
 void nr_fuse_stop(pid_t pid, const char *scratch, bool keep)

@@ -43,7 +43,7 @@ typedef struct Loop {
     NrSlirp *net;
     NrPty *pty;
     pid_t fuse_pid;
-    pid_t squashfuse_pid;
+    NrSquashfs sqfs;
     pid_t pid;         /* where signals go; exec: 0 until NR_SYNC_PID */
     sigset_t early;    /* exec: signals that came before the pid */
     int joiner_status; /* exec: -1 until the joiner is reaped */
@@ -122,8 +122,7 @@ static void on_fuse(Loop *l, NrSyncMsg *m)
 /* #3s parent: the squashfs image's daemon, outside the container */
 static void on_squashfs(Loop *l, NrSyncMsg *m)
 {
-    if (l->squashfuse_pid == 0 && m->fd >= 0 &&
-        (l->squashfuse_pid = nr_squashfuse_start(m, l->cfg, &l->err)) < 0)
+    if (nr_squashfs_start(m, l->cfg, l->s->sync_fd, &l->sqfs, &l->err) < 0)
         give_up(l);
 }
 
@@ -381,7 +380,7 @@ static void finish(Loop *l)
     }
     /* the container is gone: its overlay's daemon goes too */
     nr_fuse_stop(l->fuse_pid, l->cfg->scratch, l->cfg->ctr_dir && !l->cfg->read_only);
-    nr_fuse_stop(l->squashfuse_pid, l->cfg->scratch, false); /* its lower layer, after it */
+    nr_squashfs_stop(&l->sqfs, l->cfg->scratch); /* its lower layer, after it */
     nr_pty_free(l->pty);     /* the rest of the output, the host terminal's mode */
     nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);
@@ -397,6 +396,7 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
                .err_fd = s->err_fd,
                .sync_open = true,
                .joiner_status = -1,
+               .sqfs = NR_SQUASHFS_INIT,
                .status = NR_EXIT_FAILURE };
     sigemptyset(&l.early);
     *ret_status = NR_EXIT_FAILURE;

@@ -211,6 +211,25 @@ static int check_fuse_dev(const char *what, NrError *err)
     return -1;
 }
 
+/* #3s child: nroot's answer.  A shared server's mount comes as a detached
+ * clone, attached here; else nroot started a server for this container,
+ * whose mount propagates */
+static int squashfs_answer(int sync_fd, const char *name, const char *mnt, const char *log,
+                           NrError *err)
+{
+    NrSyncMsg m;
+    if (nr_sync_recv(sync_fd, &m) != 1)
+        return nr_error_msg(err, "%s: nroot did not answer", name);
+    if (m.type == NR_SYNC_GO && m.fd < 0)
+        return wait_fuse(name, mnt, log, err);
+    int r = m.type == NR_SYNC_SQUASHFS && m.fd >= 0
+                ? (int)syscall(SYS_move_mount, m.fd, "", AT_FDCWD, mnt, MOVE_MOUNT_F_EMPTY_PATH)
+                : (errno = EPROTO, -1);
+    if (m.fd >= 0)
+        close(m.fd);
+    return r < 0 ? nr_error_errno(err, "cannot attach the mount of %s", name) : 0;
+}
+
 /* #3a/#3s child: ask nroot for the daemon `name` (message `type`, with
  * its options `opts` and the scratch dir they are relative to) and wait
  * until it has mounted at `mnt`; `log` (in the scratch dir) takes what it
@@ -238,7 +257,8 @@ static int ask_daemon(const NrRunConfig *cfg, int sync_fd, uint32_t type, const 
     nr_autoclose int mnt_ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
     if (mnt_ns < 0 || nr_sync_send_fd_err(sync_fd, type, mnt_ns, &req) < 0)
         return nr_error_errno(err, "cannot ask nroot to start %s", name);
-    int r = wait_fuse(name, mnt, log, err);
+    int r = type == NR_SYNC_SQUASHFS ? squashfs_answer(sync_fd, name, mnt, log, err)
+                                     : wait_fuse(name, mnt, log, err);
     /* pivot_root wants no shared mount under the new root's parent */
     if (mount(NULL, cfg->scratch, NULL, MS_PRIVATE | MS_REC, NULL) < 0 && r == 0)
         return nr_error_errno(err, "cannot make '%s' private", cfg->scratch);

@@ -16,7 +16,8 @@
  *     is under one lock anyway (python's 200 imports in a container, ~300
  *     against ~380 ms with 4 threads and a /dev/fuse clone each, on a 2-core
  *     VM; read-all of 2 tar readers no faster).  -o threads=N for more.
- * Command line as squashfuse_ll's: -f -o OPTS IMAGE MOUNTPOINT (-d debug).
+ * Command line as squashfuse_ll's: -f -o OPTS IMAGE MOUNTPOINT (-d debug);
+ * -o share=FD,linger=S make it nroot's shared mount of the image (share.c).
  * A hostile image gives EIO (or fails at start), never a crash: names are
  * read into 64 KiB buffers (the format's u16 length), sizes the image
  * claims are bounded before anything is allocated. */
@@ -36,6 +37,8 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include "share.h"
 
 /* the image never changes while it is mounted */
 #define SQ_TIMEOUT (86400.0 * 365)
@@ -525,12 +528,18 @@ typedef struct {
     const char *mountpoint;
     int debug;
     unsigned threads;
+    int image_fd;    /* image_fd=N: the image is open on N, IMAGE only names it */
+    int share;       /* share=FD: serve clones of the mount on this socket (share.c) */
+    unsigned linger; /* linger=S: with share, go S seconds after the last client */
 } SqOpts;
 
 enum { KEY_FOREGROUND, KEY_DEBUG, KEY_HELP, KEY_VERSION };
 
 static const struct fuse_opt sq_opts[] = {
     { "threads=%u", offsetof(SqOpts, threads), 0 },
+    { "image_fd=%d", offsetof(SqOpts, image_fd), 0 },
+    { "share=%d", offsetof(SqOpts, share), 0 },
+    { "linger=%u", offsetof(SqOpts, linger), 0 },
     FUSE_OPT_KEY("-f", KEY_FOREGROUND),
     FUSE_OPT_KEY("-d", KEY_DEBUG),
     FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -559,7 +568,11 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     case KEY_DEBUG: o->debug = debug = 1; return 1; /* libfuse prints each request */
     case KEY_HELP:
         printf("usage: nroot-squashfs [-f] [-d] [-o OPTIONS] IMAGE MOUNTPOINT\n"
-               "  -o threads=N   N worker threads (default 1)\n");
+               "  -o threads=N   N worker threads (default 1)\n"
+               "  -o image_fd=N  read the image open on fd N (IMAGE names it)\n"
+               "  -o share=FD    serve clones of the mount on the listening socket FD\n"
+               "                 (nroot's shared mount; the directory holds sock and lock)\n"
+               "  -o linger=S    with share: exit S seconds after the last client\n");
         exit(0);
     case KEY_VERSION:
         printf("nroot-squashfs %s (libfuse %s)\n", NR_VERSION, fuse_pkgversion());
@@ -571,14 +584,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 int main(int argc, char *argv[])
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    SqOpts o = { 0 };
+    SqOpts o = { .image_fd = -1, .share = -1 };
     if (fuse_opt_parse(&args, &o, sq_opts, opt_proc) < 0)
         return 125;
     if (!o.image || !o.mountpoint) {
         fprintf(stderr, "usage: nroot-squashfs [-f] [-d] [-o OPTIONS] IMAGE MOUNTPOINT\n");
         return 125;
     }
-    image_fd = open(o.image, O_RDONLY | O_CLOEXEC);
+    image_fd = o.image_fd >= 0 ? fcntl(o.image_fd, F_DUPFD_CLOEXEC, 3) : open(o.image, O_RDONLY | O_CLOEXEC);
     if (image_fd < 0) {
         fprintf(stderr, "nroot-squashfs: cannot open '%s': %s\n", o.image, strerror(errno));
         return 1;
@@ -618,6 +631,10 @@ int main(int argc, char *argv[])
         goto out_session;
     if (fuse_session_mount(se, o.mountpoint) != 0)
         goto out_signals;
+    if (o.share >= 0 && sq_share_start(o.share, o.linger, o.mountpoint) < 0) {
+        fprintf(stderr, "nroot-squashfs: cannot serve its mount: %s\n", strerror(errno));
+        goto out_unmount;
+    }
     if (o.threads <= 1) {
         ret = fuse_session_loop(se) != 0 ? 1 : 0;
         goto out_unmount;
