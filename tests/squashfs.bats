@@ -283,6 +283,11 @@ a"
     run_nroot 0 info
     if [ -x "${NROOT%/*}/nroot-squashfs" ]; then
         assert_line --regexp '^nroot-squashfs +ok +/.*nroot-squashfs: squashfs images run'
+        assert_line --regexp '^squashfs sharing +ok +one server per image file and id map, kept 0 s after its last run \(\$NROOT_SQUASHFS_LINGER\)'
+        NROOT_SQUASHFS_LINGER=off run_nroot 0 info
+        assert_line --regexp '^squashfs sharing +ok +off: a server per run'
+        NROOT_SQUASHFS_LINGER=x run_nroot 0 info
+        assert_line --regexp "^squashfs sharing +warning +.*squashfs-linger 'x' is neither"
     else
         assert_line --regexp '^squashfuse_ll +ok +/.*squashfuse_ll \(squashfuse [0-9][0-9.]*\)'
     fi
@@ -326,19 +331,40 @@ w"
     assert_output original
 }
 
-@test "squashfs: a killed shared server: the next run starts another" {
+@test "squashfs: a killed shared server (TERM, KILL): the next run starts another" {
     need_shared
     export NROOT_SQUASHFS_LINGER=60
     nrun "$SQ" true
-    local p1 p2
+    local p1 p2 sig
+    for sig in TERM KILL; do
+        p1=$(squashfuse_of "$SQ")
+        [ -n "$p1" ] || fail "no server lingers after the run"
+        kill -"$sig" "$p1"
+        wait_for 50 eval '[ -z "$(squashfuse_of "$SQ")" ]' || fail "the server did not end on $sig"
+        nrun "$SQ" cat /data/unchanged.txt
+        assert_output original
+        p2=$(squashfuse_of "$SQ")
+        [ -n "$p2" ] && [ "$p2" != "$p1" ] || fail "no new server after $sig: '$p2'"
+    done
+    # a run that comes while the server ends gets either it or the next
+    nrun "$SQ" true
     p1=$(squashfuse_of "$SQ")
-    [ -n "$p1" ] || fail "no server lingers after the run"
-    kill -9 "$p1"
-    wait_for 50 eval '[ -z "$(squashfuse_of "$SQ")" ]' || fail "the server did not die"
+    local i pids=()
+    for i in 1 2 3 4; do
+        "$NROOT" run -q "$SQ" cat /data/unchanged.txt >"$BATS_TEST_TMPDIR/o$i" 2>&1 </dev/null &
+        pids[i]=$!
+        BG_PIDS+=("$!")
+    done
+    kill -TERM "$p1"
+    for i in 1 2 3 4; do
+        wait_exit "${pids[i]}" 300 || fail "run $i did not end"
+        # one that got the ending server's mount may fail; none may hang
+        # or leave a mount
+        [ "$WAIT_STATUS" = 0 ] || [ "$WAIT_STATUS" = 125 ] || [ "$WAIT_STATUS" = 127 ] ||
+            [ "$WAIT_STATUS" = 1 ] || fail "run $i: status $WAIT_STATUS: $(cat "$BATS_TEST_TMPDIR/o$i")"
+    done
     nrun "$SQ" cat /data/unchanged.txt
     assert_output original
-    p2=$(squashfuse_of "$SQ")
-    [ -n "$p2" ] && [ "$p2" != "$p1" ] || fail "no new server: '$p2'"
 }
 
 @test "squashfs: a new file under the image's name gets a server of its own" {

@@ -26,6 +26,7 @@
 #include "nr-conf.h"
 #include "nr-error.h"
 #include "nr-filter.h"
+#include "nr-fuse.h"
 #include "nr-rostore.h"
 #include "nr-runtime.h"
 #include "nr-squashfs.h"
@@ -335,6 +336,18 @@ static void info_sqsh_run(void)
     const char *name = nr_userns_find_squashfs(path, sizeof path, &why);
     if (name && strcmp(name, "nroot-squashfs") == 0) {
         item(name, OK, "%s: squashfs images run without unpacking", path);
+        int secs;
+        const char *from = NULL;
+        NrError err = { 0 };
+        if (nr_squashfs_linger(&secs, &from, &err) < 0)
+            fix(item("squashfs sharing", WARN, "%s", err.msg),
+                "set squashfs-linger to a number of seconds or off");
+        else if (secs < 0)
+            item("squashfs sharing", OK, "off: a server per run (%s)", from);
+        else
+            item("squashfs sharing", OK,
+                 "one server per image file and id map, kept %d s after its last run (%s)", secs,
+                 from);
         return;
     }
     if (!name) {

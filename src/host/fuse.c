@@ -282,9 +282,87 @@ static void server_said(int dfd, char *buf, size_t size)
         memmove(buf, nl + 1, strlen(nl + 1) + 1);
 }
 
+/* connect to the server in `dfd` (under its lock), starting one where
+ * none is; *ret_started: this call started it */
+static int share_connect(const NrSyncMsg *req, const NrRunConfig *cfg, const char *prog, int linger,
+                         int img, int dfd, const char *dir, bool *ret_started, NrError *err)
+{
+    *ret_started = false;
+    nr_autoclose int lock = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX) < 0)
+        return nr_error_errno(err, "cannot lock '%s/lock'", dir);
+    /* the socket by a short name: sun_path holds 108 bytes */
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/sock", dfd);
+    nr_autoclose int conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (conn < 0)
+        return nr_error_errno(err, "cannot make a socket");
+    if (connect(conn, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        int r = conn;
+        conn = -1;
+        return r;
+    }
+    if (errno != ENOENT && errno != ECONNREFUSED)
+        return nr_error_errno(err, "cannot reach the squashfs server in '%s'", dir);
+    /* none, or a dead one's socket: a new server */
+    unlinkat(dfd, "sock", 0);
+    nr_autoclose int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 128) < 0)
+        return nr_error_errno(err, "cannot make the squashfs server's socket in '%s'", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return nr_error_errno(err, "cannot start nroot-squashfs");
+    if (pid == 0)
+        share_server(dfd, lfd, img, cfg->squashfs, req->fd, dir, prog, linger);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    *ret_started = true;
+    if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return nr_error_errno(err, "cannot reach the new squashfs server in '%s'", dir);
+    int r = conn;
+    conn = -1;
+    return r;
+}
+
+/* the server's answer on `conn`: 1 with the clone in *ret_tree, 0 when it
+ * ended without one (*line says why, if it did), -1 on a timeout */
+static int share_answer(int conn, char *line, size_t size, int *ret_tree)
+{
+    struct pollfd p = { .fd = conn, .events = POLLIN };
+    int r;
+    while ((r = poll(&p, 1, SHARE_WAIT_MS)) < 0 && errno == EINTR)
+        ;
+    line[0] = '\0';
+    if (r == 0)
+        return -1;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = { .iov_base = line, .iov_len = size - 1 };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+    };
+    ssize_t n = r > 0 ? recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) : -1;
+    int tree = -1;
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&tree, CMSG_DATA(c), sizeof tree);
+    if (n == 1 && line[0] == 0 && tree >= 0) {
+        *ret_tree = tree;
+        return 1;
+    }
+    if (tree >= 0)
+        close(tree);
+    line[n > 1 ? n : 0] = '\0';
+    return 0;
+}
+
 /* a clone of the shared mount (*ret_tree) and the connection that holds it
  * while the container runs (*ret_conn): the running server's, or one
- * started now */
+ * started now.  A server that ends as we connect (it was killed) leaves us
+ * without an answer: once, another is started. */
 static int share_attach(const NrSyncMsg *req, const NrRunConfig *cfg, const char *prog, int linger,
                         int *ret_tree, int *ret_conn, NrError *err)
 {
@@ -305,71 +383,26 @@ static int share_attach(const NrSyncMsg *req, const NrRunConfig *cfg, const char
     nr_autoclose int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0 || (mkdirat(dfd, "mnt", 0700) < 0 && errno != EEXIST))
         return nr_error_errno(err, "cannot use '%s'", dir);
-    nr_autoclose int lock = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (lock < 0 || flock(lock, LOCK_EX) < 0)
-        return nr_error_errno(err, "cannot lock '%s/lock'", dir);
-    /* the socket by a short name: sun_path holds 108 bytes */
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/sock", dfd);
-    nr_autoclose int conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (conn < 0)
-        return nr_error_errno(err, "cannot make a socket");
-    if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        if (errno != ENOENT && errno != ECONNREFUSED)
-            return nr_error_errno(err, "cannot reach the squashfs server in '%s'", dir);
-        /* none, or a dead one's socket: a new server */
-        unlinkat(dfd, "sock", 0);
-        nr_autoclose int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 128) < 0)
-            return nr_error_errno(err, "cannot make the squashfs server's socket in '%s'", dir);
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            return nr_error_errno(err, "cannot start nroot-squashfs");
-        if (pid == 0)
-            share_server(dfd, lfd, img, cfg->squashfs, req->fd, dir, prog, linger);
-        int ws;
-        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-            ;
-        if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0)
-            return nr_error_errno(err, "cannot reach the new squashfs server in '%s'", dir);
+    char line[512];
+    for (int attempt = 0;; attempt++) {
+        bool started;
+        int conn = share_connect(req, cfg, prog, linger, img, dfd, dir, &started, err);
+        if (conn < 0)
+            return -1;
+        int r = share_answer(conn, line, sizeof line, ret_tree);
+        if (r == 1) {
+            *ret_conn = conn;
+            return 0;
+        }
+        close(conn);
+        if (r < 0)
+            return nr_error_msg(err, "nroot-squashfs did not mount within %d s (see '%s/log')",
+                                SHARE_WAIT_MS / 1000, dir);
+        if (line[0])
+            return nr_error_msg(err, "%s", line);
+        if (started || attempt > 0)
+            break;
     }
-    /* connected: the server counts us; others may come */
-    close(lock);
-    lock = -1;
-    struct pollfd p = { .fd = conn, .events = POLLIN };
-    int r;
-    while ((r = poll(&p, 1, SHARE_WAIT_MS)) < 0 && errno == EINTR)
-        ;
-    char line[512] = "";
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = { .iov_base = line, .iov_len = sizeof line - 1 };
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
-    };
-    ssize_t n = r > 0 ? recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) : -1;
-    int tree = -1;
-    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        memcpy(&tree, CMSG_DATA(c), sizeof tree);
-    if (n == 1 && line[0] == 0 && tree >= 0) {
-        *ret_tree = tree;
-        *ret_conn = conn;
-        conn = -1;
-        return 0;
-    }
-    if (tree >= 0)
-        close(tree);
-    if (n > 1) {
-        line[n] = '\0';
-        return nr_error_msg(err, "%s", line);
-    }
-    if (r == 0)
-        return nr_error_msg(err, "nroot-squashfs did not mount within %d s (see '%s/log')",
-                            SHARE_WAIT_MS / 1000, dir);
     server_said(dfd, line, sizeof line);
     return nr_error_msg(err, "nroot-squashfs failed%s%s", line[0] ? ": " : "", line);
 }

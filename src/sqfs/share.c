@@ -148,6 +148,8 @@ static void *share_loop(void *arg)
         }
         if (p[0].revents & POLLIN) {
             int c = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (c < 0 && errno == EINVAL)
+                return NULL; /* sq_share_stop: the server is ending */
             if (c < 0)
                 continue;
             if (!same_user(c)) {
@@ -161,16 +163,30 @@ static void *share_loop(void *arg)
     return NULL;
 }
 
+static Share the_share = { .lfd = -1 };
+
+void sq_share_stop(void)
+{
+    if (the_share.lfd < 0)
+        return;
+    /* as may_leave, but waiting for the lock: a connection made before
+     * this gets a clone that fails with the server, none after */
+    int lock = open("lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (lock >= 0)
+        flock(lock, LOCK_EX);
+    unlink("sock");
+    shutdown(the_share.lfd, SHUT_RDWR);
+}
+
 int sq_share_start(int lfd, unsigned linger, const char *mnt)
 {
-    static Share s;
-    s = (Share){ .lfd = lfd, .linger = linger, .mnt = mnt };
+    the_share = (Share){ .lfd = lfd, .linger = linger, .mnt = mnt };
     pthread_t t;
     pthread_attr_t a;
     if (pthread_attr_init(&a) != 0)
         return -1;
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    int r = pthread_create(&t, &a, share_loop, &s);
+    int r = pthread_create(&t, &a, share_loop, &the_share);
     pthread_attr_destroy(&a);
     return r == 0 ? 0 : -1;
 }
