@@ -17,7 +17,10 @@ typedef struct NrSquashfs {
     pid_t pid; /* a server of its own (a child of ours), else 0 */
     int conn;  /* the connection to the shared server, else -1 */
 } NrSquashfs;
-#define NR_SQUASHFS_INIT { .pid = 0, .conn = -1 }
+#define NR_SQUASHFS_INIT \
+    { \
+        .pid = 0, .conn = -1 \
+    }
 /* parent, on NR_SYNC_SQUASHFS (#3s): mount cfg->squashfs read-only for the
  * child and answer it on `sync_fd`.  Shared (nroot-squashfs, the
  * container's root the user, squashfs-linger not off): the user's server

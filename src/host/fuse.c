@@ -164,7 +164,6 @@ static pid_t squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, cons
     return start_daemon(req, name, prog, NR_SQUASHFUSE_LOG, true, argv, err);
 }
 
-
 /* ---- one server per image and id map, shared by the user's containers ---- */
 
 #define SHARE_WAIT_MS 10000
@@ -186,8 +185,9 @@ int nr_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
     long n = strtol(v, &end, 10);
     if (!*v || *end || errno || n < 0 || n > LINGER_MAX) {
         const char *from = ret_from && *ret_from ? *ret_from : "nroot.conf";
-        return nr_error_msg(err, "%s: squashfs-linger '%s' is neither a number of seconds (0 to %d) nor 'off'",
-                            from, v, LINGER_MAX);
+        return nr_error_msg(
+            err, "%s: squashfs-linger '%s' is neither a number of seconds (0 to %d) nor 'off'",
+            from, v, LINGER_MAX);
     }
     *ret_secs = (int)n;
     return 0;
@@ -442,7 +442,9 @@ int nr_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd,
     if (pid < 0)
         return -1;
     sq->pid = pid;
-    return nr_sync_send(sync_fd, NR_SYNC_GO, NULL) < 0 ? nr_error_errno(err, "cannot answer the container") : 0;
+    return nr_sync_send(sync_fd, NR_SYNC_GO, NULL) < 0
+               ? nr_error_errno(err, "cannot answer the container")
+               : 0;
 }
 
 void nr_squashfs_stop(NrSquashfs *sq, const char *scratch)

@@ -591,7 +591,8 @@ int main(int argc, char *argv[])
         fprintf(stderr, "usage: nroot-squashfs [-f] [-d] [-o OPTIONS] IMAGE MOUNTPOINT\n");
         return 125;
     }
-    image_fd = o.image_fd >= 0 ? fcntl(o.image_fd, F_DUPFD_CLOEXEC, 3) : open(o.image, O_RDONLY | O_CLOEXEC);
+    image_fd = o.image_fd >= 0 ? fcntl(o.image_fd, F_DUPFD_CLOEXEC, 3)
+                               : open(o.image, O_RDONLY | O_CLOEXEC);
     if (image_fd < 0) {
         fprintf(stderr, "nroot-squashfs: cannot open '%s': %s\n", o.image, strerror(errno));
         return 1;
