@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nr-oci.h — an OCI bundle: a directory holding config.json (the OCI
+ * runtime specification, 1.0 to 1.2) and a root file system.  nroot-unpack
+ * --oci-spec parses and checks the JSON and compiles its seccomp object
+ * (unpack/ocispec.c; the launcher links no JSON parser); the launcher reads
+ * what it wrote (oci/spec.c) into an NrOciSpec, plain data of the plan that
+ * the child applies.  The records between the two are described in
+ * DESIGN17.md until HACKING.md has them. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-hook.h"
+#include "nr-userns.h"
+
+/* process.capabilities' five sets, in this order (NrOciSpec.caps[]) */
+typedef enum NrOciCapSet {
+    NR_OCI_CAP_BOUNDING,
+    NR_OCI_CAP_EFFECTIVE,
+    NR_OCI_CAP_INHERITABLE,
+    NR_OCI_CAP_PERMITTED,
+    NR_OCI_CAP_AMBIENT,
+    NR_OCI_CAP_SETS
+} NrOciCapSet;
+
+/* mounts[]: as given; the child parses the options (bind, rbind, ro,
+ * nosuid, propagation, tmpfs data, ...) where it applies them */
+typedef struct NrOciMount {
+    char *dst;      /* absolute, inside the container */
+    char *type;     /* "" when absent (a bind) */
+    char *src;      /* "" when absent */
+    char **options; /* NULL-terminated, never NULL */
+} NrOciMount;
+
+/* linux.namespaces[] */
+typedef struct NrOciNs {
+    int type;   /* CLONE_NEWPID, CLONE_NEWNET, ... CLONE_NEWTIME */
+    char *path; /* join this one, NULL: a new one */
+} NrOciNs;
+
+/* process.rlimits[] */
+typedef struct NrOciRlimit {
+    int resource; /* RLIMIT_* */
+    uint64_t soft, hard;
+} NrOciRlimit;
+
+/* linux.devices[] */
+typedef struct NrOciDevice {
+    char type;  /* 'c', 'b', 'u' (as c), 'p' (a fifo) */
+    char *path; /* absolute, inside the container */
+    uint32_t major, minor;
+    bool has_mode, has_uid, has_gid;
+    mode_t mode; /* permission bits */
+    uid_t uid;
+    gid_t gid;
+} NrOciDevice;
+
+/* linux.timeOffsets */
+typedef struct NrOciTimeOffset {
+    int clock; /* CLOCK_MONOTONIC or CLOCK_BOOTTIME */
+    int64_t secs;
+    uint32_t nanosecs;
+} NrOciTimeOffset;
+
+typedef struct NrOciSpec {
+    char *version; /* ociVersion */
+    char *bundle;  /* absolute, resolved */
+    /* process */
+    char **args; /* NULL-terminated, at least one */
+    char **env;  /* NULL-terminated K=V, never NULL */
+    char *cwd;   /* absolute */
+    uid_t uid;
+    gid_t gid;
+    gid_t *gids; /* additionalGids */
+    size_t n_gids;
+    int umask; /* -1: not given (0022, as runc) */
+    bool terminal;
+    unsigned console_height, console_width; /* 0: not given */
+    bool caps_given;                 /* process.capabilities present */
+    uint64_t caps[NR_OCI_CAP_SETS];  /* bit N = capability N */
+    NrOciRlimit *rlimits;
+    size_t n_rlimits;
+    bool no_new_privs;
+    bool has_oom;
+    int oom_score_adj;
+    /* root, names */
+    char *root; /* absolute, resolved: inside the bundle, or as given */
+    bool root_ro;
+    char *hostname;   /* NULL: not given */
+    char *domainname; /* NULL: not given */
+    /* mounts, in order */
+    NrOciMount *mounts;
+    size_t n_mounts;
+    /* linux */
+    NrOciNs *ns;
+    size_t n_ns;
+    NrIdRange uid_map[NR_MAX_RANGES], gid_map[NR_MAX_RANGES];
+    int n_uid_map, n_gid_map; /* more than NR_MAX_RANGES ranges: refused */
+    char **masked;            /* NULL-terminated, never NULL */
+    char **readonly;          /* NULL-terminated, never NULL */
+    char **sysctl;            /* NULL-terminated "key=value", sorted, never NULL */
+    NrOciDevice *devices;
+    size_t n_devices;
+    NrOciTimeOffset *time_offsets;
+    size_t n_time_offsets;
+    unsigned long rootfs_propagation; /* MS_SHARED|MS_REC ..., 0: not given */
+    struct NrBpf *seccomp;            /* linux.seccomp compiled, NULL: none */
+    NrHook *hooks;                    /* in stage order, each stage in the spec's order */
+    size_t n_hooks;
+    char **annotations; /* NULL-terminated "key=value", sorted, never NULL */
+    char **warnings;    /* NULL-terminated: fields not applied, one line each */
+} NrOciSpec;
+
+/* is `path` a bundle: a directory with a regular file config.json (a
+ * symlink to one counts, as for runc) */
+bool nr_oci_is_bundle(const char *path);
+
+/* read the bundle at `dir`: run nroot-unpack --oci-spec (found as for
+ * imports, $NROOT_UNPACK first) and read its records and seccomp program;
+ * the seccomp rules' includes/excludes of capabilities are judged against
+ * the spec's bounding set.  On failure err holds the helper's one line. */
+int nr_oci_load(const char *dir, NrOciSpec **ret_spec, NrError *err);
+
+/* the records in text[0 .. len) (DESIGN17.md) into *spec (zeroed first);
+ * a pure function for the unit tests.  The seccomp program is not among
+ * them: nr_oci_load adds it. */
+int nr_oci_parse_records(const char *text, size_t len, NrOciSpec *spec, NrError *err);
+
+void nr_oci_free(NrOciSpec *spec);
