@@ -79,8 +79,8 @@ typedef struct NrOciSpec {
     int umask; /* -1: not given (0022, as runc) */
     bool terminal;
     unsigned console_height, console_width; /* 0: not given */
-    bool caps_given;                 /* process.capabilities present */
-    uint64_t caps[NR_OCI_CAP_SETS];  /* bit N = capability N */
+    bool caps_given;                        /* process.capabilities present */
+    uint64_t caps[NR_OCI_CAP_SETS];         /* bit N = capability N */
     NrOciRlimit *rlimits;
     size_t n_rlimits;
     bool no_new_privs;
