@@ -24,3 +24,14 @@ NrRootEmu nr_rootemu_resolve(NrRootEmu mode, const NrIdMap *map);
 /* in the payload, the last step before exec: load the filters; root
  * emulation's only for a command that starts as root (`root`) */
 int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err);
+
+/* run nroot-unpack (`helper`, argv[0] its name) with out3 on fd 3, a new
+ * sync socket on fd 4 and out5 (-1: none) on fd 5, nothing else; wait for
+ * it.  A failure it reports (or that it cannot run: `what` names what it
+ * was run for) is err; else *ret_status is its exit status and `result`
+ * the text of its NR_SYNC_RESULT ("" if none). */
+int nr_seccomp_run_helper(const char *helper, char *const argv[], int out3, int out5,
+                          const char *what, int *ret_status, char result[1024], NrError *err);
+/* the raw program (struct sock_filter[]) in the file at fd, from offset 0,
+ * to be loaded with the SECCOMP_FILTER_FLAG_* `flags`; free() it */
+struct NrBpf *nr_bpf_read_fd(int fd, uint32_t flags, NrError *err);

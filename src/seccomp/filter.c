@@ -195,23 +195,44 @@ static struct NrBpf *default_filter(const NrRunConfig *cfg, const char *dir, NrE
 
 /* ---- a JSON profile, compiled by nroot-unpack ---- */
 
-static _Noreturn void exec_compiler(const char *helper, int out, int sync, const char *profile,
-                                    uint64_t caps)
+static _Noreturn void exec_helper(const char *helper, char *const argv[], int out3, int sync,
+                                  int out5, const char *what)
 {
     NrError e = { 0 };
-    /* fds 3 and 4, nothing else; either may sit there already */
-    int o = fcntl(out, F_DUPFD_CLOEXEC, 10), s = fcntl(sync, F_DUPFD_CLOEXEC, 10);
-    if (o < 0 || s < 0 || dup2(o, 3) < 0 || dup2(s, 4) < 0)
+    /* fds 3, 4 (and 5), nothing else; any may sit there already */
+    int o = fcntl(out3, F_DUPFD_CLOEXEC, 10), s = fcntl(sync, F_DUPFD_CLOEXEC, 10);
+    int f = out5 >= 0 ? fcntl(out5, F_DUPFD_CLOEXEC, 10) : -1;
+    if (o < 0 || s < 0 || (out5 >= 0 && f < 0) || dup2(o, 3) < 0 || dup2(s, 4) < 0 ||
+        (f >= 0 && dup2(f, 5) < 0))
         _exit(NR_EXIT_FAILURE);
-    syscall(SYS_close_range, 5U, ~0U, 0U);
-    char capsarg[32];
-    snprintf(capsarg, sizeof capsarg, "--caps=%llx", (unsigned long long)caps);
-    char *argv[] = { "nroot-unpack", "--seccomp-compile", capsarg, (char *)profile, NULL };
+    syscall(SYS_close_range, f >= 0 ? 6U : 5U, ~0U, 0U);
     execv(helper, argv);
-    nr_error_errno(&e, "cannot run the helper '%s' for the seccomp profile", helper);
+    nr_error_errno(&e, "cannot run the helper '%s' for %s", helper, what);
     nr_error_hint(&e, "set $NROOT_UNPACK to the nroot-unpack binary, or reinstall nroot");
     nr_sync_send(4, NR_SYNC_ERROR, &e);
     _exit(NR_EXIT_FAILURE);
+}
+
+int nr_seccomp_run_helper(const char *helper, char *const argv[], int out3, int out5,
+                          const char *what, int *ret_status, char result[1024], NrError *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return nr_error_errno(err, "%s", what);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return nr_error_errno(err, "fork");
+    }
+    if (pid == 0)
+        exec_helper(helper, argv, out3, sv[1], out5, what);
+    close(sv[1]);
+    result[0] = '\0';
+    int rc = nr_spawn_wait(pid, sv[0], ret_status, result, err);
+    close(sv[0]);
+    return rc;
 }
 
 static struct NrBpf *json_filter(const NrRunConfig *cfg, const char *helper, NrError *err)
@@ -220,24 +241,16 @@ static struct NrBpf *json_filter(const NrRunConfig *cfg, const char *helper, NrE
     if (cfg->net == NR_NET_HOST)
         caps |= NR_SECCOMP_HOSTNET;
     nr_autoclose int out = memfd_create("nroot-seccomp", MFD_CLOEXEC);
-    int sv[2];
-    if (out < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    if (out < 0)
         return nr_error_errno(err, "seccomp profile"), NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(sv[0]);
-        close(sv[1]);
-        return nr_error_errno(err, "fork"), NULL;
-    }
-    if (pid == 0)
-        exec_compiler(helper, out, sv[1], cfg->seccomp_profile, caps);
-    close(sv[1]);
+    char capsarg[32];
+    snprintf(capsarg, sizeof capsarg, "--caps=%llx", (unsigned long long)caps);
+    char *argv[] = { "nroot-unpack", "--seccomp-compile", capsarg, (char *)cfg->seccomp_profile,
+                     NULL };
     int status = 0;
-    char result[1024] = "";
-    int rc = nr_spawn_wait(pid, sv[0], &status, result, err);
-    close(sv[0]);
-    if (rc < 0)
+    char result[1024];
+    if (nr_seccomp_run_helper(helper, argv, out, -1, "the seccomp profile", &status, result, err) <
+        0)
         return NULL;
     unsigned flags = 0;
     int used = 0;
@@ -250,6 +263,11 @@ static struct NrBpf *json_filter(const NrRunConfig *cfg, const char *helper, NrE
     if (result[used])
         nr_notice("seccomp profile '%s': %s", cfg->seccomp_profile, result + used);
     return bpf_from_raw(out, flags, err);
+}
+
+struct NrBpf *nr_bpf_read_fd(int fd, uint32_t flags, NrError *err)
+{
+    return bpf_from_raw(fd, flags, err);
 }
 
 /* ---- what run, start and exec call ---- */

@@ -16,7 +16,11 @@
  * value, valueTwo, op}, includes and excludes {caps, arches, minKernel}.
  * As in docker: includes.caps needs every capability named, excludes.caps
  * any; arches there name the machine (amd64); args with a repeated index
- * are alternatives, each its own rule, else all must match. */
+ * are alternatives, each its own rule, else all must match.
+ *
+ * The compiler (nr_unpack_seccomp_compile) takes a parsed profile: the
+ * runtime-spec's linux.seccomp of an OCI bundle (ocispec.c) is a subset of
+ * this format and goes through the same code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -38,7 +42,7 @@
 #define DEPTH_MAX 32
 
 typedef struct Ctx {
-    const char *path;
+    const char *what;   /* what messages start with: "seccomp profile 'PATH'" */
     GPtrArray *rules;   /* NrSeccompRule *, args and names owned */
     unsigned kernel[2]; /* major, minor */
 } Ctx;
@@ -52,15 +56,15 @@ static int bad(const Ctx *c, NrError *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return nr_error_msg(err, "seccomp profile '%s': %s", c->path, msg);
+    return nr_error_msg(err, "%s: %s", c->what, msg);
 }
 
-static char *read_profile(const Ctx *c, size_t *ret_len, NrError *err)
+static char *read_profile(const Ctx *c, const char *path, size_t *ret_len, NrError *err)
 {
-    int fd = open(c->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        nr_error_errno(err, "seccomp profile '%s'", c->path);
+        nr_error_errno(err, "%s", c->what);
         if (fd >= 0)
             close(fd);
         return NULL;
@@ -80,7 +84,7 @@ static char *read_profile(const Ctx *c, size_t *ret_len, NrError *err)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            nr_error_errno(err, "seccomp profile '%s'", c->path);
+            nr_error_errno(err, "%s", c->what);
             close(fd);
             g_free(buf);
             return NULL;
@@ -287,8 +291,7 @@ static int profile_flags(const Ctx *c, JsonObject *root, uint32_t *ret, NrError 
     return 0;
 }
 
-/* "CAP_SYS_ADMIN" -> its bit; 0 for a name libcap does not know */
-static uint64_t cap_bit(const char *name)
+uint64_t nr_unpack_cap_bit(const char *name)
 {
     g_autofree char *lower = g_ascii_strdown(name, -1);
     cap_value_t v;
@@ -318,7 +321,7 @@ static int filter_of(const Ctx *c, JsonObject *rule, const char *key, bool inclu
         const char *name = array_string(c, caps, i, "caps", err);
         if (!name)
             return -1;
-        uint64_t bit = cap_bit(name);
+        uint64_t bit = nr_unpack_cap_bit(name);
         if (!bit && include)
             *ret_in = false; /* a capability nobody can hold */
         *ret_caps |= bit;
@@ -449,27 +452,24 @@ static int parse_rule(Ctx *c, JsonNode *node, NrError *err)
     return 0;
 }
 
-static int compile(Ctx *c, uint64_t caps, int out_fd, uint32_t *ret_flags, NrStrv *unknown,
-                   NrError *err)
+/* the unknown names as a note for the user, NULL if none */
+static char *unknown_note(const NrStrv *unknown)
 {
-    size_t len;
-    g_autofree char *text = read_profile(c, &len, err);
-    if (!text)
-        return -1;
-    if (nr_json_too_deep(text, len, DEPTH_MAX))
-        return bad(c, err, "nested more than %d levels deep", DEPTH_MAX);
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) gerr = NULL;
-    if (!json_parser_load_from_data(parser, text, (gssize)len, &gerr))
-        return bad(c, err, "%s", gerr->message);
-    JsonNode *root = json_parser_get_root(parser);
-    if (!root || JSON_NODE_TYPE(root) != JSON_NODE_OBJECT)
-        return bad(c, err, "not a JSON object");
-    JsonObject *o = json_node_get_object(root);
-    const char *listener = str_member(o, "listenerPath");
-    if (listener && *listener)
-        return bad(c, err, "listenerPath needs a seccomp agent, which nroot does not have");
-    NrSeccompProfile p = { .name = c->path };
+    if (!unknown->n)
+        return NULL;
+    const struct scmp_version *v = seccomp_version();
+    GString *note = g_string_new(NULL);
+    g_string_printf(note, "%zu syscall name%s unknown to libseccomp %u.%u.%u, ignored:", unknown->n,
+                    unknown->n == 1 ? "" : "s", v->major, v->minor, v->micro);
+    for (size_t i = 0; i < unknown->n && note->len < 900; i++)
+        g_string_append_printf(note, "%s %s", i ? "," : "", unknown->v[i]);
+    return g_string_free(note, FALSE);
+}
+
+static int compile_object(Ctx *c, JsonObject *o, uint64_t caps, int out_fd, uint32_t *ret_flags,
+                          NrStrv *unknown, NrError *err)
+{
+    NrSeccompProfile p = { .name = c->what };
     if (action_of(c, "defaultAction", str_member(o, "defaultAction"),
                   json_object_get_member(o, "defaultErrnoRet"), &p.default_action, err) < 0)
         return -1;
@@ -482,14 +482,59 @@ static int compile(Ctx *c, uint64_t caps, int out_fd, uint32_t *ret_flags, NrStr
     for (guint i = 0; i < json_array_get_length(calls); i++)
         if (parse_rule(c, json_array_get_element(calls, i), err) < 0)
             return -1;
-    NrSeccompRule *rules = g_new0(NrSeccompRule, c->rules->len ? c->rules->len : 1);
+    g_autofree NrSeccompRule *rules = g_new0(NrSeccompRule, c->rules->len ? c->rules->len : 1);
     for (guint i = 0; i < c->rules->len; i++)
         rules[i] = *(NrSeccompRule *)g_ptr_array_index(c->rules, i);
     p.rules = rules;
     p.n_rules = c->rules->len;
-    int rc = nr_seccomp_compile(&p, caps, out_fd, unknown, err);
-    g_free(rules);
+    return nr_seccomp_compile(&p, caps, out_fd, unknown, err);
+}
+
+int nr_unpack_seccomp_compile(JsonNode *profile, const char *what, uint64_t caps, int out_fd,
+                              uint32_t *ret_flags, char **ret_note, NrError *err)
+{
+    Ctx c = { .what = what };
+    *ret_flags = 0;
+    *ret_note = NULL;
+    if (!profile || JSON_NODE_TYPE(profile) != JSON_NODE_OBJECT)
+        return bad(&c, err, "not a JSON object");
+    struct utsname u;
+    if (uname(&u) == 0)
+        sscanf(u.release, "%u.%u", &c.kernel[0], &c.kernel[1]);
+    c.rules = g_ptr_array_new_with_free_func(free_rule);
+    NrStrv unknown = { 0 };
+    int rc =
+        compile_object(&c, json_node_get_object(profile), caps, out_fd, ret_flags, &unknown, err);
+    if (rc == 0)
+        *ret_note = unknown_note(&unknown);
+    nr_strv_clear(&unknown);
+    g_ptr_array_free(c.rules, TRUE);
     return rc;
+}
+
+/* a profile file in docker's form */
+static int compile_file(const char *path, uint64_t caps, int out_fd, uint32_t *ret_flags,
+                        char **ret_note, NrError *err)
+{
+    g_autofree char *what = g_strdup_printf("seccomp profile '%s'", path);
+    Ctx c = { .what = what };
+    size_t len;
+    g_autofree char *text = read_profile(&c, path, &len, err);
+    if (!text)
+        return -1;
+    if (nr_json_too_deep(text, len, DEPTH_MAX))
+        return bad(&c, err, "nested more than %d levels deep", DEPTH_MAX);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) gerr = NULL;
+    if (!json_parser_load_from_data(parser, text, (gssize)len, &gerr))
+        return bad(&c, err, "%s", gerr->message);
+    JsonNode *root = json_parser_get_root(parser);
+    if (!root || JSON_NODE_TYPE(root) != JSON_NODE_OBJECT)
+        return bad(&c, err, "not a JSON object");
+    const char *listener = str_member(json_node_get_object(root), "listenerPath");
+    if (listener && *listener)
+        return bad(&c, err, "listenerPath needs a seccomp agent, which nroot does not have");
+    return nr_unpack_seccomp_compile(root, what, caps, out_fd, ret_flags, ret_note, err);
 }
 
 int nr_unpack_seccomp_main(int argc, char **argv)
@@ -499,29 +544,14 @@ int nr_unpack_seccomp_main(int argc, char **argv)
         fprintf(stderr, "nroot-unpack: internal helper of nroot; not to be run by hand\n");
         return NR_EXIT_FAILURE;
     }
-    Ctx c = { .path = argv[3], .rules = g_ptr_array_new_with_free_func(free_rule) };
-    struct utsname u;
-    if (uname(&u) == 0)
-        sscanf(u.release, "%u.%u", &c.kernel[0], &c.kernel[1]);
     NrError err = { 0 };
-    NrStrv unknown = { 0 };
     uint32_t flags = 0;
-    int rc = compile(&c, caps, 3, &flags, &unknown, &err);
-    g_ptr_array_free(c.rules, TRUE);
-    if (rc < 0) {
+    g_autofree char *note = NULL;
+    if (compile_file(argv[3], caps, 3, &flags, &note, &err) < 0) {
         nr_sync_send(4, NR_SYNC_ERROR, &err);
         return NR_EXIT_FAILURE;
     }
-    g_autoptr(GString) result = g_string_new(NULL);
-    g_string_printf(result, "flags=%u", flags);
-    if (unknown.n) {
-        const struct scmp_version *v = seccomp_version();
-        g_string_append_printf(
-            result, " %zu syscall name%s unknown to libseccomp %u.%u.%u, ignored:", unknown.n,
-            unknown.n == 1 ? "" : "s", v->major, v->minor, v->micro);
-        for (size_t i = 0; i < unknown.n && result->len < 900; i++)
-            g_string_append_printf(result, "%s %s", i ? "," : "", unknown.v[i]);
-    }
-    nr_strv_clear(&unknown);
-    return nr_sync_send_result(4, result->str) < 0 ? NR_EXIT_FAILURE : 0;
+    g_autofree char *result =
+        g_strdup_printf("flags=%u%s%s", flags, note ? " " : "", note ? note : "");
+    return nr_sync_send_result(4, result) < 0 ? NR_EXIT_FAILURE : 0;
 }
