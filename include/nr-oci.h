@@ -9,7 +9,10 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "nr-error.h"
@@ -108,11 +111,57 @@ typedef struct NrOciSpec {
     size_t n_time_offsets;
     unsigned long rootfs_propagation; /* MS_SHARED|MS_REC ..., 0: not given */
     struct NrBpf *seccomp;            /* linux.seccomp compiled, NULL: none */
+    bool has_seccomp;                 /* a `seccomp` record: nr_oci_load reads the program */
+    uint32_t seccomp_flags;           /* SECCOMP_FILTER_FLAG_* to load it with */
     NrHook *hooks;                    /* in stage order, each stage in the spec's order */
     size_t n_hooks;
     char **annotations; /* NULL-terminated "key=value", sorted, never NULL */
     char **warnings;    /* NULL-terminated: fields not applied, one line each */
 } NrOciSpec;
+
+/* linux.namespaces[].type -> CLONE_NEW*, 0 if unknown; process.rlimits[].type
+ * (RLIMIT_NOFILE) -> RLIMIT_*, -1 if unknown: both binaries judge the names
+ * with these tables */
+static inline int nr_oci_ns_type(const char *name)
+{
+    static const struct {
+        const char *name;
+        int flag;
+    } t[] = { { "pid", CLONE_NEWPID },       { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+              { "ipc", CLONE_NEWIPC },       { "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },
+              { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME } };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return t[i].flag;
+    return 0;
+}
+
+static inline int nr_oci_rlimit_type(const char *name)
+{
+    static const struct {
+        const char *name;
+        int resource;
+    } t[] = { { "RLIMIT_AS", RLIMIT_AS },
+              { "RLIMIT_CORE", RLIMIT_CORE },
+              { "RLIMIT_CPU", RLIMIT_CPU },
+              { "RLIMIT_DATA", RLIMIT_DATA },
+              { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+              { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+              { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+              { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+              { "RLIMIT_NICE", RLIMIT_NICE },
+              { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+              { "RLIMIT_NPROC", RLIMIT_NPROC },
+              { "RLIMIT_RSS", RLIMIT_RSS },
+              { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+              { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+              { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+              { "RLIMIT_STACK", RLIMIT_STACK } };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return (int)t[i].resource;
+    return -1;
+}
 
 /* is `path` a bundle: a directory with a regular file config.json (a
  * symlink to one counts, as for runc) */

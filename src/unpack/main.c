@@ -24,8 +24,9 @@
  * cache is made here, before the pivot hides the cache's path).
  *
  * This file is the helper's main: its arguments, entering the root, and the
- * dispatch to the import (image.c), `--export` (export.c) and
- * `--seccomp-compile` (seccomp.c); nothing calls back into it. */
+ * dispatch to the import (image.c), `--export` (export.c),
+ * `--seccomp-compile` (seccomp.c) and `--oci-spec` (ocispec.c: an OCI
+ * bundle's config.json as records); nothing calls back into it. */
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #include "export.h"
 #include "follow.h"
 #include "image.h"
+#include "ocispec.h"
 #include "seccomp.h"
 #include "stream.h"
 
@@ -93,6 +95,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--seccomp-compile") == 0)
         return nr_unpack_seccomp_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "--oci-spec") == 0)
+        return nr_unpack_ocispec_main(argc, argv);
     if (argc == 3 && strcmp(argv[1], "--export") == 0) {
         NrError err = { 0 };
         if (nr_export_tree(argv[2], &err) < 0) {
