@@ -57,7 +57,7 @@ endif
 # The tree shows the process model (HACKING.md): every .c file of a folder
 # belongs to the binary that folder serves.  nroot-unpack shares only the
 # error, util, ref and sync code and the seccomp compiler with the launcher.
-NROOT_DIRS  := cli cmd host inside state ns lib seccomp
+NROOT_DIRS  := cli cmd host inside oci state ns lib seccomp
 NROOT_SRCS  := src/main.c $(sort $(foreach d,$(NROOT_DIRS),$(wildcard src/$(d)/*.c)))
 UNPACK_SRCS := $(sort $(wildcard src/unpack/*.c)) src/seccomp/compile.c src/ns/sync.c \
                src/lib/error.c src/lib/util.c src/lib/ref.c

@@ -175,7 +175,12 @@ int nr_oci_load(const char *dir, NrOciSpec **ret_spec, NrError *err);
 
 /* the records in text[0 .. len) (DESIGN17.md) into *spec (zeroed first);
  * a pure function for the unit tests.  The seccomp program is not among
- * them: nr_oci_load adds it. */
+ * them: nr_oci_load adds it (has_seccomp, seccomp_flags say there is one);
+ * the `seccomp` record's note becomes a warning.  On failure *spec holds
+ * nothing (nr_oci_clear'ed); on success nr_oci_clear it. */
 int nr_oci_parse_records(const char *text, size_t len, NrOciSpec *spec, NrError *err);
 
+/* free what *spec holds (it is zeroed, umask -1); nr_oci_free frees the
+ * spec itself too (nr_oci_load's, NULL is fine) */
+void nr_oci_clear(NrOciSpec *spec);
 void nr_oci_free(NrOciSpec *spec);
