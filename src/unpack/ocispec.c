@@ -189,8 +189,10 @@ static int get_int(JsonObject *o, const char *where, const char *key, int64_t mi
     return 0;
 }
 
-/* an unsigned 64-bit number (json-glib keeps those above INT64_MAX as
- * doubles: RLIM_INFINITY is 18446744073709551615) */
+/* an unsigned 64-bit number.  json-glib hands 2^63 .. 2^64-1 over as the
+ * negative int64 of the same bits (18446744073709551615, RLIM_INFINITY, as
+ * -1), so a negative number is taken as those bits: a literal -1 is
+ * RLIM_INFINITY too */
 static int get_u64(JsonObject *o, const char *where, const char *key, bool required, uint64_t *ret,
                    NrError *err)
 {
@@ -198,8 +200,7 @@ static int get_u64(JsonObject *o, const char *where, const char *key, bool requi
     *ret = 0;
     if (!n)
         return required ? bad(err, "%s is missing", NAME(where, key)) : 0;
-    if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64 &&
-        json_node_get_int(n) >= 0) {
+    if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64) {
         *ret = (uint64_t)json_node_get_int(n);
         return 0;
     }
