@@ -11,7 +11,7 @@
 #                           FUZZ_COV_IN (default fuzz/corpus/NAME; NAME is replaced
 #                           by each harness's name, e.g. /tmp/out/NAME/default/queue)
 
-FUZZ_NAMES  := layer whiteout json kv
+FUZZ_NAMES  := layer whiteout json kv ocirec
 FUZZ_DIR    := $(BUILD)/fuzz
 AFL_CC      ?= afl-clang-fast
 FUZZ_CC     ?= $(CC)
@@ -26,10 +26,12 @@ FUZZ_SRC_layer    := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_whiteout := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_json     := $(patsubst src/%.c,%,$(wildcard src/unpack/*.c)) seccomp/compile ns/sync lib/util lib/error
 FUZZ_SRC_kv       := state/ctr state/ctr-config lib/devname state/squashfs state/runtime state/store state/rostore lib/conf state/fetch state/pullbar lib/ref ns/userns ns/subid ns/spawn ns/sync lib/fs lib/util lib/error
+FUZZ_SRC_ocirec   := oci/records inside/caps lib/hook lib/util lib/error
 FUZZ_LIBS_layer    := $(UNPACK_LIBS)
 FUZZ_LIBS_whiteout := $(UNPACK_LIBS)
 FUZZ_LIBS_json     := $(UNPACK_LIBS)
 FUZZ_LIBS_kv       := $(NROOT_LIBS)
+FUZZ_LIBS_ocirec   := $(NROOT_LIBS)
 
 # unpack/main.c is nroot-unpack's main file: its main() is renamed away
 FUZZ_DEFS_unpack/main := -Dmain=nr_unpack_main

@@ -53,6 +53,10 @@ replay() {
     replay kv
 }
 
+@test "fuzz: the OCI records corpus replays without a crash" {
+    replay ocirec
+}
+
 @test "fuzz: a harness's writes stay in its sandbox" {
     local t=$BATS_TEST_TMPDIR
     mkdir "$t/victim"
