@@ -324,8 +324,29 @@ static int do_version(Oci *oc, JsonObject *top, NrError *err)
     return 0;
 }
 
-/* root.path: inside the bundle (no `..` or symlink out of it), or absolute */
-static int do_root(Oci *oc, int bundle_fd, JsonObject *top, NrError *err)
+/* a kernel before 5.6 (no openat2): the path resolved whole, then checked
+ * to be the bundle or beneath it (the same answer, racy against a bundle
+ * that changes meanwhile, which only its owner can do) */
+static int root_fallback(Oci *oc, const char *bundle, const char *path, bool ro, NrError *err)
+{
+    g_autofree char *joined = g_build_filename(bundle, path, NULL);
+    g_autofree char *resolved = realpath(joined, NULL);
+    if (!resolved)
+        return bad(err, "root.path '%s': %s", path, g_strerror(errno));
+    size_t n = strlen(bundle);
+    if (strncmp(resolved, bundle, n) != 0 || (resolved[n] != '/' && resolved[n] != '\0'))
+        return bad(err, "root.path '%s' leads out of the bundle", path);
+    struct stat st;
+    if (stat(resolved, &st) < 0 || !S_ISDIR(st.st_mode))
+        return bad(err, "root.path '%s' is not a directory", path);
+    rec(oc->out, "root", resolved, ro ? "ro" : "rw", NULL);
+    return 0;
+}
+
+/* root.path: inside the bundle (no `..` or symlink out of it: openat2's
+ * RESOLVE_BENEATH refuses what RESOLVE_IN_ROOT would clamp), or absolute,
+ * taken as given (resolved) */
+static int do_root(Oci *oc, const char *bundle, int bundle_fd, JsonObject *top, NrError *err)
 {
     JsonObject *root;
     const char *path;
@@ -347,6 +368,8 @@ static int do_root(Oci *oc, int bundle_fd, JsonObject *top, NrError *err)
         struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
         int fd = (int)syscall(SYS_openat2, bundle_fd, path, &how, sizeof how);
+        if (fd < 0 && errno == ENOSYS)
+            return root_fallback(oc, bundle, path, ro, err);
         if (fd < 0 && errno == EXDEV)
             return bad(err, "root.path '%s' leads out of the bundle", path);
         if (fd < 0)
@@ -993,7 +1016,7 @@ static int parse(Oci *oc, const char *bundle_arg, uint64_t caps, int seccomp_fd,
         return -1;
     rec(oc->out, "bundle", bundle, NULL);
     JsonObject *lx;
-    if (do_root(oc, bundle_fd, top, err) < 0 || do_process(oc, top, err) < 0 ||
+    if (do_root(oc, bundle, bundle_fd, top, err) < 0 || do_process(oc, top, err) < 0 ||
         do_names(oc, top, err) < 0 || do_mounts(oc, top, err) < 0 ||
         get_object(top, "", "linux", false, &lx, err) < 0 || (lx && do_linux(oc, lx, err) < 0) ||
         do_hooks(oc, top, err) < 0 ||
