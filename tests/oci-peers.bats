@@ -120,3 +120,15 @@ probe() {   # RUNTIME KIND: the probes, checked, output in $BATS_TEST_TMPDIR/RUN
     run_runc state "$id"
     [ "$status" != 0 ]
 }
+
+@test "oci-peers: the runtime-tools validation programs run against runc rootless" {
+    need_runc
+    [ -n "${NROOT_TEST_OCI_TOOLS:-}" ] && [ -x "$NROOT_TEST_OCI_TOOLS/runtimetest" ] ||
+        skip "no runtime-tools validation programs (NROOT_TEST_OCI_TOOLS: tests/peers/oci-tools DIR as root)"
+    # a few that pass under runc here (tests/peers/oci-validation-baseline.txt)
+    run --separate-stderr env OUT="$BATS_TEST_TMPDIR/tap" \
+        "$BATS_TEST_DIRNAME/peers/oci-validate" "$NROOT_TEST_OCI_TOOLS" runc create state kill
+    printf '%s\n' "$output" "$stderr"
+    [ "$status" = 0 ]
+    [ "${lines[-1]%% (*}" = "3 pass, 0 fail, 0 skip" ]
+}
