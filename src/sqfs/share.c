@@ -30,6 +30,7 @@
 #include <linux/capability.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +141,9 @@ static bool may_leave(Share *s)
 
 static void *share_loop(void *arg)
 {
-    Share *s = arg;
+    Share *s = arg; /* signals blocked: SIGTERM and the like are the main
+                     * thread's, whose read of /dev/fuse they interrupt so that it
+                     * ends the session */
     struct pollfd *p = calloc((size_t)s->max + 1, sizeof *p);
     if (!p)
         _exit(1);
@@ -255,7 +258,12 @@ int sq_share_start(int lfd, unsigned linger, const char *mnt)
     if (pthread_attr_init(&a) != 0)
         return -1;
     pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    /* the thread starts with every signal blocked (it inherits the mask) */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int r = pthread_create(&t, &a, share_loop, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&a);
     return r == 0 ? 0 : -1;
 }
