@@ -66,7 +66,7 @@ PULL_SRCS   := $(sort $(wildcard src/pull/*.c)) src/lib/error.c src/lib/util.c s
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/nroot/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack/%.o)
 PULL_OBJS   := $(PULL_SRCS:src/%.c=$(BUILD)/pull/%.o)
-SQFS_SRCS   := $(sort $(wildcard src/sqfs/*.c))
+SQFS_SRCS   := $(sort $(wildcard src/sqfs/*.c)) src/ns/sync.c src/lib/error.c src/lib/util.c
 SQFS_OBJS   := $(SQFS_SRCS:src/%.c=$(BUILD)/sqfs/%.o)
 HEADERS     := $(wildcard include/*.h src/*/*.h)
 

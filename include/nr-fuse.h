@@ -29,15 +29,15 @@ typedef struct NrSquashfs {
  * scratch's NR_SQUASHFUSE_ROOT; sq->conn holds the server while the
  * container runs.  Else a server of the container's own mounts it there
  * (sq->pid) and the child is told NR_SYNC_GO. */
-int nr_squashfs_start(const struct NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd,
-                      NrSquashfs *sq, NrError *err);
+int nr_fuse_squashfs_start(const struct NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd,
+                           NrSquashfs *sq, NrError *err);
 /* once the container has ended: its own server killed and reaped, or the
  * shared one let go */
-void nr_squashfs_stop(NrSquashfs *sq, const char *scratch);
+void nr_fuse_squashfs_stop(NrSquashfs *sq, const char *scratch);
 /* the linger of a shared server (nroot.conf squashfs-linger,
  * $NROOT_SQUASHFS_LINGER): seconds after its last container, default 10;
  * -1 ("off"): no sharing, a server per container */
-int nr_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err);
+int nr_fuse_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err);
 /* parent, once the container has ended: flush a kept layer (`keep`), then
  * kill and reap the daemon (either) */
 void nr_fuse_stop(pid_t pid, const char *scratch, bool keep);

@@ -54,14 +54,17 @@ enum {
                          * namespace passed (SCM_RIGHTS); err.msg holds its
                          * options, err.hint the dir they are relative to */
     NR_SYNC_PID,         /* exec: the joining child -> nroot: the command's pid (err.code) */
-    NR_SYNC_GO,          /* exec: nroot -> the command: nroot knows it, go on */
+    NR_SYNC_GO,          /* nroot -> the child: go on (exec: nroot knows the command's
+                         * pid; HOOKS: they ran; SQUASHFS: its server was started) */
     NR_SYNC_OVERLAY,     /* child -> parent: a named container's layer was mounted by
                          * overlay err.code (NrOverlayMode): the parent records it */
     NR_SYNC_HOOKS,       /* child -> parent: run the createRuntime hooks (devices.c), then
                          * answer GO; a failing hook ends the container */
-    NR_SYNC_SQUASHFS,    /* #3s child -> parent: start squashfuse_ll for the squashfs
-                         * image in the mount namespace passed (SCM_RIGHTS); err.hint
-                         * holds the scratch dir */
+    NR_SYNC_SQUASHFS,    /* #3s child -> parent: mount the squashfs image for the mount
+                         * namespace passed (SCM_RIGHTS); err.hint holds the scratch
+                         * dir.  parent -> child: a clone of the shared server's mount
+                         * (SCM_RIGHTS) to attach, or GO (a server of its own mounts it
+                         * there).  Also the shared server's answer (sqfs/share.c). */
 };
 
 typedef struct NrSyncMsg {

@@ -34,22 +34,18 @@ teardown() {
     # the test's, and it would go at the end of its linger)
     local p
     for p in $(pgrep -u "$(id -u)" -x nroot-squashfs); do
-        case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$BATS_TEST_TMPDIR"/*) kill -9 "$p" ;; esac
+        if grep -qF "share=" "/proc/$p/cmdline" 2>/dev/null; then kill -9 "$p" 2>/dev/null || true; fi
     done
 }
 
 # the servers that mount FILE, nroot-squashfs or squashfuse_ll: a
-# container's own, FILE on its command line, or the shared one, FILE its fd
-# 4 (zombies left out: a killed nroot's are reaped by whoever inherits them)
+# container's own or the shared one, FILE on the command line (zombies left
+# out: a killed nroot's are reaped by whoever inherits them)
 squashfuse_of() {
-    local p f
-    f=$(readlink -f -- "$1")
+    local p
     for p in $(pgrep -u "$(id -u)" -x 'squashfuse_ll|nroot-squashfs'); do
         case $(ps -o stat= -p "$p" 2>/dev/null) in Z* | "") continue ;; esac
-        if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " ||
-            [ "$(readlink "/proc/$p/fd/4" 2>/dev/null)" = "$f" ]; then
-            echo "$p"
-        fi
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- " $1 " && echo "$p"
     done
     return 0
 }
@@ -176,14 +172,23 @@ original"
 }
 
 @test "squashfs: kill -9 of nroot leaves no mount and no squashfs server process" {
-    start_nroot "$BATS_TEST_TMPDIR/out" run "$SQ" sh -c 'echo up; exec sleep 60'
-    wait_for 100 file_has "$BATS_TEST_TMPDIR/out" up || fail "it did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
-    # what is checked after the kill is there while it runs
-    [ -n "$(squashfuse_of "$SQ")" ] || fail "no squashfs server runs for $SQ"
-    [ -n "$(squashfuse_mounts)" ] || fail "no process of ours sees the squashfs mount"
-    kill -9 "$NROOT_PID"
-    wait "$NROOT_PID" 2>/dev/null || true
-    assert_nothing_left "$SQ"
+    local linger
+    # shared (the linger 0: it goes with its last run), and a server per run
+    for linger in 0 off; do
+        export NROOT_SQUASHFS_LINGER=$linger
+        start_nroot "$BATS_TEST_TMPDIR/out" run "$SQ" sh -c 'echo up; exec sleep 60'
+        wait_for 100 file_has "$BATS_TEST_TMPDIR/out" up || fail "it did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
+        # what is checked after the kill is there while it runs (the shared
+        # server's mount is detached: no path shows it)
+        [ -n "$(squashfuse_of "$SQ")" ] || fail "no squashfs server runs for $SQ"
+        [ "$linger" = 0 ] || [ -n "$(squashfuse_mounts)" ] || fail "no process of ours sees the squashfs mount"
+        kill -9 "$NROOT_PID"
+        wait "$NROOT_PID" 2>/dev/null || true
+        assert_nothing_left "$SQ"
+    done
+    # the shared server's directory went with it
+    [ -z "$(ls -A "$XDG_RUNTIME_DIR/nroot/squashfs" 2>/dev/null)" ] ||
+        fail "left in the runtime directory: $(ls -la "$XDG_RUNTIME_DIR/nroot/squashfs"/*)"
 }
 
 @test "squashfs: 16 concurrent runs of one .sqsh" {
@@ -214,6 +219,9 @@ $i" ] || fail "run $i wrote: $(cat "$BATS_TEST_TMPDIR/o$i")"
         assert_nothing_left "$BATS_TEST_TMPDIR/$f.sqsh"
     done
     assert_store_has_no_image "$STORE"
+    # a failed shared server leaves nothing in the runtime directory
+    [ -z "$(ls -A "$XDG_RUNTIME_DIR/nroot/squashfs" 2>/dev/null)" ] ||
+        fail "left in the runtime directory: $(ls -la "$XDG_RUNTIME_DIR/nroot/squashfs"/*)"
     # and a good one still runs
     nrun "$SQ" true
 }
@@ -416,4 +424,38 @@ w"
     nrun --userns=single "$SQ" stat -c %u /bin/busybox
     assert_output 0
     [ "$(squashfuse_of "$SQ" | wc -l)" = 2 ] || fail "not two servers: $(squashfuse_of "$SQ")"
+}
+
+@test "squashfs: a shared server's lock held too long is one line and 125, not a hang" {
+    need_shared
+    export NROOT_SQUASHFS_LINGER=60
+    nrun "$SQ" true
+    local lock
+    lock=$(ls "$XDG_RUNTIME_DIR"/nroot/squashfs/*/lock)
+    [ -f "$lock" ] || fail "no lock file: $(ls -R "$XDG_RUNTIME_DIR/nroot/squashfs")"
+    flock "$lock" sleep 30 &
+    BG_PIDS+=("$!")
+    sleep 0.3
+    local t0=$SECONDS
+    run_nroot 125 run "$SQ" true
+    assert_nroot_error "held by another nroot"
+    [ $((SECONDS - t0)) -lt 20 ] || fail "it waited $((SECONDS - t0)) s"
+}
+
+@test "squashfs: the shared server keeps nothing of the run that started it" {
+    need_shared
+    export NROOT_SQUASHFS_LINGER=60
+    NR_SECRET_OF_THE_FIRST_RUN=x nrun "$SQ" true
+    local p
+    p=$(squashfuse_of "$SQ")
+    [ -n "$p" ] || fail "no server lingers"
+    # no capability but CAP_SYS_ADMIN (of the first container's user
+    # namespace), no_new_privs, no environment, nothing of the host's mounts
+    [ ! -s "/proc/$p/environ" ] || fail "the server has an environment"
+    [ "$(wc -l <"/proc/$p/mountinfo")" = 1 ] || fail "the server's mounts: $(cat "/proc/$p/mountinfo")"
+    grep -qx "CapBnd:[[:space:]]*0000000000200000" "/proc/$p/status" || fail "$(grep Cap "/proc/$p/status")"
+    grep -qx "CapEff:[[:space:]]*0000000000200000" "/proc/$p/status" || fail "$(grep Cap "/proc/$p/status")"
+    grep -qx "NoNewPrivs:[[:space:]]*1" "/proc/$p/status" || fail "no no_new_privs"
+    # in a session of its own: a ^C on the terminal of a run does not reach it
+    [ "$(ps -o sid= -p "$p")" != "$(ps -o sid= -p $$)" ] || fail "in the caller's session"
 }

@@ -190,7 +190,7 @@ static int export_stopped(NrCtr *c, const Writer *w, NrError *err)
             if (msg.type == NR_SYNC_FUSE && fuse == 0 && (fuse = nr_fuse_start(&msg, &cerr)) < 0)
                 kill(pid, SIGKILL);
             else if (msg.type == NR_SYNC_SQUASHFS &&
-                     nr_squashfs_start(&msg, &cfg, sync_fd, &sqfs, &cerr) < 0)
+                     nr_fuse_squashfs_start(&msg, &cfg, sync_fd, &sqfs, &cerr) < 0)
                 kill(pid, SIGKILL);
             else if (msg.type == NR_SYNC_ERROR)
                 cerr = msg.err;
@@ -200,7 +200,7 @@ static int export_stopped(NrCtr *c, const Writer *w, NrError *err)
         rc = nr_spawn_wait(pid, sync_fd, &status, NULL, err);
         close(sync_fd);
         nr_fuse_stop(fuse, cfg.scratch, false);
-        nr_squashfs_stop(&sqfs, cfg.scratch);
+        nr_fuse_squashfs_stop(&sqfs, cfg.scratch);
         if (cerr.code) {
             *err = cerr;
             rc = -1;

@@ -339,7 +339,7 @@ static void info_sqsh_run(void)
         int secs;
         const char *from = NULL;
         NrError err = { 0 };
-        if (nr_squashfs_linger(&secs, &from, &err) < 0)
+        if (nr_fuse_squashfs_linger(&secs, &from, &err) < 0)
             fix(item("squashfs sharing", WARN, "%s", err.msg),
                 "set squashfs-linger to a number of seconds or off");
         else if (secs < 0)

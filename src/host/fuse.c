@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuse.c — the parent's side of the fuse daemons the child asks for:
  * fuse-overlayfs (NR_SYNC_FUSE, #3a) and nroot-squashfs (or squashfuse_ll)
- * for a squashfs image (NR_SYNC_SQUASHFS, #3s).  Each is started by nroot, outside the
- * container's pid namespace, in the container's user namespace and a mount
- * namespace of its own that is a peer of the container's; nroot reaps it,
- * and flushes a kept layer before fuse-overlayfs goes. */
+ * for a squashfs image (NR_SYNC_SQUASHFS, #3s).  A daemon of the
+ * container's own is started by nroot, outside the container's pid
+ * namespace, in the container's user namespace and a mount namespace of
+ * its own that is a peer of the container's; nroot reaps it, and flushes
+ * a kept layer before fuse-overlayfs goes.  A squashfs image is mostly
+ * served by the user's shared nroot-squashfs for that image, id map and
+ * cgroup instead (sqfs/share.c), which outlives this nroot: the child
+ * gets a clone of its mount. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -27,6 +31,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nr-conf.h"
@@ -72,11 +77,7 @@ static _Noreturn void daemon_helper(pid_t nroot, int mntfd, const char *scratch,
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 || dup2(mntfd, 3) < 0)
         _exit(NR_EXIT_FAILURE);
     mntfd = 3;
-    if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-            close(fd);
-    }
+    nr_close_range_except(4U, NULL, 0);
     nr_signals_default();
     int user = ioctl(mntfd, NS_GET_USERNS);
     if (user < 0 || setns(user, CLONE_NEWUSER) < 0 || setns(mntfd, CLONE_NEWNS) < 0)
@@ -170,7 +171,7 @@ static pid_t squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, cons
 #define LINGER_DEFAULT 10
 #define LINGER_MAX 86400
 
-int nr_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
+int nr_fuse_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
 {
     const char *v = nr_conf_value("squashfs-linger", "NROOT_SQUASHFS_LINGER", ret_from);
     *ret_secs = LINGER_DEFAULT;
@@ -193,12 +194,38 @@ int nr_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
     return 0;
 }
 
-/* the server's name for this image and id map: RT/squashfs/<16 hex> of the
- * file's identity (a new file under the old name is another image), the
- * server's and the map's */
+/* the cgroups this process is in, less Slurm's task_N (the tasks of one
+ * step share a server): a server lives and is charged where its first run
+ * was, so it serves only runs of the same cgroup (a job's end cannot take
+ * another job's image away) */
+static void cgroup_of_self(char *buf, size_t size)
+{
+    buf[0] = '\0';
+    nr_autoclose int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    char *w = buf;
+    for (char *r = buf; *r;) {
+        if (*r == '/' && strncmp(r + 1, "task_", 5) == 0) {
+            char *e = r + 6;
+            while (*e >= '0' && *e <= '9')
+                e++;
+            if (e > r + 6 && (*e == '/' || *e == '\n' || !*e)) {
+                r = e;
+                continue;
+            }
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
+/* the server's name for this image, id map and cgroup: RT/squashfs/<16
+ * hex> of the file's identity (a new file under the old name is another
+ * image), the server's, the map's and the cgroups' */
 static void share_key(const struct stat *st, const NrIdMap *map, const char *prog, char out[17])
 {
-    char buf[1024];
+    char buf[8192];
     int n = snprintf(buf, sizeof buf, "%ju:%ju:%jd:%jd.%ld:%jd.%ld:%s", (uintmax_t)st->st_dev,
                      (uintmax_t)st->st_ino, (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec,
                      st->st_mtim.tv_nsec, (intmax_t)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, prog);
@@ -208,6 +235,10 @@ static void share_key(const struct stat *st, const NrIdMap *map, const char *pro
     for (int i = 0; i < map->n_gid && n > 0 && (size_t)n < sizeof buf; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, ":g%u,%u,%u", map->gid[i].inside,
                       map->gid[i].outside, map->gid[i].count);
+    if (n > 0 && (size_t)n < sizeof buf - 1) {
+        buf[n++] = ':';
+        cgroup_of_self(buf + n, sizeof buf - (size_t)n);
+    }
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
     for (const char *p = buf; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
@@ -217,10 +248,12 @@ static void share_key(const struct stat *st, const NrIdMap *map, const char *pro
 /* the server: nroot-squashfs in the container's user namespace (its ids
  * are the container's; the namespace lives on with it after the
  * container) and a mount namespace of its own, copied from the host's,
- * where it mounts the image at `mnt` of its directory; in a session of its
- * own, no child of ours: it outlives this nroot, and a ^C on the terminal
- * does not reach it.  fd 3 the listening socket, fd 4 the image (the file
- * the key was made of; `image` only names it). */
+ * where it mounts the image at `mnt` of its directory, then keeps the
+ * mount detached and the namespace empty (sqfs/share.c); in a session of
+ * its own, no child of ours: it outlives this nroot, and a ^C on the
+ * terminal does not reach it; no environment of the run that started it.
+ * fd 3 the listening socket, fd 4 the image (the file the key was made
+ * of; `image` only names it); its log says why it failed. */
 static _Noreturn void share_server(int dfd, int lfd, int img, const char *image, int mntfd,
                                    const char *dir, const char *prog, int linger)
 {
@@ -232,20 +265,22 @@ static _Noreturn void share_server(int dfd, int lfd, int img, const char *image,
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     nr_signals_default();
     int log = openat(dfd, "log", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (log < 0)
+        _exit(NR_EXIT_FAILURE);
     int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
     /* above the numbers they go to first */
     lfd = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
     img = fcntl(img, F_DUPFD_CLOEXEC, 10);
     mntfd = fcntl(mntfd, F_DUPFD_CLOEXEC, 10);
-    if (log < 0 || nul < 0 || lfd < 0 || img < 0 || mntfd < 0 || dup2(nul, 0) < 0 ||
+    log = fcntl(log, F_DUPFD_CLOEXEC, 10);
+    if (nul < 0 || lfd < 0 || img < 0 || mntfd < 0 || log < 0 || dup2(nul, 0) < 0 ||
         dup2(log, 1) < 0 || dup2(log, 2) < 0 || dup2(lfd, 3) < 0 || dup2(img, 4) < 0 ||
-        dup2(mntfd, 5) < 0)
+        dup2(mntfd, 5) < 0) {
+        dprintf(log >= 0 ? log : 2, "nroot: cannot set up the server's files: %s\n",
+                strerror(errno));
         _exit(NR_EXIT_FAILURE);
-    if (syscall(SYS_close_range, 6U, ~0U, 0U) < 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 6; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-            close(fd);
     }
+    nr_close_range_except(6U, NULL, 0);
     int user = ioctl(5, NS_GET_USERNS);
     if (user < 0 || setns(user, CLONE_NEWUSER) < 0) {
         dprintf(2, "nroot: cannot enter the container's user namespace: %s\n", strerror(errno));
@@ -253,8 +288,7 @@ static _Noreturn void share_server(int dfd, int lfd, int img, const char *image,
     }
     close(user);
     close(5);
-    /* its mounts reach neither the host nor a container; the host's
-     * unmounts still reach it */
+    /* its mounts reach neither the host nor a container */
     if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
         chdir(dir) < 0) {
         dprintf(2, "nroot: cannot make the server's mount namespace: %s\n", strerror(errno));
@@ -263,7 +297,8 @@ static _Noreturn void share_server(int dfd, int lfd, int img, const char *image,
     char opts[128];
     snprintf(opts, sizeof opts, "ro,nodev,nosuid,noatime,image_fd=4,share=3,linger=%d", linger);
     char *argv[] = { "nroot-squashfs", "-f", "-o", opts, (char *)image, "mnt", NULL };
-    execv(prog, argv);
+    char *envp[] = { NULL };
+    execve(prog, argv, envp);
     dprintf(2, "cannot run '%s': %s\n", prog, strerror(errno));
     _exit(NR_EXIT_CANNOT);
 }
@@ -282,87 +317,130 @@ static void server_said(int dfd, char *buf, size_t size)
         memmove(buf, nl + 1, strlen(nl + 1) + 1);
 }
 
-/* connect to the server in `dfd` (under its lock), starting one where
- * none is; *ret_started: this call started it */
+/* a server that failed leaves nothing: its directory goes (a concurrent
+ * nroot that finds the lock file unlinked starts over) */
+static void share_remove(int dfd, const char *base, const char *key)
+{
+    unlinkat(dfd, "log", 0);
+    unlinkat(dfd, "sock", 0);
+    unlinkat(dfd, "mnt", AT_REMOVEDIR);
+    unlinkat(dfd, "lock", 0);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", base, key) < (int)sizeof path)
+        rmdir(path);
+}
+
+static long long ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void nap(void)
+{
+    nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000000 }, NULL);
+}
+
+enum { SHARE_RETRY = -2 };
+
+/* connect to the server in `dfd` (under its lock, taken within the
+ * deadline), starting one where none is; *ret_started: this call started
+ * it.  SHARE_RETRY: the directory or its lock was removed meanwhile (a
+ * server left): start over. */
 static int share_connect(const NrSyncMsg *req, const NrRunConfig *cfg, const char *prog, int linger,
-                         int img, int dfd, const char *dir, bool *ret_started, NrError *err)
+                         int img, int dfd, const char *dir, long long deadline, bool *ret_started,
+                         NrError *err)
 {
     *ret_started = false;
     nr_autoclose int lock = openat(dfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (lock < 0 || flock(lock, LOCK_EX) < 0)
-        return nr_error_errno(err, "cannot lock '%s/lock'", dir);
+    if (lock < 0 && errno == ENOENT)
+        return SHARE_RETRY;
+    if (lock < 0)
+        return nr_error_errno(err, "cannot open '%s/lock'", dir);
+    while (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return nr_error_errno(err, "cannot lock '%s/lock'", dir);
+        if (ms_now() > deadline)
+            return nr_error_msg(err, "'%s/lock' is held by another nroot for %d s", dir,
+                                SHARE_WAIT_MS / 1000);
+        nap();
+    }
+    struct stat st;
+    if (fstat(lock, &st) < 0 || st.st_nlink == 0)
+        return SHARE_RETRY;
     /* the socket by a short name: sun_path holds 108 bytes */
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/sock", dfd);
-    nr_autoclose int conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    nr_autoclose int conn = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (conn < 0)
         return nr_error_errno(err, "cannot make a socket");
-    if (connect(conn, (struct sockaddr *)&sa, sizeof sa) == 0) {
-        int r = conn;
-        conn = -1;
-        return r;
+    int r;
+    /* a full listen queue (the server serves its most already) is waited
+     * for, within the deadline */
+    while ((r = connect(conn, (struct sockaddr *)&sa, sizeof sa)) < 0 && errno == EAGAIN &&
+           ms_now() < deadline)
+        nap();
+    if (r < 0) {
+        if (errno != ENOENT && errno != ECONNREFUSED)
+            return nr_error_errno(err, "cannot reach the squashfs server in '%s'", dir);
+        /* none, or a dead one's socket: a new server */
+        unlinkat(dfd, "sock", 0);
+        nr_autoclose int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 128) < 0)
+            return nr_error_errno(err, "cannot make the squashfs server's socket in '%s'", dir);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+            return nr_error_errno(err, "cannot start nroot-squashfs");
+        if (pid == 0)
+            share_server(dfd, lfd, img, cfg->squashfs, req->fd, dir, prog, linger);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        *ret_started = true;
+        if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0)
+            return nr_error_errno(err, "cannot reach the new squashfs server in '%s'", dir);
     }
-    if (errno != ENOENT && errno != ECONNREFUSED)
-        return nr_error_errno(err, "cannot reach the squashfs server in '%s'", dir);
-    /* none, or a dead one's socket: a new server */
-    unlinkat(dfd, "sock", 0);
-    nr_autoclose int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 128) < 0)
-        return nr_error_errno(err, "cannot make the squashfs server's socket in '%s'", dir);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return nr_error_errno(err, "cannot start nroot-squashfs");
-    if (pid == 0)
-        share_server(dfd, lfd, img, cfg->squashfs, req->fd, dir, prog, linger);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    *ret_started = true;
-    if (connect(conn, (struct sockaddr *)&sa, sizeof sa) < 0)
-        return nr_error_errno(err, "cannot reach the new squashfs server in '%s'", dir);
-    int r = conn;
+    r = conn;
     conn = -1;
     return r;
 }
 
 /* the server's answer on `conn`: 1 with the clone in *ret_tree, 0 when it
  * ended without one (*line says why, if it did), -1 on a timeout */
-static int share_answer(int conn, char *line, size_t size, int *ret_tree)
+static int share_answer(int conn, long long deadline, char *line, size_t size, int *ret_tree)
 {
     struct pollfd p = { .fd = conn, .events = POLLIN };
     int r;
-    while ((r = poll(&p, 1, SHARE_WAIT_MS)) < 0 && errno == EINTR)
-        ;
     line[0] = '\0';
+    do {
+        long long left = deadline - ms_now();
+        r = poll(&p, 1, left > 0 ? (int)left : 0);
+    } while (r < 0 && errno == EINTR);
     if (r == 0)
         return -1;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = { .iov_base = line, .iov_len = size - 1 };
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
-    };
-    ssize_t n = r > 0 ? recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) : -1;
-    int tree = -1;
-    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        memcpy(&tree, CMSG_DATA(c), sizeof tree);
-    if (n == 1 && line[0] == 0 && tree >= 0) {
-        *ret_tree = tree;
+    NrSyncMsg m;
+    if (r < 0 || nr_sync_recv(conn, &m) != 1)
+        return 0;
+    if (m.type == NR_SYNC_SQUASHFS && m.fd >= 0) {
+        *ret_tree = m.fd;
         return 1;
     }
-    if (tree >= 0)
-        close(tree);
-    line[n > 1 ? n : 0] = '\0';
+    if (m.fd >= 0)
+        close(m.fd);
+    if (m.type == NR_SYNC_ERROR) {
+        size_t n = strnlen(m.err.msg, sizeof m.err.msg);
+        n = n < size - 1 ? n : size - 1;
+        memcpy(line, m.err.msg, n);
+        line[n] = '\0';
+    }
     return 0;
 }
 
 /* a clone of the shared mount (*ret_tree) and the connection that holds it
  * while the container runs (*ret_conn): the running server's, or one
- * started now.  A server that ends as we connect (it was killed) leaves us
- * without an answer: once, another is started. */
+ * started now.  A server that ends as we connect (it was killed, or it
+ * left) leaves us without an answer: once, another is started. */
 static int share_attach(const NrSyncMsg *req, const NrRunConfig *cfg, const char *prog, int linger,
                         int *ret_tree, int *ret_conn, NrError *err)
 {
@@ -378,18 +456,29 @@ static int share_attach(const NrSyncMsg *req, const NrRunConfig *cfg, const char
     char dir[PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s/%s", base, key) >= (int)sizeof dir)
         return nr_error_msg(err, "the runtime directory '%s' has too long a path", base);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return nr_error_errno(err, "cannot create '%s'", dir);
-    nr_autoclose int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0 || (mkdirat(dfd, "mnt", 0700) < 0 && errno != EEXIST))
-        return nr_error_errno(err, "cannot use '%s'", dir);
+    long long deadline = ms_now() + SHARE_WAIT_MS;
     char line[512];
-    for (int attempt = 0;; attempt++) {
+    bool retried = false;
+    for (;;) {
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return nr_error_errno(err, "cannot create '%s'", dir);
+        nr_autoclose int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0 && errno == ENOENT && ms_now() < deadline)
+            continue; /* a leaving server removed it */
+        if (dfd < 0 || (mkdirat(dfd, "mnt", 0700) < 0 && errno != EEXIST)) {
+            if (dfd >= 0 && errno == ENOENT && ms_now() < deadline)
+                continue;
+            return nr_error_errno(err, "cannot use '%s'", dir);
+        }
         bool started;
-        int conn = share_connect(req, cfg, prog, linger, img, dfd, dir, &started, err);
+        int conn = share_connect(req, cfg, prog, linger, img, dfd, dir, deadline, &started, err);
+        if (conn == SHARE_RETRY && ms_now() < deadline)
+            continue;
         if (conn < 0)
-            return -1;
-        int r = share_answer(conn, line, sizeof line, ret_tree);
+            return conn == SHARE_RETRY
+                       ? nr_error_msg(err, "the squashfs server in '%s' kept leaving", dir)
+                       : -1;
+        int r = share_answer(conn, deadline, line, sizeof line, ret_tree);
         if (r == 1) {
             *ret_conn = conn;
             return 0;
@@ -400,15 +489,19 @@ static int share_attach(const NrSyncMsg *req, const NrRunConfig *cfg, const char
                                 SHARE_WAIT_MS / 1000, dir);
         if (line[0])
             return nr_error_msg(err, "%s", line);
-        if (started || attempt > 0)
-            break;
+        if (!started && !retried) {
+            retried = true;
+            continue;
+        }
+        server_said(dfd, line, sizeof line);
+        if (started)
+            share_remove(dfd, base, key);
+        return nr_error_msg(err, "nroot-squashfs failed%s%s", line[0] ? ": " : "", line);
     }
-    server_said(dfd, line, sizeof line);
-    return nr_error_msg(err, "nroot-squashfs failed%s%s", line[0] ? ": " : "", line);
 }
 
-int nr_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd, NrSquashfs *sq,
-                      NrError *err)
+int nr_fuse_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd,
+                           NrSquashfs *sq, NrError *err)
 {
     if (sq->pid > 0 || sq->conn >= 0)
         return 0;
@@ -423,7 +516,7 @@ int nr_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd,
         return nr_error_msg(err, "%s: no mount namespace came with the request", name);
     int linger;
     const char *from = NULL;
-    if (nr_squashfs_linger(&linger, &from, err) < 0)
+    if (nr_fuse_squashfs_linger(&linger, &from, err) < 0)
         return -1;
     /* shared: nroot-squashfs, the container's root the user (a server
      * without allow_other lets in its own user's ids only, which the
@@ -447,7 +540,7 @@ int nr_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int sync_fd,
                : 0;
 }
 
-void nr_squashfs_stop(NrSquashfs *sq, const char *scratch)
+void nr_fuse_squashfs_stop(NrSquashfs *sq, const char *scratch)
 {
     nr_fuse_stop(sq->pid, scratch, false);
     sq->pid = 0;

@@ -122,7 +122,7 @@ static void on_fuse(Loop *l, NrSyncMsg *m)
 /* #3s parent: the squashfs image's daemon, outside the container */
 static void on_squashfs(Loop *l, NrSyncMsg *m)
 {
-    if (nr_squashfs_start(m, l->cfg, l->s->sync_fd, &l->sqfs, &l->err) < 0)
+    if (nr_fuse_squashfs_start(m, l->cfg, l->s->sync_fd, &l->sqfs, &l->err) < 0)
         give_up(l);
 }
 
@@ -380,7 +380,7 @@ static void finish(Loop *l)
     }
     /* the container is gone: its overlay's daemon goes too */
     nr_fuse_stop(l->fuse_pid, l->cfg->scratch, l->cfg->ctr_dir && !l->cfg->read_only);
-    nr_squashfs_stop(&l->sqfs, l->cfg->scratch); /* its lower layer, after it */
+    nr_fuse_squashfs_stop(&l->sqfs, l->cfg->scratch); /* its lower layer, after it */
     nr_pty_free(l->pty);     /* the rest of the output, the host terminal's mode */
     nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);

@@ -29,10 +29,13 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -47,7 +50,10 @@
 /* a name in a directory or xattr: the format stores its length in 16 bits */
 #define SQ_NAME_BUF (65536 + 2)
 /* the caches of decompressed blocks (metadata 8 KiB, data and fragment
- * blocks the image's block size, 128 KiB by default): 1 + 1 + 4 MiB */
+ * blocks the image's block size, 128 KiB by default): 4 + 1 + 32 MiB at
+ * most, filled as the image is read (1 MiB blocks: 4 + 8 + 256 MiB);
+ * once per image on a node, a shared server outlives the kernel's caches
+ * with them */
 #define SQ_MD_BLOCKS 512
 #define SQ_DATA_BLOCKS 8
 #define SQ_FRAG_BLOCKS 256
@@ -581,6 +587,24 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
     }
 }
 
+/* a shared server serves every run of the image, whoever started it:
+ * not the first run's open-file limit, CPUs or nice value (its cgroup is
+ * part of the server's key, host/fuse.c) */
+static void shared_limits(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        CPU_SET(c, &all);
+    sched_setaffinity(0, sizeof all, &all); /* the kernel keeps the cpuset's */
+    setpriority(PRIO_PROCESS, 0, 0);        /* allowed only up to RLIMIT_NICE */
+}
+
 int main(int argc, char *argv[])
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -591,8 +615,13 @@ int main(int argc, char *argv[])
         fprintf(stderr, "usage: nroot-squashfs [-f] [-d] [-o OPTIONS] IMAGE MOUNTPOINT\n");
         return 125;
     }
-    image_fd = o.image_fd >= 0 ? fcntl(o.image_fd, F_DUPFD_CLOEXEC, 3)
-                               : open(o.image, O_RDONLY | O_CLOEXEC);
+    /* nothing of it is for a container or a debugger of the user's */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (o.share >= 0)
+        shared_limits();
+    image_fd = o.image_fd >= 0 ? o.image_fd : open(o.image, O_RDONLY | O_CLOEXEC);
+    if (image_fd >= 0 && o.image_fd >= 0)
+        fcntl(image_fd, F_SETFD, FD_CLOEXEC);
     if (image_fd < 0) {
         fprintf(stderr, "nroot-squashfs: cannot open '%s': %s\n", o.image, strerror(errno));
         return 1;
@@ -651,8 +680,12 @@ int main(int argc, char *argv[])
     ret = fuse_session_loop_mt(se, cfg) != 0 ? 1 : 0;
     fuse_loop_cfg_destroy(cfg);
 out_unmount:
-    sq_share_stop();
-    fuse_session_unmount(se);
+    /* a shared server's mount is a detached master, and its old root
+     * is gone */
+    if (o.share >= 0)
+        sq_share_stop();
+    else
+        fuse_session_unmount(se);
 out_signals:
     fuse_remove_signal_handlers(se);
 out_session:
