@@ -16,6 +16,13 @@ int nr_cmd_run_plan(const NrRunConfig *plan);
 /* the image's entrypoint, command, working directory and user, unless
  * the command line gave them */
 int nr_run_apply_image(NrRunConfig *cfg, NrError *err);
+/* an OCI bundle `dir` as the plan *cfg (the CLI's: cfg->args, if set,
+ * replaces process.args): its spec read and kept in *ret_spec (cfg->oci
+ * points into it), its notices printed, a new container id; the bundle's
+ * plan for `nroot oci` too */
+struct NrOciSpec;
+int nr_run_oci_prepare(NrRunConfig *cfg, const char *dir, struct NrOciSpec **ret_spec,
+                       NrError *err);
 /* the seccomp filter of the run: made (or taken from the cache) and
  * recorded in the container's runtime directory rt_dir (run, start), or
  * the one recorded there (`recorded`: exec) */

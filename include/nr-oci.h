@@ -180,6 +180,17 @@ int nr_oci_load(const char *dir, NrOciSpec **ret_spec, NrError *err);
  * nothing (nr_oci_clear'ed); on success nr_oci_clear it. */
 int nr_oci_parse_records(const char *text, size_t len, NrOciSpec *spec, NrError *err);
 
+/* oci/plan.c: the run plan of `spec` in *cfg (the CLI's, with no option
+ * that the spec decides): the id map from linux.uidMappings/gidMappings,
+ * the command (`args`, when not NULL, replaces process.args), the network
+ * (lo only), the seccomp program, the hooks; what nroot cannot apply
+ * rootless is refused here, one line naming config.json's field */
+struct NrRunConfig;
+int nr_oci_plan(struct NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *err);
+/* the CLONE_NEW* flags of the namespaces the spec makes (those with a
+ * `path` are joined by the child instead) */
+unsigned long nr_oci_clone_flags(const NrOciSpec *spec);
+
 /* free what *spec holds (it is zeroed, umask -1); nr_oci_free frees the
  * spec itself too (nr_oci_load's, NULL is fine) */
 void nr_oci_clear(NrOciSpec *spec);

@@ -95,4 +95,8 @@ typedef struct NrRunConfig {
     unsigned join_count;  /* --join-count: participants to wait for, 0: unknown */
     NrStrv devices;       /* --device, --gpus: CDI names or host paths, in order (cdi.c) */
     NrDevices dev;        /* what they resolve to, applied by the child (devices.c) */
+    const char *bundle;   /* --bundle: an OCI bundle's directory instead of IMAGE */
+    /* an OCI bundle's spec (nr-oci.h; oci/plan.c made this plan from it),
+     * applied by the child as runc does (inside/oci.c); NULL: an image */
+    const struct NrOciSpec *oci;
 } NrRunConfig;

@@ -58,6 +58,7 @@ enum {
     OPT_DEVICE,
     OPT_GPUS,
     OPT_ROOT_EMULATION,
+    OPT_BUNDLE,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -160,6 +161,10 @@ enum {
     }
 
 static const NrOption run_options[] = {
+    { "bundle", OPT_BUNDLE, "DIR", "Image",
+      "run the OCI bundle DIR (its config.json and root file system) instead of an IMAGE; "
+      "COMMAND, if given, replaces its process.args",
+      NULL },
     OPT_IMAGE_REF_ENTRY,
     OPT_PULL_ENTRY,
     OPT_PLATFORM_ENTRY,
@@ -421,6 +426,9 @@ static const NrCommand commands[] = {
             "IMAGE may also be a registry reference (docker.io/library/debian:12, debian,\n"
             "quay.io/org/app@sha256:...): it is pulled into the store on first use\n"
             "(--pull).  A file or directory of that name wins.\n\n"
+            "A directory holding config.json is an OCI bundle (as 'runc spec' and 'umoci\n"
+            "unpack' make them): it runs as its config.json says, its root written in place;\n"
+            "--bundle DIR names one, and then every operand is the command.\n\n"
             "Options may also follow IMAGE when a '--' ends them: 'nroot run IMAGE --net=none\n"
             "-- make'.  Without that '--', or when the word after IMAGE is not an option,\n"
             "everything after IMAGE is the command."),
@@ -774,6 +782,7 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_QUIET: nr_quiet = true; return 0;
     case OPT_VOLUME: return nr_cli_parse_volume(cfg, arg, err);
     case OPT_READ_ONLY: cfg->read_only = true; return 0;
+    case OPT_BUNDLE: cfg->bundle = arg; return 0;
     case OPT_DEVICE: return nr_devname_add_device(&cfg->devices, arg, err);
     case OPT_GPUS: return nr_devname_add_gpus(&cfg->devices, arg, err);
     case OPT_TTY: cfg->pty = true; return 0;
@@ -932,7 +941,8 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     bool ended = false;
     int first = cli_getopt(run, argc, argv, run_option, &ctx, &ended, err);
     /* options between IMAGE and a `--` count as if they came before IMAGE */
-    int cmd = first >= 0 && first < argc
+    /* with --bundle there is no IMAGE: the first operand is the command */
+    int cmd = first >= 0 && first < argc && !cfg->bundle
                   ? cli_trailing(run, argc, argv, first, ended, run_option, &ctx, err)
                   : first;
     if (cmd < 0)
@@ -951,6 +961,11 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
                                err) < 0)
         return -1;
 
+    if (cfg->bundle) {
+        cfg->image = cfg->bundle;
+        cfg->args = cmd < argc ? &argv[cmd] : NULL;
+        return NR_CLI_RUN;
+    }
     if (first >= argc) {
         nr_error_msg(err, "missing IMAGE");
         nr_error_hint(err, "usage: %s", run->usage);

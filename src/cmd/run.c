@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-caps.h"
 #include "nr-cdi.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
@@ -27,6 +28,8 @@
 #include "nr-join.h"
 #include "nr-mounts.h"
 #include "nr-net.h"
+#include "nr-oci.h"
+#include "nr-ocirun.h"
 #include "nr-plan.h"
 #include "nr-portfwd.h"
 #include "nr-pty.h"
@@ -84,6 +87,11 @@ static int run_child(void *data, int sync_fd, NrError *err)
     keep_only(cfg, sync_fd);
     if (nr_keyring_new_session(err) < 0)
         return -1;
+    if (cfg->oci) {
+        if (nr_oci_child(cfg, sync_fd, err) < 0)
+            return -1;
+        nr_init_main(cfg, sync_fd);
+    }
     const char *hostname = cfg->hostname ? cfg->hostname : cfg->cid;
     if (cfg->hostname || cfg->net != NR_NET_HOST) {
         if (sethostname(hostname, strlen(hostname)) < 0)
@@ -239,7 +247,63 @@ static int claim_named(NrRunConfig *cfg, NrError *err)
     return nr_ctr_write_config(&ctr, cfg, err);
 }
 
-static int rt_lock = -1; /* RT/containers/<id> itself, locked for this nroot's life */
+static int rt_lock = -1;    /* RT/containers/<id> itself, locked for this nroot's life */
+static NrOciSpec *oci_spec; /* an OCI bundle's, for this nroot's life */
+
+/* an OCI bundle's config.json decides what these options would: given
+ * with a bundle, they are refused rather than silently ignored */
+static int oci_options(const NrRunConfig *cfg, NrError *err)
+{
+    static const char *const what[] = { "--volume",    "-e/--env-file",   "--user",
+                                        "--workdir",   "--hostname",      "--net",
+                                        "--publish",   "--read-only",     "--name",
+                                        "--join",      "--device/--gpus", "--entrypoint",
+                                        "--image-ref", "--security-opt",  "--cap-add/--cap-drop",
+                                        "--env-host" };
+    bool given[] = { cfg->n_volumes, cfg->env.n,           cfg->user,
+                     cfg->workdir,   cfg->hostname,        cfg->net_given,
+                     cfg->n_ports,   cfg->read_only,       cfg->name,
+                     cfg->join,      cfg->devices.n,       cfg->entrypoint,
+                     cfg->image_ref, cfg->seccomp_profile, cfg->caps != nr_caps_default(),
+                     cfg->env_host };
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
+        if (given[i])
+            return nr_error_msg(
+                err, "%s cannot be used with an OCI bundle: its config.json says that", what[i]);
+    return 0;
+}
+
+/* an OCI bundle (cfg->image, a directory with config.json): the spec
+ * read (nroot-unpack checks it), its notices printed once, the plan made
+ * from it; no store, no overlay, no network but lo */
+int nr_run_oci_prepare(NrRunConfig *cfg, const char *dir, NrOciSpec **ret_spec, NrError *err)
+{
+    NrOciSpec *spec = NULL;
+    if (nr_oci_load(dir, &spec, err) < 0)
+        return -1;
+    for (char **w = spec->warnings; *w; w++)
+        nr_notice("%s", *w);
+    if (nr_oci_plan(cfg, spec, cfg->args, err) < 0) {
+        nr_oci_free(spec);
+        return -1;
+    }
+    new_cid(cfg->cid);
+    *ret_spec = spec;
+    return 0;
+}
+
+static int prepare_oci(NrRunConfig *cfg, NrError *err)
+{
+    if (getuid() != geteuid() || getgid() != getegid())
+        return nr_error_msg(err, "nroot must not be installed setuid or setgid");
+    if (oci_options(cfg, err) < 0 || nr_run_oci_prepare(cfg, cfg->image, &oci_spec, err) < 0)
+        return -1;
+    nr_ctr_record_plan(&ctr, cfg);
+    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
+        return -1;
+    cfg->tty = isatty(STDIN_FILENO);
+    return 0;
+}
 
 /* image_is_key: IMAGE is a key nroot recorded (`start`), resolved in the
  * store only */
@@ -474,8 +538,17 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
      * open beyond stdio (a test runner's pipe, a shell's script) */
     if (rc == NR_CLI_RUN && cfg.detach)
         keep_only(&cfg, -1);
-    if (rc < 0 || (cfg.join && take_join(&cfg, &err) < 0) ||
-        prepare(&cfg, saved != NULL, &err) < 0 || (cfg.join && bind_pmix(&cfg, &err) < 0) ||
+    /* an OCI bundle is told by its content, before any image lookup */
+    bool oci = rc == NR_CLI_RUN && !saved && (cfg.bundle || nr_oci_is_bundle(cfg.image));
+    if (rc == NR_CLI_RUN && cfg.bundle && !nr_oci_is_bundle(cfg.bundle)) {
+        nr_error_msg(&err, "--bundle: '%s' is not a directory holding a config.json file",
+                     cfg.bundle);
+        rc = -1;
+    }
+    if (rc < 0 || (oci && prepare_oci(&cfg, &err) < 0) ||
+        (!oci && cfg.join && take_join(&cfg, &err) < 0) ||
+        (!oci && prepare(&cfg, saved != NULL, &err) < 0) ||
+        (cfg.join && bind_pmix(&cfg, &err) < 0) ||
         (cfg.detach && nr_detach(&cfg, ctr.store_dir ? ctr.store_dir : ctr.rt_dir, &err) < 0) ||
         plan_stdio(&cfg, &err) < 0) {
         nr_detach_report(&err);
@@ -490,6 +563,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     if (cfg.net != NR_NET_HOST)
         flags |= CLONE_NEWNET;
+    if (cfg.oci)
+        flags = nr_oci_clone_flags(cfg.oci) & ~(unsigned long)CLONE_NEWUSER;
     int sync_fd = -1;
     pid_t pid = nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
     for (int fd = 0; fd < 3; fd++)

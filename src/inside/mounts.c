@@ -444,7 +444,8 @@ int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err)
 
 bool nr_mounts_lock_wanted(const NrRunConfig *cfg)
 {
-    return cfg->caps & (1ULL << 21 /* CAP_SYS_ADMIN */);
+    /* an OCI bundle's mounts are as its spec says (runc locks none) */
+    return !cfg->oci && (cfg->caps & (1ULL << 21 /* CAP_SYS_ADMIN */));
 }
 
 /* the payload, just forked: a nested user and mount namespace; PID 1, at

@@ -27,6 +27,7 @@
 #include "nr-devices.h"
 #include "nr-error.h"
 #include "nr-filter.h"
+#include "nr-ocirun.h"
 #include "nr-payload.h"
 #include "nr-plan.h"
 #include "nr-spawn.h"
@@ -276,6 +277,8 @@ static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
  * container's namespaces).  Returns only on failure. */
 int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
 {
+    if (cfg->oci)
+        return nr_oci_exec(cfg, slave, err);
     nr_signals_default();
 
     if (payload_stdio(cfg, slave, err) < 0)
