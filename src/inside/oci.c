@@ -26,7 +26,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -281,6 +283,48 @@ static int bind_host(int rootfd, int fd, const char *src, const char *dst, unsig
     return nfd < 0 ? -1 : set_flags(nfd, set, 0, false, dst, err);
 }
 
+/* cgroup v1 (a host with v1 controllers), as runc mounts it rootless: a
+ * tmpfs, and each of the host's hierarchies bound read-only in it */
+static int cgroup_v1(int rootfd, int fd, const char *dst, unsigned long fl, NrError *err)
+{
+    if (nr_mounts_on(fd, "tmpfs", "tmpfs", fl & ~MS_RDONLY, "mode=755") < 0)
+        return nr_error_errno(err, "cannot mount a tmpfs on '%s'", dst);
+    FILE *mi = fopen("/proc/self/mountinfo", "re");
+    if (!mi)
+        return nr_error_errno(err, "/proc/self/mountinfo");
+    char line[4096];
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, mi)) {
+        char mnt[PATH_MAX], type[64];
+        const char *sep = strstr(line, " - ");
+        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+            sscanf(sep + 3, "%63s", type) != 1 || strcmp(type, "cgroup") != 0 ||
+            strncmp(mnt, "/sys/fs/cgroup/", 15) != 0 || strchr(mnt + 15, '/'))
+            continue;
+        char sub[PATH_MAX];
+        snprintf(sub, sizeof sub, "%s/%s", dst, mnt + 15);
+        nr_autoclose int sfd = target_in_root(rootfd, sub, true, true, err);
+        if (sfd < 0 || bind_host(rootfd, sfd, mnt, sub, fl | MS_RDONLY, err) < 0)
+            rc = -1;
+    }
+    fclose(mi);
+    return rc;
+}
+
+/* the container's cgroup2 tree where the kernel allows it; else on a
+ * host with v1 controllers runc's tmpfs of binds, on a cgroup2 host the
+ * host's tree read-only */
+static int mount_cgroup(int rootfd, int fd, const NrOciMount *m, unsigned long fl, NrError *err)
+{
+    struct statfs sf;
+    bool v2 = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+    if (strcmp(m->type, "cgroup") == 0 && !v2)
+        return cgroup_v1(rootfd, fd, m->dst, fl, err);
+    if (nr_mounts_on(fd, "cgroup2", "cgroup2", fl, NULL) == 0)
+        return 0;
+    return bind_host(rootfd, fd, "/sys/fs/cgroup", m->dst, fl | MS_RDONLY, err);
+}
+
 static int mount_one(const NrRunConfig *cfg, int rootfd, const NrOciMount *m, NrError *err)
 {
     const NrOciSpec *s = cfg->oci;
@@ -322,10 +366,7 @@ static int mount_one(const NrRunConfig *cfg, int rootfd, const NrOciMount *m, Nr
             bind_host(rootfd, fd, "/sys", m->dst, fl | MS_RDONLY, err) < 0)
             return -1;
     } else if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) {
-        /* the container's cgroup2 tree where the kernel allows it, else
-         * the host's hierarchy read-only */
-        if (nr_mounts_on(fd, "cgroup2", "cgroup2", fl, NULL) < 0 &&
-            bind_host(rootfd, fd, "/sys/fs/cgroup", m->dst, fl | MS_RDONLY, err) < 0)
+        if (mount_cgroup(rootfd, fd, m, fl, err) < 0)
             return -1;
     } else if (strcmp(m->type, "proc") == 0) {
         /* a fresh procfs needs a pid namespace of the container's own */
@@ -373,8 +414,9 @@ static int bind_node(int rootfd, const char *path, const char *host, bool option
 
 static int setup_devices(const NrOciSpec *s, int rootfd, NrError *err)
 {
-    static const char *const defaults[] = { "/dev/null",   "/dev/zero",    "/dev/full",
-                                            "/dev/random", "/dev/urandom", "/dev/tty" };
+    /* in runc's order */
+    static const char *const defaults[] = { "/dev/null", "/dev/random", "/dev/full",
+                                            "/dev/tty",  "/dev/zero",   "/dev/urandom" };
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
         if (!spec_has_device(s, defaults[i]) &&
             bind_node(rootfd, defaults[i], defaults[i], strcmp(defaults[i], "/dev/tty") == 0, err) <
@@ -469,7 +511,7 @@ static int readonly_path(int rootfd, const char *path, NrError *err)
     nr_autoclose int nfd = nr_fs_openat_in_root(rootfd, path, O_PATH);
     if (nfd < 0)
         return nr_error_errno(err, "'%s'", path);
-    return set_flags(nfd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, true, path, err);
+    return set_flags(nfd, MS_RDONLY, 0, false, path, err);
 }
 
 /* ---- the child ---- */
@@ -487,6 +529,24 @@ static int join_namespaces(const NrOciSpec *s, NrError *err)
     return 0;
 }
 
+/* /proc/self/NAME of a process that is not dumpable belongs to the host's
+ * root: it is made dumpable for the write, while no other process of the
+ * container exists that could trace it */
+static int proc_self_write(const char *name, const char *value)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/%s", name);
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int r = fd < 0 || write(fd, value, strlen(value)) < 0 ? -1 : 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    errno = e;
+    return r;
+}
+
 /* before the first process enters the time namespace (PID 1's command) */
 static int time_offsets(const NrOciSpec *s, NrError *err)
 {
@@ -498,8 +558,7 @@ static int time_offsets(const NrOciSpec *s, NrError *err)
         snprintf(buf + len, sizeof buf - len, "%d %lld %u\n", s->time_offsets[i].clock,
                  (long long)s->time_offsets[i].secs, s->time_offsets[i].nanosecs);
     }
-    nr_autoclose int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, buf, strlen(buf)) < 0)
+    if (proc_self_write("timens_offsets", buf) < 0)
         return nr_error_errno(err, "config.json: linux.timeOffsets: cannot set them");
     return 0;
 }
@@ -528,11 +587,12 @@ int nr_oci_child(const NrRunConfig *cfg, int sync_fd, NrError *err)
             return -1;
     if (setup_devices(s, rootfd, err) < 0 || setup_sysctl(s, rootfd, err) < 0)
         return -1;
-    for (char **p = s->masked; *p; p++)
-        if (mask_path(rootfd, *p, err) < 0)
-            return -1;
+    /* runc's order: read-only paths, then masks */
     for (char **p = s->readonly; *p; p++)
         if (readonly_path(rootfd, *p, err) < 0)
+            return -1;
+    for (char **p = s->masked; *p; p++)
+        if (mask_path(rootfd, *p, err) < 0)
             return -1;
     /* createRuntime (the parent), createContainer (here) */
     if (nr_devices_setup(&cfg->dev, cfg->cid, s->root, sync_fd, err) < 0 ||
@@ -540,6 +600,12 @@ int nr_oci_child(const NrRunConfig *cfg, int sync_fd, NrError *err)
         return -1;
     if (s->rootfs_propagation && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
         return nr_error_errno(err, "config.json: linux.rootfsPropagation");
+    /* process.cwd made if missing, as runc does, before the root is
+     * read-only */
+    if (nr_mkdir_p(s->cwd, 0755, err) < 0) {
+        nr_error_prefix(err, "config.json: process.cwd");
+        return -1;
+    }
     if (s->root_ro) {
         nr_autoclose int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || set_flags(fd, MS_RDONLY, 0, false, "/", err) < 0)
@@ -549,6 +615,42 @@ int nr_oci_child(const NrRunConfig *cfg, int sync_fd, NrError *err)
 }
 
 /* ---- the process ---- */
+
+/* the spec's environment, and HOME as runc adds it when the spec has
+ * none: the user's in the container's /etc/passwd, else / */
+static char **with_home(const NrOciSpec *s, uid_t uid)
+{
+    size_t n = 0;
+    for (char **e = s->env; *e; e++, n++)
+        if (strncmp(*e, "HOME=", 5) == 0)
+            return s->env;
+    char home[PATH_MAX] = "/";
+    /* only a regular file: a FIFO of the image must not hang the start */
+    int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "re") : NULL;
+    if (!f && fd >= 0)
+        close(fd);
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        char *fld[7] = { 0 }, *p = line;
+        int k = 0;
+        while (k < 7 && (fld[k] = strsep(&p, ":\n")))
+            k++;
+        uint32_t u;
+        if (k >= 6 && nr_parse_u32(fld[2], &u) && u == uid && fld[5][0]) {
+            snprintf(home, sizeof home, "%s", fld[5]);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    char **env = nr_xmalloc((n + 2) * sizeof *env);
+    memcpy(env, s->env, n * sizeof *env);
+    env[n] = nr_strdup_printf("HOME=%s", home);
+    env[n + 1] = NULL;
+    return env;
+}
 
 static int set_caps(const NrOciSpec *s, NrError *err)
 {
@@ -612,15 +714,9 @@ int nr_oci_exec(const NrRunConfig *cfg, int slave, NrError *err)
     if (s->has_oom) {
         char v[32];
         snprintf(v, sizeof v, "%d", s->oom_score_adj);
-        nr_autoclose int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, v, strlen(v)) < 0)
+        if (proc_self_write("oom_score_adj", v) < 0)
             return nr_error_errno(err, "config.json: process.oomScoreAdj: cannot set %d",
                                   s->oom_score_adj);
-    }
-    /* made if missing, as runc does, while still root */
-    if (nr_mkdir_p(s->cwd, 0755, err) < 0) {
-        nr_error_prefix(err, "config.json: process.cwd");
-        return -1;
     }
     /* without no_new_privs, the filter goes on while CAP_SYS_ADMIN is
      * still there (runc's order) */
@@ -661,7 +757,7 @@ int nr_oci_exec(const NrRunConfig *cfg, int slave, NrError *err)
         return -1;
     if (nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
         return -1;
-    environ = s->env; /* execvp searches the spec's PATH */
+    environ = with_home(s, s->uid); /* execvp searches the spec's PATH */
     const char *cmd = cfg->argv[0];
     execvp(cmd, cfg->argv);
     int e = errno;

@@ -53,14 +53,14 @@ static int check_ranges(const char *field, const NrIdRange *r, int n, uint32_t o
     for (int i = 0; i < n; i++) {
         if (range_ok(&r[i], own, has_sub, start, count))
             continue;
+        char sub[96] = ", and you have no subordinate range";
+        if (has_sub)
+            snprintf(sub, sizeof sub, ", your subordinate range in %s is %u-%u", file, start,
+                     start + count - 1);
         nr_error_msg(err,
                      "config.json: linux.%s: the range %u %u %u (container, host, size) is "
                      "not yours: your id is %u%s",
-                     field, r[i].inside, r[i].outside, r[i].count, own,
-                     has_sub ? "" : ", and you have no subordinate range");
-        if (has_sub)
-            nr_error_hint(err, "your subordinate range in %s is %u-%u", file, start,
-                          start + count - 1);
+                     field, r[i].inside, r[i].outside, r[i].count, own, sub);
         return -1;
     }
     return 0;
@@ -103,13 +103,10 @@ static int plan_map(const NrOciSpec *spec, NrIdMap *m, NrError *err)
     const char *why = NULL;
     if (!nr_userns_find_helper("newuidmap", m->newuidmap, sizeof m->newuidmap, &why) ||
         !nr_userns_find_helper("newgidmap", m->newgidmap, sizeof m->newgidmap, &why)) {
-        nr_error_msg(err,
-                     "config.json: linux.uidMappings and gidMappings need newuidmap and "
-                     "newgidmap: %s",
-                     why ? why : "not found");
-        nr_error_hint(err, "install the package uidmap, or map only your own id: `0 %u 1`",
-                      (unsigned)uid);
-        return -1;
+        return nr_error_msg(err,
+                            "config.json: linux.uidMappings and gidMappings of more than your "
+                            "own id need newuidmap and newgidmap (the package uidmap): %s",
+                            why ? why : "not found");
     }
     m->helpers = true;
     m->n_uid = spec->n_uid_map;
@@ -166,11 +163,8 @@ static int check_namespaces(const NrOciSpec *spec, NrError *err)
 {
     const NrOciNs *user = find_ns(spec, CLONE_NEWUSER), *mnt = find_ns(spec, CLONE_NEWNS);
     if (!user) {
-        nr_error_msg(err, "config.json: linux.namespaces has no user namespace: a rootless "
-                          "container needs one");
-        nr_error_hint(err, "add {\"type\": \"user\"} with linux.uidMappings and gidMappings "
-                           "('runc spec --rootless' writes them)");
-        return -1;
+        return nr_error_msg(err, "config.json: linux.namespaces has no user namespace: a "
+                                 "rootless container needs one ('runc spec --rootless' writes it)");
     }
     if (user->path)
         return nr_error_msg(err,
