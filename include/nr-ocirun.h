@@ -3,10 +3,20 @@
  * container (inside/oci.c), rootless, as runc applies it. */
 #pragma once
 #include "nr-error.h"
+#include "nr-oci.h"
 #include "nr-plan.h"
 
-/* the child, in its new namespaces, its ids mapped: namespaces joined by
- * path, time offsets, hostname and domainname, lo, the bundle's root
+/* linux.namespaces[].path: opened by the parent before the clone (a
+ * /proc/PID/ns file of a process outside the new user namespace cannot be
+ * opened from inside it), fds[i] for ns[i] or -1 (fds has spec->n_ns
+ * entries); joined by the child first of all (setns; one it is in already,
+ * the host's, is not joined again), before it closes the fds it does not
+ * keep; closed by the parent after the clone */
+int nr_oci_open_ns(const NrOciSpec *s, int *fds, NrError *err);
+int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err);
+void nr_oci_close_ns(const NrOciSpec *s, int *fds);
+/* the child, in its new namespaces, its ids mapped, those of paths
+ * joined: time offsets, hostname and domainname, lo, the bundle's root
  * bound, the spec's mounts, devices, sysctls, masked and read-only paths,
  * the createRuntime (asked of the parent over sync_fd) and createContainer
  * hooks, pivot_root, rootfsPropagation, root.readonly */

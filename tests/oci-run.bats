@@ -285,6 +285,29 @@ compare_with_runc() {
     [ "$output" = "$(readlink /proc/self/ns/net)" ]
 }
 
+@test "oci-run: a namespace path is joined; one that cannot be is one line, 125" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b"
+    # the host's network namespace by path: the container shares it
+    oci_edit "$b" '.linux.namespaces += [{"type": "network", "path": $p}]' --arg p "/proc/$$/ns/net"
+    run_nroot 0 run "$b" readlink /proc/self/ns/net
+    [ "$output" = "$(readlink /proc/self/ns/net)" ]
+    oci_edit "$b" '.linux.namespaces |= map(if .type == "network" then .path = "/etc/hostname" else . end)'
+    run_nroot 125 run "$b" true
+    [ "${#stderr_lines[@]}" = 1 ]
+    [[ $stderr == *"cannot join '/etc/hostname'"* ]]
+}
+
+@test "oci-run: rootfsPropagation" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b"
+    run_nroot 0 run "$b" awk '$5 == "/" { print $7 }' /proc/self/mountinfo
+    [[ $output != shared:* ]]
+    oci_edit "$b" '.linux.rootfsPropagation = "rshared"'
+    run_nroot 0 run "$b" awk '$5 == "/" { print $7 }' /proc/self/mountinfo
+    [[ $output == shared:* ]]
+}
+
 @test "oci-run: timeOffsets make a time namespace with those offsets" {
     [ -e /proc/self/ns/time ] || skip "no time namespaces in this kernel"
     local b=$BATS_TEST_TMPDIR/b

@@ -48,6 +48,7 @@ static int ctr_lock = -1;                   /* STORE/containers/<name>/lock, hel
 static int child_stdio[3] = { -1, -1, -1 }; /* PID 1's stdio instead of a terminal */
 static NrRelay *relay;                      /* copies between those pipes and nroot's stdio */
 static NrJoin join = { .lock_fd = -1, .users_fd = -1 }; /* --join: the key */
+static int *oci_ns_fds; /* an OCI spec's namespaces to join, opened before the clone */
 
 /* every fd of nroot's closed but `also` and the caller's fds the command
  * is to get (--preserve-fd, PMI_FD: PID 1 closes them once it forked it) */
@@ -84,6 +85,8 @@ static int run_child(void *data, int sync_fd, NrError *err)
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0 && dup2(child_stdio[fd], fd) < 0)
             return nr_error_errno(err, "cannot set up the container's stdio");
+    if (cfg->oci && nr_oci_join_ns(cfg->oci, oci_ns_fds, err) < 0)
+        return -1;
     keep_only(cfg, sync_fd);
     if (nr_keyring_new_session(err) < 0)
         return -1;
@@ -302,7 +305,8 @@ static int prepare_oci(NrRunConfig *cfg, NrError *err)
     if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
         return -1;
     cfg->tty = isatty(STDIN_FILENO);
-    return 0;
+    oci_ns_fds = nr_xmalloc((oci_spec->n_ns + 1) * sizeof *oci_ns_fds);
+    return nr_oci_open_ns(oci_spec, oci_ns_fds, err);
 }
 
 /* image_is_key: IMAGE is a key nroot recorded (`start`), resolved in the
@@ -570,6 +574,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);
+    if (cfg.oci)
+        nr_oci_close_ns(cfg.oci, oci_ns_fds);
     /* the container has the caller's fds it was to pass on */
     for (size_t i = 0; i < cfg.n_preserve_fds; i++)
         close(cfg.preserve_fds[i]);

@@ -516,16 +516,60 @@ static int readonly_path(int rootfd, const char *path, NrError *err)
 
 /* ---- the child ---- */
 
-static int join_namespaces(const NrOciSpec *s, NrError *err)
+/* is the namespace at fd the one of `type` this process is in (the
+ * host's: it needs no joining, which would need rights there)? */
+static bool ns_current(int fd, int type)
 {
+    static const struct {
+        int type;
+        const char *name;
+    } names[] = { { CLONE_NEWPID, "pid" },  { CLONE_NEWNET, "net" }, { CLONE_NEWNS, "mnt" },
+                  { CLONE_NEWIPC, "ipc" },  { CLONE_NEWUTS, "uts" }, { CLONE_NEWCGROUP, "cgroup" },
+                  { CLONE_NEWTIME, "time" } };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (names[i].type != type)
+            continue;
+        char path[64];
+        struct stat a, b;
+        snprintf(path, sizeof path, "/proc/self/ns/%s", names[i].name);
+        return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+               a.st_dev == b.st_dev;
+    }
+    return false;
+}
+
+int nr_oci_open_ns(const NrOciSpec *s, int *fds, NrError *err)
+{
+    for (size_t i = 0; i < s->n_ns; i++)
+        fds[i] = -1;
     for (size_t i = 0; i < s->n_ns; i++) {
         if (!s->ns[i].path)
             continue;
-        nr_autoclose int fd = open(s->ns[i].path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || setns(fd, s->ns[i].type) < 0)
+        fds[i] = open(s->ns[i].path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            nr_error_errno(err, "config.json: linux.namespaces: cannot open '%s'", s->ns[i].path);
+            nr_oci_close_ns(s, fds);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void nr_oci_close_ns(const NrOciSpec *s, int *fds)
+{
+    for (size_t i = 0; i < s->n_ns; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+}
+
+int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err)
+{
+    for (size_t i = 0; i < s->n_ns; i++)
+        if (fds[i] >= 0 && !ns_current(fds[i], s->ns[i].type) && setns(fds[i], s->ns[i].type) < 0)
             return nr_error_errno(err, "config.json: linux.namespaces: cannot join '%s'",
                                   s->ns[i].path);
-    }
     return 0;
 }
 
@@ -566,7 +610,7 @@ static int time_offsets(const NrOciSpec *s, NrError *err)
 int nr_oci_child(const NrRunConfig *cfg, int sync_fd, NrError *err)
 {
     const NrOciSpec *s = cfg->oci;
-    if (join_namespaces(s, err) < 0 || time_offsets(s, err) < 0)
+    if (time_offsets(s, err) < 0)
         return -1;
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return nr_error_errno(err, "config.json: cannot set the hostname");
