@@ -118,6 +118,24 @@ compare_with_runc() {
     [ ! -e "$BATS_TEST_TMPDIR/host/x" ]
 }
 
+@test "oci-run: devpts gid= is kept only where that gid is mapped" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b"
+    oci_edit "$b" '.mounts |= map(if .destination == "/dev/pts" then .options += ["gid=5"] else . end)'
+    run_nroot 0 run "$b" sh -c 'grep " /dev/pts " /proc/self/mounts'
+    if [ "$NROOT_TEST_MODE" = subids ]; then
+        local s
+        s=$(grep "^$(id -un):" /etc/subgid | head -1 | cut -d: -f2)
+        oci_edit "$b" '.linux.gidMappings = [{"containerID": 0, "hostID": ($g|tonumber), "size": 1},
+                {"containerID": 1, "hostID": ($s|tonumber), "size": 100}]' --arg g "$(id -g)" --arg s "$s"
+        # (the kernel shows the gid as the host's)
+        run_nroot 0 run "$b" sh -c 'grep " /dev/pts " /proc/self/mounts'
+        [[ $output == *,gid=* ]]
+    else
+        [[ $output != *,gid=* ]]
+    fi
+}
+
 @test "oci-run: a mount target escaping the root through a symlink is one line, 125, nothing mounted" {
     local b=$BATS_TEST_TMPDIR/b
     bundle "$b"
