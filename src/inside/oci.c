@@ -353,7 +353,8 @@ static int mount_one(const NrRunConfig *cfg, int rootfd, const NrOciMount *m, Nr
     unsigned long fl = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     const char *data = o.data[0] ? o.data : NULL;
     if (o.bind) {
-        if (nr_mounts_on(fd, src, NULL, o.flags & (MS_BIND | MS_REC), NULL) < 0)
+        /* type "bind" without a bind option is a bind too */
+        if (nr_mounts_on(fd, src, NULL, MS_BIND | (o.flags & MS_REC), NULL) < 0)
             return nr_error_errno(err, "cannot bind '%s' on '%s'", src, m->dst);
         nr_autoclose int nfd = reopen(rootfd, m->dst, err);
         if (nfd < 0 || set_flags(nfd, fl, o.clear, false, m->dst, err) < 0)
