@@ -35,6 +35,7 @@ int nr_cmd_logs(int argc, char **argv);
 int nr_cmd_ps(int argc, char **argv);
 int nr_cmd_rm(int argc, char **argv);
 int nr_cmd_exec(int argc, char **argv);
+int nr_cmd_oci(int argc, char **argv); /* oci.c: runc's command line */
 int nr_cmd_export(int argc, char **argv);
 /* info.c */
 int nr_cmd_info(int argc, char **argv);

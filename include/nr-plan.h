@@ -99,4 +99,9 @@ typedef struct NrRunConfig {
     /* an OCI bundle's spec (nr-oci.h; oci/plan.c made this plan from it),
      * applied by the child as runc does (inside/oci.c); NULL: an image */
     const struct NrOciSpec *oci;
+    /* `nroot oci create`: ROOT/ID/exec.fifo, the start gate (PID 1 waits
+     * on it before it forks the command; nroot leaves once it waits and
+     * the container outlives it); NULL: none */
+    const char *oci_fifo;
+    const char *console_socket; /* --console-socket: the terminal's master goes there */
 } NrRunConfig;

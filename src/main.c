@@ -44,6 +44,7 @@ int main(int argc, char **argv)
         { "wait", nr_cmd_wait },     { "logs", nr_cmd_logs },     { "rm", nr_cmd_rm },
         { "export", nr_cmd_export }, { "info", nr_cmd_info },     { "__complete", nr_cli_complete },
         { "pull", nr_cmd_pull },     { "login", nr_cmd_login },   { "logout", nr_cmd_logout },
+        { "oci", nr_cmd_oci },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -409,6 +409,30 @@ static const NrOption logout_options[] = {
     OPT_HELP_ENTRY,
 };
 
+/* nroot oci (src/cmd/oci.c parses them, runc's way): listed for --help,
+ * the completions and the man page */
+static const NrOption oci_options[] = {
+    { "root", 2048, "DIR", "General",
+      "where the containers' state lives (default $XDG_RUNTIME_DIR/nroot/oci)", NULL },
+    { "log", 2049, "FILE", "General", "also write errors to FILE", NULL },
+    { "log-format", 2050, "FORMAT", "General", "the --log lines: text or json (runc's)",
+      "text json" },
+    { "debug", 2051, NULL, "General", "accepted, ignored", NULL },
+    { "systemd-cgroup", 2052, NULL, "General", "accepted, ignored (nroot manages no cgroup)",
+      NULL },
+    { "rootless", 2053, "[BOOL]", "General", "accepted, ignored (nroot is always rootless)", NULL },
+    { "bundle", 'b', "DIR", "Container", "create, run, spec: the bundle (default .)", NULL },
+    { "pid-file", 2054, "FILE", "Container", "create, run: write PID 1's host pid there", NULL },
+    { "console-socket", 2055, "SOCKET", "Container",
+      "create, run: send the terminal's master (process.terminal) to this unix socket", NULL },
+    { "preserve-fds", 2056, "N", "Container", "create, run: pass fds 3 to 3+N-1 on", NULL },
+    { "detach", 'd', NULL, "Container", "run: create and start, do not wait", NULL },
+    { "force", 'f', NULL, "Container", "delete: kill a running container first", NULL },
+    { "quiet", 'q', NULL, "Container", "list: ids only", NULL },
+    { "format", 2057, "FORMAT", "Container", "list: table or json", "table json" },
+    OPT_HELP_ENTRY,
+};
+
 #define COMMAND(n, opts, usage, summary, desc) \
     { \
         n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] \
@@ -515,6 +539,11 @@ static const NrCommand commands[] = {
             "log out of a registry: remove stored credentials",
             "Remove the credentials of REGISTRY (or, with --all, of every registry) from\n"
             "the containers auth file 'nroot login' writes; its other contents stay."),
+    COMMAND("oci", oci_options, "nroot oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID] [ARG...]",
+            "runc's command line: create, start, state, kill, delete, list, run OCI bundles",
+            "Drive OCI bundles as runc does, for tools made for runc: create, start, state,\n"
+            "kill [SIGNAL], delete [--force], list [-q] [--format], run [-d], spec, features.\n"
+            "Errors are one line and exit code 1, as runc's (not 125)."),
 };
 
 static const char *const groups[] = { "Image",       "Container", "Terminal",

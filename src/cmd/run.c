@@ -90,6 +90,15 @@ static int run_child(void *data, int sync_fd, NrError *err)
     keep_only(cfg, sync_fd);
     if (nr_keyring_new_session(err) < 0)
         return -1;
+    if (cfg->oci_fifo) {
+        /* `nroot oci create`: the container outlives this nroot, and waits
+         * at its start gate, opened before pivot_root hides it */
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        int gate = open(cfg->oci_fifo, O_PATH | O_CLOEXEC);
+        if (gate < 0)
+            return nr_error_errno(err, "cannot open '%s'", cfg->oci_fifo);
+        nr_init_gate(gate);
+    }
     if (cfg->oci) {
         if (nr_oci_child(cfg, sync_fd, err) < 0)
             return -1;
@@ -406,6 +415,12 @@ static void finish_record(const NrRunConfig *cfg, int status)
 static void on_started(void *data, pid_t init_pid)
 {
     const NrRunConfig *cfg = data;
+    if (cfg->oci && nr_cmd_oci_started(cfg, init_pid) && cfg->oci_fifo) {
+        /* `nroot oci create`: PID 1 waits at the gate, on its own */
+        nr_ctr_remove_runtime(ctr.rt_dir);
+        fflush(NULL);
+        _exit(0);
+    }
     write_live_state(cfg, init_pid);
     NrError he = { 0 };
     if (nr_cdi_run_hooks(cfg, NR_HOOK_POSTSTART, init_pid, &he) < 0)
@@ -543,7 +558,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (rc == NR_CLI_RUN && cfg.detach)
         keep_only(&cfg, -1);
     /* an OCI bundle is told by its content, before any image lookup */
-    bool oci = rc == NR_CLI_RUN && !saved && (cfg.bundle || nr_oci_is_bundle(cfg.image));
+    bool oci = rc == NR_CLI_RUN && (cfg.bundle || (!saved && nr_oci_is_bundle(cfg.image)));
     if (rc == NR_CLI_RUN && cfg.bundle && !nr_oci_is_bundle(cfg.bundle)) {
         nr_error_msg(&err, "--bundle: '%s' is not a directory holding a config.json file",
                      cfg.bundle);

@@ -85,6 +85,39 @@ static void send_namespaces(int sync_fd)
     }
 }
 
+static int gate_fd = -1; /* nroot oci create: the exec.fifo, O_PATH */
+
+void nr_init_gate(int fd)
+{
+    gate_fd = fd;
+}
+
+/* the start gate: nroot is told the container was created and leaves;
+ * the fifo, reopened for writing through /proc/self/fd, blocks until
+ * `nroot oci start` opens it for reading.  Returns the sync socket that
+ * is left: none. */
+static int wait_gate(int sync_fd)
+{
+    nr_sync_send(sync_fd, NR_SYNC_STARTED, NULL);
+    close(sync_fd);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", gate_fd);
+    int fd;
+    do
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        fprintf(stderr, "nroot: error: cannot open the start gate %s: %s\n", path, strerror(errno));
+        _exit(NR_EXIT_FAILURE);
+    }
+    if (write(fd, "0", 1) != 1)
+        _exit(NR_EXIT_FAILURE);
+    close(fd);
+    close(gate_fd);
+    gate_fd = -1;
+    return -1;
+}
+
 void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 {
     send_namespaces(sync_fd);
@@ -102,6 +135,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 
     int ep[2], lock[2] = { -1, -1 };
     NrError e = { 0 };
+    if (gate_fd >= 0)
+        sync_fd = wait_gate(sync_fd);
     if (pipe2(ep, O_CLOEXEC) < 0 ||
         (nr_mounts_lock_wanted(cfg) &&
          socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lock) < 0)) {
@@ -145,6 +180,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     if (n == (ssize_t)sizeof perr) {
         perr.msg[sizeof perr.msg - 1] = '\0';
         perr.hint[sizeof perr.hint - 1] = '\0';
+        if (sync_fd < 0) /* after the start gate: nobody else can say it */
+            fprintf(stderr, "nroot: error: %s\n", perr.msg);
         nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
     } else
         nr_sync_send(sync_fd, NR_SYNC_STARTED, NULL);
@@ -170,7 +207,7 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
                                      { .fd = sync_fd, .events = POLLIN } };
             if (poll(pfd, 2, -1) < 0)
                 continue;
-            if (pfd[1].revents & POLLIN)
+            if (sync_fd >= 0 && (pfd[1].revents & POLLIN))
                 nr_connect_serve(sync_fd);
             if (!(pfd[0].revents & POLLIN))
                 continue;

@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* oci.c — `nroot oci`: runc's command line over `nroot run BUNDLE`.
+ * create sets the container up and leaves PID 1 waiting at the start
+ * gate (ROOT/ID/exec.fifo, inside/init.c); start opens the gate; state,
+ * kill, delete and list read ROOT/ID (state/ocistate.c).  Errors are one
+ * line and exit code 1, as runc's. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include <linux/capability.h>
+
+#include "nr-caps.h"
+#include "nr-cli.h"
+#include "nr-cmd.h"
+#include "nr-error.h"
+#include "nr-oci.h"
+#include "nr-ocistate.h"
+#include "nr-plan.h"
+#include "nr-util.h"
+
+static const char *root_dir;  /* --root */
+static const char *log_file;  /* --log */
+static bool log_json;         /* --log-format json */
+static const char *create_id; /* the container being created or run */
+static const char *pid_file;  /* --pid-file */
+static bool started_ok;       /* its state was written */
+
+/* one line on stderr, and in --log as runc writes it */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "nroot: error: %s\n", msg);
+    if (log_file) {
+        FILE *f = fopen(log_file, "ae");
+        if (f) {
+            char ts[64];
+            time_t now = time(NULL);
+            struct tm tm;
+            strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+            if (log_json) {
+                fprintf(f, "{\"level\":\"error\",\"msg\":");
+                nr_ocistate_json_string(f, msg);
+                fprintf(f, ",\"time\":\"%s\"}\n", ts);
+            } else
+                fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", ts, msg);
+            fclose(f);
+        }
+    }
+    return 1;
+}
+
+static int fail_err(const NrError *e)
+{
+    if (e->errnum)
+        return fail("%s: %s", e->msg, strerror(e->errnum));
+    return fail("%s", e->msg);
+}
+
+static void now_rfc3339(char *buf, size_t size)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
+}
+
+bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid)
+{
+    if (!create_id)
+        return false;
+    const NrOciSpec *spec = cfg->oci;
+    char created[64];
+    now_rfc3339(created, sizeof created);
+    NrOciState st = { .pid = init_pid,
+                      .start_time = nr_ocistate_pid_start(init_pid),
+                      .bundle = (char *)spec->bundle,
+                      .rootfs = (char *)spec->root,
+                      .created = created,
+                      .oci_version = (char *)spec->version,
+                      .annotations = spec->annotations };
+    snprintf(st.id, sizeof st.id, "%s", create_id);
+    NrError e = { 0 };
+    if (nr_ocistate_write(root_dir, &st, &e) < 0) {
+        fail_err(&e);
+        kill(init_pid, SIGKILL);
+        _exit(1);
+    }
+    if (pid_file) {
+        char num[32];
+        int n = snprintf(num, sizeof num, "%d", (int)init_pid);
+        nr_autofree char *tmp = nr_strdup_printf("%s.nroot-tmp", pid_file);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || nr_write_all(fd, num, (size_t)n) < 0 || close(fd) < 0 ||
+            rename(tmp, pid_file) < 0) {
+            fail("cannot write the pid file '%s': %s", pid_file, strerror(errno));
+            kill(init_pid, SIGKILL);
+            _exit(1);
+        }
+    }
+    started_ok = true;
+    return true;
+}
+
+/* ---- the command line ---- */
+
+typedef struct Args {
+    const char *bundle, *console_socket, *process, *cwd, *format;
+    int preserve_fds;
+    bool detach, force, quiet, tty, rootless, all;
+    NrStrv env;
+    char **rest; /* the operands */
+    int n_rest;
+} Args;
+
+/* the subcommand's options; runc's spellings (-b, --bundle=DIR, --bundle DIR) */
+static int parse(const char *sub, int argc, char **argv, Args *a)
+{
+    int i = 0;
+    for (; i < argc; i++) {
+        char *o = argv[i];
+        if (strcmp(o, "--") == 0) {
+            i++;
+            break;
+        }
+        if (o[0] != '-' || o[1] == '\0')
+            break;
+        /* --name=value and --name value */
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(o, '=');
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - o) : (int)strlen(o), o);
+        if (eq)
+            val = eq + 1;
+        static const char *const with_value[] = { "-b",
+                                                  "--bundle",
+                                                  "--pid-file",
+                                                  "--console-socket",
+                                                  "--preserve-fds",
+                                                  "--process",
+                                                  "-p",
+                                                  "--cwd",
+                                                  "--env",
+                                                  "-e",
+                                                  "--format",
+                                                  "-f" };
+        bool wants = false;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            wants |= strcmp(name, with_value[k]) == 0;
+        if (wants && !val) {
+            if (i + 1 >= argc)
+                return fail("%s %s: option %s needs a value", "oci", sub, name);
+            val = argv[++i];
+        }
+        if (strcmp(name, "-b") == 0 || strcmp(name, "--bundle") == 0)
+            a->bundle = val;
+        else if (strcmp(name, "--pid-file") == 0)
+            pid_file = val;
+        else if (strcmp(name, "--console-socket") == 0)
+            a->console_socket = val;
+        else if (strcmp(name, "--preserve-fds") == 0) {
+            uint32_t n;
+            if (!nr_parse_u32(val, &n) || n > 1000)
+                return fail("--preserve-fds: invalid number '%s'", val);
+            a->preserve_fds = (int)n;
+        } else if (strcmp(name, "--process") == 0 || strcmp(name, "-p") == 0)
+            a->process = val;
+        else if (strcmp(name, "--cwd") == 0)
+            a->cwd = val;
+        else if (strcmp(name, "--env") == 0 || strcmp(name, "-e") == 0)
+            nr_strv_push(&a->env, val);
+        else if (strcmp(name, "--format") == 0 || strcmp(name, "-f") == 0)
+            a->format = val;
+        else if (strcmp(name, "-d") == 0 || strcmp(name, "--detach") == 0)
+            a->detach = true;
+        else if (strcmp(name, "-f") == 0 || strcmp(name, "--force") == 0)
+            a->force = true;
+        else if (strcmp(name, "-q") == 0 || strcmp(name, "--quiet") == 0)
+            a->quiet = true;
+        else if (strcmp(name, "-t") == 0 || strcmp(name, "--tty") == 0)
+            a->tty = true;
+        else if (strcmp(name, "-a") == 0 || strcmp(name, "--all") == 0)
+            a->all = true;
+        else if (strcmp(name, "--rootless") == 0)
+            a->rootless = true;
+        else if (strcmp(name, "--no-pivot") == 0 || strcmp(name, "--no-new-keyring") == 0 ||
+                 strcmp(name, "--no-subreaper") == 0 || strcmp(name, "--keep") == 0)
+            ; /* runc's, accepted: nroot always pivots, has a keyring of its own */
+        else
+            return fail("oci %s: unknown option '%s'", sub, o);
+    }
+    a->rest = argv + i;
+    a->n_rest = argc - i;
+    return 0;
+}
+
+static int need_id(const char *sub, const Args *a, const char **id)
+{
+    if (a->n_rest < 1)
+        return fail("oci %s: a container id is needed", sub);
+    *id = a->rest[0];
+    if (!nr_ocistate_valid_id(*id))
+        return fail("invalid container id '%s'", *id);
+    return 0;
+}
+
+/* ---- create, run ---- */
+
+static int create(const Args *a, const char *id, bool gate)
+{
+    char bundle[PATH_MAX];
+    if (!realpath(a->bundle ? a->bundle : ".", bundle))
+        return fail("bundle '%s': %s", a->bundle ? a->bundle : ".", strerror(errno));
+    if (!nr_oci_is_bundle(bundle))
+        return fail("bundle '%s': no config.json in it", bundle);
+    NrError e = { 0 };
+    if (nr_ocistate_make(root_dir, id, &e) < 0)
+        return fail_err(&e);
+    nr_autofree char *fifo = nr_strdup_printf("%s/%s/exec.fifo", root_dir, id);
+    if (gate && mkfifo(fifo, 0600) < 0) {
+        int er = errno;
+        nr_ocistate_remove(root_dir, id, &e);
+        return fail("cannot make '%s': %s", fifo, strerror(er));
+    }
+    static NrRunConfig cfg;
+    char *argv[] = { "run", "--bundle", bundle, NULL };
+    if (nr_cli_parse_run(3, argv, &cfg, &e) != NR_CLI_RUN) {
+        nr_ocistate_remove(root_dir, id, &e);
+        return fail_err(&e);
+    }
+    cfg.oci_fifo = gate ? fifo : NULL;
+    cfg.console_socket = a->console_socket;
+    static int fds[1001];
+    for (int i = 0; i < a->preserve_fds; i++)
+        fds[i] = 3 + i;
+    cfg.preserve_fds = a->preserve_fds ? fds : NULL;
+    cfg.n_preserve_fds = (size_t)a->preserve_fds;
+    create_id = id;
+    int status = nr_cmd_run_plan(&cfg);
+    /* create returns only on failure; run with the command's status */
+    if (gate || !started_ok) {
+        nr_ocistate_remove(root_dir, id, &e);
+        return gate || status == 0 ? (status ? 1 : 0) : status;
+    }
+    nr_ocistate_remove(root_dir, id, &e);
+    return status;
+}
+
+/* ---- start ---- */
+
+static int start(const char *id)
+{
+    NrOciState st;
+    NrError e = { 0 };
+    if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
+        return fail_err(&e);
+    NrOciStatus s = nr_ocistate_status(root_dir, &st);
+    if (s != NR_OCI_CREATED) {
+        nr_ocistate_clear(&st);
+        return fail("cannot start a container that is %s", nr_ocistate_status_name(s));
+    }
+    nr_autofree char *fifo = nr_strdup_printf("%s/%s/exec.fifo", root_dir, id);
+    int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        nr_ocistate_clear(&st);
+        return fail("cannot start container %s: %s", id, strerror(errno));
+    }
+    int rc = 1;
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int n = poll(&p, 1, 100);
+        if (n > 0 && (p.revents & POLLIN)) {
+            char c;
+            if (read(fd, &c, 1) == 1) {
+                rc = 0;
+                break;
+            }
+        }
+        if (nr_ocistate_status(root_dir, &st) == NR_OCI_STOPPED) {
+            fail("cannot start container %s: it ended before it was started", id);
+            break;
+        }
+    }
+    close(fd);
+    if (rc == 0)
+        unlink(fifo);
+    nr_ocistate_clear(&st);
+    return rc;
+}
+
+/* ---- state, list ---- */
+
+static void print_state(FILE *f, const char *id, const NrOciState *st, NrOciStatus s)
+{
+    fprintf(f, "{\n  \"ociVersion\": ");
+    nr_ocistate_json_string(f, st->oci_version ? st->oci_version : "1.0.2");
+    fprintf(f, ",\n  \"id\": ");
+    nr_ocistate_json_string(f, id);
+    fprintf(f, ",\n  \"pid\": %d,\n  \"status\": \"%s\",\n  \"bundle\": ",
+            s == NR_OCI_STOPPED ? 0 : (int)st->pid, nr_ocistate_status_name(s));
+    nr_ocistate_json_string(f, st->bundle);
+    fprintf(f, ",\n  \"rootfs\": ");
+    nr_ocistate_json_string(f, st->rootfs);
+    fprintf(f, ",\n  \"created\": ");
+    nr_ocistate_json_string(f, st->created ? st->created : "");
+    fprintf(f, ",\n  \"owner\": \"\"");
+    if (st->annotations && *st->annotations) {
+        fprintf(f, ",\n  \"annotations\": {");
+        for (char **a = st->annotations; *a; a++) {
+            size_t n = strcspn(*a, "=");
+            nr_autofree char *key = nr_strdup_printf("%.*s", (int)n, *a);
+            fprintf(f, "%s\n    ", a == st->annotations ? "" : ",");
+            nr_ocistate_json_string(f, key);
+            fprintf(f, ": ");
+            nr_ocistate_json_string(f, (*a)[n] ? *a + n + 1 : "");
+        }
+        fprintf(f, "\n  }");
+    }
+    fprintf(f, "\n}");
+}
+
+static int state(const char *id)
+{
+    NrOciState st;
+    NrError e = { 0 };
+    if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
+        return fail_err(&e);
+    print_state(stdout, id, &st, nr_ocistate_status(root_dir, &st));
+    putchar('\n');
+    nr_ocistate_clear(&st);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list(const Args *a)
+{
+    bool json = a->format && strcmp(a->format, "json") == 0;
+    if (a->format && !json && strcmp(a->format, "table") != 0)
+        return fail("invalid format option '%s': table or json", a->format);
+    NrStrv ids = { 0 };
+    DIR *d = opendir(root_dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.' && nr_ocistate_valid_id(de->d_name))
+                nr_strv_push(&ids, de->d_name);
+        closedir(d);
+    }
+    if (ids.n)
+        qsort(ids.v, ids.n, sizeof *ids.v, cmp_str);
+    if (json)
+        putchar('[');
+    else if (!a->quiet)
+        printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+               "OWNER");
+    for (size_t i = 0; i < ids.n; i++) {
+        NrOciState st;
+        NrError e = { 0 };
+        if (nr_ocistate_read(root_dir, ids.v[i], &st, &e) < 0)
+            continue;
+        NrOciStatus s = nr_ocistate_status(root_dir, &st);
+        if (a->quiet)
+            printf("%s\n", ids.v[i]);
+        else if (json) {
+            if (i)
+                putchar(',');
+            print_state(stdout, ids.v[i], &st, s);
+        } else
+            printf("%-12s %-8d %-10s %-40s %-30s %s\n", ids.v[i],
+                   s == NR_OCI_STOPPED ? 0 : (int)st.pid, nr_ocistate_status_name(s),
+                   st.bundle ? st.bundle : "", st.created ? st.created : "", "");
+        nr_ocistate_clear(&st);
+    }
+    if (json)
+        printf("]\n");
+    nr_strv_clear(&ids);
+    return 0;
+}
+
+/* ---- kill, delete ---- */
+
+static int parse_signal(const char *s)
+{
+    uint32_t n;
+    if (nr_parse_u32(s, &n))
+        return n > 0 && n < 65 ? (int)n : -1;
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    static const struct {
+        const char *name;
+        int sig;
+    } t[] = { { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },
+              { "ILL", SIGILL },       { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+              { "BUS", SIGBUS },       { "FPE", SIGFPE },   { "KILL", SIGKILL },
+              { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+              { "PIPE", SIGPIPE },     { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+              { "CHLD", SIGCHLD },     { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+              { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+              { "URG", SIGURG },       { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+              { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH },
+              { "IO", SIGIO },         { "PWR", SIGPWR },   { "SYS", SIGSYS } };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcasecmp(s, t[i].name) == 0)
+            return t[i].sig;
+    return -1;
+}
+
+static int kill_ctr(const char *id, const char *sigs)
+{
+    int sig = parse_signal(sigs ? sigs : "TERM");
+    if (sig < 0)
+        return fail("invalid signal '%s'", sigs);
+    NrOciState st;
+    NrError e = { 0 };
+    if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
+        return fail_err(&e);
+    NrOciStatus s = nr_ocistate_status(root_dir, &st);
+    pid_t pid = st.pid;
+    nr_ocistate_clear(&st);
+    if (s != NR_OCI_CREATED && s != NR_OCI_RUNNING)
+        return fail("container not running");
+    if (kill(pid, sig) < 0)
+        return fail("cannot send signal %d to container %s: %s", sig, id, strerror(errno));
+    return 0;
+}
+
+static int delete_ctr(const char *id, bool force)
+{
+    NrOciState st;
+    NrError e = { 0 };
+    if (nr_ocistate_read(root_dir, id, &st, &e) < 0) {
+        if (force)
+            return 0; /* as runc: --force on a container that is not there */
+        return fail_err(&e);
+    }
+    NrOciStatus s = nr_ocistate_status(root_dir, &st);
+    if (s == NR_OCI_RUNNING && !force) {
+        nr_ocistate_clear(&st);
+        return fail("cannot delete container %s that is not stopped: running", id);
+    }
+    if (s == NR_OCI_CREATED || s == NR_OCI_RUNNING) {
+        kill(st.pid, SIGKILL);
+        for (int i = 0; i < 500 && nr_ocistate_status(root_dir, &st) != NR_OCI_STOPPED; i++) {
+            struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    int rc = 0;
+    if (nr_ocistate_remove(root_dir, id, &e) < 0)
+        rc = fail_err(&e);
+    nr_ocistate_clear(&st);
+    return rc;
+}
+
+/* ---- spec, features ---- */
+
+static const char spec_template[] =
+    "{\n"
+    "\t\"ociVersion\": \"1.0.2\",\n"
+    "\t\"process\": {\n"
+    "\t\t\"terminal\": true,\n"
+    "\t\t\"user\": { \"uid\": 0, \"gid\": 0 },\n"
+    "\t\t\"args\": [ \"sh\" ],\n"
+    "\t\t\"env\": [\n"
+    "\t\t\t\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\n"
+    "\t\t\t\"TERM=xterm\"\n"
+    "\t\t],\n"
+    "\t\t\"cwd\": \"/\",\n"
+    "\t\t\"capabilities\": {\n"
+    "\t\t\t\"bounding\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ],\n"
+    "\t\t\t\"effective\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ],\n"
+    "\t\t\t\"permitted\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ],\n"
+    "\t\t\t\"ambient\": [ \"CAP_AUDIT_WRITE\", \"CAP_KILL\", \"CAP_NET_BIND_SERVICE\" ]\n"
+    "\t\t},\n"
+    "\t\t\"rlimits\": [ { \"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 1024 } ],\n"
+    "\t\t\"noNewPrivileges\": true\n"
+    "\t},\n"
+    "\t\"root\": { \"path\": \"rootfs\", \"readonly\": true },\n"
+    "\t\"hostname\": \"nroot\",\n"
+    "\t\"mounts\": [\n"
+    "\t\t{ \"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\" },\n"
+    "\t\t{ \"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"strictatime\", \"mode=755\", \"size=65536k\" ] },\n"
+    "\t\t{ \"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"newinstance\", \"ptmxmode=0666\", "
+    "\"mode=0620\" ] },\n"
+    "\t\t{ \"destination\": \"/dev/shm\", \"type\": \"tmpfs\", \"source\": \"shm\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"mode=1777\", \"size=65536k\" ] },\n"
+    "\t\t{ \"destination\": \"/dev/mqueue\", \"type\": \"mqueue\", \"source\": \"mqueue\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"nodev\" ] },\n"
+    "\t\t{ \"destination\": \"/sys\", \"type\": \"none\", \"source\": \"/sys\",\n"
+    "\t\t  \"options\": [ \"rbind\", \"nosuid\", \"noexec\", \"nodev\", \"ro\" ] },\n"
+    "\t\t{ \"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\",\n"
+    "\t\t  \"options\": [ \"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\" ] }\n"
+    "\t],\n"
+    "\t\"linux\": {\n"
+    "\t\t\"uidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n"
+    "\t\t\"gidMappings\": [ { \"containerID\": 0, \"hostID\": %u, \"size\": 1 } ],\n"
+    "\t\t\"namespaces\": [ { \"type\": \"pid\" }, { \"type\": \"ipc\" }, { \"type\": \"uts\" },\n"
+    "\t\t\t{ \"type\": \"mount\" }, { \"type\": \"user\" } ],\n"
+    "\t\t\"maskedPaths\": [ \"/proc/acpi\", \"/proc/asound\", \"/proc/kcore\", \"/proc/keys\",\n"
+    "\t\t\t\"/proc/latency_stats\", \"/proc/timer_list\", \"/proc/timer_stats\",\n"
+    "\t\t\t\"/proc/sched_debug\", \"/sys/firmware\", \"/proc/scsi\" ],\n"
+    "\t\t\"readonlyPaths\": [ \"/proc/bus\", \"/proc/fs\", \"/proc/irq\", \"/proc/sys\",\n"
+    "\t\t\t\"/proc/sysrq-trigger\" ]\n"
+    "\t}\n"
+    "}\n";
+
+/* `runc spec --rootless`: the user namespace is always there (nroot is
+ * rootless), so --rootless changes nothing */
+static int spec(const Args *a)
+{
+    nr_autofree char *path = nr_strdup_printf("%s/config.json", a->bundle ? a->bundle : ".");
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return fail("File %s exists. Remove it first", path);
+        return fail("cannot write '%s': %s", path, strerror(errno));
+    }
+    nr_autofree char *text =
+        nr_strdup_printf(spec_template, (unsigned)getuid(), (unsigned)getgid());
+    if (nr_write_all(fd, text, strlen(text)) < 0 || close(fd) < 0)
+        return fail("cannot write '%s': %s", path, strerror(errno));
+    return 0;
+}
+
+/* runtime-spec 1.1's features document: what part B applies */
+static int features(void)
+{
+    fputs("{\n"
+          "  \"ociVersionMin\": \"1.0.0\",\n"
+          "  \"ociVersionMax\": \"1.2.0\",\n"
+          "  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\", "
+          "\"startContainer\", \"poststart\", \"poststop\"],\n"
+          "  \"mountOptions\": [\"async\", \"atime\", \"bind\", \"defaults\", \"dev\", "
+          "\"diratime\", \"dirsync\", \"exec\", \"iversion\", \"lazytime\", \"loud\", "
+          "\"mand\", \"noatime\", \"nodev\", \"nodiratime\", \"noexec\", \"noiversion\", "
+          "\"nolazytime\", \"nomand\", \"norelatime\", \"nostrictatime\", \"nosuid\", "
+          "\"private\", \"rbind\", \"relatime\", \"remount\", \"ro\", \"rprivate\", "
+          "\"rshared\", \"rslave\", \"runbindable\", \"rw\", \"shared\", \"silent\", "
+          "\"slave\", \"strictatime\", \"suid\", \"sync\", \"unbindable\"],\n"
+          "  \"linux\": {\n"
+          "    \"namespaces\": [\"cgroup\", \"ipc\", \"mount\", \"network\", \"pid\", "
+          "\"time\", \"user\", \"uts\"],\n"
+          "    \"capabilities\": [",
+          stdout);
+    for (int c = 0; c <= CAP_LAST_CAP; c++) {
+        nr_autofree char *n = nr_caps_name(c);
+        if (n && n[0] >= 'A' && n[0] <= 'Z')
+            printf("%s\"CAP_%s\"", c ? ", " : "", n);
+    }
+    fputs("],\n"
+          "    \"cgroup\": { \"v1\": false, \"v2\": false, \"systemd\": false, "
+          "\"systemdUser\": false },\n"
+          "    \"seccomp\": { \"enabled\": true },\n"
+          "    \"apparmor\": { \"enabled\": false },\n"
+          "    \"selinux\": { \"enabled\": false }\n"
+          "  },\n"
+          "  \"annotations\": { \"org.opencontainers.runtime-spec.nroot\": \"rootless\" }\n"
+          "}\n",
+          stdout);
+    return 0;
+}
+
+/* ---- nroot oci ---- */
+
+int nr_cmd_oci(int argc, char **argv)
+{
+    int i = 1;
+    /* runc's global options, before the subcommand */
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        char *o = argv[i];
+        const char *eq = strchr(o, '=');
+        size_t n = eq ? (size_t)(eq - o) : strlen(o);
+        const char *val = eq ? eq + 1 : NULL;
+        bool wants = (n == 6 && strncmp(o, "--root", n) == 0) ||
+                     (n == 5 && strncmp(o, "--log", n) == 0) ||
+                     (n == 12 && strncmp(o, "--log-format", n) == 0) ||
+                     (n == 10 && strncmp(o, "--criu", n) == 0);
+        if (wants && !val) {
+            if (i + 1 >= argc)
+                return fail("option %s needs a value", o);
+            val = argv[++i];
+        }
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            nr_cli_help(nr_cli_command("oci"));
+            return 0;
+        }
+        if (n == 6 && strncmp(o, "--root", n) == 0)
+            root_dir = val;
+        else if (n == 5 && strncmp(o, "--log", n) == 0)
+            log_file = val;
+        else if (n == 12 && strncmp(o, "--log-format", n) == 0) {
+            if (strcmp(val, "json") != 0 && strcmp(val, "text") != 0)
+                return fail("--log-format: '%s' is not text or json", val);
+            log_json = strcmp(val, "json") == 0;
+        } else if (strncmp(o, "--debug", n) == 0 || strncmp(o, "--systemd-cgroup", n) == 0 ||
+                   strncmp(o, "--rootless", n) == 0)
+            ; /* accepted: nroot has no cgroup manager, and is always rootless */
+        else
+            return fail("oci: unknown option '%s'", o);
+    }
+    if (i >= argc) {
+        nr_cli_help(nr_cli_command("oci"));
+        return 1;
+    }
+    const char *sub = argv[i++];
+    nr_autofree char *def = root_dir ? NULL : nr_ocistate_default_root();
+    if (!root_dir)
+        root_dir = def;
+    Args a = { 0 };
+    for (int k = i; k < argc; k++)
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+            nr_cli_help(nr_cli_command("oci"));
+            return 0;
+        }
+    if (parse(sub, argc - i, argv + i, &a) != 0)
+        return 1;
+    const char *id = NULL;
+    if (strcmp(sub, "create") == 0) {
+        if (need_id(sub, &a, &id))
+            return 1;
+        return create(&a, id, true);
+    }
+    if (strcmp(sub, "run") == 0) {
+        if (need_id(sub, &a, &id))
+            return 1;
+        if (!a.detach)
+            return create(&a, id, false);
+        int rc = create(&a, id, true);
+        return rc ? rc : start(id);
+    }
+    if (strcmp(sub, "start") == 0)
+        return need_id(sub, &a, &id) ? 1 : start(id);
+    if (strcmp(sub, "state") == 0)
+        return need_id(sub, &a, &id) ? 1 : state(id);
+    if (strcmp(sub, "kill") == 0)
+        return need_id(sub, &a, &id) ? 1 : kill_ctr(id, a.n_rest > 1 ? a.rest[1] : NULL);
+    if (strcmp(sub, "delete") == 0)
+        return need_id(sub, &a, &id) ? 1 : delete_ctr(id, a.force);
+    if (strcmp(sub, "list") == 0)
+        return list(&a);
+    if (strcmp(sub, "spec") == 0)
+        return spec(&a);
+    if (strcmp(sub, "features") == 0)
+        return features();
+    return fail("oci: unknown command '%s'", sub);
+}

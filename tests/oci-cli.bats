@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# `nroot oci`: runc's command line (create, start, state, kill, delete,
+# list, run, spec, features), the start gate, the state JSON, --pid-file.
+
+load helpers
+load oci-helpers
+
+eval "$(declare -f setup | sed '1s/^setup/setup_default/')"
+setup() {
+    setup_default
+    OCIROOT=$BATS_TEST_TMPDIR/ociroot
+    B=$BATS_TEST_TMPDIR/b
+}
+
+teardown() {
+    local id
+    for id in $("$NROOT" oci --root "$OCIROOT" list -q 2>/dev/null); do
+        "$NROOT" oci --root "$OCIROOT" delete --force "$id" >/dev/null 2>&1 || true
+    done
+    oci_teardown_containers
+    teardown_default
+}
+
+oci() { "$NROOT" oci --root "$OCIROOT" "$@"; }
+
+status_of() { oci state "$1" | jq -r .status; }
+
+# wait (5 s at most) until container $1 is $2
+wait_status() {
+    local i
+    for i in $(seq 50); do
+        [ "$(status_of "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "container $1 is $(status_of "$1"), not $2"
+}
+
+@test "oci: create waits at the gate, start runs the command, state says created, running, stopped" {
+    make_busybox_bundle "$B" /bin/sh -c 'echo hi > /tmp/started; sleep 1'
+    oci_edit "$B" '.root.readonly = false'
+    run oci create -b "$B" c1 </dev/null
+    [ "$status" -eq 0 ] || fail "create: $output"
+    [ "$(status_of c1)" = created ]
+    pid=$(oci state c1 | jq -r .pid)
+    [ "$pid" -gt 0 ] && kill -0 "$pid"
+    [ "$(oci state c1 | jq -r .bundle)" = "$(cd "$B" && pwd -P)" ]
+    [ ! -e "$B/rootfs/tmp/started" ] || fail "the command ran before start"
+    run oci start c1
+    [ "$status" -eq 0 ] || fail "start: $output"
+    [ "$(status_of c1)" = running ]
+    wait_status c1 stopped
+    [ "$(cat "$B/rootfs/tmp/started")" = hi ]
+    [ "$(oci state c1 | jq -r .pid)" = 0 ]
+    run oci start c1
+    [ "$status" -eq 1 ]
+    run oci delete c1
+    [ "$status" -eq 0 ] || fail "delete: $output"
+    run oci state c1
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "oci: kill by name and number, delete refuses a running container without --force" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    oci create -b "$B" --pid-file "$BATS_TEST_TMPDIR/pid" c2 </dev/null
+    [ "$(cat "$BATS_TEST_TMPDIR/pid")" = "$(oci state c2 | jq -r .pid)" ]
+    oci start c2
+    [ "$(status_of c2)" = running ]
+    run oci delete c2
+    [ "$status" -eq 1 ]
+    [[ $output == *"not stopped"* ]]
+    run oci kill c2 NOSUCH
+    [ "$status" -eq 1 ]
+    oci kill c2 KILL
+    wait_status c2 stopped
+    run oci kill c2 15
+    [ "$status" -eq 1 ]
+    oci delete c2
+    make_busybox_bundle "$BATS_TEST_TMPDIR/b3" /bin/sleep 100
+    oci create -b "$BATS_TEST_TMPDIR/b3" c3 </dev/null
+    oci start c3
+    oci delete --force c3
+    run oci state c3
+    [ "$status" -eq 1 ]
+}
+
+@test "oci: list, list -q, list --format json" {
+    make_busybox_bundle "$B" /bin/true
+    oci create -b "$B" l1 </dev/null
+    oci create -b "$B" l2 </dev/null
+    run oci list -q
+    [ "$output" = "$(printf 'l1\nl2')" ]
+    run oci list
+    [[ ${lines[0]} == ID* ]]
+    [[ ${lines[1]} == l1*created* ]]
+    [ "$(oci list --format json | jq -r '.[1].id')" = l2 ]
+    oci delete l1
+    oci delete l2
+    [ -z "$(oci list -q)" ]
+}
+
+@test "oci: run in the foreground exits with the command's status and leaves nothing" {
+    make_busybox_bundle "$B" /bin/sh -c 'exit 7'
+    run oci run -b "$B" r1 </dev/null
+    [ "$status" -eq 7 ]
+    [ -z "$(oci list -q)" ]
+    make_busybox_bundle "$BATS_TEST_TMPDIR/b2" /bin/sleep 100
+    oci run -d -b "$BATS_TEST_TMPDIR/b2" r2 </dev/null
+    [ "$(status_of r2)" = running ]
+}
+
+@test "oci: bad ids, bundles and commands are one line and exit 1" {
+    make_busybox_bundle "$B" /bin/true
+    run oci create -b "$B" 'bad/id'
+    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    run oci create -b "$BATS_TEST_TMPDIR/nothing" x1
+    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    run oci state nosuch
+    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    run oci frobnicate
+    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    oci create -b "$B" dup </dev/null
+    run oci create -b "$B" dup </dev/null
+    [ "$status" -eq 1 ]
+    [[ $output == *"already exists"* ]]
+    echo '{' >"$B/config.json"
+    run oci create -b "$B" x2 </dev/null
+    [ "$status" -eq 1 ]
+    [ -z "$(oci list -q | grep x2)" ]
+}
+
+@test "oci: --log --log-format json writes runc's lines" {
+    run oci --log "$BATS_TEST_TMPDIR/log" --log-format json state nosuch
+    [ "$status" -eq 1 ]
+    jq -e '.level == "error" and (.msg | length > 0) and (.time | length > 0)' "$BATS_TEST_TMPDIR/log"
+    run oci --systemd-cgroup --debug --rootless state nosuch
+    [ "$status" -eq 1 ]
+}
+
+@test "oci: spec writes a rootless config.json that runs, and refuses to overwrite it" {
+    mkdir -p "$B"
+    cp -a "$IMG" "$B/rootfs"
+    oci spec -b "$B"
+    jq -e --argjson u "$(id -u)" '.linux.uidMappings[0].hostID == $u' "$B/config.json"
+    run oci spec -b "$B"
+    [ "$status" -eq 1 ]
+    oci_edit "$B" '.process.terminal = false | .process.args = ["/bin/sh", "-c", "echo ok"]'
+    run oci run -b "$B" s1 </dev/null
+    [ "$status" -eq 0 ] && [ "$output" = ok ]
+}
+
+@test "oci: features lists the hooks and namespaces" {
+    oci features | jq -e '.ociVersionMax == "1.2.0" and (.linux.namespaces | index("user")) and (.hooks | index("poststop"))'
+}
