@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -651,8 +652,19 @@ int nr_cmd_oci(int argc, char **argv)
             return 1;
         if (!a.detach)
             return create(&a, id, false);
-        int rc = create(&a, id, true);
-        return rc ? rc : start(id);
+        /* create ends its process once PID 1 waits at the gate */
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+            return fail("fork: %s", strerror(errno));
+        if (pid == 0)
+            _exit(create(&a, id, true));
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return 1;
+        return start(id);
     }
     if (strcmp(sub, "start") == 0)
         return need_id(sub, &a, &id) ? 1 : start(id);
