@@ -155,3 +155,42 @@ wait_status() {
 @test "oci: features lists the hooks and namespaces" {
     oci features | jq -e '.ociVersionMax == "1.2.0" and (.linux.namespaces | index("user")) and (.hooks | index("poststop"))'
 }
+
+@test "oci: --console-socket receives the terminal's master; a terminal without one is refused" {
+    make_busybox_bundle "$B" /bin/sh -c 'tty; echo hello-tty; sleep 1'
+    oci_edit "$B" '.process.terminal = true'
+    local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+    # a receiver as conmon is one: the master comes with SCM_RIGHTS, then
+    # what the command writes is read from it
+    python3 - "$sock" "$out" <<'PY' &
+import array, os, select, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
+fds.frombytes(anc[0][2][:fds.itemsize])
+data = b""
+while b"hello-tty" not in data and select.select([fds[0]], [], [], 10)[0]:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+open(sys.argv[2], "wb").write(msg + b"\n" + data)
+PY
+    BG_PIDS+=("$!")
+    wait_for 50 test -S "$sock" || fail "no receiver"
+    ocic create --console-socket "$sock" -b "$B" tty1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start tty1 || fail "start: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    wait_for 100 file_has "$out" hello-tty || fail "nothing came through the terminal: $(cat "$out" 2>/dev/null)"
+    grep -q '^/dev/pts/[0-9]' "$out" || fail "the message is not the terminal's name: $(head -1 "$out")"
+    # the command's tty is that terminal
+    grep -q '/dev/pts/' <(tail -n +2 "$out") || fail "the command has no terminal: $(cat "$out")"
+    # without a socket, create cannot relay a terminal: refused
+    run oci create -b "$B" tty2 </dev/null
+    [ "$status" = 1 ] || fail "status $status: $output"
+    [[ "$output" == *"needs --console-socket"* ]] || fail "$output"
+}

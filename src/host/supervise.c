@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "nr-cdi.h"
@@ -126,8 +129,54 @@ static void on_squashfs(Loop *l, NrSyncMsg *m)
         give_up(l);
 }
 
+/* nroot oci --console-socket: the terminal's master goes to that unix
+ * socket, as runc sends it (SCM_RIGHTS, the terminal's name as the
+ * message); the caller (conmon, a test) relays it, nroot does not */
+static int send_console(const char *path, int master, NrError *err)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path)
+        return nr_error_msg(err, "--console-socket '%s': too long a path", path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    nr_autoclose int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+        return nr_error_errno(err, "cannot connect to the console socket '%s'", path);
+    unsigned n = 0;
+    char name[32] = "/dev/pts/?";
+    if (ioctl(master, TIOCGPTN, &n) == 0)
+        snprintf(name, sizeof name, "/dev/pts/%u", n);
+    struct iovec iov = { .iov_base = name, .iov_len = strlen(name) };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+    };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof master);
+    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+        return nr_error_errno(err, "cannot send the terminal to '%s'", path);
+    return 0;
+}
+
 static void on_pty(Loop *l, NrSyncMsg *m)
 {
+    if (m->fd >= 0 && l->cfg->console_socket) {
+        if (send_console(l->cfg->console_socket, m->fd, &l->err) < 0)
+            give_up(l);
+        return;
+    }
+    if (m->fd >= 0 && l->cfg->oci_fifo) {
+        /* create leaves: nobody would relay the terminal */
+        nr_error_msg(&l->err, "process.terminal needs --console-socket with nroot oci create");
+        give_up(l);
+        return;
+    }
     if (l->cfg->pty && !l->pty && m->fd >= 0) {
         l->pty = nr_pty_new(m->fd, l->cfg->interactive);
         m->fd = -1;
