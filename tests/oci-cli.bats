@@ -194,3 +194,32 @@ PY
     [ "$status" = 1 ] || fail "status $status: $output"
     [[ "$output" == *"needs --console-socket"* ]] || fail "$output"
 }
+
+@test "oci: ps lists the container's processes, as json and as a table" {
+    make_busybox_bundle "$B" /bin/sh -c 'sleep 100 & sleep 101'
+    ocic create -b "$B" p1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start p1 || fail "start: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    wait_for 50 eval '[ "$(oci ps --format json p1 | jq length)" -ge 3 ]' ||
+        fail "ps json: $(oci ps --format json p1)"
+    local pid init ns=
+    # every pid listed but PID 1 (not dumpable: its ns links are closed) is
+    # a process of the container's own pid namespace
+    init=$(oci state p1 | jq .pid)
+    oci ps --format json p1 | jq -e --argjson i "$init" 'index($i) != null' >/dev/null ||
+        fail "PID 1 ($init) is not listed"
+    for pid in $(oci ps --format json p1 | jq '.[]'); do
+        [ "$pid" = "$init" ] && continue
+        : "${ns:=$(readlink /proc/"$pid"/ns/pid)}"
+        [ "$(readlink /proc/"$pid"/ns/pid)" = "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/pid)" ] ||
+            fail "$pid is not in the container"
+    done
+    run oci ps p1
+    [ "$status" = 0 ] || fail "ps: $output"
+    [[ "$output" == *"sleep 101"* ]] || fail "no sleep 101 in: $output"
+    run oci ps --format yaml p1
+    [ "$status" = 1 ] || fail "a bad format: status $status"
+    oci kill p1 KILL
+    wait_status p1 stopped
+    run oci ps p1
+    [ "$status" = 1 ] || fail "ps of a stopped container: status $status"
+}

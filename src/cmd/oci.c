@@ -352,6 +352,127 @@ static int state(const char *id)
     return 0;
 }
 
+/* ---- ps ---- */
+
+/* the processes of the container: PID 1 and its descendants (its /proc
+ * files are closed to us, it is not dumpable; every process's parent is
+ * in /proc/PID/stat) */
+static size_t ctr_pids(pid_t init, pid_t **ret)
+{
+    typedef struct {
+        pid_t pid, ppid;
+    } Pair;
+    Pair *all = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char *end, path[64], buf[512];
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t m = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (m <= 0)
+            continue;
+        buf[m] = '\0';
+        char *rp = strrchr(buf, ')'); /* the name may hold anything */
+        int ppid;
+        if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+            continue;
+        if (n == cap) {
+            Pair *v = realloc(all, (cap ? cap * 2 : 256) * sizeof *v);
+            if (!v)
+                break;
+            all = v;
+            cap = cap ? cap * 2 : 256;
+        }
+        all[n++] = (Pair){ (pid_t)pid, (pid_t)ppid };
+    }
+    if (d)
+        closedir(d);
+    /* breadth first from PID 1 */
+    pid_t *out = nr_xmalloc((n + 1) * sizeof *out);
+    size_t k = 0;
+    out[k++] = init;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < n; j++)
+            if (all[j].ppid == out[i] && k <= n)
+                out[k++] = all[j].pid;
+    free(all);
+    *ret = out;
+    return k;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* `ps [--format table|json] ID [PS-OPTIONS]`: runc's json is the array of
+ * pids; the table is ps(1)'s (-ef unless options are given) for them */
+static int ps_ctr(const Args *a, const char *id)
+{
+    NrOciState st;
+    NrError e = { 0 };
+    if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
+        return fail_err(&e);
+    NrOciStatus s = nr_ocistate_status(root_dir, &st);
+    pid_t init = st.pid;
+    nr_ocistate_clear(&st);
+    if (s == NR_OCI_STOPPED)
+        return fail("container %s is not running", id);
+    nr_autofree pid_t *pids = NULL;
+    size_t n = ctr_pids(init, &pids);
+    qsort(pids, n, sizeof *pids, cmp_pid);
+    bool json = a->format && strcmp(a->format, "json") == 0;
+    if (a->format && !json && strcmp(a->format, "table") != 0)
+        return fail("ps: unknown format '%s' (table or json)", a->format);
+    if (json) {
+        putchar('[');
+        for (size_t i = 0; i < n; i++)
+            printf("%s%d", i ? "," : "", (int)pids[i]);
+        puts("]");
+        return 0;
+    }
+    if (!n)
+        return 0;
+    /* ps -f -p PID,PID... (or the caller's options instead of -f) */
+    size_t len = n * 12 + 1;
+    nr_autofree char *list = nr_xmalloc(len);
+    list[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(list + strlen(list), len - strlen(list), "%s%d", i ? "," : "", (int)pids[i]);
+    nr_autofree char **argv = nr_xmalloc(((size_t)a->n_rest + 4) * sizeof *argv);
+    int k = 0;
+    argv[k++] = "ps";
+    if (a->n_rest > 1)
+        for (int i = 1; i < a->n_rest; i++)
+            argv[k++] = a->rest[i];
+    else
+        argv[k++] = "-f";
+    argv[k++] = "-p";
+    argv[k++] = list;
+    argv[k] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        execvp("ps", argv);
+        fprintf(stderr, "nroot: error: cannot run ps: %s\n", strerror(errno));
+        _exit(1);
+    }
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : 1;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -676,6 +797,8 @@ int nr_cmd_oci(int argc, char **argv)
         return need_id(sub, &a, &id) ? 1 : delete_ctr(id, a.force);
     if (strcmp(sub, "list") == 0)
         return list(&a);
+    if (strcmp(sub, "ps") == 0)
+        return need_id(sub, &a, &id) ? 1 : ps_ctr(&a, id);
     if (strcmp(sub, "spec") == 0)
         return spec(&a);
     if (strcmp(sub, "features") == 0)
