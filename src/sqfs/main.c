@@ -136,6 +136,20 @@ static SqImage *get_inode(fuse_req_t req, fuse_ino_t ino, sqfs_inode *inode)
     return t;
 }
 
+/* get_inode for an operation on one type of file (S_IFDIR, S_IFREG,
+ * S_IFLNK): another type is answered as the kernel's file systems do
+ * (ENOTDIR; EISDIR or EINVAL for a read; EINVAL for readlink) */
+static SqImage *get_typed(fuse_req_t req, fuse_ino_t ino, sqfs_inode *inode, mode_t type)
+{
+    SqImage *t = get_inode(req, ino, inode);
+    if (!t || (inode->base.mode & S_IFMT) == type)
+        return t;
+    fuse_reply_err(req, type == S_IFDIR                                ? ENOTDIR
+                        : type == S_IFREG && S_ISDIR(inode->base.mode) ? EISDIR
+                                                                       : EINVAL);
+    return NULL;
+}
+
 static int fill_stat(sqfs *fs, sqfs_inode *inode, struct stat *st)
 {
     memset(st, 0, sizeof *st);
@@ -188,13 +202,9 @@ static void sq_init(void *userdata, struct fuse_conn_info *conn)
 static void sq_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     sqfs_inode dir, inode;
-    SqImage *t = get_inode(req, parent, &dir);
+    SqImage *t = get_typed(req, parent, &dir, S_IFDIR);
     if (!t)
         return;
-    if (!S_ISDIR(dir.base.mode)) {
-        fuse_reply_err(req, ENOTDIR);
-        return;
-    }
     sqfs_dir_entry de;
     sqfs_dentry_init(&de, t->name);
     bool found = false;
@@ -250,13 +260,9 @@ static void sq_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
     sqfs_inode inode;
-    SqImage *t = get_inode(req, ino, &inode);
+    SqImage *t = get_typed(req, ino, &inode, S_IFREG);
     if (!t)
         return;
-    if (!S_ISREG(inode.base.mode)) {
-        fuse_reply_err(req, S_ISDIR(inode.base.mode) ? EISDIR : EINVAL);
-        return;
-    }
     if (size > SQ_MAX_IO)
         size = SQ_MAX_IO;
     if (off < 0 || (uint64_t)off >= inode.xtra.reg.file_size) {
@@ -274,13 +280,9 @@ static void sq_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void sq_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
     sqfs_inode inode;
-    SqImage *t = get_inode(req, ino, &inode);
+    SqImage *t = get_typed(req, ino, &inode, S_IFDIR);
     if (!t)
         return;
-    if (!S_ISDIR(inode.base.mode)) {
-        fuse_reply_err(req, ENOTDIR);
-        return;
-    }
     if (size > SQ_MAX_IO)
         size = SQ_MAX_IO;
     char *buf = malloc(size);
@@ -335,13 +337,9 @@ static void sq_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 static void sq_readlink(fuse_req_t req, fuse_ino_t ino)
 {
     sqfs_inode inode;
-    SqImage *t = get_inode(req, ino, &inode);
+    SqImage *t = get_typed(req, ino, &inode, S_IFLNK);
     if (!t)
         return;
-    if (!S_ISLNK(inode.base.mode)) {
-        fuse_reply_err(req, EINVAL);
-        return;
-    }
     /* the image says how long: no more than a path can be */
     if (inode.xtra.symlink_size >= PATH_MAX) {
         fuse_reply_err(req, EIO);
