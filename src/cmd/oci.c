@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include "nr-caps.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
+#include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-oci.h"
 #include "nr-ocistate.h"
@@ -585,7 +587,13 @@ static int delete_ctr(const char *id, bool force)
         return fail("cannot delete container %s that is not stopped: running", id);
     }
     if (s == NR_OCI_CREATED || s == NR_OCI_RUNNING) {
-        kill(st.pid, SIGKILL);
+        /* wait on a pidfd: its end wakes us at once (the loop below
+         * polled at 10 ms, the most of a create+start+delete cycle) */
+        nr_autoclose int pfd = nr_ctr_pidfd(st.pid, st.start_time);
+        if (pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
+            nr_pidfd_wait(pfd, 5000);
+        else
+            kill(st.pid, SIGKILL);
         for (int i = 0; i < 500 && nr_ocistate_status(root_dir, &st) != NR_OCI_STOPPED; i++) {
             struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
             nanosleep(&ts, NULL);
