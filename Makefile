@@ -183,6 +183,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/nroot $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
+	ln -sf nroot $(DESTDIR)$(BINDIR)/nroot-oci
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
 	install -m 0755 nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
 ifneq ($(SQFS_BINS),)
@@ -207,7 +208,7 @@ ifneq ($(SPANK_BINS),)
 endif
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack \
+	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(BINDIR)/nroot-oci $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack \
 		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-squashfs
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done

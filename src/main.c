@@ -21,6 +21,11 @@ int main(int argc, char **argv)
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
             return NR_EXIT_FAILURE;
+    /* nroot-oci (a symlink to nroot): runc's command line for tools that
+     * take a runtime binary (podman --runtime, containerd's shims) */
+    const char *base = strrchr(argv[0], '/');
+    if (strcmp(base ? base + 1 : argv[0], "nroot-oci") == 0)
+        return nr_cmd_oci(argc, argv);
     if (argc < 2) {
         nr_cli_main_help();
         return NR_EXIT_FAILURE;
