@@ -60,6 +60,9 @@ teardown() {
     run "$OCI" --help
     [ "$status" -eq 0 ]
     [[ $output == *"oci"* ]]
+    run "$OCI" --version
+    [ "$status" -eq 0 ]
+    [[ ${lines[0]} == "nroot-oci version "* ]] && [[ ${lines[1]} == "spec: 1."* ]]
     # nroot's own commands are not reachable through the link
     run "$OCI" images
     [ "$status" -eq 1 ]

@@ -421,6 +421,7 @@ static const NrOption oci_options[] = {
     { "systemd-cgroup", 2052, NULL, "General", "accepted, ignored (nroot manages no cgroup)",
       NULL },
     { "rootless", 2053, "[BOOL]", "General", "accepted, ignored (nroot is always rootless)", NULL },
+    { "version", 'v', NULL, "General", "print the version, as runc's --version", NULL },
     { "bundle", 'b', "DIR", "Container", "create, run, spec: the bundle (default .)", NULL },
     { "pid-file", 2054, "FILE", "Container", "create, run: write PID 1's host pid there", NULL },
     { "console-socket", 2055, "SOCKET", "Container",

@@ -740,6 +740,11 @@ int nr_cmd_oci(int argc, char **argv)
             nr_cli_help(nr_cli_command("oci"));
             return 0;
         }
+        if (strcmp(o, "--version") == 0 || strcmp(o, "-v") == 0) {
+            /* runc's shape: podman info and containerd read it */
+            printf("nroot-oci version %s\nspec: 1.2.0\n", NR_VERSION);
+            return 0;
+        }
         if (n == 6 && strncmp(o, "--root", n) == 0)
             root_dir = val;
         else if (n == 5 && strncmp(o, "--log", n) == 0)
