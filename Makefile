@@ -62,6 +62,11 @@ NROOT_SRCS  := src/main.c $(sort $(foreach d,$(NROOT_DIRS),$(wildcard src/$(d)/*
 UNPACK_SRCS := $(sort $(wildcard src/unpack/*.c)) src/seccomp/compile.c src/ns/sync.c \
                src/lib/error.c src/lib/util.c src/lib/ref.c
 PULL_SRCS   := $(sort $(wildcard src/pull/*.c)) src/lib/error.c src/lib/util.c src/lib/ref.c
+# nroot-ocispec: nroot-unpack's --oci-spec alone, with fewer libraries (it
+# starts in half the time: `nroot oci run` waits on it)
+OCISPEC_SRCS := src/ocispec/main.c src/unpack/ocispec.c src/unpack/seccomp.c src/unpack/json.c \
+                src/seccomp/compile.c src/ns/sync.c src/lib/error.c src/lib/util.c src/lib/ref.c
+OCISPEC_OBJS := $(OCISPEC_SRCS:src/%.c=$(BUILD)/unpack/%.o)
 
 NROOT_OBJS  := $(NROOT_SRCS:src/%.c=$(BUILD)/nroot/%.o)
 UNPACK_OBJS := $(UNPACK_SRCS:src/%.c=$(BUILD)/unpack/%.o)
@@ -78,6 +83,7 @@ NROOT_CFLAGS  := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(NROOT_PKGS) sli
 NROOT_LIBS    := $(shell $(PKG_CONFIG) --libs $(NROOT_PKGS)) -ldl
 UNPACK_CFLAGS := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(UNPACK_PKGS))
 UNPACK_LIBS   := $(shell $(PKG_CONFIG) --libs $(UNPACK_PKGS))
+OCISPEC_LIBS  := $(shell $(PKG_CONFIG) --libs glib-2.0 json-glib-1.0 libcap libseccomp)
 PULL_CFLAGS   := $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PULL_PKGS))
 PULL_LIBS     := $(shell $(PKG_CONFIG) --libs $(PULL_PKGS))
 ifeq ($(shell $(PKG_CONFIG) --exists $(SQFS_PKGS) && echo y),y)
@@ -96,7 +102,7 @@ SPANK_BINS := spank_nroot.so nroot-spank-exec
 endif
 SPANK_CPPFLAGS := -DNR_BINDIR='"$(BINDIR)"' $(SLURM_CFLAGS)
 
-all: nroot nroot-unpack nroot-pull $(SQFS_BINS) $(SPANK_BINS)
+all: nroot nroot-unpack nroot-ocispec nroot-pull $(SQFS_BINS) $(SPANK_BINS)
 
 # The compiled-in paths (LIBEXECDIR) and flags are part of every object: when
 # they change (`make install PREFIX=/usr` after a plain `make`), rebuild.
@@ -113,6 +119,9 @@ nroot: $(NROOT_OBJS)
 
 nroot-unpack: $(UNPACK_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(UNPACK_LIBS)
+
+nroot-ocispec: $(OCISPEC_OBJS)
+	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(OCISPEC_LIBS)
 
 nroot-pull: $(PULL_OBJS)
 	$(CC) $(BASE_CFLAGS) $(LDHARDEN) $(LDFLAGS) -o $@ $^ $(PULL_LIBS)
@@ -185,6 +194,7 @@ install: all
 	install -m 0755 nroot $(DESTDIR)$(BINDIR)/nroot
 	ln -sf nroot $(DESTDIR)$(BINDIR)/nroot-oci
 	install -m 0755 nroot-unpack $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack
+	install -m 0755 nroot-ocispec $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-ocispec
 	install -m 0755 nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull
 ifneq ($(SQFS_BINS),)
 	install -m 0755 nroot-squashfs $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-squashfs
@@ -209,7 +219,8 @@ endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nroot $(DESTDIR)$(BINDIR)/nroot-oci $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-unpack \
-		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-squashfs
+		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-pull $(DESTDIR)$(LIBEXECDIR)/nroot/nroot-squashfs \
+		$(DESTDIR)$(LIBEXECDIR)/nroot/nroot-ocispec
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nroot
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
 	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
@@ -252,6 +263,6 @@ rpm:
 -include tests/unit/unit.mk
 
 clean:
-	rm -rf $(BUILD) nroot nroot-unpack nroot-pull nroot-squashfs spank_nroot.so nroot-spank-exec
+	rm -rf $(BUILD) nroot nroot-unpack nroot-ocispec nroot-pull nroot-squashfs spank_nroot.so nroot-spank-exec
 
 .PHONY: all spank asan check demo format format-check man install uninstall dist deb rpm clean

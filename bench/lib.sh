@@ -188,7 +188,7 @@ snapshot_nroot() {
     if [ -f "$NROOT" ] && cp "$NROOT" "$OUT/nroot" && chmod 755 "$OUT/nroot"; then
         NROOT=$OUT/nroot
         local helper
-        for helper in nroot-unpack nroot-pull nroot-squashfs; do
+        for helper in nroot-unpack nroot-ocispec nroot-pull nroot-squashfs; do
             if [ -f "$(dirname "$NROOT_SRC")/$helper" ] &&
                cp "$(dirname "$NROOT_SRC")/$helper" "$OUT/$helper"; then
                 chmod 755 "$OUT/$helper"
