@@ -22,6 +22,11 @@ validate() {
     mkdir -p "$out"
     run env OUT="$out" TMPDIR="$BATS_TEST_TMPDIR" OCI_SHIM_ARGS=oci OCI_TIMEOUT=60 \
         "$NROOT_TEST_REPO/tests/peers/oci-validate" "$tools" "$NROOT" "$name"
+    if [ "${2:-}" = racy ] && ! grep -q "^$name	pass	" <<<"$output"; then
+        echo "# the first run failed (retried once): $output" >&3
+        run env OUT="$out" TMPDIR="$BATS_TEST_TMPDIR" OCI_SHIM_ARGS=oci OCI_TIMEOUT=60 \
+            "$NROOT_TEST_REPO/tests/peers/oci-validate" "$tools" "$NROOT" "$name"
+    fi
     if ! grep -q "^$name	pass	" <<<"$output"; then
         fail "$output
 --- $name.tap:
@@ -35,7 +40,12 @@ $(cat "$out/$name.tap" 2>/dev/null)"
 @test "oci-validate: hostname" { validate hostname; }
 @test "oci-validate: kill" { validate kill; }
 @test "oci-validate: kill_no_effect" { validate kill_no_effect; }
-@test "oci-validate: killsig" { validate killsig; }
+@test "oci-validate: killsig" {
+    # racy upstream: it sends the signal once the state says running, which
+    # can be before sh has run its `trap` (then the signal kills sh, or PID
+    # 1 ignores it): one retry
+    validate killsig racy
+}
 @test "oci-validate: linux_ns_path_type" { validate linux_ns_path_type; }
 @test "oci-validate: linux_sysctl" { validate linux_sysctl; }
 @test "oci-validate: process" { validate process; }
@@ -61,7 +71,7 @@ $(cat "$out/$name.tap" 2>/dev/null)"
     [ -n "${NROOT_TEST_OCI_TOOLS:-}" ] || validate hooks_stdin   # (skips)
     # the OCI id, the annotations and poststart/poststop in the hooks'
     # state come with `nroot oci exec` (issue 17's part that adds it)
-    "$NROOT" oci exec --help >/dev/null 2>&1 ||
+    "$NROOT" oci exec 2>&1 | grep -q "unknown command 'exec'" &&
         skip "this nroot oci has no exec yet, nor the hooks' OCI state hooks_stdin checks"
     validate hooks_stdin
 }
