@@ -23,6 +23,8 @@ typedef struct NrIdRange {
 
 typedef struct NrIdMap {
     bool helpers;        /* written with newuidmap/newgidmap */
+    bool setgroups;      /* written directly by a process privileged over the
+                          * parent namespace: setgroups stays allowed */
     char newuidmap[256]; /* their absolute paths, found in PATH */
     char newgidmap[256];
     NrIdRange uid[NR_MAX_RANGES];

@@ -316,6 +316,41 @@ compare_with_runc() {
     [[ $stderr == *"cannot join '/etc/hostname'"* ]]
 }
 
+@test "oci-run: no user namespace in the spec, run by root of a user namespace (as rootless podman runs its runtime): the same ids, that namespace's network joined" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b"
+    oci_edit "$b" '.linux.namespaces |= map(select(.type != "user"))
+        | del(.linux.uidMappings, .linux.gidMappings)'
+    # the caller has no rights in its own user namespace: refused, as before
+    run_nroot 125 run "$b" true
+    [ "${#stderr_lines[@]}" = 1 ]
+    [[ $stderr == *"has no user namespace"* ]]
+    # root of a user namespace (one id here): every id of it onto itself
+    run --separate-stderr unshare -r "$NROOT" run "$b" sh -c 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g'
+    [ "$status" = 0 ] || fail "$stderr"
+    [ "$(echo $output)" = "0 0 1 0 0 1 0 0" ]
+    # a network namespace made in that user namespace, joined by path (the
+    # container's own user namespace, a child of it, has no rights there)
+    cat >"$BATS_TEST_TMPDIR/join.sh" <<'EOS'
+unshare -n sleep 60 &
+holder=$!
+while [ "$(readlink /proc/$holder/ns/net)" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.05; done
+want=$(readlink /proc/$holder/ns/net)
+jq --arg p /proc/$holder/ns/net '.linux.namespaces += [{"type": "network", "path": $p}]' \
+    "$2/config.json" >"$2/config.new" && mv "$2/config.new" "$2/config.json"
+got=$("$1" run "$2" readlink /proc/self/ns/net)
+rc=$?
+kill $holder
+echo "$rc $want $got"
+EOS
+    run --separate-stderr unshare -r sh "$BATS_TEST_TMPDIR/join.sh" "$NROOT" "$b"
+    [ "$status" = 0 ]
+    set -- $output
+    [ "$1" = 0 ] || fail "$stderr"
+    [[ $2 == net:* ]]
+    [ "$2" = "$3" ]
+}
+
 @test "oci-run: rootfsPropagation" {
     local b=$BATS_TEST_TMPDIR/b
     bundle "$b"

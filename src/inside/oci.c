@@ -576,6 +576,16 @@ int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err)
     return 0;
 }
 
+void nr_oci_join_ns_early(const NrOciSpec *s, const int *fds)
+{
+    for (size_t i = 0; i < s->n_ns; i++) {
+        int t = s->ns[i].type;
+        if (fds[i] >= 0 &&
+            (t == CLONE_NEWNET || t == CLONE_NEWIPC || t == CLONE_NEWUTS || t == CLONE_NEWCGROUP))
+            (void)setns(fds[i], t);
+    }
+}
+
 /* /proc/self/NAME of a process that is not dumpable belongs to the host's
  * root: it is made dumpable for the write, while no other process of the
  * container exists that could trace it */

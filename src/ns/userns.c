@@ -426,7 +426,7 @@ int nr_userns_write_maps(pid_t pid, const NrIdMap *m, NrError *err)
         return 0;
     }
     char buf[256];
-    if (write_proc(pid, "setgroups", "deny", err) < 0)
+    if (!m->setgroups && write_proc(pid, "setgroups", "deny", err) < 0)
         return -1;
     format_map(m->uid, m->n_uid, buf, sizeof buf, true);
     if (write_proc(pid, "uid_map", buf, err) < 0)

@@ -3,12 +3,13 @@
  * the spec itself (inside/oci.c); this file makes what the parent needs
  * of it (the id map, the namespaces, the command, the hooks) and refuses,
  * as one line before anything starts, what a rootless nroot cannot do:
- * ids that are not the caller's, a spec without a user namespace, a
- * sysctl of the host's. */
+ * ids that are not the caller's, a spec without a user namespace (but
+ * where root of the current one runs it), a sysctl of the host's. */
 #include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <unistd.h>
 
 #include "nr-caps.h"
@@ -159,14 +160,77 @@ static int check_sysctl(const NrOciSpec *spec, NrError *err)
     return 0;
 }
 
+/* is this process root with the rights to map ids and mount in its user
+ * namespace (uid 0 of a rootless podman's, or the host's root)? */
+static bool privileged(void)
+{
+    if (geteuid() != 0)
+        return false;
+    cap_t caps = cap_get_proc();
+    if (!caps)
+        return false;
+    static const cap_value_t need[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_ADMIN };
+    bool ok = true;
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+        cap_flag_value_t v = CAP_CLEAR;
+        if (cap_get_flag(caps, need[i], CAP_EFFECTIVE, &v) < 0 || v != CAP_SET)
+            ok = false;
+    }
+    cap_free(caps);
+    return ok;
+}
+
+/* the ids of this process's user namespace, as its uid_map or gid_map
+ * lists them, mapped onto themselves (adjacent ranges joined) */
+static int identity_map(const char *file, NrIdRange *r, int *n, NrError *err)
+{
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return nr_error_errno(err, "cannot read '%s'", file);
+    unsigned long in, out, count;
+    *n = 0;
+    int rc = 0;
+    while (rc == 0 && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
+        if (*n > 0 && r[*n - 1].inside + r[*n - 1].count == in) {
+            r[*n - 1].count += (uint32_t)count;
+            r[*n - 1].outside = r[*n - 1].inside;
+        } else if (*n == NR_MAX_RANGES) {
+            rc = nr_error_msg(err, "%s has more than %d ranges", file, NR_MAX_RANGES);
+        } else {
+            r[(*n)++] = (NrIdRange){ (uint32_t)in, (uint32_t)in, (uint32_t)count };
+        }
+    }
+    fclose(f);
+    if (rc == 0 && *n == 0)
+        rc = nr_error_msg(err, "%s maps no id", file);
+    return rc;
+}
+
+/* a spec without a user namespace, run by root of a user namespace (a
+ * rootless podman's conmon runs its runtime so): the container gets one
+ * anyway, mapping every id of the current one onto itself, written by
+ * nroot (root there may) -- the same ids, files and groups as runc's run
+ * in the current namespace, and nroot's one way of building a container */
+static int plan_identity(NrIdMap *m, NrError *err)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->tag, sizeof m->tag, "oci-identity");
+    if (identity_map("/proc/self/uid_map", m->uid, &m->n_uid, err) < 0 ||
+        identity_map("/proc/self/gid_map", m->gid, &m->n_gid, err) < 0)
+        return -1;
+    m->setgroups = true;
+    m->rung = "identity";
+    return 0;
+}
+
 static int check_namespaces(const NrOciSpec *spec, NrError *err)
 {
     const NrOciNs *user = find_ns(spec, CLONE_NEWUSER), *mnt = find_ns(spec, CLONE_NEWNS);
-    if (!user) {
+    if (!user && !privileged()) {
         return nr_error_msg(err, "config.json: linux.namespaces has no user namespace: a "
                                  "rootless container needs one ('runc spec --rootless' writes it)");
     }
-    if (user->path)
+    if (user && user->path)
         return nr_error_msg(err,
                             "config.json: linux.namespaces: joining a user namespace by path "
                             "('%s') is not supported",
@@ -192,7 +256,8 @@ static int check_namespaces(const NrOciSpec *spec, NrError *err)
 int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *err)
 {
     if (check_namespaces(spec, err) < 0 || check_sysctl(spec, err) < 0 ||
-        plan_map(spec, &cfg->map, err) < 0)
+        (find_ns(spec, CLONE_NEWUSER) ? plan_map(spec, &cfg->map, err)
+                                      : plan_identity(&cfg->map, err)) < 0)
         return -1;
     if (!nr_userns_uid_mapped(&cfg->map, spec->uid) || !nr_userns_gid_mapped(&cfg->map, spec->gid))
         return nr_error_msg(err,
@@ -200,7 +265,7 @@ int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *e
                             "linux.uidMappings/gidMappings",
                             (unsigned)spec->uid, (unsigned)spec->gid);
     for (size_t i = 0; i < spec->n_gids; i++) {
-        if (!cfg->map.helpers)
+        if (!cfg->map.helpers && !cfg->map.setgroups)
             return nr_error_msg(err, "config.json: process.user.additionalGids needs gid ranges "
                                      "written by newgidmap (a single-id map denies setgroups)");
         if (!nr_userns_gid_mapped(&cfg->map, spec->gids[i]))
@@ -209,7 +274,7 @@ int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *e
                                 "linux.gidMappings",
                                 (unsigned)spec->gids[i]);
     }
-    cfg->userns = cfg->map.helpers ? NR_USERNS_SUBIDS : NR_USERNS_SINGLE;
+    cfg->userns = cfg->map.helpers || cfg->map.setgroups ? NR_USERNS_SUBIDS : NR_USERNS_SINGLE;
     cfg->argv = args && *args ? args : spec->args;
     cfg->lower = spec->root;
     cfg->read_only = spec->root_ro;
