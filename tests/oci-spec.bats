@@ -66,7 +66,7 @@ EOF
     "env": ["PATH=/bin:/usr/bin", "TERM=xterm"],
     "cwd": "/work",
     "capabilities": {
-      "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NOPE"],
+      "bounding": ["CAP_CHOWN", "CAP_KILL"],
       "effective": ["CAP_KILL"],
       "inheritable": [],
       "permitted": ["CAP_KILL"],
@@ -199,7 +199,6 @@ warn	config.json: frob is not known to nroot, ignored
 warn	config.json: process.apparmorProfile is ignored (no AppArmor rootless)
 warn	config.json: process.scheduler is ignored (not applied by nroot)
 warn	config.json: process.ioPriority is ignored (not applied by nroot)
-warn	config.json: process.capabilities.bounding: unknown capability 'CAP_NOPE', ignored
 warn	config.json: mounts[1].uidMappings is ignored (id-mapped mounts are not supported)
 warn	config.json: linux.cgroupsPath is ignored (nroot manages no cgroups)
 warn	config.json: linux.intelRdt is ignored (no Intel RDT rootless)
@@ -296,6 +295,7 @@ idmap-many#.linux.uidMappings = [range(4) | {"containerID": ., "hostID": ., "siz
 mount-no-dst#.mounts += [{"type": "tmpfs"}]#mounts[1].destination is missing
 mount-relative#.mounts += [{"destination": "tmp", "type": "tmpfs"}]#mounts[1].destination 'tmp' is not an absolute path
 mounts-too-many#.mounts = [range(4097) | {"destination": "/m"}]#mounts has more than 4096 entries
+cap-unknown#.process.capabilities.ambient += ["CAP_TEST"]#process.capabilities.ambient: unknown capability 'CAP_TEST'
 rlimit-unknown#.process.rlimits = [{"type": "RLIMIT_FOO", "soft": 1, "hard": 1}]#process.rlimits[0].type: unknown resource 'RLIMIT_FOO'
 hook-relative#.hooks = {"poststart": [{"path": "bin/hook"}]}#hooks.poststart[0].path 'bin/hook' is not an absolute path
 hook-timeout#.hooks = {"poststop": [{"path": "/bin/true", "timeout": 0}]}#hooks.poststop[0].timeout must be above 0

@@ -418,10 +418,8 @@ static int do_caps(Oci *oc, JsonObject *proc, NrError *err)
             if (elem_string(a, i, where, &name, err) < 0)
                 return -1;
             uint64_t bit = nr_unpack_cap_bit(name);
-            if (!bit || strncasecmp(name, "CAP_", 4) != 0) {
-                warn(oc, "%s: unknown capability '%s', ignored", where, name);
-                continue;
-            }
+            if (!bit || strncasecmp(name, "CAP_", 4) != 0)
+                return bad(err, "%s: unknown capability '%s'", where, name);
             if (s == NR_OCI_CAP_BOUNDING)
                 oc->bounding |= bit;
             rec(oc->out, "cap", cap_sets[s], name, NULL);
