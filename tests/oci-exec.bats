@@ -236,3 +236,33 @@ EOF
     run oci exec --preserve-fds 200 pf true
     [ "$status" -eq 1 ]
 }
+
+@test "oci exec: -t --console-socket sends the command's terminal" {
+    start_probe_ctr t1
+    local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+    python3 - "$sock" "$out" <<'PY' &
+import array, os, select, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
+fds.frombytes(anc[0][2][:fds.itemsize])
+data = b""
+while b"hello-tty" not in data and select.select([fds[0]], [], [], 10)[0]:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+open(sys.argv[2], "wb").write(msg + b"\n" + data)
+PY
+    BG_PIDS+=("$!")
+    wait_for 50 test -S "$sock" || fail "no receiver"
+    oci exec -t --console-socket "$sock" t1 /bin/sh -c 'tty; echo hello-tty; sleep 1' \
+        </dev/null >/dev/null 2>&1 || fail "exec -t failed"
+    wait_for 100 file_has "$out" hello-tty || fail "nothing came through the terminal: $(cat "$out" 2>/dev/null)"
+    grep -q '/dev/pts/' <(tail -n +2 "$out") || fail "the command has no terminal: $(cat "$out")"
+}

@@ -702,7 +702,7 @@ static int exec_ctr(const Args *a, const char *id)
 /* the processes of the container: PID 1 and its descendants (its /proc
  * files are closed to us, it is not dumpable; every process's parent is
  * in /proc/PID/stat) */
-static size_t ctr_pids(pid_t init, pid_t **ret)
+static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
 {
     typedef struct {
         pid_t pid, ppid;
@@ -747,6 +747,22 @@ static size_t ctr_pids(pid_t init, pid_t **ret)
         for (size_t j = 0; j < n; j++)
             if (all[j].ppid == out[i] && k <= n)
                 out[k++] = all[j].pid;
+    /* and those of `oci exec`, children of their nroot on the host: the
+     * processes in the container's pid namespace */
+    size_t tree = k;
+    for (size_t j = 0; pidns && j < n && k <= n; j++) {
+        char path[64], link[128];
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)all[j].pid);
+        ssize_t m = readlink(path, link, sizeof link - 1);
+        if (m <= 0)
+            continue;
+        link[m] = '\0';
+        bool seen = false;
+        for (size_t i = 0; i < tree && !seen; i++)
+            seen = out[i] == all[j].pid;
+        if (!seen && strcmp(link, pidns) == 0)
+            out[k++] = all[j].pid;
+    }
     free(all);
     *ret = out;
     return k;
@@ -768,11 +784,24 @@ static int ps_ctr(const Args *a, const char *id)
         return fail_err(&e);
     NrOciStatus s = nr_ocistate_status(root_dir, &st);
     pid_t init = st.pid;
+    /* the pid namespace, from the fd the keeper holds */
+    char pidns[128] = "", path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)st.keeper, st.ns_fd[NR_NS_PID]);
+    ssize_t m = st.keeper > 0 && st.ns_fd[NR_NS_PID] >= 0 &&
+                        nr_ocistate_pid_start(st.keeper) == st.keeper_start
+                    ? readlink(path, pidns, sizeof pidns - 1)
+                    : -1;
+    pidns[m > 0 ? m : 0] = '\0';
     nr_ocistate_clear(&st);
     if (s == NR_OCI_STOPPED)
         return fail("container %s is not running", id);
     nr_autofree pid_t *pids = NULL;
-    size_t n = ctr_pids(init, &pids);
+    /* (a container without a pid namespace of its own: PID 1's tree only) */
+    char own[128] = "";
+    ssize_t o = readlink("/proc/self/ns/pid", own, sizeof own - 1);
+    own[o > 0 ? o : 0] = '\0';
+    bool ns_ok = strncmp(pidns, "pid:", 4) == 0 && strcmp(pidns, own) != 0;
+    size_t n = ctr_pids(init, ns_ok ? pidns : NULL, &pids);
     qsort(pids, n, sizeof *pids, cmp_pid);
     bool json = a->format && strcmp(a->format, "json") == 0;
     if (a->format && !json && strcmp(a->format, "table") != 0)
