@@ -36,6 +36,10 @@ typedef struct NrDevices {
     gid_t *gids; /* additional groups of the command (mapped ones only) */
     size_t n_gids;
     char *bundle; /* a directory holding config.json for the hooks (NULL: no hooks) */
+    /* the hooks' state: the OCI container id (NULL: the cid) and the
+     * bundle's annotations (NULL-terminated "key=value", NULL: none) */
+    const char *state_id;
+    char **annotations;
 } NrDevices;
 
 /* the child, in the container's mount namespace, before pivot_root: the

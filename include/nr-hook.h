@@ -35,8 +35,10 @@ const char *nr_hook_stage_name(NrHookStage stage);
 
 /* a JSON string, quoted and escaped */
 void nr_hook_json_put(FILE *f, const char *s);
-/* the OCI state: {"ociVersion","id","status","pid","bundle","annotations"} */
-char *nr_hook_state(const char *id, const char *status, pid_t pid, const char *bundle);
+/* the OCI state: {"ociVersion","id","status","pid","bundle","annotations"}
+ * (annotations: NULL-terminated "key=value", NULL: none) */
+char *nr_hook_state(const char *id, const char *status, pid_t pid, const char *bundle,
+                    char *const *annotations);
 
 /* run every hook of `stage` in order with `state` on its stdin; the first
  * that fails (exits non-zero, is killed, or outlives its timeout) fails

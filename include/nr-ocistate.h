@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "nr-error.h"
+#include "nr-hook.h"
+#include "nr-spawn.h"
 
 typedef enum {
     NR_OCI_CREATING,
@@ -25,6 +27,15 @@ typedef struct NrOciState {
     uint64_t start_time; /* its start time (/proc/PID/stat), to tell a reused pid */
     char *bundle, *rootfs, *created, *oci_version;
     char **annotations; /* NULL-terminated "key=value", NULL: none */
+    /* the process that keeps the namespaces' fds for exec (create's
+     * keeper, or run's nroot), 0: none; the fd numbers in its table */
+    pid_t keeper;
+    uint64_t keeper_start;
+    int ns_fd[NR_NS_SLOTS]; /* -1: none */
+    /* the poststart and poststop hooks, saved at create (config.json is
+     * not read again) */
+    NrHook *hooks;
+    size_t n_hooks;
 } NrOciState;
 
 /* the default --root: $XDG_RUNTIME_DIR/nroot/oci, else /tmp/nroot-UID/oci */
@@ -45,6 +56,8 @@ NrOciStatus nr_ocistate_status(const char *root, const NrOciState *st);
 const char *nr_ocistate_status_name(NrOciStatus s);
 /* a process's start time, 0: gone */
 uint64_t nr_ocistate_pid_start(pid_t pid);
+/* the OCI state given to hooks: id, status, pid, bundle, annotations */
+char *nr_ocistate_hook_state(const NrOciState *st, const char *status);
 /* ROOT/ID removed with what it holds */
 int nr_ocistate_remove(const char *root, const char *id, NrError *err);
 /* a JSON string to f */

@@ -25,7 +25,8 @@ typedef struct NrSupervise {
     int err_fd;
     NrRelay *relay;   /* stdio pipes (taken; NULL: none) */
     NrPortfwd *ports; /* run: published ports (taken; NULL: none) */
-    /* run: NR_SYNC_STARTED, the command was executed */
+    /* run: NR_SYNC_STARTED, the command was executed; exec: NR_SYNC_PID,
+     * the command's host pid, before it is let go */
     void (*started)(void *data, pid_t pid);
     /* run: NR_SYNC_OVERLAY, the overlay that mounted a named container's layer */
     void (*overlay)(void *data, NrOverlayMode kind);

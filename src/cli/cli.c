@@ -423,11 +423,20 @@ static const NrOption oci_options[] = {
     { "rootless", 2053, "[BOOL]", "General", "accepted, ignored (nroot is always rootless)", NULL },
     { "version", 'v', NULL, "General", "print the version, as runc's --version", NULL },
     { "bundle", 'b', "DIR", "Container", "create, run, spec: the bundle (default .)", NULL },
-    { "pid-file", 2054, "FILE", "Container", "create, run: write PID 1's host pid there", NULL },
+    { "pid-file", 2054, "FILE", "Container",
+      "create, run: write PID 1's host pid there; exec: the command's", NULL },
     { "console-socket", 2055, "SOCKET", "Container",
-      "create, run: send the terminal's master (process.terminal) to this unix socket", NULL },
-    { "preserve-fds", 2056, "N", "Container", "create, run: pass fds 3 to 3+N-1 on", NULL },
-    { "detach", 'd', NULL, "Container", "run: create and start, do not wait", NULL },
+      "create, run, exec: send the terminal's master to this unix socket", NULL },
+    { "preserve-fds", 2056, "N", "Container", "create, run, exec: pass fds 3 to 3+N-1 on", NULL },
+    { "detach", 'd', NULL, "Container", "run: create and start, do not wait; exec: the same",
+      NULL },
+    { "process", 'p', "FILE", "Container", "exec: the process, a runtime-spec process JSON", NULL },
+    { "tty", 't', NULL, "Container", "exec: a terminal for the command", NULL },
+    { "cwd", 2058, "DIR", "Container", "exec: the working directory", NULL },
+    { "env", 'e', "K=V", "Container", "exec: one more environment variable (repeatable)", NULL },
+    { "user", 'u', "UID[:GID]", "Container", "exec: the command's uid and gid", NULL },
+    { "cap", 'c', "CAP", "Container", "exec: one more capability (repeatable)", NULL },
+    { "no-new-privs", 2059, NULL, "Container", "exec: set no_new_privs", NULL },
     { "force", 'f', NULL, "Container", "delete: kill a running container first", NULL },
     { "quiet", 'q', NULL, "Container", "list: ids only", NULL },
     { "format", 2057, "FORMAT", "Container", "list: table or json", "table json" },
@@ -543,7 +552,8 @@ static const NrCommand commands[] = {
     COMMAND("oci", oci_options, "nroot oci [GLOBAL OPTIONS] COMMAND [OPTIONS] [ID] [ARG...]",
             "runc's command line: create, start, state, kill, delete, list, run OCI bundles",
             "Drive OCI bundles as runc does, for tools made for runc: create, start, state,\n"
-            "kill [SIGNAL], delete [--force], list [-q] [--format], run [-d], spec, features.\n"
+            "kill [SIGNAL], delete [--force], list [-q] [--format], run [-d], exec, ps,\n"
+            "spec, features.\n"
             "Errors are one line and exit code 1, as runc's (not 125)."),
 };
 

@@ -27,7 +27,10 @@ int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err);
  * and root, as `nroot exec` does), relay its stdio and wait for it; its
  * exit status (errors printed) */
 int nr_cmd_exec_in(NrCtr *c, NrRunConfig *cfg);
+/* the same; started(data, pid) once the command's host pid is known */
+int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t), void *data);
 /* oci.c: an OCI container's command was executed, or (`nroot oci
- * create`) its PID 1 waits at the start gate: its state recorded; true
- * when the run is an `nroot oci` one */
-bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid);
+ * create`) its PID 1 waits at the start gate: its state recorded (with
+ * ns_fd, the namespaces' fds this nroot holds, for exec); true when the
+ * run is an `nroot oci` one */
+bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid, const int ns_fd[NR_NS_SLOTS]);

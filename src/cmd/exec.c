@@ -203,6 +203,11 @@ static int exec_prepare(const NrCtrArgs *a, NrCtr *c, NrRunConfig *cfg, NrError 
 
 int nr_cmd_exec_in(NrCtr *c, NrRunConfig *cfg)
 {
+    return nr_cmd_exec_in_cb(c, cfg, NULL, NULL);
+}
+
+int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t), void *data)
+{
     NrError err = { 0 };
     static ExecJob j;
     if (nr_ctr_open_namespaces(c, j.fds, &err) < 0)
@@ -253,9 +258,13 @@ int nr_cmd_exec_in(NrCtr *c, NrRunConfig *cfg)
         close(cfg->preserve_fds[i]);
     /* until the command ends (its end is the end of exec), or the joiner
      * failed; the pty and the relay copy what it wrote before any message */
-    NrSupervise sv = {
-        .cfg = cfg, .sync_fd = sp[0], .joiner = joiner, .err_fd = ep[0], .relay = relay
-    };
+    NrSupervise sv = { .cfg = cfg,
+                       .sync_fd = sp[0],
+                       .joiner = joiner,
+                       .err_fd = ep[0],
+                       .relay = relay,
+                       .started = started,
+                       .data = data };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
         nr_error_print(&err);

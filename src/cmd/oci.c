@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,6 +30,7 @@
 #include "nr-cmd.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
+#include "nr-hook.h"
 #include "nr-oci.h"
 #include "nr-ocistate.h"
 #include "nr-plan.h"
@@ -88,7 +90,59 @@ static void now_rfc3339(char *buf, size_t size)
     snprintf(buf, size, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
-bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid)
+/* --pid-file, written through a temporary name as runc does */
+static int write_pid_file(pid_t pid)
+{
+    char num[32];
+    int n = snprintf(num, sizeof num, "%d", (int)pid);
+    nr_autofree char *tmp = nr_strdup_printf("%s.nroot-tmp", pid_file);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || nr_write_all(fd, num, (size_t)n) < 0 || close(fd) < 0 ||
+        rename(tmp, pid_file) < 0)
+        return fail("cannot write the pid file '%s': %s", pid_file, strerror(errno)), -1;
+    return 0;
+}
+
+static int cmp_int(const void *x, const void *y)
+{
+    int a = *(const int *)x, b = *(const int *)y;
+    return (a > b) - (a < b);
+}
+
+/* create's keeper: `nroot exec` joins a container through the namespace
+ * fds its nroot holds (PID 1 is not dumpable: its /proc/PID/ns is closed
+ * to us); create leaves, so a process of its own keeps them, in no
+ * namespace of the container, holding nothing else, until PID 1 ends */
+static pid_t spawn_keeper(pid_t init_pid, const int ns_fd[NR_NS_SLOTS])
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+    if (pidfd < 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3 && null >= 0; fd++)
+            dup2(null, fd);
+        int keep[NR_NS_SLOTS + 1], n = 0;
+        for (int i = 0; i < NR_NS_SLOTS; i++)
+            if (ns_fd[i] >= 0)
+                keep[n++] = ns_fd[i];
+        keep[n++] = pidfd;
+        qsort(keep, (size_t)n, sizeof *keep, cmp_int);
+        nr_close_range_except(3U, keep, n);
+        prctl(PR_SET_NAME, "nroot-oci-keep", 0, 0, 0);
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    close(pidfd);
+    return pid;
+}
+
+bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid, const int ns_fd[NR_NS_SLOTS])
 {
     if (!create_id)
         return false;
@@ -103,23 +157,32 @@ bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid)
                       .oci_version = (char *)spec->version,
                       .annotations = spec->annotations };
     snprintf(st.id, sizeof st.id, "%s", create_id);
+    /* exec's way in: this nroot's fds (run), or a keeper's (create) */
+    st.keeper = cfg->oci_fifo ? spawn_keeper(init_pid, ns_fd) : getpid();
+    if (st.keeper > 0) {
+        st.keeper_start = nr_ocistate_pid_start(st.keeper);
+        memcpy(st.ns_fd, ns_fd, sizeof st.ns_fd);
+    } else {
+        st.keeper = 0;
+        for (int i = 0; i < NR_NS_SLOTS; i++)
+            st.ns_fd[i] = -1;
+    }
+    /* the hooks start and delete run: config.json is not read again */
+    NrHook hooks[64];
+    for (size_t i = 0; i < cfg->dev.n_hooks && st.n_hooks < 64; i++)
+        if (cfg->dev.hooks[i].stage == NR_HOOK_POSTSTART ||
+            cfg->dev.hooks[i].stage == NR_HOOK_POSTSTOP)
+            hooks[st.n_hooks++] = cfg->dev.hooks[i];
+    st.hooks = hooks;
     NrError e = { 0 };
     if (nr_ocistate_write(root_dir, &st, &e) < 0) {
         fail_err(&e);
         kill(init_pid, SIGKILL);
         _exit(1);
     }
-    if (pid_file) {
-        char num[32];
-        int n = snprintf(num, sizeof num, "%d", (int)init_pid);
-        nr_autofree char *tmp = nr_strdup_printf("%s.nroot-tmp", pid_file);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || nr_write_all(fd, num, (size_t)n) < 0 || close(fd) < 0 ||
-            rename(tmp, pid_file) < 0) {
-            fail("cannot write the pid file '%s': %s", pid_file, strerror(errno));
-            kill(init_pid, SIGKILL);
-            _exit(1);
-        }
+    if (pid_file && write_pid_file(init_pid) < 0) {
+        kill(init_pid, SIGKILL);
+        _exit(1);
     }
     started_ok = true;
     return true;
@@ -128,10 +191,10 @@ bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid)
 /* ---- the command line ---- */
 
 typedef struct Args {
-    const char *bundle, *console_socket, *process, *cwd, *format;
+    const char *bundle, *console_socket, *process, *cwd, *format, *user;
     int preserve_fds;
-    bool detach, force, quiet, tty, rootless, all;
-    NrStrv env;
+    bool detach, force, quiet, tty, rootless, all, no_new_privs;
+    NrStrv env, caps;
     char **rest; /* the operands */
     int n_rest;
 } Args;
@@ -166,10 +229,18 @@ static int parse(const char *sub, int argc, char **argv, Args *a)
                                                   "--env",
                                                   "-e",
                                                   "--format",
-                                                  "-f" };
+                                                  "-f",
+                                                  "--user",
+                                                  "-u",
+                                                  "--cap",
+                                                  "-c",
+                                                  "--apparmor",
+                                                  "--process-label" };
         bool wants = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             wants |= strcmp(name, with_value[k]) == 0;
+        if (strcmp(name, "-f") == 0 && strcmp(sub, "delete") == 0)
+            wants = false; /* delete's -f is --force; ps's and list's --format */
         if (wants && !val) {
             if (i + 1 >= argc)
                 return fail("%s %s: option %s needs a value", "oci", sub, name);
@@ -192,8 +263,16 @@ static int parse(const char *sub, int argc, char **argv, Args *a)
             a->cwd = val;
         else if (strcmp(name, "--env") == 0 || strcmp(name, "-e") == 0)
             nr_strv_push(&a->env, val);
-        else if (strcmp(name, "--format") == 0 || strcmp(name, "-f") == 0)
+        else if (strcmp(name, "--format") == 0 || (strcmp(name, "-f") == 0 && val))
             a->format = val;
+        else if (strcmp(name, "--user") == 0 || strcmp(name, "-u") == 0)
+            a->user = val;
+        else if (strcmp(name, "--cap") == 0 || strcmp(name, "-c") == 0)
+            nr_strv_push(&a->caps, val);
+        else if (strcmp(name, "--no-new-privs") == 0)
+            a->no_new_privs = true;
+        else if (strcmp(name, "--apparmor") == 0 || strcmp(name, "--process-label") == 0)
+            ; /* runc's, accepted: no AppArmor nor SELinux rootless */
         else if (strcmp(name, "-d") == 0 || strcmp(name, "--detach") == 0)
             a->detach = true;
         else if (strcmp(name, "-f") == 0 || strcmp(name, "--force") == 0)
@@ -207,7 +286,8 @@ static int parse(const char *sub, int argc, char **argv, Args *a)
         else if (strcmp(name, "--rootless") == 0)
             a->rootless = true;
         else if (strcmp(name, "--no-pivot") == 0 || strcmp(name, "--no-new-keyring") == 0 ||
-                 strcmp(name, "--no-subreaper") == 0 || strcmp(name, "--keep") == 0)
+                 strcmp(name, "--no-subreaper") == 0 || strcmp(name, "--keep") == 0 ||
+                 strcmp(name, "--ignore-paused") == 0)
             ; /* runc's, accepted: nroot always pivots, has a keyring of its own */
         else
             return fail("oci %s: unknown option '%s'", sub, o);
@@ -229,6 +309,15 @@ static int need_id(const char *sub, const Args *a, const char **id)
 
 /* ---- create, run ---- */
 
+/* the preserved fds must be the caller's: an fd nroot opened would leak */
+static int check_preserved(int n)
+{
+    for (int fd = 3; fd < 3 + n; fd++)
+        if (fcntl(fd, F_GETFD) < 0)
+            return fail("--preserve-fds: fd %d is not open", fd);
+    return 0;
+}
+
 static int create(const Args *a, const char *id, bool gate)
 {
     char bundle[PATH_MAX];
@@ -236,6 +325,8 @@ static int create(const Args *a, const char *id, bool gate)
         return fail("bundle '%s': %s", a->bundle ? a->bundle : ".", strerror(errno));
     if (!nr_oci_is_bundle(bundle))
         return fail("bundle '%s': no config.json in it", bundle);
+    if (check_preserved(a->preserve_fds))
+        return 1;
     NrError e = { 0 };
     if (nr_ocistate_make(root_dir, id, &e) < 0)
         return fail_err(&e);
@@ -252,6 +343,7 @@ static int create(const Args *a, const char *id, bool gate)
         return fail_err(&e);
     }
     cfg.oci_fifo = gate ? fifo : NULL;
+    cfg.dev.state_id = id; /* the hooks' state: the OCI id */
     cfg.console_socket = a->console_socket;
     static int fds[1001];
     for (int i = 0; i < a->preserve_fds; i++)
@@ -267,6 +359,25 @@ static int create(const Args *a, const char *id, bool gate)
     }
     nr_ocistate_remove(root_dir, id, &e);
     return status;
+}
+
+/* ---- hooks ---- */
+
+/* the saved hooks of `stage`, each with the state on its stdin; as the
+ * runtime spec says of poststart and poststop, a failure is a warning and
+ * the others still run */
+static void run_hooks(const NrOciState *st, NrHookStage stage, const char *status)
+{
+    nr_autofree char *state = NULL;
+    for (size_t i = 0; i < st->n_hooks; i++) {
+        if (st->hooks[i].stage != stage)
+            continue;
+        if (!state)
+            state = nr_ocistate_hook_state(st, status);
+        NrError e = { 0 };
+        if (nr_hooks_run(&st->hooks[i], 1, stage, state ? state : "{}", &e) < 0)
+            nr_warn("%s", e.msg);
+    }
 }
 
 /* ---- start ---- */
@@ -305,8 +416,10 @@ static int start(const char *id)
         }
     }
     close(fd);
-    if (rc == 0)
+    if (rc == 0) {
         unlink(fifo);
+        run_hooks(&st, NR_HOOK_POSTSTART, "running");
+    }
     nr_ocistate_clear(&st);
     return rc;
 }
@@ -354,12 +467,243 @@ static int state(const char *id)
     return 0;
 }
 
+/* ---- exec ---- */
+
+/* --process FILE: a runtime-spec process object, read by nroot-unpack as
+ * the process of a config.json made for it in ROOT/ID (the launcher
+ * parses no JSON) */
+static int load_process(const char *file, const NrOciState *st, NrOciSpec **ret, NrError *err)
+{
+    size_t len = 0;
+    nr_autofree char *text = nr_read_file(file, &len, err);
+    if (!text)
+        return -1;
+    nr_autofree char *dir = nr_strdup_printf("%s/%s/process-XXXXXX", root_dir, st->id);
+    if (!mkdtemp(dir))
+        return nr_error_errno(err, "cannot make '%s'", dir);
+    nr_autofree char *path = nr_strdup_printf("%s/config.json", dir);
+    FILE *f = fopen(path, "wxe");
+    int r = -1;
+    if (!f)
+        nr_error_errno(err, "cannot write '%s'", path);
+    else {
+        fprintf(f, "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": ");
+        nr_ocistate_json_string(f, st->rootfs);
+        fprintf(f, "},\n\"process\": ");
+        fwrite(text, 1, len, f);
+        fprintf(f, "\n}\n");
+        if (fclose(f) != 0)
+            nr_error_errno(err, "cannot write '%s'", path);
+        else
+            r = nr_oci_load(dir, ret, err);
+        unlink(path);
+    }
+    rmdir(dir);
+    if (r < 0 && strncmp(err->msg, "config.json: ", 13) == 0) {
+        /* the error names the field as in config.json: say the file */
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s: %s", file, err->msg + 13);
+        snprintf(err->msg, sizeof err->msg, "%s", msg);
+    }
+    return r;
+}
+
+/* the process of --process replaces the container's; what it leaves out
+ * (capabilities, rlimits) stays the container's, as runc does */
+static void take_process(NrOciSpec *s, const NrOciSpec *p)
+{
+    s->args = p->args;
+    s->env = p->env;
+    s->cwd = p->cwd;
+    s->uid = p->uid;
+    s->gid = p->gid;
+    s->gids = p->gids;
+    s->n_gids = p->n_gids;
+    s->umask = p->umask;
+    s->terminal = p->terminal;
+    s->console_height = p->console_height;
+    s->console_width = p->console_width;
+    if (p->caps_given) {
+        s->caps_given = true;
+        memcpy(s->caps, p->caps, sizeof s->caps);
+    }
+    if (p->n_rlimits) {
+        s->rlimits = p->rlimits;
+        s->n_rlimits = p->n_rlimits;
+    }
+    s->no_new_privs = p->no_new_privs;
+    s->has_oom = p->has_oom;
+    s->oom_score_adj = p->oom_score_adj;
+}
+
+/* runc's exec options over the container's process (without --process) */
+static int exec_options(const Args *a, NrOciSpec *s, NrError *err)
+{
+    if (a->n_rest < 2)
+        return nr_error_msg(err, "exec: args must not be empty");
+    s->args = a->rest + 1;
+    s->terminal = a->tty;
+    if (a->cwd) {
+        if (a->cwd[0] != '/')
+            return nr_error_msg(err, "--cwd: '%s' is not an absolute path", a->cwd);
+        s->cwd = (char *)a->cwd;
+    }
+    if (a->user) {
+        char *colon = strchr(a->user, ':');
+        nr_autofree char *u = nr_strdup_printf(
+            "%.*s", colon ? (int)(colon - a->user) : (int)strlen(a->user), a->user);
+        uint32_t uid, gid;
+        if (!nr_parse_u32(u, &uid) || (colon && !nr_parse_u32(colon + 1, &gid)))
+            return nr_error_msg(err, "--user: '%s' is not UID[:GID]", a->user);
+        s->uid = uid;
+        if (colon)
+            s->gid = gid;
+    }
+    if (a->env.n) {
+        size_t n = 0;
+        while (s->env[n])
+            n++;
+        char **env = nr_xmalloc((n + a->env.n + 1) * sizeof *env);
+        memcpy(env, s->env, n * sizeof *env);
+        for (size_t i = 0; i < a->env.n; i++) {
+            const char *kv = a->env.v[i];
+            size_t k = strcspn(kv, "=");
+            size_t j = 0;
+            while (j < n && !(strncmp(env[j], kv, k) == 0 && env[j][k] == '='))
+                j++;
+            if (!kv[k]) /* -e NAME: the value of nroot's environment, as runc */
+                kv = getenv(kv) ? nr_strdup_printf("%s=%s", kv, getenv(kv)) : NULL;
+            if (!kv)
+                continue;
+            env[j] = (char *)kv;
+            if (j == n)
+                n++;
+        }
+        env[n] = NULL;
+        s->env = env;
+    }
+    for (size_t i = 0; i < a->caps.n; i++) {
+        uint64_t m;
+        if (nr_caps_parse(a->caps.v[i], &m, err) < 0)
+            return -1;
+        if (!s->caps_given) {
+            uint64_t d = nr_caps_default();
+            s->caps[NR_OCI_CAP_BOUNDING] = s->caps[NR_OCI_CAP_EFFECTIVE] =
+                s->caps[NR_OCI_CAP_PERMITTED] = d;
+            s->caps[NR_OCI_CAP_INHERITABLE] = s->caps[NR_OCI_CAP_AMBIENT] = 0;
+            s->caps_given = true;
+        }
+        s->caps[NR_OCI_CAP_BOUNDING] |= m;
+        s->caps[NR_OCI_CAP_EFFECTIVE] |= m;
+        s->caps[NR_OCI_CAP_PERMITTED] |= m;
+        /* ambient only where inheritable has some (runc's rule) */
+        if (s->caps[NR_OCI_CAP_INHERITABLE])
+            s->caps[NR_OCI_CAP_AMBIENT] |= m;
+    }
+    if (a->no_new_privs)
+        s->no_new_privs = true;
+    return 0;
+}
+
+static int exec_notify = -1; /* -d: the caller waits on it for the pid */
+
+static void exec_started(void *data, pid_t pid)
+{
+    if (pid_file && write_pid_file(pid) < 0) {
+        kill(pid, SIGKILL);
+        return;
+    }
+    if (exec_notify >= 0) {
+        (void)!write(exec_notify, "1", 1);
+        close(exec_notify);
+        exec_notify = -1;
+    }
+}
+
+static int exec_ctr(const Args *a, const char *id)
+{
+    NrOciState st;
+    NrError e = { 0 };
+    if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
+        return fail_err(&e);
+    NrOciStatus status = nr_ocistate_status(root_dir, &st);
+    if (status == NR_OCI_STOPPED)
+        return fail("cannot exec in a stopped container");
+    if (status == NR_OCI_CREATING || st.keeper <= 0)
+        return fail("container %s is not created yet", id);
+    if (a->detach && a->tty && !a->console_socket)
+        return fail("cannot allocate tty if nroot will detach without setting console socket");
+    if (check_preserved(a->preserve_fds))
+        return 1;
+    static NrRunConfig cfg;
+    char *argv[] = { "run", "--bundle", st.bundle, NULL };
+    NrOciSpec *spec = NULL, *proc = NULL;
+    if (nr_cli_parse_run(3, argv, &cfg, &e) != NR_CLI_RUN || nr_oci_load(st.bundle, &spec, &e) < 0)
+        return fail_err(&e);
+    if (a->process) {
+        if (load_process(a->process, &st, &proc, &e) < 0)
+            return fail_err(&e);
+        take_process(spec, proc);
+    } else if (exec_options(a, spec, &e) < 0)
+        return fail_err(&e);
+    if (nr_oci_plan(&cfg, spec, NULL, &e) < 0)
+        return fail_err(&e);
+    /* the hooks were the container's start, not this process's */
+    cfg.dev.hooks = NULL;
+    cfg.dev.n_hooks = 0;
+    cfg.pty = spec->terminal;
+    cfg.interactive = !a->detach;
+    cfg.tty = isatty(STDIN_FILENO);
+    cfg.console_socket = a->console_socket;
+    static int fds[1001];
+    for (int i = 0; i < a->preserve_fds; i++)
+        fds[i] = 3 + i;
+    cfg.preserve_fds = a->preserve_fds ? fds : NULL;
+    cfg.n_preserve_fds = (size_t)a->preserve_fds;
+    NrCtr c = { .pid = st.keeper, .pid_start = st.keeper_start };
+    memcpy(c.ns_fd, st.ns_fd, sizeof c.ns_fd);
+    snprintf(c.name, sizeof c.name, "%s", id);
+    if (a->detach) {
+        /* the command dies with its nroot: one stays, in the background */
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+            return fail("pipe: %s", strerror(errno));
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+            return fail("fork: %s", strerror(errno));
+        if (pid == 0) {
+            close(p[0]);
+            setsid();
+            exec_notify = p[1];
+            int r = nr_cmd_exec_in_cb(&c, &cfg, exec_started, NULL);
+            fflush(NULL);
+            _exit(r);
+        }
+        close(p[1]);
+        char ch;
+        ssize_t n;
+        while ((n = read(p[0], &ch, 1)) < 0 && errno == EINTR)
+            ;
+        close(p[0]);
+        if (n == 1)
+            return 0;
+        int ws = 0;
+        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+            ;
+        return WIFEXITED(ws) && WEXITSTATUS(ws) ? WEXITSTATUS(ws) : 1;
+    }
+    int r = nr_cmd_exec_in_cb(&c, &cfg, exec_started, NULL);
+    fflush(NULL);
+    _exit(r);
+}
+
 /* ---- ps ---- */
 
 /* the processes of the container: PID 1 and its descendants (its /proc
  * files are closed to us, it is not dumpable; every process's parent is
  * in /proc/PID/stat) */
-static size_t ctr_pids(pid_t init, pid_t **ret)
+static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
 {
     typedef struct {
         pid_t pid, ppid;
@@ -404,6 +748,22 @@ static size_t ctr_pids(pid_t init, pid_t **ret)
         for (size_t j = 0; j < n; j++)
             if (all[j].ppid == out[i] && k <= n)
                 out[k++] = all[j].pid;
+    /* and those of `oci exec`, children of their nroot on the host: the
+     * processes in the container's pid namespace */
+    size_t tree = k;
+    for (size_t j = 0; pidns && j < n && k <= n; j++) {
+        char path[64], link[128];
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)all[j].pid);
+        ssize_t m = readlink(path, link, sizeof link - 1);
+        if (m <= 0)
+            continue;
+        link[m] = '\0';
+        bool seen = false;
+        for (size_t i = 0; i < tree && !seen; i++)
+            seen = out[i] == all[j].pid;
+        if (!seen && strcmp(link, pidns) == 0)
+            out[k++] = all[j].pid;
+    }
     free(all);
     *ret = out;
     return k;
@@ -425,11 +785,24 @@ static int ps_ctr(const Args *a, const char *id)
         return fail_err(&e);
     NrOciStatus s = nr_ocistate_status(root_dir, &st);
     pid_t init = st.pid;
+    /* the pid namespace, from the fd the keeper holds */
+    char pidns[128] = "", path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)st.keeper, st.ns_fd[NR_NS_PID]);
+    ssize_t m = st.keeper > 0 && st.ns_fd[NR_NS_PID] >= 0 &&
+                        nr_ocistate_pid_start(st.keeper) == st.keeper_start
+                    ? readlink(path, pidns, sizeof pidns - 1)
+                    : -1;
+    pidns[m > 0 ? m : 0] = '\0';
     nr_ocistate_clear(&st);
     if (s == NR_OCI_STOPPED)
         return fail("container %s is not running", id);
     nr_autofree pid_t *pids = NULL;
-    size_t n = ctr_pids(init, &pids);
+    /* (a container without a pid namespace of its own: PID 1's tree only) */
+    char own[128] = "";
+    ssize_t o = readlink("/proc/self/ns/pid", own, sizeof own - 1);
+    own[o > 0 ? o : 0] = '\0';
+    bool ns_ok = strncmp(pidns, "pid:", 4) == 0 && strcmp(pidns, own) != 0;
+    size_t n = ctr_pids(init, ns_ok ? pidns : NULL, &pids);
     qsort(pids, n, sizeof *pids, cmp_pid);
     bool json = a->format && strcmp(a->format, "json") == 0;
     if (a->format && !json && strcmp(a->format, "table") != 0)
@@ -599,6 +972,8 @@ static int delete_ctr(const char *id, bool force)
             nanosleep(&ts, NULL);
         }
     }
+    if (st.pid > 0)
+        run_hooks(&st, NR_HOOK_POSTSTOP, "stopped");
     int rc = 0;
     if (nr_ocistate_remove(root_dir, id, &e) < 0)
         rc = fail_err(&e);
@@ -802,6 +1177,8 @@ int nr_cmd_oci(int argc, char **argv)
     }
     if (strcmp(sub, "start") == 0)
         return need_id(sub, &a, &id) ? 1 : start(id);
+    if (strcmp(sub, "exec") == 0)
+        return need_id(sub, &a, &id) ? 1 : exec_ctr(&a, id);
     if (strcmp(sub, "state") == 0)
         return need_id(sub, &a, &id) ? 1 : state(id);
     if (strcmp(sub, "kill") == 0)

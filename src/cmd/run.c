@@ -415,7 +415,7 @@ static void finish_record(const NrRunConfig *cfg, int status)
 static void on_started(void *data, pid_t init_pid)
 {
     const NrRunConfig *cfg = data;
-    if (cfg->oci && nr_cmd_oci_started(cfg, init_pid) && cfg->oci_fifo) {
+    if (cfg->oci && nr_cmd_oci_started(cfg, init_pid, ctr.ns_fd) && cfg->oci_fifo) {
         /* `nroot oci create`: PID 1 waits at the gate, on its own */
         nr_ctr_remove_runtime(ctr.rt_dir);
         fflush(NULL);

@@ -835,7 +835,9 @@ int nr_cdi_run_hooks(const NrRunConfig *cfg, NrHookStage stage, pid_t pid, NrErr
         n += cfg->dev.hooks[i].stage == stage;
     if (!n)
         return 0;
-    nr_autofree char *state = nr_hook_state(cfg->cid, stage_status[stage], pid, cfg->dev.bundle);
+    nr_autofree char *state =
+        nr_hook_state(cfg->dev.state_id ? cfg->dev.state_id : cfg->cid, stage_status[stage], pid,
+                      cfg->dev.bundle, cfg->dev.annotations);
     return nr_hooks_run(cfg->dev.hooks, cfg->dev.n_hooks, stage, state ? state : "{}", err);
 }
 

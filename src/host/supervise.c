@@ -233,6 +233,8 @@ static void on_pid(Loop *l, NrSyncMsg *m)
     if (l->pid || m->err.code <= 0)
         return;
     l->pid = m->err.code;
+    if (l->s->started) /* nroot oci exec: --pid-file, --detach */
+        l->s->started(l->s->data, l->pid);
     nr_sync_send(l->s->sync_fd, NR_SYNC_GO, NULL);
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&l->early, sig) == 1)

@@ -84,7 +84,8 @@ static int run_stage(const NrDevices *dev, const char *cid, NrHookStage stage, c
         return 0;
     /* the process's pid in the container: 1 before pivot_root, the
      * command's for startContainer */
-    nr_autofree char *state = nr_hook_state(cid, status, getpid(), dev->bundle);
+    nr_autofree char *state = nr_hook_state(dev->state_id ? dev->state_id : cid, status, getpid(),
+                                            dev->bundle, dev->annotations);
     return nr_hooks_run(dev->hooks, dev->n_hooks, stage, state ? state : "{}", err);
 }
 

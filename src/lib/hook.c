@@ -50,7 +50,8 @@ void nr_hook_json_put(FILE *f, const char *s)
     fputc('"', f);
 }
 
-char *nr_hook_state(const char *id, const char *status, pid_t pid, const char *bundle)
+char *nr_hook_state(const char *id, const char *status, pid_t pid, const char *bundle,
+                    char *const *annotations)
 {
     char *text = NULL;
     size_t len = 0;
@@ -65,7 +66,19 @@ char *nr_hook_state(const char *id, const char *status, pid_t pid, const char *b
         fprintf(f, ",\"pid\":%d", (int)pid);
     fputs(",\"bundle\":", f);
     nr_hook_json_put(f, bundle ? bundle : "");
-    fputs(",\"annotations\":{}}", f);
+    fputs(",\"annotations\":{", f);
+    for (char *const *a = annotations; a && *a; a++) {
+        size_t n = strcspn(*a, "=");
+        char *key = strndup(*a, n);
+        if (!key)
+            abort();
+        fputs(a == annotations ? "" : ",", f);
+        nr_hook_json_put(f, key);
+        fputc(':', f);
+        nr_hook_json_put(f, (*a)[n] ? *a + n + 1 : "");
+        free(key);
+    }
+    fputs("}}", f);
     fclose(f);
     return text;
 }

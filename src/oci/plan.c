@@ -291,6 +291,7 @@ int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *e
     cfg->dev.hooks = spec->hooks;
     cfg->dev.n_hooks = spec->n_hooks;
     cfg->dev.bundle = spec->bundle;
+    cfg->dev.annotations = spec->annotations;
     cfg->oci = spec;
     return 0;
 }

@@ -90,13 +90,13 @@ int nr_ocistate_write(const char *root, const NrOciState *st, NrError *err)
     nr_ocistate_json_string(j, st->oci_version);
     fprintf(j, ",\"id\":");
     nr_ocistate_json_string(j, st->id);
-    fprintf(j, ",\"pid\":%d,\"bundle\":", (int)st->pid);
+    fprintf(j, ",\"pid\":%d,\"status\":\"created\",\"bundle\":", (int)st->pid);
     nr_ocistate_json_string(j, st->bundle);
     fprintf(j, ",\"rootfs\":");
     nr_ocistate_json_string(j, st->rootfs);
     fprintf(j, ",\"created\":");
     nr_ocistate_json_string(j, st->created);
-    fprintf(j, ",\"annotations\":{");
+    fprintf(j, ",\"owner\":\"\",\"annotations\":{");
     for (char **a = st->annotations; a && *a; a++) {
         size_t n = strcspn(*a, "=");
         nr_autofree char *key = nr_strdup_printf("%.*s", (int)n, *a);
@@ -118,6 +118,25 @@ int nr_ocistate_write(const char *root, const NrOciState *st, NrError *err)
     nr_kv_put(k, "created", st->created ? st->created : "");
     for (char **a = st->annotations; a && *a; a++)
         nr_kv_put(k, "annotation", *a);
+    snprintf(num, sizeof num, "%d", (int)st->keeper);
+    nr_kv_put(k, "keeper", num);
+    snprintf(num, sizeof num, "%" PRIu64, st->keeper_start);
+    nr_kv_put(k, "keeper_start", num);
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (st->ns_fd[i] >= 0) {
+            snprintf(num, sizeof num, "%d %d", i, st->ns_fd[i]);
+            nr_kv_put(k, "ns_fd", num);
+        }
+    /* hook=STAGE TIMEOUT PATH, then its hookarg= and hookenv= */
+    for (size_t i = 0; i < st->n_hooks; i++) {
+        const NrHook *h = &st->hooks[i];
+        nr_autofree char *v = nr_strdup_printf("%d %d %s", (int)h->stage, h->timeout, h->path);
+        nr_kv_put(k, "hook", v);
+        for (char **x = h->args; x && *x; x++)
+            nr_kv_put(k, "hookarg", *x);
+        for (char **x = h->env; x && *x; x++)
+            nr_kv_put(k, "hookenv", *x);
+    }
     fclose(j);
     fclose(k);
     nr_autofree char *jpath = nr_strdup_printf("%s/%s/state.json", root, st->id);
@@ -127,6 +146,27 @@ int nr_ocistate_write(const char *root, const NrOciState *st, NrError *err)
     free(json);
     free(kv);
     return r;
+}
+
+static void free_list(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+/* a NULL-terminated list with one more */
+static char **push(char **v, const char *s)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    v = realloc(v, (n + 2) * sizeof *v);
+    if (!v)
+        abort();
+    v[n] = nr_xstrdup(s);
+    v[n + 1] = NULL;
+    return v;
 }
 
 static void read_one(void *data, const char *key, char *value)
@@ -144,21 +184,39 @@ static void read_one(void *data, const char *key, char *value)
         st->rootfs = nr_xstrdup(value);
     else if (strcmp(key, "created") == 0)
         st->created = nr_xstrdup(value);
-    else if (strcmp(key, "annotation") == 0) {
-        size_t n = 0;
-        while (st->annotations && st->annotations[n])
-            n++;
-        st->annotations = realloc(st->annotations, (n + 2) * sizeof *st->annotations);
-        if (!st->annotations)
+    else if (strcmp(key, "annotation") == 0)
+        st->annotations = push(st->annotations, value);
+    else if (strcmp(key, "keeper") == 0)
+        st->keeper = (pid_t)atoi(value);
+    else if (strcmp(key, "keeper_start") == 0)
+        st->keeper_start = strtoull(value, NULL, 10);
+    else if (strcmp(key, "ns_fd") == 0) {
+        int slot, fd;
+        if (sscanf(value, "%d %d", &slot, &fd) == 2 && slot >= 0 && slot < NR_NS_SLOTS)
+            st->ns_fd[slot] = fd;
+    } else if (strcmp(key, "hook") == 0) {
+        int stage, timeout, at = 0;
+        if (sscanf(value, "%d %d %n", &stage, &timeout, &at) < 2 || at == 0 || stage < 0 ||
+            stage >= NR_HOOK_STAGES)
+            return;
+        NrHook *v = realloc(st->hooks, (st->n_hooks + 1) * sizeof *v);
+        if (!v)
             abort();
-        st->annotations[n] = nr_xstrdup(value);
-        st->annotations[n + 1] = NULL;
-    }
+        st->hooks = v;
+        v[st->n_hooks++] = (NrHook){ .stage = (NrHookStage)stage,
+                                     .path = nr_xstrdup(value + at),
+                                     .timeout = timeout };
+    } else if (strcmp(key, "hookarg") == 0 && st->n_hooks)
+        st->hooks[st->n_hooks - 1].args = push(st->hooks[st->n_hooks - 1].args, value);
+    else if (strcmp(key, "hookenv") == 0 && st->n_hooks)
+        st->hooks[st->n_hooks - 1].env = push(st->hooks[st->n_hooks - 1].env, value);
 }
 
 int nr_ocistate_read(const char *root, const char *id, NrOciState *st, NrError *err)
 {
     memset(st, 0, sizeof *st);
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        st->ns_fd[i] = -1;
     snprintf(st->id, sizeof st->id, "%s", id);
     nr_autofree char *dir = nr_strdup_printf("%s/%s", root, id);
     struct stat sb;
@@ -176,10 +234,20 @@ void nr_ocistate_clear(NrOciState *st)
     free(st->rootfs);
     free(st->created);
     free(st->oci_version);
-    for (char **a = st->annotations; a && *a; a++)
-        free(*a);
-    free(st->annotations);
+    free_list(st->annotations);
+    for (size_t i = 0; i < st->n_hooks; i++) {
+        free(st->hooks[i].path);
+        free_list(st->hooks[i].args);
+        free_list(st->hooks[i].env);
+    }
+    free(st->hooks);
     memset(st, 0, sizeof *st);
+}
+
+char *nr_ocistate_hook_state(const NrOciState *st, const char *status)
+{
+    return nr_hook_state(st->id, status, strcmp(status, "stopped") == 0 ? 0 : st->pid, st->bundle,
+                         st->annotations);
 }
 
 uint64_t nr_ocistate_pid_start(pid_t pid)

@@ -88,9 +88,14 @@ static void test_hook_state(void **state)
     assert_int_equal(nr_hook_stage("createContainer"), NR_HOOK_CREATE_CONTAINER);
     assert_int_equal(nr_hook_stage("poststop"), NR_HOOK_POSTSTOP);
     assert_int_equal(nr_hook_stage("later"), -1);
-    char *s = nr_hook_state("abc", "creating", 7, "/b\"x");
+    char *s = nr_hook_state("abc", "creating", 7, "/b\"x", NULL);
     assert_string_equal(s, "{\"ociVersion\":\"1.0.2\",\"id\":\"abc\",\"status\":\"creating\","
                            "\"pid\":7,\"bundle\":\"/b\\\"x\",\"annotations\":{}}");
+    free(s);
+    char *ann[] = { "a.b=1", "c=x=y", NULL };
+    s = nr_hook_state("id", "running", 0, "/b", ann);
+    assert_string_equal(s, "{\"ociVersion\":\"1.0.2\",\"id\":\"id\",\"status\":\"running\","
+                           "\"bundle\":\"/b\",\"annotations\":{\"a.b\":\"1\",\"c\":\"x=y\"}}");
     free(s);
 }
 

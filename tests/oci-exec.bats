@@ -1,0 +1,269 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# `nroot oci exec` (runc's options, every namespace and the seccomp filter
+# of the container), the poststart and poststop hooks saved at create, the
+# state's fields, --preserve-fds.
+
+load helpers
+load oci-helpers
+
+eval "$(declare -f setup | sed '1s/^setup/setup_default/')"
+setup() {
+    setup_default
+    OCIROOT=$BATS_TEST_TMPDIR/ociroot
+    B=$BATS_TEST_TMPDIR/b
+}
+
+teardown() {
+    local id
+    for id in $("$NROOT" oci --root "$OCIROOT" list -q 2>/dev/null); do
+        "$NROOT" oci --root "$OCIROOT" delete --force "$id" >/dev/null 2>&1 || true
+    done
+    oci_teardown_containers
+    teardown_default
+}
+
+oci() { "$NROOT" oci --root "$OCIROOT" "$@"; }
+
+# the container keeps create's stdio (as runc's): never a pipe bats waits on
+ocic() { oci "$@" </dev/null >>"$BATS_TEST_TMPDIR/ctr-out" 2>&1; }
+
+status_of() { oci state "$1" | jq -r .status; }
+
+wait_status() {
+    local i
+    for i in $(seq 50); do
+        [ "$(status_of "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "container $1 is $(status_of "$1"), not $2"
+}
+
+NS_PROBE='for n in user mnt pid net uts ipc cgroup; do echo "$n $(readlink /proc/self/ns/$n)"; done'
+
+# a running container whose command wrote its namespaces to /tmp/ns
+start_probe_ctr() {
+    make_busybox_bundle "$B" /bin/sh -c "$NS_PROBE > /tmp/ns; exec sleep 100"
+    oci_edit "$B" '.root.readonly = false | .hostname = "exec-host"'
+    ocic create -b "$B" "$1" || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start "$1" || fail "start: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    wait_for 50 test -s "$B/rootfs/tmp/ns" || fail "the command did not run"
+}
+
+@test "oci exec: every namespace of the container, its hostname, and the command's exit code" {
+    start_probe_ctr e1
+    run oci exec e1 /bin/sh -c "$NS_PROBE"
+    [ "$status" -eq 0 ] || fail "exec: $output"
+    [ "$output" = "$(cat "$B/rootfs/tmp/ns")" ] || fail "namespaces differ: $output vs $(cat "$B/rootfs/tmp/ns")"
+    [ "$(oci exec e1 hostname)" = exec-host ]
+    # the container's pid namespace: its PID 1 and the command are there
+    oci exec e1 /bin/sh -c 'kill -0 1 && test "$(cat /proc/1/cmdline | tr "\0" " ")" != ""' ||
+        fail "PID 1 is not the container's"
+    run oci exec e1 /bin/sh -c 'exit 7'
+    [ "$status" -eq 7 ]
+    run oci exec e1 /bin/sh -c 'kill -9 $$'
+    [ "$status" -eq 137 ]
+    run -127 oci exec e1 /nonexistent
+    # a file written by exec is in the container's root
+    oci exec e1 /bin/sh -c 'echo from-exec > /tmp/x'
+    [ "$(cat "$B/rootfs/tmp/x")" = from-exec ]
+}
+
+@test "oci exec: --cwd, --env/-e, --user, --cap, --no-new-privs, and stdin" {
+    start_probe_ctr e2
+    [ "$(oci exec --cwd /tmp e2 pwd)" = /tmp ]
+    [ "$(oci exec -e A=1 --env B=2 e2 /bin/sh -c 'echo $A$B')" = 12 ]
+    # the container's environment, a variable replaced
+    [ "$(oci exec e2 /bin/sh -c 'echo $PATH')" = "$(jq -r '.process.env[] | select(startswith("PATH="))[5:]' "$B/config.json")" ]
+    [ "$(oci exec -e PATH=/bin e2 /bin/sh -c 'echo $PATH')" = /bin ]
+    [ "$(oci exec -u 0:0 e2 id -u)" = 0 ]
+    run oci exec -u x e2 true
+    [ "$status" -eq 1 ]
+    # the spec's capabilities (runc spec: 3 of them), one more with --cap
+    local base more
+    base=$(oci exec e2 /bin/sh -c 'grep CapEff /proc/self/status')
+    more=$(oci exec --cap CAP_CHOWN e2 /bin/sh -c 'grep CapEff /proc/self/status')
+    [ "$base" != "$more" ] || fail "--cap changed nothing: $base"
+    [ $(( 0x${more##*[[:space:]]} & 1 )) = 1 ] || fail "no CAP_CHOWN: $more"
+    [ "$(oci exec --no-new-privs e2 /bin/sh -c 'grep NoNewPrivs /proc/self/status' | tr -d '[:space:]')" = NoNewPrivs:1 ]
+    [ "$(echo piped | oci exec e2 cat)" = piped ]
+    run oci exec e2
+    [ "$status" -eq 1 ]
+}
+
+@test "oci exec: --process FILE, a runtime-spec process" {
+    start_probe_ctr e3
+    cat >"$BATS_TEST_TMPDIR/p.json" <<'EOF'
+{ "args": ["/bin/sh", "-c", "pwd; echo $P; id -u; exit 3"], "env": ["P=proc", "PATH=/bin"],
+  "cwd": "/etc", "user": {"uid": 0, "gid": 0}, "terminal": false, "noNewPrivileges": true,
+  "apparmorProfile": "ignored" }
+EOF
+    run oci exec --process "$BATS_TEST_TMPDIR/p.json" e3
+    [ "$status" -eq 3 ] || fail "status $status: $output"
+    [ "${lines[0]}" = /etc ] && [ "${lines[1]}" = proc ] && [ "${lines[2]}" = 0 ] || fail "$output"
+    echo '{ "args": [], "cwd": "/" }' >"$BATS_TEST_TMPDIR/bad.json"
+    run oci exec -p "$BATS_TEST_TMPDIR/bad.json" e3
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ] || fail "$output"
+    # nothing left in the container's directory
+    [ "$(ls "$OCIROOT/e3" | grep -c process)" = 0 ]
+}
+
+@test "oci exec: the container's seccomp filter holds" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    oci_edit "$B" '.root.readonly = false | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+    ocic create -b "$B" s1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start s1
+    run oci exec s1 mkdir /tmp/d
+    [ "$status" -ne 0 ] || fail "mkdir worked under the filter"
+    [ ! -e "$B/rootfs/tmp/d" ]
+    oci exec s1 touch /tmp/f
+    [ -e "$B/rootfs/tmp/f" ]
+}
+
+@test "oci exec: into a created container (as runc), not into a stopped one" {
+    make_busybox_bundle "$B" /bin/sh -c 'echo main > /tmp/main'
+    oci_edit "$B" '.root.readonly = false'
+    ocic create -b "$B" c1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    run oci exec c1 /bin/sh -c 'echo in-created; test ! -e /tmp/main'
+    [ "$status" -eq 0 ] || fail "exec into created: $output"
+    [ "$output" = in-created ]
+    [ "$(status_of c1)" = created ]
+    ocic start c1
+    wait_status c1 stopped
+    run oci exec c1 true
+    [ "$status" -eq 1 ]
+    [[ $output == *"stopped"* ]] || fail "$output"
+    run oci exec nosuch true
+    [ "$status" -eq 1 ]
+}
+
+@test "oci exec: -d with --pid-file leaves the command running in the container" {
+    start_probe_ctr d1
+    # (not `run`: the command keeps exec's stdout, as runc's -d does)
+    oci exec -d --pid-file "$BATS_TEST_TMPDIR/epid" d1 /bin/sh -c 'echo $$ > /tmp/d; exec sleep 100' \
+        </dev/null >/dev/null 2>&1 || fail "exec -d failed"
+    local pid
+    pid=$(cat "$BATS_TEST_TMPDIR/epid")
+    [ "$pid" -gt 0 ] && kill -0 "$pid" || fail "pid file: $pid"
+    wait_for 50 test -s "$B/rootfs/tmp/d" || fail "the command did not run"
+    # the host's pid, of a process in the container's pid namespace
+    [ "$(readlink /proc/"$pid"/ns/pid)" = "$(grep '^pid ' "$B/rootfs/tmp/ns" | cut -d' ' -f2)" ]
+    # it is among the container's processes
+    oci ps --format json d1 | jq -e --argjson p "$pid" 'index($p) != null' >/dev/null ||
+        fail "$pid not in ps: $(oci ps --format json d1)"
+    kill -9 "$pid"
+    run oci exec -d -t d1 true </dev/null
+    [ "$status" -eq 1 ]
+    [[ $output == *"console socket"* ]] || fail "$output"
+}
+
+@test "oci: poststart (start) and poststop (delete) hooks get the OCI state, saved at create" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    local out=$BATS_TEST_TMPDIR
+    oci_edit "$B" --arg o "$out" '.annotations = {"org.example.k": "v1"} |
+        .hooks = {"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o)/poststart.json"]},
+                                {"path": "/bin/false"},
+                                {"path": "/bin/sh", "args": ["sh", "-c", "echo second > \($o)/poststart2"]}],
+                  "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o)/poststop.json"]}]}'
+    ocic create -b "$B" h1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    [ ! -e "$out/poststart.json" ] || fail "poststart ran at create"
+    # a later edit of config.json changes nothing (config_updates_without_affect)
+    oci_edit "$B" 'del(.hooks)'
+    run oci start h1
+    [ "$status" -eq 0 ] || fail "start: $output"
+    [[ $output == *warning* ]] || fail "the failed hook is no warning: $output"
+    [ "$(cat "$out/poststart2")" = second ] || fail "a failed hook stopped the others"
+    jq -e '.id == "h1" and .status == "running" and .pid > 0 and .annotations["org.example.k"] == "v1"' \
+        "$out/poststart.json" || fail "poststart state: $(cat "$out/poststart.json")"
+    [ "$(jq -r .bundle "$out/poststart.json")" = "$(cd "$B" && pwd -P)" ]
+    [ ! -e "$out/poststop.json" ]
+    oci kill h1 KILL
+    wait_status h1 stopped
+    oci delete h1
+    jq -e '.id == "h1" and .status == "stopped" and .annotations["org.example.k"] == "v1"' \
+        "$out/poststop.json" || fail "poststop state: $(cat "$out/poststop.json")"
+}
+
+@test "oci: the createRuntime hooks' state has the OCI id and the annotations" {
+    make_busybox_bundle "$B" /bin/true
+    local out=$BATS_TEST_TMPDIR
+    oci_edit "$B" --arg o "$out" '.annotations = {"a": "b"} |
+        .hooks = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > \($o)/cr.json"]}]}'
+    run oci run -b "$B" r1 </dev/null
+    [ "$status" -eq 0 ] || fail "run: $output"
+    jq -e '.id == "r1" and .annotations.a == "b"' "$out/cr.json" || fail "$(cat "$out/cr.json")"
+}
+
+@test "oci state: runc's fields (status, rootfs, created, owner, annotations)" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    oci_edit "$B" '.annotations = {"k": "v"}'
+    ocic create -b "$B" st1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    local s
+    s=$(oci state st1)
+    echo "$s" | jq -e --arg r "$(cd "$B/rootfs" && pwd -P)" \
+        '.ociVersion != null and .id == "st1" and .status == "created" and .rootfs == $r and
+         .owner == "" and .annotations.k == "v" and
+         (.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{9}Z$"))' >/dev/null ||
+        fail "state: $s"
+    # no annotations: no field, as runc
+    oci delete --force st1
+    oci_edit "$B" 'del(.annotations)'
+    ocic create -b "$B" st2
+    oci state st2 | jq -e 'has("annotations") | not' >/dev/null
+}
+
+@test "oci: --preserve-fds passes fds 3.. to create, run and exec" {
+    make_busybox_bundle "$B" /bin/sh -c 'cat <&3 > /tmp/from3; cat <&4 > /tmp/from4; sleep 100'
+    oci_edit "$B" '.root.readonly = false'
+    echo three >"$BATS_TEST_TMPDIR/f3"
+    echo four >"$BATS_TEST_TMPDIR/f4"
+    oci create --preserve-fds 2 -b "$B" pf 3<"$BATS_TEST_TMPDIR/f3" 4<"$BATS_TEST_TMPDIR/f4" \
+        </dev/null >>"$BATS_TEST_TMPDIR/ctr-out" 2>&1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start pf
+    wait_for 50 test -s "$B/rootfs/tmp/from4" || fail "nothing read from fd 4"
+    [ "$(cat "$B/rootfs/tmp/from3")" = three ] && [ "$(cat "$B/rootfs/tmp/from4")" = four ]
+    [ "$(oci exec --preserve-fds 1 pf cat /proc/self/fd/3 3<"$BATS_TEST_TMPDIR/f4")" = four ]
+    # without it, no fd 3
+    run oci exec pf /bin/sh -c 'test -e /proc/self/fd/3' 3<"$BATS_TEST_TMPDIR/f4"
+    [ "$status" -ne 0 ]
+    # run: the same
+    make_busybox_bundle "$BATS_TEST_TMPDIR/b2" /bin/sh -c 'cat <&3'
+    run oci run --preserve-fds 1 -b "$BATS_TEST_TMPDIR/b2" pr 3<"$BATS_TEST_TMPDIR/f3" </dev/null
+    [ "$status" -eq 0 ] && [ "$output" = three ] || fail "run: $status $output"
+    # an fd that is not open is refused
+    run oci exec --preserve-fds 200 pf true
+    [ "$status" -eq 1 ]
+}
+
+@test "oci exec: -t --console-socket sends the command's terminal" {
+    start_probe_ctr t1
+    local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+    python3 - "$sock" "$out" <<'PY' &
+import array, os, select, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
+fds.frombytes(anc[0][2][:fds.itemsize])
+data = b""
+while b"hello-tty" not in data and select.select([fds[0]], [], [], 10)[0]:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+open(sys.argv[2], "wb").write(msg + b"\n" + data)
+PY
+    BG_PIDS+=("$!")
+    wait_for 50 test -S "$sock" || fail "no receiver"
+    # (its status: 129 when the receiver closes the terminal first, SIGHUP)
+    run oci exec -t --console-socket "$sock" t1 /bin/sh -c 'tty; echo hello-tty; sleep 1' </dev/null
+    [ "$status" = 0 ] || [ "$status" = 129 ] || fail "exec -t: $status $output"
+    wait_for 100 file_has "$out" hello-tty || fail "nothing came through the terminal: $(cat "$out" 2>/dev/null)"
+    grep -q '/dev/pts/' <(tail -n +2 "$out") || fail "the command has no terminal: $(cat "$out")"
+}
