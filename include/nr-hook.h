@@ -12,12 +12,14 @@
 
 /* the points of the container's life, as OCI names them */
 typedef enum NrHookStage {
-    NR_HOOK_CREATE_RUNTIME,   /* the parent, the container's namespaces made, before pivot_root
-                               * (also OCI's deprecated "prestart") */
+    NR_HOOK_CREATE_RUNTIME,   /* the parent, the container's namespaces made, before pivot_root */
     NR_HOOK_CREATE_CONTAINER, /* the container's mount namespace, before pivot_root */
     NR_HOOK_START_CONTAINER,  /* inside, after pivot_root, before the command */
     NR_HOOK_POSTSTART,        /* the parent, once the command runs */
     NR_HOOK_POSTSTOP,         /* the parent, once the container ended */
+    NR_HOOK_PRESTART,         /* OCI's deprecated "prestart": where createRuntime runs, before
+                               * it, with the status "created" (as crun, and the runtime-tools
+                               * validation, hooks_stdin, want) */
     NR_HOOK_STAGES
 } NrHookStage;
 
@@ -29,7 +31,7 @@ typedef struct NrHook {
     int timeout; /* seconds, 0: none */
 } NrHook;
 
-/* the stage of an OCI hook name ("prestart" is createRuntime), -1 if none */
+/* the stage of an OCI hook name, -1 if none */
 int nr_hook_stage(const char *name);
 const char *nr_hook_stage_name(NrHookStage stage);
 

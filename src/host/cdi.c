@@ -826,7 +826,7 @@ int nr_cdi_write_bundle(NrRunConfig *cfg, const char *rt_dir, NrError *err)
 }
 
 static const char *const stage_status[NR_HOOK_STAGES] = { "creating", "creating", "created",
-                                                          "running", "stopped" };
+                                                          "running",  "stopped",  "created" };
 
 int nr_cdi_run_hooks(const NrRunConfig *cfg, NrHookStage stage, pid_t pid, NrError *err)
 {

@@ -241,11 +241,12 @@ static void on_pid(Loop *l, NrSyncMsg *m)
             kill(l->pid, sig);
 }
 
-/* the child's devices are in place: the createRuntime hooks, in nroot's
+/* the child's devices are in place: the prestart and createRuntime hooks, in nroot's
  * namespaces (devices.c waits for GO) */
 static void on_hooks(Loop *l, NrSyncMsg *m)
 {
-    if (nr_cdi_run_hooks(l->cfg, NR_HOOK_CREATE_RUNTIME, l->pid, &l->err) < 0)
+    if (nr_cdi_run_hooks(l->cfg, NR_HOOK_PRESTART, l->pid, &l->err) < 0 ||
+        nr_cdi_run_hooks(l->cfg, NR_HOOK_CREATE_RUNTIME, l->pid, &l->err) < 0)
         give_up(l);
     else
         nr_sync_send(l->s->sync_fd, NR_SYNC_GO, NULL);

@@ -99,7 +99,7 @@ int nr_devices_setup(const NrDevices *dev, const char *cid, const char *root, in
         return nr_error_errno(err, "cannot open the new root '%s'", root);
     if (setup_nodes(dev, rootfd, err) < 0 || setup_mounts(dev, rootfd, err) < 0)
         return -1;
-    if (has_stage(dev, NR_HOOK_CREATE_RUNTIME)) {
+    if (has_stage(dev, NR_HOOK_CREATE_RUNTIME) || has_stage(dev, NR_HOOK_PRESTART)) {
         /* the parent runs them in its namespaces and answers GO; a failure
          * there kills this process */
         NrSyncMsg m = { .fd = -1 };

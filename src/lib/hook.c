@@ -18,13 +18,11 @@
 #include "nr-util.h"
 
 static const char *const stage_names[NR_HOOK_STAGES] = {
-    "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    "createRuntime", "createContainer", "startContainer", "poststart", "poststop", "prestart",
 };
 
 int nr_hook_stage(const char *name)
 {
-    if (strcmp(name, "prestart") == 0)
-        return NR_HOOK_CREATE_RUNTIME;
     for (int i = 0; i < NR_HOOK_STAGES; i++)
         if (strcmp(name, stage_names[i]) == 0)
             return i;

@@ -84,7 +84,7 @@ static void test_json_to_yaml(void **state)
 
 static void test_hook_state(void **state)
 {
-    assert_int_equal(nr_hook_stage("prestart"), NR_HOOK_CREATE_RUNTIME);
+    assert_int_equal(nr_hook_stage("prestart"), NR_HOOK_PRESTART);
     assert_int_equal(nr_hook_stage("createContainer"), NR_HOOK_CREATE_CONTAINER);
     assert_int_equal(nr_hook_stage("poststop"), NR_HOOK_POSTSTOP);
     assert_int_equal(nr_hook_stage("later"), -1);

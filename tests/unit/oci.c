@@ -225,7 +225,7 @@ static void test_every_tag(void **state)
     assert_int_equal(s.time_offsets[1].nanosecs, 500);
     assert_int_equal(s.rootfs_propagation, MS_SLAVE | MS_REC);
     assert_int_equal(s.n_hooks, 3);
-    assert_int_equal(s.hooks[0].stage, NR_HOOK_CREATE_RUNTIME); /* prestart */
+    assert_int_equal(s.hooks[0].stage, NR_HOOK_PRESTART);
     assert_string_equal(s.hooks[0].path, "/bin/pre");
     assert_null(s.hooks[0].args);
     assert_null(s.hooks[0].env);

@@ -77,7 +77,8 @@ static void test_single_map(void **state)
 
 static void test_refusals(void **state)
 {
-    bad(NULL, "ns\tmount\t\n", "no user namespace");
+    if (geteuid() != 0) /* root of its namespace gets an identity map instead */
+        bad(NULL, "ns\tmount\t\n", "no user namespace");
     bad(NULL, "ns\tuser\t/proc/1/ns/user\nns\tmount\t\n", "joining a user namespace");
     bad(NULL, "ns\tuser\t\n", "mount namespace");
     bad("hostname\th\n", "ns\tmount\t\nns\tuser\t\n", "hostname needs a uts namespace");
@@ -92,6 +93,24 @@ static void test_refusals(void **state)
     bad(NULL, NS "uidmap\t0\t4000000000\t1\ngidmap\t0\t4000000000\t1\n",
         "linux.uidMappings: the range 0 4000000000 1");
     bad(NULL, NS "uidmap\t0\t4000000000\t1\n", "gidMappings is missing");
+}
+
+/* root of its user namespace: every id of it onto itself, setgroups kept */
+static void test_identity(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    NrRunConfig cfg;
+    NrOciSpec spec;
+    NrError err = { 0 };
+    assert_nr_ok(plan(NULL, "ns\tmount\t\n", &cfg, &spec, NULL, &err), err);
+    assert_true(cfg.map.setgroups);
+    assert_false(cfg.map.helpers);
+    assert_true(cfg.map.n_uid >= 1 && cfg.map.n_gid >= 1);
+    assert_int_equal(cfg.map.uid[0].inside, cfg.map.uid[0].outside);
+    assert_int_equal(cfg.map.gid[0].inside, cfg.map.gid[0].outside);
+    nr_oci_clear(&spec);
 }
 
 static void test_user(void **state)
@@ -114,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_map),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_identity),
         cmocka_unit_test(test_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
