@@ -5,7 +5,7 @@
 # oci`, as the test user, through tests/peers/oci-rootless-shim as the
 # baseline ran runc and crun (tests/peers/oci-validation-baseline.txt): one
 # test per program that runc or crun passes here, which nroot must pass
-# too, and the three nroot passes besides (the baseline's nroot column).
+# too, and the nroot passes besides (the baseline's nroot column).
 # In the single mode the shim maps only the caller (no newuidmap on PATH).
 # A failure shows the program's summary line and its TAP output.
 
@@ -67,11 +67,17 @@ $(cat "$out/$name.tap" 2>/dev/null)"
     validate process_user
 }
 
-@test "oci-validate: hooks_stdin" {
-    [ -n "${NROOT_TEST_OCI_TOOLS:-}" ] || validate hooks_stdin   # (skips)
-    # the OCI id, the annotations and poststart/poststop in the hooks'
-    # state come with `nroot oci exec` (issue 17's part that adds it)
-    "$NROOT" oci exec 2>&1 | grep -q "unknown command 'exec'" &&
-        skip "this nroot oci has no exec yet, nor the hooks' OCI state hooks_stdin checks"
-    validate hooks_stdin
+@test "oci-validate: hooks_stdin" { validate hooks_stdin; }
+@test "oci-validate: poststart" {
+    # racy upstream: it wants the process's line in the output file before
+    # the poststart hook's, which runs as soon as start released the
+    # process (it failed under crun and nroot once each): one retry
+    validate poststart racy
 }
+@test "oci-validate: poststop" { validate poststop; }
+# the runtime must refuse (or warn and go on, for the post* hooks)
+@test "oci-validate: prestart_fail" { validate prestart_fail; }
+@test "oci-validate: poststart_fail" { validate poststart_fail; }
+@test "oci-validate: poststop_fail" { validate poststop_fail; }
+@test "oci-validate: process_rlimits_fail" { validate process_rlimits_fail; }
+@test "oci-validate: process_capabilities_fail" { validate process_capabilities_fail; }
