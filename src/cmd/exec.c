@@ -119,6 +119,13 @@ static _Noreturn void exec_join(ExecJob *j)
     bool skip[NR_NS_SLOTS];
     for (int i = 0; i < NR_NS_SLOTS; i++)
         skip[i] = j->fds[i] < 0 || nr_ns_is_current(j->fds[i], i);
+    /* a network, ipc, uts or cgroup namespace the container joined by path
+     * may belong to an outer user namespace (rootless podman's network):
+     * where nroot has the rights there, before the user namespace, where
+     * it would have none (elsewhere this fails and the loop below joins) */
+    for (int i = NR_NS_UTS; i <= NR_NS_CGROUP; i++)
+        if (!skip[i] && setns(j->fds[i], nr_ns_flags[i]) == 0)
+            skip[i] = true;
     /* user first (it grants the rights for the rest), pid after the others
      * (it applies to children only); with SYS_ADMIN then the payload's
      * nested user and mount namespaces, where the container's mounts are

@@ -464,22 +464,69 @@ static int setup_devices(const NrOciSpec *s, int rootfd, NrError *err)
 
 /* ---- sysctl, masked and read-only paths ---- */
 
+/* "proc/sys/A/B" of the key "A.B" of "A.B=VALUE"; its value */
+static const char *sysctl_path(const char *kv, char *path, size_t size)
+{
+    size_t klen = strcspn(kv, "=");
+    int n = snprintf(path, size, "proc/sys/%.*s", (int)klen, kv);
+    for (char *p = path + 9; p < path + n && *p; p++)
+        if (*p == '.')
+            *p = '/';
+    return kv[klen] ? kv + klen + 1 : "";
+}
+
+/* does the sysctl file fd already hold v (the same words)? */
+static bool sysctl_holds(int fd, const char *v)
+{
+    char buf[512];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n < 0)
+        return false;
+    buf[n] = 0;
+    const char *a = buf, *b = v;
+    for (;;) {
+        a += strspn(a, " \t\n");
+        b += strspn(b, " \t\n");
+        size_t la = strcspn(a, " \t\n"), lb = strcspn(b, " \t\n");
+        if (la != lb || strncmp(a, b, la) != 0)
+            return false;
+        if (la == 0)
+            return true;
+        a += la;
+        b += lb;
+    }
+}
+
 static int setup_sysctl(const NrOciSpec *s, int rootfd, NrError *err)
 {
     for (char **kv = s->sysctl; *kv; kv++) {
-        size_t klen = strcspn(*kv, "=");
         char path[PATH_MAX];
-        int n = snprintf(path, sizeof path, "proc/sys/%.*s", (int)klen, *kv);
-        for (char *p = path + 9; p < path + n; p++)
-            if (*p == '.')
-                *p = '/';
+        const char *v = sysctl_path(*kv, path, sizeof path);
         nr_autoclose int fd = nr_fs_openat_in_root(rootfd, path, O_WRONLY | O_NOFOLLOW);
-        const char *v = (*kv)[klen] ? *kv + klen + 1 : "";
-        if (fd < 0 || write(fd, v, strlen(v)) < 0)
-            return nr_error_errno(err, "config.json: linux.sysctl: cannot set '%.*s'", (int)klen,
-                                  *kv);
+        if (fd >= 0 && write(fd, v, strlen(v)) >= 0)
+            continue;
+        /* refused in a namespace joined by path that belongs to an outer
+         * user namespace: the parent set it there before the clone */
+        int e = errno;
+        nr_autoclose int rfd = nr_fs_openat_in_root(rootfd, path, O_RDONLY | O_NOFOLLOW);
+        if ((e == EACCES || e == EPERM) && rfd >= 0 && sysctl_holds(rfd, v))
+            continue;
+        errno = e;
+        return nr_error_errno(err, "config.json: linux.sysctl: cannot set '%.*s'",
+                              (int)strcspn(*kv, "="), *kv);
     }
     return 0;
+}
+
+/* the namespace a namespaced sysctl key belongs to (plan.c has refused
+ * any other) */
+static int sysctl_ns(const char *kv)
+{
+    if (strncmp(kv, "net.", 4) == 0)
+        return CLONE_NEWNET;
+    if (strncmp(kv, "kernel.hostname=", 16) == 0 || strncmp(kv, "kernel.domainname=", 18) == 0)
+        return CLONE_NEWUTS;
+    return CLONE_NEWIPC;
 }
 
 static int mask_path(int rootfd, const char *path, NrError *err)
@@ -578,11 +625,24 @@ int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err)
 
 void nr_oci_join_ns_early(const NrOciSpec *s, const int *fds)
 {
+    int joined = 0;
     for (size_t i = 0; i < s->n_ns; i++) {
         int t = s->ns[i].type;
         if (fds[i] >= 0 &&
             (t == CLONE_NEWNET || t == CLONE_NEWIPC || t == CLONE_NEWUTS || t == CLONE_NEWCGROUP))
-            (void)setns(fds[i], t);
+            joined |= setns(fds[i], t) == 0 ? t : 0;
+    }
+    /* the sysctls of those, set here where the rights are (the child's
+     * own try finds them set); a failure is the child's to report */
+    for (char **kv = s->sysctl; joined && *kv; kv++) {
+        if (!(joined & sysctl_ns(*kv)))
+            continue;
+        char path[PATH_MAX];
+        path[0] = '/';
+        const char *v = sysctl_path(*kv, path + 1, sizeof path - 1);
+        nr_autoclose int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+            (void)!write(fd, v, strlen(v));
     }
 }
 

@@ -181,7 +181,9 @@ static bool privileged(void)
 }
 
 /* the ids of this process's user namespace, as its uid_map or gid_map
- * lists them, mapped onto themselves (adjacent ranges joined) */
+ * lists them, mapped onto themselves, range by range: adjacent ranges are
+ * not joined, the kernel takes a range of the child's map only within one
+ * range of the parent's (podman's "0 UID 1" and "1 SUBUID 65536") */
 static int identity_map(const char *file, NrIdRange *r, int *n, NrError *err)
 {
     FILE *f = fopen(file, "re");
@@ -191,10 +193,7 @@ static int identity_map(const char *file, NrIdRange *r, int *n, NrError *err)
     *n = 0;
     int rc = 0;
     while (rc == 0 && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
-        if (*n > 0 && r[*n - 1].inside + r[*n - 1].count == in) {
-            r[*n - 1].count += (uint32_t)count;
-            r[*n - 1].outside = r[*n - 1].inside;
-        } else if (*n == NR_MAX_RANGES) {
+        if (*n == NR_MAX_RANGES) {
             rc = nr_error_msg(err, "%s has more than %d ranges", file, NR_MAX_RANGES);
         } else {
             r[(*n)++] = (NrIdRange){ (uint32_t)in, (uint32_t)in, (uint32_t)count };
