@@ -10,6 +10,9 @@
  * first command (`first`: PID 1's, not exec's) runs the startContainer
  * hooks of its devices just before its exec.  Returns only on failure. */
 int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err);
+/* execvp(argv) with the environment set; returns only on failure: 127 where
+ * the command is not found, 126 where it cannot run, as docker and runc */
+int nr_payload_execvp(char **argv, NrError *err);
 /* -t: a pseudo-terminal of the container's devpts; the master goes
  * over `sock` (NR_SYNC_PTY) to the nroot that relays it, the slave is
  * returned */

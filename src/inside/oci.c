@@ -42,6 +42,7 @@
 #include "nr-mounts.h"
 #include "nr-net.h"
 #include "nr-oci.h"
+#include "nr-payload.h"
 #include "nr-ocirun.h"
 #include "nr-plan.h"
 #include "nr-rootfs.h"
@@ -875,13 +876,5 @@ int nr_oci_exec(const NrRunConfig *cfg, int slave, NrError *err)
     if (nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
         return -1;
     environ = with_home(s, s->uid); /* execvp searches the spec's PATH */
-    const char *cmd = cfg->argv[0];
-    execvp(cmd, cfg->argv);
-    int e = errno;
-    if (e == ENOENT && !strchr(cmd, '/'))
-        return nr_error_set(err, NR_EXIT_NOTFOUND, 0, "'%s': executable file not found in $PATH",
-                            cmd);
-    if (e == ENOENT || e == ENOTDIR)
-        return nr_error_set(err, NR_EXIT_NOTFOUND, e, "cannot run '%s'", cmd);
-    return nr_error_set(err, NR_EXIT_CANNOT, e, "cannot run '%s'", cmd);
+    return nr_payload_execvp(cfg->argv, err);
 }

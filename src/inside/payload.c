@@ -362,8 +362,13 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
     if (first && nr_devices_start_hooks(&cfg->dev, cfg->cid, err) < 0)
         return -1;
     environ = env.v; /* execvp searches the container's PATH */
-    const char *cmd = cfg->argv[0];
-    execvp(cmd, cfg->argv);
+    return nr_payload_execvp(cfg->argv, err);
+}
+
+int nr_payload_execvp(char **argv, NrError *err)
+{
+    const char *cmd = argv[0];
+    execvp(cmd, argv);
     int e = errno;
     if (e == ENOENT && !strchr(cmd, '/'))
         return nr_error_set(err, NR_EXIT_NOTFOUND, 0, "'%s': executable file not found in $PATH",
