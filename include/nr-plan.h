@@ -104,4 +104,8 @@ typedef struct NrRunConfig {
      * the container outlives it); NULL: none */
     const char *oci_fifo;
     const char *console_socket; /* --console-socket: the terminal's master goes there */
+    /* `nroot oci exec -d` (runc's -d): the command gets the caller's stdio
+     * (no relay), does not die with nroot, and nroot returns once it
+     * exec'd: it is then the child of the caller's subreaper (conmon) */
+    bool exec_detach;
 } NrRunConfig;

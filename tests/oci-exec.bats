@@ -139,6 +139,26 @@ EOF
     [ "$status" -eq 1 ]
 }
 
+# conmon's pattern: a child subreaper runs `exec -d --pid-file F`, then
+# waits for the pid in F, which must be its child once nroot is gone
+SUBREAPER='
+import ctypes, os, sys
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+pidfile, argv = sys.argv[1], sys.argv[2:]
+nroot = os.spawnvp(os.P_NOWAIT, argv[0], argv)
+_, ws = os.waitpid(nroot, 0)
+print("nroot", os.waitstatus_to_exitcode(ws), flush=True)
+if ws:
+    sys.exit(0)
+pid = int(open(pidfile).read())
+print("parent", open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1] == str(os.getpid()), flush=True)
+ready = os.environ.get("READY")
+if ready:
+    open(ready, "w").close()
+_, ws = os.waitpid(pid, 0)
+print("status", os.waitstatus_to_exitcode(ws), flush=True)
+'
+
 @test "oci exec: -d with --pid-file leaves the command running in the container" {
     start_probe_ctr d1
     # (not `run`: the command keeps exec's stdout, as runc's -d does)
@@ -153,10 +173,74 @@ EOF
     # it is among the container's processes
     oci ps --format json d1 | jq -e --argjson p "$pid" 'index($p) != null' >/dev/null ||
         fail "$pid not in ps: $(oci ps --format json d1)"
+    # no nroot stays: the command's parent is init (or the session's subreaper)
+    [ "$(ps -o comm= -p "$(ps -o ppid= -p "$pid")")" != nroot ] || fail "an nroot is its parent"
     kill -9 "$pid"
     run oci exec -d -t d1 true </dev/null
     [ "$status" -eq 1 ]
     [[ $output == *"console socket"* ]] || fail "$output"
+}
+
+@test "oci exec: -d as conmon runs it: the command is the subreaper's child, its status comes back, stdio is the caller's" {
+    start_probe_ctr d2
+    local pf=$BATS_TEST_TMPDIR/epid
+    run python3 -c "$SUBREAPER" "$pf" "$NROOT" oci --root "$OCIROOT" exec -d --pid-file "$pf" d2 \
+        /bin/sh -c 'echo to-stdout; echo to-stderr >&2; read l; echo "read $l"; exit 5' \
+        <<<from-stdin
+    [ "$status" -eq 0 ] || fail "$output"
+    [[ $output == *"nroot 0"* ]] || fail "$output"
+    # the caller's stdio directly (bats' run: one pipe for both)
+    [[ $output == *to-stdout* && $output == *to-stderr* && $output == *"read from-stdin"* ]] ||
+        fail "stdio: $output"
+    [[ $output == *"parent True"* ]] || fail "not the subreaper's child: $output"
+    [ "${lines[-1]}" = "status 5" ] || fail "$output"
+    # a command that is killed: its signal
+    run python3 -c "$SUBREAPER" "$pf" "$NROOT" oci --root "$OCIROOT" exec -d --pid-file "$pf" d2 \
+        /bin/sh -c 'kill -9 $$' </dev/null
+    [ "${lines[-1]}" = "status -9" ] || fail "$output"
+    # a command that cannot be executed: nroot says so, one line, runc's status
+    run python3 -c "$SUBREAPER" "$pf" "$NROOT" oci --root "$OCIROOT" exec -d --pid-file "$pf" d2 /nonexistent </dev/null
+    [ "${lines[-1]}" = "nroot 127" ] || fail "$output"
+    [ "${#lines[@]}" -eq 2 ] || fail "not one line: $output"
+}
+
+@test "oci exec: -d -t --console-socket: nroot leaves, the command keeps its terminal" {
+    start_probe_ctr d3
+    local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
+    local pf=$BATS_TEST_TMPDIR/epid ready=$BATS_TEST_TMPDIR/ready
+    python3 - "$sock" "$out" "$ready" <<'PY' &
+import array, os, select, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
+fds.frombytes(anc[0][2][:fds.itemsize])
+# nroot has left by now: the command waits for this line, then answers
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+os.write(fds[0], b"go\n")
+data = b""
+while b"done" not in data and select.select([fds[0]], [], [], 10)[0]:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+open(sys.argv[2], "wb").write(msg + b"\n" + data)
+PY
+    BG_PIDS+=("$!")
+    wait_for 50 test -S "$sock" || fail "no receiver"
+    READY=$ready run python3 -c "$SUBREAPER" "$pf" "$NROOT" oci --root "$OCIROOT" exec -d -t \
+        --console-socket "$sock" --pid-file "$pf" d3 /bin/sh -c 'read l; tty; echo "got $l done"; exit 4' </dev/null
+    [ "${lines[0]}" = "nroot 0" ] || fail "$output"
+    [[ $output == *"parent True"* ]] || fail "$output"
+    [ "${lines[-1]}" = "status 4" ] || fail "$output"
+    wait_for 100 file_has "$out" done || fail "nothing came through the terminal: $(cat "$out" 2>/dev/null)"
+    grep -q '^/dev/pts/' <(tail -n +2 "$out") || fail "the command has no terminal: $(cat "$out")"
+    grep -q 'got go done' "$out" || fail "$(cat "$out")"
 }
 
 @test "oci: poststart (start) and poststop (delete) hooks get the OCI state, saved at create" {

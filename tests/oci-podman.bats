@@ -102,8 +102,18 @@ pm() {
     [ "$status" = 0 ] || fail "podman run -d: $stderr"
     run --separate-stderr pm exec c1 sh -c 'echo in-exec; cat /proc/1/cmdline | tr "\0" " "'
     [[ ${lines[0]} == in-exec ]] || fail "podman exec: $output $stderr"
-    # (the exec's exit status is not checked: conmon waits for the pid of
-    # --pid-file, which is not its child under nroot: bench/podman-runtime.md)
+    [ "$status" = 0 ] || fail "podman exec: $status $stderr"
+    # the exec's exit status: conmon waits for the pid of --pid-file, its
+    # child once `nroot oci exec -d` left (as runc's)
+    run --separate-stderr pm exec c1 sh -c 'exit 5'
+    [ "$status" = 5 ] || fail "exit 5 gave $status: $stderr"
+    run --separate-stderr pm exec c1 sh -c 'kill -9 $$'
+    [ "$status" = 137 ] || fail "SIGKILL gave $status: $stderr"
+    run --separate-stderr pm exec -t c1 tty </dev/null
+    [ "$status" = 0 ] || fail "podman exec -t: $status $stderr"
+    [[ $output == /dev/pts/* ]] || fail "podman exec -t: $output"
+    run --separate-stderr pm exec -i c1 cat <<<piped-in
+    [ "$output" = piped-in ] || fail "podman exec -i: $output $stderr"
     run --separate-stderr pm ps --format '{{.Names}} {{.Status}}'
     [[ $output == "c1 Up"* ]] || fail "podman ps: $output"
     run --separate-stderr pm stop -t 10 c1

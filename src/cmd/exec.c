@@ -68,8 +68,10 @@ static _Noreturn void exec_fail(const ExecJob *j, NrError *e)
 static _Noreturn void exec_command(const ExecJob *j)
 {
     NrError e = { 0 };
-    /* dies with nroot, its parent; EOF instead of GO: nroot died first */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* dies with nroot, its parent (but under oci exec -d, which leaves it
+     * to the caller); EOF instead of GO: nroot died first */
+    if (!j->cfg->exec_detach)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(j->ready);
     NrSyncMsg go;
     if (nr_sync_recv(j->sock, &go) != 1 || go.type != NR_SYNC_GO)
@@ -232,13 +234,19 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
     }
     nr_supervise_block(cfg->pty);
     /* the caller's stdio never enters the container: pipes, or with -t
-     * the container's own pty (the joiner gets /dev/null) */
+     * the container's own pty (the joiner gets /dev/null); but oci exec -d */
     static const bool all[3] = { true, true, true };
     NrRelay *relay = NULL;
     int sp[2], ep[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(ep, O_CLOEXEC) < 0)
         return nr_error_errno(&err, "socketpair"), nr_cmd_fail(&err);
-    if (nr_relay_plan(all, cfg->pty, cfg->interactive, j.stdio, &relay, &err) < 0)
+    if (cfg->exec_detach && !cfg->pty) {
+        /* oci exec -d: the caller's stdio is the command's, as runc's */
+        nr_stdio_fill();
+        for (int fd = 0; fd < 3; fd++)
+            if ((j.stdio[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+                return nr_error_errno(&err, "cannot pass the stdio on"), nr_cmd_fail(&err);
+    } else if (nr_relay_plan(all, cfg->pty, cfg->interactive, j.stdio, &relay, &err) < 0)
         return nr_cmd_fail(&err);
     j.cfg = cfg;
     j.sock = sp[1];

@@ -605,18 +605,13 @@ static int exec_options(const Args *a, NrOciSpec *s, NrError *err)
     return 0;
 }
 
-static int exec_notify = -1; /* -d: the caller waits on it for the pid */
+static bool exec_pid_failed; /* --pid-file could not be written: the command was killed */
 
 static void exec_started(void *data, pid_t pid)
 {
     if (pid_file && write_pid_file(pid) < 0) {
         kill(pid, SIGKILL);
-        return;
-    }
-    if (exec_notify >= 0) {
-        (void)!write(exec_notify, "1", 1);
-        close(exec_notify);
-        exec_notify = -1;
+        exec_pid_failed = true;
     }
 }
 
@@ -663,39 +658,13 @@ static int exec_ctr(const Args *a, const char *id)
     NrCtr c = { .pid = st.keeper, .pid_start = st.keeper_start };
     memcpy(c.ns_fd, st.ns_fd, sizeof c.ns_fd);
     snprintf(c.name, sizeof c.name, "%s", id);
-    if (a->detach) {
-        /* the command dies with its nroot: one stays, in the background */
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) < 0)
-            return fail("pipe: %s", strerror(errno));
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            return fail("fork: %s", strerror(errno));
-        if (pid == 0) {
-            close(p[0]);
-            setsid();
-            exec_notify = p[1];
-            int r = nr_cmd_exec_in_cb(&c, &cfg, exec_started, NULL);
-            fflush(NULL);
-            _exit(r);
-        }
-        close(p[1]);
-        char ch;
-        ssize_t n;
-        while ((n = read(p[0], &ch, 1)) < 0 && errno == EINTR)
-            ;
-        close(p[0]);
-        if (n == 1)
-            return 0;
-        int ws = 0;
-        while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-            ;
-        return WIFEXITED(ws) && WEXITSTATUS(ws) ? WEXITSTATUS(ws) : 1;
-    }
+    /* -d, as runc's: this nroot joins, the command (its child) gets the
+     * caller's stdio, and once it exec'd nroot leaves it to the caller's
+     * subreaper (conmon waits for the pid of --pid-file) or to init */
+    cfg.exec_detach = a->detach;
     int r = nr_cmd_exec_in_cb(&c, &cfg, exec_started, NULL);
     fflush(NULL);
-    _exit(r);
+    _exit(r == 0 && exec_pid_failed ? 1 : r);
 }
 
 /* ---- ps ---- */

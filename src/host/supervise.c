@@ -342,7 +342,18 @@ static void check_exec(Loop *l)
     int ws;
     if (l->joiner_status < 0 && waitpid(l->s->joiner, &ws, WNOHANG) == l->s->joiner)
         l->joiner_status = status_of(ws);
-    if (l->pid && waitpid(l->pid, &ws, WNOHANG) == l->pid) {
+    if (l->pid && l->cfg->exec_detach) {
+        /* oci exec -d: the end is the command's exec (EOF on err_fd and,
+         * its terminal sent, on the socket) or its failure; it is not
+         * reaped unless it failed: its parent-to-be (conmon) waits for it */
+        if (l->err_fd >= 0 || l->sync_open)
+            return;
+        if (l->err.code)
+            while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        l->status = 0;
+        l->done = true;
+    } else if (l->pid && waitpid(l->pid, &ws, WNOHANG) == l->pid) {
         l->status = status_of(ws);
         l->exited = l->done = true;
     } else if (!l->pid && l->joiner_status >= 0 && (l->joiner_status != 0 || !l->sync_open)) {

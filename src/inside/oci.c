@@ -853,7 +853,8 @@ int nr_oci_exec(const NrRunConfig *cfg, int slave, NrError *err)
         return nr_error_errno(err, "config.json: process.user: cannot switch to uid %u",
                               (unsigned)s->uid);
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!cfg->exec_detach) /* oci exec -d: it outlives nroot */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (getppid() != parent)
         _exit(NR_EXIT_FAILURE);

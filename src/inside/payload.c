@@ -331,8 +331,10 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
         return nr_error_errno(err, "cannot switch to uid %u", (unsigned)id.uid);
     /* a change of uid clears the parent-death signal and makes the process
      * dumpable as fs.suid_dumpable says: both again, until the exec; a
-     * parent (nroot exec's) that died in between left it reparented */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+     * parent (nroot exec's) that died in between left it reparented
+     * (oci exec -d: no parent-death signal, the command outlives nroot) */
+    if (!cfg->exec_detach)
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (getppid() != parent)
         _exit(NR_EXIT_FAILURE);
