@@ -717,8 +717,8 @@ static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
         for (size_t j = 0; j < n; j++)
             if (all[j].ppid == out[i] && k <= n)
                 out[k++] = all[j].pid;
-    /* and those of `oci exec`, children of their nroot on the host: the
-     * processes in the container's pid namespace */
+    /* and those of `oci exec`, children of an nroot or, with -d, of the
+     * caller's subreaper: the processes in the container's pid namespace */
     size_t tree = k;
     for (size_t j = 0; pidns && j < n && k <= n; j++) {
         char path[64], link[128];
