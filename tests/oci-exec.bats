@@ -10,33 +10,12 @@ load oci-helpers
 eval "$(declare -f setup | sed '1s/^setup/setup_default/')"
 setup() {
     setup_default
-    OCIROOT=$BATS_TEST_TMPDIR/ociroot
-    B=$BATS_TEST_TMPDIR/b
+    oci_cli_setup
 }
 
 teardown() {
-    local id
-    for id in $("$NROOT" oci --root "$OCIROOT" list -q 2>/dev/null); do
-        "$NROOT" oci --root "$OCIROOT" delete --force "$id" >/dev/null 2>&1 || true
-    done
-    oci_teardown_containers
+    oci_cli_teardown
     teardown_default
-}
-
-oci() { "$NROOT" oci --root "$OCIROOT" "$@"; }
-
-# the container keeps create's stdio (as runc's): never a pipe bats waits on
-ocic() { oci "$@" </dev/null >>"$BATS_TEST_TMPDIR/ctr-out" 2>&1; }
-
-status_of() { oci state "$1" | jq -r .status; }
-
-wait_status() {
-    local i
-    for i in $(seq 50); do
-        [ "$(status_of "$1")" = "$2" ] && return 0
-        sleep 0.1
-    done
-    fail "container $1 is $(status_of "$1"), not $2"
 }
 
 NS_PROBE='for n in user mnt pid net uts ipc cgroup; do echo "$n $(readlink /proc/self/ns/$n)"; done'

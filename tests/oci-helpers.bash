@@ -209,3 +209,36 @@ oci_teardown_containers() {
     done
     return 0
 }
+
+# ---- `nroot oci` tests (oci-cli, oci-exec, oci-runtime): a state root per test
+
+oci_cli_setup() {
+    OCIROOT=$BATS_TEST_TMPDIR/ociroot
+    B=$BATS_TEST_TMPDIR/b
+}
+
+# every container the test left under its root, deleted by force
+oci_cli_teardown() {
+    local id
+    for id in $("$NROOT" oci --root "$OCIROOT" list -q 2>/dev/null); do
+        "$NROOT" oci --root "$OCIROOT" delete --force "$id" >/dev/null 2>&1 || true
+    done
+    oci_teardown_containers
+}
+
+oci() { "$NROOT" oci --root "$OCIROOT" "$@"; }
+
+# the container keeps create's stdio (as runc's): never a pipe bats waits on
+ocic() { oci "$@" </dev/null >>"$BATS_TEST_TMPDIR/ctr-out" 2>&1; }
+
+status_of() { oci state "$1" | jq -r .status; }
+
+# wait (5 s at most) until container $1 is $2
+wait_status() {
+    local i
+    for i in $(seq 50); do
+        [ "$(status_of "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "container $1 is $(status_of "$1"), not $2"
+}

@@ -10,8 +10,7 @@ load oci-helpers
 eval "$(declare -f setup | sed '1s/^setup/setup_default/')"
 setup() {
     setup_default
-    OCIROOT=$BATS_TEST_TMPDIR/ociroot
-    B=$BATS_TEST_TMPDIR/b
+    oci_cli_setup
     # the link, as make install makes it: relative, next to the binary
     mkdir -p "$BATS_TEST_TMPDIR/bin"
     cp "$NROOT" "$BATS_TEST_TMPDIR/bin/nroot"
@@ -23,11 +22,7 @@ setup() {
 }
 
 teardown() {
-    local id
-    for id in $("$NROOT" oci --root "$OCIROOT" list -q 2>/dev/null); do
-        "$NROOT" oci --root "$OCIROOT" delete --force "$id" >/dev/null 2>&1 || true
-    done
-    oci_teardown_containers
+    oci_cli_teardown
     teardown_default
 }
 
