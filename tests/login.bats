@@ -142,7 +142,8 @@ stored_auth() {
     rm -f "$f"
     REGISTRY_AUTH_FILE=$f login_stdin
     assert_success
-    [ -f "$f" ] && [ ! -e "$AUTH" ]
+    [ -f "$f" ]
+    [ ! -e "$AUTH" ]
     # XDG_RUNTIME_DIR unset, or not a directory: the config home's file
     (unset XDG_RUNTIME_DIR && login_stdin && [ "$status" = 0 ])
     [ -f "$XDG_CONFIG_HOME/containers/auth.json" ]

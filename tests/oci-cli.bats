@@ -23,7 +23,8 @@ teardown() {
     ocic create -b "$B" c1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
     [ "$(status_of c1)" = created ]
     pid=$(oci state c1 | jq -r .pid)
-    [ "$pid" -gt 0 ] && kill -0 "$pid"
+    [ "$pid" -gt 0 ]
+    kill -0 "$pid"
     [ "$(oci state c1 | jq -r .bundle)" = "$(cd "$B" && pwd -P)" ]
     [ ! -e "$B/rootfs/tmp/started" ] || fail "the command ran before start"
     run oci start c1
@@ -93,13 +94,17 @@ teardown() {
 @test "oci: bad ids, bundles and commands are one line and exit 1" {
     make_busybox_bundle "$B" /bin/true
     run oci create -b "$B" 'bad/id'
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     run oci create -b "$BATS_TEST_TMPDIR/nothing" x1
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     run oci state nosuch
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     run oci frobnicate
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     ocic create -b "$B" dup
     run ocic create -b "$B" dup
     [ "$status" -eq 1 ]
@@ -127,7 +132,8 @@ teardown() {
     [ "$status" -eq 1 ]
     oci_edit "$B" '.process.terminal = false | .process.args = ["/bin/sh", "-c", "echo ok"]'
     run oci run -b "$B" s1 </dev/null
-    [ "$status" -eq 0 ] && [ "$output" = ok ]
+    [ "$status" -eq 0 ]
+    [ "$output" = ok ]
 }
 
 @test "oci: features lists the hooks and namespaces" {

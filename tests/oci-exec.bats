@@ -286,7 +286,8 @@ PY
         </dev/null >>"$BATS_TEST_TMPDIR/ctr-out" 2>&1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
     ocic start pf
     wait_for 50 test -s "$B/rootfs/tmp/from4" || fail "nothing read from fd 4"
-    [ "$(cat "$B/rootfs/tmp/from3")" = three ] && [ "$(cat "$B/rootfs/tmp/from4")" = four ]
+    [ "$(cat "$B/rootfs/tmp/from3")" = three ]
+    [ "$(cat "$B/rootfs/tmp/from4")" = four ]
     [ "$(oci exec --preserve-fds 1 pf cat /proc/self/fd/3 3<"$BATS_TEST_TMPDIR/f4")" = four ]
     # without it, no fd 3
     run oci exec pf /bin/sh -c 'test -e /proc/self/fd/3' 3<"$BATS_TEST_TMPDIR/f4"

@@ -48,7 +48,8 @@ teardown() {
 
 @test "nroot-oci: runc's errors, --help and --version of nroot oci, not nroot's" {
     run "$OCI" --root "$OCIROOT" state nosuch
-    [ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+    [ "$status" -eq 1 ]
+    [ "${#lines[@]}" -eq 1 ]
     run "$OCI" frobnicate
     [ "$status" -eq 1 ]
     [[ $output == *"oci: unknown command 'frobnicate'"* ]]
@@ -57,7 +58,8 @@ teardown() {
     [[ $output == *"oci"* ]]
     run "$OCI" --version
     [ "$status" -eq 0 ]
-    [[ ${lines[0]} == "nroot-oci version "* ]] && [[ ${lines[1]} == "spec: 1."* ]]
+    [[ ${lines[0]} == "nroot-oci version "* ]]
+    [[ ${lines[1]} == "spec: 1."* ]]
     # nroot's own commands are not reachable through the link
     run "$OCI" images
     [ "$status" -eq 1 ]

@@ -285,7 +285,8 @@ images_count() { "$NROOT" images -q | wc -l; }
     [[ $stderr == *"hint: the registry may ask a client certificate"* ]] || fail "no hint: $stderr"
     # the client pair beside it (client.cert + client.key, as podman's certs.d)
     reg_certs_d
-    [ -f "$d/client.cert" ] && [ -f "$d/client.key" ]
+    [ -f "$d/client.cert" ]
+    [ -f "$d/client.key" ]
     run_nroot 0 pull -q "$REG_HOST/nroot-test/busybox:latest"
     run_nroot 0 run "$REG_HOST/nroot-test/busybox:latest" /bin/sh -c 'echo mtls'
     assert_output mtls

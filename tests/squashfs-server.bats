@@ -106,7 +106,8 @@ except OSError as e:
     # there stays not there (a cached negative entry)
     run ls -ln "$MNT/data"
     assert_line --regexp '^-rw-r----- +1 +42 +43 +5 .* owned$'
-    [ ! -e "$MNT/data/none" ] && [ ! -e "$MNT/data/none" ]
+    [ ! -e "$MNT/data/none" ]
+    [ ! -e "$MNT/data/none" ]
     [ "$(ls "$MNT/data/empty" | wc -l)" = 0 ]
     run df -P "$MNT"
     assert_success
