@@ -38,8 +38,9 @@ typedef struct NrOciState {
     size_t n_hooks;
 } NrOciState;
 
-/* the default --root: $XDG_RUNTIME_DIR/nroot/oci, else /tmp/nroot-UID/oci */
-char *nr_ocistate_default_root(void);
+/* the default --root: oci in nroot's runtime directory (its checks: the
+ * caller's own, private; never a /tmp directory another user may hold) */
+char *nr_ocistate_default_root(NrError *err);
 /* runc's rule for ids: [A-Za-z0-9_+.-]+, not . or .. */
 bool nr_ocistate_valid_id(const char *id);
 /* ROOT/ID made (mode 0711; ROOT made too); -1 with EEXIST in err when the

@@ -115,6 +115,18 @@ teardown() {
     [ -z "$(oci list -q | grep x2)" ]
 }
 
+@test "oci: create without proc at /proc is one line before anything starts (the gate is reopened through it); run without a gate runs" {
+    make_busybox_bundle "$B" /bin/echo ran
+    oci_edit "$B" '.mounts |= map(select(.type != "proc"))'
+    run --separate-stderr "$NROOT" oci --root "$OCIROOT" create -b "$B" np </dev/null
+    [ "$status" -eq 1 ]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+    [[ $stderr == *"no proc at /proc"* ]]
+    [ -z "$(oci list -q)" ]
+    run_nroot 0 run "$B"
+    [ "$output" = ran ]
+}
+
 @test "oci: --log --log-format json writes runc's lines" {
     run oci --log "$BATS_TEST_TMPDIR/log" --log-format json state nosuch
     [ "$status" -eq 1 ]

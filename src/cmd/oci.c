@@ -1108,7 +1108,10 @@ int nr_cmd_oci(int argc, char **argv)
         return 1;
     }
     const char *sub = argv[i++];
-    nr_autofree char *def = root_dir ? NULL : nr_ocistate_default_root();
+    NrError rerr = { 0 };
+    nr_autofree char *def = root_dir ? NULL : nr_ocistate_default_root(&rerr);
+    if (!root_dir && !def)
+        return fail_err(&rerr);
     if (!root_dir)
         root_dir = def;
     Args a = { 0 };

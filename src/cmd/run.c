@@ -288,6 +288,14 @@ static int oci_options(const NrRunConfig *cfg, NrError *err)
 /* an OCI bundle (cfg->image, a directory with config.json): the spec
  * read (nroot-unpack checks it), its notices printed once, the plan made
  * from it; no store, no overlay, no network but lo */
+static bool has_proc(const NrOciSpec *spec)
+{
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        if (strcmp(spec->mounts[i].type, "proc") == 0 && strcmp(spec->mounts[i].dst, "/proc") == 0)
+            return true;
+    return false;
+}
+
 int nr_run_oci_prepare(NrRunConfig *cfg, const char *dir, NrOciSpec **ret_spec, NrError *err)
 {
     NrOciSpec *spec = NULL;
@@ -295,7 +303,10 @@ int nr_run_oci_prepare(NrRunConfig *cfg, const char *dir, NrOciSpec **ret_spec, 
         return -1;
     for (char **w = spec->warnings; *w; w++)
         nr_notice("%s", *w);
-    if (nr_oci_plan(cfg, spec, cfg->args, err) < 0) {
+    if (nr_oci_plan(cfg, spec, cfg->args, err) < 0 ||
+        (cfg->oci_fifo && !has_proc(spec) &&
+         nr_error_msg(err, "config.json: mounts: no proc at /proc, which `nroot oci create` needs "
+                           "(PID 1 reopens the start gate through /proc/self/fd)") < 0)) {
         nr_oci_free(spec);
         return -1;
     }

@@ -14,11 +14,9 @@
 #include "nr-runtime.h"
 #include "nr-util.h"
 
-char *nr_ocistate_default_root(void)
+char *nr_ocistate_default_root(NrError *err)
 {
-    NrError e = { 0 };
-    char *d = nr_runtime_subdir("oci", &e);
-    return d ? d : nr_strdup_printf("/tmp/nroot-%u/oci", (unsigned)getuid());
+    return nr_runtime_subdir("oci", err);
 }
 
 bool nr_ocistate_valid_id(const char *id)
