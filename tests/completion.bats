@@ -29,6 +29,12 @@ complete_bash() {
     assert_line export
     assert_line info
     refute_line __complete
+    # nroot oci's own commands (runc's)
+    complete_bash oci s
+    assert_output "$(printf 'start\nstate\nspec')"
+    complete_bash oci --root /x ''
+    assert_line create
+    assert_line features
 }
 
 @test "completion: bash completes every option of every command's --help, and no other" {

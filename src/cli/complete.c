@@ -208,6 +208,11 @@ int nr_cli_complete(int argc, char **argv)
     } else if (strcmp(k, "start") == 0 || strcmp(k, "stop") == 0 || strcmp(k, "wait") == 0 ||
                strcmp(k, "logs") == 0 || strcmp(k, "rm") == 0 || strcmp(k, "export") == 0) {
         containers(cur);
+    } else if (strcmp(k, "oci") == 0 && operands == 0) {
+        static const char *const subs[] = { "create", "start", "state", "kill", "delete",  "list",
+                                            "run",    "exec",  "ps",    "spec", "features" };
+        for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+            put("", subs[i], cur);
     }
     return 0;
 }
