@@ -14,12 +14,14 @@
  * keep; closed by the parent after the clone */
 int nr_oci_open_ns(const NrOciSpec *s, int *fds, NrError *err);
 int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err);
-/* the parent, before the clone: the network, ipc, uts and cgroup namespaces
- * given by path that it has the rights to join (those of a namespace owned
- * by the caller's own user namespace, as podman's rootless network): the
- * new user namespace, a child of the caller's, would have none over them.
- * Those it cannot join are left to the child, which says why. */
-void nr_oci_join_ns_early(const NrOciSpec *s, const int *fds);
+/* the parent, before the clone: the user namespace given by path (then
+ * none is made; one the caller cannot join is an error), and the network,
+ * ipc, uts and cgroup namespaces given by path that it has the rights to
+ * join (those owned by the caller's own user namespace or the joined one,
+ * as podman's rootless network): a new user namespace, a child of the
+ * caller's, would have none over them.  Those it cannot join are left to
+ * the child, which says why. */
+int nr_oci_join_ns_early(const NrOciSpec *s, const int *fds, NrError *err);
 void nr_oci_close_ns(const NrOciSpec *s, int *fds);
 /* the child, in its new namespaces, its ids mapped, those of paths
  * joined: time offsets, hostname and domainname, lo, the bundle's root

@@ -25,6 +25,9 @@ typedef struct NrIdMap {
     bool helpers;        /* written with newuidmap/newgidmap */
     bool setgroups;      /* written directly by a process privileged over the
                           * parent namespace: setgroups stays allowed */
+    bool joined;         /* an existing user namespace, joined by nroot before
+                          * the clone (an OCI spec's path): none is made, no
+                          * map written; uid/gid are its map, as read */
     char newuidmap[256]; /* their absolute paths, found in PATH */
     char newgidmap[256];
     NrIdRange uid[NR_MAX_RANGES];

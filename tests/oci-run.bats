@@ -9,6 +9,7 @@ load helpers
 load oci-helpers
 
 teardown() {
+    [ -z "${HOLDER:-}" ] || kill "$HOLDER" 2>/dev/null || true
     oci_teardown_containers
     teardown_default
 }
@@ -349,6 +350,33 @@ EOS
     [ "$1" = 0 ] || fail "$stderr"
     [[ $2 == net:* ]]
     [ "$2" = "$3" ]
+}
+
+@test "oci-run: a user namespace by path is joined with the network namespace it owns (a pod's), none made, no map written" {
+    local b=$BATS_TEST_TMPDIR/b
+    bundle "$b"
+    # a user and a network namespace of the caller's, held by a process
+    unshare -rn sleep 60 &
+    local holder=$!
+    HOLDER=$holder # (teardown kills it)
+    wait_for 50 sh -c '[ "$(readlink /proc/$1/ns/user)" != "$(readlink /proc/self/ns/user)" ]' sh "$holder"
+    # (the spec's uidMappings stay: they describe the joined namespace, as runc reads them)
+    oci_edit "$b" '.linux.namespaces |= map(select(.type != "user" and .type != "network"))
+        + [{"type": "user", "path": ($p + "/user")}, {"type": "network", "path": ($p + "/net")}]' \
+        --arg p "/proc/$holder/ns"
+    run_nroot 0 run "$b" sh -c 'readlink /proc/self/ns/user; readlink /proc/self/ns/net; cat /proc/self/uid_map; id -u'
+    local want_user want_net
+    want_user=$(readlink /proc/$holder/ns/user)
+    want_net=$(readlink /proc/$holder/ns/net)
+    [ "${lines[0]}" = "$want_user" ]
+    [ "${lines[1]}" = "$want_net" ]
+    [ "$(echo ${lines[2]})" = "0 $(id -u) 1" ]
+    [ "${lines[3]}" = 0 ]
+    # one that cannot be joined: one line, 125
+    oci_edit "$b" '.linux.namespaces |= map(if .type == "user" then .path = "/etc/hostname" else . end)'
+    run_nroot 125 run "$b" true
+    [ "${#stderr_lines[@]}" = 1 ]
+    [[ $stderr == *"cannot join '/etc/hostname'"* ]]
 }
 
 @test "oci-run: rootfsPropagation" {

@@ -595,10 +595,10 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         flags |= CLONE_NEWNET;
     if (cfg.oci)
         flags = nr_oci_clone_flags(cfg.oci) & ~(unsigned long)CLONE_NEWUSER;
-    if (cfg.oci)
-        nr_oci_join_ns_early(cfg.oci, oci_ns_fds);
     int sync_fd = -1;
-    pid_t pid = nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
+    pid_t pid = cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0
+                    ? -1
+                    : nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);

@@ -574,9 +574,9 @@ static bool ns_current(int fd, int type)
     static const struct {
         int type;
         const char *name;
-    } names[] = { { CLONE_NEWPID, "pid" },  { CLONE_NEWNET, "net" }, { CLONE_NEWNS, "mnt" },
-                  { CLONE_NEWIPC, "ipc" },  { CLONE_NEWUTS, "uts" }, { CLONE_NEWCGROUP, "cgroup" },
-                  { CLONE_NEWTIME, "time" } };
+    } names[] = { { CLONE_NEWUSER, "user" },     { CLONE_NEWPID, "pid" },  { CLONE_NEWNET, "net" },
+                  { CLONE_NEWNS, "mnt" },        { CLONE_NEWIPC, "ipc" },  { CLONE_NEWUTS, "uts" },
+                  { CLONE_NEWCGROUP, "cgroup" }, { CLONE_NEWTIME, "time" } };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (names[i].type != type)
             continue;
@@ -624,8 +624,13 @@ int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err)
     return 0;
 }
 
-void nr_oci_join_ns_early(const NrOciSpec *s, const int *fds)
+int nr_oci_join_ns_early(const NrOciSpec *s, const int *fds, NrError *err)
 {
+    for (size_t i = 0; i < s->n_ns; i++)
+        if (fds[i] >= 0 && s->ns[i].type == CLONE_NEWUSER && !ns_current(fds[i], CLONE_NEWUSER) &&
+            setns(fds[i], CLONE_NEWUSER) < 0)
+            return nr_error_errno(err, "config.json: linux.namespaces: cannot join '%s'",
+                                  s->ns[i].path);
     int joined = 0;
     for (size_t i = 0; i < s->n_ns; i++) {
         int t = s->ns[i].type;
@@ -645,6 +650,7 @@ void nr_oci_join_ns_early(const NrOciSpec *s, const int *fds)
         if (fd >= 0)
             (void)!write(fd, v, strlen(v));
     }
+    return 0;
 }
 
 /* /proc/self/NAME of a process that is not dumpable belongs to the host's

@@ -66,8 +66,9 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
      * others itself while the parent writes its id maps, since creating a
      * network namespace alone takes ~0.6 ms and newuidmap ~1.4 ms. */
     unsigned long late = flags & ~(unsigned long)(CLONE_NEWPID | CLONE_NEWUSER);
-    pid_t pid = (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | CLONE_NEWUSER | SIGCHLD, NULL,
-                               NULL, NULL, NULL);
+    unsigned long user = map->joined ? 0 : CLONE_NEWUSER;
+    pid_t pid =
+        (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | user | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) {
         int e = errno;
         close(sv[0]);
@@ -110,7 +111,8 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
     }
     close(sv[1]);
     /* #2 parent: write the id maps, then release the child */
-    if (nr_userns_write_maps(pid, map, err) < 0 || nr_sync_send(sv[0], NR_SYNC_MAPS, NULL) < 0) {
+    if ((!map->joined && nr_userns_write_maps(pid, map, err) < 0) ||
+        nr_sync_send(sv[0], NR_SYNC_MAPS, NULL) < 0) {
         if (!err || !err->code)
             nr_error_errno(err, "cannot start the container process");
         /* the child may have failed first (#1): its reason is the real one */

@@ -222,6 +222,19 @@ static int plan_identity(NrIdMap *m, NrError *err)
     return 0;
 }
 
+/* a user namespace given by path: nroot joins it before the clone (where
+ * the caller may: one it owns, e.g. another container's) and makes none;
+ * linux.uidMappings/gidMappings describe that namespace, as runc reads
+ * them, and are not written */
+static void plan_joined(NrIdMap *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->tag, sizeof m->tag, "oci-joined");
+    m->joined = true;
+    m->setgroups = true;
+    m->rung = "joined";
+}
+
 static int check_namespaces(const NrOciSpec *spec, NrError *err)
 {
     const NrOciNs *user = find_ns(spec, CLONE_NEWUSER), *mnt = find_ns(spec, CLONE_NEWNS);
@@ -229,11 +242,6 @@ static int check_namespaces(const NrOciSpec *spec, NrError *err)
         return nr_error_msg(err, "config.json: linux.namespaces has no user namespace: a "
                                  "rootless container needs one ('runc spec --rootless' writes it)");
     }
-    if (user && user->path)
-        return nr_error_msg(err,
-                            "config.json: linux.namespaces: joining a user namespace by path "
-                            "('%s') is not supported",
-                            user->path);
     if (!mnt || mnt->path)
         return nr_error_msg(err, "config.json: linux.namespaces: a rootless container needs a "
                                  "mount namespace of its own");
@@ -254,16 +262,23 @@ static int check_namespaces(const NrOciSpec *spec, NrError *err)
 
 int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *err)
 {
-    if (check_namespaces(spec, err) < 0 || check_sysctl(spec, err) < 0 ||
-        (find_ns(spec, CLONE_NEWUSER) ? plan_map(spec, &cfg->map, err)
-                                      : plan_identity(&cfg->map, err)) < 0)
+    const NrOciNs *user = find_ns(spec, CLONE_NEWUSER);
+    if (check_namespaces(spec, err) < 0 || check_sysctl(spec, err) < 0)
         return -1;
-    if (!nr_userns_uid_mapped(&cfg->map, spec->uid) || !nr_userns_gid_mapped(&cfg->map, spec->gid))
+    if (user && user->path)
+        plan_joined(&cfg->map);
+    else if ((user ? plan_map(spec, &cfg->map, err) : plan_identity(&cfg->map, err)) < 0)
+        return -1;
+    /* (the kernel judges the ids of a joined namespace: its map is not ours to read) */
+    if (!cfg->map.joined && (!nr_userns_uid_mapped(&cfg->map, spec->uid) ||
+                             !nr_userns_gid_mapped(&cfg->map, spec->gid)))
         return nr_error_msg(err,
                             "config.json: process.user %u:%u is not mapped by "
                             "linux.uidMappings/gidMappings",
                             (unsigned)spec->uid, (unsigned)spec->gid);
     for (size_t i = 0; i < spec->n_gids; i++) {
+        if (cfg->map.joined)
+            continue;
         if (!cfg->map.helpers && !cfg->map.setgroups)
             return nr_error_msg(err, "config.json: process.user.additionalGids needs gid ranges "
                                      "written by newgidmap (a single-id map denies setgroups)");

@@ -79,7 +79,6 @@ static void test_refusals(void **state)
 {
     if (geteuid() != 0) /* root of its namespace gets an identity map instead */
         bad(NULL, "ns\tmount\t\n", "no user namespace");
-    bad(NULL, "ns\tuser\t/proc/1/ns/user\nns\tmount\t\n", "joining a user namespace");
     bad(NULL, "ns\tuser\t\n", "mount namespace");
     bad("hostname\th\n", "ns\tmount\t\nns\tuser\t\n", "hostname needs a uts namespace");
     bad(NULL, NS "timeoffset\tmonotonic\t10\t0\n", "timeOffsets needs a time namespace");
@@ -93,6 +92,23 @@ static void test_refusals(void **state)
     bad(NULL, NS "uidmap\t0\t4000000000\t1\ngidmap\t0\t4000000000\t1\n",
         "linux.uidMappings: the range 0 4000000000 1");
     bad(NULL, NS "uidmap\t0\t4000000000\t1\n", "gidMappings is missing");
+}
+
+/* a user namespace by path: joined, none made, no map written, ids judged
+ * by the kernel */
+static void test_joined(void **state)
+{
+    (void)state;
+    NrRunConfig cfg;
+    NrOciSpec spec;
+    NrError err = { 0 };
+    assert_nr_ok(plan(NULL, "user\t7\t7\t-\nns\tuser\t/proc/1/ns/user\nns\tmount\t\n", &cfg, &spec,
+                      NULL, &err),
+                 err);
+    assert_true(cfg.map.joined);
+    assert_false(cfg.map.helpers);
+    assert_int_equal(cfg.map.n_uid, 0);
+    nr_oci_clear(&spec);
 }
 
 /* root of its user namespace: every id of it onto itself, setgroups kept */
@@ -131,9 +147,8 @@ static void test_user(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single_map),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_single_map), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_joined),     cmocka_unit_test(test_identity),
         cmocka_unit_test(test_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
