@@ -117,6 +117,9 @@ typedef struct NrOciSpec {
     size_t n_hooks;
     char **annotations; /* NULL-terminated "key=value", sorted, never NULL */
     char **warnings;    /* NULL-terminated: fields not applied, one line each */
+    /* nr_oci_load's: the helper's output as it was, for nr_oci_save */
+    char *saved_records, *saved_program;
+    size_t saved_records_len, saved_program_len;
 } NrOciSpec;
 
 /* linux.namespaces[].type -> CLONE_NEW*, 0 if unknown; process.rlimits[].type
@@ -172,6 +175,17 @@ bool nr_oci_is_bundle(const char *path);
  * the seccomp rules' includes/excludes of capabilities are judged against
  * the spec's bounding set.  On failure err holds the helper's one line. */
 int nr_oci_load(const char *dir, NrOciSpec **ret_spec, NrError *err);
+
+/* `nroot oci create` keeps the spec of create, as runc keeps its config,
+ * so that exec does not read config.json again (an edit of it, by the host
+ * or by a container whose root is the bundle, changes no later process):
+ * nr_oci_save writes what nr_oci_load read (the records, the seccomp
+ * program) into the directory `dir` (the caller's: ROOT/ID), each file
+ * made new (O_EXCL, O_NOFOLLOW, 0600) then renamed into place;
+ * nr_oci_load_saved reads them back, as nr_oci_load would (the root and
+ * the bundle as resolved at create).  A spec without them: an error. */
+int nr_oci_save(const NrOciSpec *spec, const char *dir, NrError *err);
+int nr_oci_load_saved(const char *dir, NrOciSpec **ret_spec, NrError *err);
 
 /* the records in text[0 .. len) (DESIGN17.md) into *spec (zeroed first);
  * a pure function for the unit tests.  The seccomp program is not among

@@ -23,6 +23,13 @@ int nr_oci_join_ns(const NrOciSpec *s, const int *fds, NrError *err);
  * the child, which says why. */
 int nr_oci_join_ns_early(const NrOciSpec *s, const int *fds, NrError *err);
 void nr_oci_close_ns(const NrOciSpec *s, int *fds);
+/* process.oomScoreAdj on this process, inherited by what it forks: the
+ * write needs it dumpable for a moment, so it is done where nothing of the
+ * container can trace it: the child before it joins a user namespace by
+ * path (alone in its new one, or still the host's), exec's joiner before
+ * it joins the container's; an error (lowering needs CAP_SYS_RESOURCE of
+ * the host) fails the start */
+int nr_oci_set_oom(const NrOciSpec *s, NrError *err);
 /* the child, in its new namespaces, its ids mapped, those of paths
  * joined: time offsets, hostname and domainname, lo, the bundle's root
  * bound, the spec's mounts, devices, sysctls, masked and read-only paths,
@@ -30,7 +37,7 @@ void nr_oci_close_ns(const NrOciSpec *s, int *fds);
  * hooks, pivot_root, rootfsPropagation, root.readonly */
 int nr_oci_child(const NrRunConfig *cfg, int sync_fd, NrError *err);
 /* the spec's process, forked by PID 1 (`slave`: its terminal, or -1):
- * rlimits, oomScoreAdj, cwd, user and groups, the capability sets,
+ * rlimits, cwd, user and groups, the capability sets,
  * no_new_privs, umask, seccomp, the startContainer hooks, exec with
  * exactly the spec's environment.  Returns only on failure. */
 int nr_oci_exec(const NrRunConfig *cfg, int slave, NrError *err);

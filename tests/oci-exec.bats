@@ -101,6 +101,50 @@ EOF
     [ -e "$B/rootfs/tmp/f" ]
 }
 
+@test "oci exec: uses the spec saved at create, not config.json as it is now" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    oci_edit "$B" '.root.readonly = false | .process.env += ["X=create"] | .process.noNewPrivileges = true
+        | .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}'
+    ocic create -b "$B" k1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start k1
+    local probe='grep -E "^(CapBnd|CapEff|NoNewPrivs)" /proc/self/status; echo X=$X; mkdir /tmp/d 2>/dev/null && echo mkdir || echo denied'
+    local before
+    before=$(oci exec k1 /bin/sh -c "$probe") || fail "exec: $before"
+    [[ $before == *"NoNewPrivs:"*1* && $before == *X=create* && $before == *denied ]] || fail "$before"
+    # the host (or a container whose root is the bundle) edits config.json:
+    # no later exec sees it, as with runc
+    oci_edit "$B" '.process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])
+        | .process.noNewPrivileges = false | .process.env = ["X=edited", "PATH=/bin"]
+        | del(.linux.seccomp)'
+    run oci exec k1 /bin/sh -c "$probe"
+    [ "$status" -eq 0 ] || fail "exec after the edit: $output"
+    [ "$output" = "$before" ] || fail "the edit changed exec: $output vs $before"
+    # nor does config.json need to be there
+    rm "$B/config.json"
+    run oci exec k1 /bin/sh -c "$probe"
+    [ "$status" -eq 0 ] && [ "$output" = "$before" ] || fail "exec without config.json: $output"
+    # the saved spec is the caller's alone; without it exec fails clearly
+    [ "$(stat -c %a "$OCIROOT/k1/spec")" = 600 ] && [ "$(stat -c %a "$OCIROOT/k1/seccomp")" = 600 ]
+    rm "$OCIROOT/k1/spec"
+    run oci exec k1 true
+    [ "$status" -eq 1 ] && [[ $output == *"k1/spec' is missing"* ]] || fail "$output"
+}
+
+@test "oci exec: process.oomScoreAdj applies to PID 1's command and to exec'd processes" {
+    local cur want
+    cur=$(cat /proc/self/oom_score_adj)
+    want=$(( cur < 900 ? cur + 100 : 1000 )) # raising needs no privilege
+    make_busybox_bundle "$B" /bin/sh -c 'cat /proc/self/oom_score_adj > /tmp/oom; exec sleep 100'
+    oci_edit "$B" '.root.readonly = false | .process.oomScoreAdj = $n' --argjson n "$want"
+    ocic create -b "$B" o1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    [ "$(oci exec o1 cat /proc/self/oom_score_adj)" = "$want" ]
+    ocic start o1
+    wait_for 50 test -s "$B/rootfs/tmp/oom" || fail "the command did not run"
+    [ "$(cat "$B/rootfs/tmp/oom")" = "$want" ]
+    [ "$(oci exec o1 cat /proc/self/oom_score_adj)" = "$want" ]
+}
+
 @test "oci exec: into a created container (as runc), not into a stopped one" {
     make_busybox_bundle "$B" /bin/sh -c 'echo main > /tmp/main'
     oci_edit "$B" '.root.readonly = false'

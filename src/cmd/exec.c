@@ -24,6 +24,7 @@
 #include "nr-ctr.h"
 #include "nr-error.h"
 #include "nr-mounts.h"
+#include "nr-ocirun.h"
 #include "nr-payload.h"
 #include "nr-plan.h"
 #include "nr-pty.h"
@@ -95,6 +96,10 @@ static int cmp_int(const void *x, const void *y)
 static _Noreturn void exec_join(ExecJob *j)
 {
     NrError e = { 0 };
+    /* OCI's oomScoreAdj, for the command to inherit: set here, a host
+     * process, where nothing of the container can trace it */
+    if (j->cfg->oci && nr_oci_set_oom(j->cfg->oci, &e) < 0)
+        exec_fail(j, &e);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != j->nroot)

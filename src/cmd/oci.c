@@ -175,7 +175,9 @@ bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid, const int ns_fd[
             hooks[st.n_hooks++] = cfg->dev.hooks[i];
     st.hooks = hooks;
     NrError e = { 0 };
-    if (nr_ocistate_write(root_dir, &st, &e) < 0) {
+    /* exec's spec: the one read here, not config.json again (runc's) */
+    nr_autofree char *dir = nr_strdup_printf("%s/%s", root_dir, create_id);
+    if (nr_oci_save(spec, dir, &e) < 0 || nr_ocistate_write(root_dir, &st, &e) < 0) {
         fail_err(&e);
         kill(init_pid, SIGKILL);
         _exit(1);
@@ -633,7 +635,9 @@ static int exec_ctr(const Args *a, const char *id)
     static NrRunConfig cfg;
     char *argv[] = { "run", "--bundle", st.bundle, NULL };
     NrOciSpec *spec = NULL, *proc = NULL;
-    if (nr_cli_parse_run(3, argv, &cfg, &e) != NR_CLI_RUN || nr_oci_load(st.bundle, &spec, &e) < 0)
+    /* the spec create read and saved: config.json may have changed since */
+    nr_autofree char *dir = nr_strdup_printf("%s/%s", root_dir, id);
+    if (nr_cli_parse_run(3, argv, &cfg, &e) != NR_CLI_RUN || nr_oci_load_saved(dir, &spec, &e) < 0)
         return fail_err(&e);
     if (a->process) {
         if (load_process(a->process, &st, &proc, &e) < 0)

@@ -85,7 +85,8 @@ static int run_child(void *data, int sync_fd, NrError *err)
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0 && dup2(child_stdio[fd], fd) < 0)
             return nr_error_errno(err, "cannot set up the container's stdio");
-    if (cfg->oci && nr_oci_join_ns(cfg->oci, oci_ns_fds, err) < 0)
+    if (cfg->oci &&
+        (nr_oci_set_oom(cfg->oci, err) < 0 || nr_oci_join_ns(cfg->oci, oci_ns_fds, err) < 0))
         return -1;
     keep_only(cfg, sync_fd);
     if (nr_keyring_new_session(err) < 0)

@@ -4,7 +4,7 @@
  * the bundle's root bound (written in place, no overlay), the spec's
  * mounts in order instead of nroot's, the devices bound from the host,
  * sysctls, masked and read-only paths, the createContainer hooks,
- * pivot_root; then (nr_oci_exec) the process: rlimits, oomScoreAdj, the
+ * pivot_root; then (nr_oci_exec) the process: rlimits, the
  * user, the five capability sets, no_new_privs, umask, seccomp, the
  * startContainer hooks, exec with the spec's environment exactly.
  *
@@ -654,8 +654,10 @@ int nr_oci_join_ns_early(const NrOciSpec *s, const int *fds, NrError *err)
 }
 
 /* /proc/self/NAME of a process that is not dumpable belongs to the host's
- * root: it is made dumpable for the write, while no other process of the
- * container exists that could trace it */
+ * root: it is made dumpable for the write, while no process of the
+ * container exists that could trace it (none can see it: the child before
+ * it forks the first one, exec's joiner, which never enters the container's
+ * pid namespace; nr-ocirun.h) */
 static int proc_self_write(const char *name, const char *value)
 {
     char path[64];
@@ -669,6 +671,18 @@ static int proc_self_write(const char *name, const char *value)
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     errno = e;
     return r;
+}
+
+int nr_oci_set_oom(const NrOciSpec *s, NrError *err)
+{
+    if (!s->has_oom)
+        return 0;
+    char v[32];
+    snprintf(v, sizeof v, "%d", s->oom_score_adj);
+    if (proc_self_write("oom_score_adj", v) < 0)
+        return nr_error_errno(err, "config.json: process.oomScoreAdj: cannot set %d",
+                              s->oom_score_adj);
+    return 0;
 }
 
 /* before the first process enters the time namespace (PID 1's command) */
@@ -835,13 +849,8 @@ int nr_oci_exec(const NrRunConfig *cfg, int slave, NrError *err)
                                   s->rlimits[i].resource, (unsigned long long)rl.rlim_cur,
                                   (unsigned long long)rl.rlim_max);
     }
-    if (s->has_oom) {
-        char v[32];
-        snprintf(v, sizeof v, "%d", s->oom_score_adj);
-        if (proc_self_write("oom_score_adj", v) < 0)
-            return nr_error_errno(err, "config.json: process.oomScoreAdj: cannot set %d",
-                                  s->oom_score_adj);
-    }
+    /* oomScoreAdj: inherited, set by nr_oci_set_oom where nothing of the
+     * container could trace this process while it is dumpable */
     /* without no_new_privs, the filter goes on while CAP_SYS_ADMIN is
      * still there (runc's order) */
     if (!s->no_new_privs && nr_seccomp_apply(cfg, false, err) < 0)

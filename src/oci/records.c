@@ -561,6 +561,8 @@ void nr_oci_clear(NrOciSpec *s)
     free(s->devices);
     free(s->time_offsets);
     free(s->seccomp);
+    free(s->saved_records);
+    free(s->saved_program);
     for (size_t k = 0; k < s->n_hooks; k++) {
         free(s->hooks[k].path);
         strv_free(s->hooks[k].args);
