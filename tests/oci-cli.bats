@@ -282,14 +282,14 @@ none_alive() {
     make_busybox_bundle "$B" /bin/sleep 100
     ocic create -b "$B" s1
     local t=$BATS_TEST_TMPDIR a b ra rb
-    timeout 10 "$NROOT" oci --root "$OCIROOT" start s1 >"$t/a" 2>&1 &
+    timeout 10 "$NROOT" oci --root "$OCIROOT" start s1 >"$t/start-a" 2>&1 &
     a=$!
-    timeout 10 "$NROOT" oci --root "$OCIROOT" start s1 >"$t/b" 2>&1 &
+    timeout 10 "$NROOT" oci --root "$OCIROOT" start s1 >"$t/start-b" 2>&1 &
     b=$!
     wait $a && ra=0 || ra=$?
     wait $b && rb=0 || rb=$?
-    [ "$((ra + rb))" = 1 ] || fail "start statuses $ra and $rb: $(cat "$t/a" "$t/b")"
-    grep -q "cannot start an already running container" "$t/a" "$t/b" || fail "$(cat "$t/a" "$t/b")"
+    [ "$((ra + rb))" = 1 ] || fail "start statuses $ra and $rb: $(cat "$t/start-a" "$t/start-b")"
+    grep -q "cannot start an already running container" "$t/start-a" "$t/start-b" || fail "$(cat "$t/start-a" "$t/start-b")"
     run oci start s1
     [ "$status" = 1 ]
     [[ $output == *"cannot start an already running container"* ]] || fail "$output"
