@@ -219,3 +219,119 @@ PY
     run oci ps p1
     [ "$status" = 1 ] || fail "ps of a stopped container: status $status"
 }
+
+# $1 is a live process (not a zombie)
+alive() {
+    local s
+    s=$(ps -o stat= -p "$1") && [[ $s != Z* ]]
+}
+
+none_alive() {
+    local p
+    for p in "$@"; do
+        alive "$p" && return 1
+    done
+    return 0
+}
+
+@test "oci: without a pid namespace, kill --all and delete --force end every process, double forks too" {
+    make_busybox_bundle "$B" /bin/sh -c '(sleep 1000 &); sleep 1001 & sleep 1002'
+    oci_edit "$B" '.linux.namespaces |= map(select(.type != "pid")) | .linux.maskedPaths = [] | .linux.readonlyPaths = []'
+    local pids
+    for c in np1 np2; do
+        ocic create -b "$B" $c || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+        oci start $c
+        # PID 1, the three sleeps (the first orphaned: it stays under PID 1)
+        wait_for 50 eval '[ "$(oci ps --format json $c | jq length)" -ge 4 ]' ||
+            fail "ps: $(oci ps $c)"
+        pids=$(oci ps --format json $c | jq '.[]')
+        if [ $c = np1 ]; then
+            oci kill --all $c KILL
+        else
+            oci delete --force $c
+        fi
+        # shellcheck disable=SC2086
+        wait_for 50 none_alive $pids || fail "left running: $(ps -f -p "$(echo $pids | tr ' ' ,)")"
+    done
+    wait_status np1 stopped
+    # as runc's: --all of a stopped container is no error, a plain kill is
+    oci kill --all np1 KILL
+    run oci kill np1 KILL
+    [ "$status" = 1 ]
+    oci delete np1
+}
+
+@test "oci: a create killed before its state was written leaves no PID 1 at the gate" {
+    make_busybox_bundle "$B" /bin/sleep 1000
+    oci_edit "$B" '.hooks.createContainer = [{"path": "/bin/sleep", "args": ["sleep", "2"]}]'
+    "$NROOT" oci --root "$OCIROOT" create -b "$B" kc </dev/null >/dev/null 2>&1 &
+    local p=$!
+    wait_for 50 eval '[ "$(status_of kc 2>/dev/null)" = creating ]' || fail "not creating"
+    sleep 0.5
+    kill -KILL $p
+    # PID 1 still has create's command line until its gate opens
+    wait_for 60 eval '! pgrep -f -- "--root $OCIROOT create -b $B kc" >/dev/null' ||
+        fail "left: $(pgrep -af -- "--root $OCIROOT create")"
+    [ "$(status_of kc)" = creating ]
+    oci delete kc
+    run oci state kc
+    [ "$status" = 1 ]
+}
+
+@test "oci: a delete during a create of the same id fails, and so does a second create" {
+    make_busybox_bundle "$B" /bin/sleep 1000
+    oci_edit "$B" '.hooks.createContainer = [{"path": "/bin/sleep", "args": ["sleep", "2"]}]'
+    "$NROOT" oci --root "$OCIROOT" create -b "$B" dc </dev/null >/dev/null 2>&1 &
+    local p=$!
+    wait_for 50 eval '[ "$(status_of dc 2>/dev/null)" = creating ]' || fail "not creating"
+    sleep 0.5
+    run oci delete dc
+    [ "$status" = 1 ] || fail "delete of a creating container: $output"
+    [[ $output == *"not stopped: creating"* ]] || fail "$output"
+    run oci create -b "$B" dc </dev/null
+    [ "$status" = 1 ] || fail "a second create: $output"
+    [[ $output == *"already exists"* ]] || fail "$output"
+    wait $p || fail "the first create failed"
+    [ "$(status_of dc)" = created ]
+    oci delete --force dc
+}
+
+@test "oci: two starts at once: one starts, the other fails at once with runc's words" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    ocic create -b "$B" s1
+    local t=$BATS_TEST_TMPDIR a b ra rb
+    timeout 10 "$NROOT" oci --root "$OCIROOT" start s1 >"$t/start-a" 2>&1 &
+    a=$!
+    timeout 10 "$NROOT" oci --root "$OCIROOT" start s1 >"$t/start-b" 2>&1 &
+    b=$!
+    wait $a && ra=0 || ra=$?
+    wait $b && rb=0 || rb=$?
+    [ "$((ra + rb))" = 1 ] || fail "start statuses $ra and $rb: $(cat "$t/start-a" "$t/start-b")"
+    grep -q "cannot start an already running container" "$t/start-a" "$t/start-b" || fail "$(cat "$t/start-a" "$t/start-b")"
+    run oci start s1
+    [ "$status" = 1 ]
+    [[ $output == *"cannot start an already running container"* ]] || fail "$output"
+    oci kill s1 KILL
+    wait_status s1 stopped
+    run oci start s1
+    [[ $output == *"cannot start a container that has stopped"* ]] || fail "$output"
+}
+
+@test "oci: kill takes signal 0, list --format json says null for none and skips what it cannot read" {
+    make_busybox_bundle "$B" /bin/sleep 100
+    mkdir -p "$OCIROOT"
+    [ "$(oci list --format json)" = null ]
+    touch "$OCIROOT/aaa" # listed first, cannot be read
+    ocic create -b "$B" k0
+    oci list --format json | jq -e 'length == 1 and .[0].id == "k0"' >/dev/null ||
+        fail "$(oci list --format json)"
+    oci kill k0 0
+    [ "$(status_of k0)" = created ]
+    run oci kill k0 65
+    [ "$status" = 1 ]
+    oci delete --force k0
+    run oci kill k0 0
+    [ "$status" = 1 ]
+    rm "$OCIROOT/aaa"
+    [ "$(oci list --format json)" = null ]
+}

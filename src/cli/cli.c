@@ -438,6 +438,7 @@ static const NrOption oci_options[] = {
     { "cap", 'c', "CAP", "Container", "exec: one more capability (repeatable)", NULL },
     { "no-new-privs", 2059, NULL, "Container", "exec: set no_new_privs", NULL },
     { "force", 'f', NULL, "Container", "delete: kill a running container first", NULL },
+    { "all", 'a', NULL, "Container", "kill: signal every process of the container", NULL },
     { "quiet", 'q', NULL, "Container", "list: ids only", NULL },
     { "format", 2057, "FORMAT", "Container", "list: table or json", "table json" },
     OPT_HELP_ENTRY,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -42,6 +43,47 @@ static bool log_json;         /* --log-format json */
 static const char *create_id; /* the container being created or run */
 static const char *pid_file;  /* --pid-file */
 static bool started_ok;       /* its state was written */
+static int ctr_lock = -1;     /* ROOT/ID/lock, while this command holds it */
+
+/* ROOT/ID/lock: create (until the state is written), start, kill and
+ * delete of one container, one at a time (made, with make, by create).
+ * -1 with errno: ENOENT (no container, or a create before it made its
+ * lock), EWOULDBLOCK (nb: another holds it) */
+static int lock_ctr(const char *id, bool make, bool nb)
+{
+    nr_autofree char *path = nr_strdup_printf("%s/%s/lock", root_dir, id);
+    for (;;) {
+        int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (make ? O_CREAT | O_EXCL : 0), 0600);
+        if (fd < 0)
+            return -1;
+        int r;
+        do
+            r = flock(fd, LOCK_EX | (nb ? LOCK_NB : 0));
+        while (r < 0 && errno == EINTR);
+        struct stat a, b;
+        if (r == 0 && (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino ||
+                       a.st_dev != b.st_dev)) {
+            close(fd); /* deleted while we waited, maybe made again: that one */
+            make = false;
+            continue;
+        }
+        if (r < 0) {
+            int er = errno;
+            close(fd);
+            errno = er;
+            return -1;
+        }
+        ctr_lock = fd;
+        return 0;
+    }
+}
+
+static void unlock_ctr(void)
+{
+    if (ctr_lock >= 0)
+        close(ctr_lock);
+    ctr_lock = -1;
+}
 
 /* one line on stderr, and in --log as runc writes it */
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -187,6 +229,7 @@ bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid, const int ns_fd[
         _exit(1);
     }
     started_ok = true;
+    unlock_ctr(); /* start, kill, delete may come */
     return true;
 }
 
@@ -332,6 +375,11 @@ static int create(const Args *a, const char *id, bool gate)
     NrError e = { 0 };
     if (nr_ocistate_make(root_dir, id, &e) < 0)
         return fail_err(&e);
+    if (lock_ctr(id, true, false) < 0) {
+        int er = errno;
+        nr_ocistate_remove(root_dir, id, &e);
+        return fail("cannot lock container %s: %s", id, strerror(er));
+    }
     nr_autofree char *fifo = nr_strdup_printf("%s/%s/exec.fifo", root_dir, id);
     if (gate && mkfifo(fifo, 0600) < 0) {
         int er = errno;
@@ -384,22 +432,37 @@ static void run_hooks(const NrOciState *st, NrHookStage stage, const char *statu
 
 /* ---- start ---- */
 
+/* runc's words for a start that cannot be */
+static int cannot_start(NrOciStatus s)
+{
+    if (s == NR_OCI_STOPPED)
+        return fail("cannot start a container that has stopped");
+    if (s == NR_OCI_RUNNING)
+        return fail("cannot start an already running container");
+    return fail("cannot start a container in the %s state", nr_ocistate_status_name(s));
+}
+
 static int start(const char *id)
 {
     NrOciState st;
     NrError e = { 0 };
+    lock_ctr(id, false, false); /* a second start waits, then finds it running */
     if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
         return fail_err(&e);
     NrOciStatus s = nr_ocistate_status(root_dir, &st);
     if (s != NR_OCI_CREATED) {
         nr_ocistate_clear(&st);
-        return fail("cannot start a container that is %s", nr_ocistate_status_name(s));
+        return cannot_start(s);
     }
     nr_autofree char *fifo = nr_strdup_printf("%s/%s/exec.fifo", root_dir, id);
     int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
+        int er = errno;
+        s = nr_ocistate_status(root_dir, &st);
         nr_ocistate_clear(&st);
-        return fail("cannot start container %s: %s", id, strerror(errno));
+        if (er == ENOENT)
+            return cannot_start(s == NR_OCI_CREATED ? NR_OCI_RUNNING : s);
+        return fail("cannot start container %s: %s", id, strerror(er));
     }
     int rc = 1;
     for (;;) {
@@ -418,8 +481,10 @@ static int start(const char *id)
         }
     }
     close(fd);
-    if (rc == 0) {
+    if (rc == 0)
         unlink(fifo);
+    unlock_ctr(); /* the hooks may kill or delete it */
+    if (rc == 0) {
         run_hooks(&st, NR_HOOK_POSTSTART, "running");
     }
     nr_ocistate_clear(&st);
@@ -675,11 +740,13 @@ static int exec_ctr(const Args *a, const char *id)
 
 /* the processes of the container: PID 1 and its descendants (its /proc
  * files are closed to us, it is not dumpable; every process's parent is
- * in /proc/PID/stat) */
-static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
+ * in /proc/PID/stat); with starts, their start times too (0: a zombie),
+ * read with their parents */
+static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret, uint64_t **starts)
 {
     typedef struct {
         pid_t pid, ppid;
+        uint64_t start;
     } Pair;
     Pair *all = NULL;
     size_t n = 0, cap = 0;
@@ -700,8 +767,16 @@ static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
         buf[m] = '\0';
         char *rp = strrchr(buf, ')'); /* the name may hold anything */
         int ppid;
-        if (!rp || sscanf(rp + 1, " %*c %d", &ppid) != 1)
+        char state;
+        unsigned long long start = 0;
+        /* state (3), ppid (4), ... starttime (22) */
+        if (!rp || sscanf(rp + 1,
+                          " %c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                          "%*s %*s %llu",
+                          &state, &ppid, &start) < 2)
             continue;
+        if (state == 'Z' || state == 'X')
+            start = 0;
         if (n == cap) {
             Pair *v = realloc(all, (cap ? cap * 2 : 256) * sizeof *v);
             if (!v)
@@ -709,18 +784,25 @@ static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
             all = v;
             cap = cap ? cap * 2 : 256;
         }
-        all[n++] = (Pair){ (pid_t)pid, (pid_t)ppid };
+        all[n++] = (Pair){ (pid_t)pid, (pid_t)ppid, (uint64_t)start };
     }
     if (d)
         closedir(d);
     /* breadth first from PID 1 */
     pid_t *out = nr_xmalloc((n + 1) * sizeof *out);
+    uint64_t *t = nr_xmalloc((n + 1) * sizeof *t);
     size_t k = 0;
+    t[k] = 0;
+    for (size_t j = 0; j < n; j++)
+        if (all[j].pid == init)
+            t[k] = all[j].start;
     out[k++] = init;
     for (size_t i = 0; i < k; i++)
         for (size_t j = 0; j < n; j++)
-            if (all[j].ppid == out[i] && k <= n)
+            if (all[j].ppid == out[i] && k <= n) {
+                t[k] = all[j].start;
                 out[k++] = all[j].pid;
+            }
     /* and those of `oci exec`, children of an nroot or, with -d, of the
      * caller's subreaper: the processes in the container's pid namespace */
     size_t tree = k;
@@ -734,12 +816,35 @@ static size_t ctr_pids(pid_t init, const char *pidns, pid_t **ret)
         bool seen = false;
         for (size_t i = 0; i < tree && !seen; i++)
             seen = out[i] == all[j].pid;
-        if (!seen && strcmp(link, pidns) == 0)
+        if (!seen && strcmp(link, pidns) == 0) {
+            t[k] = all[j].start;
             out[k++] = all[j].pid;
+        }
     }
     free(all);
     *ret = out;
+    if (starts)
+        *starts = t;
+    else
+        free(t);
     return k;
+}
+
+/* the container's own pid namespace, from the fd its keeper holds; ""
+ * when it has none (the spec has no pid namespace, or the keeper ended) */
+static void ctr_pidns(const NrOciState *st, char *pidns, size_t size)
+{
+    char path[64], own[128] = "";
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)st->keeper, st->ns_fd[NR_NS_PID]);
+    ssize_t m = st->keeper > 0 && st->ns_fd[NR_NS_PID] >= 0 &&
+                        nr_ocistate_pid_start(st->keeper) == st->keeper_start
+                    ? readlink(path, pidns, size - 1)
+                    : -1;
+    pidns[m > 0 ? m : 0] = '\0';
+    ssize_t o = readlink("/proc/self/ns/pid", own, sizeof own - 1);
+    own[o > 0 ? o : 0] = '\0';
+    if (strncmp(pidns, "pid:", 4) != 0 || strcmp(pidns, own) == 0)
+        pidns[0] = '\0';
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -758,24 +863,14 @@ static int ps_ctr(const Args *a, const char *id)
         return fail_err(&e);
     NrOciStatus s = nr_ocistate_status(root_dir, &st);
     pid_t init = st.pid;
-    /* the pid namespace, from the fd the keeper holds */
-    char pidns[128] = "", path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)st.keeper, st.ns_fd[NR_NS_PID]);
-    ssize_t m = st.keeper > 0 && st.ns_fd[NR_NS_PID] >= 0 &&
-                        nr_ocistate_pid_start(st.keeper) == st.keeper_start
-                    ? readlink(path, pidns, sizeof pidns - 1)
-                    : -1;
-    pidns[m > 0 ? m : 0] = '\0';
+    char pidns[128];
+    ctr_pidns(&st, pidns, sizeof pidns);
     nr_ocistate_clear(&st);
     if (s == NR_OCI_STOPPED)
         return fail("container %s is not running", id);
     nr_autofree pid_t *pids = NULL;
     /* (a container without a pid namespace of its own: PID 1's tree only) */
-    char own[128] = "";
-    ssize_t o = readlink("/proc/self/ns/pid", own, sizeof own - 1);
-    own[o > 0 ? o : 0] = '\0';
-    bool ns_ok = strncmp(pidns, "pid:", 4) == 0 && strcmp(pidns, own) != 0;
-    size_t n = ctr_pids(init, ns_ok ? pidns : NULL, &pids);
+    size_t n = ctr_pids(init, pidns[0] ? pidns : NULL, &pids, NULL);
     qsort(pids, n, sizeof *pids, cmp_pid);
     bool json = a->format && strcmp(a->format, "json") == 0;
     if (a->format && !json && strcmp(a->format, "table") != 0)
@@ -842,9 +937,8 @@ static int list(const Args *a)
     }
     if (ids.n)
         qsort(ids.v, ids.n, sizeof *ids.v, cmp_str);
-    if (json)
-        putchar('[');
-    else if (!a->quiet)
+    size_t shown = 0;
+    if (!json && !a->quiet)
         printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
                "OWNER");
     for (size_t i = 0; i < ids.n; i++) {
@@ -856,8 +950,7 @@ static int list(const Args *a)
         if (a->quiet)
             printf("%s\n", ids.v[i]);
         else if (json) {
-            if (i)
-                putchar(',');
+            fputs(shown++ ? "," : "[", stdout);
             print_state(stdout, ids.v[i], &st, s);
         } else
             printf("%-12s %-8d %-10s %-40s %-30s %s\n", ids.v[i],
@@ -865,8 +958,8 @@ static int list(const Args *a)
                    st.bundle ? st.bundle : "", st.created ? st.created : "", "");
         nr_ocistate_clear(&st);
     }
-    if (json)
-        printf("]\n");
+    if (json) /* runc's: null for none */
+        puts(shown ? "]" : "null");
     nr_strv_clear(&ids);
     return 0;
 }
@@ -877,7 +970,7 @@ static int parse_signal(const char *s)
 {
     uint32_t n;
     if (nr_parse_u32(s, &n))
-        return n > 0 && n < 65 ? (int)n : -1;
+        return n < 65 ? (int)n : -1; /* 0 as runc's: is it there */
     if (strncasecmp(s, "SIG", 3) == 0)
         s += 3;
     static const struct {
@@ -899,21 +992,62 @@ static int parse_signal(const char *s)
     return -1;
 }
 
-static int kill_ctr(const char *id, const char *sigs)
+/* sig to every process of the container but PID 1, through pidfds
+ * checked with the start times read with their parents; SIGKILL in
+ * rounds until none is left (a fork caught between listing and killing
+ * is found the next round: orphans stay under PID 1, a subreaper) */
+static void signal_others(const NrOciState *st, int sig)
+{
+    char pidns[128];
+    ctr_pidns(st, pidns, sizeof pidns);
+    for (int round = 0; round < 100; round++) {
+        nr_autofree pid_t *pids = NULL;
+        nr_autofree uint64_t *starts = NULL;
+        size_t n = ctr_pids(st->pid, pidns[0] ? pidns : NULL, &pids, &starts);
+        size_t sent = 0;
+        for (size_t i = 1; i < n; i++) {
+            nr_autoclose int fd = nr_ctr_pidfd(pids[i], starts[i]);
+            if (fd >= 0 && syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) == 0)
+                sent++;
+        }
+        if (sig != SIGKILL || !sent)
+            return;
+        struct timespec ts = { .tv_nsec = 5 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* a container without a pid namespace of its own: PID 1's end is not
+ * the end of the others */
+static bool own_pidns(const NrOciState *st)
+{
+    char pidns[128];
+    ctr_pidns(st, pidns, sizeof pidns);
+    return pidns[0] != '\0';
+}
+
+static int kill_ctr(const char *id, const char *sigs, bool all)
 {
     int sig = parse_signal(sigs ? sigs : "TERM");
     if (sig < 0)
         return fail("invalid signal '%s'", sigs);
     NrOciState st;
     NrError e = { 0 };
+    lock_ctr(id, false, false);
     if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
         return fail_err(&e);
     NrOciStatus s = nr_ocistate_status(root_dir, &st);
-    pid_t pid = st.pid;
+    nr_autoclose int pfd =
+        s == NR_OCI_CREATED || s == NR_OCI_RUNNING ? nr_ctr_pidfd(st.pid, st.start_time) : -1;
+    if (pfd < 0) {
+        nr_ocistate_clear(&st);
+        /* as runc's: --all of a container that ended is done */
+        return all && s == NR_OCI_STOPPED ? 0 : fail("container not running");
+    }
+    if (all)
+        signal_others(&st, sig);
     nr_ocistate_clear(&st);
-    if (s != NR_OCI_CREATED && s != NR_OCI_RUNNING)
-        return fail("container not running");
-    if (kill(pid, sig) < 0)
+    if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
         return fail("cannot send signal %d to container %s: %s", sig, id, strerror(errno));
     return 0;
 }
@@ -922,6 +1056,16 @@ static int delete_ctr(const char *id, bool force)
 {
     NrOciState st;
     NrError e = { 0 };
+    if (lock_ctr(id, false, true) < 0 && errno == EWOULDBLOCK) {
+        /* a create under way is not stopped; a start or kill soon is */
+        if (!force && nr_ocistate_read(root_dir, id, &st, &e) == 0) {
+            NrOciStatus s = nr_ocistate_status(root_dir, &st);
+            nr_ocistate_clear(&st);
+            if (s == NR_OCI_CREATING)
+                return fail("cannot delete container %s that is not stopped: creating", id);
+        }
+        lock_ctr(id, false, false);
+    }
     if (nr_ocistate_read(root_dir, id, &st, &e) < 0) {
         if (force)
             return 0; /* as runc: --force on a container that is not there */
@@ -936,10 +1080,10 @@ static int delete_ctr(const char *id, bool force)
         /* wait on a pidfd: its end wakes us at once (the loop below
          * polled at 10 ms, the most of a create+start+delete cycle) */
         nr_autoclose int pfd = nr_ctr_pidfd(st.pid, st.start_time);
+        if (pfd >= 0 && !own_pidns(&st))
+            signal_others(&st, SIGKILL);
         if (pfd >= 0 && syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) == 0)
             nr_pidfd_wait(pfd, 5000);
-        else
-            kill(st.pid, SIGKILL);
         for (int i = 0; i < 500 && nr_ocistate_status(root_dir, &st) != NR_OCI_STOPPED; i++) {
             struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
             nanosleep(&ts, NULL);
@@ -1158,7 +1302,7 @@ int nr_cmd_oci(int argc, char **argv)
     if (strcmp(sub, "state") == 0)
         return need_id(sub, &a, &id) ? 1 : state(id);
     if (strcmp(sub, "kill") == 0)
-        return need_id(sub, &a, &id) ? 1 : kill_ctr(id, a.n_rest > 1 ? a.rest[1] : NULL);
+        return need_id(sub, &a, &id) ? 1 : kill_ctr(id, a.n_rest > 1 ? a.rest[1] : NULL, a.all);
     if (strcmp(sub, "delete") == 0)
         return need_id(sub, &a, &id) ? 1 : delete_ctr(id, a.force);
     if (strcmp(sub, "list") == 0)

@@ -48,7 +48,8 @@ static int ctr_lock = -1;                   /* STORE/containers/<name>/lock, hel
 static int child_stdio[3] = { -1, -1, -1 }; /* PID 1's stdio instead of a terminal */
 static NrRelay *relay;                      /* copies between those pipes and nroot's stdio */
 static NrJoin join = { .lock_fd = -1, .users_fd = -1 }; /* --join: the key */
-static int *oci_ns_fds; /* an OCI spec's namespaces to join, opened before the clone */
+static int *oci_ns_fds;    /* an OCI spec's namespaces to join, opened before the clone */
+static int pid1_sync = -1; /* PID 1's sync socket: oci create's GO at the gate */
 
 /* every fd of nroot's closed but `also` and the caller's fds the command
  * is to get (--preserve-fd, PMI_FD: PID 1 closes them once it forked it) */
@@ -428,7 +429,9 @@ static void on_started(void *data, pid_t init_pid)
 {
     const NrRunConfig *cfg = data;
     if (cfg->oci && nr_cmd_oci_started(cfg, init_pid, ctr.ns_fd) && cfg->oci_fifo) {
-        /* `nroot oci create`: PID 1 waits at the gate, on its own */
+        /* `nroot oci create`: PID 1 waits at the gate, on its own, once
+         * told its state is written (killed before, it ends: init.c) */
+        nr_sync_send(pid1_sync, NR_SYNC_GO, NULL);
         nr_ctr_remove_runtime(ctr.rt_dir);
         fflush(NULL);
         _exit(0);
@@ -600,6 +603,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     pid_t pid = cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0
                     ? -1
                     : nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
+    pid1_sync = sync_fd;
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);

@@ -92,13 +92,18 @@ void nr_init_gate(int fd)
     gate_fd = fd;
 }
 
-/* the start gate: nroot is told the container was created and leaves;
- * the fifo, reopened for writing through /proc/self/fd, blocks until
- * `nroot oci start` opens it for reading.  Returns the sync socket that
- * is left: none. */
+/* the start gate: nroot is told the container was created, records it
+ * and answers GO; then the fifo, reopened for writing through
+ * /proc/self/fd, blocks until `nroot oci start` opens it for reading.
+ * Without GO (create was killed before its state and --pid-file were
+ * written) nobody could ever start or find this PID 1: it ends.  Returns
+ * the sync socket that is left: none. */
 static int wait_gate(int sync_fd)
 {
     nr_sync_send(sync_fd, NR_SYNC_STARTED, NULL);
+    NrSyncMsg go;
+    if (nr_sync_recv(sync_fd, &go) != 1 || go.type != NR_SYNC_GO)
+        _exit(NR_EXIT_FAILURE);
     close(sync_fd);
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", gate_fd);
@@ -126,6 +131,11 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     nr_signals_forwarded(&set, NR_SIG_BY_INIT);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, NULL);
+    /* without a pid namespace of its own PID 1 is no namespace init: the
+     * orphans of the container (double forks) still come to it, stay in
+     * its tree (where nroot oci kill --all and delete find them) and are
+     * reaped by it */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     /* The container leaves nroot's session: it has no controlling terminal
      * of the host's (it never gets the host's terminal at all: run.c
      * relays it through pipes), gets no job-control signals from it, and
