@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ocirec.c — the records nroot-unpack --oci-spec writes for the launcher
- * (DESIGN17.md), read by nr_oci_parse_records (src/oci/records.c).  The
+ * (HACKING.md, "The OCI records"), read by nr_oci_parse_records (src/oci/records.c).  The
  * helper is of the same build, but the reader is strict anyway: an input
  * it accepts must give a spec whose promises hold (the lists never NULL,
  * the paths absolute, at least one argument), and one it refuses must

@@ -5,7 +5,7 @@
  * (unpack/ocispec.c; the launcher links no JSON parser); the launcher reads
  * what it wrote (oci/spec.c) into an NrOciSpec, plain data of the plan that
  * the child applies.  The records between the two are described in
- * DESIGN17.md until HACKING.md has them. */
+ * HACKING.md, "The OCI records". */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -187,7 +187,7 @@ int nr_oci_load(const char *dir, NrOciSpec **ret_spec, NrError *err);
 int nr_oci_save(const NrOciSpec *spec, const char *dir, NrError *err);
 int nr_oci_load_saved(const char *dir, NrOciSpec **ret_spec, NrError *err);
 
-/* the records in text[0 .. len) (DESIGN17.md) into *spec (zeroed first);
+/* the records in text[0 .. len) (HACKING.md, "The OCI records") into *spec (zeroed first);
  * a pure function for the unit tests.  The seccomp program is not among
  * them: nr_oci_load adds it (has_seccomp, seccomp_flags say there is one);
  * the `seccomp` record's note becomes a warning.  On failure *spec holds

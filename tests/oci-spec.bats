@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # oci-spec.bats — nroot-unpack --oci-spec (src/unpack/ocispec.c, issue 17
 # part A): an OCI bundle's config.json checked and written as the records
-# of DESIGN17.md on fd 3, its seccomp program on fd 5.  The helper runs
+# of HACKING.md, "The OCI records" on fd 3, its seccomp program on fd 5.  The helper runs
 # directly, with fd 4 not a socket: its error is printed (one line, 125).
 
 load helpers

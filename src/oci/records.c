@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* records.c — the records nroot-unpack --oci-spec writes (DESIGN17.md)
+/* records.c — the records nroot-unpack --oci-spec writes (HACKING.md, "The OCI records")
  * read into an NrOciSpec: a pure function, strict (the two binaries come
  * from one build: an unknown tag, a field too many or too few, a number
  * that is not one, a `%` escape other than %25 %09 %0A %0D are errors). */

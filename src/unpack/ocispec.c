@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ocispec.c — nroot-unpack --oci-spec: the config.json of an OCI bundle
  * (runtime-spec 1.0 to 1.2), checked and written as plain records for the
- * launcher, which links no JSON parser (DESIGN17.md, include/nr-oci.h).
+ * launcher, which links no JSON parser (HACKING.md, "The OCI records"; include/nr-oci.h).
  *
  *   nroot-unpack --oci-spec --caps=HEX BUNDLE
  *

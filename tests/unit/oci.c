@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tests/unit/oci.c — src/oci/records.c: the records nroot-unpack
- * --oci-spec writes (DESIGN17.md), read into an NrOciSpec: every tag, the
+ * --oci-spec writes (HACKING.md, "The OCI records"), read into an NrOciSpec: every tag, the
  * escapes, and the errors of a strict reader. */
 #include <linux/capability.h>
 #include <sched.h>
