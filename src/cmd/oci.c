@@ -576,16 +576,23 @@ static int load_process(const char *file, const NrOciState *st, NrOciSpec **ret,
 }
 
 /* the process of --process replaces the container's; what it leaves out
- * (capabilities, rlimits) stays the container's, as runc does */
-static void take_process(NrOciSpec *s, const NrOciSpec *p)
+ * (capabilities, rlimits) stays the container's, as runc does.  The two
+ * swap what they own: each frees its own. */
+#define SWAP(x, y) \
+    do { \
+        __typeof__(x) t_ = (x); \
+        (x) = (y); \
+        (y) = t_; \
+    } while (0)
+static void take_process(NrOciSpec *s, NrOciSpec *p)
 {
-    s->args = p->args;
-    s->env = p->env;
-    s->cwd = p->cwd;
+    SWAP(s->args, p->args);
+    SWAP(s->env, p->env);
+    SWAP(s->cwd, p->cwd);
+    SWAP(s->gids, p->gids);
+    SWAP(s->n_gids, p->n_gids);
     s->uid = p->uid;
     s->gid = p->gid;
-    s->gids = p->gids;
-    s->n_gids = p->n_gids;
     s->umask = p->umask;
     s->terminal = p->terminal;
     s->console_height = p->console_height;
@@ -595,13 +602,14 @@ static void take_process(NrOciSpec *s, const NrOciSpec *p)
         memcpy(s->caps, p->caps, sizeof s->caps);
     }
     if (p->n_rlimits) {
-        s->rlimits = p->rlimits;
-        s->n_rlimits = p->n_rlimits;
+        SWAP(s->rlimits, p->rlimits);
+        SWAP(s->n_rlimits, p->n_rlimits);
     }
     s->no_new_privs = p->no_new_privs;
     s->has_oom = p->has_oom;
     s->oom_score_adj = p->oom_score_adj;
 }
+#undef SWAP
 
 /* runc's exec options over the container's process (without --process) */
 static int exec_options(const Args *a, NrOciSpec *s, NrError *err)
@@ -682,36 +690,46 @@ static void exec_started(void *data, pid_t pid)
     }
 }
 
+static int exec_in(const Args *a, const char *id, const NrOciState *st);
+
 static int exec_ctr(const Args *a, const char *id)
 {
     NrOciState st;
     NrError e = { 0 };
     if (nr_ocistate_read(root_dir, id, &st, &e) < 0)
         return fail_err(&e);
-    NrOciStatus status = nr_ocistate_status(root_dir, &st);
+    int r = exec_in(a, id, &st);
+    nr_ocistate_clear(&st);
+    return r;
+}
+
+/* (returns only on failure, or with -d once the command runs) */
+static int exec_in(const Args *a, const char *id, const NrOciState *st)
+{
+    NrError e = { 0 };
+    NrOciStatus status = nr_ocistate_status(root_dir, st);
     if (status == NR_OCI_STOPPED)
         return fail("cannot exec in a stopped container");
-    if (status == NR_OCI_CREATING || st.keeper <= 0)
+    if (status == NR_OCI_CREATING || st->keeper <= 0)
         return fail("container %s is not created yet", id);
     if (a->detach && a->tty && !a->console_socket)
         return fail("cannot allocate tty if nroot will detach without setting console socket");
     if (check_preserved(a->preserve_fds))
         return 1;
     static NrRunConfig cfg;
-    char *argv[] = { "run", "--bundle", st.bundle, NULL };
+    char *argv[] = { "run", "--bundle", st->bundle, NULL };
     NrOciSpec *spec = NULL, *proc = NULL;
     /* the spec create read and saved: config.json may have changed since */
     nr_autofree char *dir = nr_strdup_printf("%s/%s", root_dir, id);
     if (nr_cli_parse_run(3, argv, &cfg, &e) != NR_CLI_RUN || nr_oci_load_saved(dir, &spec, &e) < 0)
         return fail_err(&e);
-    if (a->process) {
-        if (load_process(a->process, &st, &proc, &e) < 0)
-            return fail_err(&e);
-        take_process(spec, proc);
-    } else if (exec_options(a, spec, &e) < 0)
-        return fail_err(&e);
-    if (nr_oci_plan(&cfg, spec, NULL, &e) < 0)
-        return fail_err(&e);
+    if ((a->process ? load_process(a->process, st, &proc, &e) : exec_options(a, spec, &e)) < 0 ||
+        (proc && (take_process(spec, proc), false)) || nr_oci_plan(&cfg, spec, NULL, &e) < 0) {
+        int r = fail_err(&e);
+        nr_oci_free(spec);
+        nr_oci_free(proc);
+        return r;
+    }
     /* the hooks were the container's start, not this process's */
     cfg.dev.hooks = NULL;
     cfg.dev.n_hooks = 0;
@@ -724,8 +742,8 @@ static int exec_ctr(const Args *a, const char *id)
         fds[i] = 3 + i;
     cfg.preserve_fds = a->preserve_fds ? fds : NULL;
     cfg.n_preserve_fds = (size_t)a->preserve_fds;
-    NrCtr c = { .pid = st.keeper, .pid_start = st.keeper_start };
-    memcpy(c.ns_fd, st.ns_fd, sizeof c.ns_fd);
+    NrCtr c = { .pid = st->keeper, .pid_start = st->keeper_start };
+    memcpy(c.ns_fd, st->ns_fd, sizeof c.ns_fd);
     snprintf(c.name, sizeof c.name, "%s", id);
     /* -d, as runc's: this nroot joins, the command (its child) gets the
      * caller's stdio, and once it exec'd nroot leaves it to the caller's
