@@ -422,6 +422,10 @@ int nr_cmd_rmi(int argc, char **argv)
             }
         }
     }
+    /* the links a killed nroot left beside those of a removed image
+     * (.tmpPID-NAME of a replace_link) would now point at nothing */
+    if (access(store, F_OK) == 0)
+        nr_store_remove_dangling(store, lock >= 0);
     nr_store_list_free(imgs, n);
     nr_ctr_list_free(ctrs, n_ctrs);
     if (lock >= 0)
