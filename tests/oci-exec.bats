@@ -244,7 +244,9 @@ while not os.path.exists(sys.argv[3]):
     time.sleep(0.05)
 os.write(fds[0], b"go\n")
 data = b""
-while b"done" not in data and select.select([fds[0]], [], [], 10)[0]:
+# until the command closed its terminal (EIO): a master closed before it
+# exits would hang it up (SIGHUP) and lose its status
+while select.select([fds[0]], [], [], 10)[0]:
     try:
         chunk = os.read(fds[0], 4096)
     except OSError:

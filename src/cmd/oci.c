@@ -612,16 +612,28 @@ static void take_process(NrOciSpec *s, NrOciSpec *p)
 #undef SWAP
 
 /* runc's exec options over the container's process (without --process) */
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
 static int exec_options(const Args *a, NrOciSpec *s, NrError *err)
 {
     if (a->n_rest < 2)
         return nr_error_msg(err, "exec: args must not be empty");
-    s->args = a->rest + 1;
+    /* the spec owns what it holds (nr_oci_free): copies */
+    free_strv(s->args);
+    s->args = nr_xmalloc((size_t)a->n_rest * sizeof *s->args);
+    for (int i = 1; i < a->n_rest; i++)
+        s->args[i - 1] = nr_xstrdup(a->rest[i]);
     s->terminal = a->tty;
     if (a->cwd) {
         if (a->cwd[0] != '/')
             return nr_error_msg(err, "--cwd: '%s' is not an absolute path", a->cwd);
-        s->cwd = (char *)a->cwd;
+        free(s->cwd);
+        s->cwd = nr_xstrdup(a->cwd);
     }
     if (a->user) {
         char *colon = strchr(a->user, ':');
@@ -646,15 +658,19 @@ static int exec_options(const Args *a, NrOciSpec *s, NrError *err)
             size_t j = 0;
             while (j < n && !(strncmp(env[j], kv, k) == 0 && env[j][k] == '='))
                 j++;
-            if (!kv[k]) /* -e NAME: the value of nroot's environment, as runc */
-                kv = getenv(kv) ? nr_strdup_printf("%s=%s", kv, getenv(kv)) : NULL;
-            if (!kv)
+            char *v = !kv[k] /* -e NAME: the value of nroot's environment, as runc */
+                          ? (getenv(kv) ? nr_strdup_printf("%s=%s", kv, getenv(kv)) : NULL)
+                          : nr_xstrdup(kv);
+            if (!v)
                 continue;
-            env[j] = (char *)kv;
+            if (j < n)
+                free(env[j]);
+            env[j] = v;
             if (j == n)
                 n++;
         }
         env[n] = NULL;
+        free(s->env); /* its strings are env's now */
         s->env = env;
     }
     for (size_t i = 0; i < a->caps.n; i++) {
