@@ -78,6 +78,8 @@ int nr_sync_send(int fd, uint32_t type, const NrError *err);
 int nr_sync_send_fd(int fd, uint32_t type, int pass);
 int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err);
 int nr_sync_send_result(int fd, const char *text);
+/* `len` bytes of `buf` with the fd `pass` (SCM_RIGHTS) on `sock`; 0 or -1 */
+int nr_send_fd(int sock, const void *buf, size_t len, int pass);
 /* returns 1 with a message, 0 on EOF, -1 on error */
 int nr_sync_recv(int fd, NrSyncMsg *msg);
 

@@ -158,25 +158,7 @@ teardown() {
     local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
     # a receiver as conmon is one: the master comes with SCM_RIGHTS, then
     # what the command writes is read from it
-    python3 - "$sock" "$out" <<'PY' &
-import array, os, select, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-c, _ = s.accept()
-fds = array.array("i")
-msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
-fds.frombytes(anc[0][2][:fds.itemsize])
-data = b""
-while b"hello-tty" not in data and select.select([fds[0]], [], [], 10)[0]:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    data += chunk
-open(sys.argv[2], "wb").write(msg + b"\n" + data)
-PY
+    python3 "$BATS_TEST_DIRNAME/helper/console-recv.py" "$sock" "$out" --until hello-tty &
     BG_PIDS+=("$!")
     wait_for 50 test -S "$sock" || fail "no receiver"
     ocic create --console-socket "$sock" -b "$B" tty1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"

@@ -231,31 +231,7 @@ print("status", os.waitstatus_to_exitcode(ws), flush=True)
     start_probe_ctr d3
     local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
     local pf=$BATS_TEST_TMPDIR/epid ready=$BATS_TEST_TMPDIR/ready
-    python3 - "$sock" "$out" "$ready" <<'PY' &
-import array, os, select, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-c, _ = s.accept()
-fds = array.array("i")
-msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
-fds.frombytes(anc[0][2][:fds.itemsize])
-# nroot has left by now: the command waits for this line, then answers
-while not os.path.exists(sys.argv[3]):
-    time.sleep(0.05)
-os.write(fds[0], b"go\n")
-data = b""
-# until the command closed its terminal (EIO): a master closed before it
-# exits would hang it up (SIGHUP) and lose its status
-while select.select([fds[0]], [], [], 10)[0]:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    data += chunk
-open(sys.argv[2], "wb").write(msg + b"\n" + data)
-PY
+    python3 "$BATS_TEST_DIRNAME/helper/console-recv.py" "$sock" "$out" --go "$ready" &
     BG_PIDS+=("$!")
     wait_for 50 test -S "$sock" || fail "no receiver"
     READY=$ready run python3 -c "$SUBREAPER" "$pf" "$NROOT" oci --root "$OCIROOT" exec -d -t \
@@ -350,25 +326,7 @@ PY
 @test "oci exec: -t --console-socket sends the command's terminal" {
     start_probe_ctr t1
     local sock=$BATS_TEST_TMPDIR/console.sock out=$BATS_TEST_TMPDIR/console.out
-    python3 - "$sock" "$out" <<'PY' &
-import array, os, select, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-c, _ = s.accept()
-fds = array.array("i")
-msg, anc, _, _ = c.recvmsg(64, socket.CMSG_LEN(fds.itemsize))
-fds.frombytes(anc[0][2][:fds.itemsize])
-data = b""
-while b"hello-tty" not in data and select.select([fds[0]], [], [], 10)[0]:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    data += chunk
-open(sys.argv[2], "wb").write(msg + b"\n" + data)
-PY
+    python3 "$BATS_TEST_DIRNAME/helper/console-recv.py" "$sock" "$out" --until hello-tty &
     BG_PIDS+=("$!")
     wait_for 50 test -S "$sock" || fail "no receiver"
     # (its status: 129 when the receiver closes the terminal first, SIGHUP)

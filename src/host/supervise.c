@@ -145,21 +145,7 @@ static int send_console(const char *path, int master, NrError *err)
     char name[32] = "/dev/pts/?";
     if (ioctl(master, TIOCGPTN, &n) == 0)
         snprintf(name, sizeof name, "/dev/pts/%u", n);
-    struct iovec iov = { .iov_base = name, .iov_len = strlen(name) };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
-    };
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof master);
-    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
+    if (nr_send_fd(s, name, strlen(name), master) < 0)
         return nr_error_errno(err, "cannot send the terminal to '%s'", path);
     return 0;
 }

@@ -37,7 +37,12 @@ int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err)
     msg.fd = -1;
     if (err)
         msg.err = *err;
-    struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+    return nr_send_fd(fd, &msg, sizeof msg, pass);
+}
+
+int nr_send_fd(int sock, const void *buf, size_t len, int pass)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -53,9 +58,9 @@ int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err)
     memcpy(CMSG_DATA(c), &pass, sizeof pass);
     ssize_t w;
     do
-        w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        w = sendmsg(sock, &mh, MSG_NOSIGNAL);
     while (w < 0 && errno == EINTR);
-    return w == (ssize_t)sizeof msg ? 0 : -1;
+    return w == (ssize_t)len ? 0 : -1;
 }
 
 int nr_sync_send_result(int fd, const char *text)
