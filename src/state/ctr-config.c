@@ -755,10 +755,13 @@ int nr_ctr_finish(NrCtr *c, int live_fd, int status, bool remove, NrError *err)
         lseek(live_fd, 0, SEEK_END);
         dprintf(live_fd, "exit_code=%d\nfinished=%lld\n", status, (long long)c->finished);
     }
+    /* the store's record first: a reader that finds no live state then
+     * finds the exit code there, never the "running" record of the start */
+    int rc = 0;
+    if (c->store_dir)
+        rc = remove ? nr_ctr_remove(c, err) : nr_ctr_write_state(c, false, err);
     nr_ctr_remove_runtime(c->rt_dir);
-    if (!c->store_dir)
-        return 0;
-    return remove ? nr_ctr_remove(c, err) : nr_ctr_write_state(c, false, err);
+    return rc;
 }
 
 /* ---- a plan from a container's config ---- */
