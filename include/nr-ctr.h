@@ -38,6 +38,8 @@ typedef struct NrCtr {
     int64_t created, started, finished;
     int exit_code; /* -1: unknown (nroot was killed, or it never ran) */
     bool running;
+    bool ending;   /* its nroot still holds the live state, its PID 1 has ended:
+                    * the exit code comes when that nroot ends (pid, pid_start set) */
     bool in_store; /* named: STORE/containers/<name> exists */
     /* live state (running only) */
     pid_t pid;      /* nroot's */

@@ -181,7 +181,7 @@ int nr_cmd_wait(int argc, char **argv)
             continue;
         }
         int code = c.exit_code;
-        if (c.running) {
+        if (c.running || c.ending) {
             /* the state file, held open: its nroot appends the exit code
              * before it removes the file and ends */
             char path[PATH_MAX];

@@ -197,6 +197,11 @@ static void read_live(const char *rt_root, NrCtr *c)
             c->started = live.started;
             c->detached = live.detached;
             memcpy(c->ns_fd, live.ns_fd, sizeof c->ns_fd);
+        } else if (a >= 0) {
+            /* its command ended a moment ago; nroot records the end */
+            c->ending = true;
+            c->pid = live.pid;
+            c->pid_start = live.pid_start;
         }
         if (a >= 0)
             close(a);
