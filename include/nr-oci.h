@@ -17,6 +17,7 @@
 
 #include "nr-error.h"
 #include "nr-hook.h"
+#include "nr-timens.h"
 #include "nr-userns.h"
 
 /* process.capabilities' five sets, in this order (NrOciSpec.caps[]) */
@@ -61,13 +62,6 @@ typedef struct NrOciDevice {
     gid_t gid;
 } NrOciDevice;
 
-/* linux.timeOffsets */
-typedef struct NrOciTimeOffset {
-    int clock; /* CLOCK_MONOTONIC or CLOCK_BOOTTIME */
-    int64_t secs;
-    uint32_t nanosecs;
-} NrOciTimeOffset;
-
 typedef struct NrOciSpec {
     char *version; /* ociVersion */
     char *bundle;  /* absolute, resolved */
@@ -107,8 +101,7 @@ typedef struct NrOciSpec {
     char **sysctl;            /* NULL-terminated "key=value", sorted, never NULL */
     NrOciDevice *devices;
     size_t n_devices;
-    NrOciTimeOffset *time_offsets;
-    size_t n_time_offsets;
+    NrTimeOffsets time_offsets;       /* linux.timeOffsets (nr-timens.h) */
     unsigned long rootfs_propagation; /* MS_SHARED|MS_REC ..., 0: not given */
     struct NrBpf *seccomp;            /* linux.seccomp compiled, NULL: none */
     bool has_seccomp;                 /* a `seccomp` record: nr_oci_load reads the program */

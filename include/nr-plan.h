@@ -10,6 +10,7 @@
 
 #include "nr-devices.h"
 #include "nr-image.h"
+#include "nr-timens.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 
@@ -108,4 +109,7 @@ typedef struct NrRunConfig {
      * (no relay), does not die with nroot, and nroot returns once it
      * exec'd: it is then the child of the caller's subreaper (conmon) */
     bool exec_detach;
+    /* --time-offset (or an OCI bundle's linux.timeOffsets): with any, the
+     * container gets a time namespace of its own (nr-timens.h) */
+    NrTimeOffsets time_offsets;
 } NrRunConfig;

@@ -16,8 +16,9 @@
 #include "nr-userns.h"
 
 /* the namespaces `exec` joins, in the order it joins them: the user
- * namespace first (it grants the rights for the others), pid last (it
- * applies to children only) */
+ * namespace first (it grants the rights for the others), pid and time
+ * last (they apply to children only; time: PID 1's time_for_children, a
+ * joiner's setns moves it too) */
 enum {
     NR_NS_USER,
     NR_NS_MNT,
@@ -26,6 +27,7 @@ enum {
     NR_NS_NET,
     NR_NS_CGROUP,
     NR_NS_PID,
+    NR_NS_TIME, /* absent (-1) where the kernel has no time namespaces */
     NR_NS_COUNT,
     /* --cap-add=SYS_ADMIN: the payload's nested user and mount
         * namespaces (mounts.c), joined last, after pid */

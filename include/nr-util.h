@@ -67,6 +67,9 @@ bool nr_user_spec_valid(const char *spec);
 bool nr_hostname_valid(const char *name);
 /* the first line of a (sysctl) file without its newline; "" if unreadable */
 void nr_read_line(const char *path, char *buf, size_t size);
+/* write value to /proc/self/NAME, dumpable for the moment it takes (the
+ * caller is not: the file is the host root's then); 0 or -1 with errno */
+int nr_proc_self_write(const char *name, const char *value);
 /* close every fd from `first` up except the n in keep (ascending; -1 entries ignored) */
 void nr_close_range_except(unsigned first, const int *keep, int n);
 /* close every fd from 3 up except `keep` (-1: none) */

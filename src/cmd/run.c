@@ -38,6 +38,7 @@
 #include "nr-spawn.h"
 #include "nr-store.h"
 #include "nr-supervise.h"
+#include "nr-timens.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 
@@ -91,6 +92,10 @@ static int run_child(void *data, int sync_fd, NrError *err)
         return -1;
     keep_only(cfg, sync_fd);
     if (nr_keyring_new_session(err) < 0)
+        return -1;
+    /* before anything is forked into the time namespace */
+    if (nr_timens_apply(&cfg->time_offsets,
+                        cfg->oci ? "config.json: linux.timeOffsets" : "--time-offset", err) < 0)
         return -1;
     if (cfg->oci_fifo) {
         /* `nroot oci create`: the container outlives this nroot, and waits

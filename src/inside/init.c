@@ -70,12 +70,15 @@ static int open_pty(int sync_fd)
 }
 
 /* the namespaces, for `nroot exec`: nroot keeps these fds while the
- * container runs; only PID 1 can open them (it is not dumpable later) */
+ * container runs; only PID 1 can open them (it is not dumpable later).
+ * PID 1 itself stays in the time namespace it was born in: the
+ * container's is that of its children */
 static void send_namespaces(int sync_fd)
 {
     for (int i = 0; i < NR_NS_COUNT; i++) {
         char path[64];
-        snprintf(path, sizeof path, "/proc/self/ns/%s", nr_ns_names[i]);
+        snprintf(path, sizeof path, "/proc/self/ns/%s%s", nr_ns_names[i],
+                 i == NR_NS_TIME ? "_for_children" : "");
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;

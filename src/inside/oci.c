@@ -653,59 +653,21 @@ int nr_oci_join_ns_early(const NrOciSpec *s, const int *fds, NrError *err)
     return 0;
 }
 
-/* /proc/self/NAME of a process that is not dumpable belongs to the host's
- * root: it is made dumpable for the write, while no process of the
- * container exists that could trace it (none can see it: the child before
- * it forks the first one, exec's joiner, which never enters the container's
- * pid namespace; nr-ocirun.h) */
-static int proc_self_write(const char *name, const char *value)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/%s", name);
-    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    int r = fd < 0 || write(fd, value, strlen(value)) < 0 ? -1 : 0;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    errno = e;
-    return r;
-}
-
 int nr_oci_set_oom(const NrOciSpec *s, NrError *err)
 {
     if (!s->has_oom)
         return 0;
     char v[32];
     snprintf(v, sizeof v, "%d", s->oom_score_adj);
-    if (proc_self_write("oom_score_adj", v) < 0)
+    if (nr_proc_self_write("oom_score_adj", v) < 0)
         return nr_error_errno(err, "config.json: process.oomScoreAdj: cannot set %d",
                               s->oom_score_adj);
-    return 0;
-}
-
-/* before the first process enters the time namespace (PID 1's command) */
-static int time_offsets(const NrOciSpec *s, NrError *err)
-{
-    if (!s->n_time_offsets)
-        return 0;
-    char buf[256] = "";
-    for (size_t i = 0; i < s->n_time_offsets; i++) {
-        size_t len = strlen(buf);
-        snprintf(buf + len, sizeof buf - len, "%d %lld %u\n", s->time_offsets[i].clock,
-                 (long long)s->time_offsets[i].secs, s->time_offsets[i].nanosecs);
-    }
-    if (proc_self_write("timens_offsets", buf) < 0)
-        return nr_error_errno(err, "config.json: linux.timeOffsets: cannot set them");
     return 0;
 }
 
 int nr_oci_child(const NrRunConfig *cfg, int sync_fd, NrError *err)
 {
     const NrOciSpec *s = cfg->oci;
-    if (time_offsets(s, err) < 0)
-        return -1;
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return nr_error_errno(err, "config.json: cannot set the hostname");
     if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)

@@ -18,8 +18,9 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-const char *const nr_ns_names[NR_NS_SLOTS] = { "user",   "mnt", "uts",         "ipc",       "net",
-                                               "cgroup", "pid", "nested_user", "nested_mnt" };
+const char *const nr_ns_names[NR_NS_SLOTS] = {
+    "user", "mnt", "uts", "ipc", "net", "cgroup", "pid", "time", "nested_user", "nested_mnt"
+};
 
 void nr_spawn_become_root(void)
 {
@@ -183,9 +184,9 @@ int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err)
 
 /* ---- joining a running container's namespaces (exec, export) ---- */
 
-const int nr_ns_flags[NR_NS_SLOTS] = { CLONE_NEWUSER, CLONE_NEWNS,   CLONE_NEWUTS,
-                                       CLONE_NEWIPC,  CLONE_NEWNET,  CLONE_NEWCGROUP,
-                                       CLONE_NEWPID,  CLONE_NEWUSER, CLONE_NEWNS };
+const int nr_ns_flags[NR_NS_SLOTS] = { CLONE_NEWUSER, CLONE_NEWNS,     CLONE_NEWUTS, CLONE_NEWIPC,
+                                       CLONE_NEWNET,  CLONE_NEWCGROUP, CLONE_NEWPID, CLONE_NEWTIME,
+                                       CLONE_NEWUSER, CLONE_NEWNS };
 
 /* is the namespace behind fd the one this process is in already?  (the
  * network of --net=host is the host's: joining it again would need rights

@@ -254,10 +254,14 @@ static int check_namespaces(const NrOciSpec *spec, NrError *err)
         return nr_error_msg(err, "config.json: %s needs a uts namespace of the container's own",
                             spec->hostname ? "hostname" : "domainname");
     const NrOciNs *time = find_ns(spec, CLONE_NEWTIME);
-    if (spec->n_time_offsets && (!time || time->path))
+    if (nr_timens_any(&spec->time_offsets) && (!time || time->path))
         return nr_error_msg(err, "config.json: linux.timeOffsets needs a time namespace of the "
                                  "container's own");
-    return 0;
+    if (time && !nr_timens_supported())
+        return nr_error_msg(err,
+                            "config.json: linux.namespaces: this kernel has no time namespaces "
+                            "(Linux 5.6 or later with CONFIG_TIME_NS)");
+    return nr_timens_check(&spec->time_offsets, "config.json: linux.timeOffsets", err);
 }
 
 int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *err)
@@ -293,6 +297,7 @@ int nr_oci_plan(NrRunConfig *cfg, const NrOciSpec *spec, char **args, NrError *e
     cfg->lower = spec->root;
     cfg->read_only = spec->root_ro;
     cfg->hostname = spec->hostname;
+    cfg->time_offsets = spec->time_offsets;
     cfg->workdir = spec->cwd;
     const NrOciNs *net = find_ns(spec, CLONE_NEWNET);
     cfg->net = net && !net->path ? NR_NET_NONE : NR_NET_HOST;

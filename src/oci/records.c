@@ -407,15 +407,15 @@ static int record(Reader *r, char **f, int n, NrError *err)
                                                       .uid = uid,
                                                       .gid = gid };
     } else if (strcmp(tag, "timeoffset") == 0) {
-        int clock = strcmp(f[1], "monotonic") == 0  ? CLOCK_MONOTONIC
-                    : strcmp(f[1], "boottime") == 0 ? CLOCK_BOOTTIME
+        int clock = strcmp(f[1], "monotonic") == 0  ? NR_CLOCK_MONOTONIC
+                    : strcmp(f[1], "boottime") == 0 ? NR_CLOCK_BOOTTIME
                                                     : -1;
         if (clock < 0 || !i64_of(f[2], INT64_MIN, INT64_MAX, &i) || !u32_of(f[3], &a) ||
             a > 999999999)
             return bad(r, err, "a bad time offset");
-        s->time_offsets = grow(s->time_offsets, &s->n_time_offsets, sizeof *s->time_offsets);
-        s->time_offsets[s->n_time_offsets - 1] =
-            (NrOciTimeOffset){ .clock = clock, .secs = i, .nanosecs = a };
+        s->time_offsets.set[clock] = true;
+        s->time_offsets.secs[clock] = i;
+        s->time_offsets.nsecs[clock] = a;
     } else if (strcmp(tag, "propagation") == 0) {
         if (!(s->rootfs_propagation = propagation_of(f[1])))
             return bad(r, err, "a bad propagation");
@@ -559,7 +559,6 @@ void nr_oci_clear(NrOciSpec *s)
     for (size_t k = 0; k < s->n_devices; k++)
         free(s->devices[k].path);
     free(s->devices);
-    free(s->time_offsets);
     free(s->seccomp);
     free(s->saved_records);
     free(s->saved_program);

@@ -527,22 +527,16 @@ int nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err)
     nr_autoclose int nroot = nr_ctr_pidfd(c->pid, c->pid_start);
     if (nroot < 0)
         return nr_error_msg(err, "container '%s' is not running", c->name[0] ? c->name : c->id);
-    for (int i = 0; i < NR_NS_COUNT; i++) {
+    for (int i = 0; i < NR_NS_SLOTS; i++) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->pid, c->ns_fd[i]);
+        /* the time namespace (a kernel without any, or a container an
+         * older nroot started) and the nested ones may be absent */
+        bool optional = i == NR_NS_TIME || i >= NR_NS_COUNT;
+        if (optional && c->ns_fd[i] < 0)
+            continue;
         if (c->ns_fd[i] < 0 || (fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
             ioctl(fds[i], NS_GET_NSTYPE) != nr_ns_flags[i]) {
-            nr_error_errno(err, "cannot open the %s namespace of container '%s'", nr_ns_names[i],
-                           c->name[0] ? c->name : c->id);
-            goto fail;
-        }
-    }
-    /* --cap-add=SYS_ADMIN: the payload's nested user and mount namespaces */
-    for (int i = NR_NS_COUNT; i < NR_NS_SLOTS; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)c->pid, c->ns_fd[i]);
-        if (c->ns_fd[i] >= 0 && ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-                                 ioctl(fds[i], NS_GET_NSTYPE) != nr_ns_flags[i])) {
             nr_error_errno(err, "cannot open the %s namespace of container '%s'", nr_ns_names[i],
                            c->name[0] ? c->name : c->id);
             goto fail;

@@ -217,12 +217,12 @@ static void test_every_tag(void **state)
     assert_false(s.devices[0].has_gid);
     assert_int_equal(s.devices[1].type, 'p');
     assert_false(s.devices[1].has_mode);
-    assert_int_equal(s.n_time_offsets, 2);
-    assert_int_equal(s.time_offsets[0].clock, CLOCK_MONOTONIC);
-    assert_int_equal(s.time_offsets[0].secs, -3600);
-    assert_int_equal(s.time_offsets[1].clock, CLOCK_BOOTTIME);
-    assert_int_equal(s.time_offsets[1].secs, 86400);
-    assert_int_equal(s.time_offsets[1].nanosecs, 500);
+    assert_true(s.time_offsets.set[NR_CLOCK_MONOTONIC]);
+    assert_int_equal(s.time_offsets.secs[NR_CLOCK_MONOTONIC], -3600);
+    assert_int_equal(s.time_offsets.nsecs[NR_CLOCK_MONOTONIC], 0);
+    assert_true(s.time_offsets.set[NR_CLOCK_BOOTTIME]);
+    assert_int_equal(s.time_offsets.secs[NR_CLOCK_BOOTTIME], 86400);
+    assert_int_equal(s.time_offsets.nsecs[NR_CLOCK_BOOTTIME], 500);
     assert_int_equal(s.rootfs_propagation, MS_SLAVE | MS_REC);
     assert_int_equal(s.n_hooks, 3);
     assert_int_equal(s.hooks[0].stage, NR_HOOK_PRESTART);
