@@ -17,6 +17,7 @@
 #include "nr-join.h"
 #include "nr-plan.h"
 #include "nr-store.h"
+#include "nr-timens.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 
@@ -59,6 +60,7 @@ enum {
     OPT_GPUS,
     OPT_ROOT_EMULATION,
     OPT_BUNDLE,
+    OPT_TIME_OFFSET,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -235,6 +237,10 @@ static const NrOption run_options[] = {
     OPT_PRESERVE_ENTRIES,
     { "hostname", OPT_HOSTNAME, "NAME", "Environment",
       "the container's host name (default: its short id)", NULL },
+    { "time-offset", OPT_TIME_OFFSET, "CLOCK=SECONDS[,...]", "Environment",
+      "shift the container's clocks in a time namespace of its own: boottime (uptime) and "
+      "monotonic, by SECONDS (like 86400, -60 or 1.5); repeated, the last value of a clock wins",
+      NULL },
     { "net", OPT_NET, "MODE", "Network",
       "slirp: a private network with user-mode access to the outside (default); none: "
       "loopback only; host: the host's network",
@@ -866,6 +872,7 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
             return -1;
         cfg->hostname = arg;
         return 0;
+    case OPT_TIME_OFFSET: return nr_timens_parse(arg, &cfg->time_offsets, err);
     case OPT_NET:
         if ((v = parse_choice(o, arg, err)) < 0)
             return -1;

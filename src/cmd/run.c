@@ -289,6 +289,9 @@ static int oci_options(const NrRunConfig *cfg, NrError *err)
         if (given[i])
             return nr_error_msg(
                 err, "%s cannot be used with an OCI bundle: its config.json says that", what[i]);
+    if (nr_timens_any(&cfg->time_offsets))
+        return nr_error_msg(err, "--time-offset cannot be used with an OCI bundle: its "
+                                 "config.json says that (linux.timeOffsets)");
     return 0;
 }
 
@@ -342,6 +345,8 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
+    if (nr_timens_check(&cfg->time_offsets, "--time-offset", err) < 0)
+        return -1;
     if (nr_userns_plan(cfg->userns, cfg->root_emulation == NR_ROOTEMU_OFF ? 0 : NR_USERNS_ROOTEMU,
                        &cfg->map, err) < 0)
         return -1;
@@ -602,6 +607,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     if (cfg.net != NR_NET_HOST)
         flags |= CLONE_NEWNET;
+    if (nr_timens_any(&cfg.time_offsets))
+        flags |= CLONE_NEWTIME;
     if (cfg.oci)
         flags = nr_oci_clone_flags(cfg.oci) & ~(unsigned long)CLONE_NEWUSER;
     int sync_fd = -1;

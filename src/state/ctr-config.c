@@ -24,6 +24,7 @@
 #include "nr-plan.h"
 #include "nr-spawn.h"
 #include "nr-store.h"
+#include "nr-timens.h"
 #include "nr-userns.h"
 #include "nr-util.h"
 
@@ -112,6 +113,7 @@ static bool valid_image_key(const char *v)
  *   root_emulation=auto|on|off --root-emulation, as resolved for the run (on|off;
  *                              absent: auto, as before there was one)
  *   hostname=NAME
+ *   time_offset=monotonic=S,boottime=S   --time-offset (the clocks given; S like -1.5)
  *   image_ref=NAME[:TAG]       --image-ref (the image resolves by image_key)
  *   rm=0|1                     --rm
  *   volume.N.src=/HOST  volume.N.dst=/CTR  volume.N.ro=0|1
@@ -290,6 +292,11 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
     } else if (strcmp(k, "hostname") == 0) {
         if ((*ok = nr_hostname_valid(v)))
             set_str(&plan_of(r->c)->hostname, v);
+    } else if (strcmp(k, "time_offset") == 0) {
+        NrError e = { 0 };
+        NrTimeOffsets o = { 0 };
+        if ((*ok = nr_timens_parse(v, &o, &e) == 0 && nr_timens_any(&o)))
+            plan_of(r->c)->time_offsets = o;
     } else if (strcmp(k, "seccomp") == 0) {
         if ((*ok = strcmp(v, "unconfined") == 0 || abs_path(v)))
             set_str(&plan_of(r->c)->seccomp_profile, v);
@@ -520,6 +527,11 @@ static void put_plan(FILE *f, const NrRunConfig *p)
     nr_kv_put(f, "root_emulation", rootemu_names[p->root_emulation]);
     if (p->hostname)
         nr_kv_put(f, "hostname", p->hostname);
+    if (nr_timens_any(&p->time_offsets)) {
+        char offs[128];
+        nr_timens_format(&p->time_offsets, offs, sizeof offs);
+        nr_kv_put(f, "time_offset", offs);
+    }
     nr_kv_put(f, "rm", p->rm ? "1" : "0");
     for (size_t i = 0; i < p->n_volumes; i++) {
         fprintf(f, "volume.%zu.", i);
@@ -787,6 +799,7 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     cfg->workdir = dup_or_null(p->workdir);
     cfg->user = dup_or_null(p->user);
     cfg->hostname = dup_or_null(p->hostname);
+    cfg->time_offsets = p->time_offsets;
     cfg->seccomp_profile = dup_or_null(p->seccomp_profile);
     if (p->args) {
         NrStrv args = { 0 };
