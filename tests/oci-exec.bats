@@ -145,6 +145,18 @@ EOF
     [ "$(oci exec o1 cat /proc/self/oom_score_adj)" = "$want" ]
 }
 
+@test "oci exec: enters the container's time namespace (linux.timeOffsets)" {
+    [ -e /proc/self/ns/time ] || skip "no time namespaces in this kernel"
+    make_busybox_bundle "$B" /bin/sh -c 'readlink /proc/self/ns/time > /tmp/ns; exec sleep 100'
+    oci_edit "$B" '.root.readonly = false | .linux.namespaces += [{"type": "time"}]
+        | .linux.timeOffsets = {"boottime": {"secs": 864000, "nanosecs": 0}}'
+    ocic create -b "$B" t1 || fail "create: $(cat "$BATS_TEST_TMPDIR/ctr-out")"
+    ocic start t1
+    wait_for 50 test -s "$B/rootfs/tmp/ns" || fail "the command did not run"
+    [ "$(oci exec t1 readlink /proc/self/ns/time)" = "$(cat "$B/rootfs/tmp/ns")" ]
+    [ "$(oci exec t1 cut -d. -f1 /proc/uptime)" -ge 864000 ]
+}
+
 @test "oci exec: into a created container (as runc), not into a stopped one" {
     make_busybox_bundle "$B" /bin/sh -c 'echo main > /tmp/main'
     oci_edit "$B" '.root.readonly = false'
