@@ -34,3 +34,18 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
  * ns_fd, the namespaces' fds this nroot holds, for exec); true when the
  * run is an `nroot oci` one */
 bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid, const int ns_fd[NR_NS_SLOTS]);
+
+/* netctr.c: --net=container:NAME (the file's comment tells the steps) */
+typedef struct NrNetPeer {
+    int user, net; /* NAME's user and network namespaces, until entered */
+    int watch;     /* a pidfd of NAME's nroot: readable once it ended; -1 */
+    char name[129];
+} NrNetPeer;
+/* NAME running, its namespaces opened, its map checked against cfg's
+ * (planned); cfg->net_shared set */
+int nr_netctr_open(NrRunConfig *cfg, NrNetPeer *ret, NrError *err);
+/* right before the clone: nroot enters NAME's user and network namespaces */
+int nr_netctr_enter(NrNetPeer *p, NrError *err);
+/* NAME's nroot ended (p->watch readable): the notice, once */
+void nr_netctr_ended(NrNetPeer *p);
+void nr_netctr_close(NrNetPeer *p);
