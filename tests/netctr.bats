@@ -63,6 +63,8 @@ else:
     run_nroot 0 exec web sh -c \
         'for i in $(seq 50); do wget -q -O - http://127.0.0.1:8081/unchanged.txt && exit 0; sleep 0.1; done; exit 1'
     assert_output --partial original
+    # the joiner's root has no capability over NAME's network: no port below 1024
+    run_nroot 1 run --net=container:web "$IMG" httpd -f -p 127.0.0.1:80 -h /data
     # exec into the joiner enters that network as well
     run_nroot 0 exec side sh -c 'wget -q -O - http://127.0.0.1:8080/unchanged.txt'
     assert_output --partial original
