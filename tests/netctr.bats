@@ -144,6 +144,14 @@ else:
     a=$("$NROOT" exec web readlink /proc/self/ns/net)
     b=$("$NROOT" exec side readlink /proc/self/ns/net)
     [ "$a" = "$b" ] || fail "after start the joiner's network is $b, NAME's $a"
+    run_nroot 0 stop side
+    # start finds NAME as run does: not running is 125, nothing started
+    run_nroot 0 stop web
+    run_nroot 125 start side
+    assert_nroot_error "container 'web' is not running"
+    [ "$(ps_field side running)" = false ]
+    run_nroot 0 start web
+    run_nroot 0 start side
     run_nroot 0 rm -f side
     run_nroot 0 run --rm --name gone --net=container:web "$IMG" true
     run_nroot 0 ps -a -q
