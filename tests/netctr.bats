@@ -100,10 +100,13 @@ else:
 }
 
 @test "netctr: a joiner whose ids NAME does not map is 125" {
-    skip_unless_mode subids
+    skip_unless_mode subids fuse
     start_pod single --userns=single --net=none
     run_nroot 125 run --userns=subids --net=container:single "$IMG" true
     assert_nroot_error "does not map the ids of this container"
+    # without --userns the joiner takes NAME's mapping
+    nrun --net=container:single "$IMG" cat /proc/self/uid_map
+    [ "${#lines[@]}" = 1 ] || fail "not NAME's single id: $output"
 }
 
 @test "netctr: when NAME ends the joiner is told once and keeps running with lo" {

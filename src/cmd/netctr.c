@@ -44,16 +44,16 @@ static bool same_ns(int a, int b)
     return fstat(a, &x) == 0 && fstat(b, &y) == 0 && x.st_ino == y.st_ino && x.st_dev == y.st_dev;
 }
 
-/* NAME's map, as the host sees it, covers the new container's ids? */
-static int check_map(const NrRunConfig *cfg, const NrCtr *c, NrError *err)
+int nr_netctr_check_map(const NrRunConfig *cfg, const NrNetPeer *p, NrError *err)
 {
     NrIdRange u[NR_MAX_RANGES], g[NR_MAX_RANGES];
     int nu = 0, ng = 0;
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)c->init_pid);
+    /* as the host sees it (NAME's PID 1 is in NAME's user namespace) */
+    snprintf(path, sizeof path, "/proc/%d/uid_map", (int)p->init_pid);
     if (nr_userns_read_map(path, u, &nu, err) < 0)
         return -1;
-    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)c->init_pid);
+    snprintf(path, sizeof path, "/proc/%d/gid_map", (int)p->init_pid);
     if (nr_userns_read_map(path, g, &ng, err) < 0)
         return -1;
     if (nr_userns_map_covers(u, nu, cfg->map.uid, cfg->map.n_uid) &&
@@ -104,7 +104,11 @@ int nr_netctr_open(NrRunConfig *cfg, NrNetPeer *ret, NrError *err)
         nr_error_msg(err, "--net=container:%s: '%s' shares the network of another container%s%s",
                      name, name, other ? ", " : "", other ? other : "");
         nr_error_hint(err, "name the container that owns the network in --net=container:");
-    } else if (check_map(cfg, &c, err) == 0) {
+    } else {
+        /* a mapping not given is NAME's: the same ids, no 125 for a
+         * NAME run with --userns=single on a machine with a range */
+        if (cfg->userns == NR_USERNS_AUTO)
+            cfg->userns = c.userns;
         cfg->net_shared = c.plan && c.plan->net != NR_NET_CONTAINER ? c.plan->net : NR_NET_NONE;
         if (c.plan && !c.plan->net_given)
             cfg->net_shared = NR_NET_SLIRP;
@@ -112,6 +116,7 @@ int nr_netctr_open(NrRunConfig *cfg, NrNetPeer *ret, NrError *err)
         ret->net = fds[NR_NS_NET];
         fds[NR_NS_USER] = fds[NR_NS_NET] = -1;
         ret->watch = nr_ctr_pidfd(c.pid, c.pid_start);
+        ret->init_pid = c.init_pid;
         snprintf(ret->name, sizeof ret->name, "%s", name);
         rc = 0;
     }

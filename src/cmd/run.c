@@ -339,13 +339,15 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
 {
     if (getuid() != geteuid() || getgid() != getegid())
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
+    if (cfg->net == NR_NET_CONTAINER && nr_netctr_open(cfg, &peer, err) < 0)
+        return -1;
     if (nr_userns_plan(cfg->userns, cfg->root_emulation == NR_ROOTEMU_OFF ? 0 : NR_USERNS_ROOTEMU,
                        &cfg->map, err) < 0)
         return -1;
     cfg->root_emulation = nr_rootemu_resolve(cfg->root_emulation, &cfg->map);
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
-    if (cfg->net == NR_NET_CONTAINER && nr_netctr_open(cfg, &peer, err) < 0)
+    if (cfg->net == NR_NET_CONTAINER && nr_netctr_check_map(cfg, &peer, err) < 0)
         return -1;
     NrImportOpts io = { .ref = cfg->image_ref,
                         .progress = isatty(STDERR_FILENO),
