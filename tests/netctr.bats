@@ -16,30 +16,9 @@ need_tun() {
         skip "/dev/net/tun is not read-writable by $(id -un)"
 }
 
-# a detached container named $1 that stays up (options after the name)
-start_pod() {
-    local name=$1
-    shift
-    run_nroot 0 run -d --name "$name" "$@" "$IMG" sh -c 'echo up; exec sleep 1000'
-    [ "$output" = "$name" ] || fail "run -d printed '$output', not the name"
-}
-
-# ps as JSON: field $2 of container $1
-ps_field() {
-    "$NROOT" ps -a --format json | python3 -c '
-import json, sys
-want, field = sys.argv[1], sys.argv[2]
-for c in json.load(sys.stdin):
-    if c["name"] == want or c["id"] == want:
-        print(json.dumps(c[field]))
-        break
-else:
-    print("absent")' "$1" "$2"
-}
-
 @test "netctr: the joiner sees NAME's interfaces: tap0 with 10.0.2.100 of NAME's slirp" {
     need_tun
-    start_pod web
+    start_bg web
     nrun --net=container:web "$IMG" sh -c 'ip -4 -o addr show tap0; ip route show default; cat /etc/resolv.conf'
     assert_line --index 0 --partial "inet 10.0.2.100/24"
     assert_line --index 1 --partial "default via 10.0.2.2 dev tap0"
@@ -87,21 +66,21 @@ else:
     assert_nroot_error "invalid --net"
     run_nroot 125 run --net=bogus "$IMG" true
     assert_nroot_error "invalid value 'bogus' for --net"
-    start_pod self --net=none
+    start_bg self --net=none
     run_nroot 125 run --name self --net=container:self "$IMG" true
     assert_nroot_error
-    start_pod hostnet --net=host
+    start_bg hostnet --net=host
     run_nroot 125 run --net=container:hostnet "$IMG" true
     assert_nroot_error "uses the host's network"
     nroot_hint | grep -q -- --net=host || fail "no hint to --net=host"
-    start_pod side --net=container:self
+    start_bg side --net=container:self
     run_nroot 125 run --net=container:side "$IMG" true
     assert_nroot_error "shares the network of another container, self"
 }
 
 @test "netctr: a joiner whose ids NAME does not map is 125" {
     skip_unless_mode subids fuse
-    start_pod single --userns=single --net=none
+    start_bg single --userns=single --net=none
     run_nroot 125 run --userns=subids --net=container:single "$IMG" true
     assert_nroot_error "does not map the ids of this container"
     # without --userns the joiner takes NAME's mapping
@@ -110,7 +89,7 @@ else:
 }
 
 @test "netctr: when NAME ends the joiner is told once and keeps running with lo" {
-    start_pod web --net=none
+    start_bg web --net=none
     start_nroot "$BATS_TEST_TMPDIR/out" run --net=container:web "$IMG" sh -c \
         'echo started; while [ ! -e /tmp/go ]; do sleep 0.1; done; ip -o link show | cut -d" " -f2; echo still-here'
     wait_for 100 file_has "$BATS_TEST_TMPDIR/out" started || fail "the joiner did not start: $(cat "$BATS_TEST_TMPDIR/out.err")"
@@ -133,8 +112,8 @@ else:
 }
 
 @test "netctr: a named joiner keeps net=container:NAME: start, ps NETWORK, stop, rm, --rm" {
-    start_pod web --net=none
-    start_pod side --net=container:web
+    start_bg web --net=none
+    start_bg side --net=container:web
     grep -qx 'net=container:web' "$STORE/containers/side/config" || fail "config: $(cat "$STORE/containers/side/config")"
     run_nroot 0 ps
     assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +CREATED$'
