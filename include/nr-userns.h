@@ -83,6 +83,8 @@ bool nr_userns_map_covers(const NrIdRange *outer, int n_outer, const NrIdRange *
  * the rights there, and the namespaces it makes after are children of it,
  * their maps written as identities (nr_userns_write_maps) */
 int nr_userns_enter(int fd, NrError *err);
+/* has this process done so? */
+bool nr_userns_entered(void);
 /* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
 bool nr_userns_subid_range(const char *file, const char *user, uid_t id, uint32_t *ret_start,
                            uint32_t *ret_count);

@@ -139,3 +139,23 @@ need_tun() {
     run_nroot 0 ps -a -q
     [ "${#lines[@]}" = 1 ] || fail "left: $output"
 }
+
+@test "netctr: a joiner from a squashfs image uses a server of its own, not the shared one" {
+    [ -x "${NROOT%/*}/nroot-squashfs" ] || skip "nroot-squashfs is not built"
+    need_tool mksquashfs
+    [ -c /dev/fuse ] && [ -r /dev/fuse ] && [ -w /dev/fuse ] || skip "/dev/fuse is not usable"
+    local sq=$BATS_TEST_TMPDIR/busybox.sqsh
+    mksquashfs "$IMG" "$sq" -all-root -noappend -quiet >/dev/null || fail "mksquashfs failed"
+    start_bg web --net=none
+    run_nroot 0 run --net=container:web "$sq" sh -c 'readlink /proc/self/ns/net; cat /data/unchanged.txt'
+    # the shared server (if one lingers) is in none of web's namespaces
+    local p net
+    net=$("$NROOT" exec web readlink /proc/self/ns/net)
+    assert_line --index 0 "$net"
+    assert_line --index 1 --partial original
+    for p in $(pgrep -u "$(id -u)" -x nroot-squashfs); do
+        [ "$(readlink "/proc/$p/ns/net")" != "$net" ] || fail "nroot-squashfs $p lives in web's network"
+    done
+    # and a container of its own runs from the image after it
+    nrun --net=none "$sq" true
+}

@@ -336,6 +336,11 @@ bool nr_userns_map_covers(const NrIdRange *outer, int n_outer, const NrIdRange *
  * maps it writes from then on are of that namespace's ids */
 static bool entered;
 
+bool nr_userns_entered(void)
+{
+    return entered;
+}
+
 int nr_userns_enter(int fd, NrError *err)
 {
     if (setns(fd, CLONE_NEWUSER) < 0)
