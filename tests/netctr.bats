@@ -101,6 +101,7 @@ need_tun() {
     local id
     id=$("$NROOT" ps -q)
     [ -n "$id" ] || fail "the joiner is not running"
+    [ "$(ps_field "$id" network)" = '"container:web"' ] || fail "ps: $("$NROOT" ps)"
     run_nroot 0 exec "$id" touch /tmp/go
     wait_exit "$NROOT_PID" 100 || fail "the joiner did not end"
     [ "$WAIT_STATUS" = 0 ] || fail "the joiner exited $WAIT_STATUS: $(cat "$BATS_TEST_TMPDIR/out.err")"
