@@ -63,7 +63,7 @@ int nr_netctr_check_map(const NrRunConfig *cfg, const NrNetPeer *p, NrError *err
                  "--net=container:%s: the user namespace of '%s' does not map the ids of this "
                  "container (%s mapping)",
                  cfg->net_ctr, cfg->net_ctr, cfg->map.rung ? cfg->map.rung : "its");
-    nr_error_hint(err, "run both containers with the same --userns (and -u an id both map)");
+    nr_error_hint(err, "without --userns this container takes the mapping of '%s'", cfg->net_ctr);
     return -1;
 }
 
