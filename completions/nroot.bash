@@ -13,7 +13,8 @@ _nroot() {
         fi
     done < <("${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null)
     # "--net=sl" reaches us as "--net", "=", "sl": complete the value alone
-    [ "$cur" = "=" ] && cur=
+    # (and "--net=container:w" as ..., "container", ":", "w")
+    case $cur in =|:) cur= ;; esac
     COMPREPLY=()
     local c
     for c in "${cands[@]}"; do

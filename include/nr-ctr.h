@@ -110,6 +110,10 @@ int nr_ctr_pidfd(pid_t pid, uint64_t start);
 /* wait until the pidfd's process ends; timeout_ms < 0: forever.  1 ended, 0 not */
 int nr_pidfd_wait(int pidfd, int timeout_ms);
 
+/* what `ps` shows in NETWORK: slirp, host, none, container:NAME; "-"
+ * for a container made by an nroot that kept no options (format 0) */
+void nr_ctr_network_label(const NrCtr *c, char *buf, size_t size);
+
 /* the namespaces of a running container, from the fds its nroot keeps
  * (fds[i] = -1 for a slot it has none of; all closed on failure) */
 int nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err);

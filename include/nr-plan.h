@@ -14,8 +14,9 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-/* the order of the --net choices in cli.c */
-typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST, NR_NET_SLIRP } NrNetMode;
+/* the order of the --net choices in cli.c; NR_NET_CONTAINER is
+ * --net=container:NAME (nr-plan's net_ctr) */
+typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST, NR_NET_SLIRP, NR_NET_CONTAINER } NrNetMode;
 
 /* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] */
 typedef struct NrPort {
@@ -64,6 +65,11 @@ typedef struct NrRunConfig {
     NrIdMap map;
     NrNetMode net;
     bool net_given; /* --net on the command line (else slirp falls back) */
+    /* --net=container:NAME: NAME (or ID) of the running container whose
+     * network namespace this one joins, and that container's own network
+     * (slirp or none: its resolv.conf is this one's) */
+    const char *net_ctr;
+    NrNetMode net_shared;
     bool host_loopback;
     NrPort *ports;
     size_t n_ports;

@@ -109,6 +109,11 @@ int nr_spawn_rmtree(const char *path, const NrIdMap *map, NrError *err);
 
 /* is the namespace behind fd (slot i) the one this process is in already? */
 bool nr_ns_is_current(int fd, int i);
+/* a namespace (fd, of `slot`) owned by a user namespace other than user_fd
+ * (--net=container:NAME: NAME's, the parent of the container's): that
+ * owner entered, then the namespace; 1 joined so, 0 not (nothing or only
+ * the owner joined: the caller joins as usual) */
+int nr_ns_join_outer(int fd, int slot, int user_fd);
 /* join the namespaces fds[from] .. fds[to - 1] in order (one this process
  * is in already is skipped: the host's network of --net=host) */
 int nr_ns_join(const int fds[NR_NS_COUNT], int from, int to, NrError *err);

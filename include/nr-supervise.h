@@ -37,6 +37,10 @@ typedef struct NrSupervise {
      * false PID 1 is killed, and the status is the command's.  `hurry`: a
      * signal came for the command that ended (stop waiting for more) */
     bool (*linger)(void *data, bool hurry);
+    /* run --net=container:NAME: called once when watch_fd (a pidfd of
+     * NAME's nroot) becomes readable; NULL: no watch (watch_fd unused) */
+    void (*watched)(void *data);
+    int watch_fd;
     void *data;
 } NrSupervise;
 

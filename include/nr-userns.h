@@ -64,13 +64,27 @@ typedef struct NrIdHost {
 int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_map, NrError *err);
 /* The mapping used to unpack images for runs with `map` (ownership on disk). */
 void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
-/* Write uid_map/gid_map (and setgroups) of process `pid`. */
+/* Write uid_map/gid_map (and setgroups) of process `pid`; after
+ * nr_userns_enter, the identity of the map's inside ids, directly. */
 int nr_userns_write_maps(pid_t pid, const NrIdMap *map, NrError *err);
 bool nr_userns_uid_mapped(const NrIdMap *map, uint32_t uid);
 bool nr_userns_gid_mapped(const NrIdMap *map, uint32_t gid);
 /* fail, naming `user` and the mapping, unless uid and gid (-1: unknown,
  * not checked) are mapped */
 int nr_userns_check_ids(const NrIdMap *map, const char *user, long uid, long gid, NrError *err);
+/* the ranges of a uid_map or gid_map file (/proc/PID/uid_map: as seen
+ * from this process's user namespace), at most NR_MAX_RANGES */
+int nr_userns_read_map(const char *file, NrIdRange *r, int *ret_n, NrError *err);
+/* does `outer` map every id of `inner` (inside -> outside) the same, each
+ * range of inner within one range of outer?  (a namespace nested in
+ * outer's with inner's ids as an identity map gets the same host ids) */
+bool nr_userns_map_covers(const NrIdRange *outer, int n_outer, const NrIdRange *inner, int n_inner);
+/* join another container's user namespace (fd), for good: nroot gets all
+ * the rights there, and the namespaces it makes after are children of it,
+ * their maps written as identities (nr_userns_write_maps) */
+int nr_userns_enter(int fd, NrError *err);
+/* has this process done so? */
+bool nr_userns_entered(void);
 /* The first subordinate range of the caller in FILE (/etc/subuid, /etc/subgid). */
 bool nr_userns_subid_range(const char *file, const char *user, uid_t id, uint32_t *ret_start,
                            uint32_t *ret_count);

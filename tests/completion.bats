@@ -6,6 +6,10 @@
 
 load helpers
 
+teardown() {
+    teardown_containers
+}
+
 REPO_DIR=${NROOT_TEST_REPO:-$BATS_TEST_DIRNAME/..}
 
 # complete WORD... : COMPREPLY for the command line "nroot WORD...", the
@@ -75,6 +79,22 @@ complete_bash() {
     # options before the image still count as options
     complete_bash run --net none comp
     assert_line compimage
+}
+
+@test "completion: --net offers container:NAME for the running containers" {
+    run_nroot 0 run -d --name compnet --net=none "$IMG" sleep 1000
+    nrun --name compstopped --net=none "$IMG" true
+    complete_bash run --net c
+    assert_output container:compnet
+    complete_bash run --net = ''
+    assert_line container:compnet
+    # bash splits "--net=container:co" at the colon too: the names alone
+    complete_bash run --net = container : co
+    assert_output compnet
+    complete_bash run --network container : ''
+    assert_output compnet
+    run_nroot 0 __complete run --net=container:c
+    assert_output --net=container:compnet
 }
 
 @test "completion: bash completes files where a file is wanted" {

@@ -10,28 +10,7 @@ teardown() {
     teardown_containers
 }
 
-# ps as JSON, checked to be JSON, one field of container $1
-ps_field() {
-    "$NROOT" ps -a --format json | python3 -c '
-import json, sys
-want, field = sys.argv[1], sys.argv[2]
-for c in json.load(sys.stdin):
-    if c["name"] == want or c["id"] == want:
-        print(json.dumps(c[field]))
-        break
-else:
-    print("absent")' "$1" "$2"
-}
-
 running() { [ "$(ps_field "$1" running)" = true ]; }
-
-# a detached container named $1 running a shell loop that stays up
-start_bg() {
-    local name=$1
-    shift
-    run_nroot 0 run -d --name "$name" "$@" "$IMG" sh -c 'echo up; exec sleep 1000'
-    [ "$output" = "$name" ] || fail "run -d printed '$output', not the name"
-}
 
 # ------------------------------------------------------------- --name --
 
@@ -243,7 +222,7 @@ start_bg() {
     start_bg up
     nrun --name down "$IMG" true
     run_nroot 0 ps
-    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +CREATED$'
+    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +CREATED$'
     assert_line --regexp '^up +[0-9a-f]{12} .*Up '
     refute_output --partial down
     run_nroot 0 ps -a

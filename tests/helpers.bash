@@ -195,6 +195,28 @@ nroot_hint() {
 
 # ------------------------------------------------------------- processes --
 
+# ps as JSON, checked to be JSON, field $2 of container $1 ("absent": none)
+ps_field() {
+    "$NROOT" ps -a --format json | python3 -c '
+import json, sys
+want, field = sys.argv[1], sys.argv[2]
+for c in json.load(sys.stdin):
+    if c["name"] == want or c["id"] == want:
+        print(json.dumps(c[field]))
+        break
+else:
+    print("absent")' "$1" "$2"
+}
+
+# a detached container named $1 running a shell loop that stays up (its
+# options after the name; teardown_containers removes it)
+start_bg() {
+    local name=$1
+    shift
+    run_nroot 0 run -d --name "$name" "$@" "$IMG" sh -c 'echo up; exec sleep 1000'
+    [ "$output" = "$name" ] || fail "run -d printed '$output', not the name"
+}
+
 # start_nroot OUTFILE ARGS...: nroot in the background, stdout to OUTFILE,
 # stderr to OUTFILE.err; sets NROOT_PID.  teardown kills what is left.
 start_nroot() {

@@ -243,7 +243,8 @@ static const NrOption run_options[] = {
       NULL },
     { "net", OPT_NET, "MODE", "Network",
       "slirp: a private network with user-mode access to the outside (default); none: "
-      "loopback only; host: the host's network",
+      "loopback only; host: the host's network; container:NAME: the network of the running "
+      "container NAME",
       "none host slirp" },
     { "network", OPT_NET, "MODE", NULL, NULL, "none host slirp" },
     { "publish", OPT_PUBLISH, "[IP:]HOSTPORT:PORT[/udp]", "Network",
@@ -874,9 +875,20 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         return 0;
     case OPT_TIME_OFFSET: return nr_timens_parse(arg, &cfg->time_offsets, err);
     case OPT_NET:
-        if ((v = parse_choice(o, arg, err)) < 0)
+        cfg->net_ctr = NULL;
+        if (strncmp(arg, "container:", 10) == 0) {
+            if (!nr_ctr_name_valid(arg + 10))
+                return nr_error_msg(err,
+                                    "invalid --net '%s': container:NAME names a container by its "
+                                    "name or id",
+                                    arg);
+            cfg->net = NR_NET_CONTAINER;
+            cfg->net_ctr = arg + 10;
+        } else if ((v = parse_choice(o, arg, err)) < 0) {
+            nr_error_hint(err, "or container:NAME, the network of a running container");
             return -1;
-        cfg->net = (NrNetMode)v;
+        } else
+            cfg->net = (NrNetMode)v;
         cfg->net_given = true;
         return 0;
     case OPT_PUBLISH: return nr_cli_parse_port(cfg, arg, err);
@@ -926,6 +938,7 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         return 0;
     case OPT_HPC:
         cfg->net = NR_NET_HOST;
+        cfg->net_ctr = NULL;
         cfg->net_given = true;
         cfg->env_host = true;
         cfg->join = true;
@@ -998,6 +1011,11 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
     /* docker semantics: drops apply to the default set, adds win over drops,
      * except that --cap-drop=ALL with --cap-add=X keeps only X */
     cfg->caps = ctx.drop_all ? ctx.add : ((cfg->caps & ~ctx.drop) | ctx.add);
+    if (cfg->n_ports && cfg->net == NR_NET_CONTAINER)
+        return nr_error_msg(err,
+                            "--publish cannot be used with --net=container:%s: publish the port "
+                            "on '%s' (its published ports serve this container too)",
+                            cfg->net_ctr, cfg->net_ctr);
     if (cfg->n_ports && cfg->net != NR_NET_SLIRP)
         return nr_error_msg(err, "--publish needs the slirp network, not --net=%s",
                             cfg->net == NR_NET_HOST ? "host" : "none");

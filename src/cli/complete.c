@@ -7,6 +7,7 @@
  *
  * One candidate per line.  The line ":files" asks the shell to complete
  * file names as well. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +52,24 @@ static const NrOption *option_needing_value(const NrCommand *c, const char *w)
     return o && o->arg && !NR_OPT_OPTIONAL(o) ? o : NULL;
 }
 
+/* --net=container:NAME: the running containers, by name (else id) */
+static void net_containers(const char *prefix, const char *cur, bool bare)
+{
+    NrError err = { 0 };
+    NrCtr *v = NULL;
+    size_t n = 0;
+    if (nr_ctr_list(&v, &n, &err) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char cand[160];
+        snprintf(cand, sizeof cand, "%s%s",
+                 bare ? "" : "container:", v[i].name[0] ? v[i].name : v[i].id);
+        if (v[i].running)
+            put(prefix, cand, cur);
+    }
+    nr_ctr_list_free(v, n);
+}
+
 /* the values of an option: its fixed choices, or files */
 static void values(const NrOption *o, const char *prefix, const char *cur)
 {
@@ -60,6 +79,8 @@ static void values(const NrOption *o, const char *prefix, const char *cur)
         char *save = NULL;
         for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
             put(prefix, t, cur);
+        if (strcmp(o->name, "net") == 0 || strcmp(o->name, "network") == 0)
+            net_containers(prefix, cur, false);
         return;
     }
     if (strstr(o->arg, "FILE") || strstr(o->arg, "DIR") || strstr(o->arg, "HOST"))
@@ -149,6 +170,15 @@ int nr_cli_complete(int argc, char **argv)
     }
     /* bash splits "--net=sl" into "--net", "=", "sl" */
     const char *prev = n >= 2 ? w[n - 2] : "";
+    /* and "--net=container:we" (or "--net container:we") into ...,
+     * "container", ":", "we": the names alone (told by the words: the
+     * scan above took "container" for IMAGE and ":" for the command) */
+    if (n >= 4 && strcmp(prev, ":") == 0 && strcmp(w[n - 3], "container") == 0) {
+        const char *opt = strcmp(w[n - 4], "=") == 0 && n >= 5 ? w[n - 5] : w[n - 4];
+        if (strcmp(opt, "--net") == 0 || strcmp(opt, "--network") == 0)
+            net_containers("", strcmp(cur, ":") == 0 ? "" : cur, true);
+        return 0;
+    }
     if (!command && n >= 3 && strcmp(prev, "=") == 0) {
         const NrOption *o = strncmp(w[n - 3], "--", 2) == 0
                                 ? find_long(c, w[n - 3] + 2, strlen(w[n - 3] + 2))

@@ -34,3 +34,21 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
  * ns_fd, the namespaces' fds this nroot holds, for exec); true when the
  * run is an `nroot oci` one */
 bool nr_cmd_oci_started(const NrRunConfig *cfg, pid_t init_pid, const int ns_fd[NR_NS_SLOTS]);
+
+/* netctr.c: --net=container:NAME (the file's comment tells the steps) */
+typedef struct NrNetPeer {
+    int user, net;  /* NAME's user and network namespaces, until entered */
+    int watch;      /* a pidfd of NAME's nroot: readable once it ended; -1 */
+    pid_t init_pid; /* NAME's PID 1 */
+    char name[129];
+} NrNetPeer;
+/* NAME running, its namespaces opened; cfg->net_shared set, and
+ * cfg->userns NAME's unless given (before the mapping is planned) */
+int nr_netctr_open(NrRunConfig *cfg, NrNetPeer *ret, NrError *err);
+/* NAME's map covers cfg's (planned), else 125 */
+int nr_netctr_check_map(const NrRunConfig *cfg, const NrNetPeer *p, NrError *err);
+/* right before the clone: nroot enters NAME's user and network namespaces */
+int nr_netctr_enter(NrNetPeer *p, NrError *err);
+/* NAME's nroot ended (p->watch readable): the notice, once */
+void nr_netctr_ended(NrNetPeer *p);
+void nr_netctr_close(NrNetPeer *p);

@@ -359,6 +359,10 @@ static void ps_json(const NrCtr *v, size_t n)
             printf(", \"pid\": %d, \"nroot_pid\": %d", (int)c->init_pid, (int)c->pid);
         else
             printf(", \"pid\": null, \"nroot_pid\": null");
+        char net[160];
+        nr_ctr_network_label(c, net, sizeof net);
+        printf(", \"network\": ");
+        nr_json_string(net);
         printf(", \"created\": %lld, \"started\": %lld, \"finished\": %lld, \"detached\": %s}",
                (long long)c->created, (long long)c->started, (long long)c->finished,
                c->running && c->detached ? "true" : "false");
@@ -394,8 +398,9 @@ int nr_cmd_ps(int argc, char **argv)
             printf("%s\n", all[i].id);
     } else {
         /* columns as wide as their widest cell */
-        const char *head[] = { "NAME", "ID", "IMAGE", "COMMAND", "STATUS", "PID", "CREATED" };
-        enum { NCOL = 7 };
+        const char *head[] = { "NAME",   "ID",  "IMAGE",   "COMMAND",
+                               "STATUS", "PID", "NETWORK", "CREATED" };
+        enum { NCOL = 8 };
         char *(*cells)[NCOL] = nr_xmalloc((n + 1) * sizeof *cells);
         size_t w[NCOL] = { 0 };
         for (size_t i = 0; i <= n; i++) {
@@ -421,7 +426,9 @@ int nr_cmd_ps(int argc, char **argv)
                         snprintf(buf, sizeof buf, "%s", "-");
                     if (k == 5 && c->running)
                         snprintf(buf, sizeof buf, "%d", (int)c->init_pid);
-                    if (k == 6) {
+                    if (k == 6)
+                        nr_ctr_network_label(c, buf, sizeof buf);
+                    if (k == 7) {
                         char d[64];
                         nr_human_duration((int64_t)time(NULL) - c->created, d, sizeof d);
                         snprintf(buf, sizeof buf, "%s ago", d);

@@ -126,6 +126,18 @@ static _Noreturn void exec_join(ExecJob *j)
     bool skip[NR_NS_SLOTS];
     for (int i = 0; i < NR_NS_SLOTS; i++)
         skip[i] = j->fds[i] < 0 || nr_ns_is_current(j->fds[i], i);
+    /* --net=container:NAME: the network belongs to NAME's user namespace,
+     * the parent of the container's: entered first (the owner's rights
+     * are this process's there), the network joined from it, then the
+     * container's own user namespace below it */
+    if (!skip[NR_NS_NET] && !skip[NR_NS_USER] &&
+        nr_ns_join_outer(j->fds[NR_NS_NET], NR_NS_NET, j->fds[NR_NS_USER]) == 1) {
+        skip[NR_NS_NET] = true;
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != j->nroot)
+            _exit(NR_EXIT_FAILURE);
+    }
     /* a network, ipc, uts or cgroup namespace the container joined by path
      * may belong to an outer user namespace (rootless podman's network):
      * where nroot has the rights there, before the user namespace, where

@@ -51,6 +51,8 @@ static NrRelay *relay;                      /* copies between those pipes and nr
 static NrJoin join = { .lock_fd = -1, .users_fd = -1 }; /* --join: the key */
 static int *oci_ns_fds;    /* an OCI spec's namespaces to join, opened before the clone */
 static int pid1_sync = -1; /* PID 1's sync socket: oci create's GO at the gate */
+/* --net=container:NAME: NAME's namespaces until the clone, its nroot's pidfd */
+static NrNetPeer peer = { .user = -1, .net = -1, .watch = -1 };
 
 /* every fd of nroot's closed but `also` and the caller's fds the command
  * is to get (--preserve-fd, PMI_FD: PID 1 closes them once it forked it) */
@@ -347,11 +349,15 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
     if (nr_timens_check(&cfg->time_offsets, "--time-offset", err) < 0)
         return -1;
+    if (cfg->net == NR_NET_CONTAINER && nr_netctr_open(cfg, &peer, err) < 0)
+        return -1;
     if (nr_userns_plan(cfg->userns, cfg->root_emulation == NR_ROOTEMU_OFF ? 0 : NR_USERNS_ROOTEMU,
                        &cfg->map, err) < 0)
         return -1;
     cfg->root_emulation = nr_rootemu_resolve(cfg->root_emulation, &cfg->map);
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
+        return -1;
+    if (cfg->net == NR_NET_CONTAINER && nr_netctr_check_map(cfg, &peer, err) < 0)
         return -1;
     NrImportOpts io = { .ref = cfg->image_ref,
                         .progress = isatty(STDERR_FILENO),
@@ -555,6 +561,12 @@ static void keep_overlay(void *data, NrOverlayMode kind)
         nr_ctr_write_overlay(cfg->ctr_dir, kind);
 }
 
+/* --net=container:NAME: NAME's nroot ended */
+static void peer_ended(void *data)
+{
+    nr_netctr_ended(&peer);
+}
+
 /* NR_SYNC_NS: kept for exec until nroot ends */
 static bool keep_ns(void *data, int slot, int fd)
 {
@@ -605,14 +617,15 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     nr_supervise_block(cfg.pty);
     unsigned long flags =
         CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (cfg.net != NR_NET_HOST)
-        flags |= CLONE_NEWNET;
+    if (cfg.net != NR_NET_HOST && cfg.net != NR_NET_CONTAINER)
+        flags |= CLONE_NEWNET; /* container:NAME: NAME's, entered below */
     if (nr_timens_any(&cfg.time_offsets))
         flags |= CLONE_NEWTIME;
     if (cfg.oci)
         flags = nr_oci_clone_flags(cfg.oci) & ~(unsigned long)CLONE_NEWUSER;
     int sync_fd = -1;
-    pid_t pid = cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0
+    pid_t pid = (cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0) ||
+                        (cfg.net == NR_NET_CONTAINER && nr_netctr_enter(&peer, &err) < 0)
                     ? -1
                     : nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;
@@ -642,6 +655,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
                        .linger = cfg.join ? join_linger : NULL,
+                       .watched = peer.watch >= 0 ? peer_ended : NULL,
+                       .watch_fd = peer.watch,
                        .data = &cfg };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
@@ -652,6 +667,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (nr_cdi_run_hooks(&cfg, NR_HOOK_POSTSTOP, 0, &he) < 0)
         nr_warn("%s", he.msg);
     finish_record(&cfg, status);
+    nr_netctr_close(&peer);
     /* --join: a container that never started leaves no key behind */
     nr_join_abandon(&join);
     close(sync_fd);

@@ -520,8 +520,11 @@ int nr_fuse_squashfs_start(const NrSyncMsg *req, const NrRunConfig *cfg, int syn
         return -1;
     /* shared: nroot-squashfs, the container's root the user (a server
      * without allow_other lets in its own user's ids only, which the
-     * overlay of another container of theirs has too) */
-    if (linger >= 0 && cfg->map.user_uid == 0 && strcmp(name, "nroot-squashfs") == 0) {
+     * overlay of another container of theirs has too); not from inside
+     * another container's namespaces (--net=container:NAME), which a
+     * server that outlives this run would keep and hand on */
+    if (linger >= 0 && cfg->map.user_uid == 0 && strcmp(name, "nroot-squashfs") == 0 &&
+        !nr_userns_entered()) {
         int tree = -1;
         if (share_attach(req, cfg, prog, linger, &tree, &sq->conn, err) < 0) {
             nr_error_prefix(err, "cannot mount the squashfs image '%s'", cfg->squashfs);

@@ -32,7 +32,7 @@
 #include "nr-supervise.h"
 
 /* the first entries of the poll set; the fills follow */
-enum { P_SIG, P_SYNC, P_ERR, P_FIXED };
+enum { P_SIG, P_SYNC, P_ERR, P_WATCH, P_FIXED };
 
 typedef struct Loop {
     const NrSupervise *s;
@@ -51,9 +51,10 @@ typedef struct Loop {
     sigset_t early;    /* exec: signals that came before the pid */
     int joiner_status; /* exec: -1 until the joiner is reaped */
     bool done;
-    bool lingering; /* run --join: the command ended, others may still be in */
-    bool hurry;     /* a signal came while lingering */
-    bool exited;    /* status is the process's own */
+    bool lingering;  /* run --join: the command ended, others may still be in */
+    bool hurry;      /* a signal came while lingering */
+    bool watch_seen; /* s->watched was called */
+    bool exited;     /* status is the process's own */
     int status;
     NrError err; /* what the container or the command reported */
 } Loop;
@@ -354,6 +355,8 @@ static int fill(Loop *l, int *timeout)
     l->pfd[P_SIG] = (struct pollfd){ .fd = l->sfd, .events = POLLIN };
     l->pfd[P_SYNC] = (struct pollfd){ .fd = l->sync_open ? s->sync_fd : -1, .events = POLLIN };
     l->pfd[P_ERR] = (struct pollfd){ .fd = l->err_fd, .events = POLLIN };
+    l->pfd[P_WATCH] =
+        (struct pollfd){ .fd = s->watched && !l->watch_seen ? s->watch_fd : -1, .events = POLLIN };
     int n = P_FIXED;
     if (l->net)
         n += nr_slirp_fill(l->net, &l->pfd, &l->cap, n, timeout);
@@ -387,6 +390,10 @@ static void dispatch(Loop *l, int pr)
         on_sync(l);
     if (l->pfd[P_ERR].revents)
         read_failure(l);
+    if (l->pfd[P_WATCH].revents && !l->watch_seen) {
+        l->watch_seen = true;
+        s->watched(s->data);
+    }
     if (l->pfd[P_SIG].revents & POLLIN)
         on_signal(l);
 }

@@ -152,8 +152,10 @@ static int setup_sys(const NrRunConfig *cfg, int rootfd, NrError *err)
     if (fd < 0)
         return -1;
     unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    /* sysfs can be mounted only by the owner of the network namespace */
-    if (cfg->net == NR_NET_HOST || nr_mounts_on(fd, "sysfs", "sysfs", fl, NULL) < 0) {
+    /* sysfs can be mounted only by the owner of the network namespace
+     * (container:NAME: NAME's user namespace, this one's parent) */
+    if (cfg->net == NR_NET_HOST || cfg->net == NR_NET_CONTAINER ||
+        nr_mounts_on(fd, "sysfs", "sysfs", fl, NULL) < 0) {
         if (nr_mounts_on(fd, "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
             return nr_error_errno(err, "cannot mount /sys");
         nr_autoclose int nfd = nr_fs_openat_in_root(rootfd, "sys", O_PATH);
@@ -371,7 +373,9 @@ static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, N
                                  hostname);
     }
     nr_autofree char *hn = nr_strdup_printf("%s\n", hostname);
-    nr_autofree char *resolv = host_resolv(cfg->net);
+    /* container:NAME: the name servers of NAME's network */
+    nr_autofree char *resolv =
+        host_resolv(cfg->net == NR_NET_CONTAINER ? cfg->net_shared : cfg->net);
     if (bind_etc_file(cfg, rootfd, etc, "hosts", hosts, err) < 0 ||
         bind_etc_file(cfg, rootfd, etc, "hostname", hn, err) < 0 ||
         bind_etc_file(cfg, rootfd, etc, "resolv.conf", resolv, err) < 0 ||

@@ -264,7 +264,8 @@ static int tap_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
 
 int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
 {
-    if (cfg->net == NR_NET_HOST)
+    /* container:NAME: NAME's network, set up by NAME (its lo is up) */
+    if (cfg->net == NR_NET_HOST || cfg->net == NR_NET_CONTAINER)
         return 0;
     nr_autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -198,6 +200,20 @@ bool nr_ns_is_current(int fd, int i)
     snprintf(path, sizeof path, "/proc/self/ns/%s", nr_ns_names[i]);
     return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
            a.st_dev == b.st_dev;
+}
+
+int nr_ns_join_outer(int fd, int slot, int user_fd)
+{
+    int owner = ioctl(fd, NS_GET_USERNS);
+    if (owner < 0)
+        return 0;
+    struct stat a, b;
+    bool other = fstat(owner, &a) == 0 && fstat(user_fd, &b) == 0 &&
+                 (a.st_ino != b.st_ino || a.st_dev != b.st_dev) &&
+                 !nr_ns_is_current(owner, NR_NS_USER);
+    int r = other && setns(owner, CLONE_NEWUSER) == 0 && setns(fd, nr_ns_flags[slot]) == 0;
+    close(owner);
+    return r;
 }
 
 int nr_ns_join(const int fds[NR_NS_COUNT], int from, int to, NrError *err)

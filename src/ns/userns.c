@@ -8,6 +8,7 @@
  * is mapped, to 0.  Rung 3 (keep-id): the caller's ids are mapped to
  * themselves, with the range (if any) filling the ids around them. */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <spawn.h>
@@ -293,6 +294,61 @@ bool nr_userns_gid_mapped(const NrIdMap *m, uint32_t id)
     return mapped(m->gid, m->n_gid, id);
 }
 
+int nr_userns_read_map(const char *file, NrIdRange *r, int *ret_n, NrError *err)
+{
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return nr_error_errno(err, "cannot read '%s'", file);
+    unsigned long in, out, count;
+    int n = 0, rc = 0;
+    while (rc == 0 && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
+        if (n == NR_MAX_RANGES)
+            rc = nr_error_msg(err, "%s has more than %d ranges", file, NR_MAX_RANGES);
+        else
+            r[n++] = (NrIdRange){ (uint32_t)in, (uint32_t)out, (uint32_t)count };
+    }
+    fclose(f);
+    if (rc == 0 && n == 0)
+        rc = nr_error_msg(err, "%s maps no id", file);
+    if (rc == 0)
+        *ret_n = n;
+    return rc;
+}
+
+bool nr_userns_map_covers(const NrIdRange *outer, int n_outer, const NrIdRange *inner, int n_inner)
+{
+    for (int i = 0; i < n_inner; i++) {
+        const NrIdRange *a = &inner[i];
+        bool in_one = false;
+        for (int k = 0; k < n_outer && !in_one; k++) {
+            const NrIdRange *b = &outer[k];
+            in_one = a->inside >= b->inside && a->count <= b->count &&
+                     a->inside - b->inside <= b->count - a->count &&
+                     (uint64_t)a->outside == (uint64_t)b->outside + (a->inside - b->inside);
+        }
+        if (!in_one)
+            return false;
+    }
+    return true;
+}
+
+/* nroot joined another container's user namespace (nr_userns_enter): the
+ * maps it writes from then on are of that namespace's ids */
+static bool entered;
+
+bool nr_userns_entered(void)
+{
+    return entered;
+}
+
+int nr_userns_enter(int fd, NrError *err)
+{
+    if (setns(fd, CLONE_NEWUSER) < 0)
+        return nr_error_errno(err, "cannot join the user namespace");
+    entered = true;
+    return 0;
+}
+
 int nr_userns_check_ids(const NrIdMap *m, const char *user, long uid, long gid, NrError *err)
 {
     bool uid_ok = uid < 0 || nr_userns_uid_mapped(m, (uint32_t)uid);
@@ -405,8 +461,32 @@ static int finish_helper(Helper *h, NrError *err)
     return -1;
 }
 
+/* in a user namespace nroot entered, whose ids are the map's own (the
+ * caller checked that with nr_userns_map_covers): every id of the map onto
+ * itself, written directly (root there may; newuidmap could not: its ids
+ * are the host's) */
+static int write_identity(pid_t pid, const NrIdMap *m, NrError *err)
+{
+    NrIdRange u[NR_MAX_RANGES], g[NR_MAX_RANGES];
+    for (int i = 0; i < m->n_uid; i++)
+        u[i] = (NrIdRange){ m->uid[i].inside, m->uid[i].inside, m->uid[i].count };
+    for (int i = 0; i < m->n_gid; i++)
+        g[i] = (NrIdRange){ m->gid[i].inside, m->gid[i].inside, m->gid[i].count };
+    char buf[256];
+    /* a single-id map denies setgroups (and the entered namespace does too) */
+    if (!m->helpers && !m->setgroups && write_proc(pid, "setgroups", "deny", err) < 0)
+        return -1;
+    format_map(u, m->n_uid, buf, sizeof buf, true);
+    if (write_proc(pid, "uid_map", buf, err) < 0)
+        return -1;
+    format_map(g, m->n_gid, buf, sizeof buf, true);
+    return write_proc(pid, "gid_map", buf, err);
+}
+
 int nr_userns_write_maps(pid_t pid, const NrIdMap *m, NrError *err)
 {
+    if (entered)
+        return write_identity(pid, m, err);
     if (m->helpers) {
         /* #2a: both setuid helpers run at once; each costs an exec */
         Helper hu = { .pid = -1, .errfd = -1 }, hg = { .pid = -1, .errfd = -1 };

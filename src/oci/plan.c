@@ -186,23 +186,11 @@ static bool privileged(void)
  * range of the parent's (podman's "0 UID 1" and "1 SUBUID 65536") */
 static int identity_map(const char *file, NrIdRange *r, int *n, NrError *err)
 {
-    FILE *f = fopen(file, "re");
-    if (!f)
-        return nr_error_errno(err, "cannot read '%s'", file);
-    unsigned long in, out, count;
-    *n = 0;
-    int rc = 0;
-    while (rc == 0 && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
-        if (*n == NR_MAX_RANGES) {
-            rc = nr_error_msg(err, "%s has more than %d ranges", file, NR_MAX_RANGES);
-        } else {
-            r[(*n)++] = (NrIdRange){ (uint32_t)in, (uint32_t)in, (uint32_t)count };
-        }
-    }
-    fclose(f);
-    if (rc == 0 && *n == 0)
-        rc = nr_error_msg(err, "%s maps no id", file);
-    return rc;
+    if (nr_userns_read_map(file, r, n, err) < 0)
+        return -1;
+    for (int i = 0; i < *n; i++)
+        r[i].outside = r[i].inside;
+    return 0;
 }
 
 /* a spec without a user namespace, run by root of a user namespace (a

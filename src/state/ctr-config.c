@@ -105,6 +105,7 @@ static bool valid_image_key(const char *v)
  *   user=USER[:GROUP]          -u
  *   userns=auto|subids|single|keep-id
  *   net=none|host|slirp        --net (absent: slirp, loopback only without a tun)
+ *   net=container:NAME         --net=container:NAME (NAME or id of the container)
  *   host_loopback=0|1
  *   overlay=auto|kernel|fuse   --overlay
  *   read_only=0|1
@@ -307,9 +308,18 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
         if ((*ok = (m = CHOICE(v, userns_names)) >= 0))
             plan_of(r->c)->userns = (NrUsernsMode)m;
     } else if (strcmp(k, "net") == 0) {
-        if ((*ok = (m = CHOICE(v, net_names)) >= 0)) {
-            plan_of(r->c)->net = (NrNetMode)m;
-            plan_of(r->c)->net_given = true;
+        NrRunConfig *pl = plan_of(r->c);
+        if (strncmp(v, "container:", 10) == 0) {
+            if ((*ok = nr_ctr_name_valid(v + 10))) {
+                set_str(&pl->net_ctr, v + 10);
+                pl->net = NR_NET_CONTAINER;
+                pl->net_given = true;
+            }
+        } else if ((*ok = (m = CHOICE(v, net_names)) >= 0)) {
+            free((char *)pl->net_ctr);
+            pl->net_ctr = NULL;
+            pl->net = (NrNetMode)m;
+            pl->net_given = true;
         }
     } else if (strcmp(k, "root_emulation") == 0) {
         if ((*ok = (m = CHOICE(v, rootemu_names)) >= 0))
@@ -449,6 +459,8 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
     if (p->n_ports && p->net != NR_NET_SLIRP)
         return nr_error_msg(err, "'%s' is damaged: it publishes ports without the slirp network",
                             path);
+    if ((p->net == NR_NET_CONTAINER) != (p->net_ctr != NULL))
+        return nr_error_msg(err, "'%s' is damaged: the value of 'net' is not valid", path);
     if (r->args.n) {
         p->args = r->args.v; /* NULL-terminated, the plan's now */
         memset(&r->args, 0, sizeof r->args);
@@ -515,7 +527,10 @@ static void put_plan(FILE *f, const NrRunConfig *p)
     if (p->user && !p->user_from_image)
         nr_kv_put(f, "user", p->user);
     nr_kv_put(f, "userns", userns_names[p->userns]);
-    if (p->net_given)
+    if (p->net_given && p->net == NR_NET_CONTAINER) {
+        nr_autofree char *v = nr_strdup_printf("container:%s", p->net_ctr);
+        nr_kv_put(f, "net", v);
+    } else if (p->net_given)
         nr_kv_put(f, "net", net_names[p->net]);
     nr_kv_put(f, "host_loopback", p->host_loopback ? "1" : "0");
     nr_kv_put(f, "overlay", overlay_names[p->overlay]);
@@ -813,6 +828,7 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
         nr_strv_push(&cfg->devices, p->devices.v[i]);
     cfg->userns = p->userns;
     cfg->net = p->net;
+    cfg->net_ctr = dup_or_null(p->net_ctr);
     cfg->net_given = p->net_given;
     cfg->host_loopback = p->host_loopback;
     cfg->overlay = p->overlay;
@@ -838,4 +854,15 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
         cfg->n_ports = p->n_ports;
     }
     return 0;
+}
+
+void nr_ctr_network_label(const NrCtr *c, char *buf, size_t size)
+{
+    const NrRunConfig *p = c->plan;
+    if (!p)
+        snprintf(buf, size, "-");
+    else if (p->net == NR_NET_CONTAINER)
+        snprintf(buf, size, "container:%s", p->net_ctr);
+    else
+        snprintf(buf, size, "%s", net_names[p->net]);
 }

@@ -69,6 +69,7 @@ void nr_ctr_plan_free(NrRunConfig *p)
     free((char *)p->entrypoint);
     free((char *)p->workdir);
     free((char *)p->hostname);
+    free((char *)p->net_ctr);
     free((char *)p->user);
     free((char *)p->seccomp_profile);
     for (char **a = p->args; a && *a; a++)

@@ -365,6 +365,54 @@ static void test_check_ids(void **state)
     assert_non_null(strstr(err.hint, "/etc/subuid"));
 }
 
+/* ---- --net=container:NAME: NAME's map covers the joiner's ---- */
+
+static void test_map_covers(void **state)
+{
+    /* podman's and nroot's subids map: 0 -> UID, 1.. -> the range */
+    const NrIdRange name[] = { { 0, 1000, 1 }, { 1, 100000, 65536 } };
+    const NrIdRange same[] = { { 0, 1000, 1 }, { 1, 100000, 65536 } };
+    assert_true(nr_userns_map_covers(name, 2, same, 2));
+    const NrIdRange part[] = { { 0, 1000, 1 }, { 10, 100009, 5 } };
+    assert_true(nr_userns_map_covers(name, 2, part, 2));
+    const NrIdRange single[] = { { 0, 1000, 1 } };
+    assert_true(nr_userns_map_covers(name, 2, single, 1));
+    /* NAME single-id, the joiner wants a range: not there */
+    assert_false(nr_userns_map_covers(single, 1, same, 2));
+    /* the same inside ids on other host ids (keep-id: UID -> UID) */
+    const NrIdRange keepid[] = { { 1000, 1000, 1 } };
+    assert_false(nr_userns_map_covers(name, 2, keepid, 1));
+    /* past the end of a range, across two ranges, overflowing */
+    const NrIdRange past[] = { { 1, 100000, 65537 } };
+    assert_false(nr_userns_map_covers(name, 2, past, 1));
+    const NrIdRange across[] = { { 0, 1000, 2 } };
+    assert_false(nr_userns_map_covers(name, 2, across, 1));
+    const NrIdRange wrap[] = { { 4294967295u, 4294967295u, 2 } };
+    const NrIdRange all[] = { { 0, 0, 4294967295u } };
+    assert_false(nr_userns_map_covers(all, 1, wrap, 1));
+    const NrIdRange ident[] = { { 5, 5, 10 } };
+    assert_true(nr_userns_map_covers(all, 1, ident, 1));
+    assert_false(nr_userns_map_covers(all, 1, part, 1));
+    assert_true(nr_userns_map_covers(name, 2, NULL, 0));
+}
+
+static void test_read_map(void **state)
+{
+    NrIdRange r[NR_MAX_RANGES];
+    int n = 0;
+    NrError err = { 0 };
+    const char *text = "         0       1000          1\n         1     100000      65536\n";
+    const char *path = unit_file("uid_map", text, strlen(text));
+    assert_nr_ok(nr_userns_read_map(path, r, &n, &err), err);
+    assert_int_equal(n, 2);
+    range_eq(r[1], 1, 100000, 65536);
+    path = unit_file("empty_map", "", 0);
+    assert_nr_error(nr_userns_read_map(path, r, &n, &err), err, "maps no id");
+    text = "0 0 1\n1 1 1\n2 2 1\n3 3 1\n";
+    path = unit_file("long_map", text, strlen(text));
+    assert_nr_error(nr_userns_read_map(path, r, &n, &err), err, "more than 3 ranges");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_plan_subids),      cmocka_unit_test(test_plan_single),
         cmocka_unit_test(test_plan_keepid),      cmocka_unit_test(test_plan_tags),
         cmocka_unit_test(test_plan_refuses),     cmocka_unit_test(test_check_ids),
+        cmocka_unit_test(test_map_covers),       cmocka_unit_test(test_read_map),
     };
     return cmocka_run_group_tests_name("userns", tests, NULL, NULL);
 }
