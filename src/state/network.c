@@ -173,7 +173,8 @@ static void record_kv(void *data, const char *k, char *v)
         uint32_t x;
         if (!nr_parse_u32(v, &x) || x < 1)
             bad(r, k);
-        r->version_seen = x;
+        else
+            r->version_seen = x;
     } else if (strcmp(k, "name") == 0) {
         r->name = true;
         if (!nr_network_name_valid(v))
