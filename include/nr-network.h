@@ -84,6 +84,8 @@ int nr_network_list(NrNetwork **ret, size_t *ret_n, NrError *err);
  * free 10.89.N.0/24, a given one must overlap no other network's */
 int nr_network_create(const char *name, const char *subnet, bool internal, NrNetwork *ret,
                       NrError *err);
+/* is there a record of NAME (damaged or not)? */
+bool nr_network_exists(const char *name);
 /* remove the network (under the store lock); 1 if a running container
  * holds it (nothing removed), -1 if it is no network (or on an error) */
 int nr_network_remove(const char *name, NrError *err);

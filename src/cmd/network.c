@@ -173,12 +173,22 @@ static int inspect(const NrNetworkArgs *a)
     return rc;
 }
 
+/* the running containers on network `name` whose config says so (those
+ * of a part N1 before the lock, or on a file system without locks, too) */
+static size_t running_on(const char *name, Members *ret)
+{
+    NrError ignored = { 0 };
+    memset(ret, 0, sizeof *ret);
+    if (nr_network_members(&ret->v, &ret->n, &ignored) < 0)
+        return 0;
+    return members_count(ret, name);
+}
+
 /* -f: stop the running containers on the network */
 static int stop_members(const char *name, NrError *err)
 {
-    Members m = { 0 };
-    if (nr_network_members(&m.v, &m.n, err) < 0)
-        return -1;
+    Members m;
+    running_on(name, &m);
     int rc = 0;
     for (size_t i = 0; i < m.n && rc == 0; i++) {
         if (strcmp(m.v[i].network, name) != 0)
@@ -196,19 +206,18 @@ static int stop_members(const char *name, NrError *err)
 /* the error of a network in use, naming its containers where known */
 static void in_use(const char *name, NrError *err)
 {
-    Members m = { 0 };
-    NrError ignored = { 0 };
+    Members m;
     char who[512] = "";
     size_t len = 0, k = 0;
-    if (nr_network_members(&m.v, &m.n, &ignored) == 0)
-        for (size_t i = 0; i < m.n; i++) {
-            if (strcmp(m.v[i].network, name) != 0)
-                continue;
-            const char *c = m.v[i].name[0] ? m.v[i].name : m.v[i].id;
-            if (len + strlen(c) + 8 < sizeof who)
-                len += (size_t)snprintf(who + len, sizeof who - len, "%s%s", k ? ", " : "", c);
-            k++;
-        }
+    running_on(name, &m);
+    for (size_t i = 0; i < m.n; i++) {
+        if (strcmp(m.v[i].network, name) != 0)
+            continue;
+        const char *c = m.v[i].name[0] ? m.v[i].name : m.v[i].id;
+        if (len + strlen(c) + 8 < sizeof who)
+            len += (size_t)snprintf(who + len, sizeof who - len, "%s%s", k ? ", " : "", c);
+        k++;
+    }
     free(m.v);
     if (k)
         nr_error_msg(err, "network '%s' is in use by container%s %s", name, k > 1 ? "s" : "", who);
@@ -217,25 +226,38 @@ static void in_use(const char *name, NrError *err)
     nr_error_hint(err, "stop its containers first, or 'nroot network rm -f %s'", name);
 }
 
+/* remove one network: 0 removed, 1 in use (nothing done), -1 error */
+static int remove_one(const char *name, bool force, NrError *err)
+{
+    Members m;
+    size_t k = running_on(name, &m);
+    free(m.v);
+    if (!nr_network_exists(name))
+        return nr_error_msg(err, "no such network '%s'", name);
+    if (k && !force)
+        return 1;
+    if (force && stop_members(name, err) < 0)
+        return -1;
+    /* a container just stopped: its nroot's last children may hold the
+     * lock for a moment longer */
+    for (int tries = 0;; tries++) {
+        int r = nr_network_remove(name, err);
+        if (r != 1 || !force || tries >= 20)
+            return r;
+        usleep(100 * 1000);
+    }
+}
+
 static int rm(const NrNetworkArgs *a)
 {
     int rc = 0;
     for (int i = 0; i < a->n_operands; i++) {
-        const char *name = a->operands[i];
         NrError e = { 0 };
-        int r = a->force ? stop_members(name, &e) : 0;
-        /* a container just stopped: its nroot's last children may hold
-         * the lock for a moment longer */
-        for (int tries = 0; r == 0; tries++) {
-            r = nr_network_remove(name, &e);
-            if (r != 1 || !a->force || tries >= 20)
-                break;
-            usleep(100 * 1000);
-        }
+        int r = remove_one(a->operands[i], a->force, &e);
         if (r == 1)
-            in_use(name, &e);
+            in_use(a->operands[i], &e);
         if (r == 0)
-            printf("%s\n", name);
+            printf("%s\n", a->operands[i]);
         else
             rc = nr_cmd_fail(&e);
     }
@@ -252,7 +274,7 @@ static int prune(void)
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         NrError e = { 0 };
-        int r = nr_network_remove(v[i].name, &e);
+        int r = remove_one(v[i].name, false, &e);
         if (r == 0)
             printf("%s\n", v[i].name);
         else if (r < 0)

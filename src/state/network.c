@@ -525,6 +525,18 @@ static int remove_locked(const char *dir, const char *name, NrError *err)
     return 0;
 }
 
+bool nr_network_exists(const char *name)
+{
+    NrError ignored = { 0 };
+    nr_autofree char *dir = nr_network_name_valid(name) ? networks_dir(&ignored) : NULL;
+    if (!dir)
+        return false;
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int nr_network_remove(const char *name, NrError *err)
 {
     if (!nr_network_name_valid(name))
