@@ -613,7 +613,7 @@ static const NrCommand commands[] = {
             "Errors are one line and exit code 1, as runc's (not 125)."),
     COMMAND("network", network_options, "nroot network COMMAND [OPTIONS] [NAME...]",
             "manage user networks: create, ls, inspect, rm, prune",
-            "User networks: containers started with 'nroot run --net=NAME' on one network\n"
+            "User networks: the containers on one network (--net=NAME of 'nroot run')\n"
             "reach each other by address and by container name; containers on different\n"
             "networks do not.  Commands:\n\n"
             "  create [--subnet CIDR] [--internal] NAME   make a network\n"
