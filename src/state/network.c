@@ -263,6 +263,8 @@ int nr_network_hold(const char *name, NrError *err)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s/lock", dir, name);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 && errno == ENOENT)
+        goto removed;
     if (fd < 0)
         return nr_error_errno(err, "cannot open the lock of network '%s'", name);
     /* a removal under way holds it exclusively for a moment: wait, then
@@ -277,14 +279,14 @@ int nr_network_hold(const char *name, NrError *err)
         return -1;
     }
     struct stat a, b;
-    if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
-        close(fd);
-        return nr_error_msg(err,
-                            "network '%s' was removed meanwhile: 'nroot network create %s' makes "
-                            "it again",
-                            name, name);
-    }
-    return fd;
+    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+        return fd;
+    close(fd);
+removed:
+    return nr_error_msg(err,
+                        "network '%s' was removed meanwhile: 'nroot network create %s' makes it "
+                        "again",
+                        name, name);
 }
 
 static int cmp_name(const void *x, const void *y)
