@@ -173,43 +173,31 @@ static int inspect(const NrNetworkArgs *a)
     return rc;
 }
 
-/* the running containers on network `name` whose config says so (those
- * of a part N1 before the lock, or on a file system without locks, too) */
-static size_t running_on(const char *name, Members *ret)
+/* -f: stop the running containers on the network (members: as listed) */
+static int stop_members(const char *name, const Members *m, NrError *err)
 {
-    NrError ignored = { 0 };
-    memset(ret, 0, sizeof *ret);
-    if (nr_network_members(&ret->v, &ret->n, &ignored) < 0)
-        return 0;
-    return members_count(ret, name);
-}
-
-/* -f: stop the running containers on the network */
-static int stop_members(const char *name, NrError *err)
-{
-    Members m;
-    running_on(name, &m);
-    int rc = 0;
-    for (size_t i = 0; i < m.n && rc == 0; i++) {
-        if (strcmp(m.v[i].network, name) != 0)
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->v[i].network, name) != 0)
             continue;
         NrCtr c;
         NrError e = { 0 };
-        if (nr_ctr_find(m.v[i].id, &c, &e) == 0 && c.running && nr_cmd_ctr_stop(&c, 10, err) < 0)
-            rc = -1;
+        int rc = 0;
+        if (nr_ctr_find(m->v[i].id, &c, &e) == 0 && c.running)
+            rc = nr_cmd_ctr_stop(&c, 10, err);
         nr_ctr_clear(&c);
+        if (rc < 0)
+            return -1;
     }
-    free(m.v);
-    return rc;
+    return 0;
 }
 
 /* the error of a network in use, naming its containers where known */
 static void in_use(const char *name, NrError *err)
 {
-    Members m;
+    Members m = { 0 };
     char who[512] = "";
     size_t len = 0, k = 0;
-    running_on(name, &m);
+    members_load(&m); /* as they are now: after rm -f, those that did not end */
     for (size_t i = 0; i < m.n; i++) {
         if (strcmp(m.v[i].network, name) != 0)
             continue;
@@ -226,17 +214,15 @@ static void in_use(const char *name, NrError *err)
     nr_error_hint(err, "stop its containers first, or 'nroot network rm -f %s'", name);
 }
 
-/* remove one network: 0 removed, 1 in use (nothing done), -1 error */
-static int remove_one(const char *name, bool force, NrError *err)
+/* remove one network (members: the running containers on networks): 0
+ * removed, 1 in use (nothing done), -1 error */
+static int remove_one(const char *name, bool force, const Members *m, NrError *err)
 {
-    Members m;
-    size_t k = running_on(name, &m);
-    free(m.v);
     if (!nr_network_exists(name))
         return nr_error_msg(err, "no such network '%s'", name);
-    if (k && !force)
+    if (members_count(m, name) && !force)
         return 1;
-    if (force && stop_members(name, err) < 0)
+    if (force && stop_members(name, m, err) < 0)
         return -1;
     /* a container just stopped: its nroot's last children may hold the
      * lock for a moment longer */
@@ -251,9 +237,11 @@ static int remove_one(const char *name, bool force, NrError *err)
 static int rm(const NrNetworkArgs *a)
 {
     int rc = 0;
+    Members m = { 0 };
+    members_load(&m);
     for (int i = 0; i < a->n_operands; i++) {
         NrError e = { 0 };
-        int r = remove_one(a->operands[i], a->force, &e);
+        int r = remove_one(a->operands[i], a->force, &m, &e);
         if (r == 1)
             in_use(a->operands[i], &e);
         if (r == 0)
@@ -261,6 +249,7 @@ static int rm(const NrNetworkArgs *a)
         else
             rc = nr_cmd_fail(&e);
     }
+    free(m.v);
     return rc;
 }
 
@@ -272,14 +261,17 @@ static int prune(void)
     if (nr_network_list(&v, &n, &err) < 0)
         return nr_cmd_fail(&err);
     int rc = 0;
+    Members m = { 0 };
+    members_load(&m);
     for (size_t i = 0; i < n; i++) {
         NrError e = { 0 };
-        int r = remove_one(v[i].name, false, &e);
+        int r = remove_one(v[i].name, false, &m, &e);
         if (r == 0)
             printf("%s\n", v[i].name);
         else if (r < 0)
             rc = nr_cmd_fail(&e);
     }
+    free(m.v);
     free(v);
     return rc;
 }
