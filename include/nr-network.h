@@ -9,8 +9,8 @@
  *                                container's nroot for its life
  *                                (nr_network_hold); `network rm` takes
  *                                LOCK_EX|LOCK_NB to refuse one in use
- *   RT/net/NAME/hosts            the holder's hosts file of the network
- *                                (dnsmasq's --addn-hosts): lines
+ *   RT/net/hosts-NAME/hosts      the holder's hosts file of the network
+ *                                (part N1's: dnsmasq's --hostsdir): lines
  *                                "ADDRESS NAME ID ALIAS..."; `network
  *                                inspect` reads a container's address there
  *
@@ -92,8 +92,9 @@ int nr_network_remove(const char *name, NrError *err);
 
 /* ---- what runs on a network ---- */
 
-/* RT/net/NAME: the holder's files of network NAME (malloc()ed; not created) */
-char *nr_network_runtime_dir(const char *name, NrError *err);
+/* RT/net/hosts-NAME/hosts: the holder's hosts file of network NAME
+ * (malloc()ed; nothing is created) */
+char *nr_network_hosts_file(const char *name, NrError *err);
 
 typedef struct NrNetworkMember {
     char network[64];

@@ -554,10 +554,10 @@ int nr_network_remove(const char *name, NrError *err)
 
 /* ---- what runs on a network ---- */
 
-char *nr_network_runtime_dir(const char *name, NrError *err)
+char *nr_network_hosts_file(const char *name, NrError *err)
 {
     const char *rt = nr_runtime_dir(err);
-    return rt ? nr_strdup_printf("%s/net/%s", rt, name) : NULL;
+    return rt ? nr_strdup_printf("%s/net/hosts-%s/hosts", rt, name) : NULL;
 }
 
 /* the address of container `id` in the holder's hosts file of network
@@ -566,12 +566,8 @@ static void member_address(const char *name, const char *id, char *buf, size_t s
 {
     buf[0] = '\0';
     NrError ignored = { 0 };
-    nr_autofree char *rt = nr_network_runtime_dir(name, &ignored);
-    if (!rt)
-        return;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/hosts", rt);
-    nr_autofree char *text = nr_read_file(path, NULL, &ignored);
+    nr_autofree char *path = nr_network_hosts_file(name, &ignored);
+    nr_autofree char *text = path ? nr_read_file(path, NULL, &ignored) : NULL;
     char *save = NULL;
     for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
          line = strtok_r(NULL, "\n", &save)) {
