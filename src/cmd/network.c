@@ -219,7 +219,7 @@ static void in_use(const char *name, NrError *err)
 static int remove_one(const char *name, bool force, const Members *m, NrError *err)
 {
     if (!nr_network_exists(name))
-        return nr_error_msg(err, "no such network '%s'", name);
+        return nr_error_msg(err, "no network '%s'", name);
     if (members_count(m, name) && !force)
         return 1;
     if (force && stop_members(name, m, err) < 0)

@@ -215,8 +215,9 @@ static int load_at(const char *dir, const char *name, NrNetwork *ret, NrError *e
             snprintf(path, sizeof path, "%s/%s", dir, name);
             if (lstat(path, &st) == 0)
                 return nr_error_msg(err, "network '%s' is damaged: it has no config", name);
-            return nr_error_msg(err, "no such network '%s': 'nroot network create %s' makes it",
-                                name, name);
+            nr_error_msg(err, "no network '%s'", name);
+            nr_error_hint(err, "create it first: nroot network create %s", name);
+            return -1;
         }
         *err = e;
         return -1;
@@ -244,8 +245,7 @@ static int load_at(const char *dir, const char *name, NrNetwork *ret, NrError *e
 int nr_network_load(const char *name, NrNetwork *ret, NrError *err)
 {
     if (!nr_network_name_valid(name))
-        return nr_error_msg(err, "no such network '%s': 'nroot network create NAME' makes one",
-                            name);
+        return nr_error_msg(err, "no network '%s' (not a network name)", name);
     nr_autofree char *dir = networks_dir(err);
     if (!dir)
         return -1;
@@ -283,10 +283,9 @@ int nr_network_hold(const char *name, NrError *err)
         return fd;
     close(fd);
 removed:
-    return nr_error_msg(err,
-                        "network '%s' was removed meanwhile: 'nroot network create %s' makes it "
-                        "again",
-                        name, name);
+    nr_error_msg(err, "network '%s' was removed meanwhile", name);
+    nr_error_hint(err, "create it again: nroot network create %s", name);
+    return -1;
 }
 
 static int cmp_name(const void *x, const void *y)
@@ -498,7 +497,7 @@ static int remove_locked(const char *dir, const char *name, NrError *err)
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-        return nr_error_msg(err, "no such network '%s'", name);
+        return nr_error_msg(err, "no network '%s'", name);
     snprintf(lockp, sizeof lockp, "%s/lock", path);
     nr_autoclose int fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
@@ -542,7 +541,7 @@ bool nr_network_exists(const char *name)
 int nr_network_remove(const char *name, NrError *err)
 {
     if (!nr_network_name_valid(name))
-        return nr_error_msg(err, "no such network '%s'", name);
+        return nr_error_msg(err, "no network '%s'", name);
     char *dir;
     int lock;
     if (begin(&dir, &lock, err) < 0)

@@ -227,9 +227,10 @@ static void test_records(void **state)
     NrError e3 = { 0 };
     assert_nr_error(nr_network_create("none", NULL, false, &n, &e3), e3, "invalid network name");
     NrError e4 = { 0 };
-    assert_nr_error(nr_network_load("nope", &m, &e4), e4, "nroot network create nope");
+    assert_nr_error(nr_network_load("nope", &m, &e4), e4, "no network 'nope'");
+    assert_string_equal(e4.hint, "create it first: nroot network create nope");
     NrError e5 = { 0 };
-    assert_nr_error(nr_network_load("../x", &m, &e5), e5, "no such network");
+    assert_nr_error(nr_network_load("../x", &m, &e5), e5, "no network");
 
     NrNetwork *v;
     size_t k;
@@ -272,7 +273,7 @@ static void test_damaged(void **state)
     /* and rm removes it */
     assert_nr_ok(nr_network_remove("badnet", &err), err);
     NrError e = { 0 };
-    assert_nr_error(nr_network_load("badnet", &n, &e), e, "no such network");
+    assert_nr_error(nr_network_load("badnet", &n, &e), e, "no network");
 }
 
 static void test_in_use(void **state)
@@ -290,10 +291,11 @@ static void test_in_use(void **state)
     close(b);
     assert_nr_ok(nr_network_remove("busy", &err), err);
     NrError e = { 0 };
-    assert_nr_error(nr_network_remove("busy", &e), e, "no such network");
+    assert_nr_error(nr_network_remove("busy", &e), e, "no network");
     NrError e2 = { 0 };
     assert_int_equal(nr_network_hold("busy", &e2), -1);
-    assert_non_null(strstr(e2.msg, "nroot network create busy"));
+    assert_non_null(strstr(e2.msg, "network 'busy'"));
+    assert_non_null(strstr(e2.hint, "nroot network create busy"));
     /* nothing left behind: only the store's lock and an empty networks/ */
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/networks", store);
