@@ -201,13 +201,13 @@ static void record_kv(void *data, const char *k, char *v)
     /* other keys: a later nroot's additions of the same format */
 }
 
-/* `dir`/NAME/config into ret */
+/* `dir`/NAME/config into *ret (set only on success) */
 static int load_at(const char *dir, const char *name, NrNetwork *ret, NrError *err)
 {
-    memset(ret, 0, sizeof *ret);
+    NrNetwork n = { 0 };
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s/config", dir, name);
-    KvRead r = { .n = ret };
+    KvRead r = { .n = &n };
     NrError e = { 0 };
     if (nr_kv_read(path, record_kv, &r, &e) < 0) {
         if (e.errnum == ENOENT) {
@@ -237,8 +237,9 @@ static int load_at(const char *dir, const char *name, NrNetwork *ret, NrError *e
         return nr_error_msg(err, "'%s' is damaged: its %s is not valid", path, r.bad);
     if (missing)
         return nr_error_msg(err, "'%s' is damaged: it has no %s", path, missing);
-    if (strcmp(ret->name, name) != 0)
-        return nr_error_msg(err, "'%s' is damaged: it names network '%s'", path, ret->name);
+    if (strcmp(n.name, name) != 0)
+        return nr_error_msg(err, "'%s' is damaged: it names network '%s'", path, n.name);
+    *ret = n;
     return 0;
 }
 
