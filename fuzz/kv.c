@@ -11,6 +11,8 @@
  *   4  STORE/images/IMG/info                nr_store_list, nr_store_link_dead
  *   5  STORE/images/IMG/sources
  *   6  STORE/images/IMG/config              nr_store_resolve_key (open_image)
+ *   7  STORE/networks/web/config            nr_network_load("web"), nr_network_list
+ *   8  RT/net/hosts-web/hosts               nr_network_members (the holder's hosts file)
  * A part that is absent removes its file.  nr_kv_read() itself reads the
  * whole input too.  The readers are called as nroot calls them: the
  * harness adds nothing to what they check. */
@@ -23,6 +25,7 @@
 
 #include "fuzz.h"
 #include "nr-ctr.h"
+#include "nr-network.h"
 #include "nr-store.h"
 
 const bool nr_fuzz_sandboxed = true;
@@ -40,6 +43,8 @@ static const char *const files[] = {
     IMG "/info",
     IMG "/sources",
     IMG "/config",
+    "/store/networks/web/config",
+    "/run/nroot/net/hosts-web/hosts",
 };
 #define N_FILES (int)(sizeof files / sizeof *files)
 
@@ -58,7 +63,11 @@ void nr_fuzz_init(void)
                                         "/run/nroot",
                                         "/run/nroot/containers",
                                         "/run/nroot/containers/0123456789ab",
-                                        "/run/nroot/containers/fedcba987654" };
+                                        "/run/nroot/containers/fedcba987654",
+                                        "/store/networks",
+                                        "/store/networks/web",
+                                        "/run/nroot/net",
+                                        "/run/nroot/net/hosts-web" };
     for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
         if (mkdir(dirs[i], 0700) < 0)
             abort();
@@ -119,6 +128,20 @@ void nr_fuzz_one(const uint8_t *data, size_t len)
     if (nr_store_list("/store", &imgs, &n_imgs, &err) == 0)
         nr_store_list_free(imgs, n_imgs);
     nr_store_link_dead("/store", "0123456789abcdef-" TAG);
+
+    NrNetwork net;
+    memset(&err, 0, sizeof err);
+    nr_network_load("web", &net, &err);
+    NrNetwork *nets;
+    size_t n_nets;
+    memset(&err, 0, sizeof err);
+    if (nr_network_list(&nets, &n_nets, &err) == 0)
+        free(nets);
+    NrNetworkMember *members;
+    size_t n_members;
+    memset(&err, 0, sizeof err);
+    if (nr_network_members(&members, &n_members, &err) == 0)
+        free(members);
 
     NrIdMap map = { .helpers = true, .tag = TAG, .rung = "fuzz" };
     NrImage img;

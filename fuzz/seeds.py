@@ -208,6 +208,14 @@ kv = {
                           b"id=\nname=" + b"n" * 300, b"source=\nref=\nsize=-1", b" \n \n",
                           b"user=\nworkdir=\nenv\n=\n\\"]),
     "escapes": b"a=\\\\n\\n\\\\\\\nb=\\x\n=novalue\nnokey\n\n\n" + b"k=" + b"\\" * 40,
+    # user networks (src/state/network.c), parts 7 and 8: a container on web
+    # (part N1's net=) and the holder's hosts file
+    "network": FSEP.join([ctr_config_v1 + b"net=web\nnetwork_alias=db\n", state, b"", b"", b"", b"",
+                          b"", b"version=1\nname=web\nsubnet=10.89.1.0/24\ninternal=0\ncreated=1\n",
+                          b"10.89.1.10 c1 0123456789ab db\n10.89.1.11 x fedcba987654\nbad line\n"]),
+    "network-damaged": FSEP.join([b"", b"", b"", b"", b"", b"", b"",
+                                  b"version=9\nname=../x\nsubnet=10.89.1.7/33\ninternal=2\n"
+                                  b"created=-1\nversion=\n", b"999.1.1.1 0123456789ab\n\t\n"]),
 }
 for k, v in kv.items():
     write("kv", k, v)

@@ -65,6 +65,14 @@ typedef struct NrLoginArgs {
     int n_operands;
 } NrLoginArgs;
 
+/* the parsed options of `nroot network` (create, ls, inspect, rm, prune) */
+typedef struct NrNetworkArgs {
+    const char *subnet; /* create --subnet */
+    bool internal, quiet, json, force;
+    char **operands;
+    int n_operands;
+} NrNetworkArgs;
+
 enum { NR_CLI_RUN = 0, NR_CLI_HELP = 1 };
 const NrCommand *nr_cli_command(const char *name);
 /* every command, in the order of --help */
@@ -75,6 +83,14 @@ int nr_cli_volume(NrRunConfig *cfg, const char *spec, NrError *err);
 int nr_cli_parse_image(const char *cmd, int argc, char **argv, NrImageArgs *a, NrError *err);
 int nr_cli_parse_ctr(const char *cmd, int argc, char **argv, NrCtrArgs *a, NrError *err);
 int nr_cli_parse_login(const char *cmd, int argc, char **argv, NrLoginArgs *a, NrError *err);
+/* `nroot network`'s commands (create, ls, inspect, rm, prune; list and
+ * remove are aliases), each with its own option table; NULL if `sub` is
+ * none of them */
+const NrCommand *nr_cli_network_command(const char *sub);
+const NrCommand *nr_cli_network_commands(size_t *ret_n);
+/* argv[0] is the network command's name */
+int nr_cli_parse_network(const NrCommand *sub, int argc, char **argv, NrNetworkArgs *a,
+                         NrError *err);
 void nr_cli_main_help(void);
 void nr_cli_help(const NrCommand *c);
 /* complete.c: `nroot __complete WORD...`, the candidates the shell

@@ -46,6 +46,8 @@ int nr_cmd_rmi(int argc, char **argv);
 int nr_cmd_prune(int argc, char **argv);
 /* pull.c */
 int nr_cmd_pull(int argc, char **argv);
+/* network.c: nroot network create|ls|inspect|rm|prune */
+int nr_cmd_network(int argc, char **argv);
 /* login.c */
 int nr_cmd_login(int argc, char **argv);
 int nr_cmd_logout(int argc, char **argv);

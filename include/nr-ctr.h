@@ -133,3 +133,8 @@ void nr_ctr_remove_runtime(const char *dir);
 /* remove the runtime directories no container owns: those of runs killed
  * before they wrote a config (`listed`: what nr_ctr_list found) */
 void nr_ctr_prune_runtime(const NrCtr *listed, size_t n);
+
+/* the user networks the container's config names (part N1 writes them:
+ * its net= values that are no --net mode: none, host, slirp,
+ * container:NAME), in order, into *ret */
+void nr_ctr_networks(const NrCtr *c, NrStrv *ret);

@@ -51,6 +51,8 @@ int main(int argc, char **argv)
         { "pull", nr_cmd_pull },     { "login", nr_cmd_login },   { "logout", nr_cmd_logout },
         { "oci", nr_cmd_oci },
     };
+    if (strcmp(cmd, "network") == 0) /* apart: one more entry reflows the table */
+        return nr_cmd_network(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

@@ -451,6 +451,61 @@ static const NrOption oci_options[] = {
     OPT_HELP_ENTRY,
 };
 
+/* nroot network (src/cmd/network.c): the command's table lists every
+ * option of its commands (for --help, the completions and the man page);
+ * each command parses with its own */
+enum {
+    OPT_NETWORK_SUBNET = 3072,
+    OPT_NETWORK_INTERNAL,
+};
+
+#define OPT_NETWORK_SUBNET_ENTRY(what) \
+    { \
+        "subnet", OPT_NETWORK_SUBNET, "CIDR", "Network", what, NULL \
+    }
+#define OPT_NETWORK_INTERNAL_ENTRY(what) \
+    { \
+        "internal", OPT_NETWORK_INTERNAL, NULL, "Network", what, NULL \
+    }
+#define OPT_NETWORK_FORMAT_ENTRY(what) \
+    { \
+        "format", OPT_FORMAT, "FORMAT", "General", what, "table json" \
+    }
+
+static const NrOption network_options[] = {
+    OPT_NETWORK_SUBNET_ENTRY("create: the network's IPv4 subnet, a private range from /16 to "
+                             "/28 (default: the first free 10.89.N.0/24)"),
+    OPT_NETWORK_INTERNAL_ENTRY("create: no way out of the network, only its containers"),
+    OPT_NETWORK_FORMAT_ENTRY("ls: table (default) or json"),
+    OPT_QUIET_ENTRY("ls: print only network names"),
+    { "force", OPT_FORCE, NULL, "General", "rm: stop the containers on the network first", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption network_create_options[] = {
+    OPT_NETWORK_SUBNET_ENTRY("the network's IPv4 subnet, a private range from /16 to /28, "
+                             "not used by another network (default: the first free "
+                             "10.89.N.0/24)"),
+    OPT_NETWORK_INTERNAL_ENTRY("no way out: the containers reach each other, nothing else"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption network_ls_options[] = {
+    OPT_NETWORK_FORMAT_ENTRY("table (default) or json (as network inspect)"),
+    OPT_QUIET_ENTRY("print only network names"),
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption network_rm_options[] = {
+    { "force", OPT_FORCE, NULL, "General",
+      "stop the containers on the network first (SIGTERM, SIGKILL after 10 s)", NULL },
+    OPT_HELP_ENTRY,
+};
+
+static const NrOption network_plain_options[] = {
+    OPT_HELP_ENTRY,
+};
+
 #define COMMAND(n, opts, usage, summary, desc) \
     { \
         n, usage, summary, desc, opts, sizeof opts / sizeof opts[0] \
@@ -563,6 +618,42 @@ static const NrCommand commands[] = {
             "kill [SIGNAL], delete [--force], list [-q] [--format], run [-d], exec, ps,\n"
             "spec, features.\n"
             "Errors are one line and exit code 1, as runc's (not 125)."),
+    COMMAND("network", network_options, "nroot network COMMAND [OPTIONS] [NAME...]",
+            "manage user networks: create, ls, inspect, rm, prune",
+            "User networks: the containers on one network (--net=NAME of 'nroot run')\n"
+            "reach each other by address and by container name; containers on different\n"
+            "networks do not.  Commands:\n\n"
+            "  create [--subnet CIDR] [--internal] NAME   make a network\n"
+            "  ls [-q] [--format json]                    list the networks\n"
+            "  inspect NAME...                            show networks as JSON\n"
+            "  rm [-f] NAME...                            remove networks no container uses\n"
+            "  prune                                      remove every network not in use\n\n"
+            "Run 'nroot network COMMAND --help' for the options of one."),
+};
+
+/* the commands of `nroot network` */
+static const NrCommand network_commands[] = {
+    COMMAND("network create", network_create_options, "nroot network create [OPTIONS] NAME",
+            "make a user network",
+            "Make the network NAME (letters, digits, '_', '.', '-', starting with a letter\n"
+            "or digit, at most 63; not none, host or slirp) and print its name.  Its\n"
+            "subnet S gives the addresses: S.1 the bridge and the containers' DNS server,\n"
+            "S.2 the gateway out, the containers from S.10 up."),
+    COMMAND("network ls", network_ls_options, "nroot network ls [OPTIONS]", "list the networks",
+            "List the networks: NAME SUBNET INTERNAL CONTAINERS (the running containers\n"
+            "attached), sorted by name."),
+    COMMAND("network inspect", network_plain_options, "nroot network inspect NAME...",
+            "show networks as JSON",
+            "Print a JSON array with one object per NAME: name, subnet, gateway, dns,\n"
+            "internal, created (RFC 3339) and the running containers attached (name, id,\n"
+            "address)."),
+    COMMAND("network rm", network_rm_options, "nroot network rm [OPTIONS] NAME...",
+            "remove networks",
+            "Remove each network NAME and print its name.  A network that a running\n"
+            "container uses is refused, unless --force stops those containers first."),
+    COMMAND("network prune", network_plain_options, "nroot network prune",
+            "remove the networks no container uses",
+            "Remove every network that no running container uses and print the names."),
 };
 
 static const char *const groups[] = { "Image",       "Container", "Terminal",
@@ -573,6 +664,24 @@ const NrCommand *nr_cli_commands(size_t *ret_n)
 {
     *ret_n = sizeof commands / sizeof commands[0];
     return commands;
+}
+
+const NrCommand *nr_cli_network_commands(size_t *ret_n)
+{
+    *ret_n = sizeof network_commands / sizeof network_commands[0];
+    return network_commands;
+}
+
+const NrCommand *nr_cli_network_command(const char *sub)
+{
+    if (strcmp(sub, "list") == 0)
+        sub = "ls";
+    else if (strcmp(sub, "remove") == 0)
+        sub = "rm";
+    for (size_t i = 0; i < sizeof network_commands / sizeof network_commands[0]; i++)
+        if (strcmp(network_commands[i].name + strlen("network "), sub) == 0)
+            return &network_commands[i];
+    return NULL;
 }
 
 const NrCommand *nr_cli_command(const char *name)
@@ -1234,6 +1343,36 @@ int nr_cli_parse_login(const char *cmd, int argc, char **argv, NrLoginArgs *a, N
     const NrCommand *c = nr_cli_command(cmd);
     a->tls_verify = true;
     int first = cli_getopt(c, argc, argv, login_option, a, NULL, err);
+    if (first < 0)
+        return first == GETOPT_HELP ? NR_CLI_HELP : -1;
+    a->operands = &argv[first];
+    a->n_operands = argc - first;
+    return NR_CLI_RUN;
+}
+
+static int network_option(void *data, const NrOption *o, const char *arg, NrError *err)
+{
+    NrNetworkArgs *a = data;
+    int v;
+    switch (o->id) {
+    case OPT_NETWORK_SUBNET: a->subnet = arg; return 0;
+    case OPT_NETWORK_INTERNAL: a->internal = true; return 0;
+    case OPT_QUIET: a->quiet = true; return 0;
+    case OPT_FORCE: a->force = true; return 0;
+    case OPT_FORMAT:
+        if ((v = parse_choice(o, arg, err)) < 0)
+            return -1;
+        a->json = v == 1;
+        return 0;
+    }
+    return nr_error_msg(err, "option --%s is not handled", o->name);
+}
+
+int nr_cli_parse_network(const NrCommand *sub, int argc, char **argv, NrNetworkArgs *a,
+                         NrError *err)
+{
+    memset(a, 0, sizeof *a);
+    int first = cli_getopt(sub, argc, argv, network_option, a, NULL, err);
     if (first < 0)
         return first == GETOPT_HELP ? NR_CLI_HELP : -1;
     a->operands = &argv[first];

@@ -14,6 +14,7 @@
 #include "nr-cli.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
+#include "nr-network.h"
 #include "nr-store.h"
 #include "nr-util.h"
 
@@ -70,7 +71,19 @@ static void net_containers(const char *prefix, const char *cur, bool bare)
     nr_ctr_list_free(v, n);
 }
 
-/* the values of an option: its fixed choices, or files */
+static void networks(const char *prefix, const char *cur)
+{
+    NrError err = { 0 };
+    NrNetwork *v = NULL;
+    size_t n = 0;
+    if (nr_network_list(&v, &n, &err) == 0) /* its warnings: the shells drop stderr */
+        for (size_t i = 0; i < n; i++)
+            put(prefix, v[i].name, cur);
+    free(v);
+}
+
+/* the values of an option: its fixed choices (run's --net: container:NAME
+ * and the user networks), or files */
 static void values(const NrOption *o, const char *prefix, const char *cur)
 {
     if (o->values) {
@@ -79,8 +92,10 @@ static void values(const NrOption *o, const char *prefix, const char *cur)
         char *save = NULL;
         for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
             put(prefix, t, cur);
-        if (strcmp(o->name, "net") == 0 || strcmp(o->name, "network") == 0)
+        if (strcmp(o->name, "net") == 0 || strcmp(o->name, "network") == 0) {
             net_containers(prefix, cur, false);
+            networks(prefix, cur);
+        }
         return;
     }
     if (strstr(o->arg, "FILE") || strstr(o->arg, "DIR") || strstr(o->arg, "HOST"))
@@ -134,6 +149,14 @@ int nr_cli_complete(int argc, char **argv)
     const NrCommand *c = nr_cli_command(w[0]);
     if (!c)
         return 0;
+    /* nroot network COMMAND: the words after COMMAND are its own */
+    const NrCommand *sub =
+        strcmp(c->name, "network") == 0 && n >= 3 ? nr_cli_network_command(w[1]) : NULL;
+    if (sub) {
+        c = sub;
+        w++;
+        n--;
+    }
     bool stops = strcmp(c->name, "run") == 0 || strcmp(c->name, "exec") == 0;
     /* the words before the current one: options with their values, and
      * operands.  After the first operand of run and exec (IMAGE,
@@ -238,6 +261,13 @@ int nr_cli_complete(int argc, char **argv)
     } else if (strcmp(k, "start") == 0 || strcmp(k, "stop") == 0 || strcmp(k, "wait") == 0 ||
                strcmp(k, "logs") == 0 || strcmp(k, "rm") == 0 || strcmp(k, "export") == 0) {
         containers(cur);
+    } else if (strcmp(k, "network") == 0 && operands == 0) {
+        size_t ns;
+        const NrCommand *subs = nr_cli_network_commands(&ns);
+        for (size_t i = 0; i < ns; i++)
+            put("", subs[i].name + strlen("network "), cur);
+    } else if (strcmp(k, "network inspect") == 0 || strcmp(k, "network rm") == 0) {
+        networks("", cur);
     } else if (strcmp(k, "oci") == 0 && operands == 0) {
         static const char *const subs[] = { "create", "start", "state", "kill", "delete",  "list",
                                             "run",    "exec",  "ps",    "spec", "features" };

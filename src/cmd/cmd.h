@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd.h — what the container commands (ctr.c, exec.c, export.c) share;
+/* cmd.h — what the container commands (ctr.c, exec.c, export.c, network.c) share;
  * private to src/cmd. */
 #pragma once
 #include "nr-cli.h"
@@ -22,6 +22,10 @@ int nr_cmd_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err);
  * (exec, export); not its devices: exec and --join add their environment
  * (nr_cdi_resolve_command), export needs none */
 int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err);
+/* stop a running container: SIGTERM (unless grace < 0: SIGKILL at once),
+ * SIGKILL after `grace` seconds; returns when its nroot has ended
+ * (network.c's rm -f too) */
+int nr_cmd_ctr_stop(const NrCtr *c, int grace, NrError *err);
 
 /* exec.c: run cfg's command in the running container c (its namespaces
  * and root, as `nroot exec` does), relay its stdio and wait for it; its

@@ -110,9 +110,7 @@ int nr_cmd_ctr_resolved(const NrCtr *c, NrRunConfig *cfg, NrError *err)
 
 /* ---- stopping ---- */
 
-/* SIGTERM (unless grace < 0: SIGKILL at once), SIGKILL after `grace`
- * seconds; returns when the container's nroot has ended */
-static int stop_container(const NrCtr *c, int grace, NrError *err)
+int nr_cmd_ctr_stop(const NrCtr *c, int grace, NrError *err)
 {
     nr_autoclose int init = nr_ctr_pidfd(c->init_pid, c->init_start);
     nr_autoclose int nroot = nr_ctr_pidfd(c->pid, c->pid_start);
@@ -145,7 +143,7 @@ int nr_cmd_stop(int argc, char **argv)
         NrCtr c;
         NrError e = { 0 };
         if (nr_ctr_find(a.operands[i], &c, &e) < 0 ||
-            (c.running && stop_container(&c, a.time < 0 ? 10 : a.time, &e) < 0))
+            (c.running && nr_cmd_ctr_stop(&c, a.time < 0 ? 10 : a.time, &e) < 0))
             rc = nr_cmd_fail(&e);
         else
             printf("%s\n", a.operands[i]);
@@ -486,7 +484,7 @@ int nr_cmd_rm(int argc, char **argv)
             nr_ctr_clear(&c);
             continue;
         }
-        if (c.running && stop_container(&c, -1, &e) < 0) {
+        if (c.running && nr_cmd_ctr_stop(&c, -1, &e) < 0) {
             rc = nr_cmd_fail(&e);
             nr_ctr_clear(&c);
             continue;

@@ -555,3 +555,22 @@ fail:
             close(fds[i]);
     return -1;
 }
+
+static void network_kv(void *data, const char *k, char *v)
+{
+    NrStrv *s = data;
+    if (strcmp(k, "net") == 0 && strcmp(v, "none") != 0 && strcmp(v, "host") != 0 &&
+        strcmp(v, "slirp") != 0 && strncmp(v, "container:", 10) != 0)
+        nr_strv_push(s, v);
+}
+
+void nr_ctr_networks(const NrCtr *c, NrStrv *ret)
+{
+    const char *dir = c->store_dir ? c->store_dir : c->rt_dir;
+    if (!dir)
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/config", dir);
+    NrError ignored = { 0 };
+    nr_kv_read(path, network_kv, ret, &ignored);
+}
