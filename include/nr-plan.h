@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "nr-cgroup.h"
 #include "nr-devices.h"
 #include "nr-image.h"
 #include "nr-userns.h"
@@ -108,4 +109,5 @@ typedef struct NrRunConfig {
      * (no relay), does not die with nroot, and nroot returns once it
      * exec'd: it is then the child of the caller's subreaper (conmon) */
     bool exec_detach;
+    NrLimits limits; /* --memory, --cpus, --pids-limit...: a cgroup (host/cgroup.c) */
 } NrRunConfig;
