@@ -110,9 +110,11 @@ int nr_cgroup_check_where(const NrLimits *l, NrError *err);
  * `alive` says no nroot holds, are removed first. */
 int nr_cgroup_create(const NrLimits *l, const char *cid, bool (*alive)(const char *cid),
                      NrCgroup *ret, NrError *err);
-/* put pid in every cgroup of cg (the parent, before the child makes its
- * cgroup namespace) */
+/* put pid (0: the caller) in every cgroup of cg (the parent, before the
+ * child makes its cgroup namespace; exec's joiner, before it joins one) */
 int nr_cgroup_enter(const NrCgroup *cg, pid_t pid, NrError *err);
+/* close the fds and forget the directories (they stay) */
+void nr_cgroup_remove_fds(NrCgroup *cg);
 /* remove the directories (retried while the last processes leave) and
  * close the fds */
 void nr_cgroup_remove(NrCgroup *cg);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-cgroup.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -304,6 +305,20 @@ static void status_text(const NrCtr *c, char *buf, size_t size)
     }
 }
 
+/* MEM, PIDS: what its cgroup counts (limits only), else "-" */
+static void usage_text(const NrCtr *c, bool memory, char *buf, size_t size)
+{
+    int64_t mem = -1, pids = -1;
+    if (c->running)
+        nr_cgroup_usage(c->init_pid, c->id, &mem, &pids);
+    if (memory && mem >= 0)
+        nr_cgroup_format_bytes(mem, buf, size);
+    else if (!memory && pids >= 0)
+        snprintf(buf, size, "%lld", (long long)pids);
+    else
+        snprintf(buf, size, "-");
+}
+
 static char *command_text(const NrCtr *c, bool full)
 {
     size_t len = 0;
@@ -359,6 +374,11 @@ static void ps_json(const NrCtr *v, size_t n)
             printf(", \"pid\": %d, \"nroot_pid\": %d", (int)c->init_pid, (int)c->pid);
         else
             printf(", \"pid\": null, \"nroot_pid\": null");
+        int64_t mem = -1, pids = -1;
+        if (c->running)
+            nr_cgroup_usage(c->init_pid, c->id, &mem, &pids);
+        printf(mem >= 0 ? ", \"memory\": %lld" : ", \"memory\": null", (long long)mem);
+        printf(pids >= 0 ? ", \"pids\": %lld" : ", \"pids\": null", (long long)pids);
         printf(", \"created\": %lld, \"started\": %lld, \"finished\": %lld, \"detached\": %s}",
                (long long)c->created, (long long)c->started, (long long)c->finished,
                c->running && c->detached ? "true" : "false");
@@ -394,8 +414,9 @@ int nr_cmd_ps(int argc, char **argv)
             printf("%s\n", all[i].id);
     } else {
         /* columns as wide as their widest cell */
-        const char *head[] = { "NAME", "ID", "IMAGE", "COMMAND", "STATUS", "PID", "CREATED" };
-        enum { NCOL = 7 };
+        const char *head[] = { "NAME", "ID",  "IMAGE", "COMMAND", "STATUS",
+                               "PID",  "MEM", "PIDS",  "CREATED" };
+        enum { NCOL = 9 };
         char *(*cells)[NCOL] = nr_xmalloc((n + 1) * sizeof *cells);
         size_t w[NCOL] = { 0 };
         for (size_t i = 0; i <= n; i++) {
@@ -421,7 +442,9 @@ int nr_cmd_ps(int argc, char **argv)
                         snprintf(buf, sizeof buf, "%s", "-");
                     if (k == 5 && c->running)
                         snprintf(buf, sizeof buf, "%d", (int)c->init_pid);
-                    if (k == 6) {
+                    if (k == 6 || k == 7)
+                        usage_text(c, k == 6, buf, sizeof buf);
+                    if (k == 8) {
                         char d[64];
                         nr_human_duration((int64_t)time(NULL) - c->created, d, sizeof d);
                         snprintf(buf, sizeof buf, "%s ago", d);

@@ -649,6 +649,16 @@ int nr_cgroup_enter(const NrCgroup *cg, pid_t pid, NrError *err)
     return 0;
 }
 
+void nr_cgroup_remove_fds(NrCgroup *cg)
+{
+    for (size_t k = 0; k < cg->n; k++) {
+        if (cg->procs[k] >= 0)
+            close(cg->procs[k]);
+        free(cg->dir[k]);
+    }
+    nr_cgroup_init(cg);
+}
+
 void nr_cgroup_remove(NrCgroup *cg)
 {
     for (size_t k = 0; k < cg->n; k++) {
