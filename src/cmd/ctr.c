@@ -305,12 +305,20 @@ static void status_text(const NrCtr *c, char *buf, size_t size)
     }
 }
 
+/* what a running container's cgroup counts (-1: not known); a container
+ * without limits has none, and its cgroup files are never opened */
+static void usage_of(const NrCtr *c, int64_t *mem, int64_t *pids)
+{
+    *mem = *pids = -1;
+    if (c->running && c->plan && nr_cgroup_any(&c->plan->limits))
+        nr_cgroup_usage(c->init_pid, c->id, mem, pids);
+}
+
 /* MEM, PIDS: what its cgroup counts (limits only), else "-" */
 static void usage_text(const NrCtr *c, bool memory, char *buf, size_t size)
 {
-    int64_t mem = -1, pids = -1;
-    if (c->running)
-        nr_cgroup_usage(c->init_pid, c->id, &mem, &pids);
+    int64_t mem, pids;
+    usage_of(c, &mem, &pids);
     if (memory && mem >= 0)
         nr_cgroup_format_bytes(mem, buf, size);
     else if (!memory && pids >= 0)
@@ -374,9 +382,8 @@ static void ps_json(const NrCtr *v, size_t n)
             printf(", \"pid\": %d, \"nroot_pid\": %d", (int)c->init_pid, (int)c->pid);
         else
             printf(", \"pid\": null, \"nroot_pid\": null");
-        int64_t mem = -1, pids = -1;
-        if (c->running)
-            nr_cgroup_usage(c->init_pid, c->id, &mem, &pids);
+        int64_t mem, pids;
+        usage_of(c, &mem, &pids);
         printf(mem >= 0 ? ", \"memory\": %lld" : ", \"memory\": null", (long long)mem);
         printf(pids >= 0 ? ", \"pids\": %lld" : ", \"pids\": null", (long long)pids);
         printf(", \"created\": %lld, \"started\": %lld, \"finished\": %lld, \"detached\": %s}",

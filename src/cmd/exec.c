@@ -235,7 +235,8 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
     if (nr_ctr_open_namespaces(c, j.fds, &err) < 0)
         return nr_cmd_fail(&err);
     nr_cgroup_init(&j.cg);
-    if (!cfg->oci && c->init_pid > 0 && nr_cgroup_of(c->init_pid, c->id, true, &j.cg, &err) < 0) {
+    if (nr_cgroup_any(&cfg->limits) && c->init_pid > 0 &&
+        nr_cgroup_of(c->init_pid, c->id, true, &j.cg, &err) < 0) {
         nr_error_prefix(&err, "cannot enter the cgroup of container '%s'", nr_ctr_display_name(c));
         return nr_cmd_fail(&err);
     }
