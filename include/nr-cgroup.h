@@ -92,6 +92,10 @@ void nr_cgroup_format_bytes(int64_t n, char *buf, size_t size);
 
 /* ---- on the host ---- */
 
+/* tests: read these instead of /proc/self/mountinfo and /proc/self/cgroup
+ * (NULL: those again) */
+void nr_cgroup_set_proc_files(const char *mountinfo, const char *self_cgroup);
+
 /* the cgroups made for one container */
 typedef struct NrCgroup {
     size_t n;

@@ -340,13 +340,24 @@ enum { MAX_MOUNTS = 24 };
 static Mount mounts[MAX_MOUNTS];
 static size_t n_mounts;
 static bool mounts_read;
+/* tests: other files than /proc/self/mountinfo and /proc/self/cgroup */
+static const char *mountinfo_file = "/proc/self/mountinfo";
+static const char *self_cgroup_file;
+
+void nr_cgroup_set_proc_files(const char *mountinfo, const char *self_cgroup)
+{
+    mountinfo_file = mountinfo ? mountinfo : "/proc/self/mountinfo";
+    self_cgroup_file = self_cgroup;
+    mounts_read = false;
+    n_mounts = 0;
+}
 
 static void read_mounts(void)
 {
     if (mounts_read)
         return;
     mounts_read = true;
-    FILE *f = fopen("/proc/self/mountinfo", "re");
+    FILE *f = fopen(mountinfo_file, "re");
     char line[4096];
     while (f && fgets(line, sizeof line, f) && n_mounts < MAX_MOUNTS) {
         Mount *m = &mounts[n_mounts];
@@ -384,11 +395,20 @@ static const Mount *mount_of(const char *controller)
     return NULL;
 }
 
+/* /proc/PID/cgroup (or the tests' file for this process) */
+static void proc_cgroup(pid_t pid, char *file, size_t size)
+{
+    if (self_cgroup_file && pid == getpid())
+        snprintf(file, size, "%s", self_cgroup_file);
+    else
+        snprintf(file, size, "/proc/%d/cgroup", (int)pid);
+}
+
 /* this process's cgroup in m (from /proc/PID/cgroup), "" if not found */
 static void path_in(pid_t pid, const Mount *m, const char *controller, char *buf, size_t size)
 {
-    char file[64], line[PATH_MAX + 64];
-    snprintf(file, sizeof file, "/proc/%d/cgroup", (int)pid);
+    char file[PATH_MAX], line[PATH_MAX + 64];
+    proc_cgroup(pid, file, sizeof file);
     buf[0] = '\0';
     FILE *f = fopen(file, "re");
     const char *p;
@@ -682,8 +702,8 @@ int nr_cgroup_of(pid_t init_pid, const char *cid, bool open_procs, NrCgroup *ret
 {
     nr_cgroup_init(ret);
     read_mounts();
-    char file[64], line[PATH_MAX + 64], leaf[32];
-    snprintf(file, sizeof file, "/proc/%d/cgroup", (int)init_pid);
+    char file[PATH_MAX], line[PATH_MAX + 64], leaf[32];
+    proc_cgroup(init_pid, file, sizeof file);
     snprintf(leaf, sizeof leaf, "/nroot-%s", cid);
     size_t ll = strlen(leaf);
     FILE *f = fopen(file, "re");

@@ -3,6 +3,7 @@
  * values, shares <-> weight, the files a limit becomes in v1 and v2
  * hierarchies, and the lines of /proc/PID/cgroup and mountinfo. */
 #include "nr-cgroup.h"
+#include "nr-conf.h"
 #include "unit.h"
 
 static void test_bytes(void **state)
@@ -247,14 +248,280 @@ static void test_format_bytes(void **state)
     assert_string_equal(b, "2GiB");
 }
 
+/* ---- a cgroup tree of plain files: the real code path over a fake
+ * mountinfo and /proc/self/cgroup ---- */
+
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "we");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+        fail_msg("cannot write %s", path);
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[256];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static char tree[256];
+
+/* DIR/FILE for the tree, in a static buffer */
+static const char *at(const char *rel)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "%s/%s", tree, rel);
+    return buf;
+}
+
+/* a directory with cgroup files of its own (empty) */
+static void cg_dir(const char *rel, const char *const *files)
+{
+    mkdir(at(rel), 0755);
+    for (; *files; files++) {
+        char p[512];
+        if (snprintf(p, sizeof p, "%s/%s", at(rel), *files) >= (int)sizeof p)
+            fail_msg("path too long");
+        put(p, "");
+    }
+}
+
+static bool alive_b(const char *cid)
+{
+    return strcmp(cid, "bbbbbbbbbbbb") == 0;
+}
+
+/* v2: a delegated cgroup /user, holding no processes */
+static int setup_v2(void **state)
+{
+    static int n;
+    snprintf(tree, sizeof tree, "%s/v2-%d", unit_tmpdir(), n++);
+    mkdir(tree, 0755);
+    put(at("cgroup.controllers"), "cpu memory pids hugetlb\n");
+    static const char *const parent[] = { "cgroup.procs", "cgroup.subtree_control", NULL };
+    cg_dir("user", parent);
+    put(at("user/cgroup.controllers"), "cpu memory pids\n");
+    static const char *const ctr[] = {
+        "cgroup.procs", "memory.max", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max", NULL
+    };
+    cg_dir("user/nroot-0123456789ab", ctr);
+    mkdir(at("user/nroot-aaaaaaaaaaaa"), 0755);
+    mkdir(at("user/nroot-bbbbbbbbbbbb"), 0755);
+    char mi[512];
+    snprintf(mi, sizeof mi, "40 26 0:35 / %s rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n", tree);
+    put(at("mountinfo"), mi);
+    put(at("self"), "0::/user\n");
+    char self[512], mountinfo[512];
+    snprintf(self, sizeof self, "%s", at("self"));
+    snprintf(mountinfo, sizeof mountinfo, "%s", at("mountinfo"));
+    static char keep_self[512], keep_mi[512];
+    memcpy(keep_self, self, sizeof self);
+    memcpy(keep_mi, mountinfo, sizeof mountinfo);
+    nr_cgroup_set_proc_files(keep_mi, keep_self);
+    setenv("NROOT_CONFIG", "/dev/null", 1);
+    unsetenv("NROOT_CGROUP_PARENT");
+    nr_conf_set_system_file(unit_path("no-such.conf"));
+    return 0;
+}
+
+static int teardown_proc(void **state)
+{
+    nr_cgroup_set_proc_files(NULL, NULL);
+    unsetenv("NROOT_CGROUP_PARENT");
+    nr_conf_set_system_file(NULL);
+    return 0;
+}
+
+static void test_v2_create(void **state)
+{
+    NrLimits l = { .memory = 256LL << 20,
+                   .memory_swap = 512LL << 20,
+                   .cpu_quota = 50000,
+                   .cpu_shares = 1024,
+                   .pids = 7 };
+    NrCgroup cg;
+    NrError err = { 0 };
+    assert_nr_ok(nr_cgroup_check_where(&l, &err), err);
+    assert_nr_ok(nr_cgroup_create(&l, "0123456789ab", alive_b, &cg, &err), err);
+    assert_int_equal(cg.n, 1);
+    assert_true(cg.v2[0]);
+    assert_string_equal(cg.dir[0], at("user/nroot-0123456789ab"));
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/memory.max")), "268435456");
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/memory.swap.max")), "268435456");
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/cpu.max")), "50000 100000");
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/cpu.weight")), "39");
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/pids.max")), "7");
+    /* the controllers were enabled for the children ("+memory", "+cpu", "+pids") */
+    assert_int_equal(slurp(at("user/cgroup.subtree_control"))[0], '+');
+    /* the stale cgroup of a dead nroot went, the live one's stayed */
+    struct stat st;
+    assert_int_equal(stat(at("user/nroot-aaaaaaaaaaaa"), &st), -1);
+    assert_int_equal(stat(at("user/nroot-bbbbbbbbbbbb"), &st), 0);
+    assert_nr_ok(nr_cgroup_enter(&cg, 1234, &err), err);
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/cgroup.procs")), "1234\n");
+    nr_cgroup_remove(&cg);
+    assert_int_equal(cg.n, 0);
+}
+
+static void test_v2_found_again(void **state)
+{
+    /* the container's PID 1 (here: this process) in .../nroot-<cid> */
+    put(at("self"), "0::/user/nroot-0123456789ab\n");
+    put(at("user/nroot-0123456789ab/memory.current"), "1048576\n");
+    put(at("user/nroot-0123456789ab/pids.current"), "3\n");
+    NrCgroup cg;
+    NrError err = { 0 };
+    assert_nr_ok(nr_cgroup_of(getpid(), "0123456789ab", true, &cg, &err), err);
+    assert_int_equal(cg.n, 1);
+    assert_true(cg.procs[0] >= 0);
+    assert_nr_ok(nr_cgroup_enter(&cg, 0, &err), err);
+    assert_string_equal(slurp(at("user/nroot-0123456789ab/cgroup.procs")), "0\n");
+    nr_cgroup_remove_fds(&cg);
+    int64_t mem, pids;
+    nr_cgroup_usage(getpid(), "0123456789ab", &mem, &pids);
+    assert_int_equal(mem, 1048576);
+    assert_int_equal(pids, 3);
+    nr_cgroup_usage(getpid(), "ffffffffffff", &mem, &pids);
+    assert_int_equal(mem, -1);
+    assert_int_equal(pids, -1);
+}
+
+static void test_v2_refused(void **state)
+{
+    NrLimits l = { .pids = 7 };
+    NrCgroup cg;
+    /* the caller's cgroup holds processes: v2 cannot enable pids below it */
+    put(at("user/cgroup.procs"), "42\n");
+    NrError e1 = { 0 };
+    assert_nr_error(nr_cgroup_create(&l, "0123456789ab", NULL, &cg, &e1), e1, "holds processes");
+    assert_non_null(strstr(e1.msg, "systemd-run --user --scope -p Delegate=yes"));
+    /* not enabled by the parent's parent */
+    put(at("user/cgroup.controllers"), "cpu\n");
+    NrError e2 = { 0 };
+    assert_nr_error(nr_cgroup_create(&l, "0123456789ab", NULL, &cg, &e2), e2,
+                    "--pids-limit: the pids controller is not enabled for");
+    /* cgroup-parent that does not exist */
+    setenv("NROOT_CGROUP_PARENT", "nope", 1);
+    NrError e3 = { 0 };
+    assert_nr_error(nr_cgroup_check_where(&l, &e3), e3, "does not exist");
+    assert_non_null(strstr(e3.msg, "$NROOT_CGROUP_PARENT"));
+    setenv("NROOT_CGROUP_PARENT", "../x", 1);
+    NrError e4 = { 0 };
+    assert_nr_error(nr_cgroup_check_where(&l, &e4), e4, "without '..'");
+    /* no controller anywhere */
+    NrLimits mem = { .memory = 1LL << 30 };
+    put(at("cgroup.controllers"), "cpu pids\n");
+    nr_cgroup_set_proc_files(NULL, NULL);
+    char mi[512];
+    snprintf(mi, sizeof mi, "%s", at("mountinfo"));
+    static char keep[512];
+    memcpy(keep, mi, sizeof mi);
+    static char keep_self[512];
+    snprintf(keep_self, sizeof keep_self, "%s", at("self"));
+    nr_cgroup_set_proc_files(keep, keep_self);
+    unsetenv("NROOT_CGROUP_PARENT");
+    NrError e5 = { 0 };
+    assert_nr_error(nr_cgroup_check_where(&mem, &e5), e5, "has the memory controller");
+}
+
+static void test_v2_describe(void **state)
+{
+    char buf[1024], fix[512];
+    assert_true(nr_cgroup_describe(buf, sizeof buf, fix, sizeof fix));
+    assert_string_equal(buf,
+                        "v2; limits go below your own cgroup; writable there: memory, cpu, pids");
+    assert_string_equal(fix, "");
+    setenv("NROOT_CGROUP_PARENT", "user", 1);
+    assert_true(nr_cgroup_describe(buf, sizeof buf, fix, sizeof fix));
+    assert_non_null(strstr(buf, "below cgroup-parent user from $NROOT_CGROUP_PARENT"));
+}
+
+/* v1: pids and cpu,cpuacct hierarchies, no memory one */
+static int setup_v1(void **state)
+{
+    static int n;
+    snprintf(tree, sizeof tree, "%s/v1-%d", unit_tmpdir(), n++);
+    mkdir(tree, 0755);
+    static const char *const none[] = { NULL };
+    cg_dir("pids", none);
+    cg_dir("cpu,cpuacct", none);
+    cg_dir("pids/u", none);
+    cg_dir("cpu,cpuacct/u", none);
+    static const char *const pf[] = { "cgroup.procs", "pids.max", NULL };
+    static const char *const cf[] = { "cgroup.procs", "cpu.cfs_period_us", "cpu.cfs_quota_us",
+                                      "cpu.shares", NULL };
+    cg_dir("pids/u/nroot-0123456789ab", pf);
+    cg_dir("cpu,cpuacct/u/nroot-0123456789ab", cf);
+    char mi[1024];
+    snprintf(mi, sizeof mi,
+             "35 26 0:30 / %s/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+             "36 26 0:31 / %s/pids rw - cgroup cgroup rw,pids\n",
+             tree, tree);
+    put(at("mountinfo"), mi);
+    put(at("self"), "8:pids:/u\n2:cpu,cpuacct:/u\n0::/\n");
+    static char keep_self[512], keep_mi[512];
+    snprintf(keep_self, sizeof keep_self, "%s", at("self"));
+    snprintf(keep_mi, sizeof keep_mi, "%s", at("mountinfo"));
+    nr_cgroup_set_proc_files(keep_mi, keep_self);
+    setenv("NROOT_CONFIG", "/dev/null", 1);
+    unsetenv("NROOT_CGROUP_PARENT");
+    nr_conf_set_system_file(unit_path("no-such.conf"));
+    return 0;
+}
+
+static void test_v1_create(void **state)
+{
+    NrLimits l = { .cpu_quota = 150000, .cpu_weight = 100, .pids = 50 };
+    NrCgroup cg;
+    NrError err = { 0 };
+    assert_nr_ok(nr_cgroup_create(&l, "0123456789ab", NULL, &cg, &err), err);
+    assert_int_equal(cg.n, 2);
+    assert_false(cg.v2[0]);
+    assert_string_equal(slurp(at("cpu,cpuacct/u/nroot-0123456789ab/cpu.cfs_quota_us")), "150000");
+    assert_string_equal(slurp(at("cpu,cpuacct/u/nroot-0123456789ab/cpu.cfs_period_us")), "100000");
+    assert_string_equal(slurp(at("cpu,cpuacct/u/nroot-0123456789ab/cpu.shares")), "2597");
+    assert_string_equal(slurp(at("pids/u/nroot-0123456789ab/pids.max")), "50");
+    assert_nr_ok(nr_cgroup_enter(&cg, 77, &err), err);
+    assert_string_equal(slurp(at("pids/u/nroot-0123456789ab/cgroup.procs")), "77\n");
+    assert_string_equal(slurp(at("cpu,cpuacct/u/nroot-0123456789ab/cgroup.procs")), "77\n");
+    nr_cgroup_remove(&cg);
+    /* no memory hierarchy: --memory is refused, naming it, before anything */
+    NrLimits mem = { .memory = 1LL << 30, .pids = 5 };
+    NrError e = { 0 };
+    assert_nr_error(nr_cgroup_create(&mem, "0123456789ab", NULL, &cg, &e), e,
+                    "--memory: no cgroup hierarchy of this host has the memory controller");
+    char buf[1024], fix[512];
+    assert_true(nr_cgroup_describe(buf, sizeof buf, fix, sizeof fix));
+    assert_non_null(strstr(buf, "v1; limits go below your own cgroup; writable there: cpu, pids; "
+                                "memory: no cgroup hierarchy"));
+    assert_non_null(strstr(fix, "cgroup-parent"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bytes),       cmocka_unit_test(test_swap_and_checks),
-        cmocka_unit_test(test_cpus),        cmocka_unit_test(test_shares_weight_pids),
-        cmocka_unit_test(test_files_v1),    cmocka_unit_test(test_files_v2),
-        cmocka_unit_test(test_controllers), cmocka_unit_test(test_proc_line),
-        cmocka_unit_test(test_mount_line),  cmocka_unit_test(test_format_bytes),
+        cmocka_unit_test(test_bytes),
+        cmocka_unit_test(test_swap_and_checks),
+        cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_shares_weight_pids),
+        cmocka_unit_test(test_files_v1),
+        cmocka_unit_test(test_files_v2),
+        cmocka_unit_test(test_controllers),
+        cmocka_unit_test(test_proc_line),
+        cmocka_unit_test(test_mount_line),
+        cmocka_unit_test(test_format_bytes),
+        cmocka_unit_test_setup_teardown(test_v2_create, setup_v2, teardown_proc),
+        cmocka_unit_test_setup_teardown(test_v2_found_again, setup_v2, teardown_proc),
+        cmocka_unit_test_setup_teardown(test_v2_refused, setup_v2, teardown_proc),
+        cmocka_unit_test_setup_teardown(test_v2_describe, setup_v2, teardown_proc),
+        cmocka_unit_test_setup_teardown(test_v1_create, setup_v1, teardown_proc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
