@@ -128,6 +128,8 @@ int nr_ctr_remove(NrCtr *c, NrError *err);
  * STORE/containers/NAME removed, nothing else (its mapping is unknown:
  * subordinate ids if there are some).  1 if NAME is no such container */
 int nr_ctr_remove_damaged(const char *name, NrError *err);
+/* does a running nroot hold RT/containers/<id> (nr_ctr_make_runtime's lock)? */
+bool nr_ctr_runtime_held(const char *id);
 /* remove RT/containers/<id> (no subordinate ids there) */
 void nr_ctr_remove_runtime(const char *dir);
 /* remove the runtime directories no container owns: those of runs killed

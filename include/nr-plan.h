@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "nr-cgroup.h"
 #include "nr-devices.h"
 #include "nr-image.h"
 #include "nr-timens.h"
@@ -118,4 +119,5 @@ typedef struct NrRunConfig {
     /* --time-offset (or an OCI bundle's linux.timeOffsets): with any, the
      * container gets a time namespace of its own (nr-timens.h) */
     NrTimeOffsets time_offsets;
+    NrLimits limits; /* --memory, --cpus, --pids-limit...: a cgroup (host/cgroup.c) */
 } NrRunConfig;

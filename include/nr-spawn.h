@@ -94,6 +94,11 @@ typedef int (*NrChildFn)(void *data, int sync_fd, NrError *err);
 pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data, int *ret_sync_fd,
                NrError *err);
 
+/* nr_spawn, and the child's pid written to each of the n_procs fds (cgroup.procs
+ * of its cgroups, host/cgroup.c) at #2, before it makes its cgroup namespace */
+pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, size_t n_procs,
+                  NrChildFn fn, void *data, int *ret_sync_fd, NrError *err);
+
 /* Wait for `pid`; map its status to an exit code (128+N for signal N).  If
  * the child sent an ERROR message, it is copied to err and -1 returned; the
  * text of its last RESULT message goes to ret_result (NULL, or 1024 bytes). */

@@ -222,7 +222,7 @@ running() { [ "$(ps_field "$1" running)" = true ]; }
     start_bg up
     nrun --name down "$IMG" true
     run_nroot 0 ps
-    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +CREATED$'
+    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +MEM +PIDS +CREATED$'
     assert_line --regexp '^up +[0-9a-f]{12} .*Up '
     refute_output --partial down
     run_nroot 0 ps -a

@@ -158,7 +158,9 @@ write_old_config() {   # NAME ID KEY
                'hostname=a/b' 'env==x' 'env=NOVALUE' 'seccomp=p.json' 'volume.0.src=relative' \
                'volume.0.ro=maybe' 'volume.99999.src=/x' 'volume.x.src=/x' 'volume.2.dst=/x' \
                'port.0.host_port=70000' 'port.0.proto=sctp' 'port.0.host_ip=not-an-ip' \
-               'port.0.spec=1:2' 'net=container:' 'net=container:-x' 'net=container:a/b'; do
+               'port.0.spec=1:2' 'net=container:' 'net=container:-x' 'net=container:a/b' \
+               'memory=1' 'memory=1g' 'memory_swap=-2' 'memory_swap=1073741824' \
+               'cpu_quota=5' 'cpu_shares=1' 'cpu_weight=0' 'pids_limit=0' 'pids_limit=x'; do
         cp "$good" "$cfg"
         echo "$bad" >>"$cfg"
         run_nroot 125 start -a d

@@ -9,6 +9,7 @@
 
 #include "values.h"
 #include "nr-caps.h"
+#include "nr-cgroup.h"
 #include "nr-devname.h"
 #include "nr-cli.h"
 #include "nr-conf.h"
@@ -61,6 +62,12 @@ enum {
     OPT_ROOT_EMULATION,
     OPT_BUNDLE,
     OPT_TIME_OFFSET,
+    OPT_MEMORY,
+    OPT_MEMORY_SWAP,
+    OPT_CPUS,
+    OPT_CPU_SHARES,
+    OPT_CPU_WEIGHT,
+    OPT_PIDS_LIMIT,
     OPT_PUBLISH = 'p',
     OPT_TTY = 't',
     OPT_INTERACTIVE = 'i',
@@ -257,6 +264,20 @@ static const NrOption run_options[] = {
       NULL },
     { "no-host-loopback", OPT_NO_HOST_LOOPBACK, NULL, "Network",
       "10.0.2.2 does not reach the host's loopback (the default)", NULL },
+    { "memory", OPT_MEMORY, "BYTES", "Resources",
+      "limit the container's memory (b, k, m, g: e.g. 512m; a cgroup the user may write: "
+      "nroot info)",
+      NULL },
+    { "memory-swap", OPT_MEMORY_SWAP, "BYTES", "Resources",
+      "with --memory: memory and swap together, -1: unlimited swap", NULL },
+    { "cpus", OPT_CPUS, "N", "Resources", "limit the container to N CPUs' time (e.g. 0.5, 2)",
+      NULL },
+    { "cpu-shares", OPT_CPU_SHARES, "N", "Resources",
+      "the container's CPU share, 2 to 262144 (cgroup v1 cpu.shares; converted on v2)", NULL },
+    { "cpu-weight", OPT_CPU_WEIGHT, "N", "Resources",
+      "the container's CPU weight, 1 to 10000 (cgroup v2 cpu.weight; converted on v1)", NULL },
+    { "pids-limit", OPT_PIDS_LIMIT, "N", "Resources",
+      "at most N processes in the container (0 or -1: unlimited)", NULL },
     OPT_QUIET_ENTRY("print no notices and no progress bar"),
     OPT_HELP_ENTRY,
 };
@@ -656,9 +677,9 @@ static const NrCommand network_commands[] = {
             "Remove every network that no running container uses and print the names."),
 };
 
-static const char *const groups[] = { "Image",       "Container", "Terminal",
-                                      "Filesystem",  "Devices",   "Identity",
-                                      "Environment", "Network",   "General" };
+static const char *const groups[] = { "Image",     "Container", "Terminal",    "Filesystem",
+                                      "Devices",   "Identity",  "Environment", "Network",
+                                      "Resources", "General" };
 
 const NrCommand *nr_cli_commands(size_t *ret_n)
 {
@@ -1061,6 +1082,14 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
                                 arg);
         cfg->join_key = arg;
         return 0;
+    case OPT_MEMORY: return nr_cgroup_parse_bytes("--memory", arg, &cfg->limits.memory, err);
+    case OPT_MEMORY_SWAP: return nr_cgroup_parse_swap(arg, &cfg->limits.memory_swap, err);
+    case OPT_CPUS:
+        return nr_cgroup_parse_cpus(arg, sysconf(_SC_NPROCESSORS_ONLN), &cfg->limits.cpu_quota,
+                                    err);
+    case OPT_CPU_SHARES: return nr_cgroup_parse_shares(arg, &cfg->limits.cpu_shares, err);
+    case OPT_CPU_WEIGHT: return nr_cgroup_parse_weight(arg, &cfg->limits.cpu_weight, err);
+    case OPT_PIDS_LIMIT: return nr_cgroup_parse_pids(arg, &cfg->limits.pids, err);
     case OPT_JOIN_COUNT: {
         uint32_t k;
         if (!nr_parse_u32(arg, &k) || k < 1 || k > 100000)
@@ -1132,6 +1161,8 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
         return nr_error_msg(err, "--join cannot be used with --detach");
     if (cfg->join_count && !cfg->join)
         return nr_error_msg(err, "--join-count needs --join");
+    if (nr_cgroup_check(&cfg->limits, err) < 0)
+        return -1;
     if (nr_cli_finish_preserve(&cfg->preserve_fds, &cfg->n_preserve_fds, &cfg->env, cfg->env_host,
                                err) < 0)
         return -1;

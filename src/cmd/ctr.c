@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-cgroup.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -302,6 +303,28 @@ static void status_text(const NrCtr *c, char *buf, size_t size)
     }
 }
 
+/* what a running container's cgroup counts (-1: not known); a container
+ * without limits has none, and its cgroup files are never opened */
+static void usage_of(const NrCtr *c, int64_t *mem, int64_t *pids)
+{
+    *mem = *pids = -1;
+    if (c->running && c->plan && nr_cgroup_any(&c->plan->limits))
+        nr_cgroup_usage(c->init_pid, c->id, mem, pids);
+}
+
+/* MEM, PIDS: what its cgroup counts (limits only), else "-" */
+static void usage_text(const NrCtr *c, bool memory, char *buf, size_t size)
+{
+    int64_t mem, pids;
+    usage_of(c, &mem, &pids);
+    if (memory && mem >= 0)
+        nr_cgroup_format_bytes(mem, buf, size);
+    else if (!memory && pids >= 0)
+        snprintf(buf, size, "%lld", (long long)pids);
+    else
+        snprintf(buf, size, "-");
+}
+
 static char *command_text(const NrCtr *c, bool full)
 {
     size_t len = 0;
@@ -361,6 +384,10 @@ static void ps_json(const NrCtr *v, size_t n)
         nr_ctr_network_label(c, net, sizeof net);
         printf(", \"network\": ");
         nr_json_string(net);
+        int64_t mem, pids;
+        usage_of(c, &mem, &pids);
+        printf(mem >= 0 ? ", \"memory\": %lld" : ", \"memory\": null", (long long)mem);
+        printf(pids >= 0 ? ", \"pids\": %lld" : ", \"pids\": null", (long long)pids);
         printf(", \"created\": %lld, \"started\": %lld, \"finished\": %lld, \"detached\": %s}",
                (long long)c->created, (long long)c->started, (long long)c->finished,
                c->running && c->detached ? "true" : "false");
@@ -396,9 +423,9 @@ int nr_cmd_ps(int argc, char **argv)
             printf("%s\n", all[i].id);
     } else {
         /* columns as wide as their widest cell */
-        const char *head[] = { "NAME",   "ID",  "IMAGE",   "COMMAND",
-                               "STATUS", "PID", "NETWORK", "CREATED" };
-        enum { NCOL = 8 };
+        const char *head[] = { "NAME", "ID",      "IMAGE", "COMMAND", "STATUS",
+                               "PID",  "NETWORK", "MEM",   "PIDS",    "CREATED" };
+        enum { NCOL = 10 };
         char *(*cells)[NCOL] = nr_xmalloc((n + 1) * sizeof *cells);
         size_t w[NCOL] = { 0 };
         for (size_t i = 0; i <= n; i++) {
@@ -426,7 +453,9 @@ int nr_cmd_ps(int argc, char **argv)
                         snprintf(buf, sizeof buf, "%d", (int)c->init_pid);
                     if (k == 6)
                         nr_ctr_network_label(c, buf, sizeof buf);
-                    if (k == 7) {
+                    if (k == 7 || k == 8)
+                        usage_text(c, k == 7, buf, sizeof buf);
+                    if (k == 9) {
                         char d[64];
                         nr_human_duration((int64_t)time(NULL) - c->created, d, sizeof d);
                         snprintf(buf, sizeof buf, "%s ago", d);

@@ -19,6 +19,7 @@
 
 #include "cmd.h"
 #include "nr-cdi.h"
+#include "nr-cgroup.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -57,6 +58,7 @@ typedef struct ExecJob {
     int errfd;            /* a failure before the exec */
     int ready;            /* the command closes it once it dies with nroot */
     pid_t nroot;
+    NrCgroup cg; /* the container's cgroups (limits): entered before any namespace */
 } ExecJob;
 
 static _Noreturn void exec_fail(const ExecJob *j, NrError *e)
@@ -104,6 +106,12 @@ static _Noreturn void exec_join(ExecJob *j)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != j->nroot)
         _exit(NR_EXIT_FAILURE);
+    /* the container's limits apply to the command: its cgroups entered
+     * from the host, before the cgroup namespace (whose root they are) */
+    if (nr_cgroup_enter(&j->cg, 0, &e) < 0)
+        exec_fail(j, &e);
+    for (size_t i = 0; i < j->cg.n; i++)
+        close(j->cg.procs[i]);
     for (int fd = 0; fd < 3; fd++)
         if (dup2(j->stdio[fd], fd) < 0) {
             nr_error_errno(&e, "cannot set up the command's stdio");
@@ -238,6 +246,12 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
     static ExecJob j;
     if (nr_ctr_open_namespaces(c, j.fds, &err) < 0)
         return nr_cmd_fail(&err);
+    nr_cgroup_init(&j.cg);
+    if (nr_cgroup_any(&cfg->limits) && c->init_pid > 0 &&
+        nr_cgroup_of(c->init_pid, c->id, true, &j.cg, &err) < 0) {
+        nr_error_prefix(&err, "cannot enter the cgroup of container '%s'", nr_ctr_display_name(c));
+        return nr_cmd_fail(&err);
+    }
     /* with SYS_ADMIN only the payload's nested namespaces keep the mounts
      * locked: an nroot that did not record them cannot exec safely */
     if (nr_mounts_lock_wanted(cfg) &&
@@ -280,6 +294,7 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
     }
     close(sp[1]);
     close(ep[1]);
+    nr_cgroup_remove_fds(&j.cg);
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (j.fds[i] >= 0)
             close(j.fds[i]);

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "nr-cdi.h"
+#include "nr-cgroup.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-conf.h"
@@ -375,40 +376,15 @@ static void info_sqsh_run(void)
 #define OVL_MAGIC 0x794c7630
 #define FUSE_MAGIC 0x65735546
 
+/* where limits (--memory, --cpus, --pids-limit...) would go, and which
+ * controllers are writable there (host/cgroup.c) */
 static void check_cgroups(void)
 {
-    struct statfs sf;
-    if (statfs("/sys/fs/cgroup", &sf) < 0) {
-        item("cgroups", WARN, "/sys/fs/cgroup is not mounted: no resource limits");
-        return;
-    }
-    if ((unsigned long)sf.f_type != CGROUP2_MAGIC) {
-        Item *it = item("cgroups", WARN,
-                        "v1 or hybrid: rootless resource limits are not possible; "
-                        "nroot runs without them");
-        fix(it, "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2 and delegation");
-        return;
-    }
-    /* "0::/user.slice/..." */
-    char line[PATH_MAX] = "", ctl[PATH_MAX + 64], controllers[256] = "";
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "0::", 3) == 0)
-            break;
-    if (f)
-        fclose(f);
-    line[strcspn(line, "\n")] = '\0';
-    const char *cg = strncmp(line, "0::", 3) == 0 ? line + 3 : "/";
-    snprintf(ctl, sizeof ctl, "/sys/fs/cgroup%s/cgroup.controllers", cg);
-    nr_read_line(ctl, controllers, sizeof controllers);
-    snprintf(ctl, sizeof ctl, "/sys/fs/cgroup%s/cgroup.subtree_control", cg);
-    bool delegated = access(ctl, W_OK) == 0;
-    Item *it = item("cgroups", delegated ? OK : WARN, "v2, %s, controllers: %s",
-                    delegated ? "delegated to you" : "not delegated to you",
-                    controllers[0] ? controllers : "none");
-    if (!delegated)
-        fix(it, "systemd: a user session (loginctl enable-linger USER) with Delegate=yes for "
-                "user@.service");
+    char value[sizeof items[0].value], how[sizeof items[0].fix];
+    bool any = nr_cgroup_describe(value, sizeof value, how, sizeof how);
+    Item *it = item("cgroups", any && !how[0] ? OK : WARN, "%s", value);
+    if (how[0])
+        fix(it, "%s", how);
 }
 
 static const char *fs_name(unsigned long t)

@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "nr-caps.h"
 #include "nr-cdi.h"
+#include "nr-cgroup.h"
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-ctr.h"
@@ -53,6 +54,7 @@ static int *oci_ns_fds;    /* an OCI spec's namespaces to join, opened before th
 static int pid1_sync = -1; /* PID 1's sync socket: oci create's GO at the gate */
 /* --net=container:NAME: NAME's namespaces until the clone, its nroot's pidfd */
 static NrNetPeer peer = { .user = -1, .net = -1, .watch = -1 };
+static NrCgroup cgroup; /* --memory, --cpus...: the container's cgroups, removed at its end */
 
 /* every fd of nroot's closed but `also` and the caller's fds the command
  * is to get (--preserve-fd, PMI_FD: PID 1 closes them once it forked it) */
@@ -275,18 +277,40 @@ static NrOciSpec *oci_spec; /* an OCI bundle's, for this nroot's life */
  * with a bundle, they are refused rather than silently ignored */
 static int oci_options(const NrRunConfig *cfg, NrError *err)
 {
-    static const char *const what[] = { "--volume",    "-e/--env-file",   "--user",
-                                        "--workdir",   "--hostname",      "--net",
-                                        "--publish",   "--read-only",     "--name",
-                                        "--join",      "--device/--gpus", "--entrypoint",
-                                        "--image-ref", "--security-opt",  "--cap-add/--cap-drop",
-                                        "--env-host" };
-    bool given[] = { cfg->n_volumes, cfg->env.n,           cfg->user,
-                     cfg->workdir,   cfg->hostname,        cfg->net_given,
-                     cfg->n_ports,   cfg->read_only,       cfg->name,
-                     cfg->join,      cfg->devices.n,       cfg->entrypoint,
-                     cfg->image_ref, cfg->seccomp_profile, cfg->caps != nr_caps_default(),
-                     cfg->env_host };
+    static const char *const what[] = { "--volume",
+                                        "-e/--env-file",
+                                        "--user",
+                                        "--workdir",
+                                        "--hostname",
+                                        "--net",
+                                        "--publish",
+                                        "--read-only",
+                                        "--name",
+                                        "--join",
+                                        "--device/--gpus",
+                                        "--entrypoint",
+                                        "--image-ref",
+                                        "--security-opt",
+                                        "--cap-add/--cap-drop",
+                                        "--env-host",
+                                        "--memory/--cpus/--pids-limit" };
+    bool given[] = { cfg->n_volumes,
+                     cfg->env.n,
+                     cfg->user,
+                     cfg->workdir,
+                     cfg->hostname,
+                     cfg->net_given,
+                     cfg->n_ports,
+                     cfg->read_only,
+                     cfg->name,
+                     cfg->join,
+                     cfg->devices.n,
+                     cfg->entrypoint,
+                     cfg->image_ref,
+                     cfg->seccomp_profile,
+                     cfg->caps != nr_caps_default(),
+                     cfg->env_host,
+                     nr_cgroup_any(&cfg->limits) };
     for (size_t i = 0; i < sizeof given / sizeof given[0]; i++)
         if (given[i])
             return nr_error_msg(
@@ -348,6 +372,9 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
     if (getuid() != geteuid() || getgid() != getegid())
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
     if (nr_timens_check(&cfg->time_offsets, "--time-offset", err) < 0)
+        return -1;
+    /* limits: a place for them, checked before anything is made */
+    if (nr_cgroup_any(&cfg->limits) && nr_cgroup_check_where(&cfg->limits, err) < 0)
         return -1;
     if (cfg->net == NR_NET_CONTAINER && nr_netctr_open(cfg, &peer, err) < 0)
         return -1;
@@ -624,10 +651,16 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (cfg.oci)
         flags = nr_oci_clone_flags(cfg.oci) & ~(unsigned long)CLONE_NEWUSER;
     int sync_fd = -1;
-    pid_t pid = (cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0) ||
-                        (cfg.net == NR_NET_CONTAINER && nr_netctr_enter(&peer, &err) < 0)
-                    ? -1
-                    : nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
+    nr_cgroup_init(&cgroup);
+    /* the cgroups are made from the caller's namespaces, before nroot
+     * enters NAME's (--net=container:NAME) */
+    pid_t pid =
+        (cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0) ||
+                (nr_cgroup_any(&cfg.limits) &&
+                 nr_cgroup_create(&cfg.limits, cfg.cid, nr_ctr_runtime_held, &cgroup, &err) < 0) ||
+                (cfg.net == NR_NET_CONTAINER && nr_netctr_enter(&peer, &err) < 0)
+            ? -1
+            : nr_spawn_cg(flags, &cfg.map, cgroup.procs, cgroup.n, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
@@ -638,6 +671,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     for (size_t i = 0; i < cfg.n_preserve_fds; i++)
         close(cfg.preserve_fds[i]);
     if (pid < 0) {
+        nr_cgroup_remove(&cgroup);
         nr_detach_report(&err);
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
         nr_join_abandon(&join);
@@ -663,6 +697,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         nr_detach_report(&err);
     relay = NULL;
     ports = NULL;
+    nr_cgroup_remove(&cgroup);
     NrError he = { 0 };
     if (nr_cdi_run_hooks(&cfg, NR_HOOK_POSTSTOP, 0, &he) < 0)
         nr_warn("%s", he.msg);

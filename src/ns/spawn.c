@@ -60,6 +60,12 @@ static const char *userns_hint(void)
 pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data, int *ret_sync_fd,
                NrError *err)
 {
+    return nr_spawn_cg(flags, map, NULL, 0, fn, data, ret_sync_fd, err);
+}
+
+pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, size_t n_procs,
+                  NrChildFn fn, void *data, int *ret_sync_fd, NrError *err)
+{
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return nr_error_errno(err, "socketpair");
@@ -69,6 +75,10 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
      * others itself while the parent writes its id maps, since creating a
      * network namespace alone takes ~0.6 ms and newuidmap ~1.4 ms. */
     unsigned long late = flags & ~(unsigned long)(CLONE_NEWPID | CLONE_NEWUSER);
+    /* limits: the child makes its cgroup namespace once the parent moved it
+     * into its cgroup (#2), so that cgroup is its / */
+    unsigned long cgroupns = n_procs ? late & CLONE_NEWCGROUP : 0;
+    late &= ~cgroupns;
     unsigned long user = map->joined ? 0 : CLONE_NEWUSER;
     pid_t pid =
         (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | user | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -103,7 +113,11 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
             /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
             if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
                 _exit(NR_EXIT_FAILURE);
-            rc = fn(data, fd, &cerr);
+            /* #2 child: in its cgroups now (limits) */
+            if (cgroupns && unshare((int)cgroupns) < 0)
+                rc = nr_error_errno(&cerr, "cannot create the cgroup namespace");
+            else
+                rc = fn(data, fd, &cerr);
         }
         if (rc < 0) {
             /* #3 child: the failure crosses the socket; the child never prints */
@@ -113,8 +127,16 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
         _exit(rc);
     }
     close(sv[1]);
-    /* #2 parent: write the id maps, then release the child */
-    if ((!map->joined && nr_userns_write_maps(pid, map, err) < 0) ||
+    /* #2 parent: write the id maps, put the child in its cgroups (limits),
+     * then release the child */
+    char num[32];
+    int len = snprintf(num, sizeof num, "%d\n", (int)pid);
+    bool moved = true;
+    for (size_t i = 0; i < n_procs && moved; i++)
+        moved = write(procs[i], num, (size_t)len) == len;
+    if (!moved)
+        nr_error_errno(err, "cannot put the container in its cgroup");
+    if (!moved || (!map->joined && nr_userns_write_maps(pid, map, err) < 0) ||
         nr_sync_send(sv[0], NR_SYNC_MAPS, NULL) < 0) {
         if (!err || !err->code)
             nr_error_errno(err, "cannot start the container process");

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "ctr-files.h"
+#include "nr-cgroup.h"
 #include "nr-devname.h"
 #include "nr-ctr.h"
 #include "nr-error.h"
@@ -123,6 +124,8 @@ static bool valid_image_key(const char *v)
  *   port.N.host_port=1-65535  port.N.port=1-65535
  *   device=VENDOR/CLASS=NAME|/HOST[:/CTR][:PERMS] ...   --device, --gpus (as CDI names),
  *                              resolved again at each start
+ *   memory=BYTES  memory_swap=BYTES|-1  cpu_quota=µs per 100000 (--cpus)
+ *   cpu_shares=2-262144  cpu_weight=1-10000  pids_limit=N     the limits (nr-cgroup.h)
  *
  * tty, interactive, image_key (and the record's id, name, image, created,
  * cmd) are the record's keys.  Every value is checked as the command line
@@ -340,7 +343,22 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
             plan_of(r->c)->caps = strtoull(v + 2, NULL, 16);
             r->has_caps = true;
         }
-    } else if ((m = list_key(k, "volume", &i, &field)) != 0) {
+    } else if (strcmp(k, "memory") == 0)
+        *ok = parse_i64(v, NR_CGROUP_MEMORY_MIN, INT64_MAX, &plan_of(r->c)->limits.memory);
+    else if (strcmp(k, "memory_swap") == 0)
+        *ok = parse_i64(v, -1, INT64_MAX, &plan_of(r->c)->limits.memory_swap);
+    else if (strcmp(k, "cpu_quota") == 0)
+        *ok = parse_i64(v, NR_CGROUP_CPU_PERIOD / 100, (int64_t)1e6 * NR_CGROUP_CPU_PERIOD,
+                        &plan_of(r->c)->limits.cpu_quota);
+    else if (strcmp(k, "cpu_shares") == 0)
+        *ok = parse_i64(v, NR_CGROUP_SHARES_MIN, NR_CGROUP_SHARES_MAX,
+                        &plan_of(r->c)->limits.cpu_shares);
+    else if (strcmp(k, "cpu_weight") == 0)
+        *ok = parse_i64(v, NR_CGROUP_WEIGHT_MIN, NR_CGROUP_WEIGHT_MAX,
+                        &plan_of(r->c)->limits.cpu_weight);
+    else if (strcmp(k, "pids_limit") == 0)
+        *ok = parse_i64(v, 1, NR_CGROUP_PIDS_MAX, &plan_of(r->c)->limits.pids);
+    else if ((m = list_key(k, "volume", &i, &field)) != 0) {
         p = plan_of(r->c);
         *ok = m > 0 && volume_kv(p, i, field, v);
     } else if ((m = list_key(k, "port", &i, &field)) != 0) {
@@ -461,6 +479,9 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
                             path);
     if ((p->net == NR_NET_CONTAINER) != (p->net_ctr != NULL))
         return nr_error_msg(err, "'%s' is damaged: the value of 'net' is not valid", path);
+    NrError le = { 0 };
+    if (nr_cgroup_check(&p->limits, &le) < 0)
+        return nr_error_msg(err, "'%s' is damaged: %s", path, le.msg);
     if (r->args.n) {
         p->args = r->args.v; /* NULL-terminated, the plan's now */
         memset(&r->args, 0, sizeof r->args);
@@ -548,6 +569,15 @@ static void put_plan(FILE *f, const NrRunConfig *p)
         nr_kv_put(f, "time_offset", offs);
     }
     nr_kv_put(f, "rm", p->rm ? "1" : "0");
+    const int64_t *lim[] = { &p->limits.memory,     &p->limits.memory_swap, &p->limits.cpu_quota,
+                             &p->limits.cpu_shares, &p->limits.cpu_weight,  &p->limits.pids };
+    static const char *const lim_keys[] = { "memory",     "memory_swap", "cpu_quota",
+                                            "cpu_shares", "cpu_weight",  "pids_limit" };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+        if (*lim[i]) {
+            snprintf(num, sizeof num, "%lld", (long long)*lim[i]);
+            nr_kv_put(f, lim_keys[i], num);
+        }
     for (size_t i = 0; i < p->n_volumes; i++) {
         fprintf(f, "volume.%zu.", i);
         nr_kv_put(f, "src", p->volumes[i].src);
@@ -836,6 +866,7 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     cfg->read_only = p->read_only;
     cfg->caps = p->caps;
     cfg->rm = p->rm;
+    cfg->limits = p->limits;
     if (p->n_volumes) {
         cfg->volumes = nr_xmalloc(p->n_volumes * sizeof *cfg->volumes);
         for (size_t i = 0; i < p->n_volumes; i++) {

@@ -520,6 +520,22 @@ void nr_ctr_prune_runtime(const NrCtr *listed, size_t n)
     closedir(d);
 }
 
+bool nr_ctr_runtime_held(const char *id)
+{
+    NrError ignored = { 0 };
+    const char *rt = nr_ctr_runtime_root(&ignored);
+    char path[PATH_MAX];
+    if (!rt || !nr_ctr_is_id(id) ||
+        snprintf(path, sizeof path, "%s/%s", rt, id) >= (int)sizeof path)
+        return false;
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 /* the container's namespaces, from the fds its nroot keeps */
 int nr_ctr_open_namespaces(const NrCtr *c, int fds[NR_NS_SLOTS], NrError *err)
 {
