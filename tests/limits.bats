@@ -80,7 +80,7 @@ ctr_cgroups() {
     run_nroot 0 run -d --name free --net=none "$IMG" sleep 30
     [ "$(ctr_cgroups)" = "$before" ] || fail "a cgroup was made: $(ctr_cgroups)"
     run_nroot 0 ps
-    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +MEM +PIDS +CREATED$'
+    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +MEM +PIDS +CREATED$'
     assert_line --index 1 --regexp '^free .* - +- +[^ ].* ago$'
 }
 

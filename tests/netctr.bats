@@ -117,7 +117,7 @@ need_tun() {
     start_bg side --net=container:web
     grep -qx 'net=container:web' "$STORE/containers/side/config" || fail "config: $(cat "$STORE/containers/side/config")"
     run_nroot 0 ps
-    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +CREATED$'
+    assert_line --index 0 --regexp '^NAME +ID +IMAGE +COMMAND +STATUS +PID +NETWORK +MEM +PIDS +CREATED$'
     assert_line --regexp '^side .* container:web  '
     assert_line --regexp '^web .* none  '
     [ "$(ps_field side network)" = '"container:web"' ]
