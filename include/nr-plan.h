@@ -14,7 +14,12 @@
 #include "nr-util.h"
 
 /* the order of the --net choices in cli.c */
-typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST, NR_NET_SLIRP } NrNetMode;
+typedef enum NrNetMode {
+    NR_NET_NONE,
+    NR_NET_HOST,
+    NR_NET_SLIRP,
+    NR_NET_USER, /* --net=NAME: user networks (networks below; nr-usernet.h) */
+} NrNetMode;
 
 /* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] */
 typedef struct NrPort {
@@ -62,7 +67,9 @@ typedef struct NrRunConfig {
     NrUsernsMode userns;
     NrIdMap map;
     NrNetMode net;
-    bool net_given; /* --net on the command line (else slirp falls back) */
+    bool net_given;     /* --net on the command line (else slirp falls back) */
+    NrStrv networks;    /* --net=NAME (NR_NET_USER): eth0, eth1, ... in order */
+    NrStrv net_aliases; /* --network-alias: more names on those networks */
     bool host_loopback;
     NrPort *ports;
     size_t n_ports;

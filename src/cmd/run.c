@@ -39,6 +39,7 @@
 #include "nr-store.h"
 #include "nr-supervise.h"
 #include "nr-userns.h"
+#include "nr-usernet.h"
 #include "nr-util.h"
 
 static NrPortfwd *ports;                    /* published TCP ports, bound before the start */
@@ -554,6 +555,24 @@ static bool keep_ns(void *data, int slot, int fd)
     return true;
 }
 
+/* --net=NAME: the holder's connection, for the container's life */
+static NrUsernet *usernet;
+
+/* #3n parent: the child's network namespace onto the user networks */
+static int attach_netns(void *data, int fd, char *ret_info, size_t size, NrError *err)
+{
+    return nr_usernet_attach(usernet, data, fd, ret_info, size, err);
+}
+
+/* the holder ended (killed): the container keeps its interfaces, which
+ * lead nowhere now */
+static void holder_gone(void *data)
+{
+    const NrRunConfig *cfg = data;
+    nr_notice("the network holder ended: container %s is cut off from its networks",
+              cfg->name ? cfg->name : cfg->cid);
+}
+
 /* the plan: parsed from argv (`run`), or `saved` (`start`: made from a
  * container's config, its IMAGE an image key) */
 static int run(int argc, char **argv, const NrRunConfig *saved)
@@ -600,7 +619,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (cfg.oci)
         flags = nr_oci_clone_flags(cfg.oci) & ~(unsigned long)CLONE_NEWUSER;
     int sync_fd = -1;
-    pid_t pid = cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0
+    pid_t pid = (cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0) ||
+                        (cfg.net == NR_NET_USER && !(usernet = nr_usernet_open(&cfg, &err)))
                     ? -1
                     : nr_spawn(flags, &cfg.map, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;
@@ -614,6 +634,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         close(cfg.preserve_fds[i]);
     if (pid < 0) {
         nr_detach_report(&err);
+        nr_usernet_close(usernet);
+        usernet = NULL;
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
         nr_join_abandon(&join);
         return err.code ? err.code : NR_EXIT_FAILURE;
@@ -630,6 +652,9 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
                        .linger = cfg.join ? join_linger : NULL,
+                       .netns = attach_netns,
+                       .watch_fd = nr_usernet_fd(usernet),
+                       .watch = usernet ? holder_gone : NULL,
                        .data = &cfg };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
@@ -640,6 +665,9 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (nr_cdi_run_hooks(&cfg, NR_HOOK_POSTSTOP, 0, &he) < 0)
         nr_warn("%s", he.msg);
     finish_record(&cfg, status);
+    /* the holder detaches the container, and ends with its last one */
+    nr_usernet_close(usernet);
+    usernet = NULL;
     /* --join: a container that never started leaves no key behind */
     nr_join_abandon(&join);
     close(sync_fd);
@@ -654,4 +682,11 @@ int nr_cmd_run(int argc, char **argv)
 int nr_cmd_run_plan(const NrRunConfig *plan)
 {
     return run(0, NULL, plan);
+}
+
+int nr_cmd_net_holder(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return nr_netholder_main();
 }

@@ -237,6 +237,36 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
     return s;
 }
 
+NrSlirp *nr_slirp_new_net(int tap, struct in_addr net, int prefix, NrError *err)
+{
+    if (load(err) < 0)
+        return NULL;
+    NrSlirp *s = nr_xmalloc(sizeof *s);
+    memset(s->timers, 0, sizeof s->timers);
+    s->tap = tap;
+    uint32_t base = ntohl(net.s_addr);
+    SlirpConfig c = { .version = 4,
+                      .in_enabled = true,
+                      .in6_enabled = false,
+                      .if_mtu = NR_SLIRP_MTU,
+                      .if_mru = NR_SLIRP_MTU,
+                      .disable_host_loopback = true,
+                      .disable_dhcp = true,
+                      .vhostname = "nroot" };
+    c.vnetwork.s_addr = net.s_addr;
+    c.vnetmask.s_addr = htonl(0xffffffffu << (32 - prefix));
+    c.vhost.s_addr = htonl(base + 2);
+    c.vnameserver.s_addr = htonl(base + 3);
+    c.vdhcp_start.s_addr = htonl(base + 4);
+    s->slirp = lib.new_(&c, &callbacks, s);
+    if (!s->slirp) {
+        nr_error_msg(err, "cannot start the user-mode network (libslirp)");
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Closing the last reference to the tap unregisters tap0, and that waits
  * for RCU grace periods: 15-30 ms here, which nroot's exit, and so the
  * caller, would wait for.  A child that holds nothing else keeps the last

@@ -32,7 +32,7 @@
 #include "nr-supervise.h"
 
 /* the first entries of the poll set; the fills follow */
-enum { P_SIG, P_SYNC, P_ERR, P_FIXED };
+enum { P_SIG, P_SYNC, P_ERR, P_WATCH, P_FIXED };
 
 typedef struct Loop {
     const NrSupervise *s;
@@ -41,6 +41,7 @@ typedef struct Loop {
     int sfd;
     bool sync_open; /* no EOF on the sync socket, no failure that ended it */
     int err_fd;
+    int watch_fd; /* s->watch_fd until it fired */
     struct pollfd *pfd;
     int cap;
     NrSlirp *net;
@@ -238,6 +239,23 @@ static void on_hooks(Loop *l, NrSyncMsg *m)
         nr_sync_send(l->s->sync_fd, NR_SYNC_GO, NULL);
 }
 
+/* #3n parent: the container's network namespace onto its user networks */
+static void on_netns(Loop *l, NrSyncMsg *m)
+{
+    char info[sizeof m->err.msg];
+    NrError go = { 0 };
+    if (m->fd < 0 || !l->s->netns ||
+        l->s->netns(l->s->data, m->fd, info, sizeof info, &l->err) < 0) {
+        if (!l->err.code)
+            nr_error_msg(&l->err, "the container's network namespace was not attached");
+        nr_sync_send(l->s->sync_fd, NR_SYNC_ERROR, &l->err);
+        give_up(l);
+        return;
+    }
+    snprintf(go.msg, sizeof go.msg, "%s", info);
+    nr_sync_send(l->s->sync_fd, NR_SYNC_GO, &go);
+}
+
 enum { RUN = 1, EXEC = 2 };
 
 /* who may send what: PID 1 to run, the joiner and the command to exec */
@@ -251,6 +269,7 @@ static const struct {
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
     [NR_SYNC_HOOKS] = { on_hooks, RUN },     [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
+    [NR_SYNC_NETNS] = { on_netns, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -354,6 +373,7 @@ static int fill(Loop *l, int *timeout)
     l->pfd[P_SIG] = (struct pollfd){ .fd = l->sfd, .events = POLLIN };
     l->pfd[P_SYNC] = (struct pollfd){ .fd = l->sync_open ? s->sync_fd : -1, .events = POLLIN };
     l->pfd[P_ERR] = (struct pollfd){ .fd = l->err_fd, .events = POLLIN };
+    l->pfd[P_WATCH] = (struct pollfd){ .fd = l->watch_fd, .events = POLLIN };
     int n = P_FIXED;
     if (l->net)
         n += nr_slirp_fill(l->net, &l->pfd, &l->cap, n, timeout);
@@ -387,6 +407,11 @@ static void dispatch(Loop *l, int pr)
         on_sync(l);
     if (l->pfd[P_ERR].revents)
         read_failure(l);
+    if (l->pfd[P_WATCH].revents) {
+        l->watch_fd = -1;
+        if (s->watch)
+            s->watch(s->data);
+    }
     if (l->pfd[P_SIG].revents & POLLIN)
         on_signal(l);
 }
@@ -443,6 +468,7 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
                .exec = s->joiner > 0,
                .pid = s->pid,
                .err_fd = s->err_fd,
+               .watch_fd = s->watch ? s->watch_fd : -1,
                .sync_open = true,
                .joiner_status = -1,
                .sqfs = NR_SQUASHFS_INIT,

@@ -104,6 +104,8 @@ static bool valid_image_key(const char *v)
  *   user=USER[:GROUP]          -u
  *   userns=auto|subids|single|keep-id
  *   net=none|host|slirp        --net (absent: slirp, loopback only without a tun)
+ *   net=NAME ...               --net=NAME: user networks, in order (eth0, eth1...)
+ *   network_alias=NAME ...     --network-alias
  *   host_loopback=0|1
  *   overlay=auto|kernel|fuse   --overlay
  *   read_only=0|1
@@ -129,6 +131,12 @@ static bool valid_image_key(const char *v)
 
 static const char *const userns_names[] = { "auto", "subids", "single", "keep-id" };
 static const char *const net_names[] = { "none", "host", "slirp" };
+
+/* a user network's name, or an alias on one */
+static bool user_network(const char *v)
+{
+    return strlen(v) < 64 && nr_ctr_name_valid(v);
+}
 static const char *const overlay_names[] = { "auto", "kernel", "fuse" };
 static const char *const rootemu_names[] = { "auto", "on", "off" };
 
@@ -300,10 +308,19 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
         if ((*ok = (m = CHOICE(v, userns_names)) >= 0))
             plan_of(r->c)->userns = (NrUsernsMode)m;
     } else if (strcmp(k, "net") == 0) {
-        if ((*ok = (m = CHOICE(v, net_names)) >= 0)) {
-            plan_of(r->c)->net = (NrNetMode)m;
-            plan_of(r->c)->net_given = true;
+        NrRunConfig *pl = plan_of(r->c);
+        if ((m = CHOICE(v, net_names)) >= 0) {
+            *ok = !pl->networks.n;
+            pl->net = (NrNetMode)m;
+        } else if ((*ok = user_network(v) && pl->networks.n < 8 &&
+                          (!pl->net_given || pl->net == NR_NET_USER))) {
+            nr_strv_push(&pl->networks, v);
+            pl->net = NR_NET_USER;
         }
+        pl->net_given = true;
+    } else if (strcmp(k, "network_alias") == 0) {
+        if ((*ok = user_network(v)))
+            nr_strv_push(&plan_of(r->c)->net_aliases, v);
     } else if (strcmp(k, "root_emulation") == 0) {
         if ((*ok = (m = CHOICE(v, rootemu_names)) >= 0))
             plan_of(r->c)->root_emulation = (NrRootEmu)m;
@@ -439,7 +456,7 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
     for (size_t i = 0; i < p->n_ports; i++)
         if (!p->ports[i].spec || !p->ports[i].host_port || !p->ports[i].ctr_port)
             return nr_error_msg(err, "'%s' is damaged: port %zu is not complete", path, i);
-    if (p->n_ports && p->net != NR_NET_SLIRP)
+    if (p->n_ports && p->net != NR_NET_SLIRP && p->net != NR_NET_USER)
         return nr_error_msg(err, "'%s' is damaged: it publishes ports without the slirp network",
                             path);
     if (r->args.n) {
@@ -508,8 +525,13 @@ static void put_plan(FILE *f, const NrRunConfig *p)
     if (p->user && !p->user_from_image)
         nr_kv_put(f, "user", p->user);
     nr_kv_put(f, "userns", userns_names[p->userns]);
-    if (p->net_given)
+    if (p->net_given && p->net == NR_NET_USER)
+        for (size_t i = 0; i < p->networks.n; i++)
+            nr_kv_put(f, "net", p->networks.v[i]);
+    else if (p->net_given)
         nr_kv_put(f, "net", net_names[p->net]);
+    for (size_t i = 0; i < p->net_aliases.n; i++)
+        nr_kv_put(f, "network_alias", p->net_aliases.v[i]);
     nr_kv_put(f, "host_loopback", p->host_loopback ? "1" : "0");
     nr_kv_put(f, "overlay", overlay_names[p->overlay]);
     nr_kv_put(f, "read_only", p->read_only ? "1" : "0");
@@ -801,6 +823,10 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     cfg->userns = p->userns;
     cfg->net = p->net;
     cfg->net_given = p->net_given;
+    for (size_t i = 0; i < p->networks.n; i++)
+        nr_strv_push(&cfg->networks, p->networks.v[i]);
+    for (size_t i = 0; i < p->net_aliases.n; i++)
+        nr_strv_push(&cfg->net_aliases, p->net_aliases.v[i]);
     cfg->host_loopback = p->host_loopback;
     cfg->overlay = p->overlay;
     cfg->root_emulation = p->root_emulation;
