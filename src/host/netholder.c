@@ -527,7 +527,7 @@ static int attach(Client *c, NrSyncMsg *m, char *ret_addr, size_t size, NrError 
             off += snprintf(a->line + off, sizeof a->line - (size_t)off, " %s", f[i]);
     write_hosts(n);
     snprintf(ret_addr, size, "%s", s);
-    logmsg("%s attached to %s at %s (%s)", f[7], n->name, s, a->veth);
+    logmsg("%s attached to %s at %s (%s, %s)", f[6][0] ? f[6] : f[7], n->name, s, a->veth, f[7]);
     return 0;
 }
 
