@@ -292,7 +292,7 @@ static pid_t start_dnsmasq(const Net *n)
                            hostsdir,
                            "--no-resolv",
                            "--user=root",
-                           "--group=root",
+                           "--group=", /* no setgroups: a single-id U denies it */
                            "--bind-interfaces",
                            "--interface=nr0",
                            listen,
