@@ -79,6 +79,9 @@ void nr_ctr_record_plan(NrCtr *c, const NrRunConfig *plan);
 /* the config (atomically): the record and the plan's options, as data;
  * in STORE/containers/<name>/ when named, else in RT/containers/<id>/ */
 int nr_ctr_write_config(const NrCtr *c, const NrRunConfig *plan, NrError *err);
+/* the network a plan gives, for `nroot ps`: slirp, host, none, or its user
+ * networks' names joined by ',' (NETWORK column) */
+void nr_ctr_network_label(const NrRunConfig *plan, char *buf, size_t size);
 /* RT/containers/<id>, made (a leftover of a killed run emptied) and
  * locked for this nroot's life (*ret_lock) */
 int nr_ctr_make_runtime(NrCtr *c, int *ret_lock, NrError *err);

@@ -40,6 +40,8 @@ enum {
  * (gateway), its DNS S.3, containers from S.10 */
 #define NR_USERNET_FIRST_HOST 10
 
+/* dnsmasq's path (PATH, then the sbin directories), or NULL: not installed */
+const char *nr_usernet_dnsmasq(void);
 /* `nroot _net-holder` (fd 3: the listening socket) */
 int nr_netholder_main(void);
 

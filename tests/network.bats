@@ -220,3 +220,19 @@ serve_on_host() {
     assert_nroot_error "given twice"
     [ ! -e "$RT/net/sock" ]
 }
+
+@test "network: the holder killed: one notice, the container runs on cut off" {
+    make_network web 10.89.1.0/24
+    serve a --net=web
+    local holder
+    holder=$(sed -n 's/.*nroot-net-holder\[\([0-9]*\)\]: started.*/\1/p' "$RT/net/holder.log" | tail -1)
+    [ -n "$holder" ] || fail "no holder pid in its log"
+    kill -9 "$holder"
+    wait_for 100 file_has "$BATS_TEST_TMPDIR/a.out.err" "network holder ended" ||
+        fail "no notice: $(cat "$BATS_TEST_TMPDIR/a.out.err")"
+    [ "$(grep -c "network holder ended" "$BATS_TEST_TMPDIR/a.out.err")" = 1 ]
+    kill -0 "$NROOT_PID"
+    run_nroot 0 exec a true
+    # the next container starts a holder of its own
+    nrun --net=web "$IMG" true
+}

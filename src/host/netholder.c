@@ -253,23 +253,9 @@ static int build_net(void *arg, int sock, NrError *err)
     return 0;
 }
 
-static const char *dnsmasq_path(void)
-{
-    static char path[PATH_MAX];
-    const char *why;
-    if (nr_userns_find_program("dnsmasq", path, sizeof path, &why))
-        return path;
-    static const char *const dirs[] = { "/usr/sbin/dnsmasq", "/sbin/dnsmasq",
-                                        "/usr/local/sbin/dnsmasq" };
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (access(dirs[i], X_OK) == 0)
-            return dirs[i];
-    return NULL;
-}
-
 static pid_t start_dnsmasq(const Net *n)
 {
-    const char *prog = dnsmasq_path();
+    const char *prog = nr_usernet_dnsmasq();
     if (!prog) {
         if (have_dnsmasq)
             logmsg("dnsmasq is not installed: container names do not resolve (apt-get install "

@@ -27,6 +27,21 @@
 #include "nr-usernet.h"
 #include "nr-util.h"
 
+const char *nr_usernet_dnsmasq(void)
+{
+    static char path[PATH_MAX];
+    const char *why;
+    if (nr_userns_find_program("dnsmasq", path, sizeof path, &why))
+        return path;
+    /* a user's PATH often lacks the sbin directories */
+    static const char *const known[] = { "/usr/sbin/dnsmasq", "/sbin/dnsmasq",
+                                         "/usr/local/sbin/dnsmasq" };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (access(known[i], X_OK) == 0)
+            return known[i];
+    return NULL;
+}
+
 struct NrUsernet {
     int sock;
     size_t n;
@@ -170,6 +185,9 @@ NrUsernet *nr_usernet_open(NrRunConfig *cfg, NrError *err)
         if (nr_network_load(cfg->networks.v[i], &u->nets[i], err) < 0 ||
             (u->holds[i] = nr_network_hold(cfg->networks.v[i], err)) < 0)
             goto fail;
+    if (!nr_usernet_dnsmasq())
+        nr_notice("dnsmasq is not installed: the containers of user networks reach each other "
+                  "by address, not by name (apt-get install dnsmasq-base)");
     int userns = -1;
     if (meet_holder(u, &userns, err) < 0)
         goto fail;

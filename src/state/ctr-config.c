@@ -132,6 +132,20 @@ static bool valid_image_key(const char *v)
 static const char *const userns_names[] = { "auto", "subids", "single", "keep-id" };
 static const char *const net_names[] = { "none", "host", "slirp" };
 
+void nr_ctr_network_label(const NrRunConfig *plan, char *buf, size_t size)
+{
+    if (!size)
+        return;
+    buf[0] = '\0';
+    if (plan->net != NR_NET_USER) {
+        snprintf(buf, size, "%s", net_names[plan->net]);
+        return;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < plan->networks.n && off < size; i++)
+        off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? "," : "", plan->networks.v[i]);
+}
+
 /* a user network's name, or an alias on one */
 static bool user_network(const char *v)
 {
