@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,7 +110,10 @@ static int start_holder(const char *rt, const char *path, NrError *err)
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        /* each holder's lines follow the last one's, up to 1 MiB */
+        struct stat st;
+        int trunc = stat(log, &st) == 0 && st.st_size > (1 << 20) ? O_TRUNC : 0;
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | trunc, 0600);
         if (null < 0 || dup2(null, 0) < 0 || dup2(out >= 0 ? out : null, 1) < 0 ||
             dup2(out >= 0 ? out : null, 2) < 0 || dup2(l, 3) < 0)
             _exit(127);
