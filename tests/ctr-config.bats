@@ -158,7 +158,7 @@ write_old_config() {   # NAME ID KEY
                'hostname=a/b' 'env==x' 'env=NOVALUE' 'seccomp=p.json' 'volume.0.src=relative' \
                'volume.0.ro=maybe' 'volume.99999.src=/x' 'volume.x.src=/x' 'volume.2.dst=/x' \
                'port.0.host_port=70000' 'port.0.proto=sctp' 'port.0.host_ip=not-an-ip' \
-               'port.0.spec=1:2'; do
+               'port.0.spec=1:2' 'net=bad/name' 'net=web' 'network_alias=a b' 'network_alias=web1'; do
         cp "$good" "$cfg"
         echo "$bad" >>"$cfg"
         run_nroot 125 start -a d

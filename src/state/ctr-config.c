@@ -473,6 +473,9 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
     if (p->n_ports && p->net != NR_NET_SLIRP && p->net != NR_NET_USER)
         return nr_error_msg(err, "'%s' is damaged: it publishes ports without the slirp network",
                             path);
+    if (p->net_aliases.n && p->net != NR_NET_USER)
+        return nr_error_msg(err, "'%s' is damaged: it has network aliases without a user network",
+                            path);
     if (r->args.n) {
         p->args = r->args.v; /* NULL-terminated, the plan's now */
         memset(&r->args, 0, sizeof r->args);
