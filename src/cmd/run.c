@@ -652,7 +652,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
                        .linger = cfg.join ? join_linger : NULL,
-                       .netns = attach_netns,
+                       .netns = usernet ? attach_netns : NULL,
                        .watch_fd = nr_usernet_fd(usernet),
                        .watch = usernet ? holder_gone : NULL,
                        .data = &cfg };
