@@ -667,6 +667,7 @@ int nr_netholder_main(void)
         if (n_clients == 0 && may_end(lfd, lockfd, sock))
             break;
     }
+    free(pfd);
     for (int i = 0; i < MAX_NETS; i++)
         if (nets[i].used)
             net_down(&nets[i]);
