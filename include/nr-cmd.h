@@ -9,6 +9,9 @@
 
 /* run.c */
 int nr_cmd_run(int argc, char **argv);
+/* `nroot _net-holder`: the network holder of user networks (hidden; started
+ * by `run --net=NAME`, nr-usernet.h) */
+int nr_cmd_net_holder(int argc, char **argv);
 /* run a plan made from a named container's config (`start`): its IMAGE is
  * an image key, looked up in the store only, never as a path in the
  * working directory */

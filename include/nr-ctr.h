@@ -110,7 +110,8 @@ int nr_ctr_pidfd(pid_t pid, uint64_t start);
 /* wait until the pidfd's process ends; timeout_ms < 0: forever.  1 ended, 0 not */
 int nr_pidfd_wait(int pidfd, int timeout_ms);
 
-/* what `ps` shows in NETWORK: slirp, host, none, container:NAME; "-"
+/* what `ps` shows in NETWORK: slirp, host, none, container:NAME, or the
+ * user networks' names joined by ','; "-"
  * for a container made by an nroot that kept no options (format 0) */
 void nr_ctr_network_label(const NrCtr *c, char *buf, size_t size);
 

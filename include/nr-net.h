@@ -10,5 +10,12 @@
 #define NR_SLIRP_GUEST "10.0.2.100"
 #define NR_SLIRP_GUEST6 "fd00::100"
 
-/* loopback; with slirp, tap0 configured and its fd sent (#3) */
+/* loopback; with slirp, tap0 configured and its fd sent (#3); with user
+ * networks, the network namespace's fd sent and the holder's answer
+ * awaited (#3n) */
 int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err);
+
+/* with user networks, once nr_net_setup returned: the name server of the
+ * first network and the container's address on it ("" before) */
+const char *nr_net_user_nameserver(void);
+const char *nr_net_user_address(void);

@@ -15,9 +15,14 @@
 #include "nr-userns.h"
 #include "nr-util.h"
 
-/* the order of the --net choices in cli.c; NR_NET_CONTAINER is
- * --net=container:NAME (nr-plan's net_ctr) */
-typedef enum NrNetMode { NR_NET_NONE, NR_NET_HOST, NR_NET_SLIRP, NR_NET_CONTAINER } NrNetMode;
+/* the order of the --net choices in cli.c */
+typedef enum NrNetMode {
+    NR_NET_NONE,
+    NR_NET_HOST,
+    NR_NET_SLIRP,
+    NR_NET_USER,      /* --net=NAME: user networks (networks below; nr-usernet.h) */
+    NR_NET_CONTAINER, /* --net=container:NAME (net_ctr below) */
+} NrNetMode;
 
 /* -p [HOSTIP:]HOSTPORT:CTRPORT[/tcp|/udp] */
 typedef struct NrPort {
@@ -71,6 +76,8 @@ typedef struct NrRunConfig {
      * (slirp or none: its resolv.conf is this one's) */
     const char *net_ctr;
     NrNetMode net_shared;
+    NrStrv networks;    /* --net=NAME (NR_NET_USER): eth0, eth1, ... in order */
+    NrStrv net_aliases; /* --network-alias: more names on those networks */
     bool host_loopback;
     NrPort *ports;
     size_t n_ports;

@@ -67,6 +67,9 @@ enum {
                          * dir.  parent -> child: a clone of the shared server's mount
                          * (SCM_RIGHTS) to attach, or GO (a server of its own mounts it
                          * there).  Also the shared server's answer (sqfs/share.c). */
+    NR_SYNC_NETNS,       /* #3n child -> parent: its network namespace (SCM_RIGHTS), to be
+                         * attached to the user networks; answered by GO (err.msg:
+                         * "NAMESERVER\tADDR0\tADDR1...") or ERROR */
 };
 
 typedef struct NrSyncMsg {

@@ -37,10 +37,16 @@ typedef struct NrSupervise {
      * false PID 1 is killed, and the status is the command's.  `hurry`: a
      * signal came for the command that ended (stop waiting for more) */
     bool (*linger)(void *data, bool hurry);
-    /* run --net=container:NAME: called once when watch_fd (a pidfd of
-     * NAME's nroot) becomes readable; NULL: no watch (watch_fd unused) */
-    void (*watched)(void *data);
+    /* run --net=NAME: NR_SYNC_NETNS (#3n), the container's network
+     * namespace (fd, not taken) onto the user networks; 0 with the text for
+     * the child's GO in ret_info, or -1 (the container is given up) */
+    int (*netns)(void *data, int fd, char *ret_info, size_t size, NrError *err);
+    /* an fd watched while the container runs (--net=NAME: the holder's
+     * connection; --net=container:NAME: a pidfd of NAME's nroot) (-1: none; 0 is stdin, so a
+     * caller without one must say -1): readable or hung up, `watch` is
+     * called once and the fd is no longer watched */
     int watch_fd;
+    void (*watch)(void *data);
     void *data;
 } NrSupervise;
 

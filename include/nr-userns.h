@@ -28,6 +28,10 @@ typedef struct NrIdMap {
     bool joined;         /* an existing user namespace, joined by nroot before
                           * the clone (an OCI spec's path): none is made, no
                           * map written; uid/gid are its map, as read */
+    bool direct;         /* written directly by nroot, which joined the user
+                          * namespace of the network holder (nr_userns_join):
+                          * uid/gid are in that namespace's ids, the map of
+                          * the same host ids as planned (tag unchanged) */
     char newuidmap[256]; /* their absolute paths, found in PATH */
     char newgidmap[256];
     NrIdRange uid[NR_MAX_RANGES];
@@ -62,6 +66,16 @@ typedef struct NrIdHost {
 /* the mapping for `mode` on such a machine, without the helpers' paths
  * (pure but for the single-id notice) */
 int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_map, NrError *err);
+/* Join the user namespace behind `fd` (one the caller owns: the network
+ * holder's, nr-usernet.h) for the rest of this process: every map planned
+ * afterwards (and `map`, planned before) is translated into its ids and
+ * written directly.  Fails (125) when `map` needs an id the namespace does
+ * not map. */
+int nr_userns_join(int fd, NrIdMap *map, NrError *err);
+/* `map` (host ids) in the ids of a namespace whose uid_map/gid_map lines
+ * are `uid`/`gid` (inside, outside=host, count): pure */
+int nr_userns_translate(NrIdMap *map, const NrIdRange *uid, int n_uid, const NrIdRange *gid,
+                        int n_gid, bool setgroups, NrError *err);
 /* The mapping used to unpack images for runs with `map` (ownership on disk). */
 void nr_userns_unpack_map(const NrIdMap *map, NrIdMap *ret_map);
 /* Write uid_map/gid_map (and setgroups) of process `pid`; after

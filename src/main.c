@@ -43,13 +43,26 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        { "run", nr_cmd_run },       { "import", nr_cmd_import }, { "images", nr_cmd_images },
-        { "rmi", nr_cmd_rmi },       { "prune", nr_cmd_prune },   { "ps", nr_cmd_ps },
-        { "start", nr_cmd_start },   { "exec", nr_cmd_exec },     { "stop", nr_cmd_stop },
-        { "wait", nr_cmd_wait },     { "logs", nr_cmd_logs },     { "rm", nr_cmd_rm },
-        { "export", nr_cmd_export }, { "info", nr_cmd_info },     { "__complete", nr_cli_complete },
-        { "pull", nr_cmd_pull },     { "login", nr_cmd_login },   { "logout", nr_cmd_logout },
+        { "run", nr_cmd_run },
+        { "import", nr_cmd_import },
+        { "images", nr_cmd_images },
+        { "rmi", nr_cmd_rmi },
+        { "prune", nr_cmd_prune },
+        { "ps", nr_cmd_ps },
+        { "start", nr_cmd_start },
+        { "exec", nr_cmd_exec },
+        { "stop", nr_cmd_stop },
+        { "wait", nr_cmd_wait },
+        { "logs", nr_cmd_logs },
+        { "rm", nr_cmd_rm },
+        { "export", nr_cmd_export },
+        { "info", nr_cmd_info },
+        { "__complete", nr_cli_complete },
+        { "pull", nr_cmd_pull },
+        { "login", nr_cmd_login },
+        { "logout", nr_cmd_logout },
         { "oci", nr_cmd_oci },
+        { "_net-holder", nr_cmd_net_holder },
     };
     if (strcmp(cmd, "network") == 0) /* apart: one more entry reflows the table */
         return nr_cmd_network(argc - 1, argv + 1);

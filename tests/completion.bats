@@ -113,7 +113,7 @@ complete_bash() {
     cd "$BATS_TEST_TMPDIR"
     touch -- --vol-file
     complete_bash run "$IMG" --ne
-    assert_output --net
+    assert_output $'--net\n--network-alias'
     complete_bash run "$IMG" -
     assert_line --volume
     assert_line --net

@@ -160,7 +160,8 @@ write_old_config() {   # NAME ID KEY
                'port.0.host_port=70000' 'port.0.proto=sctp' 'port.0.host_ip=not-an-ip' \
                'port.0.spec=1:2' 'net=container:' 'net=container:-x' 'net=container:a/b' \
                'memory=1' 'memory=1g' 'memory_swap=-2' 'memory_swap=1073741824' \
-               'cpu_quota=5' 'cpu_shares=1' 'cpu_weight=0' 'pids_limit=0' 'pids_limit=x'; do
+               'cpu_quota=5' 'cpu_shares=1' 'cpu_weight=0' 'pids_limit=0' 'pids_limit=x' \
+               'net=bad/name' 'net=web' 'network_alias=a b' 'network_alias=web1'; do
         cp "$good" "$cfg"
         echo "$bad" >>"$cfg"
         run_nroot 125 start -a d

@@ -78,6 +78,7 @@ enum {
     OPT_TIME = 't',
     OPT_OUTPUT = 'o',
     OPT_HOST_LOOPBACK = 512,
+    OPT_NETWORK_ALIAS,
 };
 
 #define OPT_IMAGE_REF_ENTRY \
@@ -251,13 +252,16 @@ static const NrOption run_options[] = {
     { "net", OPT_NET, "MODE", "Network",
       "slirp: a private network with user-mode access to the outside (default); none: "
       "loopback only; host: the host's network; container:NAME: the network of the running "
-      "container NAME",
+      "container NAME; NAME: the user network NAME ('nroot network create'; repeatable: eth0, "
+      "eth1, ...)",
       "none host slirp" },
     { "network", OPT_NET, "MODE", NULL, NULL, "none host slirp" },
     { "publish", OPT_PUBLISH, "[IP:]HOSTPORT:PORT[/udp]", "Network",
       "forward HOSTPORT of the host (all addresses, or IP) to PORT of the container; "
       "tcp unless /udp (repeatable)",
       NULL },
+    { "network-alias", OPT_NETWORK_ALIAS, "NAME", "Network",
+      "with --net=NAME: one more name of the container on its networks (repeatable)", NULL },
     { "host-loopback", OPT_HOST_LOOPBACK, NULL, "Network",
       "with slirp: 10.0.2.2 (fd00::2) reaches the services on the host's loopback (off by "
       "default)",
@@ -801,6 +805,54 @@ static int parse_choice(const NrOption *o, const char *val, NrError *err)
     return -1;
 }
 
+/* --net: a mode, or a user network's name (repeatable, not with a mode) */
+static int parse_net(NrRunConfig *cfg, const NrOption *o, const char *arg, NrError *err)
+{
+    bool mode = strcmp(arg, "none") == 0 || strcmp(arg, "host") == 0 || strcmp(arg, "slirp") == 0;
+    bool ctr = strncmp(arg, "container:", 10) == 0;
+    if ((mode || ctr) && cfg->networks.n)
+        return nr_error_msg(err, "--net=%s cannot be combined with --net=%s", arg,
+                            cfg->networks.v[0]);
+    cfg->net_ctr = NULL;
+    if (ctr) {
+        if (!nr_ctr_name_valid(arg + 10))
+            return nr_error_msg(err,
+                                "invalid --net '%s': container:NAME names a container by its name "
+                                "or id",
+                                arg);
+        cfg->net = NR_NET_CONTAINER;
+        cfg->net_ctr = arg + 10;
+        cfg->net_given = true;
+        return 0;
+    }
+    if (mode) {
+        cfg->net = (NrNetMode)parse_choice(o, arg, err);
+        cfg->net_given = true;
+        return 0;
+    }
+    if (strlen(arg) > 63 || !nr_ctr_name_valid(arg))
+        return nr_error_msg(err,
+                            "invalid value '%s' for --net: expected one of: %s, container:NAME "
+                            "(the network of a running container), or a network's name (letters, "
+                            "digits, '_', '.' and '-', at most 63)",
+                            arg, o->values);
+    if (cfg->net_given && cfg->net != NR_NET_USER)
+        return nr_error_msg(err, "--net=%s cannot be combined with --net=%s", arg,
+                            cfg->net == NR_NET_HOST        ? "host"
+                            : cfg->net == NR_NET_NONE      ? "none"
+                            : cfg->net == NR_NET_CONTAINER ? "container:NAME"
+                                                           : "slirp");
+    for (size_t i = 0; i < cfg->networks.n; i++)
+        if (strcmp(cfg->networks.v[i], arg) == 0)
+            return nr_error_msg(err, "--net=%s is given twice", arg);
+    if (cfg->networks.n == 8)
+        return nr_error_msg(err, "--net=NAME: at most 8 networks");
+    nr_strv_push(&cfg->networks, arg);
+    cfg->net = NR_NET_USER;
+    cfg->net_given = true;
+    return 0;
+}
+
 /* os/arch[/variant]: lowercase letters, digits, '_' and '.' */
 static int check_platform(const char *v, NrError *err)
 {
@@ -1004,22 +1056,14 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         cfg->hostname = arg;
         return 0;
     case OPT_TIME_OFFSET: return nr_timens_parse(arg, &cfg->time_offsets, err);
-    case OPT_NET:
-        cfg->net_ctr = NULL;
-        if (strncmp(arg, "container:", 10) == 0) {
-            if (!nr_ctr_name_valid(arg + 10))
-                return nr_error_msg(err,
-                                    "invalid --net '%s': container:NAME names a container by its "
-                                    "name or id",
-                                    arg);
-            cfg->net = NR_NET_CONTAINER;
-            cfg->net_ctr = arg + 10;
-        } else if ((v = parse_choice(o, arg, err)) < 0) {
-            nr_error_hint(err, "or container:NAME, the network of a running container");
-            return -1;
-        } else
-            cfg->net = (NrNetMode)v;
-        cfg->net_given = true;
+    case OPT_NET: return parse_net(cfg, o, arg, err);
+    case OPT_NETWORK_ALIAS:
+        if (strlen(arg) > 63 || !nr_ctr_name_valid(arg))
+            return nr_error_msg(err,
+                                "invalid --network-alias '%s': letters, digits, '_', '.' and "
+                                "'-', starting with a letter or digit, at most 63",
+                                arg);
+        nr_strv_push(&cfg->net_aliases, arg);
         return 0;
     case OPT_PUBLISH: return nr_cli_parse_port(cfg, arg, err);
     case OPT_HOST_LOOPBACK:
@@ -1067,6 +1111,9 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
         cfg->root_emulation = (NrRootEmu)v;
         return 0;
     case OPT_HPC:
+        if (cfg->networks.n)
+            return nr_error_msg(err, "--hpc (--net=host) cannot be combined with --net=%s",
+                                cfg->networks.v[0]);
         cfg->net = NR_NET_HOST;
         cfg->net_ctr = NULL;
         cfg->net_given = true;
@@ -1154,9 +1201,12 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
                             "--publish cannot be used with --net=container:%s: publish the port "
                             "on '%s' (its published ports serve this container too)",
                             cfg->net_ctr, cfg->net_ctr);
-    if (cfg->n_ports && cfg->net != NR_NET_SLIRP)
-        return nr_error_msg(err, "--publish needs the slirp network, not --net=%s",
+    if (cfg->n_ports && cfg->net != NR_NET_SLIRP && cfg->net != NR_NET_USER)
+        return nr_error_msg(err,
+                            "--publish needs the slirp network or a user network, not --net=%s",
                             cfg->net == NR_NET_HOST ? "host" : "none");
+    if (cfg->net_aliases.n && cfg->net != NR_NET_USER)
+        return nr_error_msg(err, "--network-alias needs --net=NAME (a user network)");
     if (cfg->join && cfg->detach)
         return nr_error_msg(err, "--join cannot be used with --detach");
     if (cfg->join_count && !cfg->join)

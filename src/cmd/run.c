@@ -41,6 +41,7 @@
 #include "nr-supervise.h"
 #include "nr-timens.h"
 #include "nr-userns.h"
+#include "nr-usernet.h"
 #include "nr-util.h"
 
 static NrPortfwd *ports;                    /* published TCP ports, bound before the start */
@@ -603,6 +604,24 @@ static bool keep_ns(void *data, int slot, int fd)
     return true;
 }
 
+/* --net=NAME: the holder's connection, for the container's life */
+static NrUsernet *usernet;
+
+/* #3n parent: the child's network namespace onto the user networks */
+static int attach_netns(void *data, int fd, char *ret_info, size_t size, NrError *err)
+{
+    return nr_usernet_attach(usernet, data, fd, ret_info, size, err);
+}
+
+/* the holder ended (killed): the container keeps its interfaces, which
+ * lead nowhere now */
+static void holder_gone(void *data)
+{
+    const NrRunConfig *cfg = data;
+    nr_notice("the network holder ended: container %s is cut off from its networks",
+              cfg->name ? cfg->name : cfg->cid);
+}
+
 /* the plan: parsed from argv (`run`), or `saved` (`start`: made from a
  * container's config, its IMAGE an image key) */
 static int run(int argc, char **argv, const NrRunConfig *saved)
@@ -653,12 +672,13 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     int sync_fd = -1;
     nr_cgroup_init(&cgroup);
     /* the cgroups are made from the caller's namespaces, before nroot
-     * enters NAME's (--net=container:NAME) */
+     * enters NAME's (--net=container:NAME) or the user networks' */
     pid_t pid =
         (cfg.oci && nr_oci_join_ns_early(cfg.oci, oci_ns_fds, &err) < 0) ||
                 (nr_cgroup_any(&cfg.limits) &&
                  nr_cgroup_create(&cfg.limits, cfg.cid, nr_ctr_runtime_held, &cgroup, &err) < 0) ||
-                (cfg.net == NR_NET_CONTAINER && nr_netctr_enter(&peer, &err) < 0)
+                (cfg.net == NR_NET_CONTAINER && nr_netctr_enter(&peer, &err) < 0) ||
+                (cfg.net == NR_NET_USER && !(usernet = nr_usernet_open(&cfg, &err)))
             ? -1
             : nr_spawn_cg(flags, &cfg.map, cgroup.procs, cgroup.n, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;
@@ -673,6 +693,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     if (pid < 0) {
         nr_cgroup_remove(&cgroup);
         nr_detach_report(&err);
+        nr_usernet_close(usernet);
+        usernet = NULL;
         finish_record(&cfg, err.code ? err.code : NR_EXIT_FAILURE);
         nr_join_abandon(&join);
         return err.code ? err.code : NR_EXIT_FAILURE;
@@ -689,8 +711,12 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
                        .linger = cfg.join ? join_linger : NULL,
-                       .watched = peer.watch >= 0 ? peer_ended : NULL,
-                       .watch_fd = peer.watch,
+                       .netns = usernet ? attach_netns : NULL,
+                       /* the holder's connection, or a pidfd of NAME's nroot */
+                       .watch_fd = usernet ? nr_usernet_fd(usernet) : peer.watch,
+                       .watch = usernet           ? holder_gone
+                                : peer.watch >= 0 ? peer_ended
+                                                  : NULL,
                        .data = &cfg };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)
@@ -703,6 +729,9 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
         nr_warn("%s", he.msg);
     finish_record(&cfg, status);
     nr_netctr_close(&peer);
+    /* the holder detaches the container, and ends with its last one */
+    nr_usernet_close(usernet);
+    usernet = NULL;
     /* --join: a container that never started leaves no key behind */
     nr_join_abandon(&join);
     close(sync_fd);
@@ -717,4 +746,11 @@ int nr_cmd_run(int argc, char **argv)
 int nr_cmd_run_plan(const NrRunConfig *plan)
 {
     return run(0, NULL, plan);
+}
+
+int nr_cmd_net_holder(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return nr_netholder_main();
 }

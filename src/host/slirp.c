@@ -202,6 +202,18 @@ static const SlirpCb callbacks = {
 
 /* ---- the stack ---- */
 
+/* the stack of s with config c; s is freed if it cannot start */
+static NrSlirp *start(NrSlirp *s, const SlirpConfig *c, NrError *err)
+{
+    s->slirp = lib.new_(c, &callbacks, s);
+    if (!s->slirp) {
+        nr_error_msg(err, "cannot start the user-mode network (libslirp)");
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
 NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
 {
     if (load(err) < 0)
@@ -225,16 +237,34 @@ NrSlirp *nr_slirp_new(int tap, const NrRunConfig *cfg, NrError *err)
     inet_pton(AF_INET6, "fd00::", &c.vprefix_addr6);
     inet_pton(AF_INET6, "fd00::2", &c.vhost6);
     inet_pton(AF_INET6, "fd00::3", &c.vnameserver6);
-    s->slirp = lib.new_(&c, &callbacks, s);
-    if (!s->slirp) {
-        nr_error_msg(err, "cannot start the user-mode network (libslirp)");
-        free(s);
-        return NULL;
-    }
     /* published ports are nroot's own (portfwd.c), not slirp's hostfwd:
      * its UDP socket has SO_REUSEADDR, which lets another user bind the
      * same port and take the datagrams */
-    return s;
+    return start(s, &c, err);
+}
+
+NrSlirp *nr_slirp_new_net(int tap, struct in_addr net, int prefix, NrError *err)
+{
+    if (load(err) < 0)
+        return NULL;
+    NrSlirp *s = nr_xmalloc(sizeof *s);
+    memset(s->timers, 0, sizeof s->timers);
+    s->tap = tap;
+    uint32_t base = ntohl(net.s_addr);
+    SlirpConfig c = { .version = 4,
+                      .in_enabled = true,
+                      .in6_enabled = false,
+                      .if_mtu = NR_SLIRP_MTU,
+                      .if_mru = NR_SLIRP_MTU,
+                      .disable_host_loopback = true,
+                      .disable_dhcp = true,
+                      .vhostname = "nroot" };
+    c.vnetwork.s_addr = net.s_addr;
+    c.vnetmask.s_addr = htonl(0xffffffffu << (32 - prefix));
+    c.vhost.s_addr = htonl(base + 2);
+    c.vnameserver.s_addr = htonl(base + 3);
+    c.vdhcp_start.s_addr = htonl(base + 4);
+    return start(s, &c, err);
 }
 
 /* Closing the last reference to the tap unregisters tap0, and that waits

@@ -41,6 +41,7 @@ typedef struct Loop {
     int sfd;
     bool sync_open; /* no EOF on the sync socket, no failure that ended it */
     int err_fd;
+    int watch_fd; /* s->watch_fd until it fired */
     struct pollfd *pfd;
     int cap;
     NrSlirp *net;
@@ -51,10 +52,9 @@ typedef struct Loop {
     sigset_t early;    /* exec: signals that came before the pid */
     int joiner_status; /* exec: -1 until the joiner is reaped */
     bool done;
-    bool lingering;  /* run --join: the command ended, others may still be in */
-    bool hurry;      /* a signal came while lingering */
-    bool watch_seen; /* s->watched was called */
-    bool exited;     /* status is the process's own */
+    bool lingering; /* run --join: the command ended, others may still be in */
+    bool hurry;     /* a signal came while lingering */
+    bool exited;    /* status is the process's own */
     int status;
     NrError err; /* what the container or the command reported */
 } Loop;
@@ -239,6 +239,23 @@ static void on_hooks(Loop *l, NrSyncMsg *m)
         nr_sync_send(l->s->sync_fd, NR_SYNC_GO, NULL);
 }
 
+/* #3n parent: the container's network namespace onto its user networks */
+static void on_netns(Loop *l, NrSyncMsg *m)
+{
+    char info[sizeof m->err.msg];
+    NrError go = { 0 };
+    if (m->fd < 0 || !l->s->netns ||
+        l->s->netns(l->s->data, m->fd, info, sizeof info, &l->err) < 0) {
+        if (!l->err.code)
+            nr_error_msg(&l->err, "the container's network namespace was not attached");
+        nr_sync_send(l->s->sync_fd, NR_SYNC_ERROR, &l->err);
+        give_up(l);
+        return;
+    }
+    snprintf(go.msg, sizeof go.msg, "%s", info);
+    nr_sync_send(l->s->sync_fd, NR_SYNC_GO, &go);
+}
+
 enum { RUN = 1, EXEC = 2 };
 
 /* who may send what: PID 1 to run, the joiner and the command to exec */
@@ -252,6 +269,7 @@ static const struct {
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
     [NR_SYNC_HOOKS] = { on_hooks, RUN },     [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
+    [NR_SYNC_NETNS] = { on_netns, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -355,8 +373,7 @@ static int fill(Loop *l, int *timeout)
     l->pfd[P_SIG] = (struct pollfd){ .fd = l->sfd, .events = POLLIN };
     l->pfd[P_SYNC] = (struct pollfd){ .fd = l->sync_open ? s->sync_fd : -1, .events = POLLIN };
     l->pfd[P_ERR] = (struct pollfd){ .fd = l->err_fd, .events = POLLIN };
-    l->pfd[P_WATCH] =
-        (struct pollfd){ .fd = s->watched && !l->watch_seen ? s->watch_fd : -1, .events = POLLIN };
+    l->pfd[P_WATCH] = (struct pollfd){ .fd = l->watch_fd, .events = POLLIN };
     int n = P_FIXED;
     if (l->net)
         n += nr_slirp_fill(l->net, &l->pfd, &l->cap, n, timeout);
@@ -390,9 +407,10 @@ static void dispatch(Loop *l, int pr)
         on_sync(l);
     if (l->pfd[P_ERR].revents)
         read_failure(l);
-    if (l->pfd[P_WATCH].revents && !l->watch_seen) {
-        l->watch_seen = true;
-        s->watched(s->data);
+    if (l->pfd[P_WATCH].revents) {
+        l->watch_fd = -1;
+        if (s->watch)
+            s->watch(s->data);
     }
     if (l->pfd[P_SIG].revents & POLLIN)
         on_signal(l);
@@ -450,6 +468,7 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
                .exec = s->joiner > 0,
                .pid = s->pid,
                .err_fd = s->err_fd,
+               .watch_fd = s->watch ? s->watch_fd : -1,
                .sync_open = true,
                .joiner_status = -1,
                .sqfs = NR_SQUASHFS_INIT,

@@ -29,7 +29,9 @@ void nr_connect_serve(int sync_fd)
     int type = msg.type == NR_SYNC_CONNECT ? SOCK_STREAM : SOCK_DGRAM;
     int s = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)msg.err.code) };
-    inet_pton(AF_INET, NR_SLIRP_GUEST, &to.sin_addr);
+    /* the container's address: slirp's, or its first user network's */
+    const char *self = *nr_net_user_address() ? nr_net_user_address() : NR_SLIRP_GUEST;
+    inet_pton(AF_INET, self, &to.sin_addr);
     if (s >= 0 && connect(s, (struct sockaddr *)&to, sizeof to) < 0 && errno != EINPROGRESS) {
         close(s);
         s = -1;

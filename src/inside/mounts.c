@@ -21,6 +21,7 @@
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-mounts.h"
+#include "nr-net.h"
 #include "nr-plan.h"
 #include "nr-spawn.h"
 #include "nr-userns.h"
@@ -250,7 +251,7 @@ static char *host_resolv(NrNetMode net)
     if (text) {
         char *save = NULL;
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-            if (net == NR_NET_SLIRP && strncmp(l, "nameserver", 10) == 0)
+            if ((net == NR_NET_SLIRP || net == NR_NET_USER) && strncmp(l, "nameserver", 10) == 0)
                 continue;
             if (!keep_loopback && strncmp(l, "nameserver", 10) == 0) {
                 const char *a = l + 10;
@@ -267,6 +268,8 @@ static char *host_resolv(NrNetMode net)
     size_t off = 0;
     if (net == NR_NET_SLIRP)
         off = (size_t)sprintf(r, "nameserver 10.0.2.3\n");
+    else if (net == NR_NET_USER && *nr_net_user_nameserver())
+        off = (size_t)snprintf(r, 64, "nameserver %s\n", nr_net_user_nameserver());
     for (size_t i = 0; i < out.n; i++) {
         size_t n = strlen(out.v[i]);
         memcpy(r + off, out.v[i], n);
@@ -368,9 +371,11 @@ static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, N
         nr_autofree char *h = nr_read_file("/etc/hosts", NULL, &e);
         hosts = nr_strdup_printf("%s127.0.1.1\t%s\n", h ? h : "127.0.0.1\tlocalhost\n", hostname);
     } else {
+        const char *addr =
+            cfg->net == NR_NET_USER && *nr_net_user_address() ? nr_net_user_address() : "127.0.1.1";
         hosts = nr_strdup_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                 "127.0.1.1\t%s\n",
-                                 hostname);
+                                 "%s\t%s\n",
+                                 addr, hostname);
     }
     nr_autofree char *hn = nr_strdup_printf("%s\n", hostname);
     /* container:NAME: the name servers of NAME's network */

@@ -262,6 +262,51 @@ static int tap_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
     return 0;
 }
 
+static char user_ns[64], user_addr[64];
+
+const char *nr_net_user_nameserver(void)
+{
+    return user_ns;
+}
+
+const char *nr_net_user_address(void)
+{
+    return user_addr;
+}
+
+/* #3n child: the holder plugs this namespace into the networks (the
+ * parent relays it) before anything of the container runs */
+static int user_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
+{
+    nr_autoclose int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || nr_sync_send_fd(sync_fd, NR_SYNC_NETNS, ns) < 0)
+        return nr_error_errno(err, "cannot hand the network namespace to nroot");
+    NrSyncMsg m;
+    for (;;) {
+        if (nr_sync_recv(sync_fd, &m) != 1)
+            return nr_error_msg(err, "nroot ended before the networks were attached");
+        if (m.fd >= 0)
+            close(m.fd);
+        if (m.type == NR_SYNC_ERROR) {
+            *err = m.err;
+            return -1;
+        }
+        if (m.type == NR_SYNC_GO)
+            break;
+    }
+    char *tab = strchr(m.err.msg, '\t');
+    if (tab) {
+        *tab = '\0';
+        char *end = strchr(tab + 1, '\t');
+        if (end)
+            *end = '\0';
+        snprintf(user_addr, sizeof user_addr, "%.63s", tab + 1);
+    }
+    snprintf(user_ns, sizeof user_ns, "%.63s", m.err.msg);
+    ping_groups(cfg);
+    return 0;
+}
+
 int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
 {
     /* container:NAME: NAME's network, set up by NAME (its lo is up) */
@@ -272,5 +317,7 @@ int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
         return nr_error_errno(err, "socket");
     if (link_up(s, "lo", 0, err) < 0)
         return -1;
-    return cfg->net == NR_NET_SLIRP ? tap_setup(cfg, sync_fd, err) : 0;
+    return cfg->net == NR_NET_SLIRP  ? tap_setup(cfg, sync_fd, err)
+           : cfg->net == NR_NET_USER ? user_setup(cfg, sync_fd, err)
+                                     : 0;
 }

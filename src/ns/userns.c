@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +155,14 @@ static int keep_ranges(NrIdRange *r, uint32_t id, uint32_t start, uint32_t count
     return n;
 }
 
+/* the user namespace joined by nr_userns_join: its maps, as read in it */
+static struct {
+    bool on;
+    bool setgroups;
+    NrIdRange uid[NR_MAX_RANGES], gid[NR_MAX_RANGES];
+    int n_uid, n_gid;
+} joined_ns;
+
 int nr_userns_plan(NrUsernsMode mode, unsigned flags, NrIdMap *m, NrError *err)
 {
     NrIdHost h = { .uid = getuid(),
@@ -182,7 +191,97 @@ int nr_userns_plan(NrUsernsMode mode, unsigned flags, NrIdMap *m, NrError *err)
         return -1;
     memcpy(m->newuidmap, newuidmap, sizeof newuidmap);
     memcpy(m->newgidmap, newgidmap, sizeof newgidmap);
+    if (joined_ns.on)
+        return nr_userns_translate(m, joined_ns.uid, joined_ns.n_uid, joined_ns.gid,
+                                   joined_ns.n_gid, joined_ns.setgroups, err);
     return 0;
+}
+
+/* host id `id` in a namespace mapped by r: its id there, and how many
+ * ids from it on stay in the same range */
+static bool to_inner(const NrIdRange *r, int n, uint32_t id, uint32_t *ret, uint32_t *ret_left)
+{
+    for (int i = 0; i < n; i++)
+        if (id >= r[i].outside && id - r[i].outside < r[i].count) {
+            *ret = r[i].inside + (id - r[i].outside);
+            *ret_left = r[i].count - (id - r[i].outside);
+            return true;
+        }
+    return false;
+}
+
+static int translate(NrIdRange *m, int *n, const NrIdRange *ns, int n_ns, const char *what,
+                     NrError *err)
+{
+    NrIdRange out[NR_MAX_RANGES];
+    int k = 0;
+    for (int i = 0; i < *n; i++) {
+        uint32_t inside = m[i].inside, outside = m[i].outside, count = m[i].count;
+        while (count > 0) {
+            uint32_t inner, left;
+            if (!to_inner(ns, n_ns, outside, &inner, &left))
+                return nr_error_msg(err,
+                                    "the network holder's user namespace does not map %s %u "
+                                    "(it maps the ids of its first container's mapping)",
+                                    what, outside);
+            if (k == NR_MAX_RANGES)
+                return nr_error_msg(err, "too many %s ranges for the network holder's mapping",
+                                    what);
+            uint32_t take = left < count ? left : count;
+            out[k++] = (NrIdRange){ inside, inner, take };
+            inside += take;
+            outside += take;
+            count -= take;
+        }
+    }
+    memcpy(m, out, sizeof(NrIdRange) * (size_t)k);
+    *n = k;
+    return 0;
+}
+
+int nr_userns_translate(NrIdMap *m, const NrIdRange *uid, int n_uid, const NrIdRange *gid,
+                        int n_gid, bool setgroups, NrError *err)
+{
+    if (m->joined || m->direct)
+        return 0;
+    NrIdMap t = *m;
+    if (translate(t.uid, &t.n_uid, uid, n_uid, "uid", err) < 0 ||
+        translate(t.gid, &t.n_gid, gid, n_gid, "gid", err) < 0)
+        return -1;
+    t.direct = true;
+    /* the maps of newgidmap allow setgroups, where the namespace does */
+    t.setgroups = (m->helpers || m->setgroups) && setgroups;
+    *m = t;
+    return 0;
+}
+
+static int read_map(const char *file, NrIdRange *r, int *n, NrError *err)
+{
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return nr_error_errno(err, "cannot read '%s'", file);
+    unsigned long in, out, count;
+    *n = 0;
+    while (*n < NR_MAX_RANGES && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3)
+        r[(*n)++] = (NrIdRange){ (uint32_t)in, (uint32_t)out, (uint32_t)count };
+    fclose(f);
+    return *n ? 0 : nr_error_msg(err, "'%s' maps no id", file);
+}
+
+int nr_userns_join(int fd, NrIdMap *map, NrError *err)
+{
+    if (setns(fd, CLONE_NEWUSER) < 0)
+        return nr_error_errno(err, "cannot join the network holder's user namespace");
+    char sg[16] = "";
+    nr_read_line("/proc/self/setgroups", sg, sizeof sg);
+    if (read_map("/proc/self/uid_map", joined_ns.uid, &joined_ns.n_uid, err) < 0 ||
+        read_map("/proc/self/gid_map", joined_ns.gid, &joined_ns.n_gid, err) < 0)
+        return -1;
+    joined_ns.setgroups = strcmp(sg, "allow") == 0;
+    joined_ns.on = true;
+    return map ? nr_userns_translate(map, joined_ns.uid, joined_ns.n_uid, joined_ns.gid,
+                                     joined_ns.n_gid, joined_ns.setgroups, err)
+               : 0;
 }
 
 int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrError *err)
@@ -485,9 +584,11 @@ static int write_identity(pid_t pid, const NrIdMap *m, NrError *err)
 
 int nr_userns_write_maps(pid_t pid, const NrIdMap *m, NrError *err)
 {
+    /* --net=container:NAME: inside NAME's user namespace, an identity */
     if (entered)
         return write_identity(pid, m, err);
-    if (m->helpers) {
+    /* --net=NAME: translated into U's ids (nr_userns_join), written here */
+    if (m->helpers && !m->direct) {
         /* #2a: both setuid helpers run at once; each costs an exec */
         Helper hu = { .pid = -1, .errfd = -1 }, hg = { .pid = -1, .errfd = -1 };
         if (start_helper(&hu, m->newuidmap, pid, m->uid, m->n_uid, err) < 0)

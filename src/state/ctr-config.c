@@ -107,6 +107,8 @@ static bool valid_image_key(const char *v)
  *   userns=auto|subids|single|keep-id
  *   net=none|host|slirp        --net (absent: slirp, loopback only without a tun)
  *   net=container:NAME         --net=container:NAME (NAME or id of the container)
+ *   net=NAME ...               --net=NAME: user networks, in order (eth0, eth1...)
+ *   network_alias=NAME ...     --network-alias
  *   host_loopback=0|1
  *   overlay=auto|kernel|fuse   --overlay
  *   read_only=0|1
@@ -135,6 +137,12 @@ static bool valid_image_key(const char *v)
 
 static const char *const userns_names[] = { "auto", "subids", "single", "keep-id" };
 static const char *const net_names[] = { "none", "host", "slirp" };
+
+/* a user network's name, or an alias on one */
+static bool user_network(const char *v)
+{
+    return strlen(v) < 64 && nr_ctr_name_valid(v);
+}
 static const char *const overlay_names[] = { "auto", "kernel", "fuse" };
 static const char *const rootemu_names[] = { "auto", "on", "off" };
 
@@ -313,17 +321,24 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
     } else if (strcmp(k, "net") == 0) {
         NrRunConfig *pl = plan_of(r->c);
         if (strncmp(v, "container:", 10) == 0) {
-            if ((*ok = nr_ctr_name_valid(v + 10))) {
+            if ((*ok = nr_ctr_name_valid(v + 10) && !pl->networks.n)) {
                 set_str(&pl->net_ctr, v + 10);
                 pl->net = NR_NET_CONTAINER;
-                pl->net_given = true;
             }
-        } else if ((*ok = (m = CHOICE(v, net_names)) >= 0)) {
+        } else if ((m = CHOICE(v, net_names)) >= 0) {
+            *ok = !pl->networks.n;
             free((char *)pl->net_ctr);
             pl->net_ctr = NULL;
             pl->net = (NrNetMode)m;
-            pl->net_given = true;
+        } else if ((*ok = user_network(v) && pl->networks.n < 8 &&
+                          (!pl->net_given || pl->net == NR_NET_USER))) {
+            nr_strv_push(&pl->networks, v);
+            pl->net = NR_NET_USER;
         }
+        pl->net_given = true;
+    } else if (strcmp(k, "network_alias") == 0) {
+        if ((*ok = user_network(v)))
+            nr_strv_push(&plan_of(r->c)->net_aliases, v);
     } else if (strcmp(k, "root_emulation") == 0) {
         if ((*ok = (m = CHOICE(v, rootemu_names)) >= 0))
             plan_of(r->c)->root_emulation = (NrRootEmu)m;
@@ -474,7 +489,7 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
     for (size_t i = 0; i < p->n_ports; i++)
         if (!p->ports[i].spec || !p->ports[i].host_port || !p->ports[i].ctr_port)
             return nr_error_msg(err, "'%s' is damaged: port %zu is not complete", path, i);
-    if (p->n_ports && p->net != NR_NET_SLIRP)
+    if (p->n_ports && p->net != NR_NET_SLIRP && p->net != NR_NET_USER)
         return nr_error_msg(err, "'%s' is damaged: it publishes ports without the slirp network",
                             path);
     if ((p->net == NR_NET_CONTAINER) != (p->net_ctr != NULL))
@@ -482,6 +497,9 @@ static int finish_read(const char *path, KvRead *r, NrError *err)
     NrError le = { 0 };
     if (nr_cgroup_check(&p->limits, &le) < 0)
         return nr_error_msg(err, "'%s' is damaged: %s", path, le.msg);
+    if (p->net_aliases.n && p->net != NR_NET_USER)
+        return nr_error_msg(err, "'%s' is damaged: it has network aliases without a user network",
+                            path);
     if (r->args.n) {
         p->args = r->args.v; /* NULL-terminated, the plan's now */
         memset(&r->args, 0, sizeof r->args);
@@ -551,8 +569,13 @@ static void put_plan(FILE *f, const NrRunConfig *p)
     if (p->net_given && p->net == NR_NET_CONTAINER) {
         nr_autofree char *v = nr_strdup_printf("container:%s", p->net_ctr);
         nr_kv_put(f, "net", v);
+    } else if (p->net_given && p->net == NR_NET_USER) {
+        for (size_t i = 0; i < p->networks.n; i++)
+            nr_kv_put(f, "net", p->networks.v[i]);
     } else if (p->net_given)
         nr_kv_put(f, "net", net_names[p->net]);
+    for (size_t i = 0; i < p->net_aliases.n; i++)
+        nr_kv_put(f, "network_alias", p->net_aliases.v[i]);
     nr_kv_put(f, "host_loopback", p->host_loopback ? "1" : "0");
     nr_kv_put(f, "overlay", overlay_names[p->overlay]);
     nr_kv_put(f, "read_only", p->read_only ? "1" : "0");
@@ -860,6 +883,10 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     cfg->net = p->net;
     cfg->net_ctr = dup_or_null(p->net_ctr);
     cfg->net_given = p->net_given;
+    for (size_t i = 0; i < p->networks.n; i++)
+        nr_strv_push(&cfg->networks, p->networks.v[i]);
+    for (size_t i = 0; i < p->net_aliases.n; i++)
+        nr_strv_push(&cfg->net_aliases, p->net_aliases.v[i]);
     cfg->host_loopback = p->host_loopback;
     cfg->overlay = p->overlay;
     cfg->root_emulation = p->root_emulation;
@@ -894,6 +921,12 @@ void nr_ctr_network_label(const NrCtr *c, char *buf, size_t size)
         snprintf(buf, size, "-");
     else if (p->net == NR_NET_CONTAINER)
         snprintf(buf, size, "container:%s", p->net_ctr);
-    else
+    else if (p->net == NR_NET_USER) {
+        /* the user networks, in order: web,db */
+        size_t off = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < p->networks.n && off < size; i++)
+            off += (size_t)snprintf(buf + off, size - off, "%s%s", i ? "," : "", p->networks.v[i]);
+    } else
         snprintf(buf, size, "%s", net_names[p->net]);
 }

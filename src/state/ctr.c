@@ -77,6 +77,8 @@ void nr_ctr_plan_free(NrRunConfig *p)
     free(p->args);
     nr_strv_clear(&p->env);
     nr_strv_clear(&p->devices);
+    nr_strv_clear(&p->networks);
+    nr_strv_clear(&p->net_aliases);
     for (size_t i = 0; i < p->n_volumes; i++) {
         free(p->volumes[i].src);
         free(p->volumes[i].dst);
