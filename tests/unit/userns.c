@@ -411,75 +411,76 @@ static void test_read_map(void **state)
     text = "0 0 1\n1 1 1\n2 2 1\n3 3 1\n";
     path = unit_file("long_map", text, strlen(text));
     assert_nr_error(nr_userns_read_map(path, r, &n, &err), err, "more than 3 ranges");
+}
 
-    /* a map in the ids of the network holder's user namespace (nr_userns_join):
+/* a map in the ids of the network holder's user namespace (nr_userns_join):
  * the same host ids, written directly, the tag kept */
-    static void test_translate(void **state)
-    {
-        NrIdHost h = host_with(1000, 1001, true, true);
-        NrIdMap m;
-        NrError err = { 0 };
-        /* the holder's U: "0 1000 1", "1 100000 65536" (gids: 1001, 200000) */
-        const NrIdRange uu[] = { { 0, 1000, 1 }, { 1, 100000, 65536 } };
-        const NrIdRange ug[] = { { 0, 1001, 1 }, { 1, 200000, 65536 } };
-        plan_ok(NR_USERNS_SUBIDS, &h, &m);
-        char tag[sizeof m.tag];
-        memcpy(tag, m.tag, sizeof tag);
-        assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
-        assert_true(m.direct);
-        assert_true(m.setgroups);
-        assert_string_equal(m.tag, tag);
-        assert_int_equal(m.n_uid, 2);
-        range_eq(m.uid[0], 0, 0, 1);
-        range_eq(m.uid[1], 1, 1, 65536);
-        range_eq(m.gid[1], 1, 1, 65536);
-        /* again: nothing changes */
-        assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
-        range_eq(m.uid[0], 0, 0, 1);
-        /* keep-id: 1000 is U's 0, the ids around it U's 1.. */
-        plan_ok(NR_USERNS_KEEPID, &h, &m);
-        assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
-        assert_int_equal(m.n_uid, 3);
-        range_eq(m.uid[0], 0, 1, 1000);
-        range_eq(m.uid[1], 1000, 0, 1);
-        range_eq(m.uid[2], 1001, 1001, 64536);
-        /* a single-id container in a U of subordinate ids: deny setgroups */
-        plan_ok(NR_USERNS_SINGLE, &h, &m);
-        assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
-        assert_false(m.setgroups);
-        assert_int_equal(m.n_uid, 1);
-        range_eq(m.uid[0], 0, 0, 1);
-        /* subordinate ids in a single-id U: refused, naming the id */
-        plan_ok(NR_USERNS_SUBIDS, &h, &m);
-        assert_nr_error(nr_userns_translate(&m, uu, 1, ug, 1, false, &err), err,
-                        "does not map uid 100000");
-    }
+static void test_translate(void **state)
+{
+    NrIdHost h = host_with(1000, 1001, true, true);
+    NrIdMap m;
+    NrError err = { 0 };
+    /* the holder's U: "0 1000 1", "1 100000 65536" (gids: 1001, 200000) */
+    const NrIdRange uu[] = { { 0, 1000, 1 }, { 1, 100000, 65536 } };
+    const NrIdRange ug[] = { { 0, 1001, 1 }, { 1, 200000, 65536 } };
+    plan_ok(NR_USERNS_SUBIDS, &h, &m);
+    char tag[sizeof m.tag];
+    memcpy(tag, m.tag, sizeof tag);
+    assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
+    assert_true(m.direct);
+    assert_true(m.setgroups);
+    assert_string_equal(m.tag, tag);
+    assert_int_equal(m.n_uid, 2);
+    range_eq(m.uid[0], 0, 0, 1);
+    range_eq(m.uid[1], 1, 1, 65536);
+    range_eq(m.gid[1], 1, 1, 65536);
+    /* again: nothing changes */
+    assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
+    range_eq(m.uid[0], 0, 0, 1);
+    /* keep-id: 1000 is U's 0, the ids around it U's 1.. */
+    plan_ok(NR_USERNS_KEEPID, &h, &m);
+    assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
+    assert_int_equal(m.n_uid, 3);
+    range_eq(m.uid[0], 0, 1, 1000);
+    range_eq(m.uid[1], 1000, 0, 1);
+    range_eq(m.uid[2], 1001, 1001, 64536);
+    /* a single-id container in a U of subordinate ids: deny setgroups */
+    plan_ok(NR_USERNS_SINGLE, &h, &m);
+    assert_nr_ok(nr_userns_translate(&m, uu, 2, ug, 2, true, &err), err);
+    assert_false(m.setgroups);
+    assert_int_equal(m.n_uid, 1);
+    range_eq(m.uid[0], 0, 0, 1);
+    /* subordinate ids in a single-id U: refused, naming the id */
+    plan_ok(NR_USERNS_SUBIDS, &h, &m);
+    assert_nr_error(nr_userns_translate(&m, uu, 1, ug, 1, false, &err), err,
+                    "does not map uid 100000");
+}
 
-    /* a range of the map that spans two of U's is split */
-    static void test_translate_split(void **state)
-    {
-        NrIdMap m = { .n_uid = 1, .n_gid = 1, .helpers = true };
-        m.uid[0] = (NrIdRange){ 0, 500, 20 };
-        m.gid[0] = (NrIdRange){ 0, 500, 1 };
-        const NrIdRange u[] = { { 0, 500, 10 }, { 100, 510, 10 } };
-        NrError err = { 0 };
-        assert_nr_ok(nr_userns_translate(&m, u, 2, u, 2, false, &err), err);
-        assert_int_equal(m.n_uid, 2);
-        range_eq(m.uid[0], 0, 0, 10);
-        range_eq(m.uid[1], 10, 100, 10);
-        assert_false(m.setgroups);
-    }
+/* a range of the map that spans two of U's is split */
+static void test_translate_split(void **state)
+{
+    NrIdMap m = { .n_uid = 1, .n_gid = 1, .helpers = true };
+    m.uid[0] = (NrIdRange){ 0, 500, 20 };
+    m.gid[0] = (NrIdRange){ 0, 500, 1 };
+    const NrIdRange u[] = { { 0, 500, 10 }, { 100, 510, 10 } };
+    NrError err = { 0 };
+    assert_nr_ok(nr_userns_translate(&m, u, 2, u, 2, false, &err), err);
+    assert_int_equal(m.n_uid, 2);
+    range_eq(m.uid[0], 0, 0, 10);
+    range_eq(m.uid[1], 10, 100, 10);
+    assert_false(m.setgroups);
+}
 
-    int main(void)
-    {
-        const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_subid_scan),       cmocka_unit_test(test_subid_scan_hostile),
-            cmocka_unit_test(test_subid_range_file), cmocka_unit_test(test_nss_subid),
-            cmocka_unit_test(test_plan_subids),      cmocka_unit_test(test_plan_single),
-            cmocka_unit_test(test_plan_keepid),      cmocka_unit_test(test_plan_tags),
-            cmocka_unit_test(test_plan_refuses),     cmocka_unit_test(test_check_ids),
-            cmocka_unit_test(test_map_covers),       cmocka_unit_test(test_read_map),
-            cmocka_unit_test(test_translate),        cmocka_unit_test(test_translate_split),
-        };
-        return cmocka_run_group_tests_name("userns", tests, NULL, NULL);
-    }
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_subid_scan),       cmocka_unit_test(test_subid_scan_hostile),
+        cmocka_unit_test(test_subid_range_file), cmocka_unit_test(test_nss_subid),
+        cmocka_unit_test(test_plan_subids),      cmocka_unit_test(test_plan_single),
+        cmocka_unit_test(test_plan_keepid),      cmocka_unit_test(test_plan_tags),
+        cmocka_unit_test(test_plan_refuses),     cmocka_unit_test(test_check_ids),
+        cmocka_unit_test(test_map_covers),       cmocka_unit_test(test_read_map),
+        cmocka_unit_test(test_translate),        cmocka_unit_test(test_translate_split),
+    };
+    return cmocka_run_group_tests_name("userns", tests, NULL, NULL);
+}
