@@ -64,8 +64,11 @@ need_tun() {
     assert_nroot_error "container 'stopped' is not running"
     run_nroot 125 run --net=container:-x "$IMG" true
     assert_nroot_error "invalid --net"
+    # any other word names a user network; one that cannot be a name is bad
     run_nroot 125 run --net=bogus "$IMG" true
-    assert_nroot_error "invalid value 'bogus' for --net"
+    assert_nroot_error "no network 'bogus'"
+    run_nroot 125 run --net=a/b "$IMG" true
+    assert_nroot_error "invalid value 'a/b' for --net"
     start_bg self --net=none
     run_nroot 125 run --name self --net=container:self "$IMG" true
     assert_nroot_error
