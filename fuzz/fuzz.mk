@@ -25,7 +25,7 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC_layer    := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_whiteout := unpack/layer unpack/path lib/util lib/error
 FUZZ_SRC_json     := $(patsubst src/%.c,%,$(wildcard src/unpack/*.c)) seccomp/compile ns/sync lib/util lib/error
-FUZZ_SRC_kv       := state/ctr state/ctr-config state/network lib/devname state/squashfs state/runtime state/store state/rostore lib/conf state/fetch state/pullbar lib/ref ns/userns ns/subid ns/spawn ns/sync lib/fs lib/util lib/error
+FUZZ_SRC_kv       := state/ctr state/ctr-config state/network ns/timens host/cgroup lib/devname state/squashfs state/runtime state/store state/rostore lib/conf state/fetch state/pullbar lib/ref ns/userns ns/subid ns/spawn ns/sync lib/fs lib/util lib/error
 FUZZ_SRC_ocirec   := oci/records inside/caps lib/hook lib/util lib/error
 FUZZ_LIBS_layer    := $(UNPACK_LIBS)
 FUZZ_LIBS_whiteout := $(UNPACK_LIBS)
