@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -549,4 +550,19 @@ char *nr_helper_path(const char *name, const char *envvar)
         }
     }
     return nr_strdup_printf("%s/%s", NR_LIBEXECDIR, name);
+}
+
+int nr_caps_keep_only(int cap)
+{
+    for (int c = 0; c <= CAP_LAST_CAP; c++)
+        if (c != cap && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            return -1;
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d);
+    d[0].effective = d[0].permitted = 1U << cap;
+    if (syscall(SYS_capset, &h, d) < 0)
+        return -1;
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }

@@ -47,6 +47,7 @@
 
 #include "nr-error.h"
 #include "nr-spawn.h"
+#include "nr-util.h"
 #include "share.h"
 
 /* at most this many containers at once (a connection each, below the
@@ -209,23 +210,6 @@ static int isolate(const char *mnt)
     return 0;
 }
 
-/* CAP_SYS_ADMIN alone (open_tree(OPEN_TREE_CLONE) needs it), in every
- * set, and no way to get more */
-static int drop_caps(void)
-{
-    for (int c = 0; c <= CAP_LAST_CAP; c++)
-        if (c != CAP_SYS_ADMIN && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-            return -1;
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-    struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-    struct __user_cap_data_struct d[2];
-    memset(d, 0, sizeof d);
-    d[0].effective = d[0].permitted = 1U << CAP_SYS_ADMIN;
-    if (syscall(SYS_capset, &h, d) < 0)
-        return -1;
-    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-}
-
 int sq_share_start(int lfd, unsigned linger, const char *mnt)
 {
     Share *s = &the_share;
@@ -251,7 +235,9 @@ int sq_share_start(int lfd, unsigned linger, const char *mnt)
     s->sock_dev = st.st_dev;
     s->sock_ino = st.st_ino;
     s->master = (int)syscall(SYS_open_tree, AT_FDCWD, mnt, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-    if (s->master < 0 || isolate(mnt) < 0 || drop_caps() < 0)
+    if (s->master < 0 || isolate(mnt) < 0 ||
+        /* open_tree(OPEN_TREE_CLONE) needs CAP_SYS_ADMIN; nothing more */
+        nr_caps_keep_only(CAP_SYS_ADMIN) < 0)
         return -1;
     pthread_t t;
     pthread_attr_t a;
