@@ -16,9 +16,12 @@
  *                          entries are read when written, no signal) */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/if_tun.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -39,6 +42,7 @@
 #include "nr-error.h"
 #include "nr-fs.h"
 #include "nr-net.h"
+#include "nr-network.h"
 #include "nr-portfwd.h"
 #include "nr-rtnl.h"
 #include "nr-runtime.h"
@@ -296,6 +300,12 @@ static pid_t start_dnsmasq(const Net *n)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* every container of the network talks to it: it keeps the right
+         * to bind port 53 and nothing else of U's (root of U owns every
+         * network and container namespace of the holder) */
+        umask(077);
+        if (chdir("/") < 0 || nr_caps_keep_only(CAP_NET_BIND_SERVICE) < 0)
+            _exit(127);
         execv(prog, (char **)argv);
         _exit(127);
     }
@@ -461,6 +471,19 @@ static void release(Client *c, Att *a)
         net_down(n);
 }
 
+/* a container's name, id, host name or alias: letters, digits, '.', '_', '-' */
+static bool host_word(const char *w)
+{
+    size_t n = strlen(w);
+    if (!n || n > 253)
+        return false;
+    for (const char *p = w; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
 static int attach(Client *c, NrSyncMsg *m, char *ret_addr, size_t size, NrError *err)
 {
     char *f[8 + 16];
@@ -470,9 +493,15 @@ static int attach(Client *c, NrSyncMsg *m, char *ret_addr, size_t size, NrError 
         f[nf++] = t;
     struct in_addr net;
     uint32_t prefix;
-    if (nf < 8 || inet_pton(AF_INET, f[1], &net) != 1 || !nr_parse_u32(f[2], &prefix) ||
-        prefix < 8 || prefix > 30 || m->fd < 0 || strlen(f[5]) >= IF_NAMESIZE)
+    if (nf < 8 || !nr_network_name_valid(f[0]) || inet_pton(AF_INET, f[1], &net) != 1 ||
+        !nr_parse_u32(f[2], &prefix) || prefix < 8 || prefix > 30 || m->fd < 0 ||
+        ioctl(m->fd, NS_GET_NSTYPE) != CLONE_NEWNET || strlen(f[5]) >= IF_NAMESIZE ||
+        strncmp(f[5], "eth", 3) != 0)
         return nr_error_msg(err, "bad ATTACH message");
+    /* the names go into dnsmasq's hosts file: name-like words only */
+    for (int i = 6; i < nf; i++)
+        if (f[i][0] && !host_word(f[i]))
+            f[i] = "";
     if (c->n_att == MAX_ATT)
         return nr_error_msg(err, "at most %d networks per container", MAX_ATT);
     int idx = net_up(f[0], net, (int)prefix, strcmp(f[3], "1") == 0, err);
@@ -588,6 +617,26 @@ static bool may_end(int lfd, int lockfd, const char *sock)
     return end;
 }
 
+/* RT/net/hosts-NAME/ and hosts-NAME.tmp of a holder that was killed: no
+ * network is up yet, none is this holder's */
+static void sweep_hosts(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "hosts-", 6) != 0)
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        NrError ignored = { 0 };
+        if (unlink(path) < 0) /* a directory */
+            nr_fs_rmtree(path, &ignored);
+    }
+    closedir(d);
+}
+
 int nr_netholder_main(void)
 {
     NrError err = { 0 };
@@ -611,7 +660,11 @@ int nr_netholder_main(void)
     snprintf(sock, sizeof sock, "%s/sock", rt);
     snprintf(lock, sizeof lock, "%s/lock", rt);
     int lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (make_userns(&err) < 0 ||
+    if (lockfd < 0)
+        nr_error_errno(&err, "cannot open '%s'", lock); /* it could never end */
+    else
+        sweep_hosts(rt); /* what a killed holder left */
+    if (lockfd < 0 || make_userns(&err) < 0 ||
         (userns_fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)) < 0) {
         if (!err.code)
             nr_error_errno(&err, "cannot open the holder's user namespace");
