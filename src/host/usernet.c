@@ -106,6 +106,10 @@ static int start_holder(const char *rt, const char *path, NrError *err)
         if (fork() != 0)
             _exit(0);
         setsid();
+        /* it outlives this nroot: no hold on its caller's directory */
+        if (chdir("/") < 0)
+            _exit(127);
+        umask(077);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -186,8 +190,10 @@ NrUsernet *nr_usernet_open(NrRunConfig *cfg, NrError *err)
     for (size_t i = 0; i < u->n; i++)
         u->holds[i] = -1;
     for (size_t i = 0; i < u->n; i++)
-        if (nr_network_load(cfg->networks.v[i], &u->nets[i], err) < 0 ||
-            (u->holds[i] = nr_network_hold(cfg->networks.v[i], err)) < 0)
+        /* held first, then read: a network removed and made again
+         * meanwhile is read as it is now */
+        if ((u->holds[i] = nr_network_hold(cfg->networks.v[i], err)) < 0 ||
+            nr_network_load(cfg->networks.v[i], &u->nets[i], err) < 0)
             goto fail;
     if (!nr_usernet_dnsmasq())
         nr_notice("dnsmasq is not installed: the containers of user networks reach each other "
@@ -216,7 +222,10 @@ int nr_usernet_attach(NrUsernet *u, const NrRunConfig *cfg, int netns, char *ret
         char net[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &n->net, net, sizeof net);
         if (i == 0) {
-            struct in_addr a = { .s_addr = htonl(ntohl(n->net.s_addr) + 1) };
+            /* dnsmasq on S.1; without it libslirp's forwarder on S.3 answers
+             * the outside names (an internal network has none) */
+            uint32_t dns = nr_usernet_dnsmasq() || n->internal ? 1 : 3;
+            struct in_addr a = { .s_addr = htonl(ntohl(n->net.s_addr) + dns) };
             inet_ntop(AF_INET, &a, ns, sizeof ns);
             off += (size_t)snprintf(ret_info, size, "%s", ns);
         }
