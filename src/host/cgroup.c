@@ -526,9 +526,9 @@ static int locate(const NrLimits *l, const char *controller, Place *ret, NrError
         return nr_error_msg(
             err,
             "%s: %s (%s) holds processes, so cgroup v2 cannot enable the %s controller below it: "
-            "run nroot in a delegated scope of its own, e.g. 'systemd-run --user --scope -p "
-            "Delegate=yes nroot run ...', or set cgroup-parent in nroot.conf to an empty "
-            "cgroup of yours",
+            "make an empty cgroup for nroot in a subtree delegated to you (e.g. 'mkdir "
+            "/sys/fs/cgroup/user.slice/user-$UID.slice/user@$UID.service/nroot' in a systemd "
+            "user session) and set cgroup-parent in nroot.conf, or NROOT_CGROUP_PARENT, to it",
             opt, ret->parent, where, controller);
     ret->enable = true;
     return 0;
