@@ -16,6 +16,9 @@ int nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrEr
 bool nr_fs_exists_in_root(int rootfd, const char *path);
 /* remove a tree (never follows symlinks, stays on its file system) */
 int nr_fs_rmtree(const char *path, NrError *err);
+/* every entry of `dir` whose name starts with one of `prefixes` (a NULL-
+ * terminated list) removed, file or tree; what cannot go stays */
+void nr_fs_sweep(const char *dir, const char *const *prefixes);
 /* the disk space of a tree, in bytes (st_blocks) */
 uint64_t nr_fs_du(const char *path);
 /* is `path` a regular file holding a squashfs image (the superblock's

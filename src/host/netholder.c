@@ -16,7 +16,6 @@
  *                          entries are read when written, no signal) */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -621,20 +620,8 @@ static bool may_end(int lfd, int lockfd, const char *sock)
  * network is up yet, none is this holder's */
 static void sweep_hosts(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "hosts-", 6) != 0)
-            continue;
-        char path[PATH_MAX + 300];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        NrError ignored = { 0 };
-        if (unlink(path) < 0) /* a directory */
-            nr_fs_rmtree(path, &ignored);
-    }
-    closedir(d);
+    static const char *const hosts[] = { "hosts-", NULL };
+    nr_fs_sweep(dir, hosts);
 }
 
 int nr_netholder_main(void)

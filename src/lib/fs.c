@@ -3,6 +3,7 @@
  * with openat2's RESOLVE_IN_ROOT (a symlink in an image is followed inside
  * it, never out to the host), removing and measuring trees, telling a
  * squashfs file by its magic. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -94,6 +95,26 @@ int nr_fs_rmtree(const char *path, NrError *err)
     if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
         return nr_error_errno(err, "cannot remove '%s'", path);
     return 0;
+}
+
+void nr_fs_sweep(const char *dir, const char *const *prefixes)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        for (const char *const *p = prefixes; *p; p++) {
+            if (strncmp(de->d_name, *p, strlen(*p)) != 0)
+                continue;
+            char path[PATH_MAX];
+            NrError ignored = { 0 };
+            if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+                nr_fs_rmtree(path, &ignored);
+            break;
+        }
+    }
+    closedir(d);
 }
 
 static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw);

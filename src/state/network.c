@@ -350,19 +350,8 @@ int nr_network_list(NrNetwork **ret, size_t *ret_n, NrError *err)
 /* the dot directories a killed create or rm left (under the store lock) */
 static void clean_leftovers(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, ".tmp-", 5) != 0 && strncmp(de->d_name, ".rm-", 4) != 0)
-            continue;
-        char path[PATH_MAX];
-        NrError ignored = { 0 };
-        if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
-            nr_fs_rmtree(path, &ignored);
-    }
-    closedir(d);
+    static const char *const dots[] = { ".tmp-", ".rm-", NULL };
+    nr_fs_sweep(dir, dots);
 }
 
 /* STORE/networks made, the store locked (*ret_lock: -1 where the file
