@@ -195,6 +195,15 @@ snapshot_nroot() {
             fi
         done
     fi
+    # NROOT_BEFORE: an older build to measure beside it in the same run
+    # (the nroot-before rows), copied the same way into OUT/before/
+    if [ -n "${NROOT_BEFORE:-}" ] && [ -f "$NROOT_BEFORE" ] && mkdir -p "$OUT/before" &&
+       cp "$NROOT_BEFORE" "$OUT/before/nroot" && chmod 755 "$OUT/before" "$OUT/before/nroot"; then
+        NROOT_BEFORE_SRC=$NROOT_BEFORE
+        NROOT_BEFORE=$OUT/before/nroot
+    else
+        NROOT_BEFORE=
+    fi
 }
 
 # rootless podman keeps a pause process (catatonit -P) holding its user
