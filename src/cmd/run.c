@@ -419,6 +419,10 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                   "(--net=none silences this; 'nroot info' tells the fix)",
                   strerror(errno));
         cfg->net = NR_NET_NONE;
+        if (cfg->tcp_bypass && cfg->tcp_bypass_given)
+            return nr_error_msg(err, "--tcp-bypass: it needs the slirp network, and "
+                                     "/dev/net/tun is not usable");
+        cfg->tcp_bypass = false; /* nroot.conf's default */
         if (cfg->n_ports)
             return nr_error_msg(
                 err, "cannot publish ports without a network: /dev/net/tun is not usable");
