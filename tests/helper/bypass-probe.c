@@ -6,8 +6,10 @@
  *                                     "peer=ADDR:PORT" per connection,
  *                                     answers "pong"
  *   bypass-probe userve PORT          UDP on 127.0.0.1:PORT: echoes
- *   bypass-probe connect ADDR PORT [nb]  connect (nb: nonblocking, poll),
- *                                     "local=A:P peer=A:P got=pong"
+ *   bypass-probe connect ADDR PORT [nb][ce]  connect (nb: nonblocking,
+ *                                     poll; ce: SOCK_CLOEXEC), "local=A:P
+ *                                     peer=A:P got=pong nonblock=N cloexec=N"
+ *   bypass-probe iouring              io_uring_setup: "io_uring=E"
  *   bypass-probe reuse ADDR PORT ADDR2 PORT2  connect, disconnect
  *                                     (AF_UNSPEC), connect again:
  *                                     "unspec=E reconnect=E"
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MSG_FASTOPEN
@@ -133,6 +136,12 @@ int main(int argc, char **argv)
         return serve(argv[2], 0);
     if (argc >= 3 && strcmp(argv[1], "userve") == 0)
         return serve(argv[2], 1);
+    if (argc >= 2 && strcmp(argv[1], "iouring") == 0) {
+        unsigned char params[120] = { 0 }; /* struct io_uring_params */
+        long r = syscall(SYS_io_uring_setup, 1, params);
+        printf("io_uring=%s\n", ename(r < 0 ? errno : 0));
+        return 0;
+    }
     if (argc < 4) {
         fprintf(stderr, "usage: bypass-probe serve|userve PORT | connect|reuse|fastopen|udp|many "
                         "ADDR PORT ...\n");
@@ -142,8 +151,10 @@ int main(int argc, char **argv)
     socklen_t len = addr_of(argv[2], argv[3], &to);
     const char *cmd = argv[1];
     if (strcmp(cmd, "connect") == 0) {
-        int nb = argc > 4 && strcmp(argv[4], "nb") == 0;
-        int s = socket(to.ss_family, SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0), 0);
+        int nb = argc > 4 && strstr(argv[4], "nb") != NULL;
+        int ce = argc > 4 && strstr(argv[4], "ce") != NULL;
+        int s = socket(to.ss_family,
+                       SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0) | (ce ? SOCK_CLOEXEC : 0), 0);
         int e = do_connect(s, &to, len, nb);
         if (e) {
             printf("error=%s\n", ename(e));
