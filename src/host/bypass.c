@@ -59,6 +59,8 @@ typedef struct Pending {
     bool swap;    /* put host at target when connected (else it is there already) */
     bool cloexec; /* the caller's fd had FD_CLOEXEC */
     bool block;   /* the caller's socket was blocking: restored before the answer */
+    struct sockaddr_storage to;
+    socklen_t to_len;
 } Pending;
 
 struct NrBypass {
@@ -311,6 +313,10 @@ static int addfd(NrBypass *b, uint64_t id, int host, int target, bool cloexec)
 /* a connect that ended (error: its errno, 0 connected) */
 static void conclude(NrBypass *b, const Pending *p, int error)
 {
+    /* a blocking connect leaves the socket SS_CONNECTED (the kernel's own
+     * does): a later connect is EISCONN, not a new connection */
+    if (p->block && error == 0)
+        (void)connect(p->host, (const struct sockaddr *)&p->to, p->to_len);
     if (p->block) {
         int fl = fcntl(p->host, F_GETFL);
         if (fl >= 0)
@@ -343,6 +349,8 @@ static void start_connect(NrBypass *b, uint64_t id, int host, const struct socka
     }
     int rc = connect(host, (const struct sockaddr *)to, len);
     int e = rc < 0 ? errno : 0;
+    if (rc < 0 && e == EALREADY && block)
+        e = EINPROGRESS; /* a blocking connect asked again (restarted): it waits */
     if (rc < 0 && e == EINPROGRESS && block && b->n_pending < MAX_PENDING) {
         Pending *grown = realloc(b->pending, (b->n_pending + 1) * sizeof *b->pending);
         if (grown) {
@@ -407,7 +415,7 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
     bool i386 = req->data.arch == SCMP_ARCH_X86;
     nr_autoclose int pidfd = pidfd_open_(pid);
     if (pidfd < 0) {
-        answer(b, req->id, 0, true);
+        answer(b, req->id, ESRCH, false); /* it is gone */
         return;
     }
     if (i386 && req->data.nr == I386_SOCKETCALL) {
@@ -415,7 +423,7 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
         uint32_t a[3];
         struct iovec lo = { a, sizeof a }, re = { (void *)(uintptr_t)addr, sizeof a };
         if (fdarg != 3 || process_vm_readv(pid, &lo, 1, &re, 1, 0) != (ssize_t)sizeof a) {
-            answer(b, req->id, 0, true);
+            answer(b, req->id, EFAULT, false);
             return;
         }
         fdarg = a[0];
@@ -433,39 +441,55 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
     struct iovec lo = { &sa, salen }, re = { (void *)(uintptr_t)addr, salen };
     bool have_addr = salen > 0 && process_vm_readv(pid, &lo, 1, &re, 1, 0) == (ssize_t)salen;
     nr_autoclose int sock = fdarg <= INT32_MAX ? pidfd_getfd_(pidfd, target) : -1;
+    int getfd_errno = fdarg <= INT32_MAX ? errno : EBADF;
     /* what was read is the caller's: the pid was not reused meanwhile */
     if (seccomp_notify_id_valid(b->listener, req->id) != 0)
         return;
+    /* CONTINUE only where it cannot matter: the kernel finds the
+     * descriptor again, and another thread may have put a host socket
+     * there by then (dup2); so nroot answers what it can itself */
     if (sock < 0) {
-        answer(b, req->id, 0, true); /* not an fd: the kernel says EBADF */
+        answer(b, req->id, getfd_errno, false); /* EBADF, as the kernel would */
         return;
     }
     struct stat st;
     int domain = 0;
     socklen_t dl = sizeof domain;
-    if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-        getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 ||
+    if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        answer(b, req->id, ENOTSOCK, false);
+        return;
+    }
+    if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 ||
         (domain != AF_INET && domain != AF_INET6)) {
-        answer(b, req->id, 0, true); /* unix, netlink, ...: the plain path */
+        /* unix, netlink, ...: the plain path, their connect is the
+         * kernel's (a path resolves in the caller's root, a unix peer
+         * sees the caller's credentials) */
+        answer(b, req->id, 0, true);
+        return;
+    }
+    if (len > sizeof sa || !have_addr) {
+        answer(b, req->id, len > sizeof sa || len == 0 ? EINVAL : EFAULT, false);
         return;
     }
     int ns = socket_ns(b, sock);
     if (ns == NS_HOST) {
-        if (!have_addr) {
-            answer(b, req->id, EFAULT, false);
-            return;
-        }
         host_connect(b, req->id, sock, &sa, salen);
         sock = -1; /* host_connect took it */
         return;
     }
     struct sockaddr_storage to;
     socklen_t tolen;
-    if (ns == NS_CTR && have_addr && sa.ss_family == domain &&
+    if (ns == NS_CTR && sa.ss_family == domain &&
         nr_bypass_classify(&sa, salen, b->host_loopback, &to, &tolen) == NR_BYPASS_HOST &&
         swappable(sock, domain) && swap_connect(b, req->id, pid, target, sock, domain, &to, tolen))
         return;
-    answer(b, req->id, 0, true);
+    /* the plain path: the container's own socket, connected by nroot to
+     * the address read (the kernel would read it again, and find the
+     * descriptor again: by then another thread may have put a host
+     * socket there) */
+    int fl = fcntl(sock, F_GETFL);
+    start_connect(b, req->id, sock, &sa, salen, -1, false, false, fl >= 0 && !(fl & O_NONBLOCK));
+    sock = -1;
 }
 
 static void on_listener(NrBypass *b)
