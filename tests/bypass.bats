@@ -90,6 +90,15 @@ serve_on_host() {
     assert_line --index 2 --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong nonblock=0 cloexec=1\$"
 }
 
+@test "bypass: a connect from a second thread is swapped too" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe thread 10.0.2.2 "$HOST_PORT"
+    assert_output thread=ok
+    run cat "$BATS_TEST_TMPDIR/peers"
+    assert_line --regexp '^peer=127\.0\.0\.1:[0-9]+$'
+}
+
 @test "bypass: a closed port is ECONNREFUSED, blocking and nonblocking" {
     need_bypass
     local closed

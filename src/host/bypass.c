@@ -148,9 +148,31 @@ const char *nr_bypass_unsupported(void)
     return NULL;
 }
 
-static int pidfd_open_(pid_t pid)
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9 */
+#endif
+
+/* a pidfd of the calling thread (its own fd table, where a thread unshared
+ * it); before Linux 6.9 only a thread group's leader has one, so the
+ * group's (its threads share the table but for CLONE_FILES-less ones) */
+static int pidfd_open_(pid_t tid)
 {
-    return (int)syscall(SYS_pidfd_open, pid, 0);
+    int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (fd >= 0 || errno != EINVAL)
+        return fd;
+    fd = (int)syscall(SYS_pidfd_open, tid, 0);
+    if (fd >= 0 || errno != EINVAL)
+        return fd;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    nr_autoclose int f = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = f >= 0 ? read(f, buf, sizeof buf - 1) : -1;
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *t = strstr(buf, "\nTgid:");
+    long tgid = t ? strtol(t + 6, NULL, 10) : 0;
+    return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
 }
 
 static int pidfd_getfd_(int pidfd, int fd)

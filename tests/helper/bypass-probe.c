@@ -10,6 +10,7 @@
  *                                     poll; ce: SOCK_CLOEXEC), "local=A:P
  *                                     peer=A:P got=pong nonblock=N cloexec=N"
  *   bypass-probe iouring              io_uring_setup: "io_uring=E"
+ *   bypass-probe thread ADDR PORT     connect from a second thread: "thread=E"
  *   bypass-probe reuse ADDR PORT ADDR2 PORT2  connect, disconnect
  *                                     (AF_UNSPEC), connect again:
  *                                     "unspec=E reconnect=E"
@@ -26,6 +27,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,17 @@ static int serve(const char *port, int udp)
     }
 }
 
+static struct sockaddr_storage thread_to;
+static socklen_t thread_len;
+
+static void *thread_main(void *arg)
+{
+    int s = socket(thread_to.ss_family, SOCK_STREAM, 0);
+    *(int *)arg = do_connect(s, &thread_to, thread_len, 0);
+    close(s);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "serve") == 0)
@@ -189,6 +202,16 @@ int main(int argc, char **argv)
         int u = connect(s, &un, sizeof un) == 0 ? 0 : errno;
         int r = do_connect(s, &to2, len2, 0);
         printf("unspec=%s reconnect=%s\n", ename(u), ename(r));
+        return 0;
+    }
+    if (strcmp(cmd, "thread") == 0) {
+        pthread_t t;
+        int e = -1;
+        thread_to = to;
+        thread_len = len;
+        if (pthread_create(&t, NULL, thread_main, &e) != 0 || pthread_join(t, NULL) != 0)
+            return 1;
+        printf("thread=%s\n", ename(e));
         return 0;
     }
     if (strcmp(cmd, "fastopen") == 0) {
