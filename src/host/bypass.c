@@ -568,7 +568,7 @@ int nr_bypass_fill(NrBypass *b, struct pollfd **pfd, int *cap, int first, int *t
 {
     nr_portfwd_poll_grow(pfd, cap, first + 1 + (int)b->n_pending);
     b->first = first;
-    (*pfd)[first] = (struct pollfd){ .fd = b->listener, .events = POLLIN };
+    (*pfd)[first] = (struct pollfd){ .fd = b->listener, .events = POLLIN }; /* -1: ignored */
     for (size_t i = 0; i < b->n_pending; i++)
         (*pfd)[first + 1 + (int)i] = (struct pollfd){ .fd = b->pending[i].host, .events = POLLOUT };
     /* a caller interrupted or killed while its connect is under way: its
@@ -600,6 +600,16 @@ void nr_bypass_dispatch(NrBypass *b, const struct pollfd *pfd)
             b->pending[kept++] = *p;
     }
     b->n_pending = kept;
-    if (pfd[b->first].revents & POLLIN)
+    short lev = pfd[b->first].revents;
+    if (lev & POLLIN)
         on_listener(b);
+    else if (lev & (POLLHUP | POLLERR)) {
+        /* no process is left under the filter: nothing more will come,
+         * and a listener in the poll set would wake it at once */
+        for (size_t i = 0; i < b->n_pending; i++)
+            close(b->pending[i].host);
+        b->n_pending = 0;
+        close(b->listener);
+        b->listener = -1;
+    }
 }
