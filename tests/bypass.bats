@@ -180,6 +180,16 @@ serve_on_host() {
     assert_nroot_error "nroot.conf: tcp-bypass: 'maybe' is not true or false"
 }
 
+@test "bypass: a named container keeps --tcp-bypass for nroot start" {
+    need_bypass
+    serve_on_host
+    nrun --name bpn --tcp-bypass --host-loopback "$IMG" bypass-probe connect 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong"
+    run_nroot 0 start -a bpn
+    assert_output --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong"
+    run_nroot 0 rm bpn
+}
+
 @test "bypass: nroot exec into a bypassing container takes the plain path (slirp)" {
     need_bypass
     serve_on_host

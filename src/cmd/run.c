@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-bypass.h"
 #include "nr-caps.h"
 #include "nr-cdi.h"
 #include "nr-cgroup.h"
@@ -422,11 +423,15 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         if (cfg->tcp_bypass && cfg->tcp_bypass_given)
             return nr_error_msg(err, "--tcp-bypass: it needs the slirp network, and "
                                      "/dev/net/tun is not usable");
-        cfg->tcp_bypass = false; /* nroot.conf's default */
+        cfg->tcp_bypass = false; /* nroot.conf's default, a named container's */
         if (cfg->n_ports)
             return nr_error_msg(
                 err, "cannot publish ports without a network: /dev/net/tun is not usable");
     }
+    /* a named container's --tcp-bypass, started again (run checked its own
+     * in the options): where the kernel has lost it, without */
+    if (cfg->tcp_bypass && !cfg->tcp_bypass_given && nr_bypass_unsupported())
+        cfg->tcp_bypass = false;
     if (cfg->n_ports && !(ports = nr_portfwd_new(cfg, err)))
         return -1;
     char *scratch = nr_runtime_subdir("mnt", err);

@@ -344,11 +344,12 @@ static void conclude(NrBypass *b, const Pending *p, int error)
         if (fl >= 0)
             fcntl(p->host, F_SETFL, fl & ~O_NONBLOCK);
     }
-    if (p->swap && (error == 0 || error == EINPROGRESS)) {
-        if (addfd(b, p->id, p->host, p->target, p->cloexec) < 0) {
-            close(p->host);
-            return; /* the caller is gone, or was interrupted (and will ask again) */
-        }
+    if (p->swap && (error == 0 || error == EINPROGRESS) &&
+        addfd(b, p->id, p->host, p->target, p->cloexec) < 0) {
+        /* ENOENT: the caller is gone, or was interrupted (and asks
+         * again), the answer goes nowhere; else (EMFILE...) it is the
+         * answer */
+        error = errno;
     }
     close(p->host);
     answer(b, p->id, error, false);
