@@ -152,7 +152,7 @@ serve_on_host() {
     assert_line io_uring=EPERM
 }
 
-@test "bypass: --tcp-bypass without the slirp network is one line and 125" {
+@test "bypass: --tcp-bypass without the slirp network or with an OCI bundle is one line and 125" {
     local n
     for n in none host; do
         run_nroot 125 run --tcp-bypass --net=$n "$IMG" true
@@ -162,6 +162,13 @@ serve_on_host() {
     assert_nroot_error "--tcp-bypass: it needs the default slirp network, not --net=container:NAME"
     # --no-tcp-bypass undoes it
     nrun --tcp-bypass --no-tcp-bypass --net=none "$IMG" true
+    # an OCI bundle (nroot oci's path) has no slirp network
+    mkdir "$BATS_TEST_TMPDIR/bundle"
+    echo '{}' >"$BATS_TEST_TMPDIR/bundle/config.json"
+    run_nroot 125 run --tcp-bypass --bundle "$BATS_TEST_TMPDIR/bundle"
+    assert_nroot_error "^nroot: error: --tcp-bypass: an OCI bundle runs without it\$"
+    run_nroot 125 run --tcp-bypass "$BATS_TEST_TMPDIR/bundle"
+    assert_nroot_error "^nroot: error: --tcp-bypass: an OCI bundle runs without it\$"
 }
 
 @test "bypass: nroot.conf tcp-bypass = true sets the default, --no-tcp-bypass overrides; a bad value is 125" {

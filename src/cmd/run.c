@@ -320,6 +320,8 @@ static int oci_options(const NrRunConfig *cfg, NrError *err)
     if (nr_timens_any(&cfg->time_offsets))
         return nr_error_msg(err, "--time-offset cannot be used with an OCI bundle: its "
                                  "config.json says that (linux.timeOffsets)");
+    if (cfg->tcp_bypass && cfg->tcp_bypass_given)
+        return nr_error_msg(err, "--tcp-bypass: an OCI bundle runs without it");
     return 0;
 }
 
@@ -359,6 +361,7 @@ static int prepare_oci(NrRunConfig *cfg, NrError *err)
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
     if (oci_options(cfg, err) < 0 || nr_run_oci_prepare(cfg, cfg->image, &oci_spec, err) < 0)
         return -1;
+    cfg->tcp_bypass = false; /* nroot.conf's default: a bundle has no slirp */
     nr_ctr_record_plan(&ctr, cfg);
     if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
         return -1;
