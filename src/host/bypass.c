@@ -453,18 +453,18 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
         addr = a[1];
         len = a[2];
     } else if (i386) {
-        fdarg = (uint32_t)fdarg;
         addr = (uint32_t)addr;
-        len = (uint32_t)len;
     }
-    int target = (int)fdarg;
+    /* the kernel's int fd and int addrlen: their low 32 bits */
+    int target = (int)(uint32_t)fdarg;
+    len = (uint32_t)len;
     struct sockaddr_storage sa;
     memset(&sa, 0, sizeof sa);
     socklen_t salen = (socklen_t)(len > sizeof sa ? sizeof sa : len);
     struct iovec lo = { &sa, salen }, re = { (void *)(uintptr_t)addr, salen };
     bool have_addr = salen > 0 && process_vm_readv(pid, &lo, 1, &re, 1, 0) == (ssize_t)salen;
-    nr_autoclose int sock = fdarg <= INT32_MAX ? pidfd_getfd_(pidfd, target) : -1;
-    int getfd_errno = fdarg <= INT32_MAX ? errno : EBADF;
+    nr_autoclose int sock = target >= 0 ? pidfd_getfd_(pidfd, target) : -1;
+    int getfd_errno = target >= 0 ? errno : EBADF;
     /* what was read is the caller's: the pid was not reused meanwhile */
     if (seccomp_notify_id_valid(b->listener, req->id) != 0)
         return;
