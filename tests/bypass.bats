@@ -218,3 +218,10 @@ serve_on_host() {
     run grep -c '^peer=127.0.0.1:' "$BATS_TEST_TMPDIR/peers"
     [ "$output" -ge 1200 ] || fail "the server saw $output connections, expected 1200"
 }
+
+@test "bypass: nroot info says whether --tcp-bypass can be used, and its default" {
+    run_nroot 0 info
+    assert_line --regexp '^tcp bypass +(ok +available; off \(the default\)|warning +cannot be used: .*)$'
+    NROOT_TCP_BYPASS=true run_nroot 0 info
+    assert_line --regexp '^tcp bypass +(ok +available; on \(\$NROOT_TCP_BYPASS\)|warning +cannot be used: .*)$'
+}
