@@ -133,6 +133,18 @@ serve_on_host() {
     assert_line --index 1 "unspec=ok reconnect=EPERM"
     # an address outside is checked again and connected by nroot
     assert_line --index 2 "unspec=ok reconnect=ok"
+    # a swapped socket takes packets from its checked peer only, and the
+    # command cannot lift that (a connect made behind nroot's back gets no
+    # answer): EPERM; ENOENT (no filter) where the kernel refuses users
+    # socket filters (some do, with kernel.unprivileged_bpf_disabled)
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe detach 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp '^detach=(EPERM|ENOENT)$'
+    # reconnected after AF_UNSPEC: a fresh host socket (the filter of the
+    # first takes its first peer only), which works
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.2 $HOST_PORT
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.2 $HOST_PORT"
+    assert_line --index 0 "unspec=ok reconnect=ok"
     nrun --tcp-bypass "$IMG" sh -c "
         bypass-probe serve $HOST_PORT & sleep 0.3
         bypass-probe reuse 127.0.0.1 $HOST_PORT 127.0.0.1 $HOST_PORT

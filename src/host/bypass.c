@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -247,8 +248,10 @@ static const Opt opts[] = {
 };
 
 /* what differs from a fresh socket's value is copied; a value that cannot
- * be taken over sends the call down the plain path */
-static int copy_opts(int from, int to, int family)
+ * be taken over sends the call down the plain path.  From a host socket
+ * (a reconnect), whose values the kernel set too (the MSS it negotiated),
+ * what cannot be taken over is left (lenient) */
+static int copy_opts(int from, int to, int family, bool lenient)
 {
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         int a = 0, z = 0;
@@ -259,7 +262,7 @@ static int copy_opts(int from, int to, int family)
         if (a == z)
             continue;
         int v = opts[i].buf ? a / 2 : a;
-        if (setsockopt(to, opts[i].level, opts[i].name, &v, sizeof v) < 0)
+        if (setsockopt(to, opts[i].level, opts[i].name, &v, sizeof v) < 0 && !lenient)
             return -1;
     }
     struct linger lg = { 0 };
@@ -289,6 +292,65 @@ static int copy_opts(int from, int to, int family)
     socklen_t ld = sizeof dev;
     if (getsockopt(from, SOL_SOCKET, SO_BINDTODEVICE, dev, &ld) < 0 || (ld > 0 && dev[0]))
         return -1; /* bound to a device of the container's */
+    return 0;
+}
+
+/* The swapped socket takes packets from the checked peer's address only:
+ * a classic BPF socket filter on the source address, locked
+ * (SO_LOCK_FILTER: the command can neither remove nor replace it).  If
+ * the socket is ever connected behind nroot's back (a connect the kernel
+ * made after a CONTINUE, when another thread had put the socket at the
+ * descriptor checked), the answer of whatever it reached is dropped: no
+ * connection is made.  The address alone is enough: every port of an
+ * address nroot let the command reach is reachable anyway.  Where the
+ * kernel refuses users socket filters, -1 and no lock. */
+static int lock_to_peer(int sock, const struct sockaddr_storage *to)
+{
+    struct sock_filter f[16];
+    unsigned n = 0;
+#define INS(c, k) (f[n++] = (struct sock_filter)BPF_STMT((c), (k)))
+#define CMP(k) (f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), 0, 0))
+    uint32_t want[4];
+    unsigned words, at;
+    uint8_t version;
+    if (to->ss_family == AF_INET) {
+        want[0] = ntohl(((const struct sockaddr_in *)to)->sin_addr.s_addr);
+        words = 1, at = 12, version = 0x40;
+    } else {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)to)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(&want[0], &a->s6_addr[12], 4);
+            want[0] = ntohl(want[0]);
+            words = 1, at = 12, version = 0x40;
+        } else {
+            for (unsigned i = 0; i < 4; i++) {
+                memcpy(&want[i], &a->s6_addr[4 * i], 4);
+                want[i] = ntohl(want[i]);
+            }
+            words = 4, at = 8, version = 0x60;
+        }
+    }
+    /* the IP version, then the source address word by word; every
+     * comparison that fails jumps to the drop at the end */
+    INS(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF);
+    INS(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+    CMP(version);
+    for (unsigned i = 0; i < words; i++) {
+        INS(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + (int)(at + 4 * i)));
+        CMP(want[i]);
+    }
+    INS(BPF_RET | BPF_K, 0xffffffffU);
+    INS(BPF_RET | BPF_K, 0);
+    for (unsigned i = 0; i < n; i++)
+        if (BPF_CLASS(f[i].code) == BPF_JMP)
+            f[i].jf = (uint8_t)(n - 2 - i); /* to the last instruction */
+#undef INS
+#undef CMP
+    struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+    int one = 1;
+    if (setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ||
+        setsockopt(sock, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof one) < 0)
+        return -1;
     return 0;
 }
 
@@ -390,12 +452,20 @@ static void start_connect(NrBypass *b, uint64_t id, int host, const struct socka
 }
 
 /* a connect on a socket of the host's namespace (swapped earlier) */
-static void host_connect(NrBypass *b, uint64_t id, int sock, const struct sockaddr_storage *sa,
-                         socklen_t len)
+static bool swap_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int old, int family,
+                         const struct sockaddr_storage *to, socklen_t tolen);
+
+static void host_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int sock, int family,
+                         const struct sockaddr_storage *sa, socklen_t len)
 {
     if (len >= sizeof(sa_family_t) && sa->ss_family == AF_UNSPEC) {
         int rc = connect(sock, (const struct sockaddr *)sa, len);
-        int e = rc < 0 ? errno : 0;
+        int e = rc < 0 ? errno : 0, stale;
+        socklen_t sl = sizeof stale;
+        /* the ECONNRESET a disconnect leaves, which the kernel's next
+         * connect clears: it is no failure of a connect to tell */
+        if (rc == 0)
+            (void)getsockopt(sock, SOL_SOCKET, SO_ERROR, &stale, &sl);
         close(sock);
         answer(b, id, e, false);
         return;
@@ -407,6 +477,26 @@ static void host_connect(NrBypass *b, uint64_t id, int sock, const struct sockad
         answer(b, id, EPERM, false);
         return;
     }
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && ti.tcpi_state == TCP_CLOSE) {
+        /* a new connection: the socket's filter takes its first peer
+         * only, so a fresh socket in its place, as for a first swap; an
+         * error of the last one is told first, as the kernel does */
+        if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err) {
+            close(sock);
+            answer(b, id, err, false);
+            return;
+        }
+        bool ok = swap_connect(b, id, pid, target, sock, family, &to, tolen);
+        close(sock);
+        if (!ok)
+            answer(b, id, EPERM, false);
+        return;
+    }
+    /* under way or connected: the kernel's answer (EALREADY, EISCONN, 0) */
     int fl = fcntl(sock, F_GETFL);
     start_connect(b, id, sock, &to, tolen, -1, false, false, fl >= 0 && !(fl & O_NONBLOCK));
 }
@@ -421,10 +511,13 @@ static bool swap_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int ol
     int host = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
     if (host < 0)
         return false;
-    if (copy_opts(old, host, family) < 0) {
+    if (copy_opts(old, host, family, socket_ns(b, old) == NS_HOST) < 0) {
         close(host);
         return false;
     }
+    /* a hardening, where the kernel lets users attach socket filters
+     * (some refuse even classic ones: EPERM); the checks hold without */
+    (void)lock_to_peer(host, to);
     bool block = !(fl & O_NONBLOCK);
     /* the blocking mode the caller's socket had (restored once connected) */
     start_connect(b, id, host, to, tolen, target, true, target_cloexec(pid, target), block);
@@ -496,7 +589,7 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
     }
     int ns = socket_ns(b, sock);
     if (ns == NS_HOST) {
-        host_connect(b, req->id, sock, &sa, salen);
+        host_connect(b, req->id, pid, target, sock, domain, &sa, salen);
         sock = -1; /* host_connect took it */
         return;
     }

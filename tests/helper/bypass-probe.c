@@ -11,6 +11,7 @@
  *                                     peer=A:P got=pong nonblock=N cloexec=N"
  *   bypass-probe iouring              io_uring_setup: "io_uring=E"
  *   bypass-probe thread ADDR PORT     connect from a second thread: "thread=E"
+ *   bypass-probe detach ADDR PORT     connect, then SO_DETACH_FILTER: "detach=E"
  *   bypass-probe reuse ADDR PORT ADDR2 PORT2  connect, disconnect
  *                                     (AF_UNSPEC), connect again:
  *                                     "unspec=E reconnect=E"
@@ -212,6 +213,18 @@ int main(int argc, char **argv)
         if (pthread_create(&t, NULL, thread_main, &e) != 0 || pthread_join(t, NULL) != 0)
             return 1;
         printf("thread=%s\n", ename(e));
+        return 0;
+    }
+    if (strcmp(cmd, "detach") == 0) {
+        int s = socket(to.ss_family, SOCK_STREAM, 0);
+        int e = do_connect(s, &to, len, 0);
+        if (e) {
+            printf("error=%s\n", ename(e));
+            return 1;
+        }
+        int one = 1;
+        e = setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof one) == 0 ? 0 : errno;
+        printf("detach=%s\n", ename(e));
         return 0;
     }
     if (strcmp(cmd, "fastopen") == 0) {
