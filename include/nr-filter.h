@@ -24,6 +24,9 @@ NrRootEmu nr_rootemu_resolve(NrRootEmu mode, const NrIdMap *map);
 /* in the payload, the last step before exec: load the filters; root
  * emulation's only for a command that starts as root (`root`) */
 int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err);
+/* --tcp-bypass, in the payload before nr_seccomp_apply: load its filter
+ * and send the listener to nroot on sync_fd (NR_SYNC_NOTIFY) */
+int nr_seccomp_apply_bypass(const NrRunConfig *cfg, int sync_fd, NrError *err);
 
 /* run nroot-unpack (`helper`, argv[0] its name) with out3 on fd 3, a new
  * sync socket on fd 4 and out5 (-1: none) on fd 5, nothing else; wait for

@@ -10,6 +10,9 @@
  * first command (`first`: PID 1's, not exec's) runs the startContainer
  * hooks of its devices just before its exec.  Returns only on failure. */
 int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err);
+/* --tcp-bypass: PID 1's child keeps the sync socket `fd` for the filter's
+ * listener, and closes it before the exec */
+void nr_payload_bypass_sock(int fd);
 /* execvp(argv) with the environment set; returns only on failure: 127 where
  * the command is not found, 126 where it cannot run, as docker and runc */
 int nr_payload_execvp(char **argv, NrError *err);

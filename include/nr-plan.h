@@ -79,6 +79,9 @@ typedef struct NrRunConfig {
     NrStrv networks;    /* --net=NAME (NR_NET_USER): eth0, eth1, ... in order */
     NrStrv net_aliases; /* --network-alias: more names on those networks */
     bool host_loopback;
+    bool tcp_bypass;       /* --tcp-bypass (host/bypass.c) */
+    bool tcp_bypass_given; /* on the command line (else nroot.conf's) */
+    struct NrBpf *bypass;  /* its filter, NULL: none */
     NrPort *ports;
     size_t n_ports;
     NrOverlayMode overlay;

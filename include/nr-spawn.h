@@ -70,6 +70,7 @@ enum {
     NR_SYNC_NETNS,       /* #3n child -> parent: its network namespace (SCM_RIGHTS), to be
                          * attached to the user networks; answered by GO (err.msg:
                          * "NAMESERVER\tADDR0\tADDR1...") or ERROR */
+    NR_SYNC_NOTIFY,      /* payload -> parent: --tcp-bypass's seccomp listener (SCM_RIGHTS) */
 };
 
 typedef struct NrSyncMsg {

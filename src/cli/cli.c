@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "values.h"
+#include "nr-bypass.h"
 #include "nr-caps.h"
 #include "nr-cgroup.h"
 #include "nr-devname.h"
@@ -79,6 +80,8 @@ enum {
     OPT_OUTPUT = 'o',
     OPT_HOST_LOOPBACK = 512,
     OPT_NETWORK_ALIAS,
+    OPT_TCP_BYPASS,
+    OPT_NO_TCP_BYPASS,
 };
 
 #define OPT_IMAGE_REF_ENTRY \
@@ -268,6 +271,12 @@ static const NrOption run_options[] = {
       NULL },
     { "no-host-loopback", OPT_NO_HOST_LOOPBACK, NULL, "Network",
       "10.0.2.2 does not reach the host's loopback (the default)", NULL },
+    { "tcp-bypass", OPT_TCP_BYPASS, NULL, "Network",
+      "with slirp: the command's TCP connections to the outside use sockets of the host's "
+      "network namespace, at host speed (nroot-run(1), TCP BYPASS)",
+      NULL },
+    { "no-tcp-bypass", OPT_NO_TCP_BYPASS, NULL, "Network",
+      "TCP goes through slirp (the default, unless nroot.conf says tcp-bypass = true)", NULL },
     { "memory", OPT_MEMORY, "BYTES", "Resources",
       "limit the container's memory (b, k, m, g: e.g. 512m; a cgroup the user may write: "
       "nroot info)",
@@ -1068,6 +1077,11 @@ static int run_option(void *data, const NrOption *o, const char *arg, NrError *e
     case OPT_PUBLISH: return nr_cli_parse_port(cfg, arg, err);
     case OPT_HOST_LOOPBACK:
     case OPT_NO_HOST_LOOPBACK: cfg->host_loopback = o->id == OPT_HOST_LOOPBACK; return 0;
+    case OPT_TCP_BYPASS:
+    case OPT_NO_TCP_BYPASS:
+        cfg->tcp_bypass = o->id == OPT_TCP_BYPASS;
+        cfg->tcp_bypass_given = true;
+        return 0;
     case OPT_SECURITY_OPT: return nr_cli_parse_security_opt(cfg, arg, err);
     case OPT_IMAGE_REF:
         if (!*arg)
@@ -1167,6 +1181,54 @@ static int default_root_emulation(NrRunConfig *cfg, NrError *err)
     return 0;
 }
 
+/* --tcp-bypass's default: $NROOT_TCP_BYPASS, else nroot.conf's
+ * tcp-bypass, else off; the options win over both */
+static int default_tcp_bypass(NrRunConfig *cfg, NrError *err)
+{
+    const char *from;
+    const char *v = nr_conf_value("tcp-bypass", "NROOT_TCP_BYPASS", &from);
+    if (!v)
+        return 0;
+    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+        cfg->tcp_bypass = true;
+    else if (strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
+        return nr_error_msg(err, "%s%s: '%s' is not true or false", from,
+                            *from == '$' ? "" : ": tcp-bypass", v);
+    return 0;
+}
+
+/* --tcp-bypass where it can be had: the default slirp network, no OCI
+ * bundle, a kernel with SECCOMP_IOCTL_NOTIF_ADDFD.  Asked for on the
+ * command line, anything else is an error; nroot.conf's default only
+ * holds where it can */
+static int check_tcp_bypass(NrRunConfig *cfg, NrError *err)
+{
+    static const char *const nets[] = { [NR_NET_NONE] = "none", [NR_NET_HOST] = "host" };
+    if (!cfg->tcp_bypass)
+        return 0;
+    const char *why = NULL;
+    char buf[160];
+    if (cfg->net != NR_NET_SLIRP) {
+        const char *n = cfg->net == NR_NET_CONTAINER ? "container:NAME"
+                        : cfg->net == NR_NET_USER    ? "NAME (a user network)"
+                        : (size_t)cfg->net < sizeof nets / sizeof nets[0] && nets[cfg->net]
+                            ? nets[cfg->net]
+                            : "?";
+        snprintf(buf, sizeof buf, "it needs the default slirp network, not --net=%s", n);
+        why = buf;
+    } else if (cfg->bundle)
+        why = "an OCI bundle runs without it";
+    else
+        why = nr_bypass_unsupported();
+    if (!why)
+        return 0;
+    if (!cfg->tcp_bypass_given) {
+        cfg->tcp_bypass = false;
+        return 0;
+    }
+    return nr_error_msg(err, "--tcp-bypass: %s", why);
+}
+
 int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
 {
     cfg->caps = nr_caps_default();
@@ -1179,7 +1241,7 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
         }
         cfg->overlay = (NrOverlayMode)c;
     }
-    if (default_root_emulation(cfg, err) < 0)
+    if (default_root_emulation(cfg, err) < 0 || default_tcp_bypass(cfg, err) < 0)
         return -1;
     cfg->net = NR_NET_SLIRP;
     RunCtx ctx = { .cfg = cfg };
@@ -1207,6 +1269,8 @@ int nr_cli_parse_run(int argc, char **argv, NrRunConfig *cfg, NrError *err)
                             cfg->net == NR_NET_HOST ? "host" : "none");
     if (cfg->net_aliases.n && cfg->net != NR_NET_USER)
         return nr_error_msg(err, "--network-alias needs --net=NAME (a user network)");
+    if (check_tcp_bypass(cfg, err) < 0)
+        return -1;
     if (cfg->join && cfg->detach)
         return nr_error_msg(err, "--join cannot be used with --detach");
     if (cfg->join_count && !cfg->join)

@@ -20,6 +20,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "nr-bypass.h"
 #include "nr-cdi.h"
 #include "nr-cgroup.h"
 #include "nr-cli.h"
@@ -325,6 +326,15 @@ static void check_network(void)
     }
     if (h)
         dlclose(h);
+    /* --tcp-bypass: what the kernel and libseccomp allow, and the default */
+    const char *from, *why = nr_bypass_unsupported();
+    const char *v = nr_conf_value("tcp-bypass", "NROOT_TCP_BYPASS", &from);
+    bool on = v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+    if (why)
+        item("tcp bypass", WARN, "cannot be used: %s (TCP goes through libslirp)", why);
+    else
+        item("tcp bypass", OK, "available; %s (%s)", on ? "on" : "off",
+             strcmp(from, "default") == 0 ? "the default" : from);
 }
 
 /* squashfs images (`nroot run IMAGE.sqsh`): the server that mounts them,

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "nr-bypass.h"
 #include "nr-caps.h"
 #include "nr-cdi.h"
 #include "nr-cgroup.h"
@@ -319,6 +320,8 @@ static int oci_options(const NrRunConfig *cfg, NrError *err)
     if (nr_timens_any(&cfg->time_offsets))
         return nr_error_msg(err, "--time-offset cannot be used with an OCI bundle: its "
                                  "config.json says that (linux.timeOffsets)");
+    if (cfg->tcp_bypass && cfg->tcp_bypass_given)
+        return nr_error_msg(err, "--tcp-bypass: an OCI bundle runs without it");
     return 0;
 }
 
@@ -358,6 +361,7 @@ static int prepare_oci(NrRunConfig *cfg, NrError *err)
         return nr_error_msg(err, "nroot must not be installed setuid or setgid");
     if (oci_options(cfg, err) < 0 || nr_run_oci_prepare(cfg, cfg->image, &oci_spec, err) < 0)
         return -1;
+    cfg->tcp_bypass = false; /* nroot.conf's default: a bundle has no slirp */
     nr_ctr_record_plan(&ctr, cfg);
     if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
         return -1;
@@ -419,10 +423,18 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                   "(--net=none silences this; 'nroot info' tells the fix)",
                   strerror(errno));
         cfg->net = NR_NET_NONE;
+        if (cfg->tcp_bypass && cfg->tcp_bypass_given)
+            return nr_error_msg(err, "--tcp-bypass: it needs the slirp network, and "
+                                     "/dev/net/tun is not usable");
+        cfg->tcp_bypass = false; /* nroot.conf's default, a named container's */
         if (cfg->n_ports)
             return nr_error_msg(
                 err, "cannot publish ports without a network: /dev/net/tun is not usable");
     }
+    /* a named container's --tcp-bypass, started again (run checked its own
+     * in the options): where the kernel has lost it, without */
+    if (cfg->tcp_bypass && !cfg->tcp_bypass_given && nr_bypass_unsupported())
+        cfg->tcp_bypass = false;
     if (cfg->n_ports && !(ports = nr_portfwd_new(cfg, err)))
         return -1;
     char *scratch = nr_runtime_subdir("mnt", err);

@@ -17,9 +17,11 @@
 #include <sys/signalfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "nr-bypass.h"
 #include "nr-cdi.h"
 #include "nr-error.h"
 #include "nr-fuse.h"
@@ -45,6 +47,8 @@ typedef struct Loop {
     struct pollfd *pfd;
     int cap;
     NrSlirp *net;
+    NrBypass *bypass;    /* --tcp-bypass: the payload's connect notifications */
+    struct stat ctr_net; /* the container's network namespace (st_ino 0: unknown) */
     NrPty *pty;
     pid_t fuse_pid;
     NrSquashfs sqfs;
@@ -116,6 +120,21 @@ static void on_tap(Loop *l, NrSyncMsg *m)
     m->fd = -1;
 }
 
+/* the payload's --tcp-bypass filter: its listener */
+static void on_notify(Loop *l, NrSyncMsg *m)
+{
+    if (l->bypass || m->fd < 0 || !l->cfg->tcp_bypass)
+        return;
+    if (!l->ctr_net.st_ino) {
+        nr_error_msg(&l->err, "--tcp-bypass: the container's network namespace is unknown");
+        give_up(l);
+        return;
+    }
+    if (!(l->bypass = nr_bypass_new(m->fd, l->cfg, &l->ctr_net, &l->err)))
+        give_up(l);
+    m->fd = -1;
+}
+
 /* #3a parent: the overlay's daemon, outside the container */
 static void on_fuse(Loop *l, NrSyncMsg *m)
 {
@@ -181,6 +200,8 @@ static void on_connected(Loop *l, NrSyncMsg *m)
 static void on_ns(Loop *l, NrSyncMsg *m)
 {
     int slot = m->err.code;
+    if (slot == NR_NS_NET && m->fd >= 0 && fstat(m->fd, &l->ctr_net) < 0)
+        l->ctr_net.st_ino = 0;
     if (m->fd >= 0 && slot >= 0 && slot < NR_NS_SLOTS && l->s->keep_ns &&
         l->s->keep_ns(l->s->data, slot, m->fd))
         m->fd = -1;
@@ -269,7 +290,7 @@ static const struct {
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
     [NR_SYNC_HOOKS] = { on_hooks, RUN },     [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
-    [NR_SYNC_NETNS] = { on_netns, RUN },
+    [NR_SYNC_NETNS] = { on_netns, RUN },     [NR_SYNC_NOTIFY] = { on_notify, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -379,6 +400,8 @@ static int fill(Loop *l, int *timeout)
         n += nr_slirp_fill(l->net, &l->pfd, &l->cap, n, timeout);
     if (s->ports)
         n += nr_portfwd_fill(s->ports, &l->pfd, &l->cap, n, timeout);
+    if (l->bypass)
+        n += nr_bypass_fill(l->bypass, &l->pfd, &l->cap, n, timeout);
     if (l->pty) {
         nr_portfwd_poll_grow(&l->pfd, &l->cap, n + 3);
         n += nr_pty_fill(l->pty, l->pfd, n, l->cap);
@@ -395,6 +418,8 @@ static void dispatch(Loop *l, int pr)
     const NrSupervise *s = l->s;
     if (l->net)
         nr_slirp_dispatch(l->net, pr < 0); /* its timers, even without events */
+    if (l->bypass)
+        nr_bypass_dispatch(l->bypass, l->pfd); /* the pending also on a timeout */
     if (pr <= 0)
         return;
     if (s->ports)
@@ -458,6 +483,7 @@ static void finish(Loop *l)
     nr_pty_free(l->pty);     /* the rest of the output, the host terminal's mode */
     nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);
+    nr_bypass_free(l->bypass);
     nr_portfwd_free(s->ports);
 }
 

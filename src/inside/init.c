@@ -163,7 +163,10 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
     }
     if (pid == 0) {
         close(ep[0]);
-        close(sync_fd);
+        if (cfg->bypass && sync_fd >= 0)
+            nr_payload_bypass_sock(sync_fd); /* the listener goes to nroot on it */
+        else
+            close(sync_fd);
         if (lock[1] < 0 || (close(lock[0]), nr_mounts_lock_enter(lock[1], &e) == 0))
             nr_payload_exec(cfg, slave, true, &e);
         nr_write_all(ep[1], &e, sizeof e);

@@ -273,6 +273,15 @@ static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
     return 0;
 }
 
+/* --tcp-bypass: the sync socket, kept by PID 1's child for the filter's
+ * listener (nr_seccomp_apply_bypass); -1 in `nroot exec`'s command */
+static int bypass_sock = -1;
+
+void nr_payload_bypass_sock(int fd)
+{
+    bypass_sock = fd;
+}
+
 /* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
  * container's namespaces).  Returns only on failure. */
 int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
@@ -356,6 +365,14 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
     for (size_t i = 0; i < cfg->n_preserve_fds; i++)
         if (fcntl(cfg->preserve_fds[i], F_SETFD, 0) < 0)
             return nr_error_errno(err, "fd %d, to be passed to the command", cfg->preserve_fds[i]);
+    /* --tcp-bypass's filter first: the profile may refuse seccomp() */
+    if (bypass_sock >= 0) {
+        int rc = nr_seccomp_apply_bypass(cfg, bypass_sock, err);
+        close(bypass_sock);
+        bypass_sock = -1;
+        if (rc < 0)
+            return -1;
+    }
     if (nr_seccomp_apply(cfg, id.uid == 0, err) < 0)
         return -1;
     /* the devices' startContainer hooks, as runc runs them: as the

@@ -296,6 +296,21 @@ static int make_rootemu(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     return cfg->rootemu ? 0 : -1;
 }
 
+/* --tcp-bypass: its filter, loaded with a listener for nroot */
+static int make_bypass(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
+{
+    free(cfg->bypass);
+    cfg->bypass = NULL;
+    if (!cfg->tcp_bypass)
+        return 0;
+    const NrSeccompProfile *p = nr_seccomp_bypass();
+    cfg->bypass = builtin_filter(p, nr_seccomp_digest(p), 0, at->cache_dir, err);
+    if (!cfg->bypass)
+        return -1;
+    cfg->bypass->flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    return 0;
+}
+
 /* RT/NAME: the program b, or none (the file removed) */
 static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *b, const char *key,
                   NrError *err)
@@ -311,7 +326,8 @@ static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *
 
 int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
-    if (make_filter(cfg, at, err) < 0 || make_rootemu(cfg, at, err) < 0)
+    if (make_filter(cfg, at, err) < 0 || make_rootemu(cfg, at, err) < 0 ||
+        make_bypass(cfg, at, err) < 0)
         return -1;
     const char *key = cfg->seccomp_profile ? cfg->seccomp_profile : "default";
     if (record(at, "seccomp", cfg->seccomp, key, err) < 0 ||
@@ -384,5 +400,19 @@ int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err)
         nr_error_hint(err, "--root-emulation=off runs without it");
         return -1;
     }
+    return 0;
+}
+
+int nr_seccomp_apply_bypass(const NrRunConfig *cfg, int sync_fd, NrError *err)
+{
+    if (!cfg->bypass)
+        return 0;
+    int fd = load(cfg->bypass);
+    if (fd < 0)
+        return nr_error_errno(err, "--tcp-bypass: cannot load its seccomp filter");
+    int rc = nr_sync_send_fd(sync_fd, NR_SYNC_NOTIFY, fd);
+    close(fd);
+    if (rc < 0)
+        return nr_error_errno(err, "--tcp-bypass: cannot hand the filter's listener to nroot");
     return 0;
 }

@@ -110,6 +110,7 @@ static bool valid_image_key(const char *v)
  *   net=NAME ...               --net=NAME: user networks, in order (eth0, eth1...)
  *   network_alias=NAME ...     --network-alias
  *   host_loopback=0|1
+ *   tcp_bypass=0|1 (absent: 0, as nroot before --tcp-bypass wrote it)
  *   overlay=auto|kernel|fuse   --overlay
  *   read_only=0|1
  *   caps=0xHEX                 the bounding set, bit N = capability N
@@ -347,6 +348,8 @@ static int plan_kv(KvRead *r, const char *k, const char *v, bool *ok)
             plan_of(r->c)->overlay = (NrOverlayMode)m;
     } else if (strcmp(k, "host_loopback") == 0)
         *ok = parse_bool(v, &plan_of(r->c)->host_loopback);
+    else if (strcmp(k, "tcp_bypass") == 0)
+        *ok = parse_bool(v, &plan_of(r->c)->tcp_bypass);
     else if (strcmp(k, "read_only") == 0)
         *ok = parse_bool(v, &plan_of(r->c)->read_only);
     else if (strcmp(k, "rm") == 0)
@@ -577,6 +580,7 @@ static void put_plan(FILE *f, const NrRunConfig *p)
     for (size_t i = 0; i < p->net_aliases.n; i++)
         nr_kv_put(f, "network_alias", p->net_aliases.v[i]);
     nr_kv_put(f, "host_loopback", p->host_loopback ? "1" : "0");
+    nr_kv_put(f, "tcp_bypass", p->tcp_bypass ? "1" : "0");
     nr_kv_put(f, "overlay", overlay_names[p->overlay]);
     nr_kv_put(f, "read_only", p->read_only ? "1" : "0");
     snprintf(num, sizeof num, "0x%016llx", (unsigned long long)p->caps);
@@ -888,6 +892,7 @@ int nr_ctr_plan(const NrCtr *c, NrRunConfig *cfg, NrError *err)
     for (size_t i = 0; i < p->net_aliases.n; i++)
         nr_strv_push(&cfg->net_aliases, p->net_aliases.v[i]);
     cfg->host_loopback = p->host_loopback;
+    cfg->tcp_bypass = p->tcp_bypass;
     cfg->overlay = p->overlay;
     cfg->root_emulation = p->root_emulation;
     cfg->read_only = p->read_only;

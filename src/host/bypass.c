@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bypass.c — --tcp-bypass: the payload's TCP connections to the outside
+ * carried by sockets of the host's network namespace, at host speed, not
+ * by libslirp's user-mode TCP (the way bypass4netns does it).
+ *
+ * The payload runs under one more seccomp filter (seccomp/bypass.c) whose
+ * connect answer is USER_NOTIF; its listener came over the sync socket.
+ * Here, in nroot's loop, for each notification:
+ *   1. the target's socket (pidfd_getfd) and sockaddr (process_vm_readv),
+ *      then SECCOMP_IOCTL_NOTIF_ID_VALID: the pid was still the caller's;
+ *   2. a socket of the container's namespace, TCP, unbound, unconnected,
+ *      to an address outside the container (nr_bypass_classify): a new
+ *      socket here, the options that matter copied, connected by nroot to
+ *      the address it checked (never CONTINUE after a check: the caller
+ *      could rewrite the sockaddr before the kernel reads it again), put
+ *      in place of the old with ADDFD/SETFD, the answer the connect's;
+ *      a blocking connect is waited for in the loop, not here;
+ *   3. a socket of the host's namespace (swapped before, then
+ *      disconnected with AF_UNSPEC): never CONTINUE, which would reach
+ *      anything the host reaches; nroot connects it itself with the same
+ *      checks, or refuses (EPERM);
+ *   4. anything else (UDP, unix, an address inside): CONTINUE, the plain
+ *      path, unchanged. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nr-bypass.h"
+#include "nr-plan.h"
+#include "nr-portfwd.h"
+#include "nr-util.h"
+
+#ifndef SIOCGSKNS
+#define SIOCGSKNS 0x894C
+#endif
+#define I386_SOCKETCALL 102 /* i386's multiplexer; SYS_CONNECT is its call 3 */
+#define MAX_PENDING 1024
+
+typedef struct Pending {
+    uint64_t id;
+    int host;     /* our descriptor of the host socket, nonblocking while under way */
+    int target;   /* the caller's fd number */
+    bool swap;    /* put host at target when connected (else it is there already) */
+    bool cloexec; /* the caller's fd had FD_CLOEXEC */
+    bool block;   /* the caller's socket was blocking: restored before the answer */
+    struct sockaddr_storage to;
+    socklen_t to_len;
+} Pending;
+
+struct NrBypass {
+    int listener;
+    bool host_loopback;
+    struct stat ctr_ns, host_ns; /* the container's network namespace, nroot's */
+    struct seccomp_notif *req;
+    struct seccomp_notif_resp *resp;
+    size_t req_size;
+    Pending *pending;
+    size_t n_pending;
+    int first; /* the listener's index in the poll set; the pending follow */
+    time_t next_check;
+};
+
+/* ---- where a connection goes ---- */
+
+static bool v4_inside(uint32_t a /* host order */)
+{
+    return (a >> 24) == 127 || (a >> 24) == 0 || (a & 0xffffff00U) == 0x0a000200U;
+}
+
+static bool v6_inside(const struct in6_addr *a)
+{
+    static const uint8_t fd00[8] = { 0xfd, 0 };
+    return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+           memcmp(a->s6_addr, fd00, sizeof fd00) == 0;
+}
+
+NrBypassDest nr_bypass_classify(const struct sockaddr_storage *sa, socklen_t len,
+                                bool host_loopback, struct sockaddr_storage *ret_to,
+                                socklen_t *ret_len)
+{
+    memcpy(ret_to, sa, sizeof *ret_to);
+    *ret_len = len;
+    if (sa->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ret_to;
+        uint32_t a = ntohl(in->sin_addr.s_addr);
+        if (a == 0x0a000202U && host_loopback) {
+            in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            return NR_BYPASS_HOST;
+        }
+        return v4_inside(a) ? NR_BYPASS_PLAIN : NR_BYPASS_HOST;
+    }
+    if (sa->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ret_to;
+        struct in6_addr *a = &in6->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            uint32_t v4;
+            memcpy(&v4, &a->s6_addr[12], 4);
+            v4 = ntohl(v4);
+            if (v4 == 0x0a000202U && host_loopback) {
+                uint32_t lo = htonl(INADDR_LOOPBACK);
+                memcpy(&a->s6_addr[12], &lo, 4);
+                return NR_BYPASS_HOST;
+            }
+            return v4_inside(v4) ? NR_BYPASS_PLAIN : NR_BYPASS_HOST;
+        }
+        static const uint8_t fd00_2[16] = { 0xfd, [15] = 2 };
+        if (memcmp(a->s6_addr, fd00_2, 16) == 0 && host_loopback) {
+            *a = in6addr_loopback;
+            return NR_BYPASS_HOST;
+        }
+        return v6_inside(a) ? NR_BYPASS_PLAIN : NR_BYPASS_HOST;
+    }
+    return NR_BYPASS_PLAIN;
+}
+
+/* ---- the kernel ---- */
+
+const char *nr_bypass_unsupported(void)
+{
+    struct seccomp_notif_sizes sizes;
+    if (seccomp_api_get() < 5)
+        return "libseccomp's API level is below 5 (no user notification)";
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+        return "the kernel has no seccomp user notification (Linux 5.0)";
+    /* SECCOMP_IOCTL_NOTIF_ADDFD with SETFD came in 5.9: nothing to ask
+     * the kernel without a listener, so its version */
+    struct utsname u;
+    unsigned major = 0, minor = 0;
+    if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2 ||
+        (major < 5 || (major == 5 && minor < 9)))
+        return "the kernel has no SECCOMP_IOCTL_NOTIF_ADDFD (Linux 5.9)";
+    return NULL;
+}
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9 */
+#endif
+
+/* a pidfd of the calling thread (its own fd table, where a thread unshared
+ * it); before Linux 6.9 only a thread group's leader has one, so the
+ * group's (its threads share the table but for CLONE_FILES-less ones) */
+static int pidfd_open_(pid_t tid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+    if (fd >= 0 || errno != EINVAL)
+        return fd;
+    fd = (int)syscall(SYS_pidfd_open, tid, 0);
+    if (fd >= 0 || errno != EINVAL)
+        return fd;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+    nr_autoclose int f = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = f >= 0 ? read(f, buf, sizeof buf - 1) : -1;
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *t = strstr(buf, "\nTgid:");
+    long tgid = t ? strtol(t + 6, NULL, 10) : 0;
+    return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+}
+
+static int pidfd_getfd_(int pidfd, int fd)
+{
+    return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+}
+
+static void answer(NrBypass *b, uint64_t id, int error, bool cont)
+{
+    struct seccomp_notif_resp *r = b->resp;
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    r->error = cont ? 0 : error ? -error : 0;
+    r->val = 0;
+    r->flags = cont ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+    /* ENOENT: the caller died or was interrupted; nothing to tell */
+    (void)seccomp_notify_respond(b->listener, r);
+}
+
+/* the caller's fd had FD_CLOEXEC (its fdinfo's flags, octal) */
+static bool target_cloexec(pid_t pid, int fd)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+    nr_autoclose int f = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = f >= 0 ? read(f, buf, sizeof buf - 1) : -1;
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    const char *p = strstr(buf, "flags:");
+    unsigned long flags = p ? strtoul(p + 6, NULL, 8) : 0;
+    return (flags & O_CLOEXEC) != 0;
+}
+
+/* which namespace the socket lives in: 1 the container's, 2 the host's
+ * (or one nroot may not look at, which only the host's can be), 0 another
+ * (a namespace the container made itself) */
+enum { NS_OTHER, NS_CTR, NS_HOST };
+static int socket_ns(NrBypass *b, int sock)
+{
+    int ns = ioctl(sock, SIOCGSKNS);
+    if (ns < 0)
+        return NS_HOST;
+    struct stat st;
+    int rc = fstat(ns, &st);
+    close(ns);
+    if (rc < 0)
+        return NS_HOST;
+    if (st.st_dev == b->ctr_ns.st_dev && st.st_ino == b->ctr_ns.st_ino)
+        return NS_CTR;
+    if (st.st_dev == b->host_ns.st_dev && st.st_ino == b->host_ns.st_ino)
+        return NS_HOST;
+    return NS_OTHER;
+}
+
+/* ---- the new socket ---- */
+
+typedef struct Opt {
+    int level, name;
+    bool buf; /* SO_SNDBUF, SO_RCVBUF: read back doubled */
+} Opt;
+
+static const Opt opts[] = {
+    { SOL_SOCKET, SO_REUSEADDR, false },      { SOL_SOCKET, SO_REUSEPORT, false },
+    { SOL_SOCKET, SO_KEEPALIVE, false },      { SOL_SOCKET, SO_OOBINLINE, false },
+    { SOL_SOCKET, SO_SNDBUF, true },          { SOL_SOCKET, SO_RCVBUF, true },
+    { SOL_SOCKET, SO_RCVLOWAT, false },       { SOL_SOCKET, SO_PRIORITY, false },
+    { IPPROTO_TCP, TCP_NODELAY, false },      { IPPROTO_TCP, TCP_KEEPIDLE, false },
+    { IPPROTO_TCP, TCP_KEEPINTVL, false },    { IPPROTO_TCP, TCP_KEEPCNT, false },
+    { IPPROTO_TCP, TCP_USER_TIMEOUT, false }, { IPPROTO_TCP, TCP_CORK, false },
+    { IPPROTO_TCP, TCP_MAXSEG, false },
+};
+
+/* what differs from a fresh socket's value is copied; a value that cannot
+ * be taken over sends the call down the plain path.  From a host socket
+ * (a reconnect), whose values the kernel set too (the MSS it negotiated),
+ * what cannot be taken over is left (lenient) */
+static int copy_opts(int from, int to, int family, bool lenient)
+{
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        int a = 0, z = 0;
+        socklen_t la = sizeof a, lz = sizeof z;
+        if (getsockopt(from, opts[i].level, opts[i].name, &a, &la) < 0 ||
+            getsockopt(to, opts[i].level, opts[i].name, &z, &lz) < 0)
+            return -1;
+        if (a == z)
+            continue;
+        int v = opts[i].buf ? a / 2 : a;
+        if (setsockopt(to, opts[i].level, opts[i].name, &v, sizeof v) < 0 && !lenient)
+            return -1;
+    }
+    struct linger lg = { 0 };
+    socklen_t ll = sizeof lg;
+    if (getsockopt(from, SOL_SOCKET, SO_LINGER, &lg, &ll) < 0)
+        return -1;
+    if (lg.l_onoff && setsockopt(to, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
+        return -1;
+    static const int timeouts[] = { SO_SNDTIMEO, SO_RCVTIMEO };
+    for (size_t i = 0; i < 2; i++) {
+        struct timeval tv = { 0 };
+        socklen_t lt = sizeof tv;
+        if (getsockopt(from, SOL_SOCKET, timeouts[i], &tv, &lt) < 0)
+            return -1;
+        if ((tv.tv_sec || tv.tv_usec) &&
+            setsockopt(to, SOL_SOCKET, timeouts[i], &tv, sizeof tv) < 0)
+            return -1;
+    }
+    if (family == AF_INET6) {
+        int a = 0;
+        socklen_t la6 = sizeof a;
+        if (getsockopt(from, IPPROTO_IPV6, IPV6_V6ONLY, &a, &la6) < 0 ||
+            setsockopt(to, IPPROTO_IPV6, IPV6_V6ONLY, &a, sizeof a) < 0)
+            return -1;
+    }
+    char dev[IFNAMSIZ + 1] = "";
+    socklen_t ld = sizeof dev;
+    if (getsockopt(from, SOL_SOCKET, SO_BINDTODEVICE, dev, &ld) < 0 || (ld > 0 && dev[0]))
+        return -1; /* bound to a device of the container's */
+    return 0;
+}
+
+/* The swapped socket takes packets from the checked peer's address only:
+ * a classic BPF socket filter on the source address, locked
+ * (SO_LOCK_FILTER: the command can neither remove nor replace it).  If
+ * the socket is ever connected behind nroot's back (a connect the kernel
+ * made after a CONTINUE, when another thread had put the socket at the
+ * descriptor checked), the answer of whatever it reached is dropped: no
+ * connection is made.  The address alone is enough: every port of an
+ * address nroot let the command reach is reachable anyway.  Where the
+ * kernel refuses users socket filters, -1 and no lock. */
+static int lock_to_peer(int sock, const struct sockaddr_storage *to)
+{
+    struct sock_filter f[16];
+    unsigned n = 0;
+#define INS(c, k) (f[n++] = (struct sock_filter)BPF_STMT((c), (k)))
+#define CMP(k) (f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), 0, 0))
+    uint32_t want[4];
+    unsigned words, at;
+    uint8_t version;
+    if (to->ss_family == AF_INET) {
+        want[0] = ntohl(((const struct sockaddr_in *)to)->sin_addr.s_addr);
+        words = 1, at = 12, version = 0x40;
+    } else {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)to)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(&want[0], &a->s6_addr[12], 4);
+            want[0] = ntohl(want[0]);
+            words = 1, at = 12, version = 0x40;
+        } else {
+            for (unsigned i = 0; i < 4; i++) {
+                memcpy(&want[i], &a->s6_addr[4 * i], 4);
+                want[i] = ntohl(want[i]);
+            }
+            words = 4, at = 8, version = 0x60;
+        }
+    }
+    /* the IP version, then the source address word by word; every
+     * comparison that fails jumps to the drop at the end */
+    INS(BPF_LD | BPF_B | BPF_ABS, (uint32_t)SKF_NET_OFF);
+    INS(BPF_ALU | BPF_AND | BPF_K, 0xf0);
+    CMP(version);
+    for (unsigned i = 0; i < words; i++) {
+        INS(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_NET_OFF + (int)(at + 4 * i)));
+        CMP(want[i]);
+    }
+    INS(BPF_RET | BPF_K, 0xffffffffU);
+    INS(BPF_RET | BPF_K, 0);
+    for (unsigned i = 0; i < n; i++)
+        if (BPF_CLASS(f[i].code) == BPF_JMP)
+            f[i].jf = (uint8_t)(n - 2 - i); /* to the last instruction */
+#undef INS
+#undef CMP
+    struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+    int one = 1;
+    if (setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ||
+        setsockopt(sock, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof one) < 0)
+        return -1;
+    return 0;
+}
+
+/* TCP, of the container's namespace, not bound to an address or port,
+ * not connected */
+static bool swappable(int sock, int family)
+{
+    int type = 0, proto = 0;
+    socklen_t l = sizeof type;
+    if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM)
+        return false;
+    l = sizeof proto;
+    if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0 || proto != IPPROTO_TCP)
+        return false;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0)
+        return false;
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        if (in->sin_port || in->sin_addr.s_addr != htonl(INADDR_ANY))
+            return false;
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        if (in6->sin6_port || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+            return false;
+    }
+    sl = sizeof ss;
+    return getpeername(sock, (struct sockaddr *)&ss, &sl) < 0 && errno == ENOTCONN;
+}
+
+/* ---- answers ---- */
+
+static int addfd(NrBypass *b, uint64_t id, int host, int target, bool cloexec)
+{
+    struct seccomp_notif_addfd a = { .id = id,
+                                     .flags = SECCOMP_ADDFD_FLAG_SETFD,
+                                     .srcfd = (uint32_t)host,
+                                     .newfd = (uint32_t)target,
+                                     .newfd_flags = cloexec ? O_CLOEXEC : 0 };
+    return ioctl(b->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0 ? -1 : 0;
+}
+
+/* a connect that ended (error: its errno, 0 connected) */
+static void conclude(NrBypass *b, const Pending *p, int error)
+{
+    /* a blocking connect leaves the socket SS_CONNECTED (the kernel's own
+     * does): a later connect is EISCONN, not a new connection */
+    if (p->block && error == 0)
+        (void)connect(p->host, (const struct sockaddr *)&p->to, p->to_len);
+    if (p->block) {
+        int fl = fcntl(p->host, F_GETFL);
+        if (fl >= 0)
+            fcntl(p->host, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    if (p->swap && (error == 0 || error == EINPROGRESS) &&
+        addfd(b, p->id, p->host, p->target, p->cloexec) < 0) {
+        /* ENOENT: the caller is gone, or was interrupted (and asks
+         * again), the answer goes nowhere; else (EMFILE...) it is the
+         * answer */
+        error = errno;
+    }
+    close(p->host);
+    answer(b, p->id, error, false);
+}
+
+/* nroot connects `host` (ours; swap: to be put at the caller's fd) to `to` */
+static void start_connect(NrBypass *b, uint64_t id, int host, const struct sockaddr_storage *to,
+                          socklen_t len, int target, bool swap, bool cloexec, bool block)
+{
+    Pending p = {
+        .id = id, .host = host, .target = target, .swap = swap, .cloexec = cloexec, .block = block
+    };
+    if (block) {
+        int fl = fcntl(host, F_GETFL);
+        if (fl < 0 || fcntl(host, F_SETFL, fl | O_NONBLOCK) < 0) {
+            close(host);
+            answer(b, id, errno, false);
+            return;
+        }
+    }
+    int rc = connect(host, (const struct sockaddr *)to, len);
+    int e = rc < 0 ? errno : 0;
+    if (rc < 0 && e == EALREADY && block)
+        e = EINPROGRESS; /* a blocking connect asked again (restarted): it waits */
+    if (rc < 0 && e == EINPROGRESS && block && b->n_pending < MAX_PENDING) {
+        Pending *grown = realloc(b->pending, (b->n_pending + 1) * sizeof *b->pending);
+        if (grown) {
+            b->pending = grown;
+            b->pending[b->n_pending++] = p;
+            return;
+        }
+        e = ENOMEM;
+    } else if (rc < 0 && e == EINPROGRESS && block)
+        e = EAGAIN; /* too many under way */
+    if (swap && e && e != EINPROGRESS)
+        p.swap = false; /* failed at once: the caller's socket stays as it was */
+    conclude(b, &p, e);
+}
+
+/* a connect on a socket of the host's namespace (swapped earlier) */
+static bool swap_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int old, int family,
+                         const struct sockaddr_storage *to, socklen_t tolen);
+
+static void host_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int sock, int family,
+                         const struct sockaddr_storage *sa, socklen_t len)
+{
+    if (len >= sizeof(sa_family_t) && sa->ss_family == AF_UNSPEC) {
+        int rc = connect(sock, (const struct sockaddr *)sa, len);
+        int e = rc < 0 ? errno : 0, stale;
+        socklen_t sl = sizeof stale;
+        /* the ECONNRESET a disconnect leaves, which the kernel's next
+         * connect clears: it is no failure of a connect to tell */
+        if (rc == 0)
+            (void)getsockopt(sock, SOL_SOCKET, SO_ERROR, &stale, &sl);
+        close(sock);
+        answer(b, id, e, false);
+        return;
+    }
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    if (nr_bypass_classify(sa, len, b->host_loopback, &to, &tolen) != NR_BYPASS_HOST) {
+        close(sock);
+        answer(b, id, EPERM, false);
+        return;
+    }
+    struct tcp_info ti;
+    socklen_t tl = sizeof ti;
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 && ti.tcpi_state == TCP_CLOSE) {
+        /* a new connection: the socket's filter takes its first peer
+         * only, so a fresh socket in its place, as for a first swap; an
+         * error of the last one is told first, as the kernel does */
+        if (getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err) {
+            close(sock);
+            answer(b, id, err, false);
+            return;
+        }
+        bool ok = swap_connect(b, id, pid, target, sock, family, &to, tolen);
+        close(sock);
+        if (!ok)
+            answer(b, id, EPERM, false);
+        return;
+    }
+    /* under way or connected: the kernel's answer (EALREADY, EISCONN, 0) */
+    int fl = fcntl(sock, F_GETFL);
+    start_connect(b, id, sock, &to, tolen, -1, false, false, fl >= 0 && !(fl & O_NONBLOCK));
+}
+
+/* the container's TCP socket `old` (ours) to `to`: a host socket instead */
+static bool swap_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int old, int family,
+                         const struct sockaddr_storage *to, socklen_t tolen)
+{
+    int fl = fcntl(old, F_GETFL);
+    if (fl < 0)
+        return false;
+    int host = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (host < 0)
+        return false;
+    if (copy_opts(old, host, family, socket_ns(b, old) == NS_HOST) < 0) {
+        close(host);
+        return false;
+    }
+    /* a hardening, where the kernel lets users attach socket filters
+     * (some refuse even classic ones: EPERM); the checks hold without */
+    (void)lock_to_peer(host, to);
+    bool block = !(fl & O_NONBLOCK);
+    /* the blocking mode the caller's socket had (restored once connected) */
+    start_connect(b, id, host, to, tolen, target, true, target_cloexec(pid, target), block);
+    return true;
+}
+
+static void handle(NrBypass *b, const struct seccomp_notif *req)
+{
+    pid_t pid = (pid_t)req->pid;
+    uint64_t fdarg = req->data.args[0], addr = req->data.args[1], len = req->data.args[2];
+    bool i386 = req->data.arch == SCMP_ARCH_X86;
+    nr_autoclose int pidfd = pidfd_open_(pid);
+    if (pidfd < 0) {
+        answer(b, req->id, ESRCH, false); /* it is gone */
+        return;
+    }
+    if (i386 && req->data.nr == I386_SOCKETCALL) {
+        /* socketcall(SYS_CONNECT, args): the three arguments in memory */
+        uint32_t a[3];
+        struct iovec lo = { a, sizeof a }, re = { (void *)(uintptr_t)addr, sizeof a };
+        if (fdarg != 3 || process_vm_readv(pid, &lo, 1, &re, 1, 0) != (ssize_t)sizeof a) {
+            answer(b, req->id, EFAULT, false);
+            return;
+        }
+        fdarg = a[0];
+        addr = a[1];
+        len = a[2];
+    } else if (i386) {
+        addr = (uint32_t)addr;
+    }
+    /* the kernel's int fd and int addrlen: their low 32 bits */
+    int target = (int)(uint32_t)fdarg;
+    len = (uint32_t)len;
+    struct sockaddr_storage sa;
+    memset(&sa, 0, sizeof sa);
+    socklen_t salen = (socklen_t)(len > sizeof sa ? sizeof sa : len);
+    struct iovec lo = { &sa, salen }, re = { (void *)(uintptr_t)addr, salen };
+    bool have_addr = salen > 0 && process_vm_readv(pid, &lo, 1, &re, 1, 0) == (ssize_t)salen;
+    nr_autoclose int sock = target >= 0 ? pidfd_getfd_(pidfd, target) : -1;
+    int getfd_errno = target >= 0 ? errno : EBADF;
+    /* what was read is the caller's: the pid was not reused meanwhile */
+    if (seccomp_notify_id_valid(b->listener, req->id) != 0)
+        return;
+    /* CONTINUE only where it cannot matter: the kernel finds the
+     * descriptor again, and another thread may have put a host socket
+     * there by then (dup2); so nroot answers what it can itself */
+    if (sock < 0) {
+        answer(b, req->id, getfd_errno, false); /* EBADF, as the kernel would */
+        return;
+    }
+    struct stat st;
+    int domain = 0;
+    socklen_t dl = sizeof domain;
+    if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        answer(b, req->id, ENOTSOCK, false);
+        return;
+    }
+    if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 ||
+        (domain != AF_INET && domain != AF_INET6)) {
+        /* unix, netlink, ...: the plain path, their connect is the
+         * kernel's (a path resolves in the caller's root, a unix peer
+         * sees the caller's credentials) */
+        answer(b, req->id, 0, true);
+        return;
+    }
+    if (len > sizeof sa || !have_addr) {
+        answer(b, req->id, len > sizeof sa || len == 0 ? EINVAL : EFAULT, false);
+        return;
+    }
+    int ns = socket_ns(b, sock);
+    if (ns == NS_HOST) {
+        host_connect(b, req->id, pid, target, sock, domain, &sa, salen);
+        sock = -1; /* host_connect took it */
+        return;
+    }
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    if (ns == NS_CTR && sa.ss_family == domain &&
+        nr_bypass_classify(&sa, salen, b->host_loopback, &to, &tolen) == NR_BYPASS_HOST &&
+        swappable(sock, domain) && swap_connect(b, req->id, pid, target, sock, domain, &to, tolen))
+        return;
+    /* the plain path: the container's own socket, connected by nroot to
+     * the address read (the kernel would read it again, and find the
+     * descriptor again: by then another thread may have put a host
+     * socket there) */
+    int fl = fcntl(sock, F_GETFL);
+    start_connect(b, req->id, sock, &sa, salen, -1, false, false, fl >= 0 && !(fl & O_NONBLOCK));
+    sock = -1;
+}
+
+static void on_listener(NrBypass *b)
+{
+    /* one notification per wake-up: the loop comes back while more wait */
+    memset(b->req, 0, b->req_size);
+    if (seccomp_notify_receive(b->listener, b->req) < 0)
+        return;
+    handle(b, b->req);
+}
+
+/* ---- the loop's side ---- */
+
+NrBypass *nr_bypass_new(int listener, const NrRunConfig *cfg, const struct stat *ctr_net,
+                        NrError *err)
+{
+    NrBypass *b = nr_xmalloc(sizeof *b);
+    memset(b, 0, sizeof *b);
+    b->listener = listener;
+    b->host_loopback = cfg->host_loopback;
+    b->ctr_ns = *ctr_net;
+    struct seccomp_notif_sizes sizes;
+    if (stat("/proc/self/ns/net", &b->host_ns) < 0) {
+        nr_error_errno(err, "--tcp-bypass: cannot tell the container's network namespace");
+        nr_bypass_free(b);
+        return NULL;
+    }
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0 ||
+        seccomp_notify_alloc(&b->req, &b->resp) < 0) {
+        nr_error_errno(err, "--tcp-bypass: seccomp notifications");
+        nr_bypass_free(b);
+        return NULL;
+    }
+    b->req_size = sizes.seccomp_notif > sizeof *b->req ? sizes.seccomp_notif : sizeof *b->req;
+    fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+    return b;
+}
+
+void nr_bypass_free(NrBypass *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n_pending; i++)
+        close(b->pending[i].host);
+    free(b->pending);
+    if (b->req)
+        seccomp_notify_free(b->req, b->resp);
+    if (b->listener >= 0)
+        close(b->listener);
+    free(b);
+}
+
+int nr_bypass_fill(NrBypass *b, struct pollfd **pfd, int *cap, int first, int *timeout_ms)
+{
+    nr_portfwd_poll_grow(pfd, cap, first + 1 + (int)b->n_pending);
+    b->first = first;
+    (*pfd)[first] = (struct pollfd){ .fd = b->listener, .events = POLLIN }; /* -1: ignored */
+    for (size_t i = 0; i < b->n_pending; i++)
+        (*pfd)[first + 1 + (int)i] = (struct pollfd){ .fd = b->pending[i].host, .events = POLLOUT };
+    /* a caller interrupted or killed while its connect is under way: its
+     * notification is gone; looked for once a second */
+    if (b->n_pending && (*timeout_ms < 0 || *timeout_ms > 1000))
+        *timeout_ms = 1000;
+    return 1 + (int)b->n_pending;
+}
+
+void nr_bypass_dispatch(NrBypass *b, const struct pollfd *pfd)
+{
+    size_t n = b->n_pending, kept = 0;
+    time_t now = time(NULL);
+    bool check = now >= b->next_check;
+    if (check)
+        b->next_check = now + 1;
+    for (size_t i = 0; i < n; i++) {
+        Pending *p = &b->pending[i];
+        short ev = pfd[b->first + 1 + (int)i].revents;
+        if (ev) {
+            int e = 0;
+            socklen_t l = sizeof e;
+            if (getsockopt(p->host, SOL_SOCKET, SO_ERROR, &e, &l) < 0)
+                e = errno;
+            conclude(b, p, e);
+        } else if (check && seccomp_notify_id_valid(b->listener, p->id) != 0) {
+            close(p->host);
+        } else
+            b->pending[kept++] = *p;
+    }
+    b->n_pending = kept;
+    short lev = pfd[b->first].revents;
+    if (lev & POLLIN)
+        on_listener(b);
+    else if (lev & (POLLHUP | POLLERR)) {
+        /* no process is left under the filter: nothing more will come,
+         * and a listener in the poll set would wake it at once */
+        for (size_t i = 0; i < b->n_pending; i++)
+            close(b->pending[i].host);
+        b->n_pending = 0;
+        close(b->listener);
+        b->listener = -1;
+    }
+}

@@ -1,0 +1,239 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# run --tcp-bypass: the command's TCP connections to the outside get
+# sockets of the host's network namespace (host/bypass.c); loopback, the
+# slirp subnet, UDP and exec'd commands stay on the plain path.
+
+load helpers
+
+PROBE=${NROOT_TEST_IMAGES:-}/bypass-probe # the static probe, run on the host as the server
+
+need_tun() {
+    [ -c /dev/net/tun ] && [ -r /dev/net/tun ] && [ -w /dev/net/tun ] ||
+        skip "/dev/net/tun is not read-writable by $(id -un)"
+}
+
+need_bypass() {
+    need_tun
+    [ -x "$PROBE" ] || skip "tests/helper/bypass-probe was not built"
+    run_nroot any run --tcp-bypass "$IMG" true
+    [ "$status" = 0 ] || skip "--tcp-bypass is not available here: $stderr"
+}
+
+teardown() {
+    teardown_containers
+}
+
+# a port number for this test, below the ephemeral range (as net.bats)
+port() {
+    local lo span
+    lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || lo=0
+    span=$(( ${lo:-0} > 12000 ? lo - 10000 : 30000 ))
+    echo $(( 10000 + ($$ * 17 + BATS_TEST_NUMBER * 103 + ${1:-0}) % span ))
+}
+
+# the probe's TCP server on the host's 127.0.0.1:$HOST_PORT, logging each
+# peer to $BATS_TEST_TMPDIR/peers
+serve_on_host() {
+    HOST_PORT=$(port)
+    "$PROBE" serve "$HOST_PORT" >>"$BATS_TEST_TMPDIR/peers" 2>&1 &
+    BG_PIDS+=($!)
+    wait_for 50 "$PROBE" connect 127.0.0.1 "$HOST_PORT" >/dev/null || fail "the host's server did not start"
+    : >"$BATS_TEST_TMPDIR/peers"
+}
+
+@test "bypass: with --host-loopback, 10.0.2.2 is the host's loopback through a host socket: the server sees the container's own port" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe connect 10.0.2.2 "$HOST_PORT"
+    echo "$output"
+    # the container sees the host's side: 127.0.0.1 both ways (slirp would show 10.0.2.100 -> 10.0.2.2)
+    [[ $output =~ ^local=127\.0\.0\.1:([0-9]+)\ peer=127\.0\.0\.1:$HOST_PORT\ got=pong\ nonblock=0 ]] ||
+        fail "not a host socket: $output"
+    local local_port=${BASH_REMATCH[1]}
+    run cat "$BATS_TEST_TMPDIR/peers"
+    assert_line "peer=127.0.0.1:$local_port"
+    # busybox nc, a program of the image's own
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "nc 10.0.2.2 $HOST_PORT </dev/null"
+    assert_output pong
+}
+
+@test "bypass: without --host-loopback, neither 10.0.2.2 nor 127.0.0.1 reaches the host; the container's own loopback service does" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass "$IMG" sh -c "
+        bypass-probe connect 10.0.2.2 $HOST_PORT
+        bypass-probe connect 127.0.0.1 $HOST_PORT
+        bypass-probe serve $HOST_PORT & sleep 0.3
+        bypass-probe connect 127.0.0.1 $HOST_PORT
+        kill \$!"
+    echo "$output"
+    assert_line --index 0 --regexp '^error=(ENETUNREACH|ECONNREFUSED|EHOSTUNREACH)$'
+    assert_line --index 1 error=ECONNREFUSED
+    # the container's own server, on its own loopback: its peer is its own
+    assert_line --regexp '^peer=127\.0\.0\.1:[0-9]+$'
+    assert_line --regexp '^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:'"$HOST_PORT"' got=pong'
+    run cat "$BATS_TEST_TMPDIR/peers"
+    assert_output ""
+}
+
+@test "bypass: a nonblocking connect answers EINPROGRESS and completes; the socket keeps O_NONBLOCK and FD_CLOEXEC" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        bypass-probe connect 10.0.2.2 $HOST_PORT nb
+        bypass-probe connect 10.0.2.2 $HOST_PORT nbce
+        bypass-probe connect 10.0.2.2 $HOST_PORT ce"
+    echo "$output"
+    assert_line --index 0 --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong nonblock=1 cloexec=0\$"
+    assert_line --index 1 --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong nonblock=1 cloexec=1\$"
+    assert_line --index 2 --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong nonblock=0 cloexec=1\$"
+}
+
+@test "bypass: a connect from a second thread is swapped too" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe thread 10.0.2.2 "$HOST_PORT"
+    assert_output thread=ok
+    run cat "$BATS_TEST_TMPDIR/peers"
+    assert_line --regexp '^peer=127\.0\.0\.1:[0-9]+$'
+}
+
+@test "bypass: a closed port is ECONNREFUSED, blocking and nonblocking" {
+    need_bypass
+    local closed
+    closed=$(port 7)
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        bypass-probe connect 10.0.2.2 $closed
+        bypass-probe connect 10.0.2.2 $closed nb
+        true"
+    assert_line --index 0 error=ECONNREFUSED
+    assert_line --index 1 error=ECONNREFUSED
+}
+
+@test "bypass: UDP stays on slirp" {
+    need_bypass
+    local p
+    p=$(port 3)
+    "$PROBE" userve "$p" >/dev/null 2>&1 &
+    BG_PIDS+=($!)
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe udp 10.0.2.2 "$p"
+    assert_output udp=udp-ping
+}
+
+@test "bypass: a swapped socket disconnected with AF_UNSPEC cannot reconnect to the host's loopback, nor a container address" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 127.0.0.1 $HOST_PORT
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.100 $HOST_PORT
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.2 $HOST_PORT"
+    echo "$output"
+    assert_line --index 0 "unspec=ok reconnect=EPERM"
+    assert_line --index 1 "unspec=ok reconnect=EPERM"
+    # an address outside is checked again and connected by nroot
+    assert_line --index 2 "unspec=ok reconnect=ok"
+    # a swapped socket takes packets from its checked peer only, and the
+    # command cannot lift that (a connect made behind nroot's back gets no
+    # answer): EPERM; ENOENT (no filter) where the kernel refuses users
+    # socket filters (some do, with kernel.unprivileged_bpf_disabled)
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe detach 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp '^detach=(EPERM|ENOENT)$'
+    # reconnected after AF_UNSPEC: a fresh host socket (the filter of the
+    # first takes its first peer only), which works
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.2 $HOST_PORT
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.2 $HOST_PORT"
+    assert_line --index 0 "unspec=ok reconnect=ok"
+    nrun --tcp-bypass "$IMG" sh -c "
+        bypass-probe serve $HOST_PORT & sleep 0.3
+        bypass-probe reuse 127.0.0.1 $HOST_PORT 127.0.0.1 $HOST_PORT
+        kill \$!"
+    # a container socket (its own loopback) is not swapped: plain reconnect
+    assert_line "unspec=ok reconnect=ok"
+}
+
+@test "bypass: TCP Fast Open (sendto MSG_FASTOPEN) is refused, and io_uring, also with seccomp=unconfined" {
+    need_bypass
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c 'bypass-probe fastopen 10.0.2.2 9; bypass-probe iouring'
+    assert_line fastopen=EOPNOTSUPP
+    # the default profile's answer (it has no io_uring) comes first
+    assert_line --regexp '^io_uring=(ENOSYS|EPERM)$'
+    nrun --tcp-bypass --security-opt seccomp=unconfined "$IMG" sh -c 'bypass-probe fastopen 10.0.2.2 9; bypass-probe iouring'
+    assert_line fastopen=EOPNOTSUPP
+    assert_line io_uring=EPERM
+}
+
+@test "bypass: --tcp-bypass without the slirp network or with an OCI bundle is one line and 125" {
+    local n
+    for n in none host; do
+        run_nroot 125 run --tcp-bypass --net=$n "$IMG" true
+        assert_nroot_error "^nroot: error: --tcp-bypass: it needs the default slirp network, not --net=$n\$"
+    done
+    run_nroot 125 run --tcp-bypass --net=container:nosuch "$IMG" true
+    assert_nroot_error "--tcp-bypass: it needs the default slirp network, not --net=container:NAME"
+    # --no-tcp-bypass undoes it
+    nrun --tcp-bypass --no-tcp-bypass --net=none "$IMG" true
+    # an OCI bundle (nroot oci's path) has no slirp network
+    mkdir "$BATS_TEST_TMPDIR/bundle"
+    echo '{}' >"$BATS_TEST_TMPDIR/bundle/config.json"
+    run_nroot 125 run --tcp-bypass --bundle "$BATS_TEST_TMPDIR/bundle"
+    assert_nroot_error "^nroot: error: --tcp-bypass: an OCI bundle runs without it\$"
+    run_nroot 125 run --tcp-bypass "$BATS_TEST_TMPDIR/bundle"
+    assert_nroot_error "^nroot: error: --tcp-bypass: an OCI bundle runs without it\$"
+}
+
+@test "bypass: nroot.conf tcp-bypass = true sets the default, --no-tcp-bypass overrides; a bad value is 125" {
+    need_bypass
+    serve_on_host
+    mkdir -p "$XDG_CONFIG_HOME/nroot"
+    echo "tcp-bypass = true" >"$XDG_CONFIG_HOME/nroot/nroot.conf"
+    nrun --host-loopback "$IMG" bypass-probe connect 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong"
+    nrun --host-loopback --no-tcp-bypass "$IMG" bypass-probe connect 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp "^local=10\.0\.2\.100:[0-9]+ peer=10\.0\.2\.2:$HOST_PORT got=pong"
+    # the default does not make other networks fail
+    nrun --net=none "$IMG" true
+    echo "tcp-bypass = maybe" >"$XDG_CONFIG_HOME/nroot/nroot.conf"
+    run_nroot 125 run "$IMG" true
+    assert_nroot_error "nroot.conf: tcp-bypass: 'maybe' is not true or false"
+}
+
+@test "bypass: a named container keeps --tcp-bypass for nroot start" {
+    need_bypass
+    serve_on_host
+    nrun --name bpn --tcp-bypass --host-loopback "$IMG" bypass-probe connect 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong"
+    run_nroot 0 start -a bpn
+    assert_output --regexp "^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:$HOST_PORT got=pong"
+    run_nroot 0 rm bpn
+}
+
+@test "bypass: nroot exec into a bypassing container takes the plain path (slirp)" {
+    need_bypass
+    serve_on_host
+    start_bg bp1 --tcp-bypass --host-loopback
+    run_nroot 0 exec bp1 bypass-probe connect 10.0.2.2 "$HOST_PORT"
+    assert_output --regexp "^local=10\.0\.2\.100:[0-9]+ peer=10\.0\.2\.2:$HOST_PORT got=pong"
+}
+
+@test "bypass: 200 connects in a loop (busybox wget), and a program that connects 1000 times" {
+    need_bypass
+    serve_on_host
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        i=0; ok=0
+        while [ \$i -lt 200 ]; do
+            wget -q -O /dev/null http://10.0.2.2:$HOST_PORT/ 2>/dev/null; ok=\$((ok + 1)); i=\$((i + 1))
+        done
+        echo \$ok; bypass-probe many 10.0.2.2 $HOST_PORT 1000"
+    assert_line --index 1 "ok 1000"
+    run grep -c '^peer=127.0.0.1:' "$BATS_TEST_TMPDIR/peers"
+    [ "$output" -ge 1200 ] || fail "the server saw $output connections, expected 1200"
+}
+
+@test "bypass: nroot info says whether --tcp-bypass can be used, and its default" {
+    run_nroot 0 info
+    assert_line --regexp '^tcp bypass +(ok +available; off \(the default\)|warning +cannot be used: .*)$'
+    NROOT_TCP_BYPASS=true run_nroot 0 info
+    assert_line --regexp '^tcp bypass +(ok +available; on \(\$NROOT_TCP_BYPASS\)|warning +cannot be used: .*)$'
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bypass-probe.c — TCP and UDP probes for tests/bypass.bats, static: it
+ * runs in the test image and, as the server, on the host.
+ *
+ *   bypass-probe serve PORT           TCP on 127.0.0.1:PORT: a line
+ *                                     "peer=ADDR:PORT" per connection,
+ *                                     answers "pong"
+ *   bypass-probe userve PORT          UDP on 127.0.0.1:PORT: echoes
+ *   bypass-probe connect ADDR PORT [nb][ce]  connect (nb: nonblocking,
+ *                                     poll; ce: SOCK_CLOEXEC), "local=A:P
+ *                                     peer=A:P got=pong nonblock=N cloexec=N"
+ *   bypass-probe iouring              io_uring_setup: "io_uring=E"
+ *   bypass-probe thread ADDR PORT     connect from a second thread: "thread=E"
+ *   bypass-probe detach ADDR PORT     connect, then SO_DETACH_FILTER: "detach=E"
+ *   bypass-probe reuse ADDR PORT ADDR2 PORT2  connect, disconnect
+ *                                     (AF_UNSPEC), connect again:
+ *                                     "unspec=E reconnect=E"
+ *   bypass-probe fastopen ADDR PORT   sendto(MSG_FASTOPEN): "fastopen=E"
+ *   bypass-probe udp ADDR PORT        one datagram and its echo
+ *   bypass-probe many ADDR PORT N     N connects, each closed: "ok N"
+ *
+ * E is "ok" or the errno's name; a failed connect prints "error=E" and
+ * exits 1. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN 0x20000000
+#endif
+
+static const char *ename(int e)
+{
+    if (!e)
+        return "ok";
+    const char *n = strerrorname_np(e);
+    return n ? n : "E?";
+}
+
+static socklen_t addr_of(const char *host, const char *port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((unsigned short)atoi(port));
+        return sizeof *in;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((unsigned short)atoi(port));
+        return sizeof *in6;
+    }
+    fprintf(stderr, "bypass-probe: bad address %s\n", host);
+    exit(2);
+}
+
+static const char *show(const struct sockaddr_storage *ss)
+{
+    static char buf[2][80];
+    static int k;
+    char a[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    k ^= 1;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+        port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a);
+        port = ntohs(in6->sin6_port);
+    }
+    snprintf(buf[k], sizeof buf[k], "%s:%u", a, port);
+    return buf[k];
+}
+
+/* 0 or the errno of a connect (nb: nonblocking, waited for with poll) */
+static int do_connect(int s, const struct sockaddr_storage *to, socklen_t len, int nb)
+{
+    if (connect(s, (const struct sockaddr *)to, len) == 0)
+        return 0;
+    if (!nb || errno != EINPROGRESS)
+        return errno;
+    struct pollfd p = { .fd = s, .events = POLLOUT };
+    if (poll(&p, 1, 10000) != 1)
+        return ETIMEDOUT;
+    int e = 0;
+    socklen_t l = sizeof e;
+    getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l);
+    return e;
+}
+
+static int serve(const char *port, int udp)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = addr_of("127.0.0.1", port, &ss);
+    int s = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (s < 0 || bind(s, (struct sockaddr *)&ss, len) < 0 || (!udp && listen(s, 128) < 0)) {
+        perror("bypass-probe: serve");
+        return 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (;;) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        char buf[512];
+        if (udp) {
+            ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&peer, &pl);
+            if (n > 0)
+                sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&peer, pl);
+            continue;
+        }
+        int c = accept(s, (struct sockaddr *)&peer, &pl);
+        if (c < 0)
+            continue;
+        printf("peer=%s\n", show(&peer));
+        (void)!write(c, "pong\n", 5);
+        close(c);
+    }
+}
+
+static struct sockaddr_storage thread_to;
+static socklen_t thread_len;
+
+static void *thread_main(void *arg)
+{
+    int s = socket(thread_to.ss_family, SOCK_STREAM, 0);
+    *(int *)arg = do_connect(s, &thread_to, thread_len, 0);
+    close(s);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "serve") == 0)
+        return serve(argv[2], 0);
+    if (argc >= 3 && strcmp(argv[1], "userve") == 0)
+        return serve(argv[2], 1);
+    if (argc >= 2 && strcmp(argv[1], "iouring") == 0) {
+        unsigned char params[120] = { 0 }; /* struct io_uring_params */
+        long r = syscall(SYS_io_uring_setup, 1, params);
+        printf("io_uring=%s\n", ename(r < 0 ? errno : 0));
+        return 0;
+    }
+    if (argc < 4) {
+        fprintf(stderr, "usage: bypass-probe serve|userve PORT | connect|reuse|fastopen|udp|many "
+                        "ADDR PORT ...\n");
+        return 2;
+    }
+    struct sockaddr_storage to;
+    socklen_t len = addr_of(argv[2], argv[3], &to);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "connect") == 0) {
+        int nb = argc > 4 && strstr(argv[4], "nb") != NULL;
+        int ce = argc > 4 && strstr(argv[4], "ce") != NULL;
+        int s = socket(to.ss_family,
+                       SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0) | (ce ? SOCK_CLOEXEC : 0), 0);
+        int e = do_connect(s, &to, len, nb);
+        if (e) {
+            printf("error=%s\n", ename(e));
+            return 1;
+        }
+        struct sockaddr_storage a, b;
+        socklen_t la = sizeof a, lb = sizeof b;
+        getsockname(s, (struct sockaddr *)&a, &la);
+        getpeername(s, (struct sockaddr *)&b, &lb);
+        int fl = fcntl(s, F_GETFL), cl = fcntl(s, F_GETFD);
+        char got[64] = "";
+        if (nb) {
+            struct pollfd p = { .fd = s, .events = POLLIN };
+            poll(&p, 1, 5000);
+        }
+        ssize_t n = read(s, got, sizeof got - 1);
+        got[n > 0 ? n - 1 : 0] = '\0';
+        printf("local=%s peer=%s got=%s nonblock=%d cloexec=%d\n", show(&a), show(&b), got,
+               (fl & O_NONBLOCK) != 0, (cl & FD_CLOEXEC) != 0);
+        return 0;
+    }
+    if (strcmp(cmd, "reuse") == 0 && argc >= 6) {
+        struct sockaddr_storage to2;
+        socklen_t len2 = addr_of(argv[4], argv[5], &to2);
+        int s = socket(to.ss_family, SOCK_STREAM, 0);
+        int e = do_connect(s, &to, len, 0);
+        if (e) {
+            printf("error=%s\n", ename(e));
+            return 1;
+        }
+        struct sockaddr un = { .sa_family = AF_UNSPEC };
+        int u = connect(s, &un, sizeof un) == 0 ? 0 : errno;
+        int r = do_connect(s, &to2, len2, 0);
+        printf("unspec=%s reconnect=%s\n", ename(u), ename(r));
+        return 0;
+    }
+    if (strcmp(cmd, "thread") == 0) {
+        pthread_t t;
+        int e = -1;
+        thread_to = to;
+        thread_len = len;
+        if (pthread_create(&t, NULL, thread_main, &e) != 0 || pthread_join(t, NULL) != 0)
+            return 1;
+        printf("thread=%s\n", ename(e));
+        return 0;
+    }
+    if (strcmp(cmd, "detach") == 0) {
+        int s = socket(to.ss_family, SOCK_STREAM, 0);
+        int e = do_connect(s, &to, len, 0);
+        if (e) {
+            printf("error=%s\n", ename(e));
+            return 1;
+        }
+        int one = 1;
+        e = setsockopt(s, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof one) == 0 ? 0 : errno;
+        printf("detach=%s\n", ename(e));
+        return 0;
+    }
+    if (strcmp(cmd, "fastopen") == 0) {
+        int s = socket(to.ss_family, SOCK_STREAM, 0);
+        ssize_t n = sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&to, len);
+        printf("fastopen=%s\n", ename(n < 0 ? errno : 0));
+        return 0;
+    }
+    if (strcmp(cmd, "udp") == 0) {
+        int s = socket(to.ss_family, SOCK_DGRAM, 0);
+        struct timeval tv = { .tv_sec = 5 };
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[64] = "";
+        if (sendto(s, "udp-ping", 8, 0, (struct sockaddr *)&to, len) != 8) {
+            printf("error=%s\n", ename(errno));
+            return 1;
+        }
+        ssize_t n = recv(s, buf, sizeof buf - 1, 0);
+        if (n < 0) {
+            printf("error=%s\n", ename(errno));
+            return 1;
+        }
+        buf[n] = '\0';
+        printf("udp=%s\n", buf);
+        return 0;
+    }
+    if (strcmp(cmd, "many") == 0 && argc >= 5) {
+        int n = atoi(argv[4]);
+        for (int i = 0; i < n; i++) {
+            int s = socket(to.ss_family, SOCK_STREAM, 0);
+            int e = do_connect(s, &to, len, 0);
+            if (e) {
+                printf("error=%s at %d\n", ename(e), i);
+                return 1;
+            }
+            close(s);
+        }
+        printf("ok %d\n", n);
+        return 0;
+    }
+    fprintf(stderr, "bypass-probe: unknown command %s\n", cmd);
+    return 2;
+}
