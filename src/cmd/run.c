@@ -220,6 +220,17 @@ int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *
     return recorded ? nr_seccomp_recorded(cfg, &at, err) : nr_seccomp_prepare(cfg, &at, err);
 }
 
+/* the filters made before the clone, recorded for exec while the child
+ * mounts; one that cannot be written is made again by exec (the default
+ * profile from its cache, a JSON profile from its file) */
+static void record_filter(const NrRunConfig *cfg)
+{
+    NrFilterDirs at = { .rt_dir = ctr.rt_dir };
+    NrError e = { 0 };
+    if (nr_seccomp_record(cfg, &at, &e) < 0)
+        nr_warn("%s: %s ('nroot exec' makes the filter again)", e.msg, strerror(e.errnum));
+}
+
 /* --name: the container's directory in the store, locked for this run;
  * made on first use, resumed after (same image, same layer overlay) */
 static int claim_named(NrRunConfig *cfg, NrError *err)
@@ -682,6 +693,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
             ? -1
             : nr_spawn_cg(flags, &cfg.map, cgroup.procs, cgroup.n, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;
+    if (pid > 0 && !cfg.oci)
+        record_filter(&cfg);
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);
