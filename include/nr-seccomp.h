@@ -39,11 +39,6 @@ typedef struct NrSeccompProfile {
     const char *name; /* for messages */
     uint32_t default_action;
     unsigned arches; /* NR_ARCH_*; the native one always */
-    /* the x86 ABIs left out of `arches` answer default_action, not a kill:
-     * set where they are left out because the kernel does not run them
-     * (x32 on most kernels), so their calls fail as the kernel would fail
-     * them (ENOSYS) */
-    bool absent_as_default;
     const NrSeccompRule *rules;
     size_t n_rules;
 } NrSeccompProfile;

@@ -150,11 +150,7 @@ int nr_seccomp_compile(const NrSeccompProfile *p, uint64_t caps, int out_fd, NrS
                                   p->name);
         }
     }
-    int rc = p->absent_as_default && x86
-                 ? seccomp_attr_set(all, SCMP_FLTATR_ACT_BADARCH, p->default_action)
-                 : 0;
-    if (rc == 0)
-        rc = seccomp_export_bpf(all, out_fd);
+    int rc = seccomp_export_bpf(all, out_fd);
     seccomp_release(all);
     if (rc < 0) {
         errno = -rc;

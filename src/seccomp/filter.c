@@ -27,7 +27,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -160,44 +159,16 @@ static struct NrBpf *compile_builtin(const NrSeccompProfile *p, uint64_t caps, N
     return bpf_from_raw(fd, 0, err);
 }
 
-/* Does the kernel run x32 programs?  Debian's and most distributions'
- * kernels are built with the ABI but leave it off (syscall.x32=y turns it
- * on): an x32 call then fails with ENOSYS before any program could make
- * one, and a third of the default filter (530 of 1551 instructions, each
- * paid at every start: converted and JIT-compiled when the payload loads
- * it) is for nothing.  Asked with an x32 getpid(), which is safe only
- * outside any seccomp filter: one of a caller's (systemd's
- * SystemCallArchitectures=native) may kill a process for it.  Under one,
- * or if in doubt, the answer is yes. */
-static bool kernel_runs_x32(void)
-{
-#if defined(__x86_64__)
-    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
-        return true;
-    return !(syscall(0x40000000L | SYS_getpid) < 0 && errno == ENOSYS);
-#else
-    return false;
-#endif
-}
-
 /* one of nroot's own profiles (the default, root emulation's), from the
- * cache when it holds the program of these rules, caps and versions; the
- * x32 ABI left out where the kernel does not run it */
-static struct NrBpf *builtin_filter(const NrSeccompProfile *profile, uint64_t digest, uint64_t caps,
+ * cache when it holds the program of these rules, caps and versions */
+static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, uint64_t caps,
                                     const char *dir, NrError *err)
 {
-    NrSeccompProfile q = *profile;
-    const NrSeccompProfile *p = &q;
-    bool x32 = !(q.arches & NR_ARCH_X32) || kernel_runs_x32();
-    if (!x32) {
-        q.arches &= ~(unsigned)NR_ARCH_X32;
-        q.absent_as_default = true;
-    }
     const struct scmp_version *v = seccomp_version();
     char key[sizeof((NrBpfHeader *)0)->key];
-    snprintf(key, sizeof key, "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx x32=%d",
-             p->name, NR_VERSION, v->major, v->minor, v->micro, (unsigned long long)digest,
-             (unsigned long long)caps, x32);
+    snprintf(key, sizeof key, "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx", p->name,
+             NR_VERSION, v->major, v->minor, v->micro, (unsigned long long)digest,
+             (unsigned long long)caps);
     NrError ignored = { 0 };
     nr_autofree char *path =
         dir ? nr_strdup_printf("%s/%s-%016llx.bpf", dir, p->name,
