@@ -479,6 +479,19 @@ static void finish_record(const NrRunConfig *cfg, int status)
         nr_error_print(&e);
 }
 
+/* PID 1 is ending: an unnamed container's records go while its
+ * namespaces are torn down, unless something after the reap comes first
+ * (poststop hooks, the cgroup's removal, --join's key) */
+static bool recorded_end;
+static void on_ended(void *data, int status)
+{
+    const NrRunConfig *cfg = data;
+    if (cfg->oci || cfg->dev.n_hooks || ctr.store_dir || nr_cgroup_any(&cfg->limits) || cfg->join)
+        return;
+    finish_record(cfg, status);
+    recorded_end = true;
+}
+
 /* NR_SYNC_STARTED: the command runs */
 static void on_started(void *data, pid_t init_pid)
 {
@@ -721,6 +734,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .relay = relay,
                        .ports = ports,
                        .started = on_started,
+                       .ended = on_ended,
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
                        .linger = cfg.join ? join_linger : NULL,
@@ -740,7 +754,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     NrError he = { 0 };
     if (nr_cdi_run_hooks(&cfg, NR_HOOK_POSTSTOP, 0, &he) < 0)
         nr_warn("%s", he.msg);
-    finish_record(&cfg, status);
+    if (!recorded_end)
+        finish_record(&cfg, status);
     nr_netctr_close(&peer);
     /* the holder detaches the container, and ends with its last one */
     nr_usernet_close(usernet);

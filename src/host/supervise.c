@@ -449,6 +449,8 @@ static void finish(Loop *l)
     } else {
         /* reap PID 1: when nroot returns, no process of the container is
          * left, and no zombie is handed to an init that may not reap it */
+        if (s->ended)
+            s->ended(s->data, l->status);
         while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }
