@@ -12,9 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <poll.h>
@@ -37,7 +35,6 @@
 #include "nr-spawn.h"
 #include "nr-util.h"
 
-extern char **environ;
 extern char **nr_main_argv;
 extern int nr_main_argc;
 
@@ -89,57 +86,6 @@ static void send_namespaces(int sync_fd)
         nr_sync_send_fd_err(sync_fd, NR_SYNC_NS, fd, &which);
         close(fd);
     }
-}
-
-typedef struct Payload {
-    const NrRunConfig *cfg;
-    int slave, ep[2], sync_fd, lock[2];
-} Payload;
-
-/* the payload, in its own process: the command's set-up and exec, or its
- * failure on ep[1] */
-static int payload_main(void *data)
-{
-    Payload *p = data;
-    NrError e = { 0 };
-    close(p->ep[0]);
-    if (p->sync_fd >= 0)
-        close(p->sync_fd);
-    if (p->lock[1] < 0 || (close(p->lock[0]), nr_mounts_lock_enter(p->lock[1], &e) == 0))
-        nr_payload_exec(p->cfg, p->slave, true, &e);
-    nr_write_all(p->ep[1], &e, sizeof e);
-    _exit(e.code ? e.code : NR_EXIT_FAILURE);
-}
-
-/* The payload shares PID 1's memory until it execs, PID 1 stopped
- * meanwhile (CLONE_VM | CLONE_VFORK, as posix_spawn does): no page table
- * to copy, no copy-on-write fault for each page either touches, no copy
- * to tear down at its exec.  It has its own stack, fd table and signal
- * handlers; what it leaves in the shared heap PID 1 never reads, and
- * environ, which it points at the command's environment, is put back.
- * It only execs or _exits: PID 1 holds no lock of libc's when it starts,
- * and finds none held when it resumes.  --cap-add=SYS_ADMIN's
- * payload forks: its unshare(CLONE_NEWUSER) refuses a shared memory. */
-static pid_t start_payload(Payload *p)
-{
-    if (p->lock[1] >= 0) {
-        pid_t pid = fork();
-        if (pid == 0)
-            payload_main(p);
-        return pid;
-    }
-    const size_t size = 1 << 20;
-    void *stack =
-        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED)
-        return -1;
-    char **env = environ;
-    pid_t pid = clone(payload_main, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
-    int saved = errno;
-    environ = env;
-    munmap(stack, size);
-    errno = saved;
-    return pid;
 }
 
 static int gate_fd = -1; /* nroot oci create: the exec.fifo, O_PATH */
@@ -213,19 +159,22 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         nr_error_errno(&e, "pipe");
         init_fail(sync_fd, &e);
     }
-    Payload pl = { .cfg = cfg,
-                   .slave = slave,
-                   .ep = { ep[0], ep[1] },
-                   .sync_fd = sync_fd,
-                   .lock = { lock[0], lock[1] } };
-    pid_t pid = start_payload(&pl);
+    pid_t pid = fork();
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
         init_fail(sync_fd, &e);
     }
+    if (pid == 0) {
+        close(ep[0]);
+        close(sync_fd);
+        if (lock[1] < 0 || (close(lock[0]), nr_mounts_lock_enter(lock[1], &e) == 0))
+            nr_payload_exec(cfg, slave, true, &e);
+        nr_write_all(ep[1], &e, sizeof e);
+        _exit(e.code ? e.code : NR_EXIT_FAILURE);
+    }
     close(ep[1]);
-    /* once the payload runs (exec'd, or forked with SYS_ADMIN): while it
-     * starts on the other core; the parent has them before STARTED */
+    /* while the payload sets itself up and execs (on the other core): the
+     * parent has them before STARTED, which comes after the exec */
     if (sync_fd >= 0)
         send_namespaces(sync_fd);
     /* the caller's fds the payload got (--preserve-fd, PMI_FD) are the
