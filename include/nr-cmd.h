@@ -26,9 +26,9 @@ int nr_run_apply_image(NrRunConfig *cfg, NrError *err);
 struct NrOciSpec;
 int nr_run_oci_prepare(NrRunConfig *cfg, const char *dir, struct NrOciSpec **ret_spec,
                        NrError *err);
-/* the seccomp filter of the run: made (or taken from the cache) and
- * recorded in the container's runtime directory rt_dir (run, start), or
- * the one recorded there (`recorded`: exec) */
+/* the seccomp filter of the run: made (or taken from the cache: run,
+ * start; run records it in the container's runtime directory rt_dir once
+ * the child is cloned), or the one recorded there (`recorded`: exec) */
 int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *err);
 /* ctr.c */
 int nr_cmd_start(int argc, char **argv);

@@ -13,10 +13,14 @@ typedef struct NrFilterDirs {
     const char *helper;    /* nroot-unpack, which compiles a JSON profile */
 } NrFilterDirs;
 
-/* in the parent, before the clone: cfg->seccomp from the profile, recorded
- * in the container's runtime directory (run, start); exec takes the filter
- * its container recorded */
+/* in the parent, before the clone: cfg->seccomp (and cfg->rootemu) from
+ * the profile (run, start); exec takes the filter its container recorded */
 int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
+/* the filters of nr_seccomp_prepare recorded in the container's runtime
+ * directory, for exec: run writes them after the clone, while the child
+ * mounts (they are not on the start-up path), before the container is
+ * recorded as running */
+int nr_seccomp_record(const NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
 int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
 /* --root-emulation=auto made on or off for the id map: on where root is
  * the one id mapped (the single rung) */

@@ -28,6 +28,10 @@ typedef struct NrSupervise {
     /* run: NR_SYNC_STARTED, the command was executed; exec: NR_SYNC_PID,
      * the command's host pid, before it is let go */
     void (*started)(void *data, pid_t pid);
+    /* PID 1 sent the command's status and is ending (its namespaces are
+     * torn down, ~0.4 ms): called before it is reaped, with that status;
+     * what needs no dead container can be done meanwhile (NULL: nothing) */
+    void (*ended)(void *data, int status);
     /* run: NR_SYNC_OVERLAY, the overlay that mounted a named container's layer */
     void (*overlay)(void *data, NrOverlayMode kind);
     /* run: NR_SYNC_NS, the fd of namespace `slot`; true when it took fd */

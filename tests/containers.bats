@@ -236,6 +236,20 @@ running() { [ "$(ps_field "$1" running)" = true ]; }
     [ "$(ps_field up command)" = '["sh", "-c", "echo up; exec sleep 1000"]' ]
 }
 
+@test "containers: a command that ends at once is still recorded as started, then exited" {
+    # its NS, STARTED and EXIT messages may all be queued when PID 1's
+    # SIGCHLD reaches nroot: they are handled, not dropped
+    local i
+    for i in 1 2 3 4 5 6 7 8; do
+        nrun --name "quick$i" --net=none "$IMG" true
+    done
+    run_nroot 0 ps -a
+    for i in 1 2 3 4 5 6 7 8; do
+        assert_line --regexp "^quick$i +[0-9a-f]{12} .*Exited \\(0\\)"
+    done
+    run_nroot 0 run -d --name quickd --net=none "$IMG" true
+}
+
 # ---------------------------------------------------------------- exec --
 
 @test "exec: joins the container's namespaces: hostname, pids, mounts, network" {

@@ -221,6 +221,17 @@ int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *
     return recorded ? nr_seccomp_recorded(cfg, &at, err) : nr_seccomp_prepare(cfg, &at, err);
 }
 
+/* the filters made before the clone, recorded for exec while the child
+ * mounts; one that cannot be written is made again by exec (the default
+ * profile from its cache, a JSON profile from its file) */
+static void record_filter(const NrRunConfig *cfg)
+{
+    NrFilterDirs at = { .rt_dir = ctr.rt_dir };
+    NrError e = { 0 };
+    if (nr_seccomp_record(cfg, &at, &e) < 0)
+        nr_warn("%s: %s ('nroot exec' makes the filter again)", e.msg, strerror(e.errnum));
+}
+
 /* --name: the container's directory in the store, locked for this run;
  * made on first use, resumed after (same image, same layer overlay) */
 static int claim_named(NrRunConfig *cfg, NrError *err)
@@ -480,6 +491,19 @@ static void finish_record(const NrRunConfig *cfg, int status)
         nr_error_print(&e);
 }
 
+/* PID 1 is ending: an unnamed container's records go while its
+ * namespaces are torn down, unless something after the reap comes first
+ * (poststop hooks, the cgroup's removal, --join's key) */
+static bool recorded_end;
+static void on_ended(void *data, int status)
+{
+    const NrRunConfig *cfg = data;
+    if (cfg->oci || cfg->dev.n_hooks || ctr.store_dir || nr_cgroup_any(&cfg->limits) || cfg->join)
+        return;
+    finish_record(cfg, status);
+    recorded_end = true;
+}
+
 /* NR_SYNC_STARTED: the command runs */
 static void on_started(void *data, pid_t init_pid)
 {
@@ -694,6 +718,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
             ? -1
             : nr_spawn_cg(flags, &cfg.map, cgroup.procs, cgroup.n, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;
+    if (pid > 0 && !cfg.oci)
+        record_filter(&cfg);
     for (int fd = 0; fd < 3; fd++)
         if (child_stdio[fd] >= 0)
             close(child_stdio[fd]);
@@ -720,6 +746,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .relay = relay,
                        .ports = ports,
                        .started = on_started,
+                       .ended = on_ended,
                        .overlay = keep_overlay,
                        .keep_ns = keep_ns,
                        .linger = cfg.join ? join_linger : NULL,
@@ -739,7 +766,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     NrError he = { 0 };
     if (nr_cdi_run_hooks(&cfg, NR_HOOK_POSTSTOP, 0, &he) < 0)
         nr_warn("%s", he.msg);
-    finish_record(&cfg, status);
+    if (!recorded_end)
+        finish_record(&cfg, status);
     nr_netctr_close(&peer);
     /* the holder detaches the container, and ends with its last one */
     nr_usernet_close(usernet);

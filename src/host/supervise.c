@@ -320,13 +320,21 @@ static void read_failure(Loop *l)
     l->err_fd = -1;
 }
 
-/* run: PID 1 ended without its EXIT message (WNOWAIT: reaped at the end,
- * where its failure report is read) */
+/* run: PID 1 ended (WNOWAIT: reaped at the end, where its failure report
+ * is read).  What it sent before is queued, and the loop reads one
+ * message a pass: a short command's NS, STARTED and EXIT can all be
+ * there when its SIGCHLD is read.  They are handled now, as if read
+ * before it: the command started and ended, its status is its own. */
 static void check_pid1(Loop *l)
 {
     siginfo_t wi = { 0 };
-    if (waitid(P_PID, (id_t)l->pid, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 && wi.si_pid == l->pid)
-        l->done = true;
+    if (waitid(P_PID, (id_t)l->pid, &wi, WEXITED | WNOHANG | WNOWAIT) != 0 || wi.si_pid != l->pid)
+        return;
+    int fl = fcntl(l->s->sync_fd, F_GETFL);
+    if (fl >= 0 && fcntl(l->s->sync_fd, F_SETFL, fl | O_NONBLOCK) == 0)
+        while (l->sync_open && !l->exited)
+            on_sync(l); /* EOF or nothing left: sync_open false */
+    l->done = true;
 }
 
 static void on_signal(Loop *l)
@@ -474,6 +482,8 @@ static void finish(Loop *l)
     } else {
         /* reap PID 1: when nroot returns, no process of the container is
          * left, and no zombie is handed to an init that may not reap it */
+        if (s->ended)
+            s->ended(s->data, l->status);
         while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
             ;
     }

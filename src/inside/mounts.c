@@ -199,11 +199,12 @@ static int setup_dev(const NrRunConfig *cfg, int rootfd, NrError *err)
     for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
         char src[32];
         snprintf(src, sizeof src, "/dev/%s", nodes[i]);
-        int fd = openat(dfd, nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        /* the bind goes onto the file just made, through its own fd */
+        nr_autoclose int fd =
+            openat(dfd, nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd < 0)
             return nr_error_errno(err, "cannot create /dev/%s", nodes[i]);
-        close(fd);
-        if (mount_at(dfd, nodes[i], src, NULL, MS_BIND, NULL) < 0) {
+        if (nr_mounts_on(fd, src, NULL, MS_BIND, NULL) < 0) {
             if (strcmp(nodes[i], "tty") == 0 && errno == ENXIO) {
                 unlinkat(dfd, nodes[i], 0);
                 continue;

@@ -39,6 +39,15 @@ bool nr_fs_exists_in_root(int rootfd, const char *path)
 
 int nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err)
 {
+    /* most paths are there: one lookup of the whole path finds what the
+     * walk below finds (each of its steps is resolved from the root in the
+     * same way), without a lookup per component; the walk runs only for
+     * a path that is missing or has '..' (refused there) */
+    if (path[0] && !strstr(path, "..")) {
+        int whole = nr_fs_openat_in_root(rootfd, path, O_PATH);
+        if (whole >= 0)
+            return whole;
+    }
     char rel[PATH_MAX] = "", parent[PATH_MAX] = "";
     nr_autofree char *copy = nr_xstrdup(path);
     char *save = NULL;

@@ -326,9 +326,14 @@ static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *
 
 int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
-    if (make_filter(cfg, at, err) < 0 || make_rootemu(cfg, at, err) < 0 ||
-        make_bypass(cfg, at, err) < 0)
-        return -1;
+    return make_filter(cfg, at, err) < 0 || make_rootemu(cfg, at, err) < 0 ||
+                   make_bypass(cfg, at, err) < 0
+               ? -1
+               : 0;
+}
+
+int nr_seccomp_record(const NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
+{
     const char *key = cfg->seccomp_profile ? cfg->seccomp_profile : "default";
     if (record(at, "seccomp", cfg->seccomp, key, err) < 0 ||
         record(at, "rootemu", cfg->rootemu, "rootemu", err) < 0)
