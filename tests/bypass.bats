@@ -389,3 +389,16 @@ wait_file() {
     assert_line --partial "Permission denied"
     assert_line bound=0.0.0.0:8080
 }
+
+@test "bypass: -p with --tcp-bypass: a second server on the published port while the first listens is EADDRINUSE, as in the container's own namespace" {
+    need_bypass
+    local p
+    p=$(port)
+    nrun --tcp-bypass -p "127.0.0.1:$p:8080" "$IMG" sh -c '
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.5
+        bypass-probe serve 8080 0.0.0.0 2>&1
+        kill $!'
+    echo "$output"
+    assert_line "bound=127.0.0.1:$p"
+    assert_line --partial "Address already in use"
+}
