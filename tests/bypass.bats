@@ -402,3 +402,15 @@ wait_file() {
     assert_line "bound=127.0.0.1:$p"
     assert_line --partial "Address already in use"
 }
+
+@test "bypass: a named container with -p and --tcp-bypass swaps the published port's bind again on nroot start" {
+    need_bypass
+    local p
+    p=$(port)
+    nrun --name bpp --tcp-bypass -p "127.0.0.1:$p:8080" "$IMG" sh -c '
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.3; kill $!'
+    assert_line "bound=127.0.0.1:$p"
+    run_nroot 0 start -a bpp
+    assert_line "bound=127.0.0.1:$p"
+    run_nroot 0 rm bpp
+}
