@@ -12,6 +12,7 @@
 #include "nr-error.h"
 
 struct NrRunConfig;
+struct NrPortfwd;
 typedef struct NrBypass NrBypass;
 
 /* what a connect to an address becomes */
@@ -31,9 +32,11 @@ NrBypassDest nr_bypass_classify(const struct sockaddr_storage *sa, socklen_t len
 const char *nr_bypass_unsupported(void);
 
 /* the listener (taken over) of the payload's filter; ctr_net: the
- * container's network namespace (fstat of PID 1's, NR_SYNC_NS) */
+ * container's network namespace (fstat of PID 1's, NR_SYNC_NS); ports:
+ * the relay of cfg's published ports (or NULL), whose TCP listeners a
+ * server's bind of a published port takes over */
 NrBypass *nr_bypass_new(int listener, const struct NrRunConfig *cfg, const struct stat *ctr_net,
-                        NrError *err);
+                        struct NrPortfwd *ports, NrError *err);
 void nr_bypass_free(NrBypass *b);
 /* as nr_slirp_fill: the listener and the connects under way */
 int nr_bypass_fill(NrBypass *b, struct pollfd **pfd, int *cap, int first, int *timeout_ms);

@@ -4,6 +4,7 @@
  * (portfwd.c). */
 #pragma once
 #include <poll.h>
+#include <stdbool.h>
 
 #include "nr-error.h"
 #include "nr-spawn.h"
@@ -25,6 +26,14 @@ int nr_portfwd_fill(NrPortfwd *f, struct pollfd **pfd, int *cap, int first, int 
 void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd);
 /* PID 1's answer: NR_SYNC_CONNECTED with the socket (or without: refused) */
 void nr_portfwd_connected(NrPortfwd *f, const NrSyncMsg *msg);
+/* --tcp-bypass: the relay's TCP listeners of p that a host socket of
+ * `family` (AF_INET6: v6only or not) bound to p's host address and port
+ * would collide with are closed: the container's server takes the port
+ * itself.  Returns what was released, for nr_portfwd_restore */
+unsigned nr_portfwd_release(NrPortfwd *f, const struct NrPort *p, int family, bool v6only);
+/* the listeners released (mask) bound and listening again: a swap that
+ * failed.  One that cannot be bound again leaves the port unserved */
+void nr_portfwd_restore(NrPortfwd *f, unsigned mask);
 /* "cannot publish port 'SPEC': ..." for a bind that failed with errnum */
 int nr_port_error(const struct NrPort *p, int errnum, NrError *err);
 

@@ -237,3 +237,180 @@ serve_on_host() {
     NROOT_TCP_BYPASS=true run_nroot 0 info
     assert_line --regexp '^tcp bypass +(ok +available; on \(\$NROOT_TCP_BYPASS\)|warning +cannot be used: .*)$'
 }
+
+# ---- published ports (-p) with --tcp-bypass: the server's bind gets a host socket ----
+
+# the TCP listener on the host's port $1: its owner's command (ss -p, the
+# test user's own processes), empty if none
+listener_of() {
+    ss -Hltnp "sport = :$1" | sed -n 's/.*users:(("\([^"]*\)".*/\1/p' | head -n 1
+}
+
+# wait (bounded) for the file $1, made by the container through -v
+wait_file() {
+    wait_for 100 test -e "$1" || fail "$1 never came: $(cat "$BATS_TEST_TMPDIR/out.err" 2>/dev/null)"
+}
+
+@test "bypass: -p with --tcp-bypass: busybox httpd's bind of the published port gets a host socket; the host's wget reaches it without the relay, the container's own loopback no longer does" {
+    need_bypass
+    local p t=$BATS_TEST_TMPDIR/t
+    p=$(port)
+    mkdir -p "$t"
+    start_nroot "$BATS_TEST_TMPDIR/out" run --tcp-bypass -p "127.0.0.1:$p:8080" -v "$t:/t" "$IMG" sh -c '
+        httpd -f -p 8080 -h /data & touch /t/up
+        while [ ! -e /t/go ]; do sleep 0.1; done
+        wget -q -O /dev/null http://127.0.0.1:8080/unchanged.txt && echo inside-lo=reached || echo inside-lo=refused
+        wget -q -O /dev/null http://10.0.2.100:8080/unchanged.txt && echo inside-own=reached || echo inside-own=refused
+        kill $!'
+    wait_file "$t/up"
+    wait_for 100 busybox wget -q -O "$BATS_TEST_TMPDIR/got" "http://127.0.0.1:$p/unchanged.txt" ||
+        fail "no answer on 127.0.0.1:$p: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    [ -s "$BATS_TEST_TMPDIR/got" ]
+    # the listener on the host's port is httpd's own: nroot's relay let it go
+    run listener_of "$p"
+    echo "listener: $output"
+    assert_output httpd
+    touch "$t/go"
+    wait_exit "$NROOT_PID" 100
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line inside-lo=refused
+    assert_line inside-own=refused
+}
+
+@test "bypass: -p with --tcp-bypass: the server sees the host's client (127.0.0.1) and the host's address; restarted, it binds the port again" {
+    need_bypass
+    local p t=$BATS_TEST_TMPDIR/t
+    p=$(port)
+    mkdir -p "$t"
+    start_nroot "$BATS_TEST_TMPDIR/out" run --tcp-bypass -p "127.0.0.1:$p:8080" -v "$t:/t" "$IMG" sh -c '
+        bypass-probe serve 8080 0.0.0.0 & touch /t/up1
+        while [ ! -e /t/go1 ]; do sleep 0.1; done
+        kill $!; wait $!
+        bypass-probe serve 8080 10.0.2.100 & touch /t/up2
+        while [ ! -e /t/go2 ]; do sleep 0.1; done
+        kill $!'
+    wait_file "$t/up1"
+    wait_for 100 eval "'$PROBE' connect 127.0.0.1 '$p' | grep -q got=pong" || fail "no answer: $(cat "$BATS_TEST_TMPDIR/out.err")"
+    touch "$t/go1"
+    wait_file "$t/up2"
+    wait_for 100 eval "'$PROBE' connect 127.0.0.1 '$p' | grep -q got=pong" || fail "the restarted server took no connection"
+    run "$PROBE" connect 127.0.0.1 "$p"
+    [[ $output =~ ^local=127\.0\.0\.1:([0-9]+)\ .*got=pong ]] || fail "$output"
+    local client=${BASH_REMATCH[1]}
+    touch "$t/go2"
+    wait_exit "$NROOT_PID" 100
+    run cat "$BATS_TEST_TMPDIR/out"
+    # both binds got the host's address and port, not 0.0.0.0:8080 or 10.0.2.100:8080
+    [ "$(grep -c "^bound=127\.0\.0\.1:$p\$" <<<"$output")" = 2 ] || fail "not bound on the host twice"
+    assert_line "peer=127.0.0.1:$client"
+    refute_line --regexp '^peer=10\.0\.2\.'
+}
+
+@test "bypass: -p with --tcp-bypass: a server bound to the container's loopback is not swapped (the relay stays, reaching nothing), nor a port not published" {
+    need_bypass
+    local p t=$BATS_TEST_TMPDIR/t
+    p=$(port)
+    mkdir -p "$t"
+    start_nroot "$BATS_TEST_TMPDIR/out" run --tcp-bypass -p "127.0.0.1:$p:8080" -v "$t:/t" "$IMG" sh -c '
+        bypass-probe serve 8080 127.0.0.1 & a=$!
+        bypass-probe serve 8081 0.0.0.0 & b=$!
+        sleep 0.3; touch /t/up
+        bypass-probe connect 127.0.0.1 8080
+        bypass-probe connect 10.0.2.100 8081
+        while [ ! -e /t/go ]; do sleep 0.1; done
+        kill $a $b'
+    wait_file "$t/up"
+    run listener_of "$p"
+    assert_output nroot
+    run "$PROBE" connect 127.0.0.1 "$p"
+    echo "$output"
+    refute_output --partial got=pong
+    touch "$t/go"
+    wait_exit "$NROOT_PID" 100
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line bound=127.0.0.1:8080
+    assert_line bound=0.0.0.0:8081
+    assert_line --regexp '^local=127\.0\.0\.1:[0-9]+ peer=127\.0\.0\.1:8080 got=pong'
+    assert_line --regexp '^local=10\.0\.2\.100:[0-9]+ peer=10\.0\.2\.100:8081 got=pong'
+}
+
+@test "bypass: -p PORT (every address) with --tcp-bypass: a dual-stack server on :: takes v4 and v6 clients" {
+    need_bypass
+    [ -d /proc/sys/net/ipv6 ] || skip "the kernel has no IPv6"
+    "$PROBE" connect ::1 1 2>&1 | grep -q EADDRNOTAVAIL && skip "no ::1 on the host"
+    local p t=$BATS_TEST_TMPDIR/t
+    p=$(port)
+    mkdir -p "$t"
+    start_nroot "$BATS_TEST_TMPDIR/out" run --tcp-bypass -p "$p:8080" -v "$t:/t" "$IMG" sh -c '
+        bypass-probe serve 8080 :: & touch /t/up
+        while [ ! -e /t/go ]; do sleep 0.1; done
+        kill $!'
+    wait_file "$t/up"
+    wait_for 100 eval "'$PROBE' connect 127.0.0.1 '$p' | grep -q got=pong" || fail "no v4 answer"
+    run "$PROBE" connect ::1 "$p"
+    assert_output --partial got=pong
+    touch "$t/go"
+    wait_exit "$NROOT_PID" 100
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line "bound=:::$p"
+    assert_line --regexp '^peer=::ffff:127\.0\.0\.1:[0-9]+$'
+    assert_line --regexp '^peer=::1:[0-9]+$'
+}
+
+@test "bypass: -p without --tcp-bypass: the relay as before (the server keeps its own address, sees the relay's peer)" {
+    need_tun
+    [ -x "$PROBE" ] || skip "tests/helper/bypass-probe was not built"
+    local p t=$BATS_TEST_TMPDIR/t
+    p=$(port)
+    mkdir -p "$t"
+    start_nroot "$BATS_TEST_TMPDIR/out" run -p "127.0.0.1:$p:8080" -v "$t:/t" "$IMG" sh -c '
+        bypass-probe serve 8080 0.0.0.0 & touch /t/up
+        while [ ! -e /t/go ]; do sleep 0.1; done
+        kill $!'
+    wait_file "$t/up"
+    wait_for 100 eval "'$PROBE' connect 127.0.0.1 '$p' | grep -q got=pong" || fail "no answer"
+    run listener_of "$p"
+    assert_output nroot
+    touch "$t/go"
+    wait_exit "$NROOT_PID" 100
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_line bound=0.0.0.0:8080
+    assert_line --regexp '^peer=10\.0\.2\.'
+}
+
+@test "bypass: -p with --tcp-bypass: a bind below 1024 needs CAP_NET_BIND_SERVICE, as the kernel's" {
+    need_bypass
+    local p
+    p=$(port)
+    nrun --tcp-bypass -p "127.0.0.1:$p:80" --cap-drop NET_BIND_SERVICE "$IMG" sh -c '
+        bypass-probe serve 80 0.0.0.0 2>&1 & sleep 0.5; kill $! 2>/dev/null
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.5; kill $!'
+    echo "$output"
+    assert_line --partial "Permission denied"
+    assert_line bound=0.0.0.0:8080
+}
+
+@test "bypass: -p with --tcp-bypass: a second server on the published port while the first listens is EADDRINUSE, as in the container's own namespace" {
+    need_bypass
+    local p
+    p=$(port)
+    nrun --tcp-bypass -p "127.0.0.1:$p:8080" "$IMG" sh -c '
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.5
+        bypass-probe serve 8080 0.0.0.0 2>&1
+        kill $!'
+    echo "$output"
+    assert_line "bound=127.0.0.1:$p"
+    assert_line --partial "Address already in use"
+}
+
+@test "bypass: a named container with -p and --tcp-bypass swaps the published port's bind again on nroot start" {
+    need_bypass
+    local p
+    p=$(port)
+    nrun --name bpp --tcp-bypass -p "127.0.0.1:$p:8080" "$IMG" sh -c '
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.3; kill $!'
+    assert_line "bound=127.0.0.1:$p"
+    run_nroot 0 start -a bpp
+    assert_line "bound=127.0.0.1:$p"
+    run_nroot 0 rm bpp
+}

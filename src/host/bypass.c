@@ -20,7 +20,16 @@
  *      anything the host reaches; nroot connects it itself with the same
  *      checks, or refuses (EPERM);
  *   4. anything else (UDP, unix, an address inside): CONTINUE, the plain
- *      path, unchanged. */
+ *      path, unchanged.
+ * Where the run publishes TCP ports, bind comes too (handle_bind): a TCP
+ * socket of the container's, unbound, bound to a published port's CPORT
+ * at an address the relay reaches (any, 10.0.2.100, fd00::100) gets a
+ * host socket bound by nroot to the published host address and port,
+ * whose relay listeners are released to it (portfwd.c): the server
+ * accepts the host's clients itself.  Every other bind of an INET socket
+ * is nroot's bind of the caller's own socket to the address read (the
+ * caller's CAP_NET_BIND_SERVICE checked below 1024); a host socket is
+ * never bound for the caller (EINVAL, EPERM). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +40,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <seccomp.h>
+#include <sys/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +60,11 @@
 #ifndef SIOCGSKNS
 #define SIOCGSKNS 0x894C
 #endif
-#define I386_SOCKETCALL 102 /* i386's multiplexer; SYS_CONNECT is its call 3 */
+#define I386_SOCKETCALL 102 /* i386's multiplexer; SYS_BIND is its call 2, SYS_CONNECT 3 */
+#define I386_SYS_BIND 2
+#define I386_SYS_CONNECT 3
 #define MAX_PENDING 1024
+#define NR_UNPRIVILEGED_PORT_START 1024
 
 typedef struct Pending {
     uint64_t id;
@@ -67,6 +80,9 @@ typedef struct Pending {
 struct NrBypass {
     int listener;
     bool host_loopback;
+    const NrPort *ports; /* the published ports (bind: the TCP ones) */
+    size_t n_ports;
+    NrPortfwd *fwd;              /* their relay: a port's listeners released to a swap */
     struct stat ctr_ns, host_ns; /* the container's network namespace, nroot's */
     struct seccomp_notif *req;
     struct seccomp_notif_resp *resp;
@@ -524,6 +540,183 @@ static bool swap_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int ol
     return true;
 }
 
+/* ---- bind: a published port's server on a host socket ---- */
+
+/* the published TCP port a bind of the container's to `sa` would serve
+ * through the relay: CPORT published, at an address the relay reaches
+ * (any, 10.0.2.100, fd00::100; never loopback: a server bound there
+ * stays private, as with the relay) */
+static const NrPort *published(const NrBypass *b, const struct sockaddr_storage *sa, socklen_t len)
+{
+    uint16_t port;
+    if (sa->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uint32_t a = ntohl(in->sin_addr.s_addr);
+        if (a != INADDR_ANY && a != 0x0a000264U)
+            return NULL;
+        port = ntohs(in->sin_port);
+    } else if (sa->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        static const uint8_t fd00_100[16] = { 0xfd, [14] = 1, [15] = 0 };
+        static const uint8_t mapped_100[16] = { [10] = 0xff, [11] = 0xff, 10, 0, 2, 100 };
+        const uint8_t *a = in6->sin6_addr.s6_addr;
+        if (!IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) && memcmp(a, fd00_100, 16) != 0 &&
+            memcmp(a, mapped_100, 16) != 0)
+            return NULL;
+        port = ntohs(in6->sin6_port);
+    } else
+        return NULL;
+    for (size_t i = 0; port && i < b->n_ports; i++)
+        if (!b->ports[i].udp && b->ports[i].ctr_port == port)
+            return &b->ports[i]; /* the first: one host socket takes one host port */
+    return NULL;
+}
+
+/* the host address and port of p for a socket of `family` (v6only):
+ * false where that socket cannot take it (a v4 host address and a
+ * v6-only socket, a v6 host address and a v4 socket) */
+static bool host_addr(const NrPort *p, int family, bool v6only, struct sockaddr_storage *ret,
+                      socklen_t *ret_len)
+{
+    memset(ret, 0, sizeof *ret);
+    if (family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ret;
+        if (p->host_family == AF_INET6)
+            return false;
+        in->sin_family = AF_INET;
+        in->sin_port = htons(p->host_port);
+        in->sin_addr =
+            p->host_family == AF_INET ? p->host_addr4 : (struct in_addr){ htonl(INADDR_ANY) };
+        *ret_len = sizeof *in;
+        return true;
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ret;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(p->host_port);
+    if (p->host_family == AF_INET) {
+        if (v6only)
+            return false;
+        in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&in6->sin6_addr.s6_addr[12], &p->host_addr4, 4);
+    } else if (p->host_family == AF_INET6)
+        in6->sin6_addr = p->host_addr6;
+    else
+        in6->sin6_addr = in6addr_any;
+    *ret_len = sizeof *in6;
+    return true;
+}
+
+/* the container's unbound TCP socket `old` (ours), bound by the caller to
+ * published port p: a host socket bound to p's host address and port in
+ * its place, the relay's listeners of p released to it.  false: not
+ * answered (the plain bind follows) */
+static bool swap_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int old, int family,
+                      const NrPort *p)
+{
+    int v6only = 0;
+    socklen_t vl = sizeof v6only;
+    if (family == AF_INET6 && getsockopt(old, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &vl) < 0)
+        return false;
+    struct sockaddr_storage to;
+    socklen_t tolen = 0;
+    if (!host_addr(p, family, v6only != 0, &to, &tolen))
+        return false;
+    int fl = fcntl(old, F_GETFL);
+    if (fl < 0)
+        return false;
+    int host = socket(family, SOCK_STREAM | SOCK_CLOEXEC | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0),
+                      IPPROTO_TCP);
+    if (host < 0)
+        return false;
+    /* SO_REUSEADDR as the relay's listener has it: the relay's accepted
+     * connections and a last server's TIME_WAIT hold the port too */
+    int one = 1;
+    if (copy_opts(old, host, family, false) < 0 ||
+        setsockopt(host, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+        close(host);
+        return false;
+    }
+    /* the relay's listener and this bind cannot share the port: it is
+     * released first, and bound again if the bind or the hand-over fails */
+    unsigned released = nr_portfwd_release(b->fwd, p, family, v6only != 0);
+    int e = 0;
+    if (bind(host, (const struct sockaddr *)&to, tolen) < 0 ||
+        addfd(b, id, host, target, target_cloexec(pid, target)) < 0)
+        e = errno;
+    close(host);
+    if (e)
+        nr_portfwd_restore(b->fwd, released);
+    answer(b, id, e, false);
+    return true;
+}
+
+/* the kernel's check that nroot's own bind would skip (nroot owns the
+ * container's user namespace): a port below ip_unprivileged_port_start
+ * needs the caller's CAP_NET_BIND_SERVICE.  The container's value of the
+ * sysctl is not nroot's to read (a sysctl of the reader's namespace):
+ * the kernel's default, 1024 */
+static bool may_bind(pid_t pid, const struct sockaddr_storage *sa, socklen_t len)
+{
+    uint16_t port = 0;
+    if (sa->ss_family == AF_INET && len >= sizeof(struct sockaddr_in))
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    else if (sa->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    if (port == 0 || port >= NR_UNPRIVILEGED_PORT_START)
+        return true;
+    cap_flag_value_t v = CAP_CLEAR;
+    cap_t c = cap_get_pid(pid);
+    if (c) {
+        (void)cap_get_flag(c, CAP_NET_BIND_SERVICE, CAP_EFFECTIVE, &v);
+        cap_free(c);
+    }
+    return v == CAP_SET;
+}
+
+/* TCP, not bound */
+static bool unbound_tcp(int sock, int family)
+{
+    int type = 0, proto = 0;
+    socklen_t l = sizeof type;
+    if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM)
+        return false;
+    l = sizeof proto;
+    if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0 || proto != IPPROTO_TCP)
+        return false;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0)
+        return false;
+    return family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port == 0
+                             : ((struct sockaddr_in6 *)&ss)->sin6_port == 0;
+}
+
+/* a bind of an INET socket (`sock`, ours): never CONTINUE, as for
+ * connect (the kernel would look the descriptor and the address up
+ * again); a published port's server gets a host socket, every other bind
+ * is nroot's bind of the caller's own socket to the address read */
+static void handle_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int sock, int ns,
+                        int family, const struct sockaddr_storage *sa, socklen_t len)
+{
+    if (ns == NS_HOST) {
+        /* a socket swapped before: bound already (the kernel's EINVAL),
+         * or disconnected from its peer, where a bind would put a
+         * listener anywhere on the host */
+        answer(b, id, unbound_tcp(sock, family) ? EPERM : EINVAL, false);
+        return;
+    }
+    if (!may_bind(pid, sa, len)) {
+        answer(b, id, EACCES, false);
+        return;
+    }
+    const NrPort *p;
+    if (ns == NS_CTR && sa->ss_family == family && unbound_tcp(sock, family) &&
+        (p = published(b, sa, len)) && swap_bind(b, id, pid, target, sock, family, p))
+        return;
+    int rc = bind(sock, (const struct sockaddr *)sa, len);
+    answer(b, id, rc < 0 ? errno : 0, false);
+}
+
 static void handle(NrBypass *b, const struct seccomp_notif *req)
 {
     pid_t pid = (pid_t)req->pid;
@@ -534,19 +727,25 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
         answer(b, req->id, ESRCH, false); /* it is gone */
         return;
     }
+    bool is_bind;
     if (i386 && req->data.nr == I386_SOCKETCALL) {
-        /* socketcall(SYS_CONNECT, args): the three arguments in memory */
+        /* socketcall(SYS_CONNECT or SYS_BIND, args): the three arguments
+         * in memory */
         uint32_t a[3];
         struct iovec lo = { a, sizeof a }, re = { (void *)(uintptr_t)addr, sizeof a };
-        if (fdarg != 3 || process_vm_readv(pid, &lo, 1, &re, 1, 0) != (ssize_t)sizeof a) {
+        is_bind = fdarg == I386_SYS_BIND;
+        if ((fdarg != I386_SYS_CONNECT && !is_bind) ||
+            process_vm_readv(pid, &lo, 1, &re, 1, 0) != (ssize_t)sizeof a) {
             answer(b, req->id, EFAULT, false);
             return;
         }
         fdarg = a[0];
         addr = a[1];
         len = a[2];
-    } else if (i386) {
-        addr = (uint32_t)addr;
+    } else {
+        is_bind = req->data.nr == seccomp_syscall_resolve_name_arch(req->data.arch, "bind");
+        if (i386)
+            addr = (uint32_t)addr;
     }
     /* the kernel's int fd and int addrlen: their low 32 bits */
     int target = (int)(uint32_t)fdarg;
@@ -588,6 +787,10 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
         return;
     }
     int ns = socket_ns(b, sock);
+    if (is_bind) {
+        handle_bind(b, req->id, pid, target, sock, ns, domain, &sa, salen);
+        return;
+    }
     if (ns == NS_HOST) {
         host_connect(b, req->id, pid, target, sock, domain, &sa, salen);
         sock = -1; /* host_connect took it */
@@ -620,11 +823,14 @@ static void on_listener(NrBypass *b)
 /* ---- the loop's side ---- */
 
 NrBypass *nr_bypass_new(int listener, const NrRunConfig *cfg, const struct stat *ctr_net,
-                        NrError *err)
+                        NrPortfwd *ports, NrError *err)
 {
     NrBypass *b = nr_xmalloc(sizeof *b);
     memset(b, 0, sizeof *b);
     b->listener = listener;
+    b->ports = cfg->ports;
+    b->n_ports = cfg->n_ports;
+    b->fwd = ports;
     b->host_loopback = cfg->host_loopback;
     b->ctr_ns = *ctr_net;
     struct seccomp_notif_sizes sizes;

@@ -76,6 +76,7 @@ typedef struct Listener {
     bool udp;
     bool pktinfo; /* bound to every address: answers go from the one the client used */
     int family;
+    const NrPort *port; /* the published port it serves */
 } Listener;
 
 typedef struct Half {
@@ -184,11 +185,9 @@ static void arm(NrPortfwd *f, Tag *t, int fd, uint32_t want)
 
 /* ---- binding ---- */
 
-static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr, bool any,
-                     NrError *err)
+/* a socket of the host bound to HOST:HPORT of p (TCP: listening), or -1 */
+static int open_port(const NrPort *p, int family, const void *addr, bool any)
 {
-    if (f->n_listen == MAX_LISTEN)
-        return nr_error_msg(err, "too many published ports (at most %d)", MAX_LISTEN);
     int s = socket(family, (p->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -1;
@@ -224,13 +223,66 @@ static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr
         errno = e;
         return -1;
     }
+    return s;
+}
+
+static int bind_port(NrPortfwd *f, const NrPort *p, int family, const void *addr, bool any,
+                     NrError *err)
+{
+    if (f->n_listen == MAX_LISTEN)
+        return nr_error_msg(err, "too many published ports (at most %d)", MAX_LISTEN);
+    int s = open_port(p, family, addr, any);
+    if (s < 0)
+        return -1;
     f->listen[f->n_listen++] = (Listener){ .tag.kind = TAG_LISTEN,
                                            .fd = s,
                                            .ctr_port = p->ctr_port,
                                            .udp = p->udp,
                                            .pktinfo = p->udp && any,
-                                           .family = family };
+                                           .family = family,
+                                           .port = p };
     return 0;
+}
+
+/* ---- --tcp-bypass: a published port served by a host socket ---- */
+
+/* the listeners of p that a socket of `family` bound to p's host address
+ * would collide with: an AF_INET6 one not IPV6_V6ONLY takes v4 too */
+static bool collides(const Listener *l, const NrPort *p, int family, bool v6only)
+{
+    return l->port == p && !l->udp && (l->family == family || (family == AF_INET6 && !v6only));
+}
+
+unsigned nr_portfwd_release(NrPortfwd *f, const NrPort *p, int family, bool v6only)
+{
+    unsigned mask = 0;
+    for (int i = 0; f && i < f->n_listen && i < 32; i++) {
+        Listener *l = &f->listen[i];
+        if (l->fd < 0 || !collides(l, p, family, v6only))
+            continue;
+        arm(f, &l->tag, l->fd, 0);
+        close(l->fd);
+        l->fd = -1;
+        l->rev = 0;
+        mask |= 1U << i;
+    }
+    return mask;
+}
+
+void nr_portfwd_restore(NrPortfwd *f, unsigned mask)
+{
+    for (int i = 0; f && i < f->n_listen && i < 32; i++) {
+        Listener *l = &f->listen[i];
+        if (!(mask & (1U << i)) || l->fd >= 0)
+            continue;
+        const NrPort *p = l->port;
+        bool any = p->host_family == AF_UNSPEC;
+        struct in_addr any4 = { .s_addr = htonl(INADDR_ANY) };
+        const void *addr = l->family == AF_INET6
+                               ? (any ? (const void *)&in6addr_any : &p->host_addr6)
+                               : (any ? (const void *)&any4 : &p->host_addr4);
+        l->fd = open_port(p, l->family, addr, any); /* -1: the port stays unserved */
+    }
 }
 
 int nr_port_error(const NrPort *p, int errnum, NrError *err)
@@ -736,7 +788,8 @@ void nr_portfwd_free(NrPortfwd *f)
     while (f->lru_head)
         flow_free(f, f->lru_head);
     for (int i = 0; i < f->n_listen; i++)
-        close(f->listen[i].fd);
+        if (f->listen[i].fd >= 0)
+            close(f->listen[i].fd);
     if (f->have_spare) {
         half_close(&f->spare_up);
         half_close(&f->spare_down);
@@ -754,7 +807,8 @@ int nr_portfwd_fill(NrPortfwd *f, struct pollfd **pfd, int *cap, int first, int 
     bool tcp_ok = may_accept(f), udp_ok = f->sync_fd >= 0 && f->n_pending < MAX_PENDING;
     for (int i = 0; i < f->n_listen; i++) {
         Listener *l = &f->listen[i];
-        arm(f, &l->tag, l->fd, (l->udp ? udp_ok : tcp_ok) ? EPOLLIN : 0);
+        if (l->fd >= 0) /* -1: released to a host socket (--tcp-bypass) */
+            arm(f, &l->tag, l->fd, (l->udp ? udp_ok : tcp_ok) ? EPOLLIN : 0);
     }
     for (size_t i = 0; i < f->n_conn; i++)
         if (f->conn[i]->ctr >= 0)
@@ -811,7 +865,7 @@ void nr_portfwd_dispatch(NrPortfwd *f, const struct pollfd *pfd)
     /* last: a new flow may evict an old one */
     for (int i = 0; i < f->n_listen; i++) {
         Listener *l = &f->listen[i];
-        if (!l->rev)
+        if (!l->rev || l->fd < 0)
             continue;
         l->rev = 0;
         if (l->udp)

@@ -130,7 +130,7 @@ static void on_notify(Loop *l, NrSyncMsg *m)
         give_up(l);
         return;
     }
-    if (!(l->bypass = nr_bypass_new(m->fd, l->cfg, &l->ctr_net, &l->err)))
+    if (!(l->bypass = nr_bypass_new(m->fd, l->cfg, &l->ctr_net, l->s->ports, &l->err)))
         give_up(l);
     m->fd = -1;
 }

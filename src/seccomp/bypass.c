@@ -5,6 +5,11 @@
  *   - connect: USER_NOTIF, on every ABI.  On i386 libseccomp adds the
  *     multiplexer's call socketcall(SYS_CONNECT) too: nroot reads its
  *     arguments from the caller's memory;
+ *   - bind, only where the run publishes TCP ports (a profile of its
+ *     own, so a filter cached for one is never taken for the other):
+ *     USER_NOTIF as connect (socketcall(SYS_BIND) on i386), so a server
+ *     binding a published port gets a host socket on the published
+ *     host address and port;
  *   - io_uring_setup, io_uring_enter, io_uring_register: EPERM.  A ring's
  *     IORING_OP_CONNECT would connect a socket without a connect call,
  *     where no notification sees it (the default profile leaves io_uring
@@ -18,6 +23,7 @@
  *     socketcall (compile.c). */
 #include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "nr-seccomp.h"
@@ -29,12 +35,24 @@
 #define NO_TFO SCMP_ACT_ERRNO(EOPNOTSUPP)
 #define ABI64 (NR_ARCH_X86_64 | NR_ARCH_X32)
 
+#define COMMON \
+    { \
+        "io_uring_setup io_uring_enter io_uring_register", SCMP_ACT_ERRNO(EPERM), 0, 0, 0, NULL, 0 \
+    }, \
+        { "sendto", NO_TFO, 0, 0, ABI64, FASTOPEN(3) }, \
+        { "sendmsg", NO_TFO, 0, 0, ABI64, FASTOPEN(2) }, \
+    { \
+        "sendmmsg", NO_TFO, 0, 0, ABI64, FASTOPEN(3) \
+    }
+
 static const NrSeccompRule rules[] = {
     { "connect", SCMP_ACT_NOTIFY, 0, 0, 0, NULL, 0 },
-    { "io_uring_setup io_uring_enter io_uring_register", SCMP_ACT_ERRNO(EPERM), 0, 0, 0, NULL, 0 },
-    { "sendto", NO_TFO, 0, 0, ABI64, FASTOPEN(3) },
-    { "sendmsg", NO_TFO, 0, 0, ABI64, FASTOPEN(2) },
-    { "sendmmsg", NO_TFO, 0, 0, ABI64, FASTOPEN(3) },
+    COMMON,
+};
+
+static const NrSeccompRule rules_bind[] = {
+    { "connect bind", SCMP_ACT_NOTIFY, 0, 0, 0, NULL, 0 },
+    COMMON,
 };
 
 static const NrSeccompProfile profile = {
@@ -45,7 +63,15 @@ static const NrSeccompProfile profile = {
     .n_rules = sizeof rules / sizeof rules[0],
 };
 
-const NrSeccompProfile *nr_seccomp_bypass(void)
+static const NrSeccompProfile profile_bind = {
+    .name = "bypass-bind",
+    .default_action = SCMP_ACT_ALLOW,
+    .arches = NR_ARCH_ALL,
+    .rules = rules_bind,
+    .n_rules = sizeof rules_bind / sizeof rules_bind[0],
+};
+
+const NrSeccompProfile *nr_seccomp_bypass(bool bind)
 {
-    return &profile;
+    return bind ? &profile_bind : &profile;
 }

@@ -2,7 +2,8 @@
 /* bypass-probe.c — TCP and UDP probes for tests/bypass.bats, static: it
  * runs in the test image and, as the server, on the host.
  *
- *   bypass-probe serve PORT           TCP on 127.0.0.1:PORT: a line
+ *   bypass-probe serve PORT [ADDR]    TCP on 127.0.0.1:PORT (or ADDR:PORT,
+ *                                     then "bound=ADDR:PORT" first): a line
  *                                     "peer=ADDR:PORT" per connection,
  *                                     answers "pong"
  *   bypass-probe userve PORT          UDP on 127.0.0.1:PORT: echoes
@@ -103,17 +104,24 @@ static int do_connect(int s, const struct sockaddr_storage *to, socklen_t len, i
     return e;
 }
 
-static int serve(const char *port, int udp)
+static int serve(const char *port, int udp, const char *addr)
 {
     struct sockaddr_storage ss;
-    socklen_t len = addr_of("127.0.0.1", port, &ss);
-    int s = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
+    socklen_t len = addr_of(addr ? addr : "127.0.0.1", port, &ss);
+    int s = socket(ss.ss_family, udp ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (s < 0 || bind(s, (struct sockaddr *)&ss, len) < 0 || (!udp && listen(s, 128) < 0)) {
         perror("bypass-probe: serve");
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (addr) {
+        /* the address the socket has: the host's, where nroot swapped it */
+        struct sockaddr_storage me;
+        socklen_t ml = sizeof me;
+        if (getsockname(s, (struct sockaddr *)&me, &ml) == 0)
+            printf("bound=%s\n", show(&me));
+    }
     for (;;) {
         struct sockaddr_storage peer;
         socklen_t pl = sizeof peer;
@@ -147,9 +155,9 @@ static void *thread_main(void *arg)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "serve") == 0)
-        return serve(argv[2], 0);
+        return serve(argv[2], 0, argc > 3 ? argv[3] : NULL);
     if (argc >= 3 && strcmp(argv[1], "userve") == 0)
-        return serve(argv[2], 1);
+        return serve(argv[2], 1, NULL);
     if (argc >= 2 && strcmp(argv[1], "iouring") == 0) {
         unsigned char params[120] = { 0 }; /* struct io_uring_params */
         long r = syscall(SYS_io_uring_setup, 1, params);
