@@ -169,29 +169,11 @@ static pid_t squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, cons
 
 #define SHARE_WAIT_MS 10000
 #define LINGER_DEFAULT 10
-#define LINGER_MAX 86400
 
 int nr_fuse_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
 {
-    const char *v = nr_conf_value("squashfs-linger", "NROOT_SQUASHFS_LINGER", ret_from);
-    *ret_secs = LINGER_DEFAULT;
-    if (!v)
-        return 0;
-    if (strcmp(v, "off") == 0) {
-        *ret_secs = -1;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < 0 || n > LINGER_MAX) {
-        const char *from = ret_from && *ret_from ? *ret_from : "nroot.conf";
-        return nr_error_msg(
-            err, "%s: squashfs-linger '%s' is neither a number of seconds (0 to %d) nor 'off'",
-            from, v, LINGER_MAX);
-    }
-    *ret_secs = (int)n;
-    return 0;
+    return nr_conf_linger("squashfs-linger", "NROOT_SQUASHFS_LINGER", LINGER_DEFAULT, ret_secs,
+                          ret_from, err);
 }
 
 /* the cgroups this process is in, less Slurm's task_N (the tasks of one
