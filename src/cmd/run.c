@@ -392,6 +392,9 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                        &cfg->map, err) < 0)
         return -1;
     cfg->root_emulation = nr_rootemu_resolve(cfg->root_emulation, &cfg->map);
+    int linger; /* a bad userns-linger fails every run that could use the keeper */
+    if (keeper_wanted(cfg) && nr_keeper_linger(&linger, NULL, err) < 0)
+        return -1;
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
     if (cfg->net == NR_NET_CONTAINER && nr_netctr_check_map(cfg, &peer, err) < 0)
