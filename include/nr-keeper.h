@@ -38,5 +38,5 @@ int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err);
 int nr_keeper_join(NrIdMap *map, NrError *err);
 /* the pid of the user's running keeper, 0 if none */
 pid_t nr_keeper_running(void);
-/* `nroot _userns-keeper RT_SUB LINGER` (fd 3: the listening socket) */
+/* `nroot _userns-keeper LINGER` (fd 3: the listening socket, RT/userns/sock) */
 int nr_keeper_main(int argc, char **argv);

@@ -24,7 +24,9 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +70,7 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
      * the run's environment */
     const char *p = getenv("PATH");
     snprintf(path, sizeof path, "PATH=%s", p ? p : "");
-    char *const argv[] = { "nroot", "_userns-keeper", rt, secs, NULL };
+    char *const argv[] = { "nroot", "_userns-keeper", secs, NULL };
     char *const envp[] = { p ? path : NULL, NULL };
     NrSyncMsg m = { .fd = -1 };
     int sock =
@@ -246,12 +248,22 @@ int nr_keeper_main(int argc, char **argv)
     signal(SIGHUP, SIG_IGN);
     NrError err = { 0 };
     uint32_t linger = 0;
-    if (argc != 3 || !nr_parse_u32(argv[2], &linger) || strlen(argv[1]) > PATH_MAX) {
-        logmsg("usage: nroot _userns-keeper RUNTIME-DIR LINGER (started by nroot run)");
+    Keeper k = { .lfd = 3, .nsfd = -1, .last = now_ms() };
+    /* its directory is the socket's: no path in its argv, where a search
+     * for the processes of a directory (pgrep -f) would find it */
+    struct sockaddr_un sa = { 0 };
+    socklen_t len = sizeof sa;
+    char *slash = NULL;
+    if (argc != 2 || !nr_parse_u32(argv[1], &linger) ||
+        getsockname(k.lfd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+        len <= offsetof(struct sockaddr_un, sun_path) + 1 || !sa.sun_path[0] ||
+        !(slash = strrchr(sa.sun_path, '/'))) {
+        logmsg("usage: nroot _userns-keeper LINGER, with its listening socket as fd 3 (nroot "
+               "run starts it)");
         return NR_EXIT_FAILURE;
     }
-    Keeper k = { .lfd = 3, .nsfd = -1, .last = now_ms() };
-    const char *rt = argv[1];
+    char rt[sizeof sa.sun_path + 1];
+    snprintf(rt, sizeof rt, "%.*s", (int)(slash - sa.sun_path), sa.sun_path);
     fcntl(k.lfd, F_SETFD, FD_CLOEXEC);
     fcntl(k.lfd, F_SETFL, O_NONBLOCK);
     snprintf(k.sock, sizeof k.sock, "%s/sock", rt);
