@@ -285,8 +285,7 @@ int nr_keeper_main(int argc, char **argv)
         return NR_EXIT_FAILURE;
     }
     char pid[16];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    (void)n;
+    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (nr_write_file_at(AT_FDCWD, k.pidfile, pid, 0600, &err) < 0)
         logmsg("%s", err.msg);
     logmsg("started: user namespace %s, linger %u s", k.map, linger);
