@@ -29,9 +29,10 @@ enum {
 /* nroot.conf userns-linger, $NROOT_USERNS_LINGER: seconds, -1 for off */
 int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err);
 /* Before the container is made, for a run whose plan is `map` and that has
- * no other user namespace to be in: join the keeper's U (starting the
- * keeper if none runs) when `map` is the default subordinate-id plan and
- * U has that map; `map` is then in U's ids.  1: joined; 0: not (linger
+ * no other user namespace to be in: join the keeper's U when `map` is the
+ * default subordinate-id plan and U has that map; `map` is then in U's
+ * ids.  A run that finds no keeper starts one for the runs after it and
+ * does not wait for it (0).  1: joined; 0: not (linger
  * off, another plan, or no keeper to be had: the run maps its namespace
  * with the helpers as before, quietly); -1: a bad userns-linger, or U
  * joined but unusable. */

@@ -24,6 +24,12 @@ teardown() {
 keeper_pid() { cat "$KDIR/keeper.pid" 2>/dev/null || true; }
 keeper_alive() { [ -n "$1" ] && [ "$(cat /proc/"$1"/comm 2>/dev/null)" = nroot-userns ]; }
 keeper_gone() { ! keeper_alive "$1"; }
+# a keeper started and serving: the run that starts one maps its own
+# namespace with the helpers; the runs after it are in U
+warm_keeper() {
+    nrun "$IMG" true
+    wait_for 100 eval 'keeper_alive "$(keeper_pid)"' || fail "no keeper: $(cat "$KDIR/keeper.log" 2>&1)"
+}
 keepers_started() { grep -c ' started: ' "$KDIR/keeper.log" 2>/dev/null || true; }
 
 # the inode of user namespace of process $1, or of its N-th parent
@@ -43,6 +49,7 @@ payload_of() {
 
 @test "keeper: two runs share U, a child of the host's user namespace, their parent" {
     skip_unless_subids
+    warm_keeper
     start_bg k1
     start_bg k2
     local k a b
@@ -69,6 +76,7 @@ NoNewPrivs:	1"
 
 @test "keeper: files of uid 1000 made in U are removed by --rm and rm; the image stays" {
     skip_unless_subids
+    warm_keeper
     nrun --rm "$IMG" sh -c 'mkdir -p /k/d && touch /k/d/f && chown -R 1000:1000 /k && ls -ln /k/d/f'
     assert_output --regexp ' 1000 +1000 '
     nrun --name kr "$IMG" sh -c 'mkdir -p /k/d && touch /k/d/f && chown -R 1000:1000 /k'
@@ -80,6 +88,7 @@ NoNewPrivs:	1"
 
 @test "keeper: exec, stop and start of a named container made in U" {
     skip_unless_subids
+    warm_keeper
     start_bg ke
     run_nroot 0 exec ke id -u
     assert_output 0
@@ -94,14 +103,13 @@ NoNewPrivs:	1"
 @test "keeper: it ends after its linger, socket and pid file gone" {
     skip_unless_subids
     export NROOT_USERNS_LINGER=1
-    nrun "$IMG" true
+    warm_keeper
     local k
     k=$(keeper_pid)
-    keeper_alive "$k" || fail "no keeper"
     wait_for 60 keeper_gone "$k" || fail "the keeper outlived its linger"
     [ ! -e "$KDIR/sock" ] && [ ! -e "$KDIR/keeper.pid" ] || fail "$(ls -la "$KDIR")"
     assert_regex "$(tail -n1 "$KDIR/keeper.log")" 'no run for 1 s: exiting'
-    nrun "$IMG" true
+    warm_keeper
     [ "$(keepers_started)" = 2 ]
 }
 
@@ -134,16 +142,21 @@ NoNewPrivs:	1"
 @test "keeper: a killed keeper is replaced by the next run" {
     skip_unless_subids
     export NROOT_USERNS_LINGER=30
-    nrun "$IMG" true
+    warm_keeper
     local k1 k2
     k1=$(keeper_pid)
-    keeper_alive "$k1" || fail "no keeper"
-    kill -9 "$k1"
-    wait_for 50 keeper_gone "$k1"
     nrun "$IMG" cat /proc/self/uid_map
     assert_regex "$output" '^ *0 +0 +1'
-    k2=$(keeper_pid)
-    keeper_alive "$k2" && [ "$k2" != "$k1" ] || fail "no new keeper ($k1, $k2)"
+    kill -9 "$k1"
+    wait_for 50 keeper_gone "$k1"
+    # the socket is left: the next run finds it dead, maps its own
+    # namespace and starts another keeper, which serves the run after it
+    nrun "$IMG" cat /proc/self/uid_map
+    assert_regex "$output" "^ *0 +$(id -u) +1"
+    wait_for 100 eval 'k2=$(keeper_pid); keeper_alive "$k2" && [ "$k2" != "$k1" ]' ||
+        fail "no new keeper ($k1, $(keeper_pid))"
+    nrun "$IMG" cat /proc/self/uid_map
+    assert_regex "$output" '^ *0 +0 +1'
 }
 
 @test "keeper: two first runs at once start one keeper" {
@@ -156,6 +169,7 @@ NoNewPrivs:	1"
     p2=$NROOT_PID
     wait_exit "$p1" 200 && assert_equal "$WAIT_STATUS" 0
     wait_exit "$p2" 200 && assert_equal "$WAIT_STATUS" 0
+    wait_for 100 eval 'keeper_alive "$(keeper_pid)"'
     assert_equal "$(keepers_started)" 1
 }
 
@@ -172,13 +186,14 @@ NoNewPrivs:	1"
     export NROOT_USERNS_LINGER=20
     run_nroot 0 info
     assert_output --regexp 'user namespace keeper +ok +on \(linger 20 s, \$NROOT_USERNS_LINGER\): none running'
-    nrun "$IMG" true
+    warm_keeper
     run_nroot 0 info
     assert_output --regexp "user namespace keeper +ok +on .*: running \\(pid $(keeper_pid)\\)"
 }
 
 @test "keeper: not for --net=container:NAME, which enters NAME's namespace" {
     skip_unless_subids
+    warm_keeper
     start_bg kn
     local k
     k=$(keeper_pid)

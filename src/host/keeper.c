@@ -73,8 +73,10 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
     char *const argv[] = { "nroot", "_userns-keeper", secs, NULL };
     char *const envp[] = { p ? path : NULL, NULL };
     NrSyncMsg m = { .fd = -1 };
-    int sock =
-        nr_runtime_meet(rt, "keeper.log", "the user namespace keeper", argv, envp, WAIT_MS, &m, &e);
+    /* a keeper started now serves the next run: this one would wait for it
+     * to make U, longer than running the helpers itself */
+    int sock = nr_runtime_meet(rt, "keeper.log", "the user namespace keeper", argv, envp, WAIT_MS,
+                               false, &m, &e);
     if (sock < 0)
         return 0;
     close(sock);

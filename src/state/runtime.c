@@ -259,7 +259,8 @@ static int start_helper(const char *rt, const char *path, const char *logname, c
 }
 
 int nr_runtime_meet(const char *rt, const char *logname, const char *what, char *const argv[],
-                    char *const envp[], int wait_ms, NrSyncMsg *ret_msg, NrError *err)
+                    char *const envp[], int wait_ms, bool wait_new, NrSyncMsg *ret_msg,
+                    NrError *err)
 {
     char path[PATH_MAX + 8], lock[PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/sock", rt);
@@ -274,6 +275,8 @@ int nr_runtime_meet(const char *rt, const char *logname, const char *what, char 
     if (sock < 0) {
         if (start_helper(rt, path, logname, argv, envp, err) < 0)
             return -1;
+        if (!wait_new)
+            return NR_RUNTIME_STARTED; /* the lock goes with lfd */
         sock = try_connect(path);
         if (sock < 0)
             return nr_error_errno(err, "cannot reach %s at '%s'", what, path);
