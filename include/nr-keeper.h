@@ -31,12 +31,14 @@ int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err);
 /* Before the container is made, for a run whose plan is `map` and that has
  * no other user namespace to be in: join the keeper's U when `map` is the
  * default subordinate-id plan and U has that map; `map` is then in U's
- * ids.  A run that finds no keeper starts one for the runs after it and
- * does not wait for it (0).  1: joined; 0: not (linger
+ * ids.  A run that finds no keeper (0) maps its own namespace and starts
+ * one for the runs after it with nr_keeper_start once its command runs.  1: joined; 0: not (linger
  * off, another plan, or no keeper to be had: the run maps its namespace
  * with the helpers as before, quietly); -1: a bad userns-linger, or U
  * joined but unusable. */
 int nr_keeper_join(NrIdMap *map, NrError *err);
+/* the keeper nr_keeper_join found missing, started (not waited for) */
+void nr_keeper_start(void);
 /* the pid of the user's running keeper, 0 if none */
 pid_t nr_keeper_running(void);
 /* `nroot _userns-keeper LINGER` (fd 3: the listening socket, RT/userns/sock) */

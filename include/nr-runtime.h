@@ -2,8 +2,6 @@
 /* nr-runtime.h — nroot's runtime directory (state/runtime.c): what lives
  * only while containers run. */
 #pragma once
-#include <stdbool.h>
-
 #include "nr-error.h"
 #include "nr-spawn.h"
 
@@ -28,10 +26,13 @@ char *nr_runtime_subdir(const char *name, NrError *err);
  * (NR_SYNC_ERROR: the helper's failure, prefixed with `what`), or -1.  The
  * helper, with no client left, takes the lock without waiting, accepts
  * what came meanwhile, or else removes the socket and ends: a client never
- * reaches one that is ending, and two never start two.  !wait_new: a
- * helper that had to be started is left to start (it serves the next
- * client) and NR_RUNTIME_STARTED is returned at once, no error. */
-#define NR_RUNTIME_STARTED (-2)
+ * reaches one that is ending, and two never start two.  `mode`:
+ * NR_MEET_WAIT as said; NR_MEET_CONNECT: none answers, none is started,
+ * NR_RUNTIME_NONE is returned; NR_MEET_START: only a start, if none
+ * answers, for the clients after this one (NR_RUNTIME_NONE, nothing
+ * read). */
+typedef enum NrMeetMode { NR_MEET_WAIT, NR_MEET_CONNECT, NR_MEET_START } NrMeetMode;
+#define NR_RUNTIME_NONE (-2)
 int nr_runtime_meet(const char *rt_sub, const char *log, const char *what, char *const argv[],
-                    char *const envp[], int wait_ms, bool wait_new, NrSyncMsg *ret_msg,
+                    char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
                     NrError *err);

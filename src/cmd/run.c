@@ -493,6 +493,9 @@ static void on_started(void *data, pid_t init_pid)
         _exit(0);
     }
     write_live_state(cfg, init_pid);
+    /* the keeper this run found missing: made now, its work not on the
+     * run's way */
+    nr_keeper_start();
     NrError he = { 0 };
     if (nr_cdi_run_hooks(cfg, NR_HOOK_POSTSTART, init_pid, &he) < 0)
         nr_warn("%s", he.msg);

@@ -48,6 +48,28 @@ int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err)
 
 /* ---- a run's side ---- */
 
+/* the run found no keeper: it starts one once its command runs */
+static bool start_later;
+
+/* meet the keeper at RT/userns (started there with NR_MEET_START) */
+static int meet(int linger, NrMeetMode mode, NrSyncMsg *ret_msg)
+{
+    NrError e = { 0 };
+    nr_autofree char *rt = nr_runtime_subdir("userns", &e);
+    if (!rt)
+        return -1;
+    char secs[16], path[PATH_MAX + 8];
+    snprintf(secs, sizeof secs, "%d", linger);
+    /* the keeper finds newuidmap where this run did, and nothing else of
+     * the run's environment */
+    const char *p = getenv("PATH");
+    snprintf(path, sizeof path, "PATH=%s", p ? p : "");
+    char *const argv[] = { "nroot", "_userns-keeper", secs, NULL };
+    char *const envp[] = { p ? path : NULL, NULL };
+    return nr_runtime_meet(rt, "keeper.log", "the user namespace keeper", argv, envp, WAIT_MS, mode,
+                           ret_msg, &e);
+}
+
 int nr_keeper_join(NrIdMap *map, NrError *err)
 {
     /* the default plan only: keep-id, single and the joined or entered
@@ -60,23 +82,12 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
         return -1;
     if (linger < 0)
         return 0;
-    NrError e = { 0 };
-    nr_autofree char *rt = nr_runtime_subdir("userns", &e);
-    if (!rt)
-        return 0;
-    char secs[16], path[PATH_MAX + 8];
-    snprintf(secs, sizeof secs, "%d", linger);
-    /* the keeper finds newuidmap where this run did, and nothing else of
-     * the run's environment */
-    const char *p = getenv("PATH");
-    snprintf(path, sizeof path, "PATH=%s", p ? p : "");
-    char *const argv[] = { "nroot", "_userns-keeper", secs, NULL };
-    char *const envp[] = { p ? path : NULL, NULL };
     NrSyncMsg m = { .fd = -1 };
-    /* a keeper started now serves the next run: this one would wait for it
-     * to make U, longer than running the helpers itself */
-    int sock = nr_runtime_meet(rt, "keeper.log", "the user namespace keeper", argv, envp, WAIT_MS,
-                               false, &m, &e);
+    int sock = meet(linger, NR_MEET_CONNECT, &m);
+    /* none: this run maps its namespace itself, and starts a keeper once
+     * its command runs (starting it now would have it make U on the
+     * same CPUs at the same time as this run, or this run wait for it) */
+    start_later = sock == NR_RUNTIME_NONE;
     if (sock < 0)
         return 0;
     close(sock);
@@ -93,6 +104,17 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
     int rc = nr_userns_join(m.fd, map, err);
     close(m.fd);
     return rc < 0 ? -1 : 1;
+}
+
+void nr_keeper_start(void)
+{
+    int linger;
+    NrError e = { 0 };
+    if (!start_later || nr_keeper_linger(&linger, NULL, &e) < 0 || linger < 0)
+        return;
+    start_later = false;
+    NrSyncMsg m = { .fd = -1 };
+    meet(linger, NR_MEET_START, &m);
 }
 
 pid_t nr_keeper_running(void)

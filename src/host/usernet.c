@@ -80,8 +80,8 @@ static int meet_holder(NrUsernet *u, int *ret_userns, NrError *err)
     char *const argv[] = { "nroot", "_net-holder", NULL };
     NrSyncMsg m = { .fd = -1 };
     /* the holder greets once it made U (a few ms; its log says why not) */
-    u->sock = nr_runtime_meet(rt, "holder.log", "the network holder", argv, environ, 10000, true,
-                              &m, err);
+    u->sock = nr_runtime_meet(rt, "holder.log", "the network holder", argv, environ, 10000,
+                              NR_MEET_WAIT, &m, err);
     if (u->sock < 0)
         return -1;
     if (m.type == NR_SYNC_ERROR) {

@@ -259,7 +259,7 @@ static int start_helper(const char *rt, const char *path, const char *logname, c
 }
 
 int nr_runtime_meet(const char *rt, const char *logname, const char *what, char *const argv[],
-                    char *const envp[], int wait_ms, bool wait_new, NrSyncMsg *ret_msg,
+                    char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
                     NrError *err)
 {
     char path[PATH_MAX + 8], lock[PATH_MAX + 8];
@@ -272,11 +272,18 @@ int nr_runtime_meet(const char *rt, const char *logname, const char *what, char 
         if (errno != EINTR)
             return nr_error_errno(err, "cannot lock '%s'", lock);
     int sock = try_connect(path);
+    /* (returning drops the lock with lfd) */
+    if (mode == NR_MEET_START && sock >= 0) {
+        close(sock);
+        return NR_RUNTIME_NONE;
+    }
+    if (mode == NR_MEET_CONNECT && sock < 0)
+        return NR_RUNTIME_NONE;
     if (sock < 0) {
         if (start_helper(rt, path, logname, argv, envp, err) < 0)
             return -1;
-        if (!wait_new)
-            return NR_RUNTIME_STARTED; /* the lock goes with lfd */
+        if (mode == NR_MEET_START)
+            return NR_RUNTIME_NONE;
         sock = try_connect(path);
         if (sock < 0)
             return nr_error_errno(err, "cannot reach %s at '%s'", what, path);
