@@ -42,6 +42,13 @@ for _ in range(int(sys.argv[2])):
     fd = fcntl.ioctl(fd, 0xb702)  # NS_GET_PARENT
 print(os.fstat(fd).st_ino)' "$1" "${2:-0}"
 }
+# named container $1 (start_bg) is in a keeper's U: its user namespace's
+# parent is not the host's
+in_u() {
+    local name=$1
+    wait_for 50 eval '[ -n "$(payload_of "$name")" ]' || fail "no payload of $name"
+    [ "$(ns_of "$(payload_of "$name")" 1)" != "$(ns_of self)" ]
+}
 # the container's command (sleep, the child of its process 1)
 payload_of() {
     pgrep -P "$(ps_field "$1" pid)" -x sleep | head -n1
@@ -62,10 +69,14 @@ payload_of() {
     assert_equal "$a" "$b"
     [ "$a" != "$(ns_of self)" ] || fail "the containers' parent namespace is the host's"
     assert_equal "$(ns_of "$(payload_of k1)" 2)" "$(ns_of self)"
-    # inside: the identity of U's ids, which map the subordinate range
+    # inside: the same host ids as without the keeper (U maps the user's
+    # ids onto themselves)
     run_nroot 0 exec k1 cat /proc/self/uid_map
-    assert_equal "$(printf '%s\n' "$output" | awk '{ $1 = $1; print }')" "0 0 1
-1 1 $(subid_range /etc/subuid | cut -d' ' -f2)"
+    assert_equal "$(printf '%s\n' "$output" | awk '{ $1 = $1; print }')" "0 $(id -u) 1
+1 $(subid_range /etc/subuid)"
+    run_nroot 0 exec k1 cat /proc/self/gid_map
+    assert_equal "$(printf '%s\n' "$output" | awk '{ $1 = $1; print }')" "0 $(id -g) 1
+1 $(subid_range /etc/subgid)"
     # the keeper holds nothing but U
     run grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs):' "/proc/$k/status"
     assert_output "CapPrm:	0000000000000000
@@ -145,18 +156,21 @@ NoNewPrivs:	1"
     warm_keeper
     local k1 k2
     k1=$(keeper_pid)
-    nrun "$IMG" cat /proc/self/uid_map
-    assert_regex "$output" '^ *0 +0 +1'
+    start_bg r1
+    in_u r1 || fail "r1 is not in a keeper's namespace"
     kill -9 "$k1"
     wait_for 50 keeper_gone "$k1"
     # the socket is left: the next run finds it dead, maps its own
-    # namespace and starts another keeper, which serves the run after it
-    nrun "$IMG" cat /proc/self/uid_map
-    assert_regex "$output" "^ *0 +$(id -u) +1"
+    # namespace with the helpers (a child of the host's) and starts
+    # another keeper, which serves the run after it
+    start_bg r2
+    ! in_u r2 || fail "r2 is in a user namespace below the host's"
     wait_for 100 eval 'k2=$(keeper_pid); keeper_alive "$k2" && [ "$k2" != "$k1" ]' ||
         fail "no new keeper ($k1, $(keeper_pid))"
-    nrun "$IMG" cat /proc/self/uid_map
-    assert_regex "$output" '^ *0 +0 +1'
+    start_bg r3
+    in_u r3 || fail "r3 is not in the new keeper's namespace"
+    [ "$(ns_of "$(payload_of r3)" 1)" != "$(ns_of "$(payload_of r1)" 1)" ] ||
+        fail "r3 is in the killed keeper's namespace"
 }
 
 @test "keeper: two first runs at once start one keeper" {

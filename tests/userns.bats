@@ -17,9 +17,6 @@ squeeze() { printf '%s\n' "$output" | awk '{ $1 = $1; print }'; }
 @test "userns: subids maps 0 to the caller and 1.. to the subordinate range" {
     skip_unless_subids
     local r
-    # without the keeper the container's namespace is the host's child:
-    # its maps name host ids (with it, U's: userns-keeper.bats)
-    export NROOT_USERNS_LINGER=off
     r=$(subid_range /etc/subuid)
     nrun "$IMG" cat /proc/self/uid_map
     assert_equal "$(squeeze)" "0 $(id -u) 1

@@ -6,8 +6,8 @@
  * as the network holder makes its own), keeps no capability there once U
  * is mapped, no_new_privs, not dumpable, cwd /, no environment but PATH,
  * stdio its log.  Containers made in U are siblings under U instead of
- * under the host's user namespace; U's root is the user (who owns every
- * container's namespace already), and a container's root has no
+ * under the host's user namespace; U maps the user's ids onto themselves
+ * (the user owns every container's namespace already), and a container's root has no
  * capability in U or in another container's namespace (nroot-rootless(7)). */
 #include <errno.h>
 #include <fcntl.h>
@@ -238,16 +238,25 @@ static bool may_end(Keeper *k, bool *ret_stale)
     return end;
 }
 
-/* U made and mapped, its fd and map kept, every right given up */
+/* U made and mapped, its fd and map kept, every right given up.  U maps
+ * the user's own ids onto themselves (uid -> uid, the subordinate range
+ * onto itself): a container made in it is mapped with the same host ids as
+ * without the keeper, so inside, /proc/self/uid_map reads as it always did
+ * (0 UID 1, 1 SUBUID N); a run in U is the user there, not root. */
 static int make_u(Keeper *k, NrError *err)
 {
-    NrIdMap plan, u = { 0 };
+    NrIdMap plan, ident, u = { 0 };
     if (nr_userns_plan(NR_USERNS_AUTO, NR_USERNS_QUIET, &plan, err) < 0)
         return -1;
     if (!plan.helpers || strcmp(plan.rung, "subids") != 0)
         return nr_error_msg(err, "no subordinate id mapping to keep (%s)", plan.rung);
     stat_ranges(&k->subuid, &k->subgid);
-    if (nr_userns_unshare(&plan, err) < 0)
+    ident = plan;
+    for (int i = 0; i < ident.n_uid; i++)
+        ident.uid[i].inside = ident.uid[i].outside;
+    for (int i = 0; i < ident.n_gid; i++)
+        ident.gid[i].inside = ident.gid[i].outside;
+    if (nr_userns_unshare(&ident, err) < 0)
         return -1;
     k->nsfd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
     if (k->nsfd < 0)
@@ -255,7 +264,14 @@ static int make_u(Keeper *k, NrError *err)
     if (nr_userns_read_map("/proc/self/uid_map", u.uid, &u.n_uid, err) < 0 ||
         nr_userns_read_map("/proc/self/gid_map", u.gid, &u.n_gid, err) < 0)
         return -1;
-    nr_userns_map_text(&u, k->map, sizeof k->map);
+    /* what a run compares with its own plan: the plan U serves (its map as
+     * read is the identity) */
+    char got[sizeof k->map], want[sizeof k->map];
+    nr_userns_map_text(&u, got, sizeof got);
+    nr_userns_map_text(&ident, want, sizeof want);
+    if (strcmp(got, want) != 0)
+        return nr_error_msg(err, "the keeper's namespace has map %s, not %s", got, want);
+    nr_userns_map_text(&plan, k->map, sizeof k->map);
     /* it only passes an fd on */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || nr_caps_keep_only(-1) < 0)
         return nr_error_errno(err, "cannot drop the keeper's rights");
