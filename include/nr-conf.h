@@ -8,6 +8,7 @@
  * starts a comment line; blank lines are skipped; a line without `=` is
  * warned about once and ignored. */
 #pragma once
+#include "nr-error.h"
 
 /* the value of KEY (trimmed), NULL if neither file sets it.  The files are
  * read once, on the first call; the strings live as long as the process. */
@@ -20,6 +21,11 @@ const char *nr_conf_get(const char *key);
  * where the answer came from, for messages and `nroot info`: "$ENVVAR",
  * the path of the file, or "default". */
 const char *nr_conf_value(const char *key, const char *envvar, const char **ret_from);
+/* a linger in seconds (a helper that outlives its runs: KEY in the
+ * files, ENVVAR): `def` when not set, -1 for "off", else 0 to 86400; a
+ * bad value fails (125) naming where it came from */
+int nr_conf_linger(const char *key, const char *envvar, int def, int *ret_secs,
+                   const char **ret_from, NrError *err);
 /* the files read (for `nroot info`): "PATH" or "PATH (missing)", one per line */
 const char *nr_conf_sources(void);
 /* tests: forget what was read */

@@ -3,6 +3,7 @@
  * only while containers run. */
 #pragma once
 #include "nr-error.h"
+#include "nr-spawn.h"
 
 /* RT, nroot's runtime directory: private to the user (a directory of
  * theirs that nobody else can write, never a symlink):
@@ -13,3 +14,25 @@
 const char *nr_runtime_dir(NrError *err);
 /* RT/name, created (0700) if missing; malloc()ed */
 char *nr_runtime_subdir(const char *name, NrError *err);
+
+/* A helper of the user's that outlives the runs that started it (the
+ * network holder, the user-namespace keeper), reached at RT_SUB/sock with
+ * the rendezvous lock RT_SUB/lock (RT_SUB a subdirectory of RT): connect
+ * under LOCK_EX; if nothing answers, start `/proc/self/exe argv...` with
+ * `envp`, the listening socket as its fd 3 and no other fd but stdio, not
+ * our child, in a session of its own, cwd /, stdin /dev/null, its output
+ * appended to RT_SUB/LOG; wait up to `wait_ms` for its first message, then
+ * unlock.  Returns the connected socket with that message in *ret_msg
+ * (NR_SYNC_ERROR: the helper's failure, prefixed with `what`), or -1.  The
+ * helper, with no client left, takes the lock without waiting, accepts
+ * what came meanwhile, or else removes the socket and ends: a client never
+ * reaches one that is ending, and two never start two.  `mode`:
+ * NR_MEET_WAIT as said; NR_MEET_CONNECT: none answers, none is started,
+ * NR_RUNTIME_NONE is returned; NR_MEET_START: only a start, if none
+ * answers, for the clients after this one (NR_RUNTIME_NONE, nothing
+ * read). */
+typedef enum NrMeetMode { NR_MEET_WAIT, NR_MEET_CONNECT, NR_MEET_START } NrMeetMode;
+#define NR_RUNTIME_NONE (-2)
+int nr_runtime_meet(const char *rt_sub, const char *log, const char *what, char *const argv[],
+                    char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
+                    NrError *err);

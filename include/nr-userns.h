@@ -72,6 +72,13 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_ma
  * written directly.  Fails (125) when `map` needs an id the namespace does
  * not map. */
 int nr_userns_join(int fd, NrIdMap *map, NrError *err);
+/* Move this process into a new user namespace mapped as `map` (host ids;
+ * newuidmap/newgidmap run by a child left outside, or the single id
+ * written).  The process must be single-threaded. */
+int nr_userns_unshare(const NrIdMap *map, NrError *err);
+/* the ranges of `map` as one line ("u IN OUT N ...;g IN OUT N ..."): two
+ * maps are the same ids when their lines are equal */
+void nr_userns_map_text(const NrIdMap *map, char *buf, size_t size);
 /* `map` (host ids) in the ids of a namespace whose uid_map/gid_map lines
  * are `uid`/`gid` (inside, outside=host, count): pure */
 int nr_userns_translate(NrIdMap *map, const NrIdRange *uid, int n_uid, const NrIdRange *gid,

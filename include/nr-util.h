@@ -99,7 +99,8 @@ void nr_json_string(const char *s);
 void nr_escape_put(FILE *f, const char *s);
 char *nr_escape(const char *s); /* the same, malloc()ed */
 
-/* the capability `cap` (< 32) alone, in every set and the bounding set,
- * no ambient ones, no_new_privs: what a helper that serves others keeps;
+/* the capability `cap` (< 32; -1: none) alone, in every set and the
+ * bounding set, no ambient ones, no_new_privs: what a helper that serves
+ * others keeps;
  * -1 (errno) when the caller may not drop them */
 int nr_caps_keep_only(int cap);

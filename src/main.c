@@ -8,6 +8,7 @@
 #include "nr-cli.h"
 #include "nr-cmd.h"
 #include "nr-error.h"
+#include "nr-keeper.h"
 
 char **nr_main_argv;
 int nr_main_argc;
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
     };
     if (strcmp(cmd, "network") == 0) /* apart: one more entry reflows the table */
         return nr_cmd_network(argc - 1, argv + 1);
+    if (strcmp(cmd, "_userns-keeper") == 0)
+        return nr_keeper_main(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
             return cmds[i].fn(argc - 1, argv + 1);

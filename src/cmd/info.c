@@ -27,6 +27,7 @@
 #include "nr-cmd.h"
 #include "nr-conf.h"
 #include "nr-error.h"
+#include "nr-keeper.h"
 #include "nr-filter.h"
 #include "nr-fuse.h"
 #include "nr-rostore.h"
@@ -514,6 +515,33 @@ static void info_rootemu(void)
             : "off, subordinate ids are mapped: chown and setuid are real");
 }
 
+/* the user-namespace keeper (nr-keeper.h): on or off, and whether one runs */
+static void info_keeper(void)
+{
+    int secs;
+    const char *from = NULL;
+    NrError err = { 0 };
+    if (nr_keeper_linger(&secs, &from, &err) < 0) {
+        fix(item("user namespace keeper", WARN, "%s: runs refuse it", err.msg),
+            "set userns-linger to a number of seconds or off");
+        return;
+    }
+    if (secs < 0) {
+        item("user namespace keeper", OK, "off (%s): each run maps its namespace with newuidmap",
+             from);
+        return;
+    }
+    NrIdMap map;
+    NrError e = { 0 };
+    bool subids = nr_userns_plan(NR_USERNS_AUTO, NR_USERNS_QUIET, &map, &e) == 0 && map.helpers;
+    pid_t pid = nr_keeper_running();
+    char running[64] = "none running";
+    if (pid > 0)
+        snprintf(running, sizeof running, "running (pid %d)", (int)pid);
+    item("user namespace keeper", OK, "on (linger %d s, %s)%s: %s", secs, from,
+         subids ? "" : ", unused: no subordinate ids", running);
+}
+
 /* the read-only stores (nr-rostore.h), each with what it holds */
 static void info_rostore(void)
 {
@@ -656,6 +684,7 @@ int nr_cmd_info(int argc, char **argv)
     check_store();
     info_cdi();
     info_rootemu();
+    info_keeper();
     info_conf();
     info_rostore();
     info_sqsh_out();

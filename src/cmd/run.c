@@ -28,6 +28,7 @@
 #include "nr-image.h"
 #include "nr-init.h"
 #include "nr-join.h"
+#include "nr-keeper.h"
 #include "nr-mounts.h"
 #include "nr-net.h"
 #include "nr-oci.h"
@@ -381,6 +382,14 @@ static int prepare_oci(NrRunConfig *cfg, NrError *err)
     return nr_oci_open_ns(oci_spec, oci_ns_fds, err);
 }
 
+/* the user-namespace keeper's U (nr-keeper.h) for a run that has no other
+ * user namespace to be in: not an OCI bundle's, a --join's, a user
+ * network's (the holder's U) or another container's */
+static bool keeper_wanted(const NrRunConfig *cfg)
+{
+    return !cfg->oci && !cfg->join && cfg->net != NR_NET_USER && cfg->net != NR_NET_CONTAINER;
+}
+
 /* image_is_key: IMAGE is a key nroot recorded (`start`), resolved in the
  * store only */
 static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
@@ -398,6 +407,9 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
                        &cfg->map, err) < 0)
         return -1;
     cfg->root_emulation = nr_rootemu_resolve(cfg->root_emulation, &cfg->map);
+    int linger; /* a bad userns-linger fails every run that could use the keeper */
+    if (keeper_wanted(cfg) && nr_keeper_linger(&linger, NULL, err) < 0)
+        return -1;
     if (cfg->user && check_user(cfg, cfg->user, err) < 0)
         return -1;
     if (cfg->net == NR_NET_CONTAINER && nr_netctr_check_map(cfg, &peer, err) < 0)
@@ -517,6 +529,9 @@ static void on_started(void *data, pid_t init_pid)
         _exit(0);
     }
     write_live_state(cfg, init_pid);
+    /* the keeper this run found missing: made now, its work not on the
+     * run's way */
+    nr_keeper_start();
     NrError he = { 0 };
     if (nr_cdi_run_hooks(cfg, NR_HOOK_POSTSTART, init_pid, &he) < 0)
         nr_warn("%s", he.msg);
@@ -714,7 +729,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                 (nr_cgroup_any(&cfg.limits) &&
                  nr_cgroup_create(&cfg.limits, cfg.cid, nr_ctr_runtime_held, &cgroup, &err) < 0) ||
                 (cfg.net == NR_NET_CONTAINER && nr_netctr_enter(&peer, &err) < 0) ||
-                (cfg.net == NR_NET_USER && !(usernet = nr_usernet_open(&cfg, &err)))
+                (cfg.net == NR_NET_USER && !(usernet = nr_usernet_open(&cfg, &err))) ||
+                (keeper_wanted(&cfg) && nr_keeper_join(&cfg.map, &err) < 0)
             ? -1
             : nr_spawn_cg(flags, &cfg.map, cgroup.procs, cgroup.n, run_child, &cfg, &sync_fd, &err);
     pid1_sync = sync_fd;

@@ -169,29 +169,11 @@ static pid_t squashfuse_start(const NrSyncMsg *req, const NrRunConfig *cfg, cons
 
 #define SHARE_WAIT_MS 10000
 #define LINGER_DEFAULT 10
-#define LINGER_MAX 86400
 
 int nr_fuse_squashfs_linger(int *ret_secs, const char **ret_from, NrError *err)
 {
-    const char *v = nr_conf_value("squashfs-linger", "NROOT_SQUASHFS_LINGER", ret_from);
-    *ret_secs = LINGER_DEFAULT;
-    if (!v)
-        return 0;
-    if (strcmp(v, "off") == 0) {
-        *ret_secs = -1;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < 0 || n > LINGER_MAX) {
-        const char *from = ret_from && *ret_from ? *ret_from : "nroot.conf";
-        return nr_error_msg(
-            err, "%s: squashfs-linger '%s' is neither a number of seconds (0 to %d) nor 'off'",
-            from, v, LINGER_MAX);
-    }
-    *ret_secs = (int)n;
-    return 0;
+    return nr_conf_linger("squashfs-linger", "NROOT_SQUASHFS_LINGER", LINGER_DEFAULT, ret_secs,
+                          ret_from, err);
 }
 
 /* the cgroups this process is in, less Slurm's task_N (the tasks of one
@@ -222,7 +204,7 @@ static void cgroup_of_self(char *buf, size_t size)
 
 /* the server's name for this image, id map and cgroup: RT/squashfs/<16
  * hex> of the file's identity (a new file under the old name is another
- * image), the server's, the map's and the cgroups' */
+ * image), the server's, the map's, the user namespace's and the cgroups' */
 static void share_key(const struct stat *st, const NrIdMap *map, const char *prog, char out[17])
 {
     char buf[8192];
@@ -235,6 +217,12 @@ static void share_key(const struct stat *st, const NrIdMap *map, const char *pro
     for (int i = 0; i < map->n_gid && n > 0 && (size_t)n < sizeof buf; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, ":g%u,%u,%u", map->gid[i].inside,
                       map->gid[i].outside, map->gid[i].count);
+    /* the user namespace the containers are made in (the host's, or a
+     * keeper's or network holder's U): the same host ids under another
+     * parent are another server's */
+    struct stat ns;
+    if (n > 0 && (size_t)n < sizeof buf && stat("/proc/self/ns/user", &ns) == 0)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, ":ns%ju", (uintmax_t)ns.st_ino);
     if (n > 0 && (size_t)n < sizeof buf - 1) {
         buf[n++] = ':';
         cgroup_of_self(buf + n, sizeof buf - (size_t)n);

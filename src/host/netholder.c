@@ -119,41 +119,10 @@ static int make_userns(NrError *err)
     NrIdMap map;
     if (nr_userns_plan(NR_USERNS_AUTO, NR_USERNS_QUIET, &map, err) < 0)
         return -1;
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return nr_error_errno(err, "pipe");
-    pid_t self = getpid();
-    pid_t pid = fork();
-    if (pid < 0)
-        return nr_error_errno(err, "fork");
-    if (pid == 0) {
-        /* left in the host's user namespace: maps the holder's new one */
-        close(p[1]);
-        char c;
-        NrError e = { 0 };
-        if (read(p[0], &c, 1) != 1)
-            _exit(1);
-        if (nr_userns_write_maps(self, &map, &e) < 0) {
-            logmsg("%s", e.msg);
-            _exit(1);
-        }
-        _exit(0);
+    if (nr_userns_unshare(&map, err) < 0) {
+        nr_error_prefix(err, "the network holder's user namespace");
+        return -1;
     }
-    close(p[0]);
-    int rc = unshare(CLONE_NEWUSER);
-    int e = errno;
-    if (rc == 0)
-        (void)!write(p[1], "x", 1);
-    close(p[1]);
-    int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
-    if (rc < 0) {
-        errno = e;
-        return nr_error_errno(err, "cannot create the network holder's user namespace");
-    }
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        return nr_error_msg(err, "cannot map the network holder's user namespace (%s)", map.rung);
     logmsg("user namespace made (%s mapping)", map.rung);
     return 0;
 }

@@ -28,6 +28,8 @@
 #include "nr-usernet.h"
 #include "nr-util.h"
 
+extern char **environ;
+
 const char *nr_usernet_dnsmasq(void)
 {
     static char path[PATH_MAX];
@@ -69,107 +71,25 @@ int nr_usernet_fd(const NrUsernet *u)
     return u ? u->sock : -1;
 }
 
-static int try_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -1;
-    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e = errno;
-        close(s);
-        errno = e;
-        return -1;
-    }
-    return s;
-}
-
-/* the holder, handed the listening socket as fd 3; not our child (a
- * double fork), in a session of its own, its output in RT/net/holder.log */
-static int start_holder(const char *rt, const char *path, NrError *err)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof sa.sun_path)
-        return nr_error_msg(err, "the path '%s' is too long for a socket", path);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    unlink(path);
-    nr_autoclose int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 128) < 0)
-        return nr_error_errno(err, "cannot listen on '%s'", path);
-    char log[PATH_MAX + 16];
-    snprintf(log, sizeof log, "%s/holder.log", rt);
-    pid_t pid = fork();
-    if (pid < 0)
-        return nr_error_errno(err, "fork");
-    if (pid == 0) {
-        if (fork() != 0)
-            _exit(0);
-        setsid();
-        /* it outlives this nroot: no hold on its caller's directory */
-        if (chdir("/") < 0)
-            _exit(127);
-        umask(077);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        /* each holder's lines follow the last one's, up to 1 MiB */
-        struct stat st;
-        int trunc = stat(log, &st) == 0 && st.st_size > (1 << 20) ? O_TRUNC : 0;
-        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | trunc, 0600);
-        if (null < 0 || dup2(null, 0) < 0 || dup2(out >= 0 ? out : null, 1) < 0 ||
-            dup2(out >= 0 ? out : null, 2) < 0 || dup2(l, 3) < 0)
-            _exit(127);
-        int keep[] = { 3 };
-        nr_close_range_except(4U, keep, 0);
-        execl("/proc/self/exe", "nroot", "_net-holder", (char *)NULL);
-        _exit(127);
-    }
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
-    return 0;
-}
-
 /* connected to the holder (started if none answers), greeted: U's fd */
 static int meet_holder(NrUsernet *u, int *ret_userns, NrError *err)
 {
     nr_autofree char *rt = nr_runtime_subdir("net", err);
     if (!rt)
         return -1;
-    char path[PATH_MAX + 8], lock[PATH_MAX + 8];
-    snprintf(path, sizeof path, "%s/sock", rt);
-    snprintf(lock, sizeof lock, "%s/lock", rt);
-    nr_autoclose int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lfd < 0)
-        return nr_error_errno(err, "cannot open '%s'", lock);
-    while (flock(lfd, LOCK_EX) < 0)
-        if (errno != EINTR)
-            return nr_error_errno(err, "cannot lock '%s'", lock);
-    u->sock = try_connect(path);
-    if (u->sock < 0) {
-        if (start_holder(rt, path, err) < 0)
-            return -1;
-        u->sock = try_connect(path);
-        if (u->sock < 0)
-            return nr_error_errno(err, "cannot reach the network holder at '%s'", path);
-    }
-    /* the holder greets once it made U (a few ms; its log says why not) */
-    struct pollfd p = { .fd = u->sock, .events = POLLIN };
+    char *const argv[] = { "nroot", "_net-holder", NULL };
     NrSyncMsg m = { .fd = -1 };
-    int r = 0;
-    while ((r = poll(&p, 1, 10000)) < 0 && errno == EINTR)
-        ;
-    if (r == 1)
-        r = nr_sync_recv(u->sock, &m);
-    flock(lfd, LOCK_UN);
-    if (r == 1 && m.type == NR_SYNC_ERROR) {
+    /* the holder greets once it made U (a few ms; its log says why not) */
+    u->sock = nr_runtime_meet(rt, "holder.log", "the network holder", argv, environ, 10000,
+                              NR_MEET_WAIT, &m, err);
+    if (u->sock < 0)
+        return -1;
+    if (m.type == NR_SYNC_ERROR) {
         *err = m.err;
         nr_error_prefix(err, "the network holder");
         return -1;
     }
-    if (r != 1 || m.type != NR_NET_HELLO || m.fd < 0) {
+    if (m.type != NR_NET_HELLO || m.fd < 0) {
         if (m.fd >= 0)
             close(m.fd);
         nr_error_msg(err, "the network holder did not answer");

@@ -190,3 +190,29 @@ void nr_conf_set_system_file(const char *path)
     system_file = path ? path : NR_SYSCONFDIR "/nroot/nroot.conf";
     nr_conf_reset();
 }
+
+#define LINGER_MAX 86400
+
+int nr_conf_linger(const char *key, const char *envvar, int def, int *ret_secs,
+                   const char **ret_from, NrError *err)
+{
+    const char *from = NULL;
+    const char *v = nr_conf_value(key, envvar, &from);
+    if (ret_from)
+        *ret_from = from;
+    *ret_secs = def;
+    if (!v)
+        return 0;
+    if (strcmp(v, "off") == 0) {
+        *ret_secs = -1;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 0 || n > LINGER_MAX)
+        return nr_error_msg(err, "%s: %s '%s' is neither a number of seconds (0 to %d) nor 'off'",
+                            from && *from ? from : "nroot.conf", key, v, LINGER_MAX);
+    *ret_secs = (int)n;
+    return 0;
+}

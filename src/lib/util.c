@@ -561,7 +561,7 @@ int nr_caps_keep_only(int cap)
     struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     struct __user_cap_data_struct d[2];
     memset(d, 0, sizeof d);
-    d[0].effective = d[0].permitted = 1U << cap;
+    d[0].effective = d[0].permitted = cap >= 0 ? 1U << cap : 0;
     if (syscall(SYS_capset, &h, d) < 0)
         return -1;
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/xattr.h>
 #include <sys/wait.h>
 
@@ -614,4 +615,60 @@ int nr_userns_write_maps(pid_t pid, const NrIdMap *m, NrError *err)
         return -1;
     format_map(m->gid, m->n_gid, buf, sizeof buf, true);
     return write_proc(pid, "gid_map", buf, err);
+}
+
+int nr_userns_unshare(const NrIdMap *map, NrError *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return nr_error_errno(err, "socketpair");
+    pid_t self = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return nr_error_errno(err, "fork");
+    }
+    if (pid == 0) {
+        /* left in the caller's user namespace: maps the new one */
+        close(sv[0]);
+        char c;
+        NrError e = { 0 };
+        if (read(sv[1], &c, 1) != 1)
+            _exit(1);
+        int rc = nr_userns_write_maps(self, map, &e);
+        (void)!write(sv[1], &e, sizeof e);
+        _exit(rc < 0 ? 1 : 0);
+    }
+    close(sv[1]);
+    int rc = unshare(CLONE_NEWUSER);
+    int e = errno;
+    NrError ce = { 0 };
+    ssize_t n = 0;
+    if (rc == 0 && write(sv[0], "x", 1) == 1)
+        n = read(sv[0], &ce, sizeof ce);
+    close(sv[0]);
+    int ws = 0;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    if (rc < 0) {
+        errno = e;
+        return nr_error_errno(err, "cannot create a user namespace");
+    }
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+        if (n == (ssize_t)sizeof ce && ce.code) {
+            *err = ce;
+            return -1;
+        }
+        return nr_error_msg(err, "cannot map the user namespace (%s)", map->rung);
+    }
+    return 0;
+}
+
+void nr_userns_map_text(const NrIdMap *map, char *buf, size_t size)
+{
+    char u[128], g[128];
+    format_map(map->uid, map->n_uid, u, sizeof u, false);
+    format_map(map->gid, map->n_gid, g, sizeof g, false);
+    snprintf(buf, size, "u%s;g%s", u, g);
 }

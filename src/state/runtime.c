@@ -14,8 +14,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nr-ctr.h"
 #include "nr-error.h"
@@ -186,4 +190,117 @@ const char *nr_ctr_runtime_root(NrError *err)
     if (dir)
         return dir;
     return dir = nr_runtime_subdir("containers", err);
+}
+
+/* ---- helpers that outlive their runs ---- */
+
+static int try_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(s);
+        errno = e;
+        return -1;
+    }
+    return s;
+}
+
+/* the helper, handed the listening socket as fd 3; not our child (a
+ * double fork), in a session of its own, its output in RT_SUB/LOG */
+static int start_helper(const char *rt, const char *path, const char *logname, char *const argv[],
+                        char *const envp[], NrError *err)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path)
+        return nr_error_msg(err, "the path '%s' is too long for a socket", path);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    unlink(path);
+    nr_autoclose int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 128) < 0)
+        return nr_error_errno(err, "cannot listen on '%s'", path);
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s/%s", rt, logname);
+    pid_t pid = fork();
+    if (pid < 0)
+        return nr_error_errno(err, "fork");
+    if (pid == 0) {
+        if (fork() != 0)
+            _exit(0);
+        setsid();
+        /* it outlives this nroot: no hold on its caller's directory */
+        if (chdir("/") < 0)
+            _exit(127);
+        umask(077);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        /* each helper's lines follow the last one's, up to 1 MiB */
+        struct stat st;
+        int trunc = stat(log, &st) == 0 && st.st_size > (1 << 20) ? O_TRUNC : 0;
+        int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | trunc, 0600);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(out >= 0 ? out : null, 1) < 0 ||
+            dup2(out >= 0 ? out : null, 2) < 0 || dup2(l, 3) < 0)
+            _exit(127);
+        int keep[] = { 3 };
+        nr_close_range_except(4U, keep, 0);
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+        ;
+    return 0;
+}
+
+int nr_runtime_meet(const char *rt, const char *logname, const char *what, char *const argv[],
+                    char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
+                    NrError *err)
+{
+    char path[PATH_MAX + 8], lock[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/sock", rt);
+    snprintf(lock, sizeof lock, "%s/lock", rt);
+    nr_autoclose int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        return nr_error_errno(err, "cannot open '%s'", lock);
+    while (flock(lfd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return nr_error_errno(err, "cannot lock '%s'", lock);
+    int sock = try_connect(path);
+    /* (returning drops the lock with lfd) */
+    if (mode == NR_MEET_START && sock >= 0) {
+        close(sock);
+        return NR_RUNTIME_NONE;
+    }
+    if (mode == NR_MEET_CONNECT && sock < 0)
+        return NR_RUNTIME_NONE;
+    if (sock < 0) {
+        if (start_helper(rt, path, logname, argv, envp, err) < 0)
+            return -1;
+        if (mode == NR_MEET_START)
+            return NR_RUNTIME_NONE;
+        sock = try_connect(path);
+        if (sock < 0)
+            return nr_error_errno(err, "cannot reach %s at '%s'", what, path);
+    }
+    struct pollfd p = { .fd = sock, .events = POLLIN };
+    int r = 0;
+    while ((r = poll(&p, 1, wait_ms)) < 0 && errno == EINTR)
+        ;
+    *ret_msg = (NrSyncMsg){ .fd = -1 };
+    if (r == 1)
+        r = nr_sync_recv(sock, ret_msg);
+    flock(lfd, LOCK_UN);
+    if (r != 1) {
+        close(sock);
+        nr_error_msg(err, "%s did not answer", what);
+        nr_error_hint(err, "its log is '%s/%s'", rt, logname);
+        return -1;
+    }
+    return sock;
 }
