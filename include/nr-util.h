@@ -2,6 +2,7 @@
 /* nr-util.h — small filesystem and string helpers shared by every module. */
 #pragma once
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,3 +105,7 @@ char *nr_escape(const char *s); /* the same, malloc()ed */
  * others keeps;
  * -1 (errno) when the caller may not drop them */
 int nr_caps_keep_only(int cap);
+/* one line "TIME WHO[PID]: MESSAGE" on stderr, in one write (the logs of
+ * the network holder and the user-namespace keeper) */
+void nr_log_linev(const char *who, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));

@@ -370,9 +370,8 @@ static int lock_to_peer(int sock, const struct sockaddr_storage *to)
     return 0;
 }
 
-/* TCP, of the container's namespace, not bound to an address or port,
- * not connected */
-static bool swappable(int sock, int family)
+/* a TCP socket: true, and its local name in ss */
+static bool tcp_name(int sock, struct sockaddr_storage *ss)
 {
     int type = 0, proto = 0;
     socklen_t l = sizeof type;
@@ -381,9 +380,16 @@ static bool swappable(int sock, int family)
     l = sizeof proto;
     if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0 || proto != IPPROTO_TCP)
         return false;
+    socklen_t sl = sizeof *ss;
+    return getsockname(sock, (struct sockaddr *)ss, &sl) == 0;
+}
+
+/* TCP, of the container's namespace, not bound to an address or port,
+ * not connected */
+static bool swappable(int sock, int family)
+{
     struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0)
+    if (!tcp_name(sock, &ss))
         return false;
     if (family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)&ss;
@@ -394,7 +400,7 @@ static bool swappable(int sock, int family)
         if (in6->sin6_port || !IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
             return false;
     }
-    sl = sizeof ss;
+    socklen_t sl = sizeof ss;
     return getpeername(sock, (struct sockaddr *)&ss, &sl) < 0 && errno == ENOTCONN;
 }
 
@@ -676,16 +682,8 @@ static bool may_bind(pid_t pid, const struct sockaddr_storage *sa, socklen_t len
 /* TCP, not bound */
 static bool unbound_tcp(int sock, int family)
 {
-    int type = 0, proto = 0;
-    socklen_t l = sizeof type;
-    if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM)
-        return false;
-    l = sizeof proto;
-    if (getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0 || proto != IPPROTO_TCP)
-        return false;
     struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0)
+    if (!tcp_name(sock, &ss))
         return false;
     return family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port == 0
                              : ((struct sockaddr_in6 *)&ss)->sin6_port == 0;

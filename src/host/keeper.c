@@ -142,20 +142,10 @@ pid_t nr_keeper_running(void)
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
 {
-    char line[1024];
-    time_t t = time(NULL);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", gmtime(&t));
-    int k = snprintf(line + n, sizeof line - n, " nroot-userns[%d]: ", (int)getpid());
-    if (k > 0 && (size_t)k < sizeof line - n)
-        n += (size_t)k;
     va_list ap;
     va_start(ap, fmt);
-    k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    nr_log_linev("nroot-userns", fmt, ap);
     va_end(ap);
-    if (k > 0)
-        n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
-    line[n++] = '\n';
-    (void)!write(STDERR_FILENO, line, n);
 }
 
 static long long now_ms(void)

@@ -93,23 +93,10 @@ static bool have_dnsmasq = true;
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logmsg(const char *fmt, ...)
 {
-    /* one write per line: dnsmasq writes to the same log, and a line cut
-     * in two by its output is a line nobody can find */
-    char line[1024];
-    time_t t = time(NULL);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", gmtime(&t));
-    int k = snprintf(line + n, sizeof line - n, " nroot-net-holder[%d]: ", (int)getpid());
-    if (k > 0 && (size_t)k < sizeof line - n)
-        n += (size_t)k;
     va_list ap;
     va_start(ap, fmt);
-    k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    nr_log_linev("nroot-net-holder", fmt, ap);
     va_end(ap);
-    if (k > 0)
-        n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
-    line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, n);
-    (void)w;
 }
 
 /* ---- U: this process's own user namespace ---- */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <time.h>
 
 #include "nr-error.h"
 #include "nr-util.h"
@@ -565,4 +566,22 @@ int nr_caps_keep_only(int cap)
     if (syscall(SYS_capset, &h, d) < 0)
         return -1;
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+void nr_log_linev(const char *who, const char *fmt, va_list ap)
+{
+    /* one write per line: a helper's log may be shared (dnsmasq writes to
+     * the network holder's), and a line cut in two is one nobody finds */
+    char line[1024];
+    time_t t = time(NULL);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", gmtime(&t));
+    int k = snprintf(line + n, sizeof line - n, " %s[%d]: ", who, (int)getpid());
+    if (k > 0 && (size_t)k < sizeof line - n)
+        n += (size_t)k;
+    k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+    if (k > 0)
+        n += (size_t)k < sizeof line - n - 1 ? (size_t)k : sizeof line - n - 2;
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
 }
