@@ -204,7 +204,7 @@ static void cgroup_of_self(char *buf, size_t size)
 
 /* the server's name for this image, id map and cgroup: RT/squashfs/<16
  * hex> of the file's identity (a new file under the old name is another
- * image), the server's, the map's, the user namespace's and the cgroups' */
+ * image), the server's, the map's and the cgroups' */
 static void share_key(const struct stat *st, const NrIdMap *map, const char *prog, char out[17])
 {
     char buf[8192];
@@ -217,12 +217,6 @@ static void share_key(const struct stat *st, const NrIdMap *map, const char *pro
     for (int i = 0; i < map->n_gid && n > 0 && (size_t)n < sizeof buf; i++)
         n += snprintf(buf + n, sizeof buf - (size_t)n, ":g%u,%u,%u", map->gid[i].inside,
                       map->gid[i].outside, map->gid[i].count);
-    /* the user namespace the containers are made in (the host's, or a
-     * keeper's or network holder's U): the same host ids under another
-     * parent are another server's */
-    struct stat ns;
-    if (n > 0 && (size_t)n < sizeof buf && stat("/proc/self/ns/user", &ns) == 0)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, ":ns%ju", (uintmax_t)ns.st_ino);
     if (n > 0 && (size_t)n < sizeof buf - 1) {
         buf[n++] = ':';
         cgroup_of_self(buf + n, sizeof buf - (size_t)n);

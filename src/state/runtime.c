@@ -229,16 +229,10 @@ static int start_helper(const char *rt, const char *path, const char *logname, c
     if (pid < 0)
         return nr_error_errno(err, "fork");
     if (pid == 0) {
-        if (fork() != 0)
-            _exit(0);
-        setsid();
-        /* it outlives this nroot: no hold on its caller's directory */
-        if (chdir("/") < 0)
-            _exit(127);
-        umask(077);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* every fd of the caller but the socket goes before the second
+         * fork, and the caller waits for this child: once it returns no
+         * process of the helper holds the caller's files (a published
+         * port's listener must be free when nroot has exited) */
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         /* each helper's lines follow the last one's, up to 1 MiB */
         struct stat st;
@@ -249,6 +243,16 @@ static int start_helper(const char *rt, const char *path, const char *logname, c
             _exit(127);
         int keep[] = { 3 };
         nr_close_range_except(4U, keep, 0);
+        if (fork() != 0)
+            _exit(0);
+        setsid();
+        /* it outlives this nroot: no hold on its caller's directory */
+        if (chdir("/") < 0)
+            _exit(127);
+        umask(077);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
         execve("/proc/self/exe", argv, envp);
         _exit(127);
     }
