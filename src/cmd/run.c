@@ -436,8 +436,7 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     if (!cfg->name)
         nr_ctr_record_plan(&ctr, cfg);
-    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0 ||
-        nr_run_filter(cfg, ctr.rt_dir, false, err) < 0)
+    if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {
         /* the default network cannot be had here: say so once, run with
@@ -458,6 +457,10 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
      * in the options): where the kernel has lost it, without */
     if (cfg->tcp_bypass && !cfg->tcp_bypass_given && nr_bypass_unsupported())
         cfg->tcp_bypass = false;
+    /* the filters once --tcp-bypass is settled: a bypass filter whose
+     * listener nobody serves would make every connect ENOSYS */
+    if (nr_run_filter(cfg, ctr.rt_dir, false, err) < 0)
+        return -1;
     if (cfg->n_ports && !(ports = nr_portfwd_new(cfg, err)))
         return -1;
     char *scratch = nr_runtime_subdir("mnt", err);

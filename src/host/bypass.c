@@ -893,6 +893,13 @@ void nr_bypass_dispatch(NrBypass *b, const struct pollfd *pfd)
                 e = errno;
             conclude(b, p, e);
         } else if (check && seccomp_notify_id_valid(b->listener, p->id) != 0) {
+            /* the caller was interrupted (it asks again) or is gone: the
+             * container's own socket gets its blocking mode back */
+            if (p->block && !p->swap) {
+                int fl = fcntl(p->host, F_GETFL);
+                if (fl >= 0)
+                    fcntl(p->host, F_SETFL, fl & ~O_NONBLOCK);
+            }
             close(p->host);
         } else
             b->pending[kept++] = *p;

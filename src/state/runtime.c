@@ -272,9 +272,14 @@ int nr_runtime_meet(const char *rt, const char *logname, const char *what, char 
     nr_autoclose int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lfd < 0)
         return nr_error_errno(err, "cannot open '%s'", lock);
-    while (flock(lfd, LOCK_EX) < 0)
+    /* START (a run's keeper, from its supervise loop) never waits: a lock
+     * held means a run is meeting or starting one right now */
+    while (flock(lfd, mode == NR_MEET_START ? LOCK_EX | LOCK_NB : LOCK_EX) < 0) {
+        if (mode == NR_MEET_START && errno == EWOULDBLOCK)
+            return NR_RUNTIME_NONE;
         if (errno != EINTR)
             return nr_error_errno(err, "cannot lock '%s'", lock);
+    }
     int sock = try_connect(path);
     /* (returning drops the lock with lfd) */
     if (mode == NR_MEET_START && sock >= 0) {
