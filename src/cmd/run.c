@@ -508,12 +508,15 @@ static void finish_record(const NrRunConfig *cfg, int status)
 
 /* PID 1 is ending: an unnamed container's records go while its
  * namespaces are torn down, unless something after the reap comes first
- * (poststop hooks, the cgroup's removal, --join's key) */
+ * (poststop hooks, the cgroup's removal, --join's key, freed ports) */
 static bool recorded_end;
 static void on_ended(void *data, int status)
 {
     const NrRunConfig *cfg = data;
-    if (cfg->oci || cfg->dev.n_hooks || ctr.store_dir || nr_cgroup_any(&cfg->limits) || cfg->join)
+    /* published ports and a user network's address are freed after the
+     * reap: a `wait` that saw the record gone must find them free */
+    if (cfg->oci || cfg->dev.n_hooks || ctr.store_dir || nr_cgroup_any(&cfg->limits) || cfg->join ||
+        cfg->n_ports || cfg->net == NR_NET_USER)
         return;
     finish_record(cfg, status);
     recorded_end = true;
