@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -189,7 +190,14 @@ static int pidfd_open_(pid_t tid)
     buf[n] = '\0';
     const char *t = strstr(buf, "\nTgid:");
     long tgid = t ? strtol(t + 6, NULL, 10) : 0;
-    return tgid > 0 ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+    /* the leader's table must be the thread's: a thread with a table of
+     * its own (CLONE_FILES unshared) would show nroot one socket and have
+     * the kernel use another */
+    if (tgid <= 0 || syscall(SYS_kcmp, tid, (pid_t)tgid, KCMP_FILES, 0, 0) != 0) {
+        errno = EPERM;
+        return -1;
+    }
+    return (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0);
 }
 
 static int pidfd_getfd_(int pidfd, int fd)
@@ -722,7 +730,8 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
     bool i386 = req->data.arch == SCMP_ARCH_X86;
     nr_autoclose int pidfd = pidfd_open_(pid);
     if (pidfd < 0) {
-        answer(b, req->id, ESRCH, false); /* it is gone */
+        /* it is gone, or its fd table is not one nroot can read */
+        answer(b, req->id, errno == EPERM ? EPERM : ESRCH, false);
         return;
     }
     bool is_bind;
