@@ -147,11 +147,13 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 
     int ep[2], lock[2] = { -1, -1 };
     NrError e = { 0 };
-    /* the start gate's STARTED must come after the namespaces: nroot oci
-     * create records them then; --tcp-bypass's listener (sent by the
-     * payload) needs the network namespace known before it */
-    bool ns_sent = gate_fd >= 0 || cfg->bypass;
-    if (ns_sent && sync_fd >= 0)
+    /* before the payload is started: the start gate's STARTED must come
+     * after the namespaces (nroot oci create records them then),
+     * --tcp-bypass's listener (sent by the payload) needs the network
+     * namespace known, and PID 1 must drop its capabilities as soon as the
+     * payload has exec'd (sent after the fork, they held PID 1 back while
+     * the payload could already read its full capabilities: signals.bats) */
+    if (sync_fd >= 0)
         send_namespaces(sync_fd);
     if (gate_fd >= 0)
         sync_fd = wait_gate(sync_fd);
@@ -178,10 +180,6 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
     close(ep[1]);
-    /* while the payload sets itself up and execs (on the other core): the
-     * parent has them before STARTED, which comes after the exec */
-    if (sync_fd >= 0 && !ns_sent)
-        send_namespaces(sync_fd);
     /* the caller's fds the payload got (--preserve-fd, PMI_FD) are the
      * payload's: PID 1 keeps none (a socket must see its end with them) */
     for (size_t i = 0; i < cfg->n_preserve_fds; i++)
