@@ -8,11 +8,14 @@
 #include <string.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "nr-bypass.h"
@@ -679,6 +682,56 @@ static void holder_gone(void *data)
               cfg->name ? cfg->name : cfg->cid);
 }
 
+/* the container's namespaces, whose last references are the fds kept for
+ * exec (keep_ns), dropped off the caller's way: unmounting the overlay,
+ * /proc, /dev and the rest waits for RCU grace periods (~0.5 ms), which
+ * nroot's exit would spend while its caller waits.  A child takes the
+ * last references instead and drops them once nroot has ended (a pidfd
+ * of nroot, readable then); it holds nothing else, no stdio a caller
+ * reads to EOF.  Not for a named container (its layer may be mounted
+ * again at once) nor a squashfs image (its server outlives this run). */
+static void drop_namespaces_later(const NrRunConfig *cfg)
+{
+    int keep[NR_NS_SLOTS + 1], n = 0;
+    for (int i = 0; i < NR_NS_SLOTS; i++)
+        if (ctr.ns_fd[i] >= 0)
+            keep[n++] = ctr.ns_fd[i];
+    if (n == 0 || cfg->oci || cfg->squashfs || ctr.store_dir || cfg->detach)
+        return;
+    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (self < 0)
+        return;
+    keep[n++] = self;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* everything but keep[], in the ascending order close_range needs */
+        for (int i = 1; i < n; i++)
+            for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+                int t = keep[j];
+                keep[j] = keep[j - 1];
+                keep[j - 1] = t;
+            }
+        unsigned lo = 0;
+        for (int i = 0; i < n; i++) {
+            if ((unsigned)keep[i] > lo)
+                syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+            lo = (unsigned)keep[i] + 1;
+        }
+        syscall(SYS_close_range, lo, ~0U, 0);
+        struct pollfd p = { .fd = self, .events = POLLIN };
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    if (pid > 0)
+        for (int i = 0; i < NR_NS_SLOTS; i++)
+            if (ctr.ns_fd[i] >= 0) {
+                close(ctr.ns_fd[i]);
+                ctr.ns_fd[i] = -1;
+            }
+    close(self);
+}
+
 /* the plan: parsed from argv (`run`), or `saved` (`start`: made from a
  * container's config, its IMAGE an image key) */
 static int run(int argc, char **argv, const NrRunConfig *saved)
@@ -797,6 +850,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     /* --join: a container that never started leaves no key behind */
     nr_join_abandon(&join);
     close(sync_fd);
+    drop_namespaces_later(&cfg);
     return status;
 }
 
