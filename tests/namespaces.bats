@@ -111,3 +111,27 @@ box1"
     refute_output --regexp "[[:space:]]${id}[[:space:]]"
     [ "${#lines[@]}" -le 1 ] || fail "host message queues visible: $output"
 }
+
+# nroot hands the last references of an ended container's namespaces to a
+# child that drops them after nroot has ended (their teardown is not on the
+# caller's way): that child holds no stdio, and is gone moments later with
+# the namespaces
+@test "namespaces: an ended container's namespaces go right after nroot, holding no caller's pipe" {
+    local tag=nsgone$RANDOM$RANDOM out mnt
+    # a command substitution returns at nroot's end: no process left holds its pipe
+    out=$(timeout 20 "$NROOT" run "$IMG" sh -c 'readlink /proc/self/ns/mnt; readlink /proc/self/ns/net' "$tag") ||
+        fail "nroot run failed: $out"
+    mnt=$(sed -n 1p <<<"$out")
+    [[ $mnt == mnt:\[* ]] || fail "no mount namespace read: $out"
+    # nothing of the run is left, and nothing holds its namespaces
+    wait_for 50 eval '! pgrep -f "$tag" >/dev/null' || fail "left behind: $(pgrep -af "$tag")"
+    local held
+    held() {
+        local p
+        for p in /proc/[0-9]*/ns/mnt /proc/[0-9]*/fd/*; do
+            [ "$(readlink "$p" 2>/dev/null)" = "$mnt" ] && return 0
+        done
+        return 1
+    }
+    wait_for 50 eval '! held' || fail "the ended container's mount namespace $mnt is still held"
+}
