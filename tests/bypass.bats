@@ -488,7 +488,8 @@ host_listener() {
     local closed p
     closed=$(port 5)
     p=$(port)
-    nrun --tcp-bypass --host-loopback --security-opt seccomp=unconfined "$IMG" sh -c "
+    # -p: a published port nothing binds (nroot took binds for -p before)
+    nrun --tcp-bypass --host-loopback -p "127.0.0.1:$(port 9):9999" --security-opt seccomp=unconfined "$IMG" sh -c "
         bypass-probe hostlisten 10.0.2.2 $closed $p & sleep 0.5; kill \$!
         bypass-probe serve 8080 0.0.0.0 & sleep 0.3
         bypass-probe connect 10.0.2.100 8080; kill \$!

@@ -109,6 +109,7 @@ struct NrBypass {
     int userns, netns; /* the container's (ours), for the maker */
     int maker;         /* the maker's socket (-1: not started), its pid */
     pid_t maker_pid;
+    int spare[2]; /* a TCP socket of the container's made ahead, v4 and v6 (-1: none) */
 };
 
 /* ---- where a connection goes ---- */
@@ -636,15 +637,23 @@ static void unspec_swap(NrBypass *b, uint64_t id, pid_t pid, int target, int soc
         answer(b, id, errno, false);
         return;
     }
-    int fresh = ctr_socket(b, family, type | (fl & O_NONBLOCK ? SOCK_NONBLOCK : 0), proto);
-    if (fresh < 0) {
+    /* a TCP socket made ahead, so the caller does not wait for the maker */
+    int *spare = type == SOCK_STREAM && proto == IPPROTO_TCP ? &b->spare[family == AF_INET6] : NULL;
+    int fresh = spare && *spare >= 0 ? *spare : ctr_socket(b, family, type, proto);
+    if (spare)
+        *spare = -1;
+    if (fresh < 0 || fcntl(fresh, F_SETFL, fl & O_NONBLOCK) < 0) {
         answer(b, id, errno, false);
+        if (fresh >= 0)
+            close(fresh);
         return;
     }
     (void)copy_opts(sock, fresh, family, true);
     int e = addfd(b, id, fresh, target, target_cloexec(pid, target)) < 0 ? errno : 0;
     close(fresh);
     answer(b, id, e, false);
+    if (spare)
+        *spare = ctr_socket(b, family, type, proto); /* the next one, the caller answered */
 }
 
 /* a connect on a socket of the host's namespace (swapped earlier) */
@@ -1067,6 +1076,7 @@ NrBypass *nr_bypass_new(int listener, const NrRunConfig *cfg, const struct stat 
     b->userns = ctr_userns;
     b->netns = ctr_netns;
     b->maker = -1;
+    b->spare[0] = b->spare[1] = -1;
     /* a blocking connect under way holds a descriptor of nroot's: at most
      * a quarter of nroot's limit (raised to the hard one), the rest for
      * the relays, slirp and the sockets in hand */
@@ -1105,6 +1115,9 @@ void nr_bypass_free(NrBypass *b)
         close(b->pending[i].host);
     free(b->pending);
     maker_stop(b);
+    for (int i = 0; i < 2; i++)
+        if (b->spare[i] >= 0)
+            close(b->spare[i]);
     if (b->userns >= 0)
         close(b->userns);
     if (b->netns >= 0)

@@ -28,6 +28,9 @@
  *   bypass-probe nestbind PORT        in a user namespace of its own (full
  *                                     capabilities there), bind to any:PORT:
  *                                     "nestbind=E"
+ *   bypass-probe unspectime ADDR PORT N  N times: connect, then time
+ *                                     connect(AF_UNSPEC): "unspec=E
+ *                                     avg=MICROSECONDS"
  *   bypass-probe stuck PORT           TCP on 127.0.0.1:PORT, backlog 0, one
  *                                     connection of its own in the queue,
  *                                     never accepted: the SYNs that come
@@ -58,6 +61,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MSG_FASTOPEN
@@ -391,6 +395,24 @@ int main(int argc, char **argv)
             close(s);
         }
         printf("ok %d\n", n);
+        return 0;
+    }
+    if (strcmp(cmd, "unspectime") == 0 && argc >= 5) {
+        int n = atoi(argv[4]), e = 0;
+        double total = 0;
+        for (int i = 0; i < n && !e; i++) {
+            int s = socket(to.ss_family, SOCK_STREAM, 0);
+            if ((e = do_connect(s, &to, len, 0)))
+                break;
+            struct sockaddr un = { .sa_family = AF_UNSPEC };
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            e = connect(s, &un, sizeof un) == 0 ? 0 : errno;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            total += (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+            close(s);
+        }
+        printf("unspec=%s avg=%.1f\n", ename(e), n > 0 ? total / n : 0);
         return 0;
     }
     if (strcmp(cmd, "hostlisten") == 0)
