@@ -434,9 +434,10 @@ host_listener() {
 
 @test "bypass: a host socket that left the connecting state (shut down during SYN_SENT, or refused) neither binds nor listens: nothing listens on the host" {
     need_bypass
-    local t=$BATS_TEST_TMPDIR/t p p2 sp closed
+    local t=$BATS_TEST_TMPDIR/t p p2 p3 sp closed
     p=$(port)
     p2=$(port 1)
+    p3=$(port 3)
     sp=$(port 2)
     closed=$(port 5)
     mkdir -p "$t"
@@ -450,12 +451,13 @@ host_listener() {
         bypass-probe hostlisten 10.0.2.2 $sp >/t/a & pids=\$!
         bypass-probe hostlisten 10.0.2.2 $sp $p >/t/b & pids=\"\$pids \$!\"
         bypass-probe hostlisten 10.0.2.2 $closed $p2 >/t/c & pids=\"\$pids \$!\"
-        for f in a b c; do while ! grep -q ready /t/\$f 2>/dev/null; do sleep 0.1; done; done
+        bypass-probe hostlisten 10.0.2.2 $closed $p3 block >/t/d & pids=\"\$pids \$!\"
+        for f in a b c d; do while ! grep -q ready /t/\$f 2>/dev/null; do sleep 0.1; done; done
         touch /t/up
         while [ ! -e /t/go ]; do sleep 0.1; done
         kill \$pids"
     wait_file "$t/up"
-    local a b c lp listeners="" taken=""
+    local a b c d lp listeners="" taken=""
     a=$(cat "$t/a")
     # what listens on the host meanwhile (a: its autobound port), and
     # whether the host can still bind p and p2 (a bound host socket of
@@ -463,15 +465,15 @@ host_listener() {
     # socket that was connecting, EINVAL, but not its bind)
     lp=$(sed -n 's/^listen=.* local=.*:\([0-9]*\)$/\1/p' <<<"$a")
     [ -n "$lp" ] && [ "$lp" != 0 ] && listeners+=$(host_listener "$lp")
-    listeners+=$(host_listener "$p")$(host_listener "$p2")
+    listeners+=$(host_listener "$p")$(host_listener "$p2")$(host_listener "$p3")
     "$PROBE" connect 127.0.0.1 "$p" || true
     for x in "$p" "$p2"; do
         timeout 1 "$PROBE" serve "$x" 0.0.0.0 2>&1 | grep -q "^bound=0.0.0.0:$x\$" || taken+=" $x"
     done
     touch "$t/go"
     wait_exit "$NROOT_PID" 100
-    a=$(cat "$t/a") b=$(cat "$t/b") c=$(cat "$t/c")
-    printf 'a: %s\nb: %s\nc: %s\n' "$a" "$b" "$c"
+    a=$(cat "$t/a") b=$(cat "$t/b") c=$(cat "$t/c") d=$(cat "$t/d")
+    printf 'a: %s\nb: %s\nc: %s\nd: %s\n' "$a" "$b" "$c" "$d"
     echo "host listeners: $listeners"
     [ -z "$listeners" ] || fail "the container listens on the host: $listeners"
     [ -z "$taken" ] || fail "the container holds the host's port(s)$taken"
@@ -481,6 +483,9 @@ host_listener() {
     [[ $a =~ listen=EPERM ]] || fail "a: $a"
     [[ $b =~ bind=EPERM ]] && [[ $b =~ listen=EPERM ]] || fail "b: $b"
     [[ $c =~ connect=ECONNREFUSED ]] && [[ $c =~ bind=EPERM ]] && [[ $c =~ listen=EPERM ]] || fail "c: $c"
+    # a blocking connect that failed leaves the container's own socket,
+    # which binds and listens in the container's namespace
+    [[ $d =~ connect=ECONNREFUSED ]] && [[ $d =~ bind=ok ]] && [[ $d =~ listen=ok\ local=0\.0\.0\.0:$p3 ]] || fail "d: $d"
 }
 
 @test "bypass: bind and listen come to nroot with seccomp=unconfined too; a container's own server listens (nroot's listen), a bind below 1024 from a user namespace made inside is EACCES" {

@@ -15,21 +15,58 @@
  *      could rewrite the sockaddr before the kernel reads it again), put
  *      in place of the old with ADDFD/SETFD, the answer the connect's;
  *      a blocking connect is waited for in the loop, not here;
- *   3. a socket of the host's namespace (swapped before, then
- *      disconnected with AF_UNSPEC): never CONTINUE, which would reach
- *      anything the host reaches; nroot connects it itself with the same
- *      checks, or refuses (EPERM);
- *   4. anything else (UDP, unix, an address inside): CONTINUE, the plain
- *      path, unchanged.
- * Where the run publishes TCP ports, bind comes too (handle_bind): a TCP
- * socket of the container's, unbound, bound to a published port's CPORT
- * at an address the relay reaches (any, 10.0.2.100, fd00::100) gets a
- * host socket bound by nroot to the published host address and port,
- * whose relay listeners are released to it (portfwd.c): the server
- * accepts the host's clients itself.  Every other bind of an INET socket
- * is nroot's bind of the caller's own socket to the address read (the
- * caller's CAP_NET_BIND_SERVICE checked below 1024); a host socket is
- * never bound for the caller (EINVAL, EPERM). */
+ *   3. a socket of the host's namespace (swapped before): never
+ *      CONTINUE, which would reach anything the host reaches; nroot
+ *      connects a fresh host socket itself with the same checks, or
+ *      refuses (EPERM); connect(AF_UNSPEC) on it gives the caller a
+ *      fresh socket of the container's in its place (unspec_swap, made
+ *      by the maker, a process of nroot's in the container's user and
+ *      network namespaces), so no host socket is ever unconnected by it;
+ *   4. anything else (UDP, unix, an address inside): the container's own
+ *      socket, connected by nroot to the address read; a non-INET
+ *      socket's connect is CONTINUEd (see below).
+ * bind and listen come to nroot too, always (seccomp/bypass.c).  A host
+ * socket can leave the connecting state in the caller's hands without
+ * any race: a nonblocking connect refused (RST), or shut down while its
+ * SYN is unanswered; the kernel would then bind it to any address and
+ * port of the host's, and listen on it in the host's namespace
+ * (autobound to 0.0.0.0), taking the host's and the LAN's clients.
+ *   bind (handle_bind): a host socket is never bound for the caller
+ *   (EPERM, or the kernel's EINVAL for one connected or listening).
+ *   Where the run publishes TCP ports, a TCP socket of the container's,
+ *   unbound, bound to a published port's CPORT at an address the relay
+ *   reaches (any, 10.0.2.100, fd00::100) gets a host socket bound by
+ *   nroot to the published host address and port, whose relay listeners
+ *   are released to it (portfwd.c): the server accepts the host's
+ *   clients itself.  Every other bind of an INET socket is nroot's bind
+ *   of the caller's own socket to the address read (the caller's
+ *   CAP_NET_BIND_SERVICE, in the user namespace owning the socket's
+ *   network namespace, checked below 1024).
+ *   listen (handle_listen): nroot's own listen(2) of the INET socket it
+ *   looked at, never CONTINUE (the kernel would look the descriptor up
+ *   again, where another thread may have dup2()ed a host socket); a host
+ *   socket listens only if swap_bind bound it for a published port (its
+ *   inode, the last N_PUBLISHED remembered), every other one is EPERM.
+ * CONTINUE stays for the connect, bind and listen of non-INET sockets:
+ * a unix path resolves in the caller's root and a bind creates it with
+ * the caller's credentials, and listen() records its caller's
+ * credentials in the listener (unix_listen: SO_PEERCRED that clients
+ * read; nroot's listen would show them nroot's pid, 0 inside, and its
+ * uid).  The kernel looks the descriptor up again after a CONTINUE: a
+ * second thread may have put a host socket there (dup2) meanwhile.  What
+ * that race can do is bounded: the only host sockets that are not
+ * connecting, connected or listening are those that left that state
+ * (above: refused, or shut down during SYN_SENT; AF_UNSPEC no longer
+ * makes one), and such a socket, raced into a unix connect, is connected
+ * unchecked once; raced into a bind, takes a host address and port; raced
+ * into a listen, listens on the host.  Every host socket nroot swaps for
+ * a connect carries a locked socket filter (lock_to_peer) that takes
+ * packets from the checked peer's address only, and the kernel runs it
+ * for a listener too (tcp_filter before the state): that connection, or
+ * that listener, answers nothing but the peer the command was allowed to
+ * reach, where the kernel lets users attach socket filters.  (Linux 6.18
+ * refuses the listen of a socket that was connecting anyway, EINVAL;
+ * older kernels may not.) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -902,8 +939,8 @@ static void handle_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int soc
          * a disconnect leaves the old port there, unbound) */
         struct tcp_info ti;
         socklen_t tl = sizeof ti;
-        bool closed = getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 ||
-                      ti.tcpi_state == TCP_CLOSE;
+        bool closed =
+            getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 || ti.tcpi_state == TCP_CLOSE;
         answer(b, id, closed ? EPERM : EINVAL, false);
         return;
     }

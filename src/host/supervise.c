@@ -47,8 +47,8 @@ typedef struct Loop {
     struct pollfd *pfd;
     int cap;
     NrSlirp *net;
-    NrBypass *bypass;    /* --tcp-bypass: the payload's connect notifications */
-    struct stat ctr_net; /* the container's network namespace (st_ino 0: unknown) */
+    NrBypass *bypass;        /* --tcp-bypass: the payload's connect notifications */
+    struct stat ctr_net;     /* the container's network namespace (st_ino 0: unknown) */
     int bp_userns, bp_netns; /* --tcp-bypass: its user and network namespaces, until bypass */
     NrPty *pty;
     pid_t fuse_pid;
@@ -131,8 +131,8 @@ static void on_notify(Loop *l, NrSyncMsg *m)
         give_up(l);
         return;
     }
-    l->bypass = nr_bypass_new(m->fd, l->cfg, &l->ctr_net, l->bp_userns, l->bp_netns, l->s->ports,
-                              &l->err);
+    l->bypass =
+        nr_bypass_new(m->fd, l->cfg, &l->ctr_net, l->bp_userns, l->bp_netns, l->s->ports, &l->err);
     l->bp_userns = l->bp_netns = -1; /* taken */
     if (!l->bypass)
         give_up(l);

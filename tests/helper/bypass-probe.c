@@ -35,7 +35,8 @@
  *                                     connection of its own in the queue,
  *                                     never accepted: the SYNs that come
  *                                     then get no answer; "stuck=E"
- *   bypass-probe hostlisten ADDR PORT [BPORT]  a nonblocking connect;
+ *   bypass-probe hostlisten ADDR PORT [BPORT [block]]  a nonblocking
+ *                                     (block: blocking) connect;
  *                                     refused: "connect=E", still under
  *                                     way after 0.3 s: shutdown,
  *                                     "shutdown=E"; then bind to any:BPORT
@@ -182,10 +183,11 @@ static void *thread_main(void *arg)
 /* a socket that left the connecting state (refused, or shut down while
  * its SYN goes unanswered), then bound and listening: where does it
  * listen? */
-__attribute__((noreturn)) static void hostlisten(const struct sockaddr_storage *to, socklen_t len, const char *bport)
+__attribute__((noreturn)) static void hostlisten(const struct sockaddr_storage *to, socklen_t len,
+                                                 const char *bport, int block)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int s = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int s = socket(to->ss_family, SOCK_STREAM | (block ? 0 : SOCK_NONBLOCK), 0);
     int e = connect(s, (const struct sockaddr *)to, len) == 0 ? 0 : errno;
     if (e == EINPROGRESS) {
         struct pollfd p = { .fd = s, .events = POLLOUT };
@@ -409,14 +411,15 @@ int main(int argc, char **argv)
             clock_gettime(CLOCK_MONOTONIC, &t0);
             e = connect(s, &un, sizeof un) == 0 ? 0 : errno;
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            total += (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+            total +=
+                (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
             close(s);
         }
         printf("unspec=%s avg=%.1f\n", ename(e), n > 0 ? total / n : 0);
         return 0;
     }
     if (strcmp(cmd, "hostlisten") == 0)
-        hostlisten(&to, len, argc > 4 ? argv[4] : NULL);
+        hostlisten(&to, len, argc > 4 ? argv[4] : NULL, argc > 5 && strcmp(argv[5], "block") == 0);
     fprintf(stderr, "bypass-probe: unknown command %s\n", cmd);
     return 2;
 }
