@@ -559,6 +559,10 @@ static __attribute__((noreturn)) void maker_main(int sock, int userns, int netns
     if (!none || cap_set_proc(none) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         _exit(1);
     cap_free(none);
+    /* a change of credentials may clear the parent-death signal: again */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0 ||
+        getppid() != parent)
+        _exit(1);
     if (sock > 0)
         syscall(SYS_close_range, 0U, (unsigned)sock - 1, 0U);
     syscall(SYS_close_range, (unsigned)sock + 1, ~0U, 0U);
@@ -1029,8 +1033,6 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
     socklen_t salen = (socklen_t)(len > sizeof sa ? sizeof sa : len);
     struct iovec lo = { &sa, salen }, re = { (void *)(uintptr_t)addr, salen };
     bool have_addr = salen > 0 && process_vm_readv(pid, &lo, 1, &re, 1, 0) == (ssize_t)salen;
-    if (is_listen)
-        salen = 0;
     nr_autoclose int sock = target >= 0 ? pidfd_getfd_(pidfd, target) : -1;
     int getfd_errno = target >= 0 ? errno : EBADF;
     /* what was read is the caller's: the pid was not reused meanwhile */
