@@ -540,9 +540,10 @@ static void start_connect(NrBypass *b, uint64_t id, int host, const struct socka
 
 /* The maker is a process of nroot's, forked the first time one is needed,
  * that joined the container's user and network namespaces (nroot owns
- * the user namespace; nroot itself cannot join it and come back) and
- * then dropped every capability: it makes sockets there and sends them to
- * nroot, nothing else.  It is outside the container's pid namespace (no
+ * the user namespace; nroot itself cannot join it and come back: setns()
+ * to the network namespace alone needs CAP_SYS_ADMIN in nroot's own user
+ * namespace too) and then dropped every capability: it makes sockets
+ * there and sends them to nroot, nothing else.  It is outside the container's pid namespace (no
  * process of the container's sees it), not dumpable, holds no descriptor
  * but its socket, and ends with nroot (its socket's EOF, PDEATHSIG). */
 static __attribute__((noreturn)) void maker_main(int sock, int userns, int netns, pid_t parent)
@@ -552,9 +553,29 @@ static __attribute__((noreturn)) void maker_main(int sock, int userns, int netns
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_UNBLOCK, &all, NULL);
+    /* nroot's descriptors (host sockets, the seccomp listener) are closed
+     * before it enters the container's namespaces: the three it needs
+     * are kept */
+    int keep[3] = { sock, userns, netns };
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (keep[j] < keep[i]) {
+                int t = keep[i];
+                keep[i] = keep[j];
+                keep[j] = t;
+            }
+    unsigned from = 0;
+    for (int i = 0; i < 3; i++) {
+        if ((unsigned)keep[i] > from)
+            syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+        from = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0U);
     if (prctl(PR_SET_DUMPABLE, 0) < 0 || setns(userns, CLONE_NEWUSER) < 0 ||
         setns(netns, CLONE_NEWNET) < 0)
         _exit(1);
+    close(userns);
+    close(netns);
     cap_t none = cap_init();
     if (!none || cap_set_proc(none) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         _exit(1);
@@ -563,9 +584,6 @@ static __attribute__((noreturn)) void maker_main(int sock, int userns, int netns
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0 ||
         getppid() != parent)
         _exit(1);
-    if (sock > 0)
-        syscall(SYS_close_range, 0U, (unsigned)sock - 1, 0U);
-    syscall(SYS_close_range, (unsigned)sock + 1, ~0U, 0U);
     for (;;) {
         int req[3], e;
         ssize_t n = recv(sock, req, sizeof req, 0);
