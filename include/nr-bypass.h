@@ -32,11 +32,14 @@ NrBypassDest nr_bypass_classify(const struct sockaddr_storage *sa, socklen_t len
 const char *nr_bypass_unsupported(void);
 
 /* the listener (taken over) of the payload's filter; ctr_net: the
- * container's network namespace (fstat of PID 1's, NR_SYNC_NS); ports:
- * the relay of cfg's published ports (or NULL), whose TCP listeners a
- * server's bind of a published port takes over */
+ * container's network namespace (fstat of PID 1's, NR_SYNC_NS);
+ * ctr_userns, ctr_netns: fds of the container's user and network
+ * namespaces (taken over, -1 if none), where nroot makes a socket for a
+ * host socket disconnected with AF_UNSPEC; ports: the relay of cfg's
+ * published ports (or NULL), whose TCP listeners a server's bind of a
+ * published port takes over.  On failure the fds are closed too */
 NrBypass *nr_bypass_new(int listener, const struct NrRunConfig *cfg, const struct stat *ctr_net,
-                        struct NrPortfwd *ports, NrError *err);
+                        int ctr_userns, int ctr_netns, struct NrPortfwd *ports, NrError *err);
 void nr_bypass_free(NrBypass *b);
 /* as nr_slirp_fill: the listener and the connects under way */
 int nr_bypass_fill(NrBypass *b, struct pollfd **pfd, int *cap, int first, int *timeout_ms);

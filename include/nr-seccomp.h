@@ -50,10 +50,9 @@ uint64_t nr_seccomp_default_digest(void);
 /* root emulation's filter (seccomp/rootemu.c): the id-changing calls
  * answered with success, nothing done */
 const NrSeccompProfile *nr_seccomp_rootemu(void);
-/* --tcp-bypass's filter (seccomp/bypass.c): connect (and with bind: bind,
- * for published TCP ports) notified to nroot, io_uring and TCP Fast Open
- * refused */
-const NrSeccompProfile *nr_seccomp_bypass(bool bind);
+/* --tcp-bypass's filter (seccomp/bypass.c): connect, bind and listen
+ * notified to nroot, io_uring and TCP Fast Open refused */
+const NrSeccompProfile *nr_seccomp_bypass(void);
 /* a digest of a profile's rules: changes with any rule */
 uint64_t nr_seccomp_digest(const NrSeccompProfile *p);
 

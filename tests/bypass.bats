@@ -121,7 +121,7 @@ serve_on_host() {
     assert_output udp=udp-ping
 }
 
-@test "bypass: a swapped socket disconnected with AF_UNSPEC cannot reconnect to the host's loopback, nor a container address" {
+@test "bypass: a swapped socket disconnected with AF_UNSPEC becomes a socket of the container's: the host's loopback is out of reach, an address outside is swapped again" {
     need_bypass
     serve_on_host
     nrun --tcp-bypass --host-loopback "$IMG" sh -c "
@@ -129,10 +129,20 @@ serve_on_host() {
         bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.100 $HOST_PORT
         bypass-probe reuse 10.0.2.2 $HOST_PORT 10.0.2.2 $HOST_PORT"
     echo "$output"
-    assert_line --index 0 "unspec=ok reconnect=EPERM"
-    assert_line --index 1 "unspec=ok reconnect=EPERM"
-    # an address outside is checked again and connected by nroot
+    # a fresh socket of the container's in its place (nroot's): 127.0.0.1
+    # and 10.0.2.100 are the container's own, where nothing listens
+    assert_line --index 0 "unspec=ok reconnect=ECONNREFUSED"
+    assert_line --index 1 "unspec=ok reconnect=ECONNREFUSED"
+    # an address outside is checked again and swapped again
     assert_line --index 2 "unspec=ok reconnect=ok"
+    run grep -c '^peer=127.0.0.1:' "$BATS_TEST_TMPDIR/peers"
+    assert_output 4 # three first connects and the one reconnect
+    # the container's own server on its loopback takes the reconnect
+    nrun --tcp-bypass --host-loopback "$IMG" sh -c "
+        bypass-probe serve $HOST_PORT >/dev/null & sleep 0.3
+        bypass-probe reuse 10.0.2.2 $HOST_PORT 127.0.0.1 $HOST_PORT
+        kill \$!"
+    assert_output "unspec=ok reconnect=ok"
     # a swapped socket takes packets from its checked peer only, and the
     # command cannot lift that (a connect made behind nroot's back gets no
     # answer): EPERM; ENOENT (no filter) where the kernel refuses users
@@ -413,4 +423,115 @@ wait_file() {
     run_nroot 0 start -a bpp
     assert_line "bound=127.0.0.1:$p"
     run_nroot 0 rm bpp
+}
+
+# ---- host sockets out of the connecting state: never bound, never listening ----
+
+# a TCP listener on the host's port $1 (any owner): its line, empty if none
+host_listener() {
+    ss -Hltn "sport = :$1"
+}
+
+@test "bypass: a host socket that left the connecting state (shut down during SYN_SENT, or refused) neither binds nor listens: nothing listens on the host" {
+    need_bypass
+    local t=$BATS_TEST_TMPDIR/t p p2 p3 sp closed
+    p=$(port)
+    p2=$(port 1)
+    p3=$(port 3)
+    sp=$(port 2)
+    closed=$(port 5)
+    mkdir -p "$t"
+    # the host's 127.0.0.1:$sp answers no SYN (its queue is full): a
+    # connect to it stays in SYN_SENT until the shutdown, which leaves an
+    # unconnected socket; $closed refuses (RST)
+    "$PROBE" stuck "$sp" >"$BATS_TEST_TMPDIR/stuck" &
+    BG_PIDS+=($!)
+    wait_for 50 grep -q stuck=ok "$BATS_TEST_TMPDIR/stuck" || fail "the stuck listener: $(cat "$BATS_TEST_TMPDIR/stuck")"
+    start_nroot "$BATS_TEST_TMPDIR/out" run --tcp-bypass --host-loopback -v "$t:/t" "$IMG" sh -c "
+        bypass-probe hostlisten 10.0.2.2 $sp >/t/a & pids=\$!
+        bypass-probe hostlisten 10.0.2.2 $sp $p >/t/b & pids=\"\$pids \$!\"
+        bypass-probe hostlisten 10.0.2.2 $closed $p2 >/t/c & pids=\"\$pids \$!\"
+        bypass-probe hostlisten 10.0.2.2 $closed $p3 block >/t/d & pids=\"\$pids \$!\"
+        for f in a b c d; do while ! grep -q ready /t/\$f 2>/dev/null; do sleep 0.1; done; done
+        touch /t/up
+        while [ ! -e /t/go ]; do sleep 0.1; done
+        kill \$pids"
+    wait_file "$t/up"
+    local a b c d lp listeners="" taken=""
+    a=$(cat "$t/a")
+    # what listens on the host meanwhile (a: its autobound port), and
+    # whether the host can still bind p and p2 (a bound host socket of
+    # the container's would hold them: Linux 6.18 refuses the listen of a
+    # socket that was connecting, EINVAL, but not its bind)
+    lp=$(sed -n 's/^listen=.* local=.*:\([0-9]*\)$/\1/p' <<<"$a")
+    [ -n "$lp" ] && [ "$lp" != 0 ] && listeners+=$(host_listener "$lp")
+    listeners+=$(host_listener "$p")$(host_listener "$p2")$(host_listener "$p3")
+    "$PROBE" connect 127.0.0.1 "$p" || true
+    for x in "$p" "$p2"; do
+        timeout 1 "$PROBE" serve "$x" 0.0.0.0 2>&1 | grep -q "^bound=0.0.0.0:$x\$" || taken+=" $x"
+    done
+    touch "$t/go"
+    wait_exit "$NROOT_PID" 100
+    a=$(cat "$t/a") b=$(cat "$t/b") c=$(cat "$t/c") d=$(cat "$t/d")
+    printf 'a: %s\nb: %s\nc: %s\nd: %s\n' "$a" "$b" "$c" "$d"
+    echo "host listeners: $listeners"
+    [ -z "$listeners" ] || fail "the container listens on the host: $listeners"
+    [ -z "$taken" ] || fail "the container holds the host's port(s)$taken"
+    [[ "$a$b$c" != *accepted=* ]] || fail "the container accepted the host's client"
+    # the socket was a host socket (its connect swapped), then unconnected
+    assert_equal "$(printf '%s\n%s\n' "$a" "$b" | grep -c '^shutdown=ok$')" 2
+    [[ $a =~ listen=EPERM ]] || fail "a: $a"
+    [[ $b =~ bind=EPERM ]] && [[ $b =~ listen=EPERM ]] || fail "b: $b"
+    [[ $c =~ connect=ECONNREFUSED ]] && [[ $c =~ bind=EPERM ]] && [[ $c =~ listen=EPERM ]] || fail "c: $c"
+    # a blocking connect that failed leaves the container's own socket,
+    # which binds and listens in the container's namespace
+    [[ $d =~ connect=ECONNREFUSED ]] && [[ $d =~ bind=ok ]] && [[ $d =~ listen=ok\ local=0\.0\.0\.0:$p3 ]] || fail "d: $d"
+}
+
+@test "bypass: bind and listen come to nroot with seccomp=unconfined too; a container's own server listens (nroot's listen), a bind below 1024 from a user namespace made inside is EACCES" {
+    need_bypass
+    local closed p
+    closed=$(port 5)
+    p=$(port)
+    # -p: a published port nothing binds (nroot took binds for -p before)
+    nrun --tcp-bypass --host-loopback -p "127.0.0.1:$(port 9):9999" --security-opt seccomp=unconfined "$IMG" sh -c "
+        bypass-probe hostlisten 10.0.2.2 $closed $p & sleep 0.5; kill \$!
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.3
+        bypass-probe connect 10.0.2.100 8080; kill \$!
+        bypass-probe nestbind 80
+        bypass-probe serve 80 0.0.0.0 & sleep 0.3; kill \$!"
+    echo "$output"
+    assert_line connect=ECONNREFUSED
+    assert_line bind=EPERM
+    assert_line --regexp '^listen=EPERM '
+    assert_line bound=0.0.0.0:8080
+    assert_line --regexp '^local=10\.0\.2\.100:[0-9]+ peer=10\.0\.2\.100:8080 got=pong'
+    # the kernel's answer in the container's own namespace: a user
+    # namespace made inside has no capability in the container's
+    assert_line --regexp '^nestbind=(EACCES|unshare:.*)$'
+    assert_line bound=0.0.0.0:80
+    # without CAP_NET_BIND_SERVICE, and without -p: EACCES from nroot
+    nrun --tcp-bypass --cap-drop NET_BIND_SERVICE "$IMG" sh -c '
+        bypass-probe serve 80 0.0.0.0 2>&1 & sleep 0.5; kill $! 2>/dev/null
+        bypass-probe serve 8080 0.0.0.0 & sleep 0.5; kill $!'
+    echo "$output"
+    assert_line --partial "Permission denied"
+    assert_line bound=0.0.0.0:8080
+}
+
+@test "bypass: a unix server in a --tcp-bypass container binds, listens and accepts; both sides see the other's credentials (SO_PEERCRED) as without it" {
+    need_bypass
+    local o
+    for o in --tcp-bypass --no-tcp-bypass; do
+        nrun "$o" "$IMG" sh -c '
+            bypass-probe userver /tmp/s & s=$!
+            i=0; while [ ! -S /tmp/s ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+            bypass-probe uclient /tmp/s & c=$!
+            wait $c; wait $s; echo "spid=$s cpid=$c"'
+        echo "$o: $output"
+        [[ $output =~ spid=([0-9]+)\ cpid=([0-9]+) ]] || fail "no pids: $output"
+        # the listener's credentials are its listen()'s caller's, the server's
+        assert_line "server pid=${BASH_REMATCH[1]} uid=0 got=pong"
+        assert_line "client pid=${BASH_REMATCH[2]} uid=0"
+    done
 }

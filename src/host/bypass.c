@@ -15,47 +15,91 @@
  *      could rewrite the sockaddr before the kernel reads it again), put
  *      in place of the old with ADDFD/SETFD, the answer the connect's;
  *      a blocking connect is waited for in the loop, not here;
- *   3. a socket of the host's namespace (swapped before, then
- *      disconnected with AF_UNSPEC): never CONTINUE, which would reach
- *      anything the host reaches; nroot connects it itself with the same
- *      checks, or refuses (EPERM);
- *   4. anything else (UDP, unix, an address inside): CONTINUE, the plain
- *      path, unchanged.
- * Where the run publishes TCP ports, bind comes too (handle_bind): a TCP
- * socket of the container's, unbound, bound to a published port's CPORT
- * at an address the relay reaches (any, 10.0.2.100, fd00::100) gets a
- * host socket bound by nroot to the published host address and port,
- * whose relay listeners are released to it (portfwd.c): the server
- * accepts the host's clients itself.  Every other bind of an INET socket
- * is nroot's bind of the caller's own socket to the address read (the
- * caller's CAP_NET_BIND_SERVICE checked below 1024); a host socket is
- * never bound for the caller (EINVAL, EPERM). */
+ *   3. a socket of the host's namespace (swapped before): never
+ *      CONTINUE, which would reach anything the host reaches; nroot
+ *      connects a fresh host socket itself with the same checks, or
+ *      refuses (EPERM); connect(AF_UNSPEC) on it gives the caller a
+ *      fresh socket of the container's in its place (unspec_swap, made
+ *      by the maker, a process of nroot's in the container's user and
+ *      network namespaces), so no host socket is ever unconnected by it;
+ *   4. anything else (UDP, unix, an address inside): the container's own
+ *      socket, connected by nroot to the address read; a non-INET
+ *      socket's connect is CONTINUEd (see below).
+ * bind and listen come to nroot too, always (seccomp/bypass.c).  A host
+ * socket can leave the connecting state in the caller's hands without
+ * any race: a nonblocking connect refused (RST), or shut down while its
+ * SYN is unanswered; the kernel would then bind it to any address and
+ * port of the host's, and listen on it in the host's namespace
+ * (autobound to 0.0.0.0), taking the host's and the LAN's clients.
+ *   bind (handle_bind): a host socket is never bound for the caller
+ *   (EPERM, or the kernel's EINVAL for one connected or listening).
+ *   Where the run publishes TCP ports, a TCP socket of the container's,
+ *   unbound, bound to a published port's CPORT at an address the relay
+ *   reaches (any, 10.0.2.100, fd00::100) gets a host socket bound by
+ *   nroot to the published host address and port, whose relay listeners
+ *   are released to it (portfwd.c): the server accepts the host's
+ *   clients itself.  Every other bind of an INET socket is nroot's bind
+ *   of the caller's own socket to the address read (the caller's
+ *   CAP_NET_BIND_SERVICE, in the user namespace owning the socket's
+ *   network namespace, checked below 1024).
+ *   listen (handle_listen): nroot's own listen(2) of the INET socket it
+ *   looked at, never CONTINUE (the kernel would look the descriptor up
+ *   again, where another thread may have dup2()ed a host socket); a host
+ *   socket listens only if swap_bind bound it for a published port (its
+ *   inode, the last N_PUBLISHED remembered), every other one is EPERM.
+ * CONTINUE stays for the connect, bind and listen of non-INET sockets:
+ * a unix path resolves in the caller's root and a bind creates it with
+ * the caller's credentials, and listen() records its caller's
+ * credentials in the listener (unix_listen: SO_PEERCRED that clients
+ * read; nroot's listen would show them nroot's pid, 0 inside, and its
+ * uid).  The kernel looks the descriptor up again after a CONTINUE: a
+ * second thread may have put a host socket there (dup2) meanwhile.  What
+ * that race can do is bounded: the only host sockets that are not
+ * connecting, connected or listening are those that left that state
+ * (above: refused, or shut down during SYN_SENT; AF_UNSPEC no longer
+ * makes one), and such a socket, raced into a unix connect, is connected
+ * unchecked once; raced into a bind, takes a host address and port; raced
+ * into a listen, listens on the host.  Every host socket nroot swaps for
+ * a connect carries a locked socket filter (lock_to_peer) that takes
+ * packets from the checked peer's address only, and the kernel runs it
+ * for a listener too (tcp_filter before the state): that connection, or
+ * that listener, answers nothing but the peer the command was allowed to
+ * reach, where the kernel lets users attach socket filters.  (Linux 6.18
+ * refuses the listen of a socket that was connecting anyway, EINVAL;
+ * older kernels may not.) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/kcmp.h>
+#include <linux/nsfs.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <sys/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "nr-bypass.h"
 #include "nr-plan.h"
 #include "nr-portfwd.h"
+#include "nr-spawn.h"
 #include "nr-util.h"
 
 #ifndef SIOCGSKNS
@@ -64,7 +108,9 @@
 #define I386_SOCKETCALL 102 /* i386's multiplexer; SYS_BIND is its call 2, SYS_CONNECT 3 */
 #define I386_SYS_BIND 2
 #define I386_SYS_CONNECT 3
+#define I386_SYS_LISTEN 4
 #define MAX_PENDING 1024
+#define N_PUBLISHED 64 /* the published ports' host sockets remembered */
 #define NR_UNPRIVILEGED_PORT_START 1024
 
 typedef struct Pending {
@@ -90,8 +136,17 @@ struct NrBypass {
     size_t req_size;
     Pending *pending;
     size_t n_pending;
-    int first; /* the listener's index in the poll set; the pending follow */
+    size_t max_pending; /* MAX_PENDING, or less where RLIMIT_NOFILE is low */
+    int first;          /* the listener's index in the poll set; the pending follow */
     time_t next_check;
+    /* the host sockets swap_bind bound for a published port (their inode
+     * numbers, the last N_PUBLISHED): the only host sockets that listen */
+    ino_t published[N_PUBLISHED];
+    unsigned n_published;
+    int userns, netns; /* the container's (ours), for the maker */
+    int maker;         /* the maker's socket (-1: not started), its pid */
+    pid_t maker_pid;
+    int spare[2]; /* a TCP socket of the container's made ahead, v4 and v6 (-1: none) */
 };
 
 /* ---- where a connection goes ---- */
@@ -466,7 +521,7 @@ static void start_connect(NrBypass *b, uint64_t id, int host, const struct socka
     int e = rc < 0 ? errno : 0;
     if (rc < 0 && e == EALREADY && block)
         e = EINPROGRESS; /* a blocking connect asked again (restarted): it waits */
-    if (rc < 0 && e == EINPROGRESS && block && b->n_pending < MAX_PENDING) {
+    if (rc < 0 && e == EINPROGRESS && block && b->n_pending < b->max_pending) {
         Pending *grown = realloc(b->pending, (b->n_pending + 1) * sizeof *b->pending);
         if (grown) {
             b->pending = grown;
@@ -475,10 +530,189 @@ static void start_connect(NrBypass *b, uint64_t id, int host, const struct socka
         }
         e = ENOMEM;
     } else if (rc < 0 && e == EINPROGRESS && block)
-        e = EAGAIN; /* too many under way */
+        e = EAGAIN; /* too many under way: nroot keeps descriptors for the rest */
     if (swap && e && e != EINPROGRESS)
         p.swap = false; /* failed at once: the caller's socket stays as it was */
     conclude(b, &p, e);
+}
+
+/* ---- the maker: fresh sockets of the container's namespace ---- */
+
+/* The maker is a process of nroot's, forked the first time one is needed,
+ * that joined the container's user and network namespaces (nroot owns
+ * the user namespace; nroot itself cannot join it and come back: setns()
+ * to the network namespace alone needs CAP_SYS_ADMIN in nroot's own user
+ * namespace too) and then dropped every capability: it makes sockets
+ * there and sends them to nroot, nothing else.  It is outside the container's pid namespace (no
+ * process of the container's sees it), not dumpable, holds no descriptor
+ * but its socket, and ends with nroot (its socket's EOF, PDEATHSIG). */
+static __attribute__((noreturn)) void maker_main(int sock, int userns, int netns, pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(1);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_UNBLOCK, &all, NULL);
+    /* nroot's descriptors (host sockets, the seccomp listener) are closed
+     * before it enters the container's namespaces: the three it needs
+     * are kept */
+    int keep[3] = { sock, userns, netns };
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (keep[j] < keep[i]) {
+                int t = keep[i];
+                keep[i] = keep[j];
+                keep[j] = t;
+            }
+    unsigned from = 0;
+    for (int i = 0; i < 3; i++) {
+        if ((unsigned)keep[i] > from)
+            syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U);
+        from = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0U);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0 || setns(userns, CLONE_NEWUSER) < 0 ||
+        setns(netns, CLONE_NEWNET) < 0)
+        _exit(1);
+    close(userns);
+    close(netns);
+    cap_t none = cap_init();
+    if (!none || cap_set_proc(none) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        _exit(1);
+    cap_free(none);
+    /* a change of credentials may clear the parent-death signal: again */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0 ||
+        getppid() != parent)
+        _exit(1);
+    for (;;) {
+        int req[3], e;
+        ssize_t n = recv(sock, req, sizeof req, 0);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            _exit(0);
+        if (n != (ssize_t)sizeof req)
+            continue;
+        int s = socket(req[0], req[1] | SOCK_CLOEXEC, req[2]), zero = 0;
+        if (s >= 0 && nr_send_fd(sock, &zero, sizeof zero, s) == 0) {
+            close(s);
+            continue;
+        }
+        e = s < 0 ? errno : EIO;
+        if (s >= 0)
+            close(s);
+        (void)!send(sock, &e, sizeof e, MSG_NOSIGNAL);
+    }
+}
+
+static int maker_start(NrBypass *b)
+{
+    if (b->userns < 0 || b->netns < 0) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0)
+        maker_main(sv[1], b->userns, b->netns, parent);
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return -1;
+    }
+    b->maker = sv[0];
+    b->maker_pid = pid;
+    return 0;
+}
+
+static void maker_stop(NrBypass *b)
+{
+    if (b->maker < 0)
+        return;
+    close(b->maker);
+    b->maker = -1;
+    while (waitpid(b->maker_pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* a new socket of the container's network namespace (nonblocking or not
+ * as asked; CLOEXEC in nroot), or -1 and errno */
+static int ctr_socket(NrBypass *b, int family, int type, int protocol)
+{
+    if (b->maker < 0 && maker_start(b) < 0)
+        return -1;
+    int req[3] = { family, type, protocol }, e = EIO;
+    struct iovec iov = { &e, sizeof e };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
+    };
+    if (send(b->maker, req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req) {
+        maker_stop(b); /* gone: started again next time */
+        errno = EAGAIN;
+        return -1;
+    }
+    ssize_t n;
+    do
+        n = recvmsg(b->maker, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int s;
+        memcpy(&s, CMSG_DATA(c), sizeof s);
+        /* the maker's word is checked: a socket of the container's */
+        if (socket_ns(b, s) == NS_CTR)
+            return s;
+        close(s);
+        errno = EIO;
+        return -1;
+    }
+    if (n <= 0) {
+        maker_stop(b);
+        errno = EAGAIN;
+        return -1;
+    }
+    errno = n == (ssize_t)sizeof e && e > 0 ? e : EIO; /* the maker's socket() failed */
+    return -1;
+}
+
+/* connect(AF_UNSPEC) on a host socket: the kernel would disconnect it and
+ * leave an unconnected socket of the host's in the command's hands (one
+ * that bind or listen in the host's namespace, had they not come to
+ * nroot); instead the command gets a fresh socket of the container's, of
+ * the same family, type, protocol and blocking mode, with the options
+ * that can be taken over, at the same descriptor (FD_CLOEXEC kept): its
+ * next connect is swapped as a first one.  The host socket goes (a dup()
+ * of it elsewhere in the command stays connected: a socket it had) */
+static void unspec_swap(NrBypass *b, uint64_t id, pid_t pid, int target, int sock, int family)
+{
+    int type = 0, proto = 0, fl = fcntl(sock, F_GETFL);
+    socklen_t l = sizeof type;
+    if (fl < 0 || getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+        (l = sizeof proto, getsockopt(sock, SOL_SOCKET, SO_PROTOCOL, &proto, &l)) < 0) {
+        answer(b, id, errno, false);
+        return;
+    }
+    /* a TCP socket made ahead, so the caller does not wait for the maker */
+    int *spare = type == SOCK_STREAM && proto == IPPROTO_TCP ? &b->spare[family == AF_INET6] : NULL;
+    int fresh = spare && *spare >= 0 ? *spare : ctr_socket(b, family, type, proto);
+    if (spare)
+        *spare = -1;
+    if (fresh < 0 || fcntl(fresh, F_SETFL, fl & O_NONBLOCK) < 0) {
+        answer(b, id, errno, false);
+        if (fresh >= 0)
+            close(fresh);
+        return;
+    }
+    (void)copy_opts(sock, fresh, family, true);
+    int e = addfd(b, id, fresh, target, target_cloexec(pid, target)) < 0 ? errno : 0;
+    close(fresh);
+    answer(b, id, e, false);
+    if (spare)
+        *spare = ctr_socket(b, family, type, proto); /* the next one, the caller answered */
 }
 
 /* a connect on a socket of the host's namespace (swapped earlier) */
@@ -489,15 +723,8 @@ static void host_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int so
                          const struct sockaddr_storage *sa, socklen_t len)
 {
     if (len >= sizeof(sa_family_t) && sa->ss_family == AF_UNSPEC) {
-        int rc = connect(sock, (const struct sockaddr *)sa, len);
-        int e = rc < 0 ? errno : 0, stale;
-        socklen_t sl = sizeof stale;
-        /* the ECONNRESET a disconnect leaves, which the kernel's next
-         * connect clears: it is no failure of a connect to tell */
-        if (rc == 0)
-            (void)getsockopt(sock, SOL_SOCKET, SO_ERROR, &stale, &sl);
+        unspec_swap(b, id, pid, target, sock, family);
         close(sock);
-        answer(b, id, e, false);
         return;
     }
     struct sockaddr_storage to;
@@ -654,9 +881,12 @@ static bool swap_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int old, 
      * released first, and bound again if the bind or the hand-over fails */
     unsigned released = nr_portfwd_release(b->fwd, p, family, v6only != 0);
     int e = 0;
-    if (bind(host, (const struct sockaddr *)&to, tolen) < 0 ||
+    struct stat st;
+    if (bind(host, (const struct sockaddr *)&to, tolen) < 0 || fstat(host, &st) < 0 ||
         addfd(b, id, host, target, target_cloexec(pid, target)) < 0)
         e = errno;
+    else
+        b->published[b->n_published++ % N_PUBLISHED] = st.st_ino;
     close(host);
     if (e)
         nr_portfwd_restore(b->fwd, released);
@@ -664,12 +894,29 @@ static bool swap_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int old, 
     return true;
 }
 
+/* the caller is in the user namespace that owns sock's network
+ * namespace (the one the kernel asks for CAP_NET_BIND_SERVICE) */
+static bool in_owner_userns(pid_t pid, int sock)
+{
+    nr_autoclose int ns = ioctl(sock, SIOCGSKNS);
+    nr_autoclose int owner = ns >= 0 ? ioctl(ns, NS_GET_USERNS) : -1;
+    struct stat o, c;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    return owner >= 0 && fstat(owner, &o) == 0 && stat(path, &c) == 0 && o.st_dev == c.st_dev &&
+           o.st_ino == c.st_ino;
+}
+
 /* the kernel's check that nroot's own bind would skip (nroot owns the
  * container's user namespace): a port below ip_unprivileged_port_start
- * needs the caller's CAP_NET_BIND_SERVICE.  The container's value of the
- * sysctl is not nroot's to read (a sysctl of the reader's namespace):
- * the kernel's default, 1024 */
-static bool may_bind(pid_t pid, const struct sockaddr_storage *sa, socklen_t len)
+ * needs the caller's CAP_NET_BIND_SERVICE in the user namespace that owns
+ * the socket's network namespace, the container's (not the full set of a
+ * user namespace the command made inside, which counts for nothing
+ * there; a caller in the parent of the owner, which the kernel lets
+ * through as the owner's creator, is refused too: EACCES).  The
+ * container's value of the sysctl is not nroot's to read (a sysctl of
+ * the reader's namespace): the kernel's default, 1024 */
+static bool may_bind(pid_t pid, int sock, const struct sockaddr_storage *sa, socklen_t len)
 {
     uint16_t port = 0;
     if (sa->ss_family == AF_INET && len >= sizeof(struct sockaddr_in))
@@ -678,6 +925,8 @@ static bool may_bind(pid_t pid, const struct sockaddr_storage *sa, socklen_t len
         port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
     if (port == 0 || port >= NR_UNPRIVILEGED_PORT_START)
         return true;
+    if (!in_owner_userns(pid, sock))
+        return false;
     cap_flag_value_t v = CAP_CLEAR;
     cap_t c = cap_get_pid(pid);
     if (c) {
@@ -705,13 +954,19 @@ static void handle_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int soc
                         int family, const struct sockaddr_storage *sa, socklen_t len)
 {
     if (ns == NS_HOST) {
-        /* a socket swapped before: bound already (the kernel's EINVAL),
-         * or disconnected from its peer, where a bind would put a
-         * listener anywhere on the host */
-        answer(b, id, unbound_tcp(sock, family) ? EPERM : EINVAL, false);
+        /* a socket swapped before: connected, connecting or listening
+         * (the kernel's EINVAL), or out of that state (refused, shut
+         * down while connecting), where a bind would take an address
+         * and port of the host's: EPERM (its local name tells nothing:
+         * a disconnect leaves the old port there, unbound) */
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+        bool closed =
+            getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &tl) < 0 || ti.tcpi_state == TCP_CLOSE;
+        answer(b, id, closed ? EPERM : EINVAL, false);
         return;
     }
-    if (!may_bind(pid, sa, len)) {
+    if (!may_bind(pid, sock, sa, len)) {
         answer(b, id, EACCES, false);
         return;
     }
@@ -721,6 +976,34 @@ static void handle_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int soc
         return;
     int rc = bind(sock, (const struct sockaddr *)sa, len);
     answer(b, id, rc < 0 ? errno : 0, false);
+}
+
+/* ---- listen ---- */
+
+static bool published_socket(const NrBypass *b, int sock)
+{
+    struct stat st;
+    if (fstat(sock, &st) < 0)
+        return false;
+    unsigned n = b->n_published < N_PUBLISHED ? b->n_published : N_PUBLISHED;
+    for (unsigned i = 0; i < n; i++)
+        if (b->published[i] == st.st_ino)
+            return true;
+    return false;
+}
+
+/* a listen of an INET socket (`sock`, ours): nroot's own listen(2) of
+ * the socket it looked at, never CONTINUE (the kernel would look the
+ * descriptor up again); a host socket listens only where nroot bound it
+ * for a published port (swap_bind), every other one is EPERM: it would
+ * listen in the host's namespace, on an address nroot never checked */
+static void handle_listen(NrBypass *b, uint64_t id, int sock, int ns, int backlog)
+{
+    if (ns == NS_HOST && !published_socket(b, sock)) {
+        answer(b, id, EPERM, false);
+        return;
+    }
+    answer(b, id, listen(sock, backlog) < 0 ? errno : 0, false);
 }
 
 static void handle(NrBypass *b, const struct seccomp_notif *req)
@@ -734,26 +1017,32 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
         answer(b, req->id, errno == EPERM ? EPERM : ESRCH, false);
         return;
     }
-    bool is_bind;
+    bool is_bind, is_listen;
     if (i386 && req->data.nr == I386_SOCKETCALL) {
-        /* socketcall(SYS_CONNECT or SYS_BIND, args): the three arguments
-         * in memory */
-        uint32_t a[3];
-        struct iovec lo = { a, sizeof a }, re = { (void *)(uintptr_t)addr, sizeof a };
+        /* socketcall(SYS_CONNECT, SYS_BIND or SYS_LISTEN, args): the
+         * arguments in memory, three (listen's two) */
+        uint32_t a[3] = { 0 };
         is_bind = fdarg == I386_SYS_BIND;
-        if ((fdarg != I386_SYS_CONNECT && !is_bind) ||
-            process_vm_readv(pid, &lo, 1, &re, 1, 0) != (ssize_t)sizeof a) {
+        is_listen = fdarg == I386_SYS_LISTEN;
+        size_t want = is_listen ? 2 * sizeof a[0] : sizeof a;
+        struct iovec lo = { a, want }, re = { (void *)(uintptr_t)addr, want };
+        if ((fdarg != I386_SYS_CONNECT && !is_bind && !is_listen) ||
+            process_vm_readv(pid, &lo, 1, &re, 1, 0) != (ssize_t)want) {
             answer(b, req->id, EFAULT, false);
             return;
         }
         fdarg = a[0];
-        addr = a[1];
+        addr = a[1]; /* listen: the backlog */
         len = a[2];
     } else {
         is_bind = req->data.nr == seccomp_syscall_resolve_name_arch(req->data.arch, "bind");
+        is_listen = req->data.nr == seccomp_syscall_resolve_name_arch(req->data.arch, "listen");
         if (i386)
             addr = (uint32_t)addr;
     }
+    int backlog = (int)(uint32_t)addr; /* listen's int backlog */
+    if (is_listen)
+        addr = len = 0;
     /* the kernel's int fd and int addrlen: their low 32 bits */
     int target = (int)(uint32_t)fdarg;
     len = (uint32_t)len;
@@ -783,10 +1072,16 @@ static void handle(NrBypass *b, const struct seccomp_notif *req)
     }
     if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 ||
         (domain != AF_INET && domain != AF_INET6)) {
-        /* unix, netlink, ...: the plain path, their connect is the
-         * kernel's (a path resolves in the caller's root, a unix peer
-         * sees the caller's credentials) */
+        /* unix, netlink, ...: the plain path, their connect, bind and
+         * listen are the kernel's (a path resolves in the caller's root
+         * and is made with its credentials, a unix peer sees the
+         * credentials of the caller of connect and of listen); see the
+         * head comment for why this CONTINUE is safe enough */
         answer(b, req->id, 0, true);
+        return;
+    }
+    if (is_listen) {
+        handle_listen(b, req->id, sock, socket_ns(b, sock), backlog);
         return;
     }
     if (len > sizeof sa || !have_addr) {
@@ -830,11 +1125,23 @@ static void on_listener(NrBypass *b)
 /* ---- the loop's side ---- */
 
 NrBypass *nr_bypass_new(int listener, const NrRunConfig *cfg, const struct stat *ctr_net,
-                        NrPortfwd *ports, NrError *err)
+                        int ctr_userns, int ctr_netns, NrPortfwd *ports, NrError *err)
 {
     NrBypass *b = nr_xmalloc(sizeof *b);
     memset(b, 0, sizeof *b);
     b->listener = listener;
+    b->userns = ctr_userns;
+    b->netns = ctr_netns;
+    b->maker = -1;
+    b->spare[0] = b->spare[1] = -1;
+    /* a blocking connect under way holds a descriptor of nroot's: at most
+     * a quarter of nroot's limit (raised to the hard one), the rest for
+     * the relays, slirp and the sockets in hand */
+    struct rlimit rl;
+    b->max_pending = MAX_PENDING;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur / 4 < MAX_PENDING)
+        b->max_pending = rl.rlim_cur / 4;
     b->ports = cfg->ports;
     b->n_ports = cfg->n_ports;
     b->fwd = ports;
@@ -864,6 +1171,14 @@ void nr_bypass_free(NrBypass *b)
     for (size_t i = 0; i < b->n_pending; i++)
         close(b->pending[i].host);
     free(b->pending);
+    maker_stop(b);
+    for (int i = 0; i < 2; i++)
+        if (b->spare[i] >= 0)
+            close(b->spare[i]);
+    if (b->userns >= 0)
+        close(b->userns);
+    if (b->netns >= 0)
+        close(b->netns);
     if (b->req)
         seccomp_notify_free(b->req, b->resp);
     if (b->listener >= 0)

@@ -47,8 +47,9 @@ typedef struct Loop {
     struct pollfd *pfd;
     int cap;
     NrSlirp *net;
-    NrBypass *bypass;    /* --tcp-bypass: the payload's connect notifications */
-    struct stat ctr_net; /* the container's network namespace (st_ino 0: unknown) */
+    NrBypass *bypass;        /* --tcp-bypass: the payload's connect notifications */
+    struct stat ctr_net;     /* the container's network namespace (st_ino 0: unknown) */
+    int bp_userns, bp_netns; /* --tcp-bypass: its user and network namespaces, until bypass */
     NrPty *pty;
     pid_t fuse_pid;
     NrSquashfs sqfs;
@@ -130,7 +131,10 @@ static void on_notify(Loop *l, NrSyncMsg *m)
         give_up(l);
         return;
     }
-    if (!(l->bypass = nr_bypass_new(m->fd, l->cfg, &l->ctr_net, l->s->ports, &l->err)))
+    l->bypass =
+        nr_bypass_new(m->fd, l->cfg, &l->ctr_net, l->bp_userns, l->bp_netns, l->s->ports, &l->err);
+    l->bp_userns = l->bp_netns = -1; /* taken */
+    if (!l->bypass)
         give_up(l);
     m->fd = -1;
 }
@@ -202,6 +206,10 @@ static void on_ns(Loop *l, NrSyncMsg *m)
     int slot = m->err.code;
     if (slot == NR_NS_NET && m->fd >= 0 && fstat(m->fd, &l->ctr_net) < 0)
         l->ctr_net.st_ino = 0;
+    /* --tcp-bypass makes sockets there (a host socket's AF_UNSPEC) */
+    int *keep = slot == NR_NS_USER ? &l->bp_userns : slot == NR_NS_NET ? &l->bp_netns : NULL;
+    if (keep && *keep < 0 && m->fd >= 0 && l->cfg->tcp_bypass && !l->bypass)
+        *keep = fcntl(m->fd, F_DUPFD_CLOEXEC, 3);
     if (m->fd >= 0 && slot >= 0 && slot < NR_NS_SLOTS && l->s->keep_ns &&
         l->s->keep_ns(l->s->data, slot, m->fd))
         m->fd = -1;
@@ -494,6 +502,10 @@ static void finish(Loop *l)
     nr_relay_free(s->relay); /* what the command wrote, before any message */
     nr_slirp_free(l->net);
     nr_bypass_free(l->bypass);
+    if (l->bp_userns >= 0)
+        close(l->bp_userns);
+    if (l->bp_netns >= 0)
+        close(l->bp_netns);
     nr_portfwd_free(s->ports);
 }
 
@@ -508,6 +520,8 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
                .sync_open = true,
                .joiner_status = -1,
                .sqfs = NR_SQUASHFS_INIT,
+               .bp_userns = -1,
+               .bp_netns = -1,
                .status = NR_EXIT_FAILURE };
     sigemptyset(&l.early);
     *ret_status = NR_EXIT_FAILURE;

@@ -5,11 +5,12 @@
  *   - connect: USER_NOTIF, on every ABI.  On i386 libseccomp adds the
  *     multiplexer's call socketcall(SYS_CONNECT) too: nroot reads its
  *     arguments from the caller's memory;
- *   - bind, only where the run publishes TCP ports (a profile of its
- *     own, so a filter cached for one is never taken for the other):
- *     USER_NOTIF as connect (socketcall(SYS_BIND) on i386), so a server
- *     binding a published port gets a host socket on the published
- *     host address and port;
+ *   - bind and listen: USER_NOTIF as connect (socketcall(SYS_BIND) and
+ *     socketcall(SYS_LISTEN) on i386), always: a host socket in the
+ *     command's hands (swapped by connect, or a published port's server)
+ *     may leave the connecting state (a refused or shut-down connect),
+ *     and a bind or listen the kernel made on it would bind or listen in
+ *     the host's namespace; nroot answers both itself (host/bypass.c);
  *   - io_uring_setup, io_uring_enter, io_uring_register: EPERM.  A ring's
  *     IORING_OP_CONNECT would connect a socket without a connect call,
  *     where no notification sees it (the default profile leaves io_uring
@@ -46,12 +47,7 @@
     }
 
 static const NrSeccompRule rules[] = {
-    { "connect", SCMP_ACT_NOTIFY, 0, 0, 0, NULL, 0 },
-    COMMON,
-};
-
-static const NrSeccompRule rules_bind[] = {
-    { "connect bind", SCMP_ACT_NOTIFY, 0, 0, 0, NULL, 0 },
+    { "connect bind listen", SCMP_ACT_NOTIFY, 0, 0, 0, NULL, 0 },
     COMMON,
 };
 
@@ -63,15 +59,7 @@ static const NrSeccompProfile profile = {
     .n_rules = sizeof rules / sizeof rules[0],
 };
 
-static const NrSeccompProfile profile_bind = {
-    .name = "bypass-bind",
-    .default_action = SCMP_ACT_ALLOW,
-    .arches = NR_ARCH_ALL,
-    .rules = rules_bind,
-    .n_rules = sizeof rules_bind / sizeof rules_bind[0],
-};
-
-const NrSeccompProfile *nr_seccomp_bypass(bool bind)
+const NrSeccompProfile *nr_seccomp_bypass(void)
 {
-    return bind ? &profile_bind : &profile;
+    return &profile;
 }

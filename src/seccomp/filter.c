@@ -303,11 +303,7 @@ static int make_bypass(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     cfg->bypass = NULL;
     if (!cfg->tcp_bypass)
         return 0;
-    /* bind too where a published TCP port may be taken by a host socket */
-    bool bind = false;
-    for (size_t i = 0; i < cfg->n_ports; i++)
-        bind = bind || !cfg->ports[i].udp;
-    const NrSeccompProfile *p = nr_seccomp_bypass(bind);
+    const NrSeccompProfile *p = nr_seccomp_bypass();
     cfg->bypass = builtin_filter(p, nr_seccomp_digest(p), 0, at->cache_dir, err);
     if (!cfg->bypass)
         return -1;

@@ -19,6 +19,31 @@
  *   bypass-probe fastopen ADDR PORT   sendto(MSG_FASTOPEN): "fastopen=E"
  *   bypass-probe udp ADDR PORT        one datagram and its echo
  *   bypass-probe many ADDR PORT N     N connects, each closed: "ok N"
+ *   bypass-probe userver PATH         a unix stream server on PATH: one
+ *                                     client, "client pid=P uid=U" (its
+ *                                     SO_PEERCRED), answers "pong"
+ *   bypass-probe uclient PATH         connects to PATH: "server pid=P uid=U
+ *                                     got=pong" (SO_PEERCRED: the server's,
+ *                                     as its listen() recorded it)
+ *   bypass-probe nestbind PORT        in a user namespace of its own (full
+ *                                     capabilities there), bind to any:PORT:
+ *                                     "nestbind=E"
+ *   bypass-probe unspectime ADDR PORT N  N times: connect, then time
+ *                                     connect(AF_UNSPEC): "unspec=E
+ *                                     avg=MICROSECONDS"
+ *   bypass-probe stuck PORT           TCP on 127.0.0.1:PORT, backlog 0, one
+ *                                     connection of its own in the queue,
+ *                                     never accepted: the SYNs that come
+ *                                     then get no answer; "stuck=E"
+ *   bypass-probe hostlisten ADDR PORT [BPORT [block]]  a nonblocking
+ *                                     (block: blocking) connect;
+ *                                     refused: "connect=E", still under
+ *                                     way after 0.3 s: shutdown,
+ *                                     "shutdown=E"; then bind to any:BPORT
+ *                                     (BPORT given: "bind=E"), listen
+ *                                     ("listen=E local=A:P"), "ready"; then
+ *                                     "accepted=A:P" per connection until
+ *                                     killed
  *
  * E is "ok" or the errno's name; a failed connect prints "error=E" and
  * exits 1. */
@@ -34,7 +59,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MSG_FASTOPEN
@@ -152,10 +180,108 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* a socket that left the connecting state (refused, or shut down while
+ * its SYN goes unanswered), then bound and listening: where does it
+ * listen? */
+__attribute__((noreturn)) static void hostlisten(const struct sockaddr_storage *to, socklen_t len,
+                                                 const char *bport, int block)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int s = socket(to->ss_family, SOCK_STREAM | (block ? 0 : SOCK_NONBLOCK), 0);
+    int e = connect(s, (const struct sockaddr *)to, len) == 0 ? 0 : errno;
+    if (e == EINPROGRESS) {
+        struct pollfd p = { .fd = s, .events = POLLOUT };
+        if (poll(&p, 1, 300) == 1) {
+            socklen_t l = sizeof e;
+            getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &l);
+            printf("connect=%s\n", ename(e));
+        } else
+            printf("shutdown=%s\n", ename(shutdown(s, SHUT_RDWR) == 0 ? 0 : errno));
+    } else
+        printf("connect=%s\n", ename(e));
+    if (bport) {
+        struct sockaddr_storage any;
+        socklen_t al = addr_of(to->ss_family == AF_INET ? "0.0.0.0" : "::", bport, &any);
+        printf("bind=%s\n", ename(bind(s, (struct sockaddr *)&any, al) == 0 ? 0 : errno));
+    }
+    e = listen(s, 8) == 0 ? 0 : errno;
+    struct sockaddr_storage me;
+    socklen_t ml = sizeof me;
+    memset(&me, 0, sizeof me);
+    getsockname(s, (struct sockaddr *)&me, &ml);
+    printf("listen=%s local=%s\nready\n", ename(e), show(&me));
+    int fl = fcntl(s, F_GETFL);
+    fcntl(s, F_SETFL, fl & ~O_NONBLOCK);
+    for (;;) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int c = accept(s, (struct sockaddr *)&peer, &pl);
+        if (c < 0) {
+            pause();
+            continue;
+        }
+        printf("accepted=%s\n", show(&peer));
+        close(c);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "serve") == 0)
         return serve(argv[2], 0, argc > 3 ? argv[3] : NULL);
+    if (argc >= 3 && (strcmp(argv[1], "userver") == 0 || strcmp(argv[1], "uclient") == 0)) {
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+        snprintf(un.sun_path, sizeof un.sun_path, "%s", argv[2]);
+        int s = socket(AF_UNIX, SOCK_STREAM, 0), server = argv[1][1] == 's';
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (server && (bind(s, (struct sockaddr *)&un, sizeof un) < 0 || listen(s, 8) < 0)) {
+            printf("userver=%s\n", ename(errno));
+            return 1;
+        }
+        if (!server && connect(s, (struct sockaddr *)&un, sizeof un) < 0) {
+            printf("uclient=%s\n", ename(errno));
+            return 1;
+        }
+        int c = server ? accept(s, NULL, NULL) : s;
+        struct ucred cr = { 0 };
+        socklen_t cl = sizeof cr;
+        getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cr, &cl);
+        char got[16] = "";
+        if (server)
+            (void)!write(c, "pong\n", 5);
+        else {
+            ssize_t n = read(c, got, sizeof got - 1);
+            got[n > 0 ? n - 1 : 0] = '\0';
+        }
+        printf("%s pid=%d uid=%u%s%s\n", server ? "client" : "server", (int)cr.pid,
+               (unsigned)cr.uid, server ? "" : " got=", got);
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "nestbind") == 0) {
+        if (unshare(CLONE_NEWUSER) < 0) {
+            printf("nestbind=unshare:%s\n", ename(errno));
+            return 0;
+        }
+        struct sockaddr_storage ss;
+        socklen_t len = addr_of("0.0.0.0", argv[2], &ss);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        printf("nestbind=%s\n", ename(bind(s, (struct sockaddr *)&ss, len) == 0 ? 0 : errno));
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "stuck") == 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = addr_of("127.0.0.1", argv[2], &ss);
+        int s = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        int e = bind(s, (struct sockaddr *)&ss, len) == 0 && listen(s, 0) == 0 &&
+                        connect(c, (struct sockaddr *)&ss, len) == 0
+                    ? 0
+                    : errno;
+        printf("stuck=%s\n", ename(e));
+        fflush(stdout);
+        for (;;)
+            pause();
+    }
     if (argc >= 3 && strcmp(argv[1], "userve") == 0)
         return serve(argv[2], 1, NULL);
     if (argc >= 2 && strcmp(argv[1], "iouring") == 0) {
@@ -273,6 +399,27 @@ int main(int argc, char **argv)
         printf("ok %d\n", n);
         return 0;
     }
+    if (strcmp(cmd, "unspectime") == 0 && argc >= 5) {
+        int n = atoi(argv[4]), e = 0;
+        double total = 0;
+        for (int i = 0; i < n && !e; i++) {
+            int s = socket(to.ss_family, SOCK_STREAM, 0);
+            if ((e = do_connect(s, &to, len, 0)))
+                break;
+            struct sockaddr un = { .sa_family = AF_UNSPEC };
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            e = connect(s, &un, sizeof un) == 0 ? 0 : errno;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            total +=
+                (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+            close(s);
+        }
+        printf("unspec=%s avg=%.1f\n", ename(e), n > 0 ? total / n : 0);
+        return 0;
+    }
+    if (strcmp(cmd, "hostlisten") == 0)
+        hostlisten(&to, len, argc > 4 ? argv[4] : NULL, argc > 5 && strcmp(argv[5], "block") == 0);
     fprintf(stderr, "bypass-probe: unknown command %s\n", cmd);
     return 2;
 }
