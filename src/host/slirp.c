@@ -113,6 +113,11 @@ static int load(NrError *err)
     if (lib.handle)
         return 0;
     drop_mapped_code();
+    /* glib first, on its own: each load touches libc's IFUNC resolvers
+     * again, and the two at once made the peak */
+    void *glib = dlopen("libglib-2.0.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (glib)
+        drop_mapped_code();
     void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         nr_error_msg(err, "--net=slirp needs libslirp: %s", dlerror());
