@@ -67,9 +67,11 @@ struct NrSlirp {
  * pages are the file's, shared with every process that maps it, and count
  * in nroot's resident memory for as long as they are mapped here — with the
  * pages the kernel maps around each fault (64 KiB).  Unmapping them costs
- * nothing but a minor fault when one is used again.  Never a writable
- * segment, nor the RELRO part (its relocated pages are this process's own
- * copies: dropping them would give back the file's), nor the vDSO. */
+ * a minor fault when one is used again (no I/O: they stay in the page
+ * cache).  Never a writable segment, nor the RELRO part (its relocated
+ * pages are this process's own copies: dropping them would give back the
+ * file's), nor the vDSO.  A debugger's breakpoints inserted in the parent
+ * before the network starts go with the pages they were written to. */
 static int drop_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -113,8 +115,10 @@ static int load(NrError *err)
     if (lib.handle)
         return 0;
     drop_mapped_code();
-    /* glib first, on its own: each load touches libc's IFUNC resolvers
-     * again, and the two at once made the peak */
+    /* glib first, on its own: each load calls libc's IFUNC resolvers
+     * again (64 KiB mapped around each), and the two at once made the
+     * peak.  Its handle stays open: libslirp needs it for nroot's life;
+     * without it, libslirp's dlopen below says what is missing */
     void *glib = dlopen("libglib-2.0.so.0", RTLD_NOW | RTLD_LOCAL);
     if (glib)
         drop_mapped_code();
