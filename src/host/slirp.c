@@ -16,10 +16,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <poll.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -60,10 +63,65 @@ struct NrSlirp {
     uint8_t frame[MAX_FRAME];
 };
 
+/* The read-only segments (code, constants) of one loaded object: their
+ * pages are the file's, shared with every process that maps it, and count
+ * in nroot's resident memory for as long as they are mapped here — with the
+ * pages the kernel maps around each fault (64 KiB).  Unmapping them costs
+ * a minor fault when one is used again (no I/O: they stay in the page
+ * cache).  Never a writable segment, nor the RELRO part (its relocated
+ * pages are this process's own copies: dropping them would give back the
+ * file's), nor the vDSO.  A debugger's breakpoints inserted in the parent
+ * before the network starts go with the pages they were written to. */
+static int drop_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t pg = *(const uintptr_t *)data;
+    uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+    uintptr_t relro_lo = 0, relro_hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_GNU_RELRO) {
+            relro_lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+            relro_hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + pg - 1) & ~(pg - 1);
+        }
+        if (ph->p_type == PT_LOAD && vdso && info->dlpi_addr + ph->p_vaddr == vdso)
+            return 0;
+    }
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || ph->p_filesz != ph->p_memsz)
+            continue;
+        /* whole pages only: a page shared with a neighbour is left alone */
+        uintptr_t lo = (info->dlpi_addr + ph->p_vaddr + pg - 1) & ~(pg - 1);
+        uintptr_t hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(pg - 1);
+        if (hi <= lo || (relro_hi > lo && relro_lo < hi))
+            continue;
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    return 0;
+}
+
+/* the start-up's code and constants out of nroot's resident memory: what
+ * the supervising loop uses comes back on its first use (issue 19: the
+ * parent's peak resident memory while it carries the network) */
+static void drop_mapped_code(void)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    dl_iterate_phdr(drop_object, &pg);
+}
+
 static int load(NrError *err)
 {
     if (lib.handle)
         return 0;
+    drop_mapped_code();
+    /* glib first, on its own: each load calls libc's IFUNC resolvers
+     * again (64 KiB mapped around each), and the two at once made the
+     * peak.  Its handle stays open: libslirp needs it for nroot's life;
+     * without it, libslirp's dlopen below says what is missing */
+    void *glib = dlopen("libglib-2.0.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (glib)
+        drop_mapped_code();
     void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         nr_error_msg(err, "--net=slirp needs libslirp: %s", dlerror());
@@ -211,6 +269,8 @@ static NrSlirp *start(NrSlirp *s, const SlirpConfig *c, NrError *err)
         free(s);
         return NULL;
     }
+    /* what loading libslirp and glib and starting the stack touched */
+    drop_mapped_code();
     return s;
 }
 
