@@ -20,11 +20,13 @@
 #include <poll.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "nr-error.h"
 #include "nr-net.h"
@@ -70,8 +72,18 @@ struct NrSlirp {
  * a minor fault when one is used again (no I/O: they stay in the page
  * cache).  Never a writable segment, nor the RELRO part (its relocated
  * pages are this process's own copies: dropping them would give back the
- * file's), nor the vDSO.  A debugger's breakpoints inserted in the parent
- * before the network starts go with the pages they were written to. */
+ * file's), nor the vDSO, nor an object whose code was relocated in place
+ * (TEXTREL: its pages are this process's copies too).  Not while a
+ * debugger traces nroot: its breakpoints are written to such pages. */
+static bool text_relocated(const struct dl_phdr_info *info, const ElfW(Phdr) * ph)
+{
+    for (const ElfW(Dyn) *d = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+         d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_TEXTREL || (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL)))
+            return true;
+    return false;
+}
+
 static int drop_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -80,6 +92,8 @@ static int drop_object(struct dl_phdr_info *info, size_t size, void *data)
     uintptr_t relro_lo = 0, relro_hi = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC && text_relocated(info, ph))
+            return 0;
         if (ph->p_type == PT_GNU_RELRO) {
             relro_lo = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
             relro_hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + pg - 1) & ~(pg - 1);
@@ -106,6 +120,17 @@ static int drop_object(struct dl_phdr_info *info, size_t size, void *data)
  * parent's peak resident memory while it carries the network) */
 static void drop_mapped_code(void)
 {
+    static int traced = -1;
+    if (traced < 0) {
+        char buf[4096];
+        nr_autoclose int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        buf[n > 0 ? n : 0] = 0;
+        const char *t = strstr(buf, "\nTracerPid:");
+        traced = !t || strtol(t + 12, NULL, 10) != 0;
+    }
+    if (traced)
+        return;
     uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
     dl_iterate_phdr(drop_object, &pg);
 }
