@@ -51,10 +51,6 @@ typedef struct NrSupervise {
      * called once and the fd is no longer watched */
     int watch_fd;
     void (*watch)(void *data);
-    /* exec: the container's user and network namespaces (not taken; -1:
-     * none), for --tcp-bypass, whose listener the command sends
-     * (NR_SYNC_NOTIFY); run: -1, PID 1 sends them (NR_SYNC_NS) */
-    int userns_fd, net_fd;
     void *data;
 } NrSupervise;
 

@@ -84,17 +84,6 @@ static _Noreturn void exec_command(const ExecJob *j)
         exec_fail(j, &e);
     if (!j->cfg->pty)
         setsid(); /* no controlling terminal; -t: the pty becomes it */
-    /* --tcp-bypass: the command's connect, bind and listen go to this
-     * nroot as the container's do to its own (a command outside the
-     * filter could connect or listen with a host socket handed to it) */
-    if (j->cfg->bypass) {
-        int s = fcntl(j->sock, F_DUPFD_CLOEXEC, 3);
-        if (s < 0) {
-            nr_error_errno(&e, "--tcp-bypass");
-            exec_fail(j, &e);
-        }
-        nr_payload_bypass_sock(s);
-    }
     nr_payload_exec(j->cfg, slave, false, &e);
     exec_fail(j, &e);
 }
@@ -306,12 +295,6 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
     close(sp[1]);
     close(ep[1]);
     nr_cgroup_remove_fds(&j.cg);
-    /* --tcp-bypass: the container's user and network namespaces, for the loop */
-    nr_autoclose int net = -1, userns = -1;
-    if (cfg->bypass && j.fds[NR_NS_NET] >= 0 && j.fds[NR_NS_USER] >= 0) {
-        net = fcntl(j.fds[NR_NS_NET], F_DUPFD_CLOEXEC, 3);
-        userns = fcntl(j.fds[NR_NS_USER], F_DUPFD_CLOEXEC, 3);
-    }
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (j.fds[i] >= 0)
             close(j.fds[i]);
@@ -328,8 +311,6 @@ int nr_cmd_exec_in_cb(NrCtr *c, NrRunConfig *cfg, void (*started)(void *, pid_t)
                        .err_fd = ep[0],
                        .relay = relay,
                        .started = started,
-                       .userns_fd = userns,
-                       .net_fd = net,
                        .data = data };
     int status;
     if (nr_supervise_wait(&sv, &status, &err) < 0)

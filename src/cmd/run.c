@@ -828,8 +828,6 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
                        .netns = usernet ? attach_netns : NULL,
                        /* the holder's connection, or a pidfd of NAME's nroot */
                        .watch_fd = usernet ? nr_usernet_fd(usernet) : peer.watch,
-                       .userns_fd = -1,
-                       .net_fd = -1,
                        .watch = usernet           ? holder_gone
                                 : peer.watch >= 0 ? peer_ended
                                                   : NULL,

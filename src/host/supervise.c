@@ -298,7 +298,7 @@ static const struct {
     [NR_SYNC_STARTED] = { on_started, RUN }, [NR_SYNC_FUSE] = { on_fuse, RUN },
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
     [NR_SYNC_HOOKS] = { on_hooks, RUN },     [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
-    [NR_SYNC_NETNS] = { on_netns, RUN },     [NR_SYNC_NOTIFY] = { on_notify, RUN | EXEC },
+    [NR_SYNC_NETNS] = { on_netns, RUN },     [NR_SYNC_NOTIFY] = { on_notify, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -525,13 +525,6 @@ int nr_supervise_wait(const NrSupervise *s, int *ret_status, NrError *err)
                .status = NR_EXIT_FAILURE };
     sigemptyset(&l.early);
     *ret_status = NR_EXIT_FAILURE;
-    /* exec: the namespaces of --tcp-bypass, as PID 1's NR_SYNC_NS give a run */
-    if (l.exec && l.cfg->tcp_bypass && s->net_fd >= 0 && s->userns_fd >= 0) {
-        if (fstat(s->net_fd, &l.ctr_net) < 0)
-            l.ctr_net.st_ino = 0;
-        l.bp_netns = fcntl(s->net_fd, F_DUPFD_CLOEXEC, 3);
-        l.bp_userns = fcntl(s->userns_fd, F_DUPFD_CLOEXEC, 3);
-    }
     sigset_t set;
     signal_set(&set, l.cfg->pty);
     if ((l.sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {

@@ -273,8 +273,8 @@ static int payload_stdio(const NrRunConfig *cfg, int slave, NrError *err)
     return 0;
 }
 
-/* --tcp-bypass: the sync socket, kept by PID 1's child (or `nroot exec`'s
- * command) for the filter's listener (nr_seccomp_apply_bypass) */
+/* --tcp-bypass: the sync socket, kept by PID 1's child for the filter's
+ * listener (nr_seccomp_apply_bypass); -1 in `nroot exec`'s command */
 static int bypass_sock = -1;
 
 void nr_payload_bypass_sock(int fd)

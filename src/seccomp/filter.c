@@ -361,16 +361,7 @@ static int recorded_rootemu(NrRunConfig *cfg, const NrFilterDirs *at, NrError *e
     return 0;
 }
 
-static int recorded_filter(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
-
-/* exec's command and --join's: the container's filters, and --tcp-bypass's
- * own (made again: it carries no state of the run's) */
 int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
-{
-    return recorded_filter(cfg, at, err) < 0 || make_bypass(cfg, at, err) < 0 ? -1 : 0;
-}
-
-static int recorded_filter(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 {
     if (recorded_rootemu(cfg, at, err) < 0)
         return -1;
