@@ -46,7 +46,8 @@
  *   looked at, never CONTINUE (the kernel would look the descriptor up
  *   again, where another thread may have dup2()ed a host socket); a host
  *   socket listens only if swap_bind bound it for a published port (its
- *   inode, the last N_PUBLISHED remembered), every other one is EPERM.
+ *   SO_COOKIE, never reused; the last N_PUBLISHED remembered), every
+ *   other one is EPERM.
  * CONTINUE stays for the connect, bind and listen of non-INET sockets:
  * a unix path resolves in the caller's root and a bind creates it with
  * the caller's credentials, and listen() records its caller's
@@ -139,9 +140,9 @@ struct NrBypass {
     size_t max_pending; /* MAX_PENDING, or less where RLIMIT_NOFILE is low */
     int first;          /* the listener's index in the poll set; the pending follow */
     time_t next_check;
-    /* the host sockets swap_bind bound for a published port (their inode
-     * numbers, the last N_PUBLISHED): the only host sockets that listen */
-    ino_t published[N_PUBLISHED];
+    /* the host sockets swap_bind bound for a published port (their
+     * SO_COOKIE, the last N_PUBLISHED): the only host sockets that listen */
+    uint64_t published[N_PUBLISHED];
     unsigned n_published;
     int userns, netns; /* the container's (ours), for the maker */
     int maker;         /* the maker's socket (-1: not started), its pid */
@@ -724,6 +725,11 @@ static void host_connect(NrBypass *b, uint64_t id, pid_t pid, int target, int so
 {
     if (len >= sizeof(sa_family_t) && sa->ss_family == AF_UNSPEC) {
         unspec_swap(b, id, pid, target, sock, family);
+        /* nroot's may be the last reference: a close that lingers
+         * (SO_LINGER, set by the command) would hold nroot's loop; reset
+         * instead, as the kernel's own disconnect does */
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        setsockopt(sock, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         close(sock);
         return;
     }
@@ -881,12 +887,14 @@ static bool swap_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int old, 
      * released first, and bound again if the bind or the hand-over fails */
     unsigned released = nr_portfwd_release(b->fwd, p, family, v6only != 0);
     int e = 0;
-    struct stat st;
-    if (bind(host, (const struct sockaddr *)&to, tolen) < 0 || fstat(host, &st) < 0 ||
+    uint64_t cookie = 0;
+    socklen_t cl = sizeof cookie;
+    if (bind(host, (const struct sockaddr *)&to, tolen) < 0 ||
+        getsockopt(host, SOL_SOCKET, SO_COOKIE, &cookie, &cl) < 0 ||
         addfd(b, id, host, target, target_cloexec(pid, target)) < 0)
         e = errno;
     else
-        b->published[b->n_published++ % N_PUBLISHED] = st.st_ino;
+        b->published[b->n_published++ % N_PUBLISHED] = cookie;
     close(host);
     if (e)
         nr_portfwd_restore(b->fwd, released);
@@ -982,12 +990,13 @@ static void handle_bind(NrBypass *b, uint64_t id, pid_t pid, int target, int soc
 
 static bool published_socket(const NrBypass *b, int sock)
 {
-    struct stat st;
-    if (fstat(sock, &st) < 0)
+    uint64_t cookie = 0;
+    socklen_t cl = sizeof cookie;
+    if (getsockopt(sock, SOL_SOCKET, SO_COOKIE, &cookie, &cl) < 0 || cookie == 0)
         return false;
     unsigned n = b->n_published < N_PUBLISHED ? b->n_published : N_PUBLISHED;
     for (unsigned i = 0; i < n; i++)
-        if (b->published[i] == st.st_ino)
+        if (b->published[i] == cookie)
             return true;
     return false;
 }
