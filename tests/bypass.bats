@@ -163,6 +163,20 @@ serve_on_host() {
     assert_line "unspec=ok reconnect=ok"
 }
 
+@test "bypass: a swapped socket disconnected with SO_LINGER set and data unsent does not hold nroot's loop" {
+    need_bypass
+    local p
+    p=$(port 11)
+    "$PROBE" sink "$p" &
+    BG_PIDS+=($!)
+    wait_for 50 eval "exec 9<>/dev/tcp/127.0.0.1/$p" || fail "the host's sink did not start"
+    exec 9>&-
+    nrun --tcp-bypass --host-loopback "$IMG" bypass-probe linger 10.0.2.2 "$p"
+    [[ $output =~ ^unspec=ok\ ms=([0-9]+)$ ]] || fail "unexpected: $output"
+    # the command set an 8 s linger: nroot, dropping that socket, resets it
+    [ "${BASH_REMATCH[1]}" -lt 3000 ] || fail "the next connect waited ${BASH_REMATCH[1]} ms on nroot"
+}
+
 @test "bypass: TCP Fast Open (sendto MSG_FASTOPEN) is refused, and io_uring, also with seccomp=unconfined" {
     need_bypass
     nrun --tcp-bypass --host-loopback "$IMG" sh -c 'bypass-probe fastopen 10.0.2.2 9; bypass-probe iouring'

@@ -284,6 +284,19 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && strcmp(argv[1], "userve") == 0)
         return serve(argv[2], 1, NULL);
+    /* sink PORT: on the host's 127.0.0.1:PORT, accepts and never reads */
+    if (argc >= 3 && strcmp(argv[1], "sink") == 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = addr_of("127.0.0.1", argv[2], &ss);
+        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, 16) < 0) {
+            printf("sink=%s\n", ename(errno));
+            return 1;
+        }
+        for (;;)
+            (void)accept(s, NULL, NULL); /* held open, never read */
+    }
     if (argc >= 2 && strcmp(argv[1], "iouring") == 0) {
         unsigned char params[120] = { 0 }; /* struct io_uring_params */
         long r = syscall(SYS_io_uring_setup, 1, params);
@@ -322,6 +335,35 @@ int main(int argc, char **argv)
         got[n > 0 ? n - 1 : 0] = '\0';
         printf("local=%s peer=%s got=%s nonblock=%d cloexec=%d\n", show(&a), show(&b), got,
                (fl & O_NONBLOCK) != 0, (cl & FD_CLOEXEC) != 0);
+        return 0;
+    }
+    /* linger ADDR PORT: a swapped socket with SO_LINGER set and unsent
+     * data, disconnected with AF_UNSPEC; then how long one more connect
+     * takes (nroot's loop answers it) */
+    if (strcmp(cmd, "linger") == 0) {
+        int s = socket(to.ss_family, SOCK_STREAM, 0);
+        int e = do_connect(s, &to, len, 0);
+        if (e) {
+            printf("error=%s\n", ename(e));
+            return 1;
+        }
+        struct linger lg = { .l_onoff = 1, .l_linger = 8 };
+        setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+        static char buf[65536];
+        while (write(s, buf, sizeof buf) > 0)
+            ;
+        struct sockaddr un = { .sa_family = AF_UNSPEC };
+        e = connect(s, &un, sizeof un) == 0 ? 0 : errno;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct sockaddr_storage own;
+        socklen_t ol = addr_of("10.0.2.100", "1", &own);
+        int c = socket(AF_INET, SOCK_STREAM, 0);
+        (void)!connect(c, (struct sockaddr *)&own, ol);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        printf("unspec=%s ms=%ld\n", ename(e), ms);
         return 0;
     }
     if (strcmp(cmd, "reuse") == 0 && argc >= 6) {
