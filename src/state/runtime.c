@@ -197,7 +197,12 @@ const char *nr_ctr_runtime_root(NrError *err)
 static int try_connect(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    size_t n = strlen(path);
+    if (n >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG; /* a shorter path would be another socket */
+        return -1;
+    }
+    memcpy(sa.sun_path, path, n + 1);
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -1;
@@ -216,9 +221,10 @@ static int start_helper(const char *rt, const char *path, const char *logname, c
                         char *const envp[], NrError *err)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof sa.sun_path)
+    size_t n = strlen(path);
+    if (n >= sizeof sa.sun_path)
         return nr_error_msg(err, "the path '%s' is too long for a socket", path);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    memcpy(sa.sun_path, path, n + 1);
     unlink(path);
     nr_autoclose int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(l, 128) < 0)
