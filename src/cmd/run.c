@@ -690,46 +690,65 @@ static void holder_gone(void *data)
  * of nroot, readable then); it holds nothing else, no stdio a caller
  * reads to EOF.  Not for a named container (its layer may be mounted
  * again at once) nor a squashfs image (its server outlives this run). */
+/* the dropper: a process that shares nroot's memory (CLONE_VM) and has
+ * a copy of its fd table; it keeps only the namespace fds and a pidfd of
+ * nroot, waits for nroot's end, and drops them.  Sharing the memory
+ * spares a copy of nroot's page tables at the clone and their teardown at
+ * nroot's exit (both paid by the dropper, after nroot ended).  Its code
+ * makes raw system calls only (no libc state: it runs on nroot's TLS). */
+typedef struct Dropper {
+    int keep[NR_NS_SLOTS + 1], n, self;
+} Dropper;
+
+static int dropper(void *data)
+{
+    Dropper *d = data;
+    unsigned lo = 0;
+    for (int i = 0; i < d->n; i++) {
+        if ((unsigned)d->keep[i] > lo)
+            syscall(SYS_close_range, lo, (unsigned)d->keep[i] - 1, 0);
+        lo = (unsigned)d->keep[i] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+    struct pollfd p = { .fd = d->self, .events = POLLIN };
+    while (syscall(SYS_poll, &p, 1, -1) < 0)
+        ;
+    return 0;
+}
+
 static void drop_namespaces_later(const NrRunConfig *cfg)
 {
-    int keep[NR_NS_SLOTS + 1], n = 0;
+    /* static: the dropper reads it after nroot's frames are gone */
+    static Dropper d;
+    static char stack[16384] __attribute__((aligned(16)));
+    d.n = 0;
     for (int i = 0; i < NR_NS_SLOTS; i++)
         if (ctr.ns_fd[i] >= 0)
-            keep[n++] = ctr.ns_fd[i];
-    if (n == 0 || cfg->oci || cfg->squashfs || ctr.store_dir || cfg->detach)
+            d.keep[d.n++] = ctr.ns_fd[i];
+    if (d.n == 0 || cfg->oci || cfg->squashfs || ctr.store_dir || cfg->detach)
         return;
-    int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
-    if (self < 0)
+    d.self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (d.self < 0)
         return;
-    keep[n++] = self;
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* everything but keep[], in the ascending order close_range needs */
-        for (int i = 1; i < n; i++)
-            for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-                int t = keep[j];
-                keep[j] = keep[j - 1];
-                keep[j - 1] = t;
-            }
-        unsigned lo = 0;
-        for (int i = 0; i < n; i++) {
-            if ((unsigned)keep[i] > lo)
-                syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
-            lo = (unsigned)keep[i] + 1;
+    d.keep[d.n++] = d.self;
+    /* everything but keep[] goes, in the ascending order close_range needs */
+    for (int i = 1; i < d.n; i++)
+        for (int j = i; j > 0 && d.keep[j - 1] > d.keep[j]; j--) {
+            int t = d.keep[j];
+            d.keep[j] = d.keep[j - 1];
+            d.keep[j - 1] = t;
         }
-        syscall(SYS_close_range, lo, ~0U, 0);
-        struct pollfd p = { .fd = self, .events = POLLIN };
-        while (poll(&p, 1, -1) < 0 && errno == EINTR)
-            ;
-        _exit(0);
-    }
+    /* what stdio holds reaches the caller before the dropper copies the
+     * fd table (it closes its copy of them at once) */
+    fflush(NULL);
+    pid_t pid = clone(dropper, stack + sizeof stack, CLONE_VM | SIGCHLD, &d);
     if (pid > 0)
         for (int i = 0; i < NR_NS_SLOTS; i++)
             if (ctr.ns_fd[i] >= 0) {
                 close(ctr.ns_fd[i]);
                 ctr.ns_fd[i] = -1;
             }
-    close(self);
+    close(d.self);
 }
 
 /* the plan: parsed from argv (`run`), or `saved` (`start`: made from a
