@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <poll.h>
@@ -126,6 +128,56 @@ static int wait_gate(int sync_fd)
     return -1;
 }
 
+typedef struct Payload {
+    const NrRunConfig *cfg;
+    int slave, sync_fd, ep, lock;
+} Payload;
+
+static int payload_main(void *data)
+{
+    const Payload *p = data;
+    NrError e = { 0 };
+    if (p->cfg->bypass && p->sync_fd >= 0)
+        nr_payload_bypass_sock(p->sync_fd); /* the listener goes to nroot on it */
+    else
+        close(p->sync_fd);
+    if (p->lock < 0 || nr_mounts_lock_enter(p->lock, &e) == 0)
+        nr_payload_exec(p->cfg, p->slave, true, &e);
+    nr_write_all(p->ep, &e, sizeof e);
+    _exit(e.code ? e.code : NR_EXIT_FAILURE);
+}
+
+/* The payload is started as posix_spawn starts a program: in PID 1's
+ * memory (CLONE_VM), PID 1 suspended until it exec'd or failed
+ * (CLONE_VFORK), on a stack of its own.  No copy of PID 1's page tables
+ * is made, and its exec has none to tear down.  Not when the payload
+ * waits for PID 1 (--cap-add=SYS_ADMIN: PID 1 maps its nested user
+ * namespace): a plain fork then. */
+static pid_t start_payload(Payload *p, int ep_read, int lock_other)
+{
+    if (p->lock >= 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(ep_read);
+            close(lock_other);
+            payload_main(p);
+        }
+        return pid;
+    }
+    size_t size = 1024 * 1024;
+    void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED)
+        return -1;
+    /* ep_read is CLOEXEC: the payload's exec closes it, as fork's child
+     * closed it; a failure writes to ep only */
+    pid_t pid = clone(payload_main, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+    int e = errno;
+    munmap(stack, size);
+    errno = e;
+    return pid;
+}
+
 void nr_init_main(const NrRunConfig *cfg, int sync_fd)
 {
     sigset_t set;
@@ -163,21 +215,11 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         nr_error_errno(&e, "pipe");
         init_fail(sync_fd, &e);
     }
-    pid_t pid = fork();
+    Payload p = { .cfg = cfg, .slave = slave, .sync_fd = sync_fd, .ep = ep[1], .lock = lock[1] };
+    pid_t pid = start_payload(&p, ep[0], lock[0]);
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
         init_fail(sync_fd, &e);
-    }
-    if (pid == 0) {
-        close(ep[0]);
-        if (cfg->bypass && sync_fd >= 0)
-            nr_payload_bypass_sock(sync_fd); /* the listener goes to nroot on it */
-        else
-            close(sync_fd);
-        if (lock[1] < 0 || (close(lock[0]), nr_mounts_lock_enter(lock[1], &e) == 0))
-            nr_payload_exec(cfg, slave, true, &e);
-        nr_write_all(ep[1], &e, sizeof e);
-        _exit(e.code ? e.code : NR_EXIT_FAILURE);
     }
     close(ep[1]);
     /* the caller's fds the payload got (--preserve-fd, PMI_FD) are the
