@@ -62,6 +62,10 @@ uint64_t nr_seccomp_digest(const NrSeccompProfile *p);
  * listed there. */
 int nr_seccomp_compile(const NrSeccompProfile *p, uint64_t caps, int out_fd, NrStrv *ret_unknown,
                        NrError *err);
+/* Whether the kernel runs x32 system calls (x86_64; asked once, and taken
+ * as yes inside a seccomp filter).  Without them nr_seccomp_compile leaves
+ * x32's rules out: its calls fail with ENOSYS either way. */
+bool nr_seccomp_x32_live(void);
 
 /* A compiled program on disk (cache, a container's record): this header,
  * then n_insns struct sock_filter. */

@@ -166,9 +166,10 @@ static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, 
 {
     const struct scmp_version *v = seccomp_version();
     char key[sizeof((NrBpfHeader *)0)->key];
-    snprintf(key, sizeof key, "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx", p->name,
+    snprintf(key, sizeof key,
+             "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx x32=%d", p->name,
              NR_VERSION, v->major, v->minor, v->micro, (unsigned long long)digest,
-             (unsigned long long)caps);
+             (unsigned long long)caps, (int)nr_seccomp_x32_live());
     NrError ignored = { 0 };
     nr_autofree char *path =
         dir ? nr_strdup_printf("%s/%s-%016llx.bpf", dir, p->name,
