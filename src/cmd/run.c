@@ -703,6 +703,11 @@ typedef struct Dropper {
 static int dropper(void *data)
 {
     Dropper *d = data;
+    /* the teardown is work nobody waits for: SCHED_IDLE, so that nroot's
+     * caller, woken by nroot's exit on this CPU, runs before it (a shell,
+     * a job script's next command) */
+    struct sched_param idle = { 0 };
+    syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle);
     unsigned lo = 0;
     for (int i = 0; i < d->n; i++) {
         if ((unsigned)d->keep[i] > lo)
