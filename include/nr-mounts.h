@@ -16,8 +16,12 @@ int nr_mounts_on(int fd, const char *src, const char *type, unsigned long flags,
  * `fd` and those below it (mount_setattr, else a remount); `what` names it
  * in the error */
 int nr_mounts_restrict(int fd, unsigned long flags, const char *what, NrError *err);
-/* everything mounted under the new root before pivot_root */
+/* everything mounted under the new root before pivot_root: /proc, /dev,
+ * /tmp and /etc's files; then, once the container is in its network
+ * namespace (sysfs is mounted by its owner), /sys, the masks and the
+ * volumes (and /etc's files for a user network: they hold its address) */
 int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err);
+int nr_mounts_setup_late(const NrRunConfig *cfg, const char *root, NrError *err);
 /* with SYS_ADMIN the payload gets a nested user and mount
  * namespace, in which every mount nroot made is locked by the kernel:
  * the payload's side (just after the fork) and PID 1's (writes its maps,

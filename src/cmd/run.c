@@ -101,6 +101,9 @@ static int run_child(void *data, int sync_fd, NrError *err)
         (nr_oci_set_oom(cfg->oci, err) < 0 || nr_oci_join_ns(cfg->oci, oci_ns_fds, err) < 0))
         return -1;
     keep_only(cfg, sync_fd);
+    /* the network namespace: on a thread from here, until nr_net_setup */
+    if (nr_net_begin(cfg, err) < 0)
+        return -1;
     if (nr_keyring_new_session(err) < 0)
         return -1;
     /* before anything is forked into the time namespace */
@@ -126,12 +129,13 @@ static int run_child(void *data, int sync_fd, NrError *err)
         if (sethostname(hostname, strlen(hostname)) < 0)
             return nr_error_errno(err, "cannot set the host name");
     }
-    if (nr_net_setup(cfg, sync_fd, err) < 0)
-        return -1;
+    /* the root, /proc, /dev and /tmp while the network namespace is made,
+     * then the rest in it */
     char *root = NULL;
     if (nr_rootfs_mount(cfg, sync_fd, &root, err) < 0)
         return -1;
-    if (nr_mounts_setup(cfg, root, err) < 0 ||
+    if (nr_mounts_setup(cfg, root, err) < 0 || nr_net_setup(cfg, sync_fd, err) < 0 ||
+        nr_mounts_setup_late(cfg, root, err) < 0 ||
         nr_devices_setup(&cfg->dev, cfg->cid, root, sync_fd, err) < 0 ||
         nr_rootfs_pivot(root, err) < 0) {
         free(root);
@@ -797,8 +801,8 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     nr_supervise_block(cfg.pty);
     unsigned long flags =
         CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-    if (cfg.net != NR_NET_HOST && cfg.net != NR_NET_CONTAINER)
-        flags |= CLONE_NEWNET; /* container:NAME: NAME's, entered below */
+    /* no CLONE_NEWNET: the child makes its network namespace itself, on a
+     * thread (nr_net_begin); container:NAME: NAME's, entered below */
     if (nr_timens_any(&cfg.time_offsets))
         flags |= CLONE_NEWTIME;
     if (cfg.oci)

@@ -419,22 +419,37 @@ static int setup_volumes(const NrRunConfig *cfg, int rootfd, NrError *err)
     return 0;
 }
 
+/* /etc's files: after the network only with a user network, whose
+ * address and name server they hold */
+static int etc_in(const NrRunConfig *cfg, int rootfd, NrError *err)
+{
+    char hostname[65];
+    if (gethostname(hostname, sizeof hostname) < 0)
+        snprintf(hostname, sizeof hostname, "%s", cfg->cid);
+    hostname[64] = '\0';
+    return setup_etc(cfg, rootfd, hostname, err);
+}
+
 int nr_mounts_setup(const NrRunConfig *cfg, const char *root, NrError *err)
 {
     nr_autoclose int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return nr_error_errno(err, "cannot open the new root '%s'", root);
-    char hostname[65];
-    if (gethostname(hostname, sizeof hostname) < 0)
-        snprintf(hostname, sizeof hostname, "%s", cfg->cid);
-    hostname[64] = '\0';
-    if (setup_proc(cfg, rootfd, err) < 0 || setup_sys(cfg, rootfd, err) < 0 ||
-        setup_dev(cfg, rootfd, err) < 0)
+    if (setup_proc(cfg, rootfd, err) < 0 || setup_dev(cfg, rootfd, err) < 0)
         return -1;
     if (mount_in(rootfd, "tmp", !cfg->read_only, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
                  "mode=1777", err) < 0)
         return -1;
-    if (setup_etc(cfg, rootfd, hostname, err) < 0)
+    return cfg->net == NR_NET_USER ? 0 : etc_in(cfg, rootfd, err);
+}
+
+int nr_mounts_setup_late(const NrRunConfig *cfg, const char *root, NrError *err)
+{
+    nr_autoclose int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+        return nr_error_errno(err, "cannot open the new root '%s'", root);
+    if (setup_sys(cfg, rootfd, err) < 0 ||
+        (cfg->net == NR_NET_USER && etc_in(cfg, rootfd, err) < 0))
         return -1;
     return setup_volumes(cfg, rootfd, err);
 }
