@@ -71,12 +71,20 @@ enum {
                          * attached to the user networks; answered by GO (err.msg:
                          * "NAMESERVER\tADDR0\tADDR1...") or ERROR */
     NR_SYNC_NOTIFY,      /* payload -> parent: --tcp-bypass's seccomp listener (SCM_RIGHTS) */
+    NR_SYNC_NSSET,       /* PID 1 -> parent: its namespaces in one message, a bit of
+                         * err.code per namespace number sent (nr-ctr.h), their fds in
+                         * the order of the numbers */
 };
+
+/* the most fds one message carries */
+#define NR_SYNC_MAX_FDS 8
 
 typedef struct NrSyncMsg {
     uint32_t type;
     NrError err; /* for NR_SYNC_ERROR; err.msg carries NR_SYNC_RESULT text */
     int fd;      /* received with the message (NR_SYNC_TAP), else -1 */
+    int more[NR_SYNC_MAX_FDS - 1]; /* the fds after fd (NR_SYNC_NSSET) */
+    int n_more;
 } NrSyncMsg;
 
 int nr_sync_send(int fd, uint32_t type, const NrError *err);
@@ -84,6 +92,10 @@ int nr_sync_send(int fd, uint32_t type, const NrError *err);
 int nr_sync_send_fd(int fd, uint32_t type, int pass);
 int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err);
 int nr_sync_send_result(int fd, const char *text);
+/* a message that carries n (<= NR_SYNC_MAX_FDS) file descriptors */
+int nr_sync_send_fds(int fd, uint32_t type, const int *pass, int n, const NrError *err);
+/* close every fd a received message still holds */
+void nr_sync_msg_close(NrSyncMsg *msg);
 /* `len` bytes of `buf` with the fd `pass` (SCM_RIGHTS) on `sock`; 0 or -1 */
 int nr_send_fd(int sock, const void *buf, size_t len, int pass);
 /* returns 1 with a message, 0 on EOF, -1 on error */

@@ -659,7 +659,8 @@ static void peer_ended(void *data)
     nr_netctr_ended(&peer);
 }
 
-/* NR_SYNC_NS: kept for exec until nroot ends */
+/* NR_SYNC_NSSET (NR_SYNC_NS: --cap-add=SYS_ADMIN's nested ones): kept for exec
+ * until nroot ends */
 static bool keep_ns(void *data, int slot, int fd)
 {
     if (ctr.ns_fd[slot] >= 0)

@@ -201,18 +201,38 @@ static void on_connected(Loop *l, NrSyncMsg *m)
     }
 }
 
-static void on_ns(Loop *l, NrSyncMsg *m)
+/* namespace `slot` of the container: true when it kept fd */
+static bool take_ns(Loop *l, int slot, int fd)
 {
-    int slot = m->err.code;
-    if (slot == NR_NS_NET && m->fd >= 0 && fstat(m->fd, &l->ctr_net) < 0)
+    if (slot == NR_NS_NET && fstat(fd, &l->ctr_net) < 0)
         l->ctr_net.st_ino = 0;
     /* --tcp-bypass makes sockets there (a host socket's AF_UNSPEC) */
     int *keep = slot == NR_NS_USER ? &l->bp_userns : slot == NR_NS_NET ? &l->bp_netns : NULL;
-    if (keep && *keep < 0 && m->fd >= 0 && l->cfg->tcp_bypass && !l->bypass)
-        *keep = fcntl(m->fd, F_DUPFD_CLOEXEC, 3);
-    if (m->fd >= 0 && slot >= 0 && slot < NR_NS_SLOTS && l->s->keep_ns &&
-        l->s->keep_ns(l->s->data, slot, m->fd))
+    if (keep && *keep < 0 && l->cfg->tcp_bypass && !l->bypass)
+        *keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return slot >= 0 && slot < NR_NS_SLOTS && l->s->keep_ns && l->s->keep_ns(l->s->data, slot, fd);
+}
+
+static void on_ns(Loop *l, NrSyncMsg *m)
+{
+    if (m->fd >= 0 && take_ns(l, m->err.code, m->fd))
         m->fd = -1;
+}
+
+/* PID 1's namespaces, one fd per bit of err.code */
+static void on_nsset(Loop *l, NrSyncMsg *m)
+{
+    int k = 0;
+    for (int slot = 0; slot < NR_NS_COUNT; slot++) {
+        if (!(m->err.code & (1 << slot)))
+            continue;
+        int *fd = k == 0 ? &m->fd : k - 1 < m->n_more ? &m->more[k - 1] : NULL;
+        k++;
+        if (!fd || *fd < 0)
+            break;
+        if (take_ns(l, slot, *fd))
+            *fd = -1;
+    }
 }
 
 static void on_overlay(Loop *l, NrSyncMsg *m)
@@ -299,6 +319,7 @@ static const struct {
     [NR_SYNC_PID] = { on_pid, EXEC },        [NR_SYNC_OVERLAY] = { on_overlay, RUN },
     [NR_SYNC_HOOKS] = { on_hooks, RUN },     [NR_SYNC_SQUASHFS] = { on_squashfs, RUN },
     [NR_SYNC_NETNS] = { on_netns, RUN },     [NR_SYNC_NOTIFY] = { on_notify, RUN },
+    [NR_SYNC_NSSET] = { on_nsset, RUN },
 };
 
 static void on_sync(Loop *l)
@@ -311,8 +332,7 @@ static void on_sync(Loop *l)
     if (m.type < sizeof handlers / sizeof handlers[0] && handlers[m.type].fn &&
         (handlers[m.type].to & (l->exec ? EXEC : RUN)))
         handlers[m.type].fn(l, &m);
-    if (m.fd >= 0)
-        close(m.fd); /* nobody took it */
+    nr_sync_msg_close(&m); /* what nobody took */
 }
 
 /* ---- the rest of the poll set ---- */
@@ -480,8 +500,7 @@ static void finish(Loop *l)
                 on_overlay(l, &m);
             else if (m.type == NR_SYNC_ERROR && !failed.code)
                 failed = m.err;
-            if (m.fd >= 0)
-                close(m.fd);
+            nr_sync_msg_close(&m);
         }
         if (nr_spawn_wait(l->pid, s->sync_fd, &l->status, NULL, &e) < 0)
             l->err = e;

@@ -77,6 +77,9 @@ static int open_pty(int sync_fd)
  * container's is that of its children */
 static void send_namespaces(int sync_fd)
 {
+    _Static_assert(NR_NS_COUNT <= NR_SYNC_MAX_FDS, "one message holds every namespace");
+    int fds[NR_NS_COUNT], n = 0;
+    NrError which = { .code = 0 }; /* a bit per namespace sent */
     for (int i = 0; i < NR_NS_COUNT; i++) {
         char path[64];
         snprintf(path, sizeof path, "/proc/self/ns/%s%s", nr_ns_names[i],
@@ -84,10 +87,13 @@ static void send_namespaces(int sync_fd)
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        NrError which = { .code = i };
-        nr_sync_send_fd_err(sync_fd, NR_SYNC_NS, fd, &which);
-        close(fd);
+        fds[n++] = fd;
+        which.code |= 1 << i;
     }
+    if (n > 0)
+        nr_sync_send_fds(sync_fd, NR_SYNC_NSSET, fds, n, &which);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
 }
 
 static int gate_fd = -1; /* nroot oci create: the exec.fifo, O_PATH */

@@ -40,27 +40,59 @@ int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err)
     return nr_send_fd(fd, &msg, sizeof msg, pass);
 }
 
-int nr_send_fd(int sock, const void *buf, size_t len, int pass)
+static int send_fds(int sock, const void *buf, size_t len, const int *pass, int n)
 {
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * NR_SYNC_MAX_FDS)];
         struct cmsghdr align;
     } u;
+    if (n < 1 || n > NR_SYNC_MAX_FDS) {
+        errno = EINVAL;
+        return -1;
+    }
     memset(&u, 0, sizeof u);
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf
-    };
+    struct msghdr mh = { .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n) };
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &pass, sizeof pass);
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+    memcpy(CMSG_DATA(c), pass, sizeof(int) * (size_t)n);
     ssize_t w;
     do
         w = sendmsg(sock, &mh, MSG_NOSIGNAL);
     while (w < 0 && errno == EINTR);
     return w == (ssize_t)len ? 0 : -1;
+}
+
+int nr_send_fd(int sock, const void *buf, size_t len, int pass)
+{
+    return send_fds(sock, buf, len, &pass, 1);
+}
+
+int nr_sync_send_fds(int fd, uint32_t type, const int *pass, int n, const NrError *err)
+{
+    NrSyncMsg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = type;
+    msg.fd = -1;
+    if (err)
+        msg.err = *err;
+    return send_fds(fd, &msg, sizeof msg, pass, n);
+}
+
+void nr_sync_msg_close(NrSyncMsg *msg)
+{
+    if (msg->fd >= 0)
+        close(msg->fd);
+    msg->fd = -1;
+    for (int i = 0; i < msg->n_more; i++)
+        if (msg->more[i] >= 0)
+            close(msg->more[i]);
+    msg->n_more = 0;
 }
 
 int nr_sync_send_result(int fd, const char *text)
@@ -73,7 +105,7 @@ int nr_sync_send_result(int fd, const char *text)
 int nr_sync_recv(int fd, NrSyncMsg *msg)
 {
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * NR_SYNC_MAX_FDS)];
         struct cmsghdr align;
     } u;
     struct iovec iov = { .iov_base = msg, .iov_len = sizeof *msg };
@@ -85,14 +117,25 @@ int nr_sync_recv(int fd, NrSyncMsg *msg)
         r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     while (r < 0 && errno == EINTR);
     msg->fd = -1;
+    msg->n_more = 0;
     struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        memcpy(&msg->fd, CMSG_DATA(c), sizeof msg->fd);
-    if (r == 0)
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int fds[NR_SYNC_MAX_FDS];
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        if (n > NR_SYNC_MAX_FDS)
+            n = NR_SYNC_MAX_FDS;
+        memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+        msg->fd = fds[0];
+        for (size_t i = 1; i < n; i++)
+            msg->more[msg->n_more++] = fds[i];
+    }
+    if (r == 0) {
+        nr_sync_msg_close(msg);
         return 0;
+    }
     if (r != (ssize_t)sizeof *msg) {
-        if (msg->fd >= 0)
-            close(msg->fd);
+        nr_sync_msg_close(msg);
         return -1;
     }
     msg->err.msg[sizeof msg->err.msg - 1] = '\0';
