@@ -79,12 +79,12 @@ enum {
 /* the most fds one message carries */
 #define NR_SYNC_MAX_FDS 8
 
+/* The wire format: a keeper or network holder started by an older nroot
+ * still speaks to this one (it outlives upgrades), so it stays this size */
 typedef struct NrSyncMsg {
     uint32_t type;
     NrError err; /* for NR_SYNC_ERROR; err.msg carries NR_SYNC_RESULT text */
     int fd;      /* received with the message (NR_SYNC_TAP), else -1 */
-    int more[NR_SYNC_MAX_FDS - 1]; /* the fds after fd (NR_SYNC_NSSET) */
-    int n_more;
 } NrSyncMsg;
 
 int nr_sync_send(int fd, uint32_t type, const NrError *err);
@@ -94,8 +94,9 @@ int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err);
 int nr_sync_send_result(int fd, const char *text);
 /* a message that carries n (<= NR_SYNC_MAX_FDS) file descriptors */
 int nr_sync_send_fds(int fd, uint32_t type, const int *pass, int n, const NrError *err);
-/* close every fd a received message still holds */
-void nr_sync_msg_close(NrSyncMsg *msg);
+/* nr_sync_recv, and the fds after msg->fd (up to NR_SYNC_MAX_FDS - 1) in
+ * more[] (NR_SYNC_NSSET); nr_sync_recv closes those */
+int nr_sync_recv_more(int fd, NrSyncMsg *msg, int *more, int *ret_n_more);
 /* `len` bytes of `buf` with the fd `pass` (SCM_RIGHTS) on `sock`; 0 or -1 */
 int nr_send_fd(int sock, const void *buf, size_t len, int pass);
 /* returns 1 with a message, 0 on EOF, -1 on error */

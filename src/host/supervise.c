@@ -42,6 +42,7 @@ typedef struct Loop {
     bool exec; /* a command a joiner forked, not PID 1 */
     int sfd;
     bool sync_open; /* no EOF on the sync socket, no failure that ended it */
+    int more[NR_SYNC_MAX_FDS - 1], n_more; /* the message's fds after its first */
     int err_fd;
     int watch_fd; /* s->watch_fd until it fired */
     struct pollfd *pfd;
@@ -226,7 +227,7 @@ static void on_nsset(Loop *l, NrSyncMsg *m)
     for (int slot = 0; slot < NR_NS_COUNT; slot++) {
         if (!(m->err.code & (1 << slot)))
             continue;
-        int *fd = k == 0 ? &m->fd : k - 1 < m->n_more ? &m->more[k - 1] : NULL;
+        int *fd = k == 0 ? &m->fd : k - 1 < l->n_more ? &l->more[k - 1] : NULL;
         k++;
         if (!fd || *fd < 0)
             break;
@@ -325,14 +326,20 @@ static const struct {
 static void on_sync(Loop *l)
 {
     NrSyncMsg m;
-    if (nr_sync_recv(l->s->sync_fd, &m) != 1) {
+    if (nr_sync_recv_more(l->s->sync_fd, &m, l->more, &l->n_more) != 1) {
         l->sync_open = false;
         return;
     }
     if (m.type < sizeof handlers / sizeof handlers[0] && handlers[m.type].fn &&
         (handlers[m.type].to & (l->exec ? EXEC : RUN)))
         handlers[m.type].fn(l, &m);
-    nr_sync_msg_close(&m); /* what nobody took */
+    /* what nobody took */
+    if (m.fd >= 0)
+        close(m.fd);
+    for (int i = 0; i < l->n_more; i++)
+        if (l->more[i] >= 0)
+            close(l->more[i]);
+    l->n_more = 0;
 }
 
 /* ---- the rest of the poll set ---- */
@@ -500,7 +507,8 @@ static void finish(Loop *l)
                 on_overlay(l, &m);
             else if (m.type == NR_SYNC_ERROR && !failed.code)
                 failed = m.err;
-            nr_sync_msg_close(&m);
+            if (m.fd >= 0)
+                close(m.fd);
         }
         if (nr_spawn_wait(l->pid, s->sync_fd, &l->status, NULL, &e) < 0)
             l->err = e;

@@ -84,17 +84,6 @@ int nr_sync_send_fds(int fd, uint32_t type, const int *pass, int n, const NrErro
     return send_fds(fd, &msg, sizeof msg, pass, n);
 }
 
-void nr_sync_msg_close(NrSyncMsg *msg)
-{
-    if (msg->fd >= 0)
-        close(msg->fd);
-    msg->fd = -1;
-    for (int i = 0; i < msg->n_more; i++)
-        if (msg->more[i] >= 0)
-            close(msg->more[i]);
-    msg->n_more = 0;
-}
-
 int nr_sync_send_result(int fd, const char *text)
 {
     NrError e = { 0 };
@@ -102,7 +91,7 @@ int nr_sync_send_result(int fd, const char *text)
     return nr_sync_send(fd, NR_SYNC_RESULT, &e);
 }
 
-int nr_sync_recv(int fd, NrSyncMsg *msg)
+int nr_sync_recv_more(int fd, NrSyncMsg *msg, int *more, int *ret_n_more)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int) * NR_SYNC_MAX_FDS)];
@@ -117,28 +106,40 @@ int nr_sync_recv(int fd, NrSyncMsg *msg)
         r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     while (r < 0 && errno == EINTR);
     msg->fd = -1;
-    msg->n_more = 0;
+    int fds[NR_SYNC_MAX_FDS], n = 0;
     struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
     if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
         c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-        int fds[NR_SYNC_MAX_FDS];
-        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
         if (n > NR_SYNC_MAX_FDS)
             n = NR_SYNC_MAX_FDS;
-        memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+        memcpy(fds, CMSG_DATA(c), (size_t)n * sizeof(int));
         msg->fd = fds[0];
-        for (size_t i = 1; i < n; i++)
-            msg->more[msg->n_more++] = fds[i];
     }
-    if (r == 0) {
-        nr_sync_msg_close(msg);
+    /* the fds after the first: to the caller that takes them, else closed */
+    int k = 0;
+    for (int i = 1; i < n; i++) {
+        if (more && r == (ssize_t)sizeof *msg)
+            more[k++] = fds[i];
+        else
+            close(fds[i]);
+    }
+    if (ret_n_more)
+        *ret_n_more = k;
+    if (r == 0)
         return 0;
-    }
     if (r != (ssize_t)sizeof *msg) {
-        nr_sync_msg_close(msg);
+        if (msg->fd >= 0)
+            close(msg->fd);
+        msg->fd = -1;
         return -1;
     }
     msg->err.msg[sizeof msg->err.msg - 1] = '\0';
     msg->err.hint[sizeof msg->err.hint - 1] = '\0';
     return 1;
+}
+
+int nr_sync_recv(int fd, NrSyncMsg *msg)
+{
+    return nr_sync_recv_more(fd, msg, NULL, NULL);
 }
