@@ -28,6 +28,15 @@ NrRootEmu nr_rootemu_resolve(NrRootEmu mode, const NrIdMap *map);
 /* in the payload, the last step before exec: load the filters; root
  * emulation's only for a command that starts as root (`root`) */
 int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err);
+/* The profile the payload's start may load ahead, on the thread that
+ * starts it (inside/aside.c), or NULL: nroot's default profile only (it
+ * allows every call of the payload's set-up: a JSON profile may not), not
+ * under --tcp-bypass (whose filter goes first).  nr_seccomp_load loads it
+ * on the calling thread; nr_seccomp_apply_rest is nr_seccomp_apply
+ * without it. */
+const struct NrBpf *nr_seccomp_early(const NrRunConfig *cfg);
+int nr_seccomp_load(const struct NrBpf *b);
+int nr_seccomp_apply_rest(const NrRunConfig *cfg, bool root, NrError *err);
 /* --tcp-bypass, in the payload before nr_seccomp_apply: load its filter
  * and send the listener to nroot on sync_fd (NR_SYNC_NOTIFY) */
 int nr_seccomp_apply_bypass(const NrRunConfig *cfg, int sync_fd, NrError *err);

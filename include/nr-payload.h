@@ -2,6 +2,7 @@
 /* nr-payload.h — the container's command (inside/payload.c): what PID 1
  * forks and `nroot exec` runs. */
 #pragma once
+#include <stdbool.h>
 #include "nr-error.h"
 #include "nr-plan.h"
 
@@ -13,6 +14,9 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
 /* --tcp-bypass: PID 1's child keeps the sync socket `fd` for the filter's
  * listener, and closes it before the exec */
 void nr_payload_bypass_sock(int fd);
+/* the payload was started by aside.c's thread (no parent-death signal),
+ * under the profile it loaded when `filtered` */
+void nr_payload_aside(bool filtered);
 /* execvp(argv) with the environment set; returns only on failure: 127 where
  * the command is not found, 126 where it cannot run, as docker and runc */
 int nr_payload_execvp(char **argv, NrError *err);

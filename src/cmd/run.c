@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "nr-aside.h"
 #include "nr-bypass.h"
 #include "nr-caps.h"
 #include "nr-cdi.h"
@@ -101,14 +102,18 @@ static int run_child(void *data, int sync_fd, NrError *err)
         (nr_oci_set_oom(cfg->oci, err) < 0 || nr_oci_join_ns(cfg->oci, oci_ns_fds, err) < 0))
         return -1;
     keep_only(cfg, sync_fd);
-    /* the network namespace: on a thread from here, until nr_net_setup */
-    if (nr_net_begin(cfg, err) < 0)
-        return -1;
     if (nr_keyring_new_session(err) < 0)
         return -1;
     /* before anything is forked into the time namespace */
     if (nr_timens_apply(&cfg->time_offsets,
                         cfg->oci ? "config.json: linux.timeOffsets" : "--time-offset", err) < 0)
+        return -1;
+    /* from here on a thread makes the network namespace and loads the
+     * default profile while this one mounts; it starts the payload
+     * (aside.c) */
+    if (!cfg->oci &&
+        nr_aside_begin(nr_net_own(cfg), nr_mounts_lock_wanted(cfg) ? NULL : nr_seccomp_early(cfg),
+                       err) < 0)
         return -1;
     if (cfg->oci_fifo) {
         /* `nroot oci create`: the container outlives this nroot, and waits

@@ -27,6 +27,7 @@
 #include <sys/capability.h>
 #include <termios.h>
 
+#include "nr-aside.h"
 #include "nr-caps.h"
 #include "nr-error.h"
 #include "nr-init.h"
@@ -137,6 +138,8 @@ static int wait_gate(int sync_fd)
 typedef struct Payload {
     const NrRunConfig *cfg;
     int slave, sync_fd, ep, lock;
+    bool aside;    /* started by aside.c's thread */
+    bool filtered; /* under the profile that thread loaded */
 } Payload;
 
 static int payload_main(void *data)
@@ -147,6 +150,8 @@ static int payload_main(void *data)
         nr_payload_bypass_sock(p->sync_fd); /* the listener goes to nroot on it */
     else
         close(p->sync_fd);
+    if (p->aside)
+        nr_payload_aside(p->filtered);
     if (p->lock < 0 || nr_mounts_lock_enter(p->lock, &e) == 0)
         nr_payload_exec(p->cfg, p->slave, true, &e);
     nr_write_all(p->ep, &e, sizeof e);
@@ -162,6 +167,8 @@ static int payload_main(void *data)
 static pid_t start_payload(Payload *p, int ep_read, int lock_other)
 {
     if (p->lock >= 0) {
+        bool unused;
+        nr_aside_spawn(NULL, NULL, NULL, &unused); /* the thread ends */
         pid_t pid = fork();
         if (pid == 0) {
             close(ep_read);
@@ -176,8 +183,14 @@ static pid_t start_payload(Payload *p, int ep_read, int lock_other)
     if (stack == MAP_FAILED)
         return -1;
     /* ep_read is CLOEXEC: the payload's exec closes it, as fork's child
-     * closed it; a failure writes to ep only */
-    pid_t pid = clone(payload_main, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+     * closed it; a failure writes to ep only.  From the thread that loaded
+     * the profile when there is one (aside.c), else from here */
+    p->aside = true;
+    pid_t pid = nr_aside_spawn(payload_main, p, (char *)stack + size, &p->filtered);
+    if (pid == -2) {
+        p->aside = false;
+        pid = clone(payload_main, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+    }
     int e = errno;
     munmap(stack, size);
     errno = e;

@@ -15,7 +15,6 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nr-aside.h"
 #include "nr-error.h"
 #include "nr-net.h"
 #include "nr-plan.h"
@@ -310,16 +310,7 @@ static int user_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
     return 0;
 }
 
-/* ---- the network namespace, made on a thread ---- */
-
-static struct {
-    bool started;
-    pthread_t thread;
-    int fd; /* the thread's network namespace */
-    NrError err;
-} made = { .fd = -1 };
-
-static int new_netns(NrError *err)
+int nr_net_new_netns(NrError *err)
 {
     if (unshare(CLONE_NEWNET) == 0)
         return 0;
@@ -333,7 +324,7 @@ static int new_netns(NrError *err)
     return -1;
 }
 
-static int loopback_up(NrError *err)
+int nr_net_loopback_up(NrError *err)
 {
     nr_autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0)
@@ -341,65 +332,17 @@ static int loopback_up(NrError *err)
     return link_up(s, "lo", 0, err);
 }
 
-/* a thread may unshare its network namespace alone (user and mount
- * namespaces want a single-threaded caller, not this one); it ends with
- * the namespace held by made.fd */
-static void *make_netns(void *unused)
-{
-    (void)unused;
-    if (new_netns(&made.err) < 0)
-        return NULL;
-    made.fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (made.fd < 0)
-        nr_error_errno(&made.err, "cannot open the new network namespace");
-    else
-        loopback_up(&made.err);
-    return NULL;
-}
-
-static bool own_netns(const NrRunConfig *cfg)
+bool nr_net_own(const NrRunConfig *cfg)
 {
     /* container:NAME: NAME's network, set up by NAME (its lo is up) */
     return !cfg->oci && cfg->net != NR_NET_HOST && cfg->net != NR_NET_CONTAINER;
-}
-
-int nr_net_begin(const NrRunConfig *cfg, NrError *err)
-{
-    if (!own_netns(cfg))
-        return 0;
-    pthread_attr_t a;
-    if (pthread_attr_init(&a) == 0) {
-        pthread_attr_setstacksize(&a, 64 * 1024);
-        made.started = pthread_create(&made.thread, &a, make_netns, NULL) == 0;
-        pthread_attr_destroy(&a);
-    }
-    /* no thread: made here and now */
-    return made.started ? 0 : new_netns(err);
-}
-
-static int join_netns(NrError *err)
-{
-    if (!made.started)
-        return 0;
-    made.started = false;
-    pthread_join(made.thread, NULL);
-    if (made.err.code) {
-        *err = made.err;
-        return -1;
-    }
-    int rc = setns(made.fd, CLONE_NEWNET);
-    int e = errno;
-    close(made.fd);
-    made.fd = -1;
-    errno = e;
-    return rc < 0 ? nr_error_errno(err, "cannot enter the new network namespace") : 0;
 }
 
 int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
 {
     if (cfg->net == NR_NET_HOST || cfg->net == NR_NET_CONTAINER)
         return 0;
-    if (join_netns(err) < 0)
+    if (nr_aside_enter_netns(err) < 0)
         return -1;
     /* up already when the thread made the namespace: a no-op then */
     nr_autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -282,6 +282,17 @@ void nr_payload_bypass_sock(int fd)
     bypass_sock = fd;
 }
 
+/* started by aside.c's thread, which ended since: no parent-death signal
+ * (it would come at that thread's end; PID 1's death ends the PID
+ * namespace anyway); `filtered`: the profile is loaded already */
+static bool from_aside, profile_loaded;
+
+void nr_payload_aside(bool filtered)
+{
+    from_aside = true;
+    profile_loaded = filtered;
+}
+
 /* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
  * container's namespaces).  Returns only on failure. */
 int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
@@ -342,7 +353,7 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
      * dumpable as fs.suid_dumpable says: both again, until the exec; a
      * parent (nroot exec's) that died in between left it reparented
      * (oci exec -d: no parent-death signal, the command outlives nroot) */
-    if (!cfg->exec_detach)
+    if (!cfg->exec_detach && !from_aside)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (getppid() != parent)
@@ -373,7 +384,8 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
         if (rc < 0)
             return -1;
     }
-    if (nr_seccomp_apply(cfg, id.uid == 0, err) < 0)
+    if ((profile_loaded ? nr_seccomp_apply_rest(cfg, id.uid == 0, err)
+                        : nr_seccomp_apply(cfg, id.uid == 0, err)) < 0)
         return -1;
     /* the devices' startContainer hooks, as runc runs them: as the
      * command's user, with its capabilities, no_new_privs and seccomp

@@ -401,6 +401,22 @@ int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err)
 {
     if (cfg->seccomp && load(cfg->seccomp) < 0)
         return nr_error_errno(err, "cannot load the seccomp profile");
+    return nr_seccomp_apply_rest(cfg, root, err);
+}
+
+const struct NrBpf *nr_seccomp_early(const NrRunConfig *cfg)
+{
+    return cfg->seccomp && !cfg->seccomp_profile && !cfg->bypass && !cfg->oci ? cfg->seccomp
+                                                                              : NULL;
+}
+
+int nr_seccomp_load(const struct NrBpf *b)
+{
+    return load(b);
+}
+
+int nr_seccomp_apply_rest(const NrRunConfig *cfg, bool root, NrError *err)
+{
     if (root && cfg->rootemu && load(cfg->rootemu) < 0) {
         nr_error_errno(err, "cannot load the root emulation filter");
         nr_error_hint(err, "--root-emulation=off runs without it");

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* nr-aside.h — the set-up work the container's child does aside, on a
+ * thread of its own, while its main thread mounts the root (inside/aside.c). */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "nr-error.h"
+#include "nr-plan.h"
+
+/* The thread: it makes the container's network namespace (loopback up)
+ * when `netns`, then loads `profile` (nr_seccomp_early; NULL: none) on
+ * itself, and waits to start the payload.  Without a thread the network
+ * namespace is made here.  Called once the child closed the fds it does
+ * not keep, with its session keyring and time namespace in place (the
+ * thread's, and so the payload's). */
+int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err);
+/* the child enters the thread's network namespace (0 at once without one) */
+int nr_aside_enter_netns(NrError *err);
+/* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
+ * from the thread, so that it inherits the profile loaded there
+ * (*ret_filtered, set before fn runs); -2 when there is no thread to do
+ * it.  NULL fn: the thread just ends. */
+pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_filtered);

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* aside.c — what the container's child does on a second thread while its
+ * main thread mounts the root, /proc, /dev, /tmp and /etc (run.c):
+ *
+ *  1. the network namespace: unshare(CLONE_NEWNET) alone takes ~0.5 ms of
+ *     kernel time (its loopback device, sysctl tables), a tenth of a
+ *     start; a thread may unshare it alone (only user and mount namespaces
+ *     want a single-threaded caller).  The main thread enters it (setns)
+ *     before it needs it: sysfs, tap0, a user network's veth.
+ *  2. nroot's default seccomp profile, loaded on the thread: the kernel
+ *     compiles a filter when it is loaded (~0.2 ms for this one).
+ *  3. the payload, started from the thread as PID 1 would start it
+ *     (CLONE_VM|CLONE_VFORK, init.c): it inherits the loaded profile.
+ *
+ * The thread begins after the child's session keyring and time namespace
+ * are made (its credentials and namespaces are the payload's), blocks
+ * every signal (PID 1's go to its signalfd), and ends once the payload is
+ * started; the payload, whose parent thread that was, is then PID 1's
+ * (the kernel hands a thread's children to the others of its process), and
+ * sets no parent-death signal (init.c: PID 1's death ends the namespace). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "nr-aside.h"
+#include "nr-filter.h"
+#include "nr-net.h"
+
+enum { IDLE, NETNS, READY, SPAWN, SPAWNED, END };
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool started;
+    pthread_t thread;
+    int state;
+    bool want_netns;
+    int netns; /* the thread's network namespace */
+    NrError err;
+    const struct NrBpf *profile;
+    bool filtered;
+    int (*fn)(void *);
+    void *arg, *stack_top;
+    pid_t pid;
+    int errnum;
+} as = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .netns = -1 };
+
+static void set_state(int state)
+{
+    pthread_mutex_lock(&as.lock);
+    as.state = state;
+    pthread_cond_broadcast(&as.cond);
+    pthread_mutex_unlock(&as.lock);
+}
+
+static void wait_state(int state)
+{
+    pthread_mutex_lock(&as.lock);
+    while (as.state < state)
+        pthread_cond_wait(&as.cond, &as.lock);
+    pthread_mutex_unlock(&as.lock);
+}
+
+static void *aside(void *unused)
+{
+    (void)unused;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    NrError e = { 0 };
+    int fd = -1;
+    if (as.want_netns && nr_net_new_netns(&e) == 0) {
+        fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            nr_error_errno(&e, "cannot open the new network namespace");
+        else
+            nr_net_loopback_up(&e);
+    }
+    as.netns = fd;
+    as.err = e;
+    set_state(NETNS);
+    /* the main thread mounts meanwhile; a profile that fails to load here
+     * is loaded by the payload, which reports why */
+    if (!e.code && as.profile)
+        as.filtered = nr_seccomp_load(as.profile) >= 0;
+    set_state(READY);
+    pthread_mutex_lock(&as.lock);
+    while (as.state != SPAWN && as.state != END)
+        pthread_cond_wait(&as.cond, &as.lock);
+    bool spawn = as.state == SPAWN;
+    pthread_mutex_unlock(&as.lock);
+    if (spawn) {
+        /* suspended until the payload exec'd or failed; the main thread
+         * waits in wait_state meanwhile, touching nothing they share */
+        as.pid = clone(as.fn, as.stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, as.arg);
+        as.errnum = errno;
+        set_state(SPAWNED);
+    }
+    return NULL;
+}
+
+int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err)
+{
+    as.want_netns = netns;
+    as.profile = profile;
+    if (!netns)
+        return 0; /* the profile alone would not pay for a thread */
+    pthread_attr_t a;
+    if (pthread_attr_init(&a) == 0) {
+        pthread_attr_setstacksize(&a, 64 * 1024);
+        as.started = pthread_create(&as.thread, &a, aside, NULL) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (as.started)
+        return 0;
+    as.profile = NULL;
+    return nr_net_new_netns(err) < 0 ? -1 : nr_net_loopback_up(err);
+}
+
+int nr_aside_enter_netns(NrError *err)
+{
+    if (!as.started || !as.want_netns || as.netns == -2)
+        return 0;
+    wait_state(NETNS);
+    if (as.err.code) {
+        *err = as.err;
+        return -1;
+    }
+    int rc = setns(as.netns, CLONE_NEWNET);
+    int e = errno;
+    close(as.netns);
+    as.netns = -2; /* entered */
+    errno = e;
+    return rc < 0 ? nr_error_errno(err, "cannot enter the new network namespace") : 0;
+}
+
+pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_filtered)
+{
+    *ret_filtered = false;
+    if (!as.started)
+        return -2;
+    as.started = false;
+    as.fn = fn;
+    as.arg = arg;
+    as.stack_top = stack_top;
+    /* past its network namespace and profile: fn learns whether it runs
+     * under the profile before it runs */
+    wait_state(READY);
+    *ret_filtered = as.filtered;
+    pthread_mutex_lock(&as.lock);
+    as.state = fn ? SPAWN : END;
+    pthread_cond_broadcast(&as.cond);
+    pthread_mutex_unlock(&as.lock);
+    if (fn)
+        wait_state(SPAWNED);
+    pthread_join(as.thread, NULL);
+    if (!fn)
+        return -2;
+    errno = as.errnum;
+    return as.pid;
+}
