@@ -15,6 +15,9 @@
  * not keep, with its session keyring and time namespace in place (the
  * thread's, and so the payload's). */
 int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err);
+/* PID 1's namespaces, opened by the thread (NR_NS_COUNT fds, -1 where
+ * one could not be), now the caller's; false: none, open them */
+bool nr_aside_namespaces(int fds[]);
 /* the child enters the thread's network namespace (0 at once without one) */
 int nr_aside_enter_netns(NrError *err);
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)

@@ -9,7 +9,9 @@
  *     before it needs it: sysfs, tap0, a user network's veth.
  *  2. nroot's default seccomp profile, loaded on the thread: the kernel
  *     compiles a filter when it is loaded (~0.2 ms for this one).
- *  3. the payload, started from the thread as PID 1 would start it
+ *  3. PID 1's namespaces opened for nroot (init.c sends them): the first
+ *     open of each costs the kernel a new inode;
+ *  4. the payload, started from the thread as PID 1 would start it
  *     (CLONE_VM|CLONE_VFORK, init.c): it inherits the loaded profile.
  *
  * The thread begins after the child's session keyring and time namespace
@@ -25,9 +27,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
 #include "nr-aside.h"
 #include "nr-filter.h"
 #include "nr-net.h"
+#include "nr-spawn.h"
 
 enum { IDLE, NETNS, READY, SPAWN, SPAWNED, END };
 
@@ -42,6 +47,8 @@ static struct {
     NrError err;
     const struct NrBpf *profile;
     bool filtered;
+    int ns[NR_NS_COUNT]; /* the namespaces, as init.c sends them; -1: none */
+    bool have_ns;
     int (*fn)(void *);
     void *arg, *stack_top;
     pid_t pid;
@@ -86,6 +93,14 @@ static void *aside(void *unused)
      * is loaded by the payload, which reports why */
     if (!e.code && as.profile)
         as.filtered = nr_seccomp_load(as.profile) >= 0;
+    /* this thread's are PID 1's (time: for its children, the payload's) */
+    for (int i = 0; i < NR_NS_COUNT && !e.code; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/thread-self/ns/%s%s", nr_ns_names[i],
+                 i == NR_NS_TIME ? "_for_children" : "");
+        as.ns[i] = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    as.have_ns = !e.code;
     set_state(READY);
     pthread_mutex_lock(&as.lock);
     while (as.state != SPAWN && as.state != END)
@@ -118,6 +133,19 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err)
         return 0;
     as.profile = NULL;
     return nr_net_new_netns(err) < 0 ? -1 : nr_net_loopback_up(err);
+}
+
+bool nr_aside_namespaces(int fds[])
+{
+    if (!as.started || !as.want_netns)
+        return false;
+    wait_state(READY);
+    if (!as.have_ns)
+        return false;
+    for (int i = 0; i < NR_NS_COUNT; i++)
+        fds[i] = as.ns[i];
+    as.have_ns = false;
+    return true;
 }
 
 int nr_aside_enter_netns(NrError *err)

@@ -79,13 +79,15 @@ static int open_pty(int sync_fd)
 static void send_namespaces(int sync_fd)
 {
     _Static_assert(NR_NS_COUNT <= NR_SYNC_MAX_FDS, "one message holds every namespace");
-    int fds[NR_NS_COUNT], n = 0;
+    int fds[NR_NS_COUNT], n = 0, opened[NR_NS_COUNT];
     NrError which = { .code = 0 }; /* a bit per namespace sent */
+    /* opened already by aside.c's thread, while the root was mounted */
+    bool aside = nr_aside_namespaces(opened);
     for (int i = 0; i < NR_NS_COUNT; i++) {
         char path[64];
         snprintf(path, sizeof path, "/proc/self/ns/%s%s", nr_ns_names[i],
                  i == NR_NS_TIME ? "_for_children" : "");
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = aside ? opened[i] : open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
         fds[n++] = fd;

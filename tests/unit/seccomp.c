@@ -151,6 +151,45 @@ static void test_default_profile(void **state)
     nr_strv_clear(&unknown);
 }
 
+/* x32: where the kernel runs no x32 call the default profile leaves x32
+ * out, and an x32 call under it gets the kernel's ENOSYS, not a kill for
+ * an ABI the filter lacks; where it does, the profile's rules hold */
+static void test_default_x32(void **state)
+{
+    const NrSeccompProfile *d = nr_seccomp_default();
+    size_t len;
+    unsigned char *prog = compile(d, 0, NULL, &len);
+    bool live = nr_seccomp_x32_live();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sock_fprog fp = { .len = (unsigned short)(len / sizeof(struct sock_filter)),
+                                 .filter = (struct sock_filter *)prog };
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp) < 0)
+            _exit(77);
+        long r = syscall(0x40000000L | SYS_getpid);
+        if (live ? r <= 0 : r != -1 || errno != ENOSYS)
+            _exit(1);
+        /* keyctl: EPERM by the profile where x32 runs, ENOSYS where not */
+        r = syscall(0x40000000L | SYS_keyctl, 9999);
+        if (r != -1 || errno != (live ? EPERM : ENOSYS))
+            _exit(2);
+        if (syscall(SYS_getpid) <= 0)
+            _exit(3);
+        _exit(0);
+    }
+    free(prog);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status))
+        fail_msg("an x32 call under the default profile: signal %d", WTERMSIG(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(nr_seccomp_x32_live(), live); /* asked once */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_compile_refuses),
         cmocka_unit_test(test_program_works),
         cmocka_unit_test(test_default_profile),
+        cmocka_unit_test(test_default_x32),
     };
     return cmocka_run_group_tests_name("seccomp", tests, NULL, NULL);
 }
