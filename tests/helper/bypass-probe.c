@@ -410,15 +410,22 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "udp") == 0) {
+        /* as a UDP client does: the ping again every 0.5 s, for 5 s (the
+         * test's server, started in the background, may not be bound yet) */
         int s = socket(to.ss_family, SOCK_DGRAM, 0);
-        struct timeval tv = { .tv_sec = 5 };
+        struct timeval tv = { .tv_usec = 500000 };
         setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         char buf[64] = "";
-        if (sendto(s, "udp-ping", 8, 0, (struct sockaddr *)&to, len) != 8) {
-            printf("error=%s\n", ename(errno));
-            return 1;
+        ssize_t n = -1;
+        for (int i = 0; i < 10 && n < 0; i++) {
+            if (sendto(s, "udp-ping", 8, 0, (struct sockaddr *)&to, len) != 8) {
+                printf("error=%s\n", ename(errno));
+                return 1;
+            }
+            n = recv(s, buf, sizeof buf - 1, 0);
+            if (n < 0 && errno != EAGAIN && errno != ECONNREFUSED && errno != EINTR)
+                break;
         }
-        ssize_t n = recv(s, buf, sizeof buf - 1, 0);
         if (n < 0) {
             printf("error=%s\n", ename(errno));
             return 1;
