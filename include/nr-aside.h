@@ -20,6 +20,8 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err);
 bool nr_aside_namespaces(int fds[]);
 /* the child enters the thread's network namespace (0 at once without one) */
 int nr_aside_enter_netns(NrError *err);
+/* whether nr_aside_spawn will start the payload from the thread */
+bool nr_aside_will_spawn(void);
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
  * from the thread, so that it inherits the profile loaded there
  * (*ret_filtered, set before fn runs); -2 when there is no thread to do

@@ -165,6 +165,11 @@ int nr_aside_enter_netns(NrError *err)
     return rc < 0 ? nr_error_errno(err, "cannot enter the new network namespace") : 0;
 }
 
+bool nr_aside_will_spawn(void)
+{
+    return as.started;
+}
+
 pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_filtered)
 {
     *ret_filtered = false;

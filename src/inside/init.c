@@ -137,6 +137,19 @@ static int wait_gate(int sync_fd)
     return -1;
 }
 
+/* PID 1 from here on only waits and signals: it keeps CAP_KILL (the
+ * payload may run as another uid) and no other capability.  It has not
+ * been dumpable since it began (run_child), so the payload cannot ptrace
+ * it or read it through /proc; its fds were closed then too: only stdio
+ * (never the caller's terminal) and sync_fd. */
+static void drop_to_kill(void)
+{
+    NrError ignored;
+    uint64_t kill_only = 1ULL << CAP_KILL;
+    if (nr_caps_bound(kill_only, &ignored) == 0)
+        nr_caps_set(kill_only, &ignored);
+}
+
 typedef struct Payload {
     const NrRunConfig *cfg;
     int slave, sync_fd, ep, lock;
@@ -237,6 +250,11 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         init_fail(sync_fd, &e);
     }
     Payload p = { .cfg = cfg, .slave = slave, .sync_fd = sync_fd, .ep = ep[1], .lock = lock[1] };
+    /* started by aside.c's thread, the payload has that thread's
+     * capabilities: PID 1 drops its own first (below, otherwise) */
+    bool dropped = p.lock < 0 && nr_aside_will_spawn();
+    if (dropped)
+        drop_to_kill();
     pid_t pid = start_payload(&p, ep[0], lock[0]);
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
@@ -271,17 +289,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         nr_sync_send(sync_fd, NR_SYNC_ERROR, &perr);
     } else
         nr_sync_send(sync_fd, NR_SYNC_STARTED, NULL);
-    /* PID 1 from here on only waits and signals: it keeps CAP_KILL (the
-     * payload may run as another uid) and no other capability.  It has not
-     * been dumpable since it began (run_child), so the payload cannot
-     * ptrace it or read it through /proc; its fds were closed then too:
-     * only stdio (never the caller's terminal) and sync_fd. */
-    {
-        NrError ignored;
-        uint64_t kill_only = 1ULL << CAP_KILL;
-        if (nr_caps_bound(kill_only, &ignored) == 0)
-            nr_caps_set(kill_only, &ignored);
-    }
+    if (!dropped)
+        drop_to_kill();
 
     /* signals, and the parent's requests for sockets into the container's
      * network (published ports, portfwd.c) */
