@@ -20,6 +20,11 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err);
 bool nr_aside_namespaces(int fds[]);
 /* the child enters the thread's network namespace (0 at once without one) */
 int nr_aside_enter_netns(NrError *err);
+/* fn(arg) in a new process that shares the caller's memory until it
+ * exec()s or ends (CLONE_VM|CLONE_VFORK, stack_top its stack), as
+ * posix_spawn starts one; a fork where the kernel refuses that (or under
+ * ASan) */
+pid_t nr_aside_clone(int (*fn)(void *), void *arg, void *stack_top);
 /* whether nr_aside_spawn will start the payload from the thread */
 bool nr_aside_will_spawn(void);
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)

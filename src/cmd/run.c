@@ -718,16 +718,19 @@ static void holder_gone(void *data)
  * makes raw system calls only (no libc state: it runs on nroot's TLS). */
 typedef struct Dropper {
     int keep[NR_NS_SLOTS + 1], n, self;
+    struct sched_param idle;
+    struct pollfd p;
 } Dropper;
 
-static int dropper(void *data)
+/* not instrumented: under ASan its locals would come from nroot's fake
+ * stack, which the two share (everything it touches is in *data) */
+__attribute__((no_sanitize_address)) static int dropper(void *data)
 {
     Dropper *d = data;
     /* the teardown is work nobody waits for: SCHED_IDLE, so that nroot's
      * caller, woken by nroot's exit on this CPU, runs before it (a shell,
      * a job script's next command) */
-    struct sched_param idle = { 0 };
-    syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &idle);
+    syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &d->idle);
     unsigned lo = 0;
     for (int i = 0; i < d->n; i++) {
         if ((unsigned)d->keep[i] > lo)
@@ -735,9 +738,11 @@ static int dropper(void *data)
         lo = (unsigned)d->keep[i] + 1;
     }
     syscall(SYS_close_range, lo, ~0U, 0);
-    struct pollfd p = { .fd = d->self, .events = POLLIN };
-    while (syscall(SYS_poll, &p, 1, -1) < 0)
-        ;
+    /* nroot installs no signal handler on this path: ppoll returns when
+     * nroot has ended; on any failure the namespaces go now (errno is
+     * nroot's, in the TLS the two share) */
+    d->p = (struct pollfd){ .fd = d->self, .events = POLLIN };
+    syscall(SYS_ppoll, &d->p, 1, NULL, NULL, 0);
     return 0;
 }
 
@@ -818,7 +823,7 @@ static int run(int argc, char **argv, const NrRunConfig *saved)
     unsigned long flags =
         CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
     /* no CLONE_NEWNET: the child makes its network namespace itself, on a
-     * thread (nr_net_begin); container:NAME: NAME's, entered below */
+     * thread (aside.c); container:NAME: NAME's, entered below */
     if (nr_timens_any(&cfg.time_offsets))
         flags |= CLONE_NEWTIME;
     if (cfg.oci)

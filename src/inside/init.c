@@ -87,7 +87,7 @@ static void send_namespaces(int sync_fd)
         char path[64];
         snprintf(path, sizeof path, "/proc/self/ns/%s%s", nr_ns_names[i],
                  i == NR_NS_TIME ? "_for_children" : "");
-        int fd = aside ? opened[i] : open(path, O_RDONLY | O_CLOEXEC);
+        int fd = aside && opened[i] >= 0 ? opened[i] : open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
         fds[n++] = fd;
@@ -192,11 +192,13 @@ static pid_t start_payload(Payload *p, int ep_read, int lock_other)
         }
         return pid;
     }
-    size_t size = 1024 * 1024;
+    /* 1 MiB, a guard page under it */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), size = 1024 * 1024 + page;
     void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
                        -1, 0);
     if (stack == MAP_FAILED)
         return -1;
+    mprotect(stack, page, PROT_NONE);
     /* ep_read is CLOEXEC: the payload's exec closes it, as fork's child
      * closed it; a failure writes to ep only.  From the thread that loaded
      * the profile when there is one (aside.c), else from here */
@@ -204,7 +206,7 @@ static pid_t start_payload(Payload *p, int ep_read, int lock_other)
     pid_t pid = nr_aside_spawn(payload_main, p, (char *)stack + size, &p->filtered);
     if (pid == -2) {
         p->aside = false;
-        pid = clone(payload_main, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+        pid = nr_aside_clone(payload_main, p, (char *)stack + size);
     }
     int e = errno;
     munmap(stack, size);

@@ -282,6 +282,10 @@ void nr_payload_bypass_sock(int fd)
     bypass_sock = fd;
 }
 
+/* The payload starts in PID 1's memory (init.c, aside.c: CLONE_VM until
+ * its exec): what it writes to globals (environ, these flags) stays there
+ * for PID 1, which reads none of them afterwards. */
+
 /* started by aside.c's thread, which ended since: no parent-death signal
  * (it would come at that thread's end; PID 1's death ends the PID
  * namespace anyway); `filtered`: the profile is loaded already */
