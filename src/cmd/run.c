@@ -551,10 +551,10 @@ static void on_started(void *data, pid_t init_pid)
      * the next message: /bin/true) is not recorded as running, only to be
      * removed at once: `ps` could not have found it alive */
     uint32_t next = 0;
-    bool ended = !ctr.store_dir && !cfg->detach && !cfg->join && !cfg->oci &&
-                 recv(pid1_sync, &next, sizeof next, MSG_PEEK | MSG_DONTWAIT) ==
-                     (ssize_t)sizeof next &&
-                 next == NR_SYNC_EXIT;
+    bool ended =
+        !ctr.store_dir && !cfg->detach && !cfg->join && !cfg->oci &&
+        recv(pid1_sync, &next, sizeof next, MSG_PEEK | MSG_DONTWAIT) == (ssize_t)sizeof next &&
+        next == NR_SYNC_EXIT;
     if (!ended)
         write_live_state(cfg, init_pid);
     /* the keeper this run found missing: made now, its work not on the

@@ -41,7 +41,7 @@ typedef struct Loop {
     const NrRunConfig *cfg;
     bool exec; /* a command a joiner forked, not PID 1 */
     int sfd;
-    bool sync_open; /* no EOF on the sync socket, no failure that ended it */
+    bool sync_open;                        /* no EOF on the sync socket, no failure that ended it */
     int more[NR_SYNC_MAX_FDS - 1], n_more; /* the message's fds after its first */
     int err_fd;
     int watch_fd; /* s->watch_fd until it fired */

@@ -194,8 +194,8 @@ static pid_t start_payload(Payload *p, int ep_read, int lock_other)
     }
     /* 1 MiB, a guard page under it */
     size_t page = (size_t)sysconf(_SC_PAGESIZE), size = 1024 * 1024 + page;
-    void *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                       -1, 0);
+    void *stack =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED)
         return -1;
     mprotect(stack, page, PROT_NONE);

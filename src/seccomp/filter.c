@@ -166,9 +166,8 @@ static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, 
 {
     const struct scmp_version *v = seccomp_version();
     char key[sizeof((NrBpfHeader *)0)->key];
-    snprintf(key, sizeof key,
-             "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx x32=%d", p->name,
-             NR_VERSION, v->major, v->minor, v->micro, (unsigned long long)digest,
+    snprintf(key, sizeof key, "%s nroot=%s libseccomp=%u.%u.%u rules=%016llx caps=%016llx x32=%d",
+             p->name, NR_VERSION, v->major, v->minor, v->micro, (unsigned long long)digest,
              (unsigned long long)caps, (int)nr_seccomp_x32_live());
     NrError ignored = { 0 };
     nr_autofree char *path =
@@ -406,8 +405,7 @@ int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err)
 
 const struct NrBpf *nr_seccomp_early(const NrRunConfig *cfg)
 {
-    return cfg->seccomp && !cfg->seccomp_profile && !cfg->bypass && !cfg->oci ? cfg->seccomp
-                                                                              : NULL;
+    return cfg->seccomp && !cfg->seccomp_profile && !cfg->bypass && !cfg->oci ? cfg->seccomp : NULL;
 }
 
 int nr_seccomp_load(const struct NrBpf *b)

@@ -193,10 +193,8 @@ static void test_default_x32(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compile),
-        cmocka_unit_test(test_compile_refuses),
-        cmocka_unit_test(test_program_works),
-        cmocka_unit_test(test_default_profile),
+        cmocka_unit_test(test_compile),       cmocka_unit_test(test_compile_refuses),
+        cmocka_unit_test(test_program_works), cmocka_unit_test(test_default_profile),
         cmocka_unit_test(test_default_x32),
     };
     return cmocka_run_group_tests_name("seccomp", tests, NULL, NULL);
