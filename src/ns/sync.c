@@ -31,13 +31,7 @@ int nr_sync_send_fd(int fd, uint32_t type, int pass)
 
 int nr_sync_send_fd_err(int fd, uint32_t type, int pass, const NrError *err)
 {
-    NrSyncMsg msg;
-    memset(&msg, 0, sizeof msg);
-    msg.type = type;
-    msg.fd = -1;
-    if (err)
-        msg.err = *err;
-    return nr_send_fd(fd, &msg, sizeof msg, pass);
+    return nr_sync_send_fds(fd, type, &pass, 1, err);
 }
 
 static int send_fds(int sock, const void *buf, size_t len, const int *pass, int n)

@@ -99,11 +99,10 @@ static void test_compile_refuses(void **state)
     close(fd);
 }
 
-/* load the program in a child and try the calls */
-static void test_program_works(void **state)
+/* a child loads the program (freed here), then _exits with what calls()
+ * returns: 0 when every call was answered as expected */
+static void run_under(unsigned char *prog, size_t len, int (*calls)(void))
 {
-    size_t len;
-    unsigned char *prog = compile(&profile, 0, NULL, &len);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -112,24 +111,38 @@ static void test_program_works(void **state)
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
             prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp) < 0)
             _exit(77);
-        /* syscall(): glibc's getppid() does not set errno */
-        if (syscall(SYS_getppid) != -1 || errno != EPERM)
-            _exit(1);
-        if (syscall(SYS_getpgrp) != -1 || errno != EACCES)
-            _exit(2);
-        if (syscall(SYS_getsid, 0) != -1 || errno != ENOTSUP)
-            _exit(3);
-        if (syscall(SYS_getpid) <= 0)
-            _exit(4);
-        _exit(0);
+        _exit(calls());
     }
     free(prog);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
+    if (!WIFEXITED(status))
+        fail_msg("killed by signal %d under the filter", WTERMSIG(status));
     if (WEXITSTATUS(status) == 77)
         skip(); /* seccomp filters cannot be loaded here */
     assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int profile_calls(void)
+{
+    /* syscall(): glibc's getppid() does not set errno */
+    if (syscall(SYS_getppid) != -1 || errno != EPERM)
+        return 1;
+    if (syscall(SYS_getpgrp) != -1 || errno != EACCES)
+        return 2;
+    if (syscall(SYS_getsid, 0) != -1 || errno != ENOTSUP)
+        return 3;
+    if (syscall(SYS_getpid) <= 0)
+        return 4;
+    return 0;
+}
+
+/* load the program in a child and try the calls */
+static void test_program_works(void **state)
+{
+    size_t len;
+    unsigned char *prog = compile(&profile, 0, NULL, &len);
+    run_under(prog, len, profile_calls);
 }
 
 static void test_default_profile(void **state)
@@ -154,40 +167,29 @@ static void test_default_profile(void **state)
 /* x32: where the kernel runs no x32 call the default profile leaves x32
  * out, and an x32 call under it gets the kernel's ENOSYS, not a kill for
  * an ABI the filter lacks; where it does, the profile's rules hold */
+static bool x32_live;
+
+static int x32_calls(void)
+{
+    long r = syscall(0x40000000L | SYS_getpid);
+    if (x32_live ? r <= 0 : r != -1 || errno != ENOSYS)
+        return 1;
+    /* keyctl: EPERM by the profile where x32 runs, ENOSYS where not */
+    r = syscall(0x40000000L | SYS_keyctl, 9999);
+    if (r != -1 || errno != (x32_live ? EPERM : ENOSYS))
+        return 2;
+    if (syscall(SYS_getpid) <= 0)
+        return 3;
+    return 0;
+}
+
 static void test_default_x32(void **state)
 {
-    const NrSeccompProfile *d = nr_seccomp_default();
     size_t len;
-    unsigned char *prog = compile(d, 0, NULL, &len);
-    bool live = nr_seccomp_x32_live();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        struct sock_fprog fp = { .len = (unsigned short)(len / sizeof(struct sock_filter)),
-                                 .filter = (struct sock_filter *)prog };
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp) < 0)
-            _exit(77);
-        long r = syscall(0x40000000L | SYS_getpid);
-        if (live ? r <= 0 : r != -1 || errno != ENOSYS)
-            _exit(1);
-        /* keyctl: EPERM by the profile where x32 runs, ENOSYS where not */
-        r = syscall(0x40000000L | SYS_keyctl, 9999);
-        if (r != -1 || errno != (live ? EPERM : ENOSYS))
-            _exit(2);
-        if (syscall(SYS_getpid) <= 0)
-            _exit(3);
-        _exit(0);
-    }
-    free(prog);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status))
-        fail_msg("an x32 call under the default profile: signal %d", WTERMSIG(status));
-    if (WEXITSTATUS(status) == 77)
-        skip();
-    assert_int_equal(WEXITSTATUS(status), 0);
-    assert_int_equal(nr_seccomp_x32_live(), live); /* asked once */
+    unsigned char *prog = compile(nr_seccomp_default(), 0, NULL, &len);
+    x32_live = nr_seccomp_x32_live();
+    run_under(prog, len, x32_calls);
+    assert_int_equal(nr_seccomp_x32_live(), x32_live); /* asked once */
 }
 
 int main(void)
