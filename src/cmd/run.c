@@ -112,9 +112,9 @@ static int run_child(void *data, int sync_fd, NrError *err)
     /* from here on a thread makes the network namespace and loads the
      * default profile while this one mounts; it starts the payload
      * (aside.c) */
-    if (!cfg->oci &&
-        nr_aside_begin(nr_net_own(cfg), nr_mounts_lock_wanted(cfg) ? NULL : nr_seccomp_early(cfg),
-                       err) < 0)
+    bool lock = nr_mounts_lock_wanted(cfg); /* the payload is PID 1's fork then */
+    if (!cfg->oci && nr_aside_begin(nr_net_own(cfg), lock ? NULL : nr_seccomp_early(cfg),
+                                    lock ? NULL : &cfg->caps, err) < 0)
         return -1;
     if (cfg->oci_fifo) {
         /* `nroot oci create`: the container outlives this nroot, and waits

@@ -11,7 +11,9 @@
  *     compiles a filter when it is loaded (~0.2 ms for this one).
  *  3. PID 1's namespaces opened for nroot (init.c sends them): the first
  *     open of each costs the kernel a new inode;
- *  4. the payload, started from the thread as PID 1 would start it
+ *  4. the payload's bounding set, dropped on the thread while it waits:
+ *     the payload inherits it (it is a thread's own, not the process's);
+ *  5. the payload, started from the thread as PID 1 would start it
  *     (CLONE_VM|CLONE_VFORK, init.c): it inherits the loaded profile.
  *
  * The thread begins after the child's session keyring and time namespace
@@ -25,11 +27,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <unistd.h>
 
-#include <stdio.h>
-
 #include "nr-aside.h"
+#include "nr-caps.h"
 #include "nr-filter.h"
 #include "nr-net.h"
 #include "nr-spawn.h"
@@ -47,6 +49,8 @@ static struct {
     NrError err;
     const struct NrBpf *profile;
     bool filtered;
+    bool bound_wanted, bounded; /* the payload's bounding set: bound */
+    uint64_t bound;
     int ns[NR_NS_COUNT]; /* the namespaces, as init.c sends them; -1: none */
     bool have_ns;
     int (*fn)(void *);
@@ -102,6 +106,11 @@ static void *aside(void *unused)
     }
     as.have_ns = !e.code;
     set_state(READY);
+    /* while the main thread mounts the rest */
+    if (!e.code && as.bound_wanted) {
+        NrError ignored = { 0 };
+        as.bounded = nr_caps_bound(as.bound, &ignored) == 0;
+    }
     pthread_mutex_lock(&as.lock);
     while (as.state != SPAWN && as.state != END)
         pthread_cond_wait(&as.cond, &as.lock);
@@ -117,10 +126,12 @@ static void *aside(void *unused)
     return NULL;
 }
 
-int nr_aside_begin(bool netns, const struct NrBpf *profile, NrError *err)
+int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *bound, NrError *err)
 {
     as.want_netns = netns;
     as.profile = profile;
+    as.bound_wanted = bound != NULL;
+    as.bound = bound ? *bound : 0;
     if (!netns)
         return 0; /* the profile alone would not pay for a thread */
     pthread_attr_t a;
@@ -188,6 +199,11 @@ pid_t nr_aside_clone(int (*fn)(void *), void *arg, void *stack_top)
 bool nr_aside_will_spawn(void)
 {
     return as.started;
+}
+
+bool nr_aside_bounded(void)
+{
+    return as.bounded;
 }
 
 pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_filtered)

@@ -289,12 +289,13 @@ void nr_payload_bypass_sock(int fd)
 /* started by aside.c's thread, which ended since: no parent-death signal
  * (it would come at that thread's end; PID 1's death ends the PID
  * namespace anyway); `filtered`: the profile is loaded already */
-static bool from_aside, profile_loaded;
+static bool from_aside, profile_loaded, bounded;
 
-void nr_payload_aside(bool filtered)
+void nr_payload_aside(bool filtered, bool bound)
 {
     from_aside = true;
     profile_loaded = filtered;
+    bounded = bound;
 }
 
 /* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
@@ -334,7 +335,8 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
     }
     if (cfg->pty)
         (void)!fchown(STDIN_FILENO, id.uid, (gid_t)-1); /* the user's terminal, as login does */
-    if (nr_caps_bound(cfg->caps, err) < 0)
+    /* the thread that started it dropped them (aside.c) */
+    if (!bounded && nr_caps_bound(cfg->caps, err) < 0)
         return -1;
     if (cfg->map.helpers) {
         gid_t groups[128];
