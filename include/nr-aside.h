@@ -27,6 +27,10 @@ int nr_aside_enter_netns(NrError *err);
  * posix_spawn starts one; a fork where the kernel refuses that (or under
  * ASan) */
 pid_t nr_aside_clone(int (*fn)(void *), void *arg, void *stack_top);
+/* the root is mounted at `root`: the thread looks up what the exec of
+ * argv will (the command in `path`, its interpreters), when it has the
+ * time (nothing waits for it) */
+void nr_aside_warm(const char *root, char *const argv[], const char *path);
 /* in the payload the thread started: its bounding set is the one asked */
 bool nr_aside_bounded(void);
 /* whether nr_aside_spawn will start the payload from the thread */

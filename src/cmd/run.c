@@ -38,6 +38,7 @@
 #include "nr-net.h"
 #include "nr-oci.h"
 #include "nr-ocirun.h"
+#include "nr-payload.h"
 #include "nr-plan.h"
 #include "nr-portfwd.h"
 #include "nr-pty.h"
@@ -140,6 +141,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
     char *root = NULL;
     if (nr_rootfs_mount(cfg, sync_fd, &root, err) < 0)
         return -1;
+    nr_aside_warm(root, cfg->argv, nr_payload_path(cfg));
     if (nr_mounts_setup(cfg, root, err) < 0 || nr_net_setup(cfg, sync_fd, err) < 0 ||
         nr_mounts_setup_late(cfg, root, err) < 0 ||
         nr_devices_setup(&cfg->dev, cfg->cid, root, sync_fd, err) < 0 ||

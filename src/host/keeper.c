@@ -39,6 +39,8 @@
 #include "nr-util.h"
 
 #define WAIT_MS 10000
+/* the HELLO's hint: U's setgroups (a run then reads nothing of U's) */
+#define SETGROUPS "setgroups="
 
 int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err)
 {
@@ -101,7 +103,13 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
             close(m.fd);
         return 0;
     }
-    int rc = nr_userns_join(m.fd, map, err);
+    /* a keeper says whether its namespace allows setgroups (an older one
+     * does not: read then) */
+    const char *sg = strncmp(m.err.hint, SETGROUPS, strlen(SETGROUPS)) == 0
+                         ? m.err.hint + strlen(SETGROUPS)
+                         : NULL;
+    int rc = sg ? nr_userns_join_identity(m.fd, map, strcmp(sg, "allow") == 0, err)
+                : nr_userns_join(m.fd, map, err);
     close(m.fd);
     return rc < 0 ? -1 : 1;
 }
@@ -159,6 +167,7 @@ typedef struct Keeper {
     int lfd, lockfd, nsfd;
     char sock[PATH_MAX + 8], pidfile[PATH_MAX + 16];
     char map[1024];
+    char setgroups[16];         /* U's /proc/PID/setgroups: allow, deny */
     struct stat subuid, subgid; /* as when U was made */
     long long last;             /* the last connection served, ms */
 } Keeper;
@@ -205,6 +214,7 @@ static bool serve(Keeper *k)
         }
         NrError hello = { 0 };
         snprintf(hello.msg, sizeof hello.msg, "%s", k->map);
+        snprintf(hello.hint, sizeof hello.hint, SETGROUPS "%s", k->setgroups);
         nr_sync_send_fd_err(fd, NR_KEEPER_HELLO, k->nsfd, &hello);
         close(fd);
         k->last = now_ms();
@@ -262,6 +272,9 @@ static int make_u(Keeper *k, NrError *err)
     if (strcmp(got, want) != 0)
         return nr_error_msg(err, "the keeper's namespace has map %s, not %s", got, want);
     nr_userns_map_text(&plan, k->map, sizeof k->map);
+    nr_read_line("/proc/self/setgroups", k->setgroups, sizeof k->setgroups);
+    if (strcmp(k->setgroups, "allow") != 0 && strcmp(k->setgroups, "deny") != 0)
+        return nr_error_msg(err, "cannot read the keeper's /proc/self/setgroups");
     /* it only passes an fd on */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || nr_caps_keep_only(-1) < 0)
         return nr_error_errno(err, "cannot drop the keeper's rights");

@@ -221,6 +221,27 @@ static void host_env(NrStrv *env)
     }
 }
 
+/* the last PATH= of v, or NULL */
+static const char *path_in(const NrStrv *v)
+{
+    const char *r = NULL;
+    for (size_t i = 0; i < v->n; i++)
+        if (strncmp(v->v[i], "PATH=", 5) == 0)
+            r = v->v[i] + 5;
+    return r;
+}
+
+const char *nr_payload_path(const NrRunConfig *cfg)
+{
+    /* build_env's order: -e over the devices' over the image's */
+    const char *p = path_in(&cfg->env);
+    if (!p)
+        p = path_in(&cfg->dev.env);
+    if (!p)
+        p = path_in(&cfg->img.env);
+    return p ? p : DEFAULT_PATH;
+}
+
 static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
 {
     char buf[512], hn[65] = "";
