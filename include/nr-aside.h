@@ -20,7 +20,8 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *boun
 /* PID 1's namespaces, opened by the thread (NR_NS_COUNT fds, -1 where
  * one could not be), now the caller's; false: none, open them */
 bool nr_aside_namespaces(int fds[]);
-/* the child enters the thread's network namespace (0 at once without one) */
+/* the child enters the thread's network namespace: 1 when its loopback
+ * is up (made here or by the thread), 0 when nr_aside_begin made none */
 int nr_aside_enter_netns(NrError *err);
 /* fn(arg) in a new process that shares the caller's memory until it
  * exec()s or ends (CLONE_VM|CLONE_VFORK, stack_top its stack), as

@@ -60,6 +60,7 @@ static struct {
     int state;
     bool want_netns;
     int netns; /* the thread's network namespace */
+    bool lo_up; /* its loopback is up */
     NrError err;
     const struct NrBpf *profile;
     bool filtered;
@@ -273,7 +274,10 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *boun
     if (as.started)
         return 0;
     as.profile = NULL;
-    return nr_net_new_netns(err) < 0 ? -1 : nr_net_loopback_up(err);
+    if (nr_net_new_netns(err) < 0 || nr_net_loopback_up(err) < 0)
+        return -1;
+    as.lo_up = true;
+    return 0;
 }
 
 bool nr_aside_namespaces(int fds[])
@@ -291,8 +295,10 @@ bool nr_aside_namespaces(int fds[])
 
 int nr_aside_enter_netns(NrError *err)
 {
-    if (!as.started || !as.want_netns || as.netns == -2)
+    if (!as.want_netns)
         return 0;
+    if (!as.started || as.netns == -2)
+        return as.lo_up; /* made by nr_aside_begin, or entered */
     wait_state(NETNS);
     if (as.err.code) {
         *err = as.err;
@@ -303,7 +309,10 @@ int nr_aside_enter_netns(NrError *err)
     close(as.netns);
     as.netns = -2; /* entered */
     errno = e;
-    return rc < 0 ? nr_error_errno(err, "cannot enter the new network namespace") : 0;
+    if (rc < 0)
+        return nr_error_errno(err, "cannot enter the new network namespace");
+    as.lo_up = true; /* the thread's loopback is up (no error) */
+    return 1;
 }
 
 pid_t nr_aside_clone(int (*fn)(void *), void *arg, void *stack_top)
