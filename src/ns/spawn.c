@@ -80,6 +80,13 @@ pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, siz
     unsigned long cgroupns = n_procs ? late & CLONE_NEWCGROUP : 0;
     late &= ~cgroupns;
     unsigned long user = map->joined ? 0 : CLONE_NEWUSER;
+    /* a child starts on its parent's CPU about half the time, and waits
+     * there while the parent goes on (maps, records): the parent moves it
+     * to the process's other CPUs, where there are any, and the child
+     * takes back the whole set once it has its maps (#2), which come
+     * after the move */
+    cpu_set_t cpus;
+    bool have_cpus = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
     pid_t pid =
         (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | user | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) {
@@ -113,6 +120,8 @@ pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, siz
             /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
             if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
                 _exit(NR_EXIT_FAILURE);
+            if (have_cpus)
+                sched_setaffinity(0, sizeof cpus, &cpus);
             /* #2 child: in its cgroups now (limits) */
             if (cgroupns && unshare((int)cgroupns) < 0)
                 rc = nr_error_errno(&cerr, "cannot create the cgroup namespace");
@@ -127,6 +136,12 @@ pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, siz
         _exit(rc);
     }
     close(sv[1]);
+    int cpu = sched_getcpu();
+    if (have_cpus && cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &cpus)) {
+        cpu_set_t other = cpus;
+        CPU_CLR(cpu, &other);
+        sched_setaffinity(pid, sizeof other, &other);
+    }
     /* #2 parent: write the id maps, put the child in its cgroups (limits),
      * then release the child */
     char num[32];
