@@ -16,9 +16,10 @@
  *  5. the payload's exec, looked up ahead: the first lookup of a path in
  *     a new overlay makes its dentries and inodes (~10-20 us a path); the
  *     thread looks up the command in its PATH, its interpreter (ELF or
- *     #!) and the dynamic loader's files, as the exec will.  Lookups and
- *     a read of the command's first page only, inside the new root; what
- *     is mounted over them later (a volume) the exec looks up anew;
+ *     #!) and the dynamic loader's files, as the exec will.  Lookups on
+ *     the root's own mount only, and reads of executable regular files'
+ *     headers; what is mounted over them later (a volume) the exec looks
+ *     up anew;
  *  6. the payload, started from the thread as PID 1 would start it
  *     (CLONE_VM|CLONE_VFORK, init.c): it inherits the loaded profile, and
  *     the thread's malloc arena, made by the thread (~50 us) before.
@@ -33,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -40,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nr-aside.h"
@@ -59,28 +62,31 @@ static struct {
     pthread_t thread;
     int state;
     bool want_netns;
-    int netns; /* the thread's network namespace */
+    int netns;  /* the thread's network namespace */
     bool lo_up; /* its loopback is up */
     NrError err;
     const struct NrBpf *profile;
     bool filtered;
     bool bound_wanted, bounded; /* the payload's bounding set: bound */
-    cpu_set_t cpus; /* the process's CPUs; moved: the thread began on another */
-    bool moved;
+    bool moved;                 /* begun on another CPU than the main thread's */
     uint64_t bound;
     int ns[NR_NS_COUNT]; /* the namespaces, as init.c sends them; -1: none */
     bool have_ns;
-    char *root, *cmd, *path; /* the exec to look up (nr_aside_warm) */
+    int rootfd; /* the exec to look up (nr_aside_warm) */
+    char *cmd, *path;
+    bool warm_taken; /* the thread took it, or went on without */
     int (*fn)(void *);
     void *arg, *stack_top;
     pid_t pid;
     int errnum;
-} as = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .netns = -1 };
+} as = {
+    .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .netns = -1, .rootfd = -1
+};
 
 static void set_state(int state)
 {
     pthread_mutex_lock(&as.lock);
-    as.state = state;
+    __atomic_store_n(&as.state, state, __ATOMIC_RELEASE); /* spawn_asked reads it */
     pthread_cond_broadcast(&as.cond);
     pthread_mutex_unlock(&as.lock);
 }
@@ -95,26 +101,39 @@ static void wait_state(int state)
 
 /* ---- the exec, looked up ahead (5.) ---- */
 
-/* the regular file at `path` in the root (fd), or -1; an O_PATH lookup
- * first: nothing that is not a regular file is opened */
-static int open_regular(int rootfd, const char *path)
+static bool spawn_asked(void)
 {
-    int fd = nr_fs_openat_in_root(rootfd, path, O_PATH);
-    struct stat st;
-    bool reg = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (fd >= 0)
-        close(fd);
-    return reg ? nr_fs_openat_in_root(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY) : -1;
+    return __atomic_load_n(&as.state, __ATOMIC_ACQUIRE) >= SPAWN;
 }
 
-/* what the kernel looks up to exec the file: its ELF interpreter, or the
- * #! line's (one level) */
+/* `path` in the root, on the root's own mount only (what the main thread
+ * mounts meanwhile, /dev's nodes, /proc, volumes, is never crossed into):
+ * an executable regular file, opened, or -1.  An O_PATH lookup first:
+ * nothing else is ever opened */
+static int open_exe(int rootfd, const char *path)
+{
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    struct stat st;
+    bool exe = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+               (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH));
+    if (fd >= 0)
+        close(fd);
+    if (!exe)
+        return -1;
+    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* what the kernel looks up to exec the file: its ELF interpreter (from
+ * its program headers), or the #! line's (one level) */
 static void warm_file(int rootfd, const char *path, int depth)
 {
-    int fd = open_regular(rootfd, path);
+    int fd = open_exe(rootfd, path);
     if (fd < 0)
         return;
-    unsigned char b[1024];
+    unsigned char b[256];
     ssize_t n = pread(fd, b, sizeof b, 0);
     char interp[PATH_MAX] = "";
     if (n > 2 && b[0] == '#' && b[1] == '!' && depth == 0) {
@@ -143,25 +162,26 @@ static void warm_file(int rootfd, const char *path, int depth)
         }
     }
     close(fd);
-    if (interp[0] && depth < 2)
+    if (interp[0] == '/' && depth < 2 && !spawn_asked())
         warm_file(rootfd, interp, depth + 1);
 }
 
-static void warm_exec(void)
+/* an absolute command, or the first in the absolute directories of PATH
+ * (relative ones are the working directory's: not looked up) */
+static void warm_exec(int rootfd, const char *cmd, char *path)
 {
-    int rootfd = open(as.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0)
-        return;
-    if (strchr(as.cmd, '/'))
-        warm_file(rootfd, as.cmd, 0);
-    else
-        /* execvp's search: the first regular file in PATH */
-        for (char *dir = as.path, *end; dir; dir = end ? end + 1 : NULL) {
+    if (cmd[0] == '/')
+        warm_file(rootfd, cmd, 0);
+    else if (!strchr(cmd, '/'))
+        /* execvp's search: the first executable regular file in PATH */
+        for (char *dir = path, *end; dir && !spawn_asked(); dir = end ? end + 1 : NULL) {
             end = strchr(dir, ':');
-            char p[PATH_MAX];
             int len = end ? (int)(end - dir) : (int)strlen(dir);
-            snprintf(p, sizeof p, "%.*s/%s", len, len ? dir : ".", as.cmd);
-            int fd = open_regular(rootfd, p);
+            char p[PATH_MAX];
+            if (len == 0 || dir[0] != '/' ||
+                snprintf(p, sizeof p, "%.*s/%s", len, dir, cmd) >= (int)sizeof p)
+                continue;
+            int fd = open_exe(rootfd, p);
             if (fd >= 0) {
                 close(fd);
                 warm_file(rootfd, p, 0);
@@ -175,21 +195,26 @@ static void warm_exec(void)
         if (fd >= 0)
             close(fd);
     }
-    close(rootfd);
 }
 
 void nr_aside_warm(const char *root, char *const argv[], const char *path)
 {
     if (!as.started || !argv || !argv[0] || !argv[0][0])
         return;
+    /* the fd, not the path: the thread may look up after pivot_root */
+    int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
     pthread_mutex_lock(&as.lock);
-    if (as.state >= READY) { /* past its look-ahead */
+    if (as.warm_taken || as.state >= SPAWN) {
         pthread_mutex_unlock(&as.lock);
+        close(fd);
         return;
     }
-    as.root = nr_xstrdup(root);
+    as.rootfd = fd;
     as.cmd = nr_xstrdup(argv[0]);
     as.path = nr_xstrdup(path);
+    pthread_cond_broadcast(&as.cond);
     pthread_mutex_unlock(&as.lock);
 }
 
@@ -200,9 +225,12 @@ static void *aside(void *unused)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     if (as.moved) /* the payload inherits this thread's set */
-        sched_setaffinity(0, sizeof as.cpus, &as.cpus);
-    /* this thread's malloc arena, the payload's too (6.) */
-    free(malloc(64));
+        nr_cpus_all(0);
+    /* this thread's malloc arena, the payload's too (6.); the pointer
+     * escapes, or the compiler drops the pair */
+    void *arena = malloc(64);
+    __asm__ volatile("" : : "r"(arena) : "memory");
+    free(arena);
     NrError e = { 0 };
     int fd = -1;
     if (as.want_netns && nr_net_new_netns(&e) == 0) {
@@ -233,19 +261,22 @@ static void *aside(void *unused)
         NrError ignored = { 0 };
         as.bounded = nr_caps_bound(as.bound, &ignored) == 0;
     }
-    /* the root is mounted by now, unless the main thread is slow: then no
-     * look-ahead (it never waits for one) */
+    /* the look-ahead once the root is mounted (nr_aside_warm), unless the
+     * payload is asked for first: nothing waits for it */
     pthread_mutex_lock(&as.lock);
-    bool warm = !e.code && as.root && as.state < SPAWN;
+    while (!e.code && as.rootfd < 0 && as.state < SPAWN)
+        pthread_cond_wait(&as.cond, &as.lock);
+    as.warm_taken = true;
+    int rootfd = as.rootfd;
+    as.rootfd = -1;
     pthread_mutex_unlock(&as.lock);
-    if (warm)
-        warm_exec();
-    pthread_mutex_lock(&as.lock);
-    free(as.root);
-    free(as.cmd);
-    free(as.path);
-    as.root = as.cmd = as.path = NULL;
-    pthread_mutex_unlock(&as.lock);
+    if (rootfd >= 0) {
+        if (!e.code && !spawn_asked())
+            warm_exec(rootfd, as.cmd, as.path);
+        close(rootfd);
+        free(as.cmd);
+        free(as.path);
+    }
     pthread_mutex_lock(&as.lock);
     while (as.state != SPAWN && as.state != END)
         pthread_cond_wait(&as.cond, &as.lock);
@@ -272,17 +303,11 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *boun
     pthread_attr_t a;
     if (pthread_attr_init(&a) == 0) {
         pthread_attr_setstacksize(&a, 64 * 1024);
-        /* a new thread starts on its creator's CPU about half the time
-         * (measured), and the two then share it until the scheduler moves
-         * one: it starts on another CPU the process may use, if any, and
-         * takes back the process's set at once (aside()) */
-        int cpu = sched_getcpu();
-        if (sched_getaffinity(0, sizeof as.cpus, &as.cpus) == 0 && cpu >= 0 &&
-            cpu < CPU_SETSIZE && CPU_ISSET(cpu, &as.cpus) && CPU_COUNT(&as.cpus) > 1) {
-            cpu_set_t other = as.cpus;
-            CPU_CLR(cpu, &other);
-            as.moved = pthread_attr_setaffinity_np(&a, sizeof other, &other) == 0;
-        }
+        /* it starts on another CPU than this thread's and takes them all
+         * back at once (spawn.c, "a new task's CPU") */
+        cpu_set_t other;
+        as.moved =
+            nr_cpus_others(&other) && pthread_attr_setaffinity_np(&a, sizeof other, &other) == 0;
         as.started = pthread_create(&as.thread, &a, aside, NULL) == 0;
         pthread_attr_destroy(&a);
     }
@@ -374,7 +399,7 @@ pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_fi
     wait_state(READY);
     *ret_filtered = as.filtered;
     pthread_mutex_lock(&as.lock);
-    as.state = fn ? SPAWN : END;
+    __atomic_store_n(&as.state, fn ? SPAWN : END, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&as.cond);
     pthread_mutex_unlock(&as.lock);
     if (fn)
