@@ -72,12 +72,32 @@ static int meet(int linger, NrMeetMode mode, NrSyncMsg *ret_msg)
                            ret_msg, &e);
 }
 
+/* the default plan only: keep-id, single and the joined or entered
+ * namespaces have maps of their own */
+static bool wants_u(const NrIdMap *map)
+{
+    return map->helpers && !map->direct && !map->joined && !nr_userns_entered() &&
+           strcmp(map->rung, "subids") == 0;
+}
+
+/* nr_keeper_begin's meeting: the keeper answers while the run prepares */
+static NrMeet early = NR_MEET_INIT;
+static bool early_none; /* it found none */
+
+void nr_keeper_begin(const NrIdMap *map)
+{
+    int linger;
+    NrError e = { 0 };
+    if (!wants_u(map) || nr_keeper_linger(&linger, NULL, &e) < 0 || linger < 0)
+        return;
+    nr_autofree char *rt = nr_runtime_subdir("userns", &e);
+    if (rt)
+        early_none = nr_runtime_meet_begin(rt, &early, &e) == NR_RUNTIME_NONE;
+}
+
 int nr_keeper_join(NrIdMap *map, NrError *err)
 {
-    /* the default plan only: keep-id, single and the joined or entered
-     * namespaces have maps of their own */
-    if (!map->helpers || map->direct || map->joined || nr_userns_entered() ||
-        strcmp(map->rung, "subids") != 0)
+    if (!wants_u(map))
         return 0;
     int linger;
     if (nr_keeper_linger(&linger, NULL, err) < 0)
@@ -85,7 +105,15 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
     if (linger < 0)
         return 0;
     NrSyncMsg m = { .fd = -1 };
-    int sock = meet(linger, NR_MEET_CONNECT, &m);
+    int sock = NR_RUNTIME_NONE;
+    if (early.sock >= 0) {
+        NrError e = { 0 };
+        nr_autofree char *rt = nr_runtime_subdir("userns", &e);
+        sock = rt ? nr_runtime_meet_end(&early, rt, "keeper.log", "the user namespace keeper",
+                                        WAIT_MS, &m, &e)
+                  : -1;
+    } else if (!early_none)
+        sock = meet(linger, NR_MEET_CONNECT, &m);
     /* none: this run maps its namespace itself, and starts a keeper once
      * its command runs (starting it now would have it make U on the
      * same CPUs at the same time as this run, or this run wait for it) */
