@@ -37,10 +37,9 @@ int nr_runtime_meet(const char *rt_sub, const char *log, const char *what, char 
                     char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
                     NrError *err);
 /* NR_MEET_CONNECT in two halves, for a client with other work to do while
- * the helper answers: begin locks and connects (0; NR_RUNTIME_NONE: none
- * answers, nothing held; -1), end waits for the first message as
- * nr_runtime_meet does and drops the lock.  Between the two the lock is
- * held: begin only when what follows is short. */
+ * the helper answers: begin connects under the lock and drops it (0;
+ * NR_RUNTIME_NONE: none answers; -1), end waits for the first message as
+ * nr_runtime_meet does (m->lfd stays -1). */
 typedef struct NrMeet {
     int lfd, sock;
 } NrMeet;

@@ -451,9 +451,8 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     if (!cfg->name)
         nr_ctr_record_plan(&ctr, cfg);
-    /* the keeper answers while the records are made (not while a JSON
-     * profile is compiled, nor across --detach's fork: its lock is held) */
-    if (keeper_wanted(cfg) && !cfg->seccomp_profile && !cfg->detach)
+    /* the keeper answers while the records are made */
+    if (keeper_wanted(cfg))
         nr_keeper_begin(&cfg->map);
     if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
         return -1;

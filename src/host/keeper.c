@@ -97,21 +97,27 @@ void nr_keeper_begin(const NrIdMap *map)
 
 int nr_keeper_join(NrIdMap *map, NrError *err)
 {
-    if (!wants_u(map))
-        return 0;
-    int linger;
-    if (nr_keeper_linger(&linger, NULL, err) < 0)
-        return -1;
-    if (linger < 0)
-        return 0;
+    /* nr_keeper_begin's meeting, this function's now (closed if unused) */
+    NrMeet begun = early;
+    early = (NrMeet)NR_MEET_INIT;
+    int linger = -1, rc = wants_u(map) ? nr_keeper_linger(&linger, NULL, err) : 0;
+    if (rc < 0 || linger < 0) {
+        if (begun.sock >= 0)
+            close(begun.sock);
+        return rc;
+    }
     NrSyncMsg m = { .fd = -1 };
     int sock = NR_RUNTIME_NONE;
-    if (early.sock >= 0) {
+    if (begun.sock >= 0) {
         NrError e = { 0 };
         nr_autofree char *rt = nr_runtime_subdir("userns", &e);
-        sock = rt ? nr_runtime_meet_end(&early, rt, "keeper.log", "the user namespace keeper",
-                                        WAIT_MS, &m, &e)
-                  : -1;
+        if (rt)
+            sock = nr_runtime_meet_end(&begun, rt, "keeper.log", "the user namespace keeper",
+                                       WAIT_MS, &m, &e);
+        else {
+            close(begun.sock);
+            sock = -1;
+        }
     } else if (!early_none)
         sock = meet(linger, NR_MEET_CONNECT, &m);
     /* none: this run maps its namespace itself, and starts a keeper once
@@ -136,8 +142,8 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
     const char *sg = strncmp(m.err.hint, SETGROUPS, strlen(SETGROUPS)) == 0
                          ? m.err.hint + strlen(SETGROUPS)
                          : NULL;
-    int rc = sg ? nr_userns_join_identity(m.fd, map, strcmp(sg, "allow") == 0, err)
-                : nr_userns_join(m.fd, map, err);
+    rc = sg ? nr_userns_join_identity(m.fd, map, strcmp(sg, "allow") == 0, err)
+            : nr_userns_join(m.fd, map, err);
     close(m.fd);
     return rc < 0 ? -1 : 1;
 }

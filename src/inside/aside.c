@@ -48,7 +48,6 @@
 #include "nr-aside.h"
 #include "nr-caps.h"
 #include "nr-filter.h"
-#include "nr-fs.h"
 #include "nr-net.h"
 #include "nr-spawn.h"
 #include "nr-util.h"
@@ -107,32 +106,33 @@ static bool spawn_asked(void)
 }
 
 /* `path` in the root, on the root's own mount only (what the main thread
- * mounts meanwhile, /dev's nodes, /proc, volumes, is never crossed into):
- * an executable regular file, opened, or -1.  An O_PATH lookup first:
- * nothing else is ever opened */
+ * mounts meanwhile, /dev's nodes, /proc, volumes, is never crossed into) */
+static int lookup(int rootfd, const char *path, int flags)
+{
+    struct open_how how = { .flags = (unsigned)flags | O_CLOEXEC,
+                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* an executable regular file at `path` (lookup), opened, or -1.  An
+ * O_PATH lookup first: nothing else is ever opened */
 static int open_exe(int rootfd, const char *path)
 {
-    struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-    int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    int fd = lookup(rootfd, path, O_PATH);
     struct stat st;
     bool exe = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
                (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH));
     if (fd >= 0)
         close(fd);
-    if (!exe)
-        return -1;
-    how.flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
-    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    return exe ? lookup(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY) : -1;
 }
 
-/* what the kernel looks up to exec the file: its ELF interpreter (from
- * its program headers), or the #! line's (one level) */
-static void warm_file(int rootfd, const char *path, int depth)
+static void warm_file(int rootfd, const char *path, int depth);
+
+/* what the kernel looks up to exec the file open at fd (closed): its ELF
+ * interpreter (from its program headers), or the #! line's (one level) */
+static void warm_fd(int rootfd, int fd, int depth)
 {
-    int fd = open_exe(rootfd, path);
-    if (fd < 0)
-        return;
     unsigned char b[256];
     ssize_t n = pread(fd, b, sizeof b, 0);
     char interp[PATH_MAX] = "";
@@ -166,6 +166,13 @@ static void warm_file(int rootfd, const char *path, int depth)
         warm_file(rootfd, interp, depth + 1);
 }
 
+static void warm_file(int rootfd, const char *path, int depth)
+{
+    int fd = open_exe(rootfd, path);
+    if (fd >= 0)
+        warm_fd(rootfd, fd, depth);
+}
+
 /* an absolute command, or the first in the absolute directories of PATH
  * (relative ones are the working directory's: not looked up) */
 static void warm_exec(int rootfd, const char *cmd, char *path)
@@ -183,15 +190,14 @@ static void warm_exec(int rootfd, const char *cmd, char *path)
                 continue;
             int fd = open_exe(rootfd, p);
             if (fd >= 0) {
-                close(fd);
-                warm_file(rootfd, p, 0);
+                warm_fd(rootfd, fd, 0);
                 break;
             }
         }
     /* the dynamic loader's */
     static const char *const ld[] = { "etc/ld.so.preload", "etc/ld.so.cache" };
     for (size_t i = 0; i < sizeof ld / sizeof ld[0]; i++) {
-        int fd = nr_fs_openat_in_root(rootfd, ld[i], O_PATH);
+        int fd = lookup(rootfd, ld[i], O_PATH);
         if (fd >= 0)
             close(fd);
     }
@@ -276,6 +282,7 @@ static void *aside(void *unused)
         close(rootfd);
         free(as.cmd);
         free(as.path);
+        as.cmd = as.path = NULL;
     }
     pthread_mutex_lock(&as.lock);
     while (as.state != SPAWN && as.state != END)

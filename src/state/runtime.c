@@ -294,7 +294,7 @@ static int lock_rt(const char *rt, NrMeetMode mode, NrError *err)
     return lfd;
 }
 
-/* the helper's first message on sock, then the lock dropped (closed) */
+/* the helper's first message on sock, then the lock (if held) dropped */
 static int answer(int sock, int lfd, const char *rt, const char *logname, const char *what,
                   int wait_ms, NrSyncMsg *ret_msg, NrError *err)
 {
@@ -305,7 +305,10 @@ static int answer(int sock, int lfd, const char *rt, const char *logname, const 
     *ret_msg = (NrSyncMsg){ .fd = -1 };
     if (r == 1)
         r = nr_sync_recv(sock, ret_msg);
-    close(lfd);
+    if (lfd >= 0) {
+        flock(lfd, LOCK_UN);
+        close(lfd);
+    }
     if (r != 1) {
         close(sock);
         nr_error_msg(err, "%s did not answer", what);
@@ -352,11 +355,12 @@ int nr_runtime_meet_begin(const char *rt, NrMeet *m, NrError *err)
     if (lfd < 0)
         return lfd;
     int sock = try_connect(path);
-    if (sock < 0) {
-        close(lfd);
+    /* connected under the lock is enough: a helper that is ending takes
+     * the lock and answers what is queued before it removes the socket */
+    flock(lfd, LOCK_UN);
+    close(lfd);
+    if (sock < 0)
         return NR_RUNTIME_NONE;
-    }
-    m->lfd = lfd;
     m->sock = sock;
     return 0;
 }
