@@ -318,16 +318,25 @@ static int answer(int sock, int lfd, const char *rt, const char *logname, const 
     return sock;
 }
 
+/* RT_SUB/sock connected (*ret_sock, -1: nobody there) under the lock,
+ * whose fd is returned (lock_rt's failures) */
+static int connect_locked(const char *rt, NrMeetMode mode, char path[PATH_MAX + 8], int *ret_sock,
+                          NrError *err)
+{
+    snprintf(path, PATH_MAX + 8, "%s/sock", rt);
+    int lfd = lock_rt(rt, mode, err);
+    *ret_sock = lfd < 0 ? -1 : try_connect(path);
+    return lfd;
+}
+
 int nr_runtime_meet(const char *rt, const char *logname, const char *what, char *const argv[],
                     char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
                     NrError *err)
 {
     char path[PATH_MAX + 8];
-    snprintf(path, sizeof path, "%s/sock", rt);
-    int lfd = lock_rt(rt, mode, err);
+    int sock, lfd = connect_locked(rt, mode, path, &sock, err);
     if (lfd < 0)
         return lfd;
-    int sock = try_connect(path);
     if ((mode == NR_MEET_START && sock >= 0) || (mode == NR_MEET_CONNECT && sock < 0)) {
         if (sock >= 0)
             close(sock);
@@ -349,12 +358,10 @@ int nr_runtime_meet(const char *rt, const char *logname, const char *what, char 
 int nr_runtime_meet_begin(const char *rt, NrMeet *m, NrError *err)
 {
     char path[PATH_MAX + 8];
-    snprintf(path, sizeof path, "%s/sock", rt);
     *m = (NrMeet)NR_MEET_INIT;
-    int lfd = lock_rt(rt, NR_MEET_CONNECT, err);
+    int sock, lfd = connect_locked(rt, NR_MEET_CONNECT, path, &sock, err);
     if (lfd < 0)
         return lfd;
-    int sock = try_connect(path);
     /* connected under the lock is enough: a helper that is ending takes
      * the lock and answers what is queued before it removes the socket */
     flock(lfd, LOCK_UN);
