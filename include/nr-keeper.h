@@ -37,6 +37,10 @@ int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err);
  * with the helpers as before, quietly); -1: a bad userns-linger, or U
  * joined but unusable. */
 int nr_keeper_join(NrIdMap *map, NrError *err);
+/* the first half of nr_keeper_join's meeting, for a run with more to
+ * prepare: connected, the keeper answers meanwhile (nothing when the run
+ * would not join) */
+void nr_keeper_begin(const NrIdMap *map);
 /* the keeper nr_keeper_join found missing, started (not waited for) */
 void nr_keeper_start(void);
 /* the pid of the user's running keeper, 0 if none */

@@ -14,9 +14,12 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
 /* --tcp-bypass: PID 1's child keeps the sync socket `fd` for the filter's
  * listener, and closes it before the exec */
 void nr_payload_bypass_sock(int fd);
+/* the command's PATH in the container (execvp searches it) */
+const char *nr_payload_path(const NrRunConfig *cfg);
 /* the payload was started by aside.c's thread (no parent-death signal),
- * under the profile it loaded when `filtered` */
-void nr_payload_aside(bool filtered);
+ * under the profile it loaded when `filtered`, with the bounding set the
+ * plan asks for when `bounded` */
+void nr_payload_aside(bool filtered, bool bounded);
 /* execvp(argv) with the environment set; returns only on failure: 127 where
  * the command is not found, 126 where it cannot run, as docker and runc */
 int nr_payload_execvp(char **argv, NrError *err);

@@ -36,3 +36,17 @@ typedef enum NrMeetMode { NR_MEET_WAIT, NR_MEET_CONNECT, NR_MEET_START } NrMeetM
 int nr_runtime_meet(const char *rt_sub, const char *log, const char *what, char *const argv[],
                     char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
                     NrError *err);
+/* NR_MEET_CONNECT in two halves, for a client with other work to do while
+ * the helper answers: begin connects under the lock and drops it (0;
+ * NR_RUNTIME_NONE: none answers; -1), end waits for the first message as
+ * nr_runtime_meet does (m->lfd stays -1). */
+typedef struct NrMeet {
+    int lfd, sock;
+} NrMeet;
+#define NR_MEET_INIT \
+    { \
+        .lfd = -1, .sock = -1 \
+    }
+int nr_runtime_meet_begin(const char *rt_sub, NrMeet *m, NrError *err);
+int nr_runtime_meet_end(NrMeet *m, const char *rt_sub, const char *log, const char *what,
+                        int wait_ms, NrSyncMsg *ret_msg, NrError *err);

@@ -9,6 +9,7 @@
  *   #4  parent: waits for exit, reads ERROR (if any) and re-raises it
  */
 #pragma once
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -111,6 +112,11 @@ typedef int (*NrChildFn)(void *data, int sync_fd, NrError *err);
 pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data, int *ret_sync_fd,
                NrError *err);
 
+/* a new task beside its creator (spawn.c): false when the process may
+ * not run on every online CPU, or there is one; else the CPUs but the
+ * caller's, for the new task until nr_cpus_all(its tid, or 0 from it) */
+bool nr_cpus_others(cpu_set_t *ret);
+void nr_cpus_all(pid_t tid);
 /* nr_spawn, and the child's pid written to each of the n_procs fds (cgroup.procs
  * of its cgroups, host/cgroup.c) at #2, before it makes its cgroup namespace */
 pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, size_t n_procs,

@@ -72,6 +72,10 @@ int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *host, NrIdMap *ret_ma
  * written directly.  Fails (125) when `map` needs an id the namespace does
  * not map. */
 int nr_userns_join(int fd, NrIdMap *map, NrError *err);
+/* the same for a namespace known to map the host ids of `map` onto
+ * themselves, setgroups allowed or not (the keeper's, which says so):
+ * nothing is read from /proc */
+int nr_userns_join_identity(int fd, NrIdMap *map, bool setgroups, NrError *err);
 /* Move this process into a new user namespace mapped as `map` (host ids;
  * newuidmap/newgidmap run by a child left outside, or the single id
  * written).  The process must be single-threaded. */

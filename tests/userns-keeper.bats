@@ -215,3 +215,25 @@ NoNewPrivs:	1"
     assert_equal "$(keepers_started)" 1
     assert_equal "$(keeper_pid)" "$k"
 }
+
+@test "keeper: a run in U has U's setgroups from the keeper, and the groups it had without one" {
+    skip_unless_subids
+    local img with without
+    img=$(copy_image)
+    echo 'wheel:x:10:root,tester' >>"$img/etc/group"
+    export NROOT_USERNS_LINGER=off
+    nrun "$img" sh -c 'cat /proc/self/setgroups; nr-test ids'
+    without=$output
+    nrun --user tester "$img" nr-test ids
+    without+=" $output"
+    export NROOT_USERNS_LINGER=2
+    warm_keeper
+    nrun "$img" sh -c 'cat /proc/self/setgroups; nr-test ids'
+    with=$output
+    nrun --user tester "$img" nr-test ids
+    with+=" $output"
+    assert_equal "$with" "$without"
+    assert_regex "$with" '^allow'
+    assert_regex "$with" 'groups=([0-9]+,)*10'
+    [ "$(keepers_started)" = 1 ] || fail "the runs were not in one keeper's U"
+}

@@ -38,6 +38,7 @@
 #include "nr-net.h"
 #include "nr-oci.h"
 #include "nr-ocirun.h"
+#include "nr-payload.h"
 #include "nr-plan.h"
 #include "nr-portfwd.h"
 #include "nr-pty.h"
@@ -112,9 +113,9 @@ static int run_child(void *data, int sync_fd, NrError *err)
     /* from here on a thread makes the network namespace and loads the
      * default profile while this one mounts; it starts the payload
      * (aside.c) */
-    if (!cfg->oci &&
-        nr_aside_begin(nr_net_own(cfg), nr_mounts_lock_wanted(cfg) ? NULL : nr_seccomp_early(cfg),
-                       err) < 0)
+    bool lock = nr_mounts_lock_wanted(cfg); /* the payload is PID 1's fork then */
+    if (!cfg->oci && nr_aside_begin(nr_net_own(cfg), lock ? NULL : nr_seccomp_early(cfg),
+                                    lock ? NULL : &cfg->caps, err) < 0)
         return -1;
     if (cfg->oci_fifo) {
         /* `nroot oci create`: the container outlives this nroot, and waits
@@ -140,6 +141,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
     char *root = NULL;
     if (nr_rootfs_mount(cfg, sync_fd, &root, err) < 0)
         return -1;
+    nr_aside_warm(root, cfg->argv, nr_payload_path(cfg));
     if (nr_mounts_setup(cfg, root, err) < 0 || nr_net_setup(cfg, sync_fd, err) < 0 ||
         nr_mounts_setup_late(cfg, root, err) < 0 ||
         nr_devices_setup(&cfg->dev, cfg->cid, root, sync_fd, err) < 0 ||
@@ -449,6 +451,9 @@ static int prepare(NrRunConfig *cfg, bool image_is_key, NrError *err)
         return -1;
     if (!cfg->name)
         nr_ctr_record_plan(&ctr, cfg);
+    /* the keeper answers while the records are made */
+    if (keeper_wanted(cfg))
+        nr_keeper_begin(&cfg->map);
     if (nr_ctr_make_runtime(&ctr, &rt_lock, err) < 0)
         return -1;
     if (cfg->net == NR_NET_SLIRP && !cfg->net_given && access("/dev/net/tun", R_OK | W_OK) < 0) {

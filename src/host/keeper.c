@@ -39,6 +39,8 @@
 #include "nr-util.h"
 
 #define WAIT_MS 10000
+/* the HELLO's hint: U's setgroups (a run then reads nothing of U's) */
+#define SETGROUPS "setgroups="
 
 int nr_keeper_linger(int *ret_secs, const char **ret_from, NrError *err)
 {
@@ -70,20 +72,54 @@ static int meet(int linger, NrMeetMode mode, NrSyncMsg *ret_msg)
                            ret_msg, &e);
 }
 
+/* the default plan only: keep-id, single and the joined or entered
+ * namespaces have maps of their own */
+static bool wants_u(const NrIdMap *map)
+{
+    return map->helpers && !map->direct && !map->joined && !nr_userns_entered() &&
+           strcmp(map->rung, "subids") == 0;
+}
+
+/* nr_keeper_begin's meeting: the keeper answers while the run prepares */
+static NrMeet early = NR_MEET_INIT;
+static bool early_none; /* it found none */
+
+void nr_keeper_begin(const NrIdMap *map)
+{
+    int linger;
+    NrError e = { 0 };
+    if (!wants_u(map) || nr_keeper_linger(&linger, NULL, &e) < 0 || linger < 0)
+        return;
+    nr_autofree char *rt = nr_runtime_subdir("userns", &e);
+    if (rt)
+        early_none = nr_runtime_meet_begin(rt, &early, &e) == NR_RUNTIME_NONE;
+}
+
 int nr_keeper_join(NrIdMap *map, NrError *err)
 {
-    /* the default plan only: keep-id, single and the joined or entered
-     * namespaces have maps of their own */
-    if (!map->helpers || map->direct || map->joined || nr_userns_entered() ||
-        strcmp(map->rung, "subids") != 0)
-        return 0;
-    int linger;
-    if (nr_keeper_linger(&linger, NULL, err) < 0)
-        return -1;
-    if (linger < 0)
-        return 0;
+    /* nr_keeper_begin's meeting, this function's now (closed if unused) */
+    NrMeet begun = early;
+    early = (NrMeet)NR_MEET_INIT;
+    int linger = -1, rc = wants_u(map) ? nr_keeper_linger(&linger, NULL, err) : 0;
+    if (rc < 0 || linger < 0) {
+        if (begun.sock >= 0)
+            close(begun.sock);
+        return rc;
+    }
     NrSyncMsg m = { .fd = -1 };
-    int sock = meet(linger, NR_MEET_CONNECT, &m);
+    int sock = NR_RUNTIME_NONE;
+    if (begun.sock >= 0) {
+        NrError e = { 0 };
+        nr_autofree char *rt = nr_runtime_subdir("userns", &e);
+        if (rt)
+            sock = nr_runtime_meet_end(&begun, rt, "keeper.log", "the user namespace keeper",
+                                       WAIT_MS, &m, &e);
+        else {
+            close(begun.sock);
+            sock = -1;
+        }
+    } else if (!early_none)
+        sock = meet(linger, NR_MEET_CONNECT, &m);
     /* none: this run maps its namespace itself, and starts a keeper once
      * its command runs (starting it now would have it make U on the
      * same CPUs at the same time as this run, or this run wait for it) */
@@ -101,7 +137,13 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
             close(m.fd);
         return 0;
     }
-    int rc = nr_userns_join(m.fd, map, err);
+    /* a keeper says whether its namespace allows setgroups (an older one
+     * does not: read then) */
+    const char *sg = strncmp(m.err.hint, SETGROUPS, strlen(SETGROUPS)) == 0
+                         ? m.err.hint + strlen(SETGROUPS)
+                         : NULL;
+    rc = sg ? nr_userns_join_identity(m.fd, map, strcmp(sg, "allow") == 0, err)
+            : nr_userns_join(m.fd, map, err);
     close(m.fd);
     return rc < 0 ? -1 : 1;
 }
@@ -159,6 +201,7 @@ typedef struct Keeper {
     int lfd, lockfd, nsfd;
     char sock[PATH_MAX + 8], pidfile[PATH_MAX + 16];
     char map[1024];
+    char setgroups[16];         /* U's /proc/PID/setgroups: allow, deny */
     struct stat subuid, subgid; /* as when U was made */
     long long last;             /* the last connection served, ms */
 } Keeper;
@@ -205,6 +248,7 @@ static bool serve(Keeper *k)
         }
         NrError hello = { 0 };
         snprintf(hello.msg, sizeof hello.msg, "%s", k->map);
+        snprintf(hello.hint, sizeof hello.hint, SETGROUPS "%s", k->setgroups);
         nr_sync_send_fd_err(fd, NR_KEEPER_HELLO, k->nsfd, &hello);
         close(fd);
         k->last = now_ms();
@@ -262,6 +306,9 @@ static int make_u(Keeper *k, NrError *err)
     if (strcmp(got, want) != 0)
         return nr_error_msg(err, "the keeper's namespace has map %s, not %s", got, want);
     nr_userns_map_text(&plan, k->map, sizeof k->map);
+    nr_read_line("/proc/self/setgroups", k->setgroups, sizeof k->setgroups);
+    if (strcmp(k->setgroups, "allow") != 0 && strcmp(k->setgroups, "deny") != 0)
+        return nr_error_msg(err, "cannot read the keeper's /proc/self/setgroups");
     /* it only passes an fd on */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || nr_caps_keep_only(-1) < 0)
         return nr_error_errno(err, "cannot drop the keeper's rights");

@@ -166,7 +166,7 @@ static int payload_main(void *data)
     else
         close(p->sync_fd);
     if (p->aside)
-        nr_payload_aside(p->filtered);
+        nr_payload_aside(p->filtered, nr_aside_bounded());
     if (p->lock < 0 || nr_mounts_lock_enter(p->lock, &e) == 0)
         nr_payload_exec(p->cfg, p->slave, true, &e);
     nr_write_all(p->ep, &e, sizeof e);

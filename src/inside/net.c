@@ -342,13 +342,8 @@ int nr_net_setup(const NrRunConfig *cfg, int sync_fd, NrError *err)
 {
     if (cfg->net == NR_NET_HOST || cfg->net == NR_NET_CONTAINER)
         return 0;
-    if (nr_aside_enter_netns(err) < 0)
-        return -1;
-    /* up already when the thread made the namespace: a no-op then */
-    nr_autoclose int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return nr_error_errno(err, "socket");
-    if (link_up(s, "lo", 0, err) < 0)
+    int lo_up = nr_aside_enter_netns(err);
+    if (lo_up < 0 || (!lo_up && nr_net_loopback_up(err) < 0))
         return -1;
     return cfg->net == NR_NET_SLIRP  ? tap_setup(cfg, sync_fd, err)
            : cfg->net == NR_NET_USER ? user_setup(cfg, sync_fd, err)

@@ -221,6 +221,27 @@ static void host_env(NrStrv *env)
     }
 }
 
+/* the last PATH= of v, or NULL */
+static const char *path_in(const NrStrv *v)
+{
+    const char *r = NULL;
+    for (size_t i = 0; i < v->n; i++)
+        if (strncmp(v->v[i], "PATH=", 5) == 0)
+            r = v->v[i] + 5;
+    return r;
+}
+
+const char *nr_payload_path(const NrRunConfig *cfg)
+{
+    /* build_env's order: -e over the devices' over the image's */
+    const char *p = path_in(&cfg->env);
+    if (!p)
+        p = path_in(&cfg->dev.env);
+    if (!p)
+        p = path_in(&cfg->img.env);
+    return p ? p : DEFAULT_PATH;
+}
+
 static void build_env(const NrRunConfig *cfg, const Ident *id, NrStrv *env)
 {
     char buf[512], hn[65] = "";
@@ -289,12 +310,13 @@ void nr_payload_bypass_sock(int fd)
 /* started by aside.c's thread, which ended since: no parent-death signal
  * (it would come at that thread's end; PID 1's death ends the PID
  * namespace anyway); `filtered`: the profile is loaded already */
-static bool from_aside, profile_loaded;
+static bool from_aside, profile_loaded, bounded;
 
-void nr_payload_aside(bool filtered)
+void nr_payload_aside(bool filtered, bool bound)
 {
     from_aside = true;
     profile_loaded = filtered;
+    bounded = bound;
 }
 
 /* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
@@ -334,7 +356,8 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
     }
     if (cfg->pty)
         (void)!fchown(STDIN_FILENO, id.uid, (gid_t)-1); /* the user's terminal, as login does */
-    if (nr_caps_bound(cfg->caps, err) < 0)
+    /* the thread that started it dropped them (aside.c) */
+    if (!bounded && nr_caps_bound(cfg->caps, err) < 0)
         return -1;
     if (cfg->map.helpers) {
         gid_t groups[128];

@@ -63,6 +63,43 @@ pid_t nr_spawn(unsigned long flags, const NrIdMap *map, NrChildFn fn, void *data
     return nr_spawn_cg(flags, map, NULL, 0, fn, data, ret_sync_fd, err);
 }
 
+/* ---- a new task's CPU ----
+ *
+ * A new task starts on its creator's CPU about half the time, and the two
+ * share it, the other CPUs idle, until the scheduler moves one.  Where
+ * that costs (the child's start, aside.c's thread), the new task is put
+ * on the other CPUs and takes all of them back at once.  Only where the
+ * process may run on every online CPU: a set given back by
+ * sched_setaffinity is remembered (Linux 6.2+) and narrows every change
+ * of the task's cpuset after it, so a process with a narrower set (taskset,
+ * Slurm's binding, a cpuset) is left alone, and "all of them" is every bit
+ * set, which narrows nothing: the task follows its cpuset as before. */
+
+static int online_cpus(void)
+{
+    static int n = -1; /* the child has the parent's (a copy of its memory) */
+    if (n < 0)
+        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return n;
+}
+
+bool nr_cpus_others(cpu_set_t *ret)
+{
+    int cpu = sched_getcpu();
+    if (sched_getaffinity(0, sizeof *ret, ret) < 0 || CPU_COUNT(ret) < 2 ||
+        CPU_COUNT(ret) != online_cpus() || cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, ret))
+        return false;
+    CPU_CLR(cpu, ret);
+    return true;
+}
+
+void nr_cpus_all(pid_t tid)
+{
+    cpu_set_t all;
+    memset(&all, 0xff, sizeof all);
+    sched_setaffinity(tid, sizeof all, &all);
+}
+
 pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, size_t n_procs,
                   NrChildFn fn, void *data, int *ret_sync_fd, NrError *err)
 {
@@ -80,6 +117,10 @@ pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, siz
     unsigned long cgroupns = n_procs ? late & CLONE_NEWCGROUP : 0;
     late &= ~cgroupns;
     unsigned long user = map->joined ? 0 : CLONE_NEWUSER;
+    /* the parent goes on after the clone (maps, records): the child on
+     * the other CPUs until it has its maps (#2), which come after the move */
+    cpu_set_t other;
+    bool move = nr_cpus_others(&other);
     pid_t pid =
         (pid_t)syscall(SYS_clone, (flags & CLONE_NEWPID) | user | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid < 0) {
@@ -113,6 +154,8 @@ pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, siz
             /* #2 child: wait until the parent wrote our id maps (EOF: it died) */
             if (nr_sync_recv(fd, &msg) != 1 || msg.type != NR_SYNC_MAPS)
                 _exit(NR_EXIT_FAILURE);
+            if (move)
+                nr_cpus_all(0);
             /* #2 child: in its cgroups now (limits) */
             if (cgroupns && unshare((int)cgroupns) < 0)
                 rc = nr_error_errno(&cerr, "cannot create the cgroup namespace");
@@ -127,6 +170,8 @@ pid_t nr_spawn_cg(unsigned long flags, const NrIdMap *map, const int *procs, siz
         _exit(rc);
     }
     close(sv[1]);
+    if (move)
+        sched_setaffinity(pid, sizeof other, &other);
     /* #2 parent: write the id maps, put the child in its cgroups (limits),
      * then release the child */
     char num[32];

@@ -269,6 +269,14 @@ static int read_map(const char *file, NrIdRange *r, int *n, NrError *err)
     return *n ? 0 : nr_error_msg(err, "'%s' maps no id", file);
 }
 
+static int joined(NrIdMap *map, NrError *err)
+{
+    joined_ns.on = true;
+    return map ? nr_userns_translate(map, joined_ns.uid, joined_ns.n_uid, joined_ns.gid,
+                                     joined_ns.n_gid, joined_ns.setgroups, err)
+               : 0;
+}
+
 int nr_userns_join(int fd, NrIdMap *map, NrError *err)
 {
     if (setns(fd, CLONE_NEWUSER) < 0)
@@ -279,10 +287,23 @@ int nr_userns_join(int fd, NrIdMap *map, NrError *err)
         read_map("/proc/self/gid_map", joined_ns.gid, &joined_ns.n_gid, err) < 0)
         return -1;
     joined_ns.setgroups = strcmp(sg, "allow") == 0;
-    joined_ns.on = true;
-    return map ? nr_userns_translate(map, joined_ns.uid, joined_ns.n_uid, joined_ns.gid,
-                                     joined_ns.n_gid, joined_ns.setgroups, err)
-               : 0;
+    return joined(map, err);
+}
+
+int nr_userns_join_identity(int fd, NrIdMap *map, bool setgroups, NrError *err)
+{
+    if (setns(fd, CLONE_NEWUSER) < 0)
+        return nr_error_errno(err, "cannot join the user namespace keeper's namespace");
+    for (int i = 0; i < map->n_uid; i++)
+        joined_ns.uid[i] =
+            (NrIdRange){ map->uid[i].outside, map->uid[i].outside, map->uid[i].count };
+    for (int i = 0; i < map->n_gid; i++)
+        joined_ns.gid[i] =
+            (NrIdRange){ map->gid[i].outside, map->gid[i].outside, map->gid[i].count };
+    joined_ns.n_uid = map->n_uid;
+    joined_ns.n_gid = map->n_gid;
+    joined_ns.setgroups = setgroups;
+    return joined(map, err);
 }
 
 int nr_userns_plan_host(NrUsernsMode mode, const NrIdHost *h, NrIdMap *m, NrError *err)

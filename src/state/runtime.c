@@ -268,41 +268,36 @@ static int start_helper(const char *rt, const char *path, const char *logname, c
     return 0;
 }
 
-int nr_runtime_meet(const char *rt, const char *logname, const char *what, char *const argv[],
-                    char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
-                    NrError *err)
+/* RT_SUB/lock, opened and locked (START: not waiting); NR_RUNTIME_NONE:
+ * held by another */
+static int lock_rt(const char *rt, NrMeetMode mode, NrError *err)
 {
-    char path[PATH_MAX + 8], lock[PATH_MAX + 8];
-    snprintf(path, sizeof path, "%s/sock", rt);
+    char lock[PATH_MAX + 8];
     snprintf(lock, sizeof lock, "%s/lock", rt);
-    nr_autoclose int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lfd < 0)
         return nr_error_errno(err, "cannot open '%s'", lock);
     /* START (a run's keeper, from its supervise loop) never waits: a lock
      * held means a run is meeting or starting one right now */
     while (flock(lfd, mode == NR_MEET_START ? LOCK_EX | LOCK_NB : LOCK_EX) < 0) {
-        if (mode == NR_MEET_START && errno == EWOULDBLOCK)
+        int e = errno;
+        if (mode == NR_MEET_START && e == EWOULDBLOCK) {
+            close(lfd);
             return NR_RUNTIME_NONE;
-        if (errno != EINTR)
+        }
+        if (e != EINTR) {
+            close(lfd);
+            errno = e;
             return nr_error_errno(err, "cannot lock '%s'", lock);
+        }
     }
-    int sock = try_connect(path);
-    /* (returning drops the lock with lfd) */
-    if (mode == NR_MEET_START && sock >= 0) {
-        close(sock);
-        return NR_RUNTIME_NONE;
-    }
-    if (mode == NR_MEET_CONNECT && sock < 0)
-        return NR_RUNTIME_NONE;
-    if (sock < 0) {
-        if (start_helper(rt, path, logname, argv, envp, err) < 0)
-            return -1;
-        if (mode == NR_MEET_START)
-            return NR_RUNTIME_NONE;
-        sock = try_connect(path);
-        if (sock < 0)
-            return nr_error_errno(err, "cannot reach %s at '%s'", what, path);
-    }
+    return lfd;
+}
+
+/* the helper's first message on sock, then the lock (if held) dropped */
+static int answer(int sock, int lfd, const char *rt, const char *logname, const char *what,
+                  int wait_ms, NrSyncMsg *ret_msg, NrError *err)
+{
     struct pollfd p = { .fd = sock, .events = POLLIN };
     int r = 0;
     while ((r = poll(&p, 1, wait_ms)) < 0 && errno == EINTR)
@@ -310,12 +305,77 @@ int nr_runtime_meet(const char *rt, const char *logname, const char *what, char 
     *ret_msg = (NrSyncMsg){ .fd = -1 };
     if (r == 1)
         r = nr_sync_recv(sock, ret_msg);
-    flock(lfd, LOCK_UN);
+    if (lfd >= 0) {
+        flock(lfd, LOCK_UN);
+        close(lfd);
+    }
     if (r != 1) {
         close(sock);
         nr_error_msg(err, "%s did not answer", what);
         nr_error_hint(err, "its log is '%s/%s'", rt, logname);
         return -1;
     }
+    return sock;
+}
+
+/* RT_SUB/sock connected (*ret_sock, -1: nobody there) under the lock,
+ * whose fd is returned (lock_rt's failures) */
+static int connect_locked(const char *rt, NrMeetMode mode, char path[PATH_MAX + 8], int *ret_sock,
+                          NrError *err)
+{
+    snprintf(path, PATH_MAX + 8, "%s/sock", rt);
+    int lfd = lock_rt(rt, mode, err);
+    *ret_sock = lfd < 0 ? -1 : try_connect(path);
+    return lfd;
+}
+
+int nr_runtime_meet(const char *rt, const char *logname, const char *what, char *const argv[],
+                    char *const envp[], int wait_ms, NrMeetMode mode, NrSyncMsg *ret_msg,
+                    NrError *err)
+{
+    char path[PATH_MAX + 8];
+    int sock, lfd = connect_locked(rt, mode, path, &sock, err);
+    if (lfd < 0)
+        return lfd;
+    if ((mode == NR_MEET_START && sock >= 0) || (mode == NR_MEET_CONNECT && sock < 0)) {
+        if (sock >= 0)
+            close(sock);
+        close(lfd);
+        return NR_RUNTIME_NONE;
+    }
+    if (sock < 0) {
+        int rc = start_helper(rt, path, logname, argv, envp, err);
+        if (rc == 0 && mode != NR_MEET_START && (sock = try_connect(path)) < 0)
+            rc = nr_error_errno(err, "cannot reach %s at '%s'", what, path);
+        if (rc < 0 || mode == NR_MEET_START) {
+            close(lfd);
+            return rc < 0 ? -1 : NR_RUNTIME_NONE;
+        }
+    }
+    return answer(sock, lfd, rt, logname, what, wait_ms, ret_msg, err);
+}
+
+int nr_runtime_meet_begin(const char *rt, NrMeet *m, NrError *err)
+{
+    char path[PATH_MAX + 8];
+    *m = (NrMeet)NR_MEET_INIT;
+    int sock, lfd = connect_locked(rt, NR_MEET_CONNECT, path, &sock, err);
+    if (lfd < 0)
+        return lfd;
+    /* connected under the lock is enough: a helper that is ending takes
+     * the lock and answers what is queued before it removes the socket */
+    flock(lfd, LOCK_UN);
+    close(lfd);
+    if (sock < 0)
+        return NR_RUNTIME_NONE;
+    m->sock = sock;
+    return 0;
+}
+
+int nr_runtime_meet_end(NrMeet *m, const char *rt, const char *logname, const char *what,
+                        int wait_ms, NrSyncMsg *ret_msg, NrError *err)
+{
+    int sock = answer(m->sock, m->lfd, rt, logname, what, wait_ms, ret_msg, err);
+    *m = (NrMeet)NR_MEET_INIT;
     return sock;
 }
