@@ -22,7 +22,7 @@
  *     up anew;
  *  6. the payload, started from the thread as PID 1 would start it
  *     (CLONE_VM|CLONE_VFORK, init.c): it inherits the loaded profile, and
- *     the thread's malloc arena, made by the thread (~50 us) before.
+ *     runs on the thread's malloc arena, which the thread makes first.
  *
  * The thread begins after the child's session keyring and time namespace
  * are made (its credentials and namespaces are the payload's), blocks
