@@ -82,6 +82,7 @@ static bool wants_u(const NrIdMap *map)
 
 /* nr_keeper_begin's meeting: the keeper answers while the run prepares */
 static NrMeet early = NR_MEET_INIT;
+static char *early_rt;  /* RT/userns, while early is connected */
 static bool early_none; /* it found none */
 
 void nr_keeper_begin(const NrIdMap *map)
@@ -90,16 +91,24 @@ void nr_keeper_begin(const NrIdMap *map)
     NrError e = { 0 };
     if (!wants_u(map) || nr_keeper_linger(&linger, NULL, &e) < 0 || linger < 0)
         return;
-    nr_autofree char *rt = nr_runtime_subdir("userns", &e);
-    if (rt)
-        early_none = nr_runtime_meet_begin(rt, &early, &e) == NR_RUNTIME_NONE;
+    char *rt = nr_runtime_subdir("userns", &e);
+    if (!rt)
+        return;
+    int r = nr_runtime_meet_begin(rt, &early, &e);
+    early_none = r == NR_RUNTIME_NONE;
+    if (r == 0)
+        early_rt = rt;
+    else
+        free(rt);
 }
 
 int nr_keeper_join(NrIdMap *map, NrError *err)
 {
     /* nr_keeper_begin's meeting, this function's now (closed if unused) */
     NrMeet begun = early;
+    nr_autofree char *rt = early_rt;
     early = (NrMeet)NR_MEET_INIT;
+    early_rt = NULL;
     int linger = -1, rc = wants_u(map) ? nr_keeper_linger(&linger, NULL, err) : 0;
     if (rc < 0 || linger < 0) {
         if (begun.sock >= 0)
@@ -108,17 +117,11 @@ int nr_keeper_join(NrIdMap *map, NrError *err)
     }
     NrSyncMsg m = { .fd = -1 };
     int sock = NR_RUNTIME_NONE;
-    if (begun.sock >= 0) {
-        NrError e = { 0 };
-        nr_autofree char *rt = nr_runtime_subdir("userns", &e);
-        if (rt)
-            sock = nr_runtime_meet_end(&begun, rt, "keeper.log", "the user namespace keeper",
-                                       WAIT_MS, &m, &e);
-        else {
-            close(begun.sock);
-            sock = -1;
-        }
-    } else if (!early_none)
+    NrError e = { 0 };
+    if (begun.sock >= 0)
+        sock = nr_runtime_meet_end(&begun, rt, "keeper.log", "the user namespace keeper", WAIT_MS,
+                                   &m, &e);
+    else if (!early_none)
         sock = meet(linger, NR_MEET_CONNECT, &m);
     /* none: this run maps its namespace itself, and starts a keeper once
      * its command runs (starting it now would have it make U on the
