@@ -22,7 +22,7 @@
 int nr_aside_begin(bool netns, const struct NrBpf *profile, const struct NrBpf *rootemu,
                    const uint64_t *bound, NrError *err);
 /* true when the thread made the child a session leader (setsid) and a
- * child subreaper, as PID 1 wants to be; false: not done */
+ * child subreaper, as PID 1 wants to be; false: not (yet) done */
 bool nr_aside_session(void);
 /* PID 1's namespaces, opened by the thread (NR_NS_COUNT fds, -1 where
  * one could not be), now the caller's; false: none, open them */
@@ -53,7 +53,8 @@ typedef struct NrAsideDone {
 } NrAsideDone;
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
  * from the thread, so that it inherits the filters loaded there (*done,
- * set before fn runs); -2 when there is no thread to do it.  Once the
+ * filled before fn runs, zero when -2 is returned); -2 when there is no
+ * thread to do it.  Once the
  * thread is told, meanwhile(marg) runs here while the payload starts
  * (NULL: nothing); not when -2 is returned.  NULL fn: the thread just
  * ends. */

@@ -30,13 +30,13 @@
  *     runs on the thread's malloc arena, which the thread makes first.
  *
  * The thread begins after the child's session keyring and time namespace
- * are made (its credentials and namespaces are the payload's), makes the
- * process a session leader and a subreaper (init.c; both are the
- * process's, not a thread's), blocks every signal (PID 1's go to its
- * signalfd), and ends once the payload is
- * started; the payload, whose parent thread that was, is then PID 1's
- * (the kernel hands a thread's children to the others of its process), and
- * sets no parent-death signal (init.c: PID 1's death ends the namespace). */
+ * are made (its credentials and namespaces are the payload's), blocks
+ * every signal (PID 1's go to its signalfd), makes the process a session
+ * leader and a subreaper once it is idle (init.c; both are the process's,
+ * not a thread's), and ends once the payload is started; the payload,
+ * whose parent thread that was, is then PID 1's (the kernel hands a
+ * thread's children to the others of its process), and sets no
+ * parent-death signal (init.c: PID 1's death ends the namespace). */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -73,8 +73,8 @@ static struct {
     bool lo_up; /* its loopback is up */
     NrError err;
     const struct NrBpf *profile, *rootemu;
-    bool session; /* setsid and the subreaper done */
-    NrAsideDone done;
+    bool session; /* setsid and the subreaper done (atomic) */
+    NrAsideDone done, *done_out;
     bool bound_wanted, bounded; /* the payload's bounding set: bound */
     bool moved;                 /* begun on another CPU than the main thread's */
     uint64_t bound;
@@ -257,10 +257,6 @@ static void *aside(void *unused)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     if (as.moved) /* the payload inherits this thread's set */
         nr_cpus_all(0);
-    /* PID 1's: the container leaves nroot's session, and the orphans of
-     * the container come to PID 1 (init.c) */
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    as.session = setsid() >= 0;
     /* this thread's malloc arena, the payload's too (6.); the pointer
      * escapes, or the compiler drops the pair */
     void *arena = malloc(64);
@@ -282,10 +278,6 @@ static void *aside(void *unused)
      * is loaded by the payload, which reports why */
     if (!e.code && as.profile)
         as.done.filtered = nr_seccomp_load(as.profile) >= 0;
-    /* after the profile, as the payload would load it (its errno wins
-     * over the profile's for the calls it fakes) */
-    if (as.done.filtered && as.rootemu)
-        as.done.emulated = nr_seccomp_load(as.rootemu) >= 0;
     /* this thread's are PID 1's (time: for its children, the payload's) */
     for (int i = 0; i < NR_NS_COUNT && !e.code; i++) {
         char path[64];
@@ -295,12 +287,23 @@ static void *aside(void *unused)
     }
     as.have_ns = !e.code;
     set_state(READY);
-    /* while the main thread mounts the rest */
+    /* while the main thread mounts the rest; done before the payload
+     * starts, whenever it is asked for */
     if (!e.code && as.bound_wanted) {
         NrError ignored = { 0 };
         as.bounded = nr_caps_bound(as.bound, &ignored) == 0;
     }
+    /* after the profile, as the payload would load it (its errno wins
+     * over the profile's for the calls it fakes) */
+    if (as.done.filtered && as.rootemu)
+        as.done.emulated = nr_seccomp_load(as.rootemu) >= 0;
     as.done.sigs = read_ignored(&as.done.ignored);
+    /* PID 1's: the container leaves nroot's session, and the orphans of
+     * the container come to PID 1; done by PID 1 itself if it gets there
+     * first (init.c: a second setsid fails, harmlessly) */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    setsid();
+    __atomic_store_n(&as.session, true, __ATOMIC_RELEASE);
     /* the look-ahead once the root is mounted (nr_aside_warm), unless the
      * payload is asked for first: nothing waits for it */
     pthread_mutex_lock(&as.lock);
@@ -327,6 +330,7 @@ static void *aside(void *unused)
         /* suspended until the payload exec'd or failed; the main thread
          * runs nr_aside_spawn's `meanwhile` and waits in wait_state,
          * touching nothing the payload uses */
+        *as.done_out = as.done; /* fn reads it */
         as.pid = nr_aside_clone(as.fn, as.arg, as.stack_top);
         as.errnum = errno;
         set_state(SPAWNED);
@@ -366,10 +370,7 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const struct NrBpf *
 
 bool nr_aside_session(void)
 {
-    if (!as.started)
-        return false;
-    wait_state(NETNS);
-    return as.session;
+    return as.started && __atomic_load_n(&as.session, __ATOMIC_ACQUIRE);
 }
 
 bool nr_aside_namespaces(int fds[])
@@ -447,10 +448,9 @@ pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, void (*meanw
     as.fn = fn;
     as.arg = arg;
     as.stack_top = stack_top;
-    /* past its network namespace and filters: fn learns what it inherits
-     * before it runs */
+    as.done_out = done; /* filled by the thread before fn runs */
+    /* past its network namespace and profile */
     wait_state(READY);
-    *done = as.done;
     pthread_mutex_lock(&as.lock);
     __atomic_store_n(&as.state, fn ? SPAWN : END, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&as.cond);

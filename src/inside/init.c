@@ -176,13 +176,14 @@ static int payload_main(void *data)
 }
 
 /* What PID 1 owes the payload before its exec, done while aside.c's thread
- * starts it: nroot gets the namespaces (the payload's --tcp-bypass
- * listener comes after them), PID 1 keeps only CAP_KILL (the command never
- * sees it with more); then the payload goes on (`go`). */
+ * starts it: PID 1 keeps only CAP_KILL (the command never sees it with
+ * more), and with --tcp-bypass nroot gets the namespaces (the payload's
+ * listener must come after them; otherwise they come with STARTED); then
+ * the payload goes on (`go`). */
 static void pid1_meanwhile(void *data)
 {
     const Payload *p = data;
-    if (p->sync_fd >= 0)
+    if (p->sync_fd >= 0 && p->cfg->bypass)
         send_namespaces(p->sync_fd);
     drop_to_kill();
     uint64_t one = 1;
@@ -265,11 +266,15 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
      * (sent after the fork, they held PID 1 back while the payload could
      * already read its full capabilities: signals.bats).  Started by
      * aside.c's thread, the payload has that thread's capabilities: PID 1
-     * drops its own before the exec, and sends the namespaces, while the
-     * payload gets ready (pid1_meanwhile); otherwise after the exec */
+     * drops its own while the payload gets ready (pid1_meanwhile), which
+     * waits for that before its exec; without the thread after the exec */
     bool lock_wanted = nr_mounts_lock_wanted(cfg);
     bool dropped = !lock_wanted && nr_aside_will_spawn();
     int go = dropped && gate_fd < 0 ? eventfd(0, EFD_CLOEXEC) : -1;
+    /* then the namespaces come with STARTED (one wake of nroot for both,
+     * off the payload's way), unless the payload's --tcp-bypass listener
+     * needs them known before (pid1_meanwhile) */
+    bool ns_late = go >= 0 && !cfg->bypass && sync_fd >= 0;
     if (go < 0 && sync_fd >= 0)
         send_namespaces(sync_fd);
     if (gate_fd >= 0)
@@ -312,6 +317,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         n = read(ep[0], &perr, sizeof perr);
     while (n < 0 && errno == EINTR);
     close(ep[0]);
+    if (ns_late)
+        send_namespaces(sync_fd);
     if (n == (ssize_t)sizeof perr) {
         perr.msg[sizeof perr.msg - 1] = '\0';
         perr.hint[sizeof perr.hint - 1] = '\0';
