@@ -12,7 +12,7 @@
 
 /* The thread: it makes the container's network namespace (loopback up)
  * when `netns`, then loads `profile` (nr_seccomp_early; NULL: none) on
- * itself and `rootemu` after it (nr_seccomp_early_rootemu; NULL: none),
+ * itself and `rootemu` after it (nr_payload_root_alone; NULL: none),
  * drops from its bounding set what *bound lacks (NULL: nothing), and
  * waits to start the payload.  It also makes the child a session leader
  * and a subreaper (nr_aside_session).  Without a thread the network

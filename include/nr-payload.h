@@ -23,8 +23,12 @@ const char *nr_payload_path(const NrRunConfig *cfg);
 struct NrAsideDone;
 void nr_payload_aside(const struct NrAsideDone *done, bool bounded, int go);
 /* whether the command starts as uid 0 whatever the image's /etc/passwd
- * says: no -u (the mapping's user), or a numeric 0 */
-bool nr_payload_root_known(const NrRunConfig *cfg);
+ * says (no -u: the mapping's user; or a numeric 0), in a mapping of that
+ * one id (uid and gid 0, the single rung): the payload's setgroups,
+ * setresgid, setresuid and fchown of its terminal then change nothing,
+ * so the root emulation filter, which fakes them, may be loaded before
+ * them (aside.c) */
+bool nr_payload_root_alone(const NrRunConfig *cfg);
 /* execvp(argv) with the environment set; returns only on failure: 127 where
  * the command is not found, 126 where it cannot run, as docker and runc */
 int nr_payload_execvp(char **argv, NrError *err);

@@ -116,7 +116,7 @@ static int run_child(void *data, int sync_fd, NrError *err)
     bool lock = nr_mounts_lock_wanted(cfg); /* the payload is PID 1's fork then */
     const struct NrBpf *early = lock ? NULL : nr_seccomp_early(cfg);
     if (!cfg->oci && nr_aside_begin(nr_net_own(cfg), early,
-                                    early && nr_payload_root_known(cfg) ? cfg->rootemu : NULL,
+                                    early && nr_payload_root_alone(cfg) ? cfg->rootemu : NULL,
                                     lock ? NULL : &cfg->caps, err) < 0)
         return -1;
     if (cfg->oci_fifo) {

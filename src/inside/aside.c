@@ -9,8 +9,10 @@
  *     before it needs it: sysfs, tap0, a user network's veth.
  *  2. nroot's default seccomp profile, loaded on the thread: the kernel
  *     compiles a filter when it is loaded (~0.2 ms for this one); and
- *     after it the root emulation filter, when the payload is known to
- *     start as uid 0 (payload.c);
+ *     after it the root emulation filter, when the payload starts as uid
+ *     0, the one id of its mapping (nr_payload_root_alone: its own
+ *     set-up's setresuid and the like, which the filter fakes, then
+ *     change nothing);
  *  3. PID 1's namespaces opened for nroot (init.c sends them): the first
  *     open of each costs the kernel a new inode;
  *  4. the payload's bounding set, dropped on the thread while it waits:
@@ -65,7 +67,8 @@ enum { IDLE, NETNS, READY, SPAWN, SPAWNED, END };
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool started;
+    bool made;    /* the thread was made */
+    bool started; /* made, and not yet asked to spawn or end */
     pthread_t thread;
     int state;
     bool want_netns;
@@ -356,7 +359,7 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const struct NrBpf *
         cpu_set_t other;
         as.moved =
             nr_cpus_others(&other) && pthread_attr_setaffinity_np(&a, sizeof other, &other) == 0;
-        as.started = pthread_create(&as.thread, &a, aside, NULL) == 0;
+        as.made = as.started = pthread_create(&as.thread, &a, aside, NULL) == 0;
         pthread_attr_destroy(&a);
     }
     if (as.started)
@@ -370,12 +373,13 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const struct NrBpf *
 
 bool nr_aside_session(void)
 {
-    return as.started && __atomic_load_n(&as.session, __ATOMIC_ACQUIRE);
+    return as.made && __atomic_load_n(&as.session, __ATOMIC_ACQUIRE);
 }
 
 bool nr_aside_namespaces(int fds[])
 {
-    if (!as.started || !as.want_netns)
+    /* also once the payload is asked for: PID 1 sends them then */
+    if (!as.made || !as.want_netns)
         return false;
     wait_state(READY);
     if (!as.have_ns)

@@ -324,10 +324,14 @@ void nr_payload_aside(const NrAsideDone *done, bool bound, int go)
     go_fd = go;
 }
 
-bool nr_payload_root_known(const NrRunConfig *cfg)
+bool nr_payload_root_alone(const NrRunConfig *cfg)
 {
+    const NrIdMap *m = &cfg->map;
+    if (m->helpers || m->n_uid != 1 || m->uid[0].inside != 0 || m->uid[0].count != 1 ||
+        m->n_gid != 1 || m->gid[0].inside != 0 || m->gid[0].count != 1)
+        return false;
     if (!cfg->user)
-        return cfg->map.user_uid == 0;
+        return m->user_uid == 0;
     char spec[256];
     snprintf(spec, sizeof spec, "%s", cfg->user);
     spec[strcspn(spec, ":")] = '\0';
@@ -435,7 +439,7 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
             return -1;
     }
     /* the root emulation filter loaded by the thread is for uid 0 only
-     * (nr_payload_root_known) */
+     * (nr_payload_root_alone) */
     if (aside_done.emulated && id.uid != 0)
         return nr_error_msg(err,
                             "the root emulation filter is loaded for a command that does "
