@@ -261,7 +261,10 @@ Seccomp_filters:	1"
     export NROOT_JOIN_TIMEOUT=20
     local out=$BATS_TEST_TMPDIR/creator
     start_nroot "$out" run -q --join=rekey --userns=single --root-emulation=off "$IMG" \
-        sh -c 'touch /x; sleep 30'
+        sh -c 'touch /x; echo up; sleep 30'
+    # the creator first: a joiner that came before it would create the
+    # container itself, with its own option
+    wait_for 100 file_has "$out" '^up$' || fail "no start: $(cat "$out.err")"
     run_nroot 0 run -q --join=rekey --userns=single --root-emulation=on "$IMG" \
         sh -c 'touch /y; chown 1:1 /y 2>/dev/null && echo faked || echo real'
     assert_output real
