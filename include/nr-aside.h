@@ -2,6 +2,7 @@
 /* nr-aside.h — the set-up work the container's child does aside, on a
  * thread of its own, while its main thread mounts the root (inside/aside.c). */
 #pragma once
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -11,12 +12,18 @@
 
 /* The thread: it makes the container's network namespace (loopback up)
  * when `netns`, then loads `profile` (nr_seccomp_early; NULL: none) on
- * itself, drops from its bounding set what *bound lacks (NULL: nothing),
- * and waits to start the payload.  Without a thread the network
+ * itself and `rootemu` after it (nr_payload_root_alone; NULL: none),
+ * drops from its bounding set what *bound lacks (NULL: nothing), and
+ * waits to start the payload.  It also makes the child a session leader
+ * and a subreaper (nr_aside_session).  Without a thread the network
  * namespace is made here.  Called once the child closed the fds it does
  * not keep, with its session keyring and time namespace in place (the
  * thread's, and so the payload's). */
-int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *bound, NrError *err);
+int nr_aside_begin(bool netns, const struct NrBpf *profile, const struct NrBpf *rootemu,
+                   const uint64_t *bound, NrError *err);
+/* true when the thread made the child a session leader (setsid) and a
+ * child subreaper, as PID 1 wants to be; false: not (yet) done */
+bool nr_aside_session(void);
 /* PID 1's namespaces, opened by the thread (NR_NS_COUNT fds, -1 where
  * one could not be), now the caller's; false: none, open them */
 bool nr_aside_namespaces(int fds[]);
@@ -36,8 +43,20 @@ void nr_aside_warm(const char *root, char *const argv[], const char *path);
 bool nr_aside_bounded(void);
 /* whether nr_aside_spawn will start the payload from the thread */
 bool nr_aside_will_spawn(void);
+/* what the thread did that the payload it starts inherits */
+typedef struct NrAsideDone {
+    bool filtered; /* the profile is loaded */
+    bool emulated; /* the root emulation filter too, after it */
+    bool sigs;     /* `ignored` holds every signal the process ignores, and
+                      none has a handler: only those need SIG_DFL */
+    sigset_t ignored;
+} NrAsideDone;
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
- * from the thread, so that it inherits the profile loaded there
- * (*ret_filtered, set before fn runs); -2 when there is no thread to do
- * it.  NULL fn: the thread just ends. */
-pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_filtered);
+ * from the thread, so that it inherits the filters loaded there (*done,
+ * filled before fn runs, zero when -2 is returned); -2 when there is no
+ * thread to do it.  Once the
+ * thread is told, meanwhile(marg) runs here while the payload starts
+ * (NULL: nothing); not when -2 is returned.  NULL fn: the thread just
+ * ends. */
+pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, void (*meanwhile)(void *),
+                     void *marg, NrAsideDone *done);

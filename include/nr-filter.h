@@ -26,7 +26,10 @@ int nr_seccomp_recorded(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err);
  * the one id mapped (the single rung) */
 NrRootEmu nr_rootemu_resolve(NrRootEmu mode, const NrIdMap *map);
 /* in the payload, the last step before exec: load the filters; root
- * emulation's only for a command that starts as root (`root`) */
+ * emulation's only for a command that starts as root (`root`).  The
+ * thread that starts the payload (inside/aside.c) may have loaded them
+ * ahead: nr_seccomp_early's profile, then, for a root command alone in
+ * its mapping (nr_payload_root_alone), root emulation's */
 int nr_seccomp_apply(const NrRunConfig *cfg, bool root, NrError *err);
 /* The profile the payload's start may load ahead, on the thread that
  * starts it (inside/aside.c), or NULL: nroot's default profile only (it

@@ -17,9 +17,18 @@ void nr_payload_bypass_sock(int fd);
 /* the command's PATH in the container (execvp searches it) */
 const char *nr_payload_path(const NrRunConfig *cfg);
 /* the payload was started by aside.c's thread (no parent-death signal),
- * under the profile it loaded when `filtered`, with the bounding set the
- * plan asks for when `bounded` */
-void nr_payload_aside(bool filtered, bool bounded);
+ * under the filters and with the signals it read as `done` says, with
+ * the bounding set the plan asks for when `bounded`; before its exec it
+ * waits for PID 1's word on `go` (an eventfd; -1: none) */
+struct NrAsideDone;
+void nr_payload_aside(const struct NrAsideDone *done, bool bounded, int go);
+/* whether the command starts as uid 0 whatever the image's /etc/passwd
+ * says (no -u: the mapping's user; or a numeric 0), in a mapping of that
+ * one id (uid and gid 0, the single rung): the payload's setgroups,
+ * setresgid, setresuid and fchown of its terminal then change nothing,
+ * so the root emulation filter, which fakes them, may be loaded before
+ * them (aside.c) */
+bool nr_payload_root_alone(const NrRunConfig *cfg);
 /* execvp(argv) with the environment set; returns only on failure: 127 where
  * the command is not found, 126 where it cannot run, as docker and runc */
 int nr_payload_execvp(char **argv, NrError *err);

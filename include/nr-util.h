@@ -3,6 +3,7 @@
 #pragma once
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,8 @@ void nr_close_fds_except(int keep);
 /* every signal to its default action, none blocked: what a program
  * nroot executes expects */
 void nr_signals_default(void);
+/* the same for the signals in `only` (NULL: every one); the mask empties */
+void nr_signals_default_only(const sigset_t *only);
 /* fds 0, 1 and 2 that are closed are opened on /dev/null (so that no pipe
  * or socket made later lands on them) */
 void nr_stdio_fill(void);

@@ -154,6 +154,34 @@ mknod=faked"
 0"
 }
 
+@test "rootemu: a root command has the filter however its user is given: none, -u 0, -u 0:0, -u root" {
+    # with no -u or a numeric 0 the set-up's thread loads it ahead, with a
+    # name the command itself: the same filters either way, once
+    local probe='touch /tmp/x; chown 1:1 /tmp/x && echo faked; id -u; grep "^Seccomp_filters:" /proc/self/status'
+    for u in "" "-u 0" "-u 0:0" "-u root"; do
+        # shellcheck disable=SC2086
+        nrun -q --root-emulation=on $u "$IMG" sh -c "$probe"
+        assert_output "faked
+0
+Seccomp_filters:	2"
+    done
+    # and none where the profile is off: the emulation alone
+    nrun -q --root-emulation=on --security-opt seccomp=unconfined "$IMG" sh -c "$probe"
+    assert_output "faked
+0
+Seccomp_filters:	1"
+}
+
+@test "rootemu: on with subordinate ids, a root command still gets the group and groups it asks for" {
+    # the filter fakes setresgid and setgroups: loaded after the command's
+    # own switch to its ids, which must really happen
+    skip_unless_subids
+    nrun -q --root-emulation=on -u 0:100 "$IMG" sh -c 'id -u; id -g; id -G'
+    assert_output "0
+100
+100"
+}
+
 @test "rootemu: the single-id notice says root emulation, in its one line; off or -q, it does not" {
     skip_unless_mode single
     run_nroot 0 run "$IMG" true
@@ -233,7 +261,10 @@ mknod=faked"
     export NROOT_JOIN_TIMEOUT=20
     local out=$BATS_TEST_TMPDIR/creator
     start_nroot "$out" run -q --join=rekey --userns=single --root-emulation=off "$IMG" \
-        sh -c 'touch /x; sleep 30'
+        sh -c 'touch /x; echo up; sleep 30'
+    # the creator first: a joiner that came before it would create the
+    # container itself, with its own option
+    wait_for 100 file_has "$out" '^up$' || fail "no start: $(cat "$out.err")"
     run_nroot 0 run -q --join=rekey --userns=single --root-emulation=on "$IMG" \
         sh -c 'touch /y; chown 1:1 /y 2>/dev/null && echo faked || echo real'
     assert_output real

@@ -121,6 +121,22 @@ got-term"
     refute_line "5"
 }
 
+@test "signals: the command starts with no signal ignored or blocked, whatever nroot's caller ignored" {
+    # a shell's background job ignores SIGINT and SIGQUIT, nohup SIGHUP;
+    # the command gets every signal at its default action, with the
+    # set-up's thread (default network) and without it (--net=host)
+    local net
+    for net in none host; do
+        # shellcheck disable=SC2016
+        run bash -c 'trap "" INT QUIT HUP PIPE USR1
+            exec "$1" run -q --net="$3" "$2" grep -E "^Sig(Ign|Blk):" /proc/self/status' \
+            _ "$NROOT" "$IMG" "$net"
+        assert_success
+        assert_line --regexp '^SigIgn:[[:space:]]+0+$'
+        assert_line --regexp '^SigBlk:[[:space:]]+0+$'
+    done
+}
+
 @test "signals: nroot works with stdin, stdout or stderr closed" {
     run_nroot 0 run "$IMAGES/rootfs.tar.gz" true <&-
     run_nroot 0 run "$IMAGES/rootfs.tar.xz" true 2>&-

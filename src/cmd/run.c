@@ -114,7 +114,9 @@ static int run_child(void *data, int sync_fd, NrError *err)
      * default profile while this one mounts; it starts the payload
      * (aside.c) */
     bool lock = nr_mounts_lock_wanted(cfg); /* the payload is PID 1's fork then */
-    if (!cfg->oci && nr_aside_begin(nr_net_own(cfg), lock ? NULL : nr_seccomp_early(cfg),
+    const struct NrBpf *early = lock ? NULL : nr_seccomp_early(cfg);
+    if (!cfg->oci && nr_aside_begin(nr_net_own(cfg), early,
+                                    early && nr_payload_root_alone(cfg) ? cfg->rootemu : NULL,
                                     lock ? NULL : &cfg->caps, err) < 0)
         return -1;
     if (cfg->oci_fifo) {

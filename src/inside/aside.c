@@ -8,11 +8,18 @@
  *     want a single-threaded caller).  The main thread enters it (setns)
  *     before it needs it: sysfs, tap0, a user network's veth.
  *  2. nroot's default seccomp profile, loaded on the thread: the kernel
- *     compiles a filter when it is loaded (~0.2 ms for this one).
+ *     compiles a filter when it is loaded (~0.2 ms for this one); and
+ *     after it the root emulation filter, when the payload starts as uid
+ *     0, the one id of its mapping (nr_payload_root_alone: its own
+ *     set-up's setresuid and the like, which the filter fakes, then
+ *     change nothing);
  *  3. PID 1's namespaces opened for nroot (init.c sends them): the first
  *     open of each costs the kernel a new inode;
  *  4. the payload's bounding set, dropped on the thread while it waits:
  *     the payload inherits it (it is a thread's own, not the process's);
+ *     and the signals the process ignores, read for the payload, which
+ *     sets only those back to SIG_DFL (no signal has a handler in PID 1:
+ *     it reads them from a signalfd; exec resets handlers anyway);
  *  5. the payload's exec, looked up ahead: the first lookup of a path in
  *     a new overlay makes its dentries and inodes (~10-20 us a path); the
  *     thread looks up the command in its PATH, its interpreter (ELF or
@@ -26,10 +33,12 @@
  *
  * The thread begins after the child's session keyring and time namespace
  * are made (its credentials and namespaces are the payload's), blocks
- * every signal (PID 1's go to its signalfd), and ends once the payload is
- * started; the payload, whose parent thread that was, is then PID 1's
- * (the kernel hands a thread's children to the others of its process), and
- * sets no parent-death signal (init.c: PID 1's death ends the namespace). */
+ * every signal (PID 1's go to its signalfd), makes the process a session
+ * leader and a subreaper once it is idle (init.c; both are the process's,
+ * not a thread's), and ends once the payload is started; the payload,
+ * whose parent thread that was, is then PID 1's (the kernel hands a
+ * thread's children to the others of its process), and sets no
+ * parent-death signal (init.c: PID 1's death ends the namespace). */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -57,15 +67,17 @@ enum { IDLE, NETNS, READY, SPAWN, SPAWNED, END };
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool started;
+    bool made;    /* the thread was made */
+    bool started; /* made, and not yet asked to spawn or end */
     pthread_t thread;
     int state;
     bool want_netns;
     int netns;  /* the thread's network namespace */
     bool lo_up; /* its loopback is up */
     NrError err;
-    const struct NrBpf *profile;
-    bool filtered;
+    const struct NrBpf *profile, *rootemu;
+    bool session; /* setsid and the subreaper done (atomic) */
+    NrAsideDone done, *done_out;
     bool bound_wanted, bounded; /* the payload's bounding set: bound */
     bool moved;                 /* begun on another CPU than the main thread's */
     uint64_t bound;
@@ -224,6 +236,22 @@ void nr_aside_warm(const char *root, char *const argv[], const char *path)
     pthread_mutex_unlock(&as.lock);
 }
 
+/* the signals the process ignores (4.); false when one has a handler */
+static bool read_ignored(sigset_t *ignored)
+{
+    sigemptyset(ignored);
+    for (int s = 1; s < NSIG; s++) {
+        struct sigaction sa;
+        if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+            continue;
+        if (sa.sa_flags & SA_SIGINFO || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN))
+            return false;
+        if (sa.sa_handler == SIG_IGN)
+            sigaddset(ignored, s);
+    }
+    return true;
+}
+
 static void *aside(void *unused)
 {
     (void)unused;
@@ -252,7 +280,7 @@ static void *aside(void *unused)
     /* the main thread mounts meanwhile; a profile that fails to load here
      * is loaded by the payload, which reports why */
     if (!e.code && as.profile)
-        as.filtered = nr_seccomp_load(as.profile) >= 0;
+        as.done.filtered = nr_seccomp_load(as.profile) >= 0;
     /* this thread's are PID 1's (time: for its children, the payload's) */
     for (int i = 0; i < NR_NS_COUNT && !e.code; i++) {
         char path[64];
@@ -262,11 +290,23 @@ static void *aside(void *unused)
     }
     as.have_ns = !e.code;
     set_state(READY);
-    /* while the main thread mounts the rest */
+    /* while the main thread mounts the rest; done before the payload
+     * starts, whenever it is asked for */
     if (!e.code && as.bound_wanted) {
         NrError ignored = { 0 };
         as.bounded = nr_caps_bound(as.bound, &ignored) == 0;
     }
+    /* after the profile, as the payload would load it (its errno wins
+     * over the profile's for the calls it fakes) */
+    if (as.done.filtered && as.rootemu)
+        as.done.emulated = nr_seccomp_load(as.rootemu) >= 0;
+    as.done.sigs = read_ignored(&as.done.ignored);
+    /* PID 1's: the container leaves nroot's session, and the orphans of
+     * the container come to PID 1; done by PID 1 itself if it gets there
+     * first (init.c: a second setsid fails, harmlessly) */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    setsid();
+    __atomic_store_n(&as.session, true, __ATOMIC_RELEASE);
     /* the look-ahead once the root is mounted (nr_aside_warm), unless the
      * payload is asked for first: nothing waits for it */
     pthread_mutex_lock(&as.lock);
@@ -291,7 +331,9 @@ static void *aside(void *unused)
     pthread_mutex_unlock(&as.lock);
     if (spawn) {
         /* suspended until the payload exec'd or failed; the main thread
-         * waits in wait_state meanwhile, touching nothing they share */
+         * runs nr_aside_spawn's `meanwhile` and waits in wait_state,
+         * touching nothing the payload uses */
+        *as.done_out = as.done; /* fn reads it */
         as.pid = nr_aside_clone(as.fn, as.arg, as.stack_top);
         as.errnum = errno;
         set_state(SPAWNED);
@@ -299,10 +341,12 @@ static void *aside(void *unused)
     return NULL;
 }
 
-int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *bound, NrError *err)
+int nr_aside_begin(bool netns, const struct NrBpf *profile, const struct NrBpf *rootemu,
+                   const uint64_t *bound, NrError *err)
 {
     as.want_netns = netns;
     as.profile = profile;
+    as.rootemu = rootemu;
     as.bound_wanted = bound != NULL;
     as.bound = bound ? *bound : 0;
     if (!netns)
@@ -315,21 +359,27 @@ int nr_aside_begin(bool netns, const struct NrBpf *profile, const uint64_t *boun
         cpu_set_t other;
         as.moved =
             nr_cpus_others(&other) && pthread_attr_setaffinity_np(&a, sizeof other, &other) == 0;
-        as.started = pthread_create(&as.thread, &a, aside, NULL) == 0;
+        as.made = as.started = pthread_create(&as.thread, &a, aside, NULL) == 0;
         pthread_attr_destroy(&a);
     }
     if (as.started)
         return 0;
-    as.profile = NULL;
+    as.profile = as.rootemu = NULL;
     if (nr_net_new_netns(err) < 0 || nr_net_loopback_up(err) < 0)
         return -1;
     as.lo_up = true;
     return 0;
 }
 
+bool nr_aside_session(void)
+{
+    return as.made && __atomic_load_n(&as.session, __ATOMIC_ACQUIRE);
+}
+
 bool nr_aside_namespaces(int fds[])
 {
-    if (!as.started || !as.want_netns)
+    /* also once the payload is asked for: PID 1 sends them then */
+    if (!as.made || !as.want_netns)
         return false;
     wait_state(READY);
     if (!as.have_ns)
@@ -392,23 +442,25 @@ bool nr_aside_bounded(void)
     return as.bounded;
 }
 
-pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, bool *ret_filtered)
+pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, void (*meanwhile)(void *),
+                     void *marg, NrAsideDone *done)
 {
-    *ret_filtered = false;
+    memset(done, 0, sizeof *done);
     if (!as.started)
         return -2;
     as.started = false;
     as.fn = fn;
     as.arg = arg;
     as.stack_top = stack_top;
-    /* past its network namespace and profile: fn learns whether it runs
-     * under the profile before it runs */
+    as.done_out = done; /* filled by the thread before fn runs */
+    /* past its network namespace and profile */
     wait_state(READY);
-    *ret_filtered = as.filtered;
     pthread_mutex_lock(&as.lock);
     __atomic_store_n(&as.state, fn ? SPAWN : END, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&as.cond);
     pthread_mutex_unlock(&as.lock);
+    if (fn && meanwhile)
+        meanwhile(marg);
     if (fn)
         wait_state(SPAWNED);
     pthread_join(as.thread, NULL);

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <poll.h>
 #include <arpa/inet.h>
@@ -153,8 +154,9 @@ static void drop_to_kill(void)
 typedef struct Payload {
     const NrRunConfig *cfg;
     int slave, sync_fd, ep, lock;
-    bool aside;    /* started by aside.c's thread */
-    bool filtered; /* under the profile that thread loaded */
+    bool aside;       /* started by aside.c's thread */
+    NrAsideDone done; /* what that thread did for it */
+    int go;           /* the payload's wait for PID 1 (pid1_meanwhile); -1: none */
 } Payload;
 
 static int payload_main(void *data)
@@ -166,11 +168,27 @@ static int payload_main(void *data)
     else
         close(p->sync_fd);
     if (p->aside)
-        nr_payload_aside(p->filtered, nr_aside_bounded());
+        nr_payload_aside(&p->done, nr_aside_bounded(), p->go);
     if (p->lock < 0 || nr_mounts_lock_enter(p->lock, &e) == 0)
         nr_payload_exec(p->cfg, p->slave, true, &e);
     nr_write_all(p->ep, &e, sizeof e);
     _exit(e.code ? e.code : NR_EXIT_FAILURE);
+}
+
+/* What PID 1 owes the payload before its exec, done while aside.c's thread
+ * starts it: PID 1 keeps only CAP_KILL (the command never sees it with
+ * more), and with --tcp-bypass nroot gets the namespaces (the payload's
+ * listener must come after them; otherwise they come with STARTED); then
+ * the payload goes on (`go`). */
+static void pid1_meanwhile(void *data)
+{
+    const Payload *p = data;
+    if (p->sync_fd >= 0 && p->cfg->bypass)
+        send_namespaces(p->sync_fd);
+    drop_to_kill();
+    uint64_t one = 1;
+    while (write(p->go, &one, sizeof one) < 0 && errno == EINTR)
+        ;
 }
 
 /* The payload is started as posix_spawn starts a program: in PID 1's
@@ -182,8 +200,8 @@ static int payload_main(void *data)
 static pid_t start_payload(Payload *p, int ep_read, int lock_other)
 {
     if (p->lock >= 0) {
-        bool unused;
-        nr_aside_spawn(NULL, NULL, NULL, &unused); /* the thread ends */
+        NrAsideDone unused;
+        nr_aside_spawn(NULL, NULL, NULL, NULL, NULL, &unused); /* the thread ends */
         pid_t pid = fork();
         if (pid == 0) {
             close(ep_read);
@@ -203,9 +221,12 @@ static pid_t start_payload(Payload *p, int ep_read, int lock_other)
      * closed it; a failure writes to ep only.  From the thread that loaded
      * the profile when there is one (aside.c), else from here */
     p->aside = true;
-    pid_t pid = nr_aside_spawn(payload_main, p, (char *)stack + size, &p->filtered);
+    pid_t pid = nr_aside_spawn(payload_main, p, (char *)stack + size,
+                               p->go >= 0 ? pid1_meanwhile : NULL, p, &p->done);
     if (pid == -2) {
         p->aside = false;
+        if (p->go >= 0) /* before: the payload would wait for it */
+            pid1_meanwhile(p);
         pid = nr_aside_clone(payload_main, p, (char *)stack + size);
     }
     int e = errno;
@@ -225,39 +246,52 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
      * orphans of the container (double forks) still come to it, stay in
      * its tree (where nroot oci kill --all and delete find them) and are
      * reaped by it */
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     /* The container leaves nroot's session: it has no controlling terminal
      * of the host's (it never gets the host's terminal at all: run.c
      * relays it through pipes), gets no job-control signals from it, and
-     * nroot forwards signals. */
-    setsid();
+     * nroot forwards signals.  Both done by aside.c's thread when there
+     * is one. */
+    if (!nr_aside_session()) {
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        setsid();
+    }
     int slave = cfg->pty ? open_pty(sync_fd) : -1;
 
     int ep[2], lock[2] = { -1, -1 };
     NrError e = { 0 };
-    /* before the payload is started: the start gate's STARTED must come
-     * after the namespaces (nroot oci create records them then),
-     * --tcp-bypass's listener (sent by the payload) needs the network
-     * namespace known, and PID 1 must drop its capabilities as soon as the
-     * payload has exec'd (sent after the fork, they held PID 1 back while
-     * the payload could already read its full capabilities: signals.bats) */
-    if (sync_fd >= 0)
+    /* before the payload's exec: the start gate's STARTED must come after
+     * the namespaces (nroot oci create records them then), --tcp-bypass's
+     * listener (sent by the payload) needs the network namespace known, and
+     * PID 1 must drop its capabilities as soon as the payload has exec'd
+     * (sent after the fork, they held PID 1 back while the payload could
+     * already read its full capabilities: signals.bats).  Started by
+     * aside.c's thread, the payload has that thread's capabilities: PID 1
+     * drops its own while the payload gets ready (pid1_meanwhile), which
+     * waits for that before its exec; without the thread after the exec */
+    bool lock_wanted = nr_mounts_lock_wanted(cfg);
+    bool dropped = !lock_wanted && nr_aside_will_spawn();
+    int go = dropped && gate_fd < 0 ? eventfd(0, EFD_CLOEXEC) : -1;
+    /* then the namespaces come with STARTED (one wake of nroot for both,
+     * off the payload's way), unless the payload's --tcp-bypass listener
+     * needs them known before (pid1_meanwhile) */
+    bool ns_late = go >= 0 && !cfg->bypass && sync_fd >= 0;
+    if (go < 0 && sync_fd >= 0)
         send_namespaces(sync_fd);
     if (gate_fd >= 0)
         sync_fd = wait_gate(sync_fd);
     if (pipe2(ep, O_CLOEXEC) < 0 ||
-        (nr_mounts_lock_wanted(cfg) &&
-         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lock) < 0)) {
+        (lock_wanted && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lock) < 0)) {
         nr_error_errno(&e, "pipe");
         init_fail(sync_fd, &e);
     }
-    Payload p = { .cfg = cfg, .slave = slave, .sync_fd = sync_fd, .ep = ep[1], .lock = lock[1] };
-    /* started by aside.c's thread, the payload has that thread's
-     * capabilities: PID 1 drops its own first (below, otherwise) */
-    bool dropped = p.lock < 0 && nr_aside_will_spawn();
-    if (dropped)
+    Payload p = {
+        .cfg = cfg, .slave = slave, .sync_fd = sync_fd, .ep = ep[1], .lock = lock[1], .go = go
+    };
+    if (dropped && go < 0)
         drop_to_kill();
     pid_t pid = start_payload(&p, ep[0], lock[0]);
+    if (go >= 0)
+        close(go);
     if (pid < 0) {
         nr_error_errno(&e, "cannot start the command");
         init_fail(sync_fd, &e);
@@ -283,6 +317,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
         n = read(ep[0], &perr, sizeof perr);
     while (n < 0 && errno == EINTR);
     close(ep[0]);
+    if (ns_late)
+        send_namespaces(sync_fd);
     if (n == (ssize_t)sizeof perr) {
         perr.msg[sizeof perr.msg - 1] = '\0';
         perr.hint[sizeof perr.hint - 1] = '\0';

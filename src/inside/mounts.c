@@ -290,7 +290,6 @@ static char *host_resolv(NrNetMode net)
 static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, const char *name,
                         const char *src, bool ro, NrError *err)
 {
-    char rel[PATH_MAX];
     NrError ignored = { 0 };
     nr_autoclose int d = nr_fs_open_in_root(rootfd, dir, false, true, &ignored);
     if (d < 0)
@@ -306,7 +305,7 @@ static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, con
             return 0;
         exists = false;
     }
-    snprintf(rel, sizeof rel, "%s/%s", dir, name);
+    nr_autofree char *rel = nr_strdup_printf("%s/%s", dir, name);
     nr_autoclose int fd =
         nr_fs_open_in_root(rootfd, rel, !exists && !cfg->read_only, false, &ignored);
     if (fd < 0)
@@ -327,8 +326,7 @@ static int bind_in_root(const NrRunConfig *cfg, int rootfd, const char *dir, con
 static int bind_etc_file(const NrRunConfig *cfg, int rootfd, const char *scratch_etc,
                          const char *name, const char *content, NrError *err)
 {
-    char src[PATH_MAX + 32];
-    snprintf(src, sizeof src, "%s/%s", scratch_etc, name);
+    nr_autofree char *src = nr_strdup_printf("%s/%s", scratch_etc, name);
     if (nr_write_file_at(AT_FDCWD, src, content, 0644, err) < 0)
         return -1;
     /* /etc itself is made if missing (not /etc/apt below) */
@@ -349,8 +347,7 @@ static int setup_apt(const NrRunConfig *cfg, int rootfd, const char *scratch_etc
 {
     if (cfg->root_emulation != NR_ROOTEMU_ON)
         return 0;
-    char src[PATH_MAX + 32];
-    snprintf(src, sizeof src, "%s/apt-root-emulation.conf", scratch_etc);
+    nr_autofree char *src = nr_strdup_printf("%s/apt-root-emulation.conf", scratch_etc);
     if (nr_write_file_at(AT_FDCWD, src,
                          "// nroot --root-emulation: setuid and setgroups succeed without effect\n"
                          "APT::Sandbox::Verify::IDs \"false\";\n"
@@ -362,8 +359,7 @@ static int setup_apt(const NrRunConfig *cfg, int rootfd, const char *scratch_etc
 
 static int setup_etc(const NrRunConfig *cfg, int rootfd, const char *hostname, NrError *err)
 {
-    char etc[PATH_MAX];
-    snprintf(etc, sizeof etc, "%s/etc", cfg->scratch);
+    nr_autofree char *etc = nr_strdup_printf("%s/etc", cfg->scratch);
     if (mkdir(etc, 0755) < 0 && errno != EEXIST)
         return nr_error_errno(err, "cannot create '%s'", etc);
     nr_autofree char *hosts = NULL;

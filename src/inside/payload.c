@@ -23,6 +23,7 @@
 #include <sys/capability.h>
 #include <termios.h>
 
+#include "nr-aside.h"
 #include "nr-caps.h"
 #include "nr-devices.h"
 #include "nr-error.h"
@@ -309,14 +310,33 @@ void nr_payload_bypass_sock(int fd)
 
 /* started by aside.c's thread, which ended since: no parent-death signal
  * (it would come at that thread's end; PID 1's death ends the PID
- * namespace anyway); `filtered`: the profile is loaded already */
-static bool from_aside, profile_loaded, bounded;
+ * namespace anyway); what that thread did for it; `go`: PID 1's word that
+ * the payload may go on to its exec (init.c) */
+static bool from_aside, bounded;
+static NrAsideDone aside_done;
+static int go_fd = -1;
 
-void nr_payload_aside(bool filtered, bool bound)
+void nr_payload_aside(const NrAsideDone *done, bool bound, int go)
 {
     from_aside = true;
-    profile_loaded = filtered;
+    aside_done = *done;
     bounded = bound;
+    go_fd = go;
+}
+
+bool nr_payload_root_alone(const NrRunConfig *cfg)
+{
+    const NrIdMap *m = &cfg->map;
+    if (m->helpers || m->n_uid != 1 || m->uid[0].inside != 0 || m->uid[0].count != 1 ||
+        m->n_gid != 1 || m->gid[0].inside != 0 || m->gid[0].count != 1)
+        return false;
+    if (!cfg->user)
+        return m->user_uid == 0;
+    char spec[256];
+    snprintf(spec, sizeof spec, "%s", cfg->user);
+    spec[strcspn(spec, ":")] = '\0';
+    uint32_t u;
+    return nr_parse_u32(spec, &u) && u == 0;
 }
 
 /* The payload: runs in a child of PID 1 (or of `nroot exec`, inside the
@@ -325,8 +345,8 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
 {
     if (cfg->oci)
         return nr_oci_exec(cfg, slave, err);
-    nr_signals_default();
-
+    /* PID 1 sets no handler: only what it ignores needs SIG_DFL */
+    nr_signals_default_only(from_aside && aside_done.sigs ? &aside_done.ignored : NULL);
     if (payload_stdio(cfg, slave, err) < 0)
         return -1;
     Ident id;
@@ -403,6 +423,13 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
     for (size_t i = 0; i < cfg->n_preserve_fds; i++)
         if (fcntl(cfg->preserve_fds[i], F_SETFD, 0) < 0)
             return nr_error_errno(err, "fd %d, to be passed to the command", cfg->preserve_fds[i]);
+    if (go_fd >= 0) {
+        uint64_t v;
+        while (read(go_fd, &v, sizeof v) < 0 && errno == EINTR)
+            ;
+        close(go_fd);
+        go_fd = -1;
+    }
     /* --tcp-bypass's filter first: the profile may refuse seccomp() */
     if (bypass_sock >= 0) {
         int rc = nr_seccomp_apply_bypass(cfg, bypass_sock, err);
@@ -411,8 +438,15 @@ int nr_payload_exec(const NrRunConfig *cfg, int slave, bool first, NrError *err)
         if (rc < 0)
             return -1;
     }
-    if ((profile_loaded ? nr_seccomp_apply_rest(cfg, id.uid == 0, err)
-                        : nr_seccomp_apply(cfg, id.uid == 0, err)) < 0)
+    /* the root emulation filter loaded by the thread is for uid 0 only
+     * (nr_payload_root_alone) */
+    if (aside_done.emulated && id.uid != 0)
+        return nr_error_msg(err,
+                            "the root emulation filter is loaded for a command that does "
+                            "not start as root (uid %u)",
+                            (unsigned)id.uid);
+    if (!aside_done.emulated && (aside_done.filtered ? nr_seccomp_apply_rest(cfg, id.uid == 0, err)
+                                                     : nr_seccomp_apply(cfg, id.uid == 0, err)) < 0)
         return -1;
     /* the devices' startContainer hooks, as runc runs them: as the
      * command's user, with its capabilities, no_new_privs and seccomp

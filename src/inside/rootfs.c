@@ -51,6 +51,15 @@ void nr_rootfs_ovl_escape(const char *in, char *out, size_t size)
     out[o] = '\0';
 }
 
+/* `in` escaped for overlayfs' options, on the heap */
+static char *escaped(const char *in)
+{
+    size_t size = 2 * strlen(in) + 1;
+    char *out = nr_xmalloc(size);
+    nr_rootfs_ovl_escape(in, out, size);
+    return out;
+}
+
 static int skel_entry(int sk, const char *path, bool dir, NrError *err)
 {
     int fd = nr_fs_open_in_root(sk, path, true, dir, err);
@@ -318,15 +327,15 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         return nr_error_errno(err, "cannot make the mount namespace private");
     if (mount("tmpfs", s, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
         return nr_error_errno(err, "cannot mount the scratch tmpfs on '%s'", s);
-    char lower[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX], skel[PATH_MAX],
-        ctr[PATH_MAX];
-    snprintf(lower, sizeof lower, "%s/lower", s);
-    snprintf(ctr, sizeof ctr, "%s/ctr", s);
+    /* on the heap: a frame of PATH_MAX buffers is a page fault per page
+     * in this fresh process (the stack probes touch every one) */
+    nr_autofree char *lower = nr_strdup_printf("%s/lower", s);
+    nr_autofree char *ctr = nr_strdup_printf("%s/ctr", s);
     /* a named container's layer is in the store, the others' here */
-    snprintf(upper, sizeof upper, "%s%s/upper", s, cfg->ctr_dir ? "/ctr" : "");
-    snprintf(work, sizeof work, "%s%s/work", s, cfg->ctr_dir ? "/ctr" : "");
-    snprintf(root, sizeof root, "%s/root", s);
-    snprintf(skel, sizeof skel, "%s/skel", s);
+    nr_autofree char *upper = nr_strdup_printf("%s%s/upper", s, cfg->ctr_dir ? "/ctr" : "");
+    nr_autofree char *work = nr_strdup_printf("%s%s/work", s, cfg->ctr_dir ? "/ctr" : "");
+    nr_autofree char *root = nr_strdup_printf("%s/root", s);
+    nr_autofree char *skel = nr_strdup_printf("%s/skel", s);
     const char *dirs[] = { lower, root, skel, cfg->ctr_dir ? ctr : upper,
                            cfg->ctr_dir ? NULL : work };
     for (size_t i = 0; i < 5 && dirs[i]; i++)
@@ -349,12 +358,9 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
             return nr_error_errno(err, "cannot create the container's layer in '%s'", cfg->ctr_dir);
     }
 
-    char el[PATH_MAX * 2], eu[PATH_MAX * 2], ew[PATH_MAX * 2], es[PATH_MAX * 2];
-    char opts[PATH_MAX * 8 + 64], fopts[128];
-    nr_rootfs_ovl_escape(lower, el, sizeof el);
-    nr_rootfs_ovl_escape(upper, eu, sizeof eu);
-    nr_rootfs_ovl_escape(work, ew, sizeof ew);
-    nr_rootfs_ovl_escape(skel, es, sizeof es);
+    nr_autofree char *el = escaped(lower), *eu = escaped(upper), *ew = escaped(work),
+                     *es = escaped(skel), *opts = NULL;
+    char fopts[128];
     /* fuse-overlayfs gets names relative to the scratch dir: it has no
      * escaping, and they travel in one sync message */
     const char *ru = cfg->ctr_dir ? "ctr/upper" : "upper", *rw = cfg->ctr_dir ? "ctr/work" : "work";
@@ -363,10 +369,10 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
             return -1;
         /* a named container's files, read-only too */
         if (cfg->ctr_dir) {
-            snprintf(opts, sizeof opts, "lowerdir=%s:%s:%s", es, eu, el);
+            opts = nr_strdup_printf("lowerdir=%s:%s:%s", es, eu, el);
             snprintf(fopts, sizeof fopts, "lowerdir=skel:%s:lower", ru);
         } else {
-            snprintf(opts, sizeof opts, "lowerdir=%s:%s", es, el);
+            opts = nr_strdup_printf("lowerdir=%s:%s", es, el);
             snprintf(fopts, sizeof fopts, "lowerdir=skel:lower");
         }
     } else {
@@ -376,18 +382,17 @@ int nr_rootfs_mount(const NrRunConfig *cfg, int sync_fd, char **ret_root, NrErro
         int sk = make_writable_skel(cfg, lower, skel, err);
         if (sk < 0)
             return -1;
-        snprintf(opts, sizeof opts, "lowerdir=%s%s%s,upperdir=%s,workdir=%s", el, sk ? ":" : "",
-                 sk ? es : "", eu, ew);
+        opts = nr_strdup_printf("lowerdir=%s%s%s,upperdir=%s,workdir=%s", el, sk ? ":" : "",
+                                sk ? es : "", eu, ew);
         snprintf(fopts, sizeof fopts, "lowerdir=lower%s,upperdir=%s,workdir=%s", sk ? ":skel" : "",
                  ru, rw);
     }
 
     NrError kerr = { 0 };
     if (cfg->overlay != NR_OVERLAY_FUSE) {
-        char kopts[sizeof opts + 32];
         /* a throw-away layer needs no syncs; a kept one must survive a crash */
-        snprintf(kopts, sizeof kopts, "%s,userxattr%s", opts,
-                 cfg->read_only || cfg->ctr_dir ? "" : ",volatile");
+        nr_autofree char *kopts = nr_strdup_printf(
+            "%s,userxattr%s", opts, cfg->read_only || cfg->ctr_dir ? "" : ",volatile");
         if (mount_kernel(kopts, root, &kerr) == 0) {
             record_overlay(cfg, sync_fd, NR_OVERLAY_KERNEL);
             goto mounted;

@@ -37,17 +37,12 @@ bool nr_fs_exists_in_root(int rootfd, const char *path)
     return true;
 }
 
-int nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err)
+/* nr_fs_open_in_root's walk, a component at a time; apart, so that the
+ * common case has no frame of PATH_MAX buffers (in a fresh process each
+ * page of one is a page fault) */
+static __attribute__((noinline)) int walk_in_root(int rootfd, const char *path, bool create,
+                                                  bool dir, NrError *err)
 {
-    /* most paths are there: one lookup of the whole path finds what the
-     * walk below finds (each of its steps is resolved from the root in the
-     * same way), without a lookup per component; the walk runs only for
-     * a path that is missing or has '..' (refused there) */
-    if (path[0] && !strstr(path, "..")) {
-        int whole = nr_fs_openat_in_root(rootfd, path, O_PATH);
-        if (whole >= 0)
-            return whole;
-    }
     char rel[PATH_MAX] = "", parent[PATH_MAX] = "";
     nr_autofree char *copy = nr_xstrdup(path);
     char *save = NULL;
@@ -88,6 +83,20 @@ int nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrEr
     if (fd < 0)
         return nr_error_errno(err, "'%s' inside the container", path);
     return fd;
+}
+
+int nr_fs_open_in_root(int rootfd, const char *path, bool create, bool dir, NrError *err)
+{
+    /* most paths are there: one lookup of the whole path finds what the
+     * walk finds (each of its steps is resolved from the root in the same
+     * way), without a lookup per component; the walk runs only for a path
+     * that is missing or has '..' (refused there) */
+    if (path[0] && !strstr(path, "..")) {
+        int whole = nr_fs_openat_in_root(rootfd, path, O_PATH);
+        if (whole >= 0)
+            return whole;
+    }
+    return walk_in_root(rootfd, path, create, dir, err);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

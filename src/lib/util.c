@@ -521,10 +521,15 @@ void nr_json_string(const char *s)
 
 void nr_signals_default(void)
 {
+    nr_signals_default_only(NULL);
+}
+
+void nr_signals_default_only(const sigset_t *only)
+{
     sigset_t none;
     sigemptyset(&none);
     for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
+        if (s != SIGKILL && s != SIGSTOP && (!only || sigismember(only, s) == 1))
             signal(s, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
 }

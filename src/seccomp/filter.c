@@ -389,8 +389,9 @@ static int load(const struct NrBpf *b)
     return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, b->flags, &prog);
 }
 
-/* the profile, then root emulation's filter: loaded last, its answer wins
- * over the profile's errno for the calls it fakes (rootemu.c).  The filter
+/* the profile, then root emulation's filter: loaded after it, its answer
+ * wins over the profile's errno for the calls it fakes (rootemu.c); also
+ * in that order where aside.c loads them ahead.  The filter
  * is keyed on the bounding set, not on the caller's uid, which seccomp
  * cannot see: a command that starts as another user (-u 1000, exec -u,
  * keep-id) has no capabilities, could make none of these calls, and gets
