@@ -54,9 +54,8 @@ typedef struct NrAsideDone {
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
  * from the thread, so that it inherits the filters loaded there (*done,
  * filled before fn runs, zero when -2 is returned); -2 when there is no
- * thread to do it.  Once the
- * thread is told, meanwhile(marg) runs here while the payload starts
- * (NULL: nothing); not when -2 is returned.  NULL fn: the thread just
- * ends. */
+ * thread to do it.  Once the thread is told, meanwhile(marg) runs here
+ * while the payload starts (NULL: nothing); not when -2 is returned.
+ * NULL fn: the thread just ends. */
 pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, void (*meanwhile)(void *),
                      void *marg, NrAsideDone *done);
