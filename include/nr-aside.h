@@ -2,7 +2,6 @@
 /* nr-aside.h — the set-up work the container's child does aside, on a
  * thread of its own, while its main thread mounts the root (inside/aside.c). */
 #pragma once
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,11 +44,11 @@ bool nr_aside_bounded(void);
 bool nr_aside_will_spawn(void);
 /* what the thread did that the payload it starts inherits */
 typedef struct NrAsideDone {
-    bool filtered; /* the profile is loaded */
-    bool emulated; /* the root emulation filter too, after it */
-    bool sigs;     /* `ignored` holds every signal the process ignores, and
+    bool filtered;    /* the profile is loaded */
+    bool emulated;    /* the root emulation filter too, after it */
+    bool sigs;        /* `ignored` holds every signal the process ignores, and
                       none has a handler: only those need SIG_DFL */
-    sigset_t ignored;
+    uint64_t ignored; /* nr_signals_ignored's bits */
 } NrAsideDone;
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
  * from the thread, so that it inherits the filters loaded there (*done,
