@@ -81,8 +81,9 @@ void nr_signals_default(void);
 /* the same for the signals in `only` (bit N-1 for signal N; NULL: every
  * one), glibc's own two (32, 33) included; the mask empties */
 void nr_signals_default_only(const uint64_t *only);
-/* the signals the process ignores, in the same bits, glibc's own two
- * included; false when one has a handler */
+/* the signals to set to SIG_DFL before an exec: those the process
+ * ignores, in the same bits, and glibc's own two always (ignored, or
+ * glibc's handler); false when another one has a handler */
 bool nr_signals_ignored(uint64_t *ret);
 /* fds 0, 1 and 2 that are closed are opened on /dev/null (so that no pipe
  * or socket made later lands on them) */

@@ -534,12 +534,17 @@ static int kernel_sigaction(int sig, const KernelSigaction *act, KernelSigaction
     return (int)syscall(SYS_rt_sigaction, sig, act, old, (size_t)(_NSIG / 8));
 }
 
+/* glibc's own two (the kernel's first real-time signals): a process
+ * that made a thread has glibc's set*id handler on 33 */
+#define LIBC_SIGNALS ((1ULL << (32 - 1)) | (1ULL << (33 - 1)))
+
 bool nr_signals_ignored(uint64_t *ret)
 {
-    *ret = 0;
+    *ret = LIBC_SIGNALS; /* ignored or glibc's: SIG_DFL either way */
     for (int s = 1; s < _NSIG; s++) {
         KernelSigaction old;
-        if (s == SIGKILL || s == SIGSTOP || kernel_sigaction(s, NULL, &old) < 0)
+        if (s == SIGKILL || s == SIGSTOP || (LIBC_SIGNALS & (1ULL << (s - 1))) ||
+            kernel_sigaction(s, NULL, &old) < 0)
             continue;
         if (old.handler == (unsigned long)SIG_IGN)
             *ret |= 1ULL << (s - 1);
