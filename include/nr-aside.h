@@ -2,7 +2,6 @@
 /* nr-aside.h — the set-up work the container's child does aside, on a
  * thread of its own, while its main thread mounts the root (inside/aside.c). */
 #pragma once
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -45,18 +44,17 @@ bool nr_aside_bounded(void);
 bool nr_aside_will_spawn(void);
 /* what the thread did that the payload it starts inherits */
 typedef struct NrAsideDone {
-    bool filtered; /* the profile is loaded */
-    bool emulated; /* the root emulation filter too, after it */
-    bool sigs;     /* `ignored` holds every signal the process ignores, and
+    bool filtered;    /* the profile is loaded */
+    bool emulated;    /* the root emulation filter too, after it */
+    bool sigs;        /* `ignored` holds every signal the process ignores, and
                       none has a handler: only those need SIG_DFL */
-    sigset_t ignored;
+    uint64_t ignored; /* nr_signals_ignored's bits */
 } NrAsideDone;
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)
  * from the thread, so that it inherits the filters loaded there (*done,
  * filled before fn runs, zero when -2 is returned); -2 when there is no
- * thread to do it.  Once the
- * thread is told, meanwhile(marg) runs here while the payload starts
- * (NULL: nothing); not when -2 is returned.  NULL fn: the thread just
- * ends. */
+ * thread to do it.  Once the thread is told, meanwhile(marg) runs here
+ * while the payload starts (NULL: nothing); not when -2 is returned.
+ * NULL fn: the thread just ends. */
 pid_t nr_aside_spawn(int (*fn)(void *), void *arg, void *stack_top, void (*meanwhile)(void *),
                      void *marg, NrAsideDone *done);

@@ -3,7 +3,6 @@
 #pragma once
 #include <errno.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,8 +78,13 @@ void nr_close_fds_except(int keep);
 /* every signal to its default action, none blocked: what a program
  * nroot executes expects */
 void nr_signals_default(void);
-/* the same for the signals in `only` (NULL: every one); the mask empties */
-void nr_signals_default_only(const sigset_t *only);
+/* the same for the signals in `only` (bit N-1 for signal N; NULL: every
+ * one), glibc's own two (32, 33) included; the mask empties */
+void nr_signals_default_only(const uint64_t *only);
+/* the signals to set to SIG_DFL before an exec: those the process
+ * ignores, in the same bits, and glibc's own two always (ignored, or
+ * glibc's handler); false when another one has a handler */
+bool nr_signals_ignored(uint64_t *ret);
 /* fds 0, 1 and 2 that are closed are opened on /dev/null (so that no pipe
  * or socket made later lands on them) */
 void nr_stdio_fill(void);

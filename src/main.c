@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* main.c — command dispatch. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <string.h>
@@ -17,6 +18,9 @@ int main(int argc, char **argv)
 {
     nr_main_argv = argv;
     nr_main_argc = argc;
+    /* a caller that ignores SIGCHLD (some daemons do) would leave nroot's
+     * children reaped by the kernel behind its back: no status, no wake */
+    signal(SIGCHLD, SIG_DFL);
     /* a closed stdin, stdout or stderr would be taken by the next open()
      * (a lock file, an image) and written to or closed by mistake */
     for (int fd = 0; fd < 3; fd++)

@@ -236,22 +236,6 @@ void nr_aside_warm(const char *root, char *const argv[], const char *path)
     pthread_mutex_unlock(&as.lock);
 }
 
-/* the signals the process ignores (4.); false when one has a handler */
-static bool read_ignored(sigset_t *ignored)
-{
-    sigemptyset(ignored);
-    for (int s = 1; s < NSIG; s++) {
-        struct sigaction sa;
-        if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
-            continue;
-        if (sa.sa_flags & SA_SIGINFO || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN))
-            return false;
-        if (sa.sa_handler == SIG_IGN)
-            sigaddset(ignored, s);
-    }
-    return true;
-}
-
 static void *aside(void *unused)
 {
     (void)unused;
@@ -300,7 +284,7 @@ static void *aside(void *unused)
      * over the profile's for the calls it fakes) */
     if (as.done.filtered && as.rootemu)
         as.done.emulated = nr_seccomp_load(as.rootemu) >= 0;
-    as.done.sigs = read_ignored(&as.done.ignored);
+    as.done.sigs = nr_signals_ignored(&as.done.ignored);
     /* PID 1's: the container leaves nroot's session, and the orphans of
      * the container come to PID 1; done by PID 1 itself if it gets there
      * first (init.c: a second setsid fails, harmlessly) */

@@ -267,7 +267,8 @@ void nr_init_main(const NrRunConfig *cfg, int sync_fd)
      * already read its full capabilities: signals.bats).  Started by
      * aside.c's thread, the payload has that thread's capabilities: PID 1
      * drops its own while the payload gets ready (pid1_meanwhile), which
-     * waits for that before its exec; without the thread after the exec */
+     * waits for that before its exec; a payload forked by PID 1 (the
+     * SYS_ADMIN lock) has its own, and PID 1 drops them after its exec */
     bool lock_wanted = nr_mounts_lock_wanted(cfg);
     bool dropped = !lock_wanted && nr_aside_will_spawn();
     int go = dropped && gate_fd < 0 ? eventfd(0, EFD_CLOEXEC) : -1;

@@ -519,18 +519,54 @@ void nr_json_string(const char *s)
     putchar('"');
 }
 
+/* The kernel's sigaction, as rt_sigaction(2) takes it: glibc's refuses
+ * the two signals it keeps for itself (32 and 33: thread cancellation,
+ * set*id), which a caller may still have left ignored, and an ignored
+ * signal stays ignored across exec.  SIG_DFL with no flags and an empty
+ * mask is all zeroes, whatever the struct's layout; the handler comes
+ * first in every layout Linux has but MIPS's. */
+typedef struct KernelSigaction {
+    unsigned long handler, flags, restorer, mask;
+} KernelSigaction;
+
+static int kernel_sigaction(int sig, const KernelSigaction *act, KernelSigaction *old)
+{
+    return (int)syscall(SYS_rt_sigaction, sig, act, old, (size_t)(_NSIG / 8));
+}
+
+/* glibc's own two (the kernel's first real-time signals): a process
+ * that made a thread has glibc's set*id handler on 33 */
+#define LIBC_SIGNALS ((1ULL << (32 - 1)) | (1ULL << (33 - 1)))
+
+bool nr_signals_ignored(uint64_t *ret)
+{
+    *ret = LIBC_SIGNALS; /* ignored or glibc's: SIG_DFL either way */
+    for (int s = 1; s < _NSIG; s++) {
+        KernelSigaction old;
+        if (s == SIGKILL || s == SIGSTOP || (LIBC_SIGNALS & (1ULL << (s - 1))) ||
+            kernel_sigaction(s, NULL, &old) < 0)
+            continue;
+        if (old.handler == (unsigned long)SIG_IGN)
+            *ret |= 1ULL << (s - 1);
+        else if (old.handler != (unsigned long)SIG_DFL)
+            return false;
+    }
+    return true;
+}
+
 void nr_signals_default(void)
 {
     nr_signals_default_only(NULL);
 }
 
-void nr_signals_default_only(const sigset_t *only)
+void nr_signals_default_only(const uint64_t *only)
 {
+    static const KernelSigaction dfl = { 0 };
+    for (int s = 1; s < _NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP && (!only || (*only & (1ULL << (s - 1)))))
+            kernel_sigaction(s, &dfl, NULL);
     sigset_t none;
     sigemptyset(&none);
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP && (!only || sigismember(only, s) == 1))
-            signal(s, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 

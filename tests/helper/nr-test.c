@@ -19,6 +19,9 @@
  *   nr-test chroot-escape [PATH..] try the classic chroot escape, print the
  *                                  root inode before/after and whether each
  *                                  PATH is "visible" or "hidden"
+ *   nr-test ignore N,N.. CMD ARG.. exec CMD with signals N ignored, through
+ *                                  rt_sigaction(2) itself: glibc refuses 32
+ *                                  and 33, which a caller may still ignore
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,6 +36,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -379,12 +383,28 @@ static int cmd_udp_send(const char *addr, const char *port, const char *msg)
     return 1;
 }
 
+static int cmd_ignore(const char *list, char **argv)
+{
+    struct { /* the kernel's sigaction: handler, flags, restorer, mask */
+        unsigned long handler, flags, restorer, mask;
+    } ign = { (unsigned long)SIG_IGN, 0, 0, 0 };
+    char *copy = strdup(list), *save = NULL;
+    for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save))
+        if (syscall(SYS_rt_sigaction, atoi(n), &ign, NULL, 8) < 0) {
+            printf("%s\n", errname(errno));
+            return 1;
+        }
+    execvp(argv[0], argv);
+    printf("%s\n", errname(errno));
+    return 127;
+}
+
 static int usage(void)
 {
     fputs("usage: nr-test exit N | ids | caps | nnp | kill PID SIG | write PATH |\n"
           "       mnt PATH | pty | zombies N | sig-wait | sleep SECS [TAG...] |\n"
           "       chroot-escape [PATH...] | sti STRING | ping IPV4 | udp-echo PORT |\n"
-          "       udp-send IPV4 PORT MSG\n",
+          "       udp-send IPV4 PORT MSG | ignore N,N... CMD [ARG...]\n",
           stderr);
     return 2;
 }
@@ -428,6 +448,8 @@ int main(int argc, char **argv)
         return cmd_udp_send(argv[2], argv[3], argv[4]);
     if (!strcmp(cmd, "ping") && argc == 3)
         return cmd_ping(argv[2]);
+    if (!strcmp(cmd, "ignore") && argc >= 4)
+        return cmd_ignore(argv[2], argv + 3);
     if (!strcmp(cmd, "chroot-escape"))
         return cmd_chroot_escape(argc - 2, argv + 2);
     return usage();
