@@ -46,8 +46,8 @@ bool nr_aside_will_spawn(void);
 typedef struct NrAsideDone {
     bool filtered;    /* the profile is loaded */
     bool emulated;    /* the root emulation filter too, after it */
-    bool sigs;        /* `ignored` holds every signal the process ignores, and
-                      none has a handler: only those need SIG_DFL */
+    bool sigs;        /* no handler but glibc's: only the signals in
+                         `ignored` need SIG_DFL */
     uint64_t ignored; /* nr_signals_ignored's bits */
 } NrAsideDone;
 /* start fn(arg) on stack_top in the child's memory (CLONE_VM|CLONE_VFORK)

@@ -18,8 +18,9 @@
  *  4. the payload's bounding set, dropped on the thread while it waits:
  *     the payload inherits it (it is a thread's own, not the process's);
  *     and the signals the process ignores, read for the payload, which
- *     sets only those back to SIG_DFL (no signal has a handler in PID 1:
- *     it reads them from a signalfd; exec resets handlers anyway);
+ *     sets only those and glibc's own two back to SIG_DFL (PID 1 sets no
+ *     handler: it reads its signals from a signalfd; exec resets handlers
+ *     anyway);
  *  5. the payload's exec, looked up ahead: the first lookup of a path in
  *     a new overlay makes its dentries and inodes (~10-20 us a path); the
  *     thread looks up the command in its PATH, its interpreter (ELF or
