@@ -273,6 +273,40 @@ EOF
     run_nroot 0 stop -t 0 dflt free json
 }
 
+@test "seccomp: a container's record of a cached filter is a link to the cache; exec needs neither cache nor link" {
+    cp "$BATS_FILE_TMPDIR/probe" "$BATS_TEST_TMPDIR/probe"
+    local bind="$BATS_TEST_TMPDIR/probe:/probe:ro" cache=$XDG_RUNTIME_DIR/nroot/seccomp rec f first
+    run_nroot 0 run -d --name linked --net=none -v "$bind" "$IMG" sleep 1000
+    rec=$(find "$XDG_RUNTIME_DIR/nroot/containers" -name seccomp)
+    [ -f "$rec" ] || fail "no record of the filter in $XDG_RUNTIME_DIR/nroot/containers"
+    for f in seccomp rootemu; do
+        [ -e "${rec%/*}/$f" ] || continue
+        local c=("$cache/${f/seccomp/default}"-*.bpf)
+        [ "$(stat -c %i "${rec%/*}/$f")" = "$(stat -c %i "${c[0]}")" ] ||
+            fail "the record $f is not a link to the cache's ${c[0]}"
+    done
+    first=${rec%/*}
+    # the cache may go (the record keeps the program)
+    rm -r "$cache"
+    run_nroot 0 exec linked /probe x86_64 keyctl clone3
+    expect keyctl=EPERM clone3=ENOSYS
+    # a cache that cannot be written (exec made the directory again): the
+    # record is a copy, and serves the same
+    mkdir -p "$cache" && rm -f "$cache"/* && chmod 0500 "$cache"
+    run_nroot 0 run -d --name copied --net=none -v "$bind" "$IMG" sleep 1000
+    rec=$(find "$XDG_RUNTIME_DIR/nroot/containers" -name seccomp -not -path "$first/*")
+    [ -f "$rec" ] && [ "$(stat -c %h "$rec")" = 1 ] || fail "no copied record of the filter: $rec"
+    [ -z "$(ls -A "$cache")" ] || fail "the cache was written: $(ls -A "$cache")"
+    run_nroot 0 exec copied /probe x86_64 keyctl clone3
+    expect keyctl=EPERM clone3=ENOSYS
+    if [ -e "${rec%/*}/rootemu" ]; then
+        run_nroot 0 exec copied sh -c 'chown 1234 /tmp && echo faked'
+        [[ $output == *faked* ]] || fail "root emulation not in exec: $output"
+    fi
+    chmod 0700 "$cache"
+    run_nroot 0 stop -t 0 linked copied
+}
+
 @test "seccomp: start keeps the profile a named container was made with" {
     echo '{ "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [ { "names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13 } ] }' \
         >"$BATS_TEST_TMPDIR/p.json"

@@ -42,6 +42,9 @@
 struct NrBpf {
     uint32_t flags;
     uint32_t n;
+    /* the cache file it was read from or written to (in the same block,
+     * after insns), or NULL: a container's record is a link to it */
+    const char *cache;
     struct sock_filter insns[];
 };
 
@@ -54,12 +57,32 @@ static struct NrBpf *bpf_new(uint32_t n, uint32_t flags)
     struct NrBpf *b = nr_xmalloc(sizeof *b + n * sizeof b->insns[0]);
     b->flags = flags;
     b->n = n;
+    b->cache = NULL;
     return b;
+}
+
+/* b, which came from or went to the cache file path, knowing it */
+static struct NrBpf *bpf_cached(struct NrBpf *b, const char *path)
+{
+    size_t at = sizeof *b + b->n * sizeof b->insns[0], len = strlen(path) + 1;
+    struct NrBpf *c = nr_xmalloc(at + len);
+    memcpy(c, b, at);
+    free(b);
+    c->cache = memcpy((char *)c + at, path, len);
+    return c;
 }
 
 static bool read_at(int fd, void *buf, size_t len, off_t off)
 {
     return pread(fd, buf, len, off) == (ssize_t)len;
+}
+
+/* the header's key is key, or key and more after a space: a container's
+ * record written as "rootemu", or linked to the cache's "rootemu nroot=..." */
+static bool key_is(const char *h, const char *key)
+{
+    size_t n = strlen(key);
+    return strncmp(h, key, n) == 0 && (h[n] == '\0' || h[n] == ' ');
 }
 
 /* a program file (header, then the instructions), checked: NULL if it is
@@ -74,7 +97,7 @@ static struct NrBpf *bpf_read(int fd, const char *key)
     off_t n = (st.st_size - (off_t)sizeof h) / (off_t)sizeof(struct sock_filter);
     if (n < 1 || n > BPF_MAXINSNS || !read_at(fd, &h, sizeof h, 0) ||
         memcmp(h.magic, NR_BPF_MAGIC, sizeof h.magic) != 0 || h.n_insns != (uint32_t)n ||
-        memchr(h.key, '\0', sizeof h.key) == NULL || (key && strcmp(h.key, key) != 0))
+        memchr(h.key, '\0', sizeof h.key) == NULL || (key && !key_is(h.key, key)))
         return NULL;
     struct NrBpf *b = bpf_new((uint32_t)n, h.flags);
     if (!read_at(fd, b->insns, (size_t)n * sizeof b->insns[0], sizeof h)) {
@@ -178,12 +201,12 @@ static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, 
         nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         struct NrBpf *b = fd >= 0 ? bpf_read(fd, key) : NULL;
         if (b)
-            return b;
+            return bpf_cached(b, path);
     }
     struct NrBpf *b = compile_builtin(p, caps, err);
     /* a cache that cannot be written costs time, not the run */
-    if (b && path)
-        (void)bpf_write(path, b, key, &ignored);
+    if (b && path && bpf_write(path, b, key, &ignored) == 0)
+        b = bpf_cached(b, path);
     return b;
 }
 
@@ -311,7 +334,10 @@ static int make_bypass(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     return 0;
 }
 
-/* RT/NAME: the program b, or none (the file removed) */
+/* RT/NAME: the program b, or none (the file removed).  A program from
+ * the cache is a hard link to its file there: no data is written, and
+ * none freed when the container's records go (a cache file is replaced
+ * whole, never written in place, and only by the same program) */
 static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *b, const char *key,
                   NrError *err)
 {
@@ -320,6 +346,14 @@ static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *
         if (unlink(path) < 0 && errno != ENOENT)
             return nr_error_errno(err, "cannot remove '%s'", path);
         return 0;
+    }
+    if (b->cache) {
+        nr_autofree char *tmp = nr_strdup_printf("%s.%ld.tmp", path, (long)getpid());
+        if (link(b->cache, tmp) == 0) {
+            if (rename(tmp, path) == 0)
+                return 0;
+            unlink(tmp);
+        }
     }
     return bpf_write(path, b, key, err);
 }
