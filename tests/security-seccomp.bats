@@ -107,6 +107,11 @@ EOF
 PROBE_ARGS() { echo -v "$BATS_FILE_TMPDIR/probe:/probe:ro"; }
 
 # probe ABI [NROOT OPTIONS] -- CALL...: the results, one per line, in $output
+# containers a failed test left running
+teardown() {
+    teardown_containers
+}
+
 probe() {
     local abi=$1 opts=()
     shift
@@ -305,6 +310,27 @@ EOF
     fi
     chmod 0700 "$cache"
     run_nroot 0 stop -t 0 linked copied
+}
+
+@test "seccomp: a named container whose nroot was killed, run again, leaves no temporary link; no cache file changes" {
+    local cache=$XDG_RUNTIME_DIR/nroot/seccomp pid rt sums
+    start_bg again --net=none
+    sums=$(cd "$cache" && sha256sum -- *)
+    pid=$(ps_field again nroot_pid)
+    [[ $pid =~ ^[0-9]+$ ]] || fail "no nroot pid: $pid"
+    kill -9 "$pid"
+    wait_for 50 eval '[ "$(ps_field again running)" != true ]' || fail "still shown as running"
+    # its records stay; run again, they are made over them
+    run_nroot 0 start again
+    wait_for 30 eval '[ "$(ps_field again running)" = true ]' || fail "not running again"
+    rt=$(dirname "$(grep -l '^name=again$' "$XDG_RUNTIME_DIR"/nroot/containers/*/state)")
+    [ -f "$rt/seccomp" ] || fail "no record in $rt"
+    run find "$XDG_RUNTIME_DIR/nroot" -name '*.tmp'
+    [ -z "$output" ] || fail "temporary files left: $output"
+    [ "$(cd "$cache" && sha256sum -- *)" = "$sums" ] || fail "a cache file changed: $(cd "$cache" && sha256sum -- *)"
+    run_nroot 0 exec again sh -c 'mkdir /x && echo made'
+    assert_output made
+    run_nroot 0 stop -t 0 again
 }
 
 @test "seccomp: start keeps the profile a named container was made with" {

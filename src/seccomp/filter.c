@@ -5,14 +5,17 @@
  * --security-opt seccomp=unconfined) is made into a BPF program in the
  * parent, before the container is cloned, so the payload only has to hand
  * it to the kernel as the last step before exec:
- *   - the default profile is compiled with libseccomp once per capability
- *     set, network mode, nroot and libseccomp version and profile digest,
- *     and cached in RUNTIME_DIR/seccomp (a few hundred microseconds saved
- *     on every start);
+ *   - the default profile (and root emulation's and --tcp-bypass's
+ *     filters, also beside a JSON profile or none) is compiled with
+ *     libseccomp once per capability set, network mode, nroot and
+ *     libseccomp version and profile digest, and cached in
+ *     RUNTIME_DIR/seccomp (a few hundred microseconds saved on every
+ *     start);
  *   - a JSON profile is compiled by nroot-unpack, which has the JSON parser
  *     (unpack/seccomp.c), on every run;
  *   - the program is recorded in the container's runtime directory, where
- *     `nroot exec` finds the very filter its container runs under.
+ *     `nroot exec` finds the very filter its container runs under (a hard
+ *     link to the cache's file where there is one, else a copy).
  *
  * No filter is needed for TIOCSTI: the caller's terminal never reaches the
  * container (nroot relays it through pipes, or -t gives the container a
@@ -43,8 +46,11 @@ struct NrBpf {
     uint32_t flags;
     uint32_t n;
     /* the cache file it was read from or written to (in the same block,
-     * after insns), or NULL: a container's record is a link to it */
+     * after insns), or NULL, and that file's identity: a container's
+     * record is a link to it while it is still that file */
     const char *cache;
+    dev_t dev;
+    ino_t ino;
     struct sock_filter insns[];
 };
 
@@ -58,6 +64,8 @@ static struct NrBpf *bpf_new(uint32_t n, uint32_t flags)
     b->flags = flags;
     b->n = n;
     b->cache = NULL;
+    b->dev = 0;
+    b->ino = 0;
     return b;
 }
 
@@ -104,6 +112,8 @@ static struct NrBpf *bpf_read(int fd, const char *key)
         free(b);
         return NULL;
     }
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
     return b;
 }
 
@@ -134,20 +144,28 @@ static struct NrBpf *bpf_from_raw(int fd, uint32_t flags, NrError *err)
     return b;
 }
 
-/* write atomically, 0600: readers see the old file or the whole new one */
-static int bpf_write(const char *path, const struct NrBpf *b, const char *key, NrError *err)
+/* write atomically, 0600, into a new file: readers see the old file or
+ * the whole new one, and no file is ever written in place (a container's
+ * record may be a link to a cache file: record()); the new file's
+ * identity in *ret_st (if given) */
+static int bpf_write(const char *path, const struct NrBpf *b, const char *key, struct stat *ret_st,
+                     NrError *err)
 {
     NrBpfHeader h = { .flags = b->flags, .n_insns = b->n };
     memcpy(h.magic, NR_BPF_MAGIC, sizeof h.magic);
     snprintf(h.key, sizeof h.key, "%s", key);
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* one left by a killed run of this pid may be a link to a cache file */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return nr_error_errno(err, "cannot write '%s'", tmp);
     int rc = nr_write_all(fd, &h, sizeof h);
     if (rc == 0)
         rc = nr_write_all(fd, b->insns, b->n * sizeof b->insns[0]);
+    if (rc == 0 && ret_st && fstat(fd, ret_st) < 0)
+        rc = -1;
     if (close(fd) < 0)
         rc = -1;
     if (rc < 0 || rename(tmp, path) < 0) {
@@ -205,8 +223,12 @@ static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, 
     }
     struct NrBpf *b = compile_builtin(p, caps, err);
     /* a cache that cannot be written costs time, not the run */
-    if (b && path && bpf_write(path, b, key, &ignored) == 0)
+    struct stat st;
+    if (b && path && bpf_write(path, b, key, &st, &ignored) == 0) {
+        b->dev = st.st_dev;
+        b->ino = st.st_ino;
         b = bpf_cached(b, path);
+    }
     return b;
 }
 
@@ -335,9 +357,11 @@ static int make_bypass(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
 }
 
 /* RT/NAME: the program b, or none (the file removed).  A program from
- * the cache is a hard link to its file there: no data is written, and
- * none freed when the container's records go (a cache file is replaced
- * whole, never written in place, and only by the same program) */
+ * the cache is a hard link to its file there, if that is still the file
+ * b was read from or written to: no data is written, and none freed when
+ * the container's records go.  nroot writes no file in place (bpf_write),
+ * so the linked file keeps the program the container loaded; a cache file
+ * is replaced whole, by a program of the same key */
 static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *b, const char *key,
                   NrError *err)
 {
@@ -349,13 +373,19 @@ static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *
     }
     if (b->cache) {
         nr_autofree char *tmp = nr_strdup_printf("%s.%ld.tmp", path, (long)getpid());
+        struct stat st;
+        unlink(tmp); /* left by a killed run of this pid */
         if (link(b->cache, tmp) == 0) {
-            if (rename(tmp, path) == 0)
-                return 0;
+            bool same = lstat(tmp, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino;
+            /* rename leaves both names when path is that file already (a
+             * named container's run again): tmp goes either way */
+            bool done = same && rename(tmp, path) == 0;
             unlink(tmp);
+            if (done)
+                return 0;
         }
     }
-    return bpf_write(path, b, key, err);
+    return bpf_write(path, b, key, NULL, err);
 }
 
 int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
