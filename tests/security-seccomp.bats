@@ -106,12 +106,12 @@ EOF
 
 PROBE_ARGS() { echo -v "$BATS_FILE_TMPDIR/probe:/probe:ro"; }
 
-# probe ABI [NROOT OPTIONS] -- CALL...: the results, one per line, in $output
 # containers a failed test left running
 teardown() {
     teardown_containers
 }
 
+# probe ABI [NROOT OPTIONS] -- CALL...: the results, one per line, in $output
 probe() {
     local abi=$1 opts=()
     shift
@@ -325,8 +325,7 @@ EOF
     wait_for 30 eval '[ "$(ps_field again running)" = true ]' || fail "not running again"
     rt=$(dirname "$(grep -l '^name=again$' "$XDG_RUNTIME_DIR"/nroot/containers/*/state)")
     [ -f "$rt/seccomp" ] || fail "no record in $rt"
-    run find "$XDG_RUNTIME_DIR/nroot" -name '*.tmp'
-    [ -z "$output" ] || fail "temporary files left: $output"
+    [ -z "$(find "$rt" "$cache" -name '*.tmp')" ] || fail "temporary files left: $(ls -A "$rt" "$cache")"
     [ "$(cd "$cache" && sha256sum -- *)" = "$sums" ] || fail "a cache file changed: $(cd "$cache" && sha256sum -- *)"
     run_nroot 0 exec again sh -c 'mkdir /x && echo made'
     assert_output made

@@ -30,10 +30,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "nr-error.h"
 #include "nr-filter.h"
@@ -144,6 +146,20 @@ static struct NrBpf *bpf_from_raw(int fd, uint32_t flags, NrError *err)
     return b;
 }
 
+/* a temporary name beside path that no other process uses: the pid
+ * alone is not (another pid namespace's nroot may share the directory,
+ * and a killed run's name may be left, possibly a link to a cache file) */
+static void tmp_name(char *tmp, size_t size, const char *path)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec;
+    }
+    snprintf(tmp, size, "%s.%ld-%08x.tmp", path, (long)getpid(), r);
+}
+
 /* write atomically, 0600, into a new file: readers see the old file or
  * the whole new one, and no file is ever written in place (a container's
  * record may be a link to a cache file: record()); the new file's
@@ -155,10 +171,13 @@ static int bpf_write(const char *path, const struct NrBpf *b, const char *key, s
     memcpy(h.magic, NR_BPF_MAGIC, sizeof h.magic);
     snprintf(h.key, sizeof h.key, "%s", key);
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    /* one left by a killed run of this pid may be a link to a cache file */
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = -1;
+    for (int i = 0; i < 4 && fd < 0; i++) {
+        tmp_name(tmp, sizeof tmp, path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0)
         return nr_error_errno(err, "cannot write '%s'", tmp);
     int rc = nr_write_all(fd, &h, sizeof h);
@@ -372,9 +391,9 @@ static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *
         return 0;
     }
     if (b->cache) {
-        nr_autofree char *tmp = nr_strdup_printf("%s.%ld.tmp", path, (long)getpid());
+        char tmp[PATH_MAX];
         struct stat st;
-        unlink(tmp); /* left by a killed run of this pid */
+        tmp_name(tmp, sizeof tmp, path);
         if (link(b->cache, tmp) == 0) {
             bool same = lstat(tmp, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino;
             /* rename leaves both names when path is that file already (a
