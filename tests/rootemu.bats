@@ -107,6 +107,23 @@ no-blk"
     assert_line fifo
 }
 
+@test "rootemu: its filter is compiled once and cached, also beside seccomp=unconfined and a JSON profile" {
+    local cache=$XDG_RUNTIME_DIR/nroot/seccomp opt f ino
+    echo '{ "defaultAction": "SCMP_ACT_ALLOW" }' >"$BATS_TEST_TMPDIR/p.json"
+    for opt in unconfined "$BATS_TEST_TMPDIR/p.json"; do
+        rm -rf "$cache"
+        nrun -q --userns=single --security-opt "seccomp=$opt" "$IMG" sh -c 'touch /x; chown 1:1 /x && echo faked'
+        assert_output faked
+        f=("$cache"/rootemu-*.bpf)
+        [ -f "${f[0]}" ] || fail "seccomp=$opt: root emulation's filter was not cached"
+        ino=$(stat -c %i "${f[0]}")
+        # read from the cache, not compiled and written again
+        nrun -q --userns=single --security-opt "seccomp=$opt" "$IMG" sh -c 'touch /x; chown 1:1 /x && echo faked'
+        assert_output faked
+        [ "$(stat -c %i "${f[0]}")" = "$ino" ] || fail "seccomp=$opt: the cached filter was written again"
+    done
+}
+
 @test "rootemu: only what the container's root could do: --cap-drop CHOWN leaves chown failing, setuid still faked" {
     nrun -q --userns=single --cap-drop CHOWN "$IMG" sh -c '
         touch /x; chown 1:1 /x 2>/dev/null && echo chown=faked || echo chown=refused

@@ -106,6 +106,11 @@ EOF
 
 PROBE_ARGS() { echo -v "$BATS_FILE_TMPDIR/probe:/probe:ro"; }
 
+# containers a failed test left running
+teardown() {
+    teardown_containers
+}
+
 # probe ABI [NROOT OPTIONS] -- CALL...: the results, one per line, in $output
 probe() {
     local abi=$1 opts=()
@@ -271,6 +276,60 @@ EOF
     expect "mkdir: can't create directory '/x': Permission denied" keyctl=EOPNOTSUPP
     run_nroot 0 exec -t json /probe x86_64 keyctl
     run_nroot 0 stop -t 0 dflt free json
+}
+
+@test "seccomp: a container's record of a cached filter is a link to the cache; exec needs neither cache nor link" {
+    cp "$BATS_FILE_TMPDIR/probe" "$BATS_TEST_TMPDIR/probe"
+    local bind="$BATS_TEST_TMPDIR/probe:/probe:ro" cache=$XDG_RUNTIME_DIR/nroot/seccomp rec f first
+    run_nroot 0 run -d --name linked --net=none -v "$bind" "$IMG" sleep 1000
+    rec=$(find "$XDG_RUNTIME_DIR/nroot/containers" -name seccomp)
+    [ -f "$rec" ] || fail "no record of the filter in $XDG_RUNTIME_DIR/nroot/containers"
+    for f in seccomp rootemu; do
+        [ -e "${rec%/*}/$f" ] || continue
+        local c=("$cache/${f/seccomp/default}"-*.bpf)
+        [ "$(stat -c %i "${rec%/*}/$f")" = "$(stat -c %i "${c[0]}")" ] ||
+            fail "the record $f is not a link to the cache's ${c[0]}"
+    done
+    first=${rec%/*}
+    # the cache may go (the record keeps the program)
+    rm -r "$cache"
+    run_nroot 0 exec linked /probe x86_64 keyctl clone3
+    expect keyctl=EPERM clone3=ENOSYS
+    # a cache that cannot be written (exec made the directory again): the
+    # record is a copy, and serves the same
+    mkdir -p "$cache" && rm -f "$cache"/* && chmod 0500 "$cache"
+    run_nroot 0 run -d --name copied --net=none -v "$bind" "$IMG" sleep 1000
+    rec=$(find "$XDG_RUNTIME_DIR/nroot/containers" -name seccomp -not -path "$first/*")
+    [ -f "$rec" ] && [ "$(stat -c %h "$rec")" = 1 ] || fail "no copied record of the filter: $rec"
+    [ -z "$(ls -A "$cache")" ] || fail "the cache was written: $(ls -A "$cache")"
+    run_nroot 0 exec copied /probe x86_64 keyctl clone3
+    expect keyctl=EPERM clone3=ENOSYS
+    if [ -e "${rec%/*}/rootemu" ]; then
+        run_nroot 0 exec copied sh -c 'chown 1234 /tmp && echo faked'
+        [[ $output == *faked* ]] || fail "root emulation not in exec: $output"
+    fi
+    chmod 0700 "$cache"
+    run_nroot 0 stop -t 0 linked copied
+}
+
+@test "seccomp: a named container whose nroot was killed, run again, leaves no temporary link; no cache file changes" {
+    local cache=$XDG_RUNTIME_DIR/nroot/seccomp pid rt sums
+    start_bg again --net=none
+    sums=$(cd "$cache" && sha256sum -- *)
+    pid=$(ps_field again nroot_pid)
+    [[ $pid =~ ^[0-9]+$ ]] || fail "no nroot pid: $pid"
+    kill -9 "$pid"
+    wait_for 50 eval '[ "$(ps_field again running)" != true ]' || fail "still shown as running"
+    # its records stay; run again, they are made over them
+    run_nroot 0 start again
+    wait_for 30 eval '[ "$(ps_field again running)" = true ]' || fail "not running again"
+    rt=$(dirname "$(grep -l '^name=again$' "$XDG_RUNTIME_DIR"/nroot/containers/*/state)")
+    [ -f "$rt/seccomp" ] || fail "no record in $rt"
+    [ -z "$(find "$rt" "$cache" -name '*.tmp')" ] || fail "temporary files left: $(ls -A "$rt" "$cache")"
+    [ "$(cd "$cache" && sha256sum -- *)" = "$sums" ] || fail "a cache file changed: $(cd "$cache" && sha256sum -- *)"
+    run_nroot 0 exec again sh -c 'mkdir /x && echo made'
+    assert_output made
+    run_nroot 0 stop -t 0 again
 }
 
 @test "seccomp: start keeps the profile a named container was made with" {

@@ -230,9 +230,11 @@ int nr_run_apply_image(NrRunConfig *cfg, NrError *err)
 
 int nr_run_filter(NrRunConfig *cfg, const char *rt_dir, bool recorded, NrError *err)
 {
-    /* the default profile's cache, or the helper that compiles a JSON one */
+    /* the cache of nroot's own filters (the default profile, root
+     * emulation's and --tcp-bypass's: also beside seccomp=unconfined or a
+     * JSON profile), and the helper that compiles a JSON one */
     NrError ignored = { 0 };
-    nr_autofree char *cache = cfg->seccomp_profile ? NULL : nr_runtime_subdir("seccomp", &ignored);
+    nr_autofree char *cache = nr_runtime_subdir("seccomp", &ignored);
     nr_autofree char *helper =
         cfg->seccomp_profile ? nr_helper_path("nroot-unpack", "NROOT_UNPACK") : NULL;
     NrFilterDirs at = { .rt_dir = rt_dir, .cache_dir = cache, .helper = helper };

@@ -5,14 +5,17 @@
  * --security-opt seccomp=unconfined) is made into a BPF program in the
  * parent, before the container is cloned, so the payload only has to hand
  * it to the kernel as the last step before exec:
- *   - the default profile is compiled with libseccomp once per capability
- *     set, network mode, nroot and libseccomp version and profile digest,
- *     and cached in RUNTIME_DIR/seccomp (a few hundred microseconds saved
- *     on every start);
+ *   - the default profile (and root emulation's and --tcp-bypass's
+ *     filters, also beside a JSON profile or none) is compiled with
+ *     libseccomp once per capability set, network mode, nroot and
+ *     libseccomp version and profile digest, and cached in
+ *     RUNTIME_DIR/seccomp (a few hundred microseconds saved on every
+ *     start);
  *   - a JSON profile is compiled by nroot-unpack, which has the JSON parser
  *     (unpack/seccomp.c), on every run;
  *   - the program is recorded in the container's runtime directory, where
- *     `nroot exec` finds the very filter its container runs under.
+ *     `nroot exec` finds the very filter its container runs under (a hard
+ *     link to the cache's file where there is one, else a copy).
  *
  * No filter is needed for TIOCSTI: the caller's terminal never reaches the
  * container (nroot relays it through pipes, or -t gives the container a
@@ -27,10 +30,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "nr-error.h"
 #include "nr-filter.h"
@@ -42,6 +47,12 @@
 struct NrBpf {
     uint32_t flags;
     uint32_t n;
+    /* the cache file it was read from or written to (in the same block,
+     * after insns), or NULL, and that file's identity: a container's
+     * record is a link to it while it is still that file */
+    const char *cache;
+    dev_t dev;
+    ino_t ino;
     struct sock_filter insns[];
 };
 
@@ -54,12 +65,34 @@ static struct NrBpf *bpf_new(uint32_t n, uint32_t flags)
     struct NrBpf *b = nr_xmalloc(sizeof *b + n * sizeof b->insns[0]);
     b->flags = flags;
     b->n = n;
+    b->cache = NULL;
+    b->dev = 0;
+    b->ino = 0;
     return b;
+}
+
+/* b, which came from or went to the cache file path, knowing it */
+static struct NrBpf *bpf_cached(struct NrBpf *b, const char *path)
+{
+    size_t at = sizeof *b + b->n * sizeof b->insns[0], len = strlen(path) + 1;
+    struct NrBpf *c = nr_xmalloc(at + len);
+    memcpy(c, b, at);
+    free(b);
+    c->cache = memcpy((char *)c + at, path, len);
+    return c;
 }
 
 static bool read_at(int fd, void *buf, size_t len, off_t off)
 {
     return pread(fd, buf, len, off) == (ssize_t)len;
+}
+
+/* the header's key is key, or key and more after a space: a container's
+ * record written as "rootemu", or linked to the cache's "rootemu nroot=..." */
+static bool key_is(const char *h, const char *key)
+{
+    size_t n = strlen(key);
+    return strncmp(h, key, n) == 0 && (h[n] == '\0' || h[n] == ' ');
 }
 
 /* a program file (header, then the instructions), checked: NULL if it is
@@ -74,13 +107,15 @@ static struct NrBpf *bpf_read(int fd, const char *key)
     off_t n = (st.st_size - (off_t)sizeof h) / (off_t)sizeof(struct sock_filter);
     if (n < 1 || n > BPF_MAXINSNS || !read_at(fd, &h, sizeof h, 0) ||
         memcmp(h.magic, NR_BPF_MAGIC, sizeof h.magic) != 0 || h.n_insns != (uint32_t)n ||
-        memchr(h.key, '\0', sizeof h.key) == NULL || (key && strcmp(h.key, key) != 0))
+        memchr(h.key, '\0', sizeof h.key) == NULL || (key && !key_is(h.key, key)))
         return NULL;
     struct NrBpf *b = bpf_new((uint32_t)n, h.flags);
     if (!read_at(fd, b->insns, (size_t)n * sizeof b->insns[0], sizeof h)) {
         free(b);
         return NULL;
     }
+    b->dev = st.st_dev;
+    b->ino = st.st_ino;
     return b;
 }
 
@@ -111,20 +146,45 @@ static struct NrBpf *bpf_from_raw(int fd, uint32_t flags, NrError *err)
     return b;
 }
 
-/* write atomically, 0600: readers see the old file or the whole new one */
-static int bpf_write(const char *path, const struct NrBpf *b, const char *key, NrError *err)
+/* a temporary name beside path that no other process uses: the pid
+ * alone is not (another pid namespace's nroot may share the directory,
+ * and a killed run's name may be left, possibly a link to a cache file) */
+static void tmp_name(char *tmp, size_t size, const char *path)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec;
+    }
+    snprintf(tmp, size, "%s.%ld-%08x.tmp", path, (long)getpid(), r);
+}
+
+/* write atomically, 0600, into a new file: readers see the old file or
+ * the whole new one, and no file is ever written in place (a container's
+ * record may be a link to a cache file: record()); the new file's
+ * identity in *ret_st (if given) */
+static int bpf_write(const char *path, const struct NrBpf *b, const char *key, struct stat *ret_st,
+                     NrError *err)
 {
     NrBpfHeader h = { .flags = b->flags, .n_insns = b->n };
     memcpy(h.magic, NR_BPF_MAGIC, sizeof h.magic);
     snprintf(h.key, sizeof h.key, "%s", key);
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = -1;
+    for (int i = 0; i < 4 && fd < 0; i++) {
+        tmp_name(tmp, sizeof tmp, path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0)
         return nr_error_errno(err, "cannot write '%s'", tmp);
     int rc = nr_write_all(fd, &h, sizeof h);
     if (rc == 0)
         rc = nr_write_all(fd, b->insns, b->n * sizeof b->insns[0]);
+    if (rc == 0 && ret_st && fstat(fd, ret_st) < 0)
+        rc = -1;
     if (close(fd) < 0)
         rc = -1;
     if (rc < 0 || rename(tmp, path) < 0) {
@@ -178,12 +238,16 @@ static struct NrBpf *builtin_filter(const NrSeccompProfile *p, uint64_t digest, 
         nr_autoclose int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         struct NrBpf *b = fd >= 0 ? bpf_read(fd, key) : NULL;
         if (b)
-            return b;
+            return bpf_cached(b, path);
     }
     struct NrBpf *b = compile_builtin(p, caps, err);
     /* a cache that cannot be written costs time, not the run */
-    if (b && path)
-        (void)bpf_write(path, b, key, &ignored);
+    struct stat st;
+    if (b && path && bpf_write(path, b, key, &st, &ignored) == 0) {
+        b->dev = st.st_dev;
+        b->ino = st.st_ino;
+        b = bpf_cached(b, path);
+    }
     return b;
 }
 
@@ -311,7 +375,12 @@ static int make_bypass(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
     return 0;
 }
 
-/* RT/NAME: the program b, or none (the file removed) */
+/* RT/NAME: the program b, or none (the file removed).  A program from
+ * the cache is a hard link to its file there, if that is still the file
+ * b was read from or written to: no data is written, and none freed when
+ * the container's records go.  nroot writes no file in place (bpf_write),
+ * so the linked file keeps the program the container loaded; a cache file
+ * is replaced whole, by a program of the same key */
 static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *b, const char *key,
                   NrError *err)
 {
@@ -321,7 +390,21 @@ static int record(const NrFilterDirs *at, const char *name, const struct NrBpf *
             return nr_error_errno(err, "cannot remove '%s'", path);
         return 0;
     }
-    return bpf_write(path, b, key, err);
+    if (b->cache) {
+        char tmp[PATH_MAX];
+        struct stat st;
+        tmp_name(tmp, sizeof tmp, path);
+        if (link(b->cache, tmp) == 0) {
+            bool same = lstat(tmp, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino;
+            /* rename leaves both names when path is that file already (a
+             * named container's run again): tmp goes either way */
+            bool done = same && rename(tmp, path) == 0;
+            unlink(tmp);
+            if (done)
+                return 0;
+        }
+    }
+    return bpf_write(path, b, key, NULL, err);
 }
 
 int nr_seccomp_prepare(NrRunConfig *cfg, const NrFilterDirs *at, NrError *err)
