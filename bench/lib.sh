@@ -18,7 +18,7 @@ ROOTFS=${ROOTFS:-$BENCH_DIR/rootfs}
 TARBALL=$BENCH_DIR/rootfs.tar
 
 # per tool (or row): its command, the environment it runs with, its outcome
-declare -A CMD=() ENVS=() STATUS=() PREPARE=()
+declare -A CMD=() ENVS=() STATUS=() PREP=()
 
 say() { printf '== %s\n' "$*" >&2; }
 warn() { printf '%s: %s\n' "$BENCH_NAME" "$*" >&2; }
@@ -238,6 +238,54 @@ measure() {   # tool name runs warmup [hyperfine option...]
         STATUS[$name]="failed: hyperfine: $(reason_of "$OUT/$name.hyperfine.log" error)"
         say "$name: ${STATUS[$name]}"
     fi
+}
+
+# ---------------------------------------------------------------- timed runs in rounds
+# On a shared machine other work comes in bursts, so the tools take turns:
+# round after round, one hyperfine call per tool (its order rotating each
+# round), the warm-up runs in the first round; the rounds' times are then
+# merged into $OUT/NAME.json with the statistics hyperfine would give.
+# The caller declares the associative arrays STATUS, CMD and PREP (a
+# tool's hyperfine --prepare command, if any).
+merge_rounds() {   # name json...: one hyperfine export from several
+    jq -s --arg name "$1" '[.[].results[0]] as $r | ($r | map(.times) | add) as $t
+        | ($t | sort) as $s | ($t | length) as $n | ($t | add / $n) as $mean
+        | {results: [{command: $name, mean: $mean,
+            stddev: (if $n > 1 then ($t | map((. - $mean) * (. - $mean)) | add / ($n - 1) | sqrt) else 0 end),
+            median: (if $n % 2 == 1 then $s[($n - 1) / 2] else ($s[$n / 2 - 1] + $s[$n / 2]) / 2 end),
+            min: $s[0], max: $s[-1],
+            user: ($r | map(.user * (.times | length)) | add / $n),
+            system: ($r | map(.system * (.times | length)) | add / $n),
+            times: $t, exit_codes: ($r | map(.exit_codes) | add), rounds: ($r | length)}]}' \
+        "${@:2}" >"$OUT/$1.json.new" && mv "$OUT/$1.json.new" "$OUT/$1.json"
+}
+rounds() {   # prefix rounds runs warmup tool...: measures PREFIX-TOOL (TOOL if no prefix)
+    local prefix=$1 nr=$2 runs=$3 warmup=$4 r i t n name
+    shift 4
+    local tools=("$@") k=$#
+    u mkdir -p "$OUT/rounds" || return
+    for (( r = 1; r <= nr; r++ )); do
+        n=$(( runs / nr + (r <= runs % nr ? 1 : 0) ))
+        [ "$n" -gt 0 ] || continue
+        for (( i = 0; i < k; i++ )); do
+            t=${tools[(i + r - 1) % k]}; name=${prefix:+$prefix-}$t
+            [ "${STATUS[$name]:-ok}" = ok ] || continue
+            measure "$t" "rounds/$name.$r" "$n" $(( r == 1 ? warmup : 0 )) \
+                ${PREP[$t]:+--prepare "${PREP[$t]}"}
+            STATUS[$name]=${STATUS[rounds/$name.$r]}
+        done
+    done
+    local files
+    for t in "${tools[@]}"; do
+        name=${prefix:+$prefix-}$t
+        [ "${STATUS[$name]:-}" = ok ] || continue
+        files=()
+        for (( r = 1; r <= nr; r++ )); do
+            [ -f "$OUT/rounds/$name.$r.json" ] && files+=("$OUT/rounds/$name.$r.json")
+        done
+        merge_rounds "$name" "${files[@]}" ||
+            STATUS[$name]="failed: could not merge the rounds' results"
+    done
 }
 
 # a statistic of hyperfine's JSON export, in milliseconds
