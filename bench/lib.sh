@@ -245,8 +245,7 @@ measure() {   # tool name runs warmup [hyperfine option...]
 # round after round, one hyperfine call per tool (its order rotating each
 # round), the warm-up runs in the first round; the rounds' times are then
 # merged into $OUT/NAME.json with the statistics hyperfine would give.
-# The caller declares the associative arrays STATUS, CMD and PREP (a
-# tool's hyperfine --prepare command, if any).
+# A tool's PREP (above) is its hyperfine --prepare command, if any.
 merge_rounds() {   # name json...: one hyperfine export from several
     jq -s --arg name "$1" '[.[].results[0]] as $r | ($r | map(.times) | add) as $t
         | ($t | sort) as $s | ($t | length) as $n | ($t | add / $n) as $mean
