@@ -132,6 +132,23 @@ enter_namespace() {
 }
 
 # ---------------------------------------------------------------- as the bench user
+# The bench user's /run/user/UID as a login session has it from
+# systemd-logind: a tmpfs of its own, mode 0700.  This machine keeps /run
+# on its disk (ext4 mounted with discard); a directory there would time
+# that disk (nroot makes a directory and two small files per container and
+# removes them at its end, each a block allocated, freed and discarded:
+# ~0.25 ms a run here), which a logind session does not have.
+# BENCH_RUNTIME=disk keeps the directory on the disk.  Mounted only in the
+# benchmark's private mount namespace; it goes with it.
+runtime_tmpfs() {
+    [ "${BENCH_RUNTIME:-tmpfs}" = tmpfs ] || return 0
+    [ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] || return 0
+    mountpoint -q "$B_RUNTIME" && return 0
+    mount -t tmpfs -o "nosuid,nodev,mode=0700,uid=$B_UID,gid=$B_GID,size=10%" \
+        "nrbench-runtime" "$B_RUNTIME" ||
+        warn "could not mount a tmpfs on $B_RUNTIME: the runtime directory stays on the disk"
+}
+
 # Sets B_UID, B_RUNTIME, WORK, AS_USER (and as root B_GID, B_HOME, USER_ENV).
 become_bench_user() {
     if [ "$(id -u)" = 0 ]; then
@@ -143,6 +160,7 @@ become_bench_user() {
         B_UID=$(id -u "$BENCH_USER"); B_GID=$(id -g "$BENCH_USER")
         B_HOME=$(getent passwd "$BENCH_USER" | cut -d: -f6)
         B_RUNTIME=/run/user/$B_UID
+        runtime_tmpfs
         USER_ENV=(env -i HOME="$B_HOME" USER="$BENCH_USER" LOGNAME="$BENCH_USER" LANG=C.UTF-8
                   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
                   XDG_RUNTIME_DIR="$B_RUNTIME")
@@ -294,6 +312,9 @@ ms() { jq -r "(.results[0].$1 // 0) * 1000" "$2"; }
 machine_lines() {
     echo "kernel $(uname -r), $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
     echo "load average before: $(cut -d" " -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
+    if [ -n "${B_RUNTIME:-}" ]; then
+        echo "runtime directory $B_RUNTIME on $(stat -f -c %T "$B_RUNTIME" 2>/dev/null || echo '?')"
+    fi
 }
 nroot_version() {   # " nroot VERSION (PATH);" if there is a binary
     [ -x "$NROOT" ] && printf ' nroot %s (%s);' "$("$NROOT" --version 2>/dev/null | head -n1 | awk '{print $NF}')" "$NROOT_SRC"
